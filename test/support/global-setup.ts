@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { ensureDatabase, startEmbeddedPostgres } from '../../src/db/embedded.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+  }
+}
+
+/**
+ * One real PostgreSQL for the whole run: DATABASE_URL if given (any PostgreSQL 15+),
+ * otherwise an embedded one in a fresh temporary folder, removed afterwards.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (process.env.VONODE_TEST_DATABASE_URL) {
+    project.provide('databaseUrl', process.env.VONODE_TEST_DATABASE_URL);
+    return async () => {};
+  }
+  // As root the cluster belongs to the postgres user, so the folder must be reachable by it.
+  const base = mkdtempSync(join(tmpdir(), 'vonode-test-'));
+  const { chmodSync } = await import('node:fs');
+  chmodSync(base, 0o755);
+  const db = await startEmbeddedPostgres({ dataDir: join(base, 'pg') });
+  await ensureDatabase(db.url);
+  project.provide('databaseUrl', db.url);
+  return async () => {
+    await db.stop();
+    rmSync(base, { recursive: true, force: true });
+  };
+}
