@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { ensureDatabase, startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { applyMigrations } from '../../src/db/migrate.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,6 +18,7 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (process.env.VONODE_TEST_DATABASE_URL) {
+    await migrate(process.env.VONODE_TEST_DATABASE_URL);
     project.provide('databaseUrl', process.env.VONODE_TEST_DATABASE_URL);
     return async () => {};
   }
@@ -25,9 +28,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   chmodSync(base, 0o755);
   const db = await startEmbeddedPostgres({ dataDir: join(base, 'pg') });
   await ensureDatabase(db.url);
+  await migrate(db.url);
   project.provide('databaseUrl', db.url);
   return async () => {
     await db.stop();
     rmSync(base, { recursive: true, force: true });
   };
+}
+
+async function migrate(url: string): Promise<void> {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    await applyMigrations(pool);
+  } finally {
+    await pool.end();
+  }
 }

@@ -1,0 +1,117 @@
+import pg from 'pg';
+import { ConfigError } from '../config/errors.js';
+import { type EmbeddedDatabase, ensureDatabase, startEmbeddedPostgres } from './embedded.js';
+import { applyMigrations } from './migrate.js';
+
+export { ensureDatabase, startEmbeddedPostgres } from './embedded.js';
+export { applyMigrations, loadMigrations, MIGRATIONS_DIR } from './migrate.js';
+
+// Whole bigints, not strings: ids and HEALPix indices are compared and serialised as numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => BigInt(v));
+
+export const MIN_SERVER_VERSION = 150000;
+
+export interface Database {
+  readonly pool: pg.Pool;
+  readonly url: string;
+  /** True when this process started the PostgreSQL it uses. */
+  readonly embedded: boolean;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly poolSize: number;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Connects to DATABASE_URL, or starts the embedded PostgreSQL under the data folder,
+ * then checks the server version and applies pending migrations.
+ */
+export async function openDatabase(options: OpenOptions): Promise<Database> {
+  let embedded: EmbeddedDatabase | undefined;
+  let url = options.databaseUrl;
+  if (!url) {
+    embedded = await startEmbeddedPostgres({ dataDir: `${options.dataDir}/pg`, onLog: options.log });
+    url = embedded.url;
+    await ensureDatabase(url);
+  }
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize, connectionTimeoutMillis: 10_000 });
+  pool.on('error', (err) => options.log?.(`idle PostgreSQL connection failed: ${err.message}`));
+  try {
+    const r = await pool.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+    if (Number(r.rows[0].v) < MIN_SERVER_VERSION) {
+      throw new ConfigError(
+        `the PostgreSQL at DATABASE_URL is version ${r.rows[0].v}, older than 15`,
+        'point DATABASE_URL at PostgreSQL 15 or newer, or unset it to use the embedded one',
+      );
+    }
+    await applyMigrations(pool);
+  } catch (err) {
+    await pool.end().catch(() => {});
+    await embedded?.stop().catch(() => {});
+    if (err instanceof ConfigError) throw err;
+    throw describeConnectionFailure(err, options.databaseUrl);
+  }
+  return {
+    pool,
+    url,
+    embedded: embedded !== undefined,
+    async close() {
+      await pool.end().catch(() => {});
+      await embedded?.stop();
+    },
+  };
+}
+
+function describeConnectionFailure(err: unknown, databaseUrl: string | undefined): Error {
+  const e = err as { code?: string; message?: string };
+  const where = databaseUrl ? redact(databaseUrl) : 'the embedded PostgreSQL';
+  const message = e.message ?? String(err);
+  if (
+    e.code === 'ECONNREFUSED' ||
+    e.code === 'ENOTFOUND' ||
+    e.code === 'EAI_AGAIN' ||
+    e.code === 'ETIMEDOUT' ||
+    /timeout/i.test(message)
+  ) {
+    return new ConfigError(
+      `cannot reach PostgreSQL at ${where} (${e.code ?? message})`,
+      'check DATABASE_URL and that the server is running, or unset DATABASE_URL to use the embedded PostgreSQL',
+    );
+  }
+  if (e.code === '28P01' || e.code === '28000') {
+    return new ConfigError(
+      `PostgreSQL at ${where} refused the credentials`,
+      'fix the user and password in DATABASE_URL',
+    );
+  }
+  if (e.code === '3D000') {
+    return new ConfigError(
+      `the database named in DATABASE_URL does not exist on ${where}`,
+      'create it (createdb) or name an existing one',
+    );
+  }
+  if (/^migration /.test(message)) {
+    return new ConfigError(
+      message,
+      "the database schema could not be brought up to date: check the PostgreSQL log and the user's rights",
+    );
+  }
+  return new ConfigError(
+    `PostgreSQL at ${where} failed: ${message}`,
+    'check DATABASE_URL and the PostgreSQL log',
+  );
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'DATABASE_URL';
+  }
+}
