@@ -1,0 +1,259 @@
+import { SkyError } from './errors.js';
+import { checkLonLat } from './healpix.js';
+
+const DEG = Math.PI / 180;
+
+export type Vec3 = [number, number, number];
+
+export function toVector(lonDeg: number, latDeg: number): Vec3 {
+  const lon = lonDeg * DEG;
+  const lat = latDeg * DEG;
+  const c = Math.cos(lat);
+  return [c * Math.cos(lon), c * Math.sin(lon), Math.sin(lat)];
+}
+
+export function cross(a: ArrayLike<number>, b: ArrayLike<number>): Vec3 {
+  return [a[1]! * b[2]! - a[2]! * b[1]!, a[2]! * b[0]! - a[0]! * b[2]!, a[0]! * b[1]! - a[1]! * b[0]!];
+}
+
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  return a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!;
+}
+
+export function norm(a: ArrayLike<number>): number {
+  return Math.sqrt(dot(a, a));
+}
+
+export function normalize(a: Vec3): Vec3 {
+  const n = norm(a);
+  return [a[0] / n, a[1] / n, a[2] / n];
+}
+
+/** Angle between unit vectors (radians), accurate at 0 and at π (atan2 of |a×b| and a·b). */
+export function angleBetween(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  return Math.atan2(norm(cross(a, b)), dot(a, b));
+}
+
+/** Squared chord length between unit vectors: accurate for tiny separations, unlike 1 − cos. */
+export function chord2(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const dx = a[0]! - b[0]!;
+  const dy = a[1]! - b[1]!;
+  const dz = a[2]! - b[2]!;
+  return dx * dx + dy * dy + dz * dz;
+}
+
+/** Squared chord of an angle θ (radians, clamped to [0, π]). */
+export function chord2Of(theta: number): number {
+  const t = Math.min(Math.max(theta, 0), Math.PI);
+  const c = 2 * Math.sin(t / 2);
+  return c * c;
+}
+
+/**
+ * Great-circle distance in degrees (ADQL-36 DISTANCE). Uses the Vincenty form
+ * atan2(|a×b|, a·b), which keeps full precision both for tiny separations (where acos
+ * of a dot product loses everything) and near antipodes (where haversine does).
+ */
+export function angularDistanceDeg(lon1: number, lat1: number, lon2: number, lat2: number): number {
+  const dl = (lon2 - lon1) * DEG;
+  const p1 = lat1 * DEG;
+  const p2 = lat2 * DEG;
+  const s1 = Math.sin(p1);
+  const c1 = Math.cos(p1);
+  const s2 = Math.sin(p2);
+  const c2 = Math.cos(p2);
+  const sdl = Math.sin(dl);
+  const cdl = Math.cos(dl);
+  const x = c2 * sdl;
+  const y = c1 * s2 - s1 * c2 * cdl;
+  return Math.atan2(Math.sqrt(x * x + y * y), s1 * s2 + c1 * c2 * cdl) / DEG;
+}
+
+/**
+ * A spherical polygon with great-circle edges (ADQL-30), prepared for repeated tests.
+ *
+ * Orientation (DALI-56 says counter-clockwise seen from the origin, inside on the left
+ * when walking the edges): clients often send clockwise polygons (CLIENTS.md), so the
+ * region is taken as the SMALLER of the two areas the edges bound. For a correctly
+ * wound polygon under a hemisphere this is exactly the DALI region; a polygon meant to
+ * cover more than half the sky cannot be expressed (send its complement instead).
+ */
+export class SphericalPolygon {
+  readonly vertices: Vec3[];
+  /** Unit normals of edge i (vertex i → i+1), pointing to the left side. */
+  readonly normals: Vec3[];
+  /** True when the region is the right-hand side of the edges (clockwise input). */
+  readonly flipped: boolean;
+  /** Area of the region in steradians. */
+  readonly area: number;
+  private readonly refs: Vec3[];
+
+  constructor(lonLat: ReadonlyArray<readonly [number, number]>) {
+    const verts: Vec3[] = [];
+    for (const v of lonLat) {
+      if (!Array.isArray(v) || v.length !== 2) {
+        throw new SkyError(
+          'a polygon vertex is not a [lon, lat] pair',
+          'give vertices as [lon, lat] in degrees',
+        );
+      }
+      checkLonLat(v[0], v[1]);
+      const p = toVector(v[0], v[1]);
+      // Repeated vertices (including a closing copy of the first) carry no edge.
+      const prev = verts[verts.length - 1];
+      if (prev && chord2(prev, p) < 1e-30) continue;
+      verts.push(p);
+    }
+    while (verts.length > 1 && chord2(verts[0]!, verts[verts.length - 1]!) < 1e-30) verts.pop();
+    if (verts.length < 3) {
+      throw new SkyError('a polygon needs at least 3 distinct vertices', 'give 3 or more distinct vertices');
+    }
+    this.vertices = verts;
+    const n = verts.length;
+    this.normals = [];
+    for (let i = 0; i < n; i++) {
+      const a = verts[i]!;
+      const b = verts[(i + 1) % n]!;
+      const c = cross(a, b);
+      const len = norm(c);
+      if (len < 1e-15) {
+        throw new SkyError(
+          `polygon edge ${i + 1} joins two antipodal points, so its great circle is undefined`,
+          'add a vertex between them',
+        );
+      }
+      this.normals.push([c[0] / len, c[1] / len, c[2] / len]);
+    }
+    // Gauss–Bonnet: area on the left = 2π − Σ turning angles (left turns positive).
+    let turning = 0;
+    for (let i = 0; i < n; i++) {
+      const nin = this.normals[(i + n - 1) % n]!;
+      const nout = this.normals[i]!;
+      turning += Math.atan2(dot(verts[i]!, cross(nin, nout)), dot(nin, nout));
+    }
+    let leftArea = 2 * Math.PI - turning;
+    // Rounding can push a full-sphere-sized result slightly past the ends.
+    leftArea = ((leftArea % (4 * Math.PI)) + 4 * Math.PI) % (4 * Math.PI);
+    this.flipped = leftArea > 2 * Math.PI;
+    this.area = this.flipped ? 4 * Math.PI - leftArea : leftArea;
+    this.refs = this.referencePoints();
+  }
+
+  /** Perimeter in radians. */
+  get perimeter(): number {
+    let p = 0;
+    const n = this.vertices.length;
+    for (let i = 0; i < n; i++) p += angleBetween(this.vertices[i]!, this.vertices[(i + 1) % n]!);
+    return p;
+  }
+
+  /**
+   * One point per edge known to lie just LEFT of the edge midpoint, closer than half the
+   * distance to any other edge, so its side is certain. Crossing parity is counted
+   * from the nearest of them, avoiding the ill-defined near-antipodal arcs.
+   */
+  private referencePoints(): Vec3[] {
+    const n = this.vertices.length;
+    const refs: Vec3[] = [];
+    for (let i = 0; i < n; i++) {
+      const a = this.vertices[i]!;
+      const b = this.vertices[(i + 1) % n]!;
+      const m = normalize([a[0] + b[0], a[1] + b[1], a[2] + b[2]]);
+      let d = Math.PI / 4;
+      for (let j = 0; j < n; j++) {
+        if (j === i) continue;
+        d = Math.min(d, this.edgeDistance(m, j));
+      }
+      if (d < 1e-14) {
+        throw new SkyError(
+          'the polygon edges cross or touch each other',
+          'give a simple polygon whose edges meet only at consecutive vertices',
+        );
+      }
+      const e = d / 2;
+      const nrm = this.normals[i]!;
+      refs.push(
+        normalize([
+          m[0] * Math.cos(e) + nrm[0] * Math.sin(e),
+          m[1] * Math.cos(e) + nrm[1] * Math.sin(e),
+          m[2] * Math.cos(e) + nrm[2] * Math.sin(e),
+        ]),
+      );
+    }
+    return refs;
+  }
+
+  /** Angular distance (radians) from unit vector p to edge j (a minor arc). */
+  edgeDistance(p: ArrayLike<number>, j: number): number {
+    const n = this.vertices.length;
+    const a = this.vertices[j]!;
+    const b = this.vertices[(j + 1) % n]!;
+    const nrm = this.normals[j]!;
+    if (dot(cross(a, p), nrm) >= 0 && dot(cross(p, b), nrm) >= 0) {
+      return Math.abs(Math.asin(Math.max(-1, Math.min(1, dot(p, nrm)))));
+    }
+    return Math.min(angleBetween(p, a), angleBetween(p, b));
+  }
+
+  /** Smallest angular distance (radians) from p to the polygon boundary. */
+  boundaryDistance(p: ArrayLike<number>): number {
+    let d = Math.PI;
+    for (let j = 0; j < this.vertices.length; j++) d = Math.min(d, this.edgeDistance(p, j));
+    return d;
+  }
+
+  /**
+   * True when the boundary comes within angle r of p. Compares squared chords and sines
+   * rather than angles so that radii of a few nano-radians stay exact.
+   */
+  nearBoundary(p: ArrayLike<number>, sinR: number, chord2R: number): boolean {
+    const n = this.vertices.length;
+    for (let j = 0; j < n; j++) {
+      const a = this.vertices[j]!;
+      if (chord2(p, a) <= chord2R) return true;
+      const nrm = this.normals[j]!;
+      const s = dot(p, nrm);
+      if (s <= sinR && s >= -sinR) {
+        const b = this.vertices[(j + 1) % n]!;
+        if (dot(cross(a, p), nrm) >= 0 && dot(cross(p, b), nrm) >= 0) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether unit vector p lies in the region (points exactly on an edge: either answer). */
+  containsVector(p: ArrayLike<number>): boolean {
+    let best = this.refs[0]!;
+    let bestDot = -2;
+    for (const r of this.refs) {
+      const d = dot(p, r);
+      if (d > bestDot) {
+        bestDot = d;
+        best = r;
+      }
+    }
+    let left = true; // every reference point is on the left side
+    const n = this.vertices.length;
+    for (let j = 0; j < n; j++) {
+      if (crosses(p, best, this.vertices[j]!, this.vertices[(j + 1) % n]!)) left = !left;
+    }
+    return left !== this.flipped;
+  }
+
+  contains(lonDeg: number, latDeg: number): boolean {
+    checkLonLat(lonDeg, latDeg);
+    return this.containsVector(toVector(lonDeg, latDeg));
+  }
+}
+
+/** Whether minor arcs ab and cd cross at a point interior to both. */
+function crosses(a: Vec3 | ArrayLike<number>, b: ArrayLike<number>, c: Vec3, d: Vec3): boolean {
+  const ab = cross(a, b);
+  const acb = -dot(ab, c);
+  const bda = dot(ab, d);
+  if (acb * bda <= 0) return false;
+  const cd = cross(c, d);
+  const cbd = -dot(cd, b);
+  const dac = dot(cd, a);
+  return acb * cbd > 0 && acb * dac > 0;
+}

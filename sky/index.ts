@@ -1,0 +1,6 @@
+export type { CoverageOptions } from './coverage.js';
+export { coneCoverage, DEFAULT_MAX_RANGES, polygonCoverage } from './coverage.js';
+export { SkyError } from './errors.js';
+export { angularDistanceDeg, SphericalPolygon } from './geometry.js';
+export { HEALPIX_INDEX_ORDER, nestedIndex, nestedToLonLat } from './healpix.js';
+export type { PixelRange } from './ranges.js';
