@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The real clients the tests run against vonode: astropy, astropy-healpix and pyvo for
+# Debian's /usr/bin/python3, STILTS (votlint, taplint, tcopy), xmllint for XSD checks,
+# Chromium for the web pages. Skips the install when everything is present already.
+set -euo pipefail
+packages=(python3-astropy python3-astropy-healpix python3-pyvo python3-numpy stilts libxml2-utils)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "debian packages: all present"
+  exit 0
+fi
+SUDO=''
+[ "$(id -u)" -eq 0 ] || SUDO='sudo'
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "debian packages: installed ${missing[*]}"

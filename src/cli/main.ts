@@ -1,0 +1,62 @@
+import { ConfigError, parseConfig } from '../config/index.js';
+import { startNode } from '../node.js';
+
+const USAGE = `usage: vonode <command>
+
+commands:
+  serve            start the node (default); demo data is generated on first start
+  help             show this text
+
+configuration comes from the environment: see the README's table`;
+
+/** Every failure a person can fix is one line on stderr and a non-zero exit: no stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  const [command = 'serve'] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve();
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      default:
+        process.stderr.write(`vonode: unknown command '${command}'; run 'vonode help' for the list\n`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`vonode: ${err.problem}; ${err.fix}\n`);
+      return 2;
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`vonode: ${msg.split('\n')[0]}\n`);
+    return 1;
+  }
+}
+
+async function serve(): Promise<number> {
+  const config = parseConfig();
+  const say = (line: string) => process.stderr.write(`vonode: ${line}\n`);
+  const t0 = Date.now();
+  const node = await startNode(config, say);
+  say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s at ${config.baseUrl} (data in ${config.dataDir})`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      say(`${signal}: finishing requests in hand, then stopping`);
+      node.close().then(
+        () => resolve(0),
+        (err) => {
+          say(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

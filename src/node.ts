@@ -1,0 +1,86 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { type Config, ConfigError } from './config/index.js';
+import { type Database, openDatabase } from './db/index.js';
+import { ensureDemoData } from './ingest/demo.js';
+import type { HealthState } from './vosi/routes.js';
+
+/** A running node: its database, its HTTP server, and how to stop both cleanly. */
+export interface RunningNode {
+  readonly app: FastifyInstance;
+  readonly db: Database;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startNode(
+  config: Config,
+  log: (line: string) => void = () => {},
+): Promise<RunningNode> {
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.dbPoolSize,
+    log: (l) => (config.logLevel === 'debug' || config.logLevel === 'trace' ? log(l) : undefined),
+  });
+  const health: HealthState = { upSince: new Date(), draining: false };
+  let app: FastifyInstance | undefined;
+  try {
+    if (config.demoRows > 0) {
+      await ensureDemoData({
+        pool: db.pool,
+        dataDir: config.dataDir,
+        baseUrl: config.baseUrl,
+        rows: config.demoRows,
+        log,
+      });
+    }
+    app = buildApp({ baseUrl: config.baseUrl, pool: db.pool, health, logLevel: config.logLevel });
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'EADDRINUSE') {
+        throw new ConfigError(
+          `port ${config.port} on ${config.host} is already in use`,
+          'set PORT to a free port, or stop the process using it',
+        );
+      }
+      if (code === 'EACCES') {
+        throw new ConfigError(
+          `not allowed to listen on port ${config.port}`,
+          'use a port above 1023 or run with the right to bind it',
+        );
+      }
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+        throw new ConfigError(
+          `cannot listen on ${config.host}`,
+          'set VONODE_HOST to an address of this machine, e.g. 127.0.0.1 or 0.0.0.0',
+        );
+      }
+      throw err;
+    }
+  } catch (err) {
+    await app?.close().catch(() => {});
+    await db.close().catch(() => {});
+    throw err;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  let closing: Promise<void> | undefined;
+  const running = app;
+  return {
+    app: running,
+    db,
+    url: `http://127.0.0.1:${port}`,
+    close() {
+      closing ??= (async () => {
+        health.draining = true;
+        // Fastify stops accepting, lets in-flight responses finish, then we stop PostgreSQL.
+        await running.close();
+        await db.close();
+      })();
+      return closing;
+    },
+  };
+}

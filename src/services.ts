@@ -1,0 +1,116 @@
+import { type Capability, STANDARD_ID, vosiCapabilities } from '../registry/index.js';
+
+/**
+ * One service of the node at a fixed path (the URL layout is part of the contract with
+ * clients and docs). Each answers VOSI /availability and /capabilities.
+ */
+export interface ServiceEntry {
+  /** Path below the base URL, no slashes: tap, sia, ... */
+  readonly path: string;
+  readonly title: string;
+  readonly summary: string;
+  /** The service's own capabilities; the VOSI ones are added for every service. */
+  capabilities(serviceUrl: string): Capability[];
+}
+
+const paramHttp = (url: string, use: 'full' | 'base', version?: string) =>
+  ({ type: 'vs:ParamHTTP', role: 'std', version, accessUrls: [{ url, use }] }) as const;
+
+// The auxiliary capability is how a service that is not (yet) a standard protocol
+// still lists its endpoint: clients and registries find it without guessing.
+const auxiliary = (id: string, url: string): Capability => ({
+  standardID: id,
+  interfaces: [{ type: 'vs:ParamHTTP', accessUrls: [{ url, use: 'base' }] }],
+});
+
+export const SERVICES: readonly ServiceEntry[] = [
+  {
+    path: 'tap',
+    title: 'Table Access Protocol',
+    summary: 'ADQL queries on the catalogues and on ivoa.obscore (TAP 1.1, sync and async)',
+    capabilities: (url) => [
+      { standardID: STANDARD_ID.tap, type: 'tr:TableAccess', interfaces: [paramHttp(url, 'base', '1.1')] },
+      {
+        standardID: STANDARD_ID.tables,
+        interfaces: [{ ...paramHttp(`${url}/tables`, 'full', '1.1') }],
+      },
+    ],
+  },
+  {
+    path: 'sia',
+    title: 'Simple Image Access',
+    summary: 'find images and cubes by position, band, time and polarisation (SIA 2.0)',
+    capabilities: (url) => [
+      { standardID: STANDARD_ID.sia, interfaces: [paramHttp(`${url}/query`, 'full', '2.0')] },
+    ],
+  },
+  {
+    path: 'datalink',
+    title: 'DataLink',
+    summary: 'the files, previews and cutout services of each data product (DataLink 1.1)',
+    capabilities: (url) => [
+      { standardID: STANDARD_ID.datalink, interfaces: [paramHttp(`${url}/links`, 'full', '1.1')] },
+    ],
+  },
+  {
+    path: 'soda',
+    title: 'Server-side Operations for Data Access',
+    summary: 'cutouts of images and cubes in position, frequency and polarisation (SODA 1.0)',
+    capabilities: (url) => [
+      { standardID: STANDARD_ID.sodaSync, interfaces: [paramHttp(`${url}/sync`, 'full', '1.0')] },
+      { standardID: STANDARD_ID.sodaAsync, interfaces: [paramHttp(`${url}/async`, 'full', '1.0')] },
+    ],
+  },
+  {
+    path: 'scs',
+    title: 'Simple Cone Search',
+    summary: 'sources of the demo catalogue within a cone (SCS 1.03)',
+    capabilities: (url) => [{ standardID: STANDARD_ID.scs, interfaces: [paramHttp(`${url}/query`, 'full')] }],
+  },
+  {
+    path: 'moc',
+    title: 'Coverage (MOC)',
+    summary: 'the sky coverage of collections and products as MOC 2.0',
+    capabilities: (url) => [auxiliary('ivo://ivoa.net/std/MOC', url)],
+  },
+  {
+    path: 'hips',
+    title: 'HiPS',
+    summary: 'hierarchical progressive surveys of the images, for Aladin',
+    capabilities: (url) => [
+      {
+        standardID: STANDARD_ID.hipsList,
+        interfaces: [{ type: 'vs:ParamHTTP', accessUrls: [{ url: `${url}/hipslist`, use: 'full' }] }],
+      },
+    ],
+  },
+  {
+    path: 'broker',
+    title: 'Execution Broker',
+    summary: 'offers and sessions to run containers, notebooks and pipelines next to the data',
+    capabilities: (url) => [auxiliary('ivo://ivoa.net/std/ExecutionBroker', url)],
+  },
+  {
+    path: 'registry',
+    title: 'Publishing registry',
+    summary: 'VOResource records of this node over OAI-PMH',
+    capabilities: (url) => [
+      {
+        standardID: STANDARD_ID.registryHarvest,
+        interfaces: [
+          {
+            type: 'vs:ParamHTTP',
+            role: 'std',
+            version: '1.0',
+            accessUrls: [{ url: `${url}/oai`, use: 'base' }],
+          },
+        ],
+      },
+    ],
+  },
+];
+
+export function serviceCapabilities(entry: ServiceEntry, baseUrl: string): Capability[] {
+  const url = `${baseUrl}/${entry.path}`;
+  return [...entry.capabilities(url), ...vosiCapabilities(url)];
+}

@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { availabilityDocument, capabilitiesDocument } from '../../registry/index.js';
+import { type ServiceEntry, serviceCapabilities } from '../services.js';
+
+export interface HealthState {
+  readonly upSince: Date;
+  /** Set while shutting down: the node finishes work in hand but takes no more (VOSI-17). */
+  draining: boolean;
+}
+
+const XML = 'text/xml; charset=UTF-8';
+const DB_CHECK_TIMEOUT_MS = 2000;
+
+/** A real check (VOSI-16): the database must answer, not just the web server. */
+async function databaseAnswers(pool: pg.Pool): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      pool.query('SELECT 1'),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${DB_CHECK_TIMEOUT_MS} ms`)),
+          DB_CHECK_TIMEOUT_MS,
+        );
+      }),
+    ]);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** GET /{service}/availability and /{service}/capabilities for every service (VOSI-1). */
+export function registerVosi(
+  app: FastifyInstance,
+  opts: { services: readonly ServiceEntry[]; baseUrl: string; pool: pg.Pool; health: HealthState },
+): void {
+  const started = new Date();
+  for (const service of opts.services) {
+    const capabilities = capabilitiesDocument(serviceCapabilities(service, opts.baseUrl));
+    app.get(`/${service.path}/capabilities`, async (_req, reply) => {
+      // VOSI-13: Last-Modified is when the capability metadata last changed: at start-up.
+      return reply.type(XML).header('Last-Modified', started.toUTCString()).send(capabilities);
+    });
+    app.get(`/${service.path}/availability`, async (_req, reply) => {
+      const notes: string[] = [];
+      let available = true;
+      if (opts.health.draining) {
+        available = false;
+        notes.push('the node is shutting down and accepts no new work');
+      } else {
+        const problem = await databaseAnswers(opts.pool);
+        if (problem) {
+          available = false;
+          notes.push(`the database does not answer: ${problem}`);
+        }
+      }
+      if (available) notes.push(`${service.title} is accepting requests`);
+      // VOSI-19: 200 with the document even when unavailable.
+      return reply.type(XML).send(availabilityDocument({ available, upSince: opts.health.upSince, notes }));
+    });
+  }
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import type { ServiceEntry } from '../services.js';
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** The landing page: what this node is and where each service lives. */
+export function landingPage(services: readonly ServiceEntry[], baseUrl: string, nodeName: string): string {
+  const rows = services
+    .map((s) => {
+      const url = `${baseUrl}/${s.path}`;
+      return `<tr><td><a href="${escapeHtml(url)}/capabilities"><code>/${escapeHtml(s.path)}</code></a></td><td>${escapeHtml(s.title)}</td><td>${escapeHtml(s.summary)}</td><td><a href="${escapeHtml(url)}/availability">availability</a></td></tr>`;
+    })
+    .join('\n');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${escapeHtml(nodeName)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1b1b1b}
+table{border-collapse:collapse;width:100%}td,th{padding:.4rem .6rem;border-bottom:1px solid #ddd;text-align:left}
+code{font-size:.95em}</style></head>
+<body>
+<h1>${escapeHtml(nodeName)}</h1>
+<p>An IVOA node of an SKA Regional Centre, served by vonode. Point TOPCAT, Aladin, pyvo or astroquery at the
+services below. Public data is open to everyone; proprietary data needs a bearer token of its owners' group.</p>
+<table><thead><tr><th>path</th><th>service</th><th>what it does</th><th>status</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>
+<p>TAP base URL for clients: <code>${escapeHtml(baseUrl)}/tap</code></p>
+</body></html>
+`;
+}
+
+export function registerLanding(
+  app: FastifyInstance,
+  opts: { services: readonly ServiceEntry[]; baseUrl: string; nodeName: string },
+): void {
+  const page = landingPage(opts.services, opts.baseUrl, opts.nodeName);
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(page));
+}

@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabaseUrl } from '../support/db.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vonode.js');
+
+function run(
+  env: Record<string, string>,
+  args: string[] = ['serve'],
+): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', VONODE_DEMO_ROWS: '0', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+/** The one-line contract: a single line, naming the problem and the fix, no stack trace. */
+function expectOneClearLine(stderr: string, ...words: RegExp[]): void {
+  const lines = stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^vonode: /);
+  expect(stderr).not.toMatch(/\n\s+at /);
+  for (const w of words) expect(lines[0]).toMatch(w);
+}
+
+let dataDir: string;
+let blocker: Server;
+let blockedPort: number;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'vonode-cli-'));
+  blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const a = blocker.address();
+  blockedPort = typeof a === 'object' && a ? a.port : 0;
+});
+
+afterAll(async () => {
+  await new Promise((r) => blocker.close(r));
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('bad configuration ends with one clear line and a non-zero exit', () => {
+  it('unreachable DATABASE_URL', async () => {
+    const r = await run({
+      DATABASE_URL: 'postgres://u:p@127.0.0.1:1/none',
+      VONODE_DATA_DIR: dataDir,
+      PORT: '0',
+    });
+    expect(r.code).not.toBe(0);
+    expectOneClearLine(r.stderr, /cannot reach PostgreSQL/, /DATABASE_URL/);
+    expect(r.stderr).not.toContain(':p@');
+  });
+
+  it('port in use', async () => {
+    const r = await run({
+      DATABASE_URL: testDatabaseUrl(),
+      VONODE_DATA_DIR: dataDir,
+      PORT: String(blockedPort),
+    });
+    expect(r.code).not.toBe(0);
+    expectOneClearLine(r.stderr, new RegExp(`port ${blockedPort}`), /in use/, /PORT/);
+  });
+
+  it('unwritable data folder', async () => {
+    const r = await run({ VONODE_DATA_DIR: '/etc/passwd/vonode', PORT: '0' });
+    expect(r.code).not.toBe(0);
+    expectOneClearLine(r.stderr, /data folder/, /VONODE_DATA_DIR/);
+  });
+
+  it('malformed variables', async () => {
+    for (const [env, word] of [
+      [{ PORT: 'eighty' }, /PORT='eighty'/],
+      [{ VONODE_DEMO_ROWS: '-5' }, /VONODE_DEMO_ROWS/],
+      [{ DATABASE_URL: 'mysql://x@y/z' }, /DATABASE_URL/],
+      [{ VONODE_BASE_URL: 'not a url' }, /VONODE_BASE_URL/],
+      [{ VONODE_LOG_LEVEL: 'loud' }, /VONODE_LOG_LEVEL/],
+    ] as const) {
+      const r = await run({ VONODE_DATA_DIR: dataDir, ...env });
+      expect(r.code).toBe(2);
+      expectOneClearLine(r.stderr, word);
+    }
+  });
+
+  it('an unknown command', async () => {
+    const r = await run({}, ['frobnicate']);
+    expect(r.code).toBe(2);
+    expectOneClearLine(r.stderr, /unknown command 'frobnicate'/);
+  });
+});
