@@ -1,0 +1,29 @@
+export { type BearerError, bearerChallenge, type ChallengeOptions, openIdChallenge } from './challenge.js';
+export {
+  READER_ROLE,
+  type ReadOnlyOptions,
+  withIdentity,
+  withMaintenance,
+  withReadOnlyIdentity,
+} from './db.js';
+export {
+  type CommandOutput,
+  DevIssuer,
+  type DevIssuerOptions,
+  devIssuerEnabled,
+  devIssuerPlugin,
+  devIssuerSettings,
+  type MintOptions,
+  runTokenCommand,
+} from './dev-issuer.js';
+export { type AuthError, IssuerUnavailableError, TokenError } from './errors.js';
+export {
+  ANONYMOUS,
+  groupsFromClaims,
+  type Identity,
+  isAnonymous,
+  normaliseGroups,
+  type TokenInfo,
+} from './identity.js';
+export { type AuthPluginOptions, authPlugin, challengeFor, sendAuthenticationRequired } from './plugin.js';
+export { ASYMMETRIC_ALGORITHMS, bearerToken, TokenVerifier, type TokenVerifierOptions } from './tokens.js';

@@ -1,0 +1,107 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { bearerChallenge, type ChallengeOptions, openIdChallenge } from './challenge.js';
+import { type AuthError, IssuerUnavailableError, TokenError } from './errors.js';
+import { ANONYMOUS, type Identity } from './identity.js';
+import { bearerToken, type TokenVerifier } from './tokens.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is asking: ANONYMOUS without an Authorization header (set by authPlugin). */
+    identity: Identity;
+  }
+}
+
+export interface AuthPluginOptions {
+  /** Validates tokens; absent means the node takes no tokens and any Authorization header is refused. */
+  readonly verifier?: TokenVerifier;
+  /** The challenges sent with 401s; default realm "vonode" plus an OpenID ivoa_bearer challenge when the verifier has an issuer. */
+  readonly challenge?: ChallengeOptions;
+  /**
+   * Writes the body of a refused request. The status (401 for a refused token, 503 when
+   * the identity provider cannot be reached) and WWW-Authenticate headers are already
+   * set on `reply`; the default sends `message` as text/plain. The TAP layer sends a DALI
+   * error VOTable here.
+   */
+  readonly onUnauthorized?: (request: FastifyRequest, reply: FastifyReply, message: string) => unknown;
+  /** Send `X-VO-Authenticated: <sub>` on authenticated responses (SSO-12, SSO-31); default true. */
+  readonly announceIdentity?: boolean;
+}
+
+/** The challenge options in effect for a verifier, for protocol code that sends its own 401s. */
+export function challengeFor(options: AuthPluginOptions): ChallengeOptions {
+  if (options.challenge) return options.challenge;
+  const issuer = options.verifier?.issuer;
+  return issuer ? openIdChallenge('vonode', issuer) : { realm: 'vonode' };
+}
+
+/**
+ * Decorates every request with `request.identity`. Call it on the root instance
+ * (`await authPlugin(app, options)`) or register it (`app.register(authPlugin, options)`):
+ * it is not encapsulated either way, so every route of the node shares one identity
+ * (one token works for every endpoint). A token that is present but refused is a 401
+ * with challenges, never a silent downgrade to anonymous (SSO-32).
+ */
+export async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Promise<void> {
+  const challenge = challengeFor(options);
+  const announce = options.announceIdentity ?? true;
+  app.decorateRequest('identity', null as unknown as Identity);
+  app.addHook('onRequest', async (request, reply) => {
+    request.identity = ANONYMOUS;
+    const header = request.headers.authorization;
+    if (header === undefined) return;
+    let identity: Identity;
+    try {
+      const token = bearerToken(header);
+      if (!options.verifier) throw new TokenError('this service does not accept tokens', null);
+      identity = await options.verifier.verify(token!);
+    } catch (err) {
+      const failure: AuthError =
+        err instanceof TokenError || err instanceof IssuerUnavailableError
+          ? err
+          : new TokenError('the token could not be validated');
+      request.log.info({ reason: failure.description }, 'bearer token refused');
+      reply.code(failure.status);
+      if (failure instanceof TokenError) {
+        setChallenges(
+          reply,
+          bearerChallenge(
+            challenge,
+            failure.error ? { error: failure.error, description: failure.description } : undefined,
+          ),
+        );
+      } else {
+        reply.header('Retry-After', '30');
+      }
+      const message =
+        failure instanceof TokenError ? `Unauthorized: ${failure.description}` : failure.description;
+      if (options.onUnauthorized) await options.onUnauthorized(request, reply, message);
+      else reply.type('text/plain; charset=utf-8').send(`${message}\n`);
+      return reply;
+    }
+    request.identity = identity;
+    if (announce && identity.sub) reply.header('X-VO-Authenticated', identity.sub);
+  });
+}
+
+// Not encapsulated when registered, like fastify-plugin does (without depending on it).
+Object.defineProperty(authPlugin, Symbol.for('skip-override'), { value: true });
+
+/**
+ * Sends a 401 with the node's challenges, for protocol code that finds an anonymous
+ * caller asking for something that needs authentication (a proprietary SODA cutout, say).
+ * An authenticated caller who lacks rights gets 403 instead (SSO-22): use that there.
+ */
+export function sendAuthenticationRequired(
+  reply: FastifyReply,
+  challenge: ChallengeOptions,
+  message = 'Authentication required: send Authorization: Bearer <token>',
+): FastifyReply {
+  return setChallenges(reply.code(401), bearerChallenge(challenge))
+    .type('text/plain; charset=utf-8')
+    .send(`${message}\n`);
+}
+
+/** One header line per challenge (RFC 9110 allows either form; some clients read only one line per header). */
+function setChallenges(reply: FastifyReply, challenges: string[]): FastifyReply {
+  return reply.header('WWW-Authenticate', challenges.length === 1 ? challenges[0] : challenges);
+}
