@@ -1,0 +1,34 @@
+export { FitsError, type FitsErrorCode } from './errors.js';
+export {
+  BLOCK_SIZE,
+  CARD_SIZE,
+  type CardInput,
+  encodeHeader,
+  type FitsCard,
+  type FitsComplex,
+  FitsHeader,
+  type FitsValue,
+  formatCard,
+  formatReal,
+} from './header.js';
+export {
+  type AxisRange,
+  type Bitpix,
+  type DataRun,
+  decodeInto,
+  FitsFile,
+  type FitsHdu,
+  type FitsOpenOptions,
+  planRuns,
+  type ReadOptions,
+} from './reader.js';
+export {
+  type DataLayout,
+  encodePixels,
+  FileSink,
+  FitsHduWriter,
+  type FitsPixels,
+  type FitsSink,
+  layoutOf,
+  writeFitsFile,
+} from './writer.js';
