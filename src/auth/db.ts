@@ -16,10 +16,17 @@ export async function withIdentity(client: pg.ClientBase, identity: Identity): P
   await client.query(`SET LOCAL ROLE ${READER_ROLE}`);
   // The array goes in as a parameter and PostgreSQL writes the text[] literal itself,
   // so no group name can break out of the quoting.
-  await client.query(
-    "SELECT set_config('vonode.user', $1, true), set_config('vonode.groups', $2::text[]::text, true)",
+  const r = await client.query<{ role: string }>(
+    "SELECT set_config('vonode.user', $1, true), set_config('vonode.groups', $2::text[]::text, true), current_user AS role",
     [identity.sub ?? '', [...identity.groups]],
   );
+  // Outside a transaction SET LOCAL is only a warning and the caller would go on with
+  // the service's own (unfiltered) rights: refuse instead.
+  if (r.rows[0]?.role !== READER_ROLE) {
+    throw new Error(
+      'withIdentity() must be called inside a transaction (after BEGIN): the identity was not set',
+    );
+  }
 }
 
 export interface ReadOnlyOptions {
