@@ -50,23 +50,25 @@ export function chord2Of(theta: number): number {
 }
 
 /**
- * Great-circle distance in degrees (ADQL-36 DISTANCE). Uses the Vincenty form
- * atan2(|a×b|, a·b), which keeps full precision both for tiny separations (where acos
- * of a dot product loses everything) and near antipodes (where haversine does).
+ * Great-circle distance in degrees (ADQL-36 DISTANCE). θ = 2·atan2(√h, √h′) where h is
+ * the haversine of the separation and h′ = 1 − h is computed as the haversine to the
+ * antipode of the second point: each is accurate where the other is not, so the result
+ * keeps full precision for micro-arcsecond and for nearly antipodal separations.
  */
 export function angularDistanceDeg(lon1: number, lat1: number, lon2: number, lat2: number): number {
-  const dl = (lon2 - lon1) * DEG;
+  let dl = lon2 - lon1;
+  dl -= 360 * Math.round(dl / 360);
   const p1 = lat1 * DEG;
   const p2 = lat2 * DEG;
-  const s1 = Math.sin(p1);
-  const c1 = Math.cos(p1);
-  const s2 = Math.sin(p2);
-  const c2 = Math.cos(p2);
-  const sdl = Math.sin(dl);
-  const cdl = Math.cos(dl);
-  const x = c2 * sdl;
-  const y = c1 * s2 - s1 * c2 * cdl;
-  return Math.atan2(Math.sqrt(x * x + y * y), s1 * s2 + c1 * c2 * cdl) / DEG;
+  const cc = Math.cos(p1) * Math.cos(p2);
+  // Differences taken in degrees, where close values subtract exactly (Sterbenz).
+  const sDiff = Math.sin(((lat2 - lat1) * DEG) / 2);
+  const sSum = Math.sin(((lat2 + lat1) * DEG) / 2);
+  const sHalf = Math.sin((dl * DEG) / 2);
+  const cHalf = Math.cos((dl * DEG) / 2);
+  const h = sDiff * sDiff + cc * sHalf * sHalf;
+  const hAnti = sSum * sSum + cc * cHalf * cHalf;
+  return (2 * Math.atan2(Math.sqrt(h), Math.sqrt(hAnti))) / DEG;
 }
 
 /**
