@@ -1,4 +1,11 @@
 export {
+  type TableSetColumn,
+  type TableSetSchema,
+  type TableSetTable,
+  tableDocument,
+  tablesetDocument,
+} from './tables.js';
+export {
   type AccessUrl,
   type Availability,
   availabilityDocument,

@@ -1,6 +1,8 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { SERVICES } from './services.js';
+import { registerTap } from './tap/routes.js';
+import { publishedSchemas } from './tap/tables/index.js';
 import { type HealthState, registerVosi } from './vosi/routes.js';
 import { registerLanding } from './web/landing.js';
 
@@ -42,5 +44,6 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
   registerLanding(app, { services: SERVICES, baseUrl: opts.baseUrl, nodeName: opts.nodeName ?? 'vonode' });
   registerVosi(app, { services: SERVICES, baseUrl: opts.baseUrl, pool: opts.pool, health: opts.health });
+  registerTap(app, { schemas: publishedSchemas() });
   return app;
 }

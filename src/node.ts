@@ -3,6 +3,7 @@ import { buildApp } from './app.js';
 import { type Config, ConfigError } from './config/index.js';
 import { type Database, openDatabase } from './db/index.js';
 import { ensureDemoData } from './ingest/demo.js';
+import { publishedSchemas, syncTapSchema } from './tap/tables/index.js';
 import type { HealthState } from './vosi/routes.js';
 
 /** A running node: its database, its HTTP server, and how to stop both cleanly. */
@@ -26,6 +27,7 @@ export async function startNode(
   const health: HealthState = { upSince: new Date(), draining: false };
   let app: FastifyInstance | undefined;
   try {
+    await syncTapSchema(db.pool, publishedSchemas());
     if (config.demoRows > 0) {
       await ensureDemoData({
         pool: db.pool,

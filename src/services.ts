@@ -1,4 +1,5 @@
 import { type Capability, STANDARD_ID, vosiCapabilities } from '../registry/index.js';
+import { DEFAULT_TAP_LIMITS, tapCapability } from './tap/capability.js';
 
 /**
  * One service of the node at a fixed path (the URL layout is part of the contract with
@@ -29,7 +30,7 @@ export const SERVICES: readonly ServiceEntry[] = [
     title: 'Table Access Protocol',
     summary: 'ADQL queries on the catalogues and on ivoa.obscore (TAP 1.1, sync and async)',
     capabilities: (url) => [
-      { standardID: STANDARD_ID.tap, type: 'tr:TableAccess', interfaces: [paramHttp(url, 'base', '1.1')] },
+      tapCapability(url, DEFAULT_TAP_LIMITS, []),
       {
         standardID: STANDARD_ID.tables,
         interfaces: [{ ...paramHttp(`${url}/tables`, 'full', '1.1') }],

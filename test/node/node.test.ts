@@ -110,3 +110,63 @@ describe('a started node', () => {
     for (const row of r.rows) expect(row.n).toBeGreaterThan(0n);
   });
 });
+
+describe('TAP_SCHEMA and /tap/tables come from one declaration', () => {
+  it('TAP_SCHEMA describes itself and every published table (TAP-55..TAP-62)', async () => {
+    const pool = node.db.pool;
+    const tables = await pool.query<{ table_name: string }>(
+      'SELECT table_name FROM tap_schema.tables ORDER BY table_index',
+    );
+    expect(tables.rows.map((r) => r.table_name)).toEqual([
+      'ivoa.obscore',
+      'demo.sources',
+      'TAP_SCHEMA.schemas',
+      'TAP_SCHEMA.tables',
+      'TAP_SCHEMA.columns',
+      'TAP_SCHEMA.keys',
+      'TAP_SCHEMA.key_columns',
+    ]);
+    const size = await pool.query(
+      `SELECT column_name, datatype, "size", std FROM tap_schema.columns WHERE table_name = 'TAP_SCHEMA.columns' AND column_name = '"size"'`,
+    );
+    expect(size.rows).toEqual([{ column_name: '"size"', datatype: 'int', size: null, std: 1 }]);
+    const keys = await pool.query('SELECT count(*)::int AS n FROM tap_schema.keys');
+    expect(keys.rows[0].n).toBe(5);
+    // Every key column names an existing column of its tables (TAP-61).
+    const dangling = await pool.query(`
+      SELECT kc.* FROM tap_schema.key_columns kc JOIN tap_schema.keys k USING (key_id)
+      WHERE NOT EXISTS (SELECT 1 FROM tap_schema.columns c WHERE c.table_name = k.from_table AND c.column_name = kc.from_column)
+         OR NOT EXISTS (SELECT 1 FROM tap_schema.columns c WHERE c.table_name = k.target_table AND c.column_name = kc.target_column)`);
+    expect(dangling.rows).toEqual([]);
+  });
+
+  it('every declared column exists in PostgreSQL', async () => {
+    const { publishedSchemas } = await import('../../src/tap/tables/index.js');
+    for (const s of publishedSchemas()) {
+      for (const t of s.tables) {
+        const r = await node.db.pool.query<{ column_name: string }>(
+          'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+          [t.sql.schema, t.sql.table],
+        );
+        const present = new Set(r.rows.map((x) => x.column_name));
+        for (const c of t.columns)
+          expect(present, `${t.schema}.${t.name}.${c.name}`).toContain(c.sqlName ?? c.name);
+      }
+    }
+  });
+
+  it('serves /tap/tables and /tap/tables/{name} (VOSI-28, VOSI-29)', async () => {
+    const all = await fetch(`${node.url}/tap/tables`);
+    expect(all.status).toBe(200);
+    const text = await all.text();
+    expect(text).toContain('<name>demo.sources</name>');
+    const min = await (await fetch(`${node.url}/tap/tables?DETAIL=min`)).text();
+    expect(min).not.toContain('<column');
+    const one = await fetch(`${node.url}/tap/tables/ivoa.ObsCore`);
+    expect(one.status).toBe(200);
+    expect(await one.text()).toContain('<name>s_region</name>');
+    const none = await fetch(`${node.url}/tap/tables/nope.nothing`);
+    expect(none.status).toBe(404);
+    expect((await fetch(`${node.url}/tap/tables?detail=huge`)).status).toBe(400);
+  });
+});

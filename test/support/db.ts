@@ -26,9 +26,7 @@ export async function testPool(
   return Object.assign(pool, {
     schema: name,
     async close() {
-      await pool
-        .query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`)
-        .catch(() => {});
+      await pool.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`).catch(() => {});
       await pool.end();
     },
   }) as pg.Pool & { schema: string; close(): Promise<void> };

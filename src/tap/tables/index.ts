@@ -1,0 +1,34 @@
+import { DEMO_SCHEMA } from './demo.js';
+import type { PublishedSchema, PublishedTable } from './model.js';
+import { IVOA_SCHEMA } from './obscore.js';
+import { TAP_SCHEMA } from './tap-schema.js';
+
+export { DEMO_SCHEMA } from './demo.js';
+export {
+  columnSize,
+  type Datatype,
+  type ForeignKey,
+  type PublishedColumn,
+  type PublishedSchema,
+  type PublishedTable,
+  qualifiedName,
+} from './model.js';
+export { IVOA_SCHEMA, OBSCORE_COLUMNS } from './obscore.js';
+export { syncTapSchema } from './sync.js';
+export { TAP_SCHEMA } from './tap-schema.js';
+
+/** Everything this node publishes through TAP, in display order. */
+export function publishedSchemas(): PublishedSchema[] {
+  return [IVOA_SCHEMA, DEMO_SCHEMA, TAP_SCHEMA];
+}
+
+/** Finds a published table by its qualified name as VOSI and TAP_SCHEMA write it. */
+export function findPublishedTable(
+  schemas: readonly PublishedSchema[],
+  qualified: string,
+): PublishedTable | undefined {
+  const wanted = qualified.toLowerCase();
+  for (const s of schemas)
+    for (const t of s.tables) if (`${t.schema}.${t.name}`.toLowerCase() === wanted) return t;
+  return undefined;
+}

@@ -1,0 +1,78 @@
+/**
+ * One declaration of each published table: TAP_SCHEMA rows, the ADQL catalogue and
+ * VOSI /tables are all derived from it, so the three can never disagree (TAP-64).
+ */
+export type Datatype =
+  | 'boolean'
+  | 'bit'
+  | 'unsignedByte'
+  | 'short'
+  | 'int'
+  | 'long'
+  | 'char'
+  | 'unicodeChar'
+  | 'float'
+  | 'double'
+  | 'floatComplex'
+  | 'doubleComplex';
+
+export interface PublishedColumn {
+  /** The ADQL name; written with double quotes when it must be delimited (TAP-58). */
+  readonly name: string;
+  /** The physical PostgreSQL column, when it differs from the ADQL name. */
+  readonly sqlName?: string;
+  readonly datatype: Datatype;
+  readonly arraysize?: string;
+  readonly xtype?: string;
+  readonly unit?: string;
+  readonly ucd?: string;
+  readonly utype?: string;
+  readonly description: string;
+  readonly principal?: boolean;
+  readonly indexed?: boolean;
+  /** Defined by a standard (ObsCore, TAP_SCHEMA). */
+  readonly std?: boolean;
+  /** The XML ID of the FIELD (OBS-86: DataLink descriptors point at it). */
+  readonly fieldId?: string;
+}
+
+export interface ForeignKey {
+  readonly id: string;
+  readonly target: string;
+  readonly columns: ReadonlyArray<readonly [from: string, target: string]>;
+  readonly description?: string;
+}
+
+export interface PublishedTable {
+  /** ADQL schema name as published. */
+  readonly schema: string;
+  /** ADQL table name, without the schema. */
+  readonly name: string;
+  readonly sql: { readonly schema: string; readonly table: string };
+  readonly type: 'table' | 'view';
+  readonly description: string;
+  readonly utype?: string;
+  readonly columns: readonly PublishedColumn[];
+  readonly foreignKeys?: readonly ForeignKey[];
+  /** HEALPix NESTED order-29 column for spatial predicates, with the position it indexes. */
+  readonly spatialIndex?: { readonly column: string; readonly lon: string; readonly lat: string };
+}
+
+export interface PublishedSchema {
+  readonly name: string;
+  readonly description: string;
+  readonly utype?: string;
+  readonly tables: readonly PublishedTable[];
+}
+
+/** The qualified name used in queries and in TAP_SCHEMA.tables.table_name. */
+export function qualifiedName(t: PublishedTable): string {
+  return `${t.schema}.${t.name}`;
+}
+
+/** TAP_SCHEMA "size" (TAP-59): the arraysize number ignoring '*', null for 2-D or none. */
+export function columnSize(arraysize: string | undefined): number | null {
+  if (!arraysize || arraysize.includes('x')) return null;
+  const n = Number.parseInt(arraysize.replace('*', ''), 10);
+  return Number.isFinite(n) ? n : null;
+}

@@ -1,0 +1,77 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * IVOA XML schemas for validating vonode's documents with xmllint. They are taken at
+ * test time from Debian's STILTS (the copies taplint itself validates with), so the
+ * project carries none; their schemaLocations are pointed at the local copies and
+ * xmllint runs with --nonet, so nothing is fetched.
+ */
+const JAR = '/usr/share/java/starlink-ttools.jar';
+const PREFIX = 'uk/ac/starlink/ttools/taplint/';
+
+let folder: string | undefined;
+
+const NAMESPACES: Array<[ns: string, file: string]> = [
+  ['http://www.ivoa.net/xml/VOResource/v1.0', 'VOResource-v1.0.xsd'],
+  ['http://www.ivoa.net/xml/VODataService/v1.1', 'VODataService-v1.1.xsd'],
+  ['http://www.ivoa.net/xml/TAPRegExt/v1.0', 'TAPRegExt-v1.0-Erratum1.xsd'],
+  ['http://www.ivoa.net/xml/VOSICapabilities/v1.0', 'VOSICapabilities-v1.0.xsd'],
+  ['http://www.ivoa.net/xml/VOSIAvailability/v1.0', 'VOSIAvailability-v1.0.xsd'],
+  ['http://www.ivoa.net/xml/VOSITables/v1.0', 'VOSITables-v1.1.xsd'],
+  ['http://www.ivoa.net/xml/UWS/v1.0', 'UWS-v1.1.xsd'],
+];
+
+function schemaFolder(): string {
+  if (folder) return folder;
+  if (!existsSync(JAR))
+    throw new Error(`${JAR} is missing: install Debian's stilts (scripts/install-debian-deps.sh)`);
+  const dir = mkdtempSync(join(tmpdir(), 'vonode-xsd-'));
+  execFileSync('/usr/bin/python3', [
+    '-c',
+    `import zipfile,sys
+z=zipfile.ZipFile(sys.argv[1])
+for n in z.namelist():
+    if n.startswith(sys.argv[2]) and n.endswith('.xsd'):
+        open(sys.argv[3]+'/'+n.split('/')[-1],'wb').write(z.read(n))`,
+    JAR,
+    PREFIX,
+    dir,
+  ]);
+  const local: Record<string, string> = { 'xml.xsd': 'xmlnamespace.xsd' };
+  for (const f of readdirSync(dir)) local[f] = f;
+  for (const f of readdirSync(dir)) {
+    const path = join(dir, f);
+    const text = readFileSync(path, 'utf8').replace(/schemaLocation="([^"]+)"/g, (_m, loc: string) => {
+      const base = loc.split('/').pop() ?? loc;
+      const target = local[base] ?? (base.startsWith('VOResource') ? 'VOResource-v1.0.xsd' : base);
+      return `schemaLocation="${target}"`;
+    });
+    writeFileSync(path, text);
+  }
+  // One schema importing every namespace, so documents mixing vs:, tr:, vr: types validate.
+  const imports = NAMESPACES.map(
+    ([ns, file]) => `  <xs:import namespace="${ns}" schemaLocation="${file}"/>`,
+  ).join('\n');
+  writeFileSync(
+    join(dir, 'all.xsd'),
+    `<?xml version="1.0"?>\n<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:vonode:all" elementFormDefault="qualified">\n${imports}\n</xs:schema>\n`,
+  );
+  mkdirSync(dir, { recursive: true });
+  folder = dir;
+  return dir;
+}
+
+/** Validates an XML document against the IVOA schemas; returns xmllint's complaints ('' if valid). */
+export function xsdErrors(xml: string): string {
+  const dir = schemaFolder();
+  const file = join(mkdtempSync(join(tmpdir(), 'vonode-doc-')), 'doc.xml');
+  writeFileSync(file, xml);
+  const r = spawnSync('xmllint', ['--nonet', '--noout', '--schema', join(dir, 'all.xsd'), file], {
+    encoding: 'utf8',
+  });
+  if (r.status === 0) return '';
+  return (r.stderr || r.stdout || `xmllint exited ${r.status}`).replaceAll(file, 'doc.xml');
+}
