@@ -12,10 +12,11 @@ export interface CoverageOptions {
 
 export const DEFAULT_MAX_RANGES = 64;
 /**
- * Edge cells aimed for at the adaptive order, per allowed range. Measured: 4 per range
- * gives a 0.1° cone a covered/true area ratio close to what 8 gives, at half the work.
+ * Edge cells aimed for at the adaptive order, per allowed range, before the smallest gaps
+ * are filled. Measured on cones of 1″..30° with 64 ranges (covered / true area):
+ * 2 → 1.12–1.17, 4 → 1.08–1.10, 8 → 1.06–1.07 (about 1 ms), 16 → 1.05–1.06 (2 ms).
  */
-const EDGE_CELLS_PER_RANGE = 4;
+const EDGE_CELLS_PER_RANGE = 8;
 /** Cap on cells classified per call, so a pathological input cannot run away. */
 const MAX_CELLS_VISITED = 2_000_000;
 

@@ -2,6 +2,8 @@ import { SkyError } from './errors.js';
 import { checkLonLat } from './healpix.js';
 
 const DEG = Math.PI / 180;
+/** Most polygon vertices accepted: the simple-polygon check is quadratic in them. */
+export const MAX_POLYGON_VERTICES = 2000;
 
 export type Vec3 = [number, number, number];
 
@@ -14,6 +16,22 @@ export function toVector(lonDeg: number, latDeg: number): Vec3 {
 
 export function cross(a: ArrayLike<number>, b: ArrayLike<number>): Vec3 {
   return [a[1]! * b[2]! - a[2]! * b[1]!, a[2]! * b[0]! - a[0]! * b[2]!, a[0]! * b[1]! - a[1]! * b[0]!];
+}
+
+/**
+ * a × b computed as ((a + b) × (b − a)) / 2. For nearby points the plain formula
+ * cancels down to noise (1e-16 absolute against a result of |a − b|), which for a
+ * milli-arcsecond edge tilts its great circle by milli-arcseconds; b − a is exact for
+ * nearby unit vectors, so this form keeps full relative precision.
+ */
+export function robustCross(a: ArrayLike<number>, b: ArrayLike<number>): Vec3 {
+  const sx = a[0]! + b[0]!;
+  const sy = a[1]! + b[1]!;
+  const sz = a[2]! + b[2]!;
+  const dx = b[0]! - a[0]!;
+  const dy = b[1]! - a[1]!;
+  const dz = b[2]! - a[2]!;
+  return [(sy * dz - sz * dy) / 2, (sz * dx - sx * dz) / 2, (sx * dy - sy * dx) / 2];
 }
 
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -110,34 +128,65 @@ export class SphericalPolygon {
     if (verts.length < 3) {
       throw new SkyError('a polygon needs at least 3 distinct vertices', 'give 3 or more distinct vertices');
     }
+    if (verts.length > MAX_POLYGON_VERTICES) {
+      throw new SkyError(
+        `a polygon with ${verts.length} vertices exceeds the limit of ${MAX_POLYGON_VERTICES}`,
+        'simplify the polygon',
+      );
+    }
     this.vertices = verts;
     const n = verts.length;
     this.normals = [];
     for (let i = 0; i < n; i++) {
       const a = verts[i]!;
       const b = verts[(i + 1) % n]!;
-      const c = cross(a, b);
+      const c = robustCross(a, b);
       const len = norm(c);
       if (len < 1e-15) {
-        throw new SkyError(
-          `polygon edge ${i + 1} joins two antipodal points, so its great circle is undefined`,
-          'add a vertex between them',
-        );
+        throw dot(a, b) < 0
+          ? new SkyError(
+              `polygon edge ${i + 1} joins two antipodal points, so its great circle is undefined`,
+              'add a vertex between them',
+            )
+          : new SkyError(`polygon edge ${i + 1} is shorter than 0.2 µas`, 'merge the two vertices');
       }
       this.normals.push([c[0] / len, c[1] / len, c[2] / len]);
     }
-    // Gauss–Bonnet: area on the left = 2π − Σ turning angles (left turns positive).
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 2; j < n; j++) {
+        if (i === 0 && j === n - 1) continue; // adjacent through the closing edge
+        if (crosses(verts[i]!, verts[i + 1]!, verts[j]!, verts[(j + 1) % n]!)) {
+          throw new SkyError(
+            `polygon edges ${i + 1} and ${j + 1} cross each other`,
+            'give a simple polygon whose edges meet only at consecutive vertices',
+          );
+        }
+      }
+    }
+    // Which side is smaller: by Gauss–Bonnet the left area is 2π − Σ turning angles
+    // (left turns positive), so the left side is the smaller one exactly when the
+    // turning sum is positive. The sign stays clear even for micro-arcsecond polygons
+    // whose area vanishes next to 2π.
     let turning = 0;
     for (let i = 0; i < n; i++) {
       const nin = this.normals[(i + n - 1) % n]!;
       const nout = this.normals[i]!;
       turning += Math.atan2(dot(verts[i]!, cross(nin, nout)), dot(nin, nout));
     }
-    let leftArea = 2 * Math.PI - turning;
-    // Rounding can push a full-sphere-sized result slightly past the ends.
-    leftArea = ((leftArea % (4 * Math.PI)) + 4 * Math.PI) % (4 * Math.PI);
-    this.flipped = leftArea > 2 * Math.PI;
-    this.area = this.flipped ? 4 * Math.PI - leftArea : leftArea;
+    this.flipped = turning < 0;
+    // The area itself as a signed fan of triangles (Van Oosterom–Strackee), which keeps
+    // its precision for tiny polygons.
+    const v0 = verts[0]!;
+    let leftArea = 0;
+    for (let i = 1; i + 1 < n; i++) {
+      const b = verts[i]!;
+      const c = verts[i + 1]!;
+      const triple = dot(v0, robustCross(b, c));
+      leftArea += 2 * Math.atan2(triple, 1 + dot(v0, b) + dot(b, c) + dot(c, v0));
+    }
+    const full = 4 * Math.PI;
+    leftArea = ((leftArea % full) + full) % full;
+    this.area = this.flipped ? full - leftArea : leftArea;
     this.refs = this.referencePoints();
   }
 
@@ -191,7 +240,7 @@ export class SphericalPolygon {
     const a = this.vertices[j]!;
     const b = this.vertices[(j + 1) % n]!;
     const nrm = this.normals[j]!;
-    if (dot(cross(a, p), nrm) >= 0 && dot(cross(p, b), nrm) >= 0) {
+    if (dot(robustCross(a, p), nrm) >= 0 && dot(robustCross(p, b), nrm) >= 0) {
       return Math.abs(Math.asin(Math.max(-1, Math.min(1, dot(p, nrm)))));
     }
     return Math.min(angleBetween(p, a), angleBetween(p, b));
@@ -217,7 +266,7 @@ export class SphericalPolygon {
       const s = dot(p, nrm);
       if (s <= sinR && s >= -sinR) {
         const b = this.vertices[(j + 1) % n]!;
-        if (dot(cross(a, p), nrm) >= 0 && dot(cross(p, b), nrm) >= 0) return true;
+        if (dot(robustCross(a, p), nrm) >= 0 && dot(robustCross(p, b), nrm) >= 0) return true;
       }
     }
     return false;
@@ -250,11 +299,11 @@ export class SphericalPolygon {
 
 /** Whether minor arcs ab and cd cross at a point interior to both. */
 function crosses(a: Vec3 | ArrayLike<number>, b: ArrayLike<number>, c: Vec3, d: Vec3): boolean {
-  const ab = cross(a, b);
+  const ab = robustCross(a, b);
   const acb = -dot(ab, c);
   const bda = dot(ab, d);
   if (acb * bda <= 0) return false;
-  const cd = cross(c, d);
+  const cd = robustCross(c, d);
   const cbd = -dot(cd, b);
   const dac = dot(cd, a);
   return acb * cbd > 0 && acb * dac > 0;
