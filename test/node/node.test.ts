@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { angularDistanceDeg, nestedToLonLat } from '../../sky/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { ensureDemoData } from '../../src/ingest/demo.js';
 import { type RunningNode, startNode } from '../../src/node.js';
@@ -92,10 +93,17 @@ describe('a started node', () => {
 
   it('stores the catalogue in HEALPix order, with the index the SQL function computes', async () => {
     const pool = node.db.pool;
-    const mismatch = await pool.query<{ n: bigint }>(
-      'SELECT count(*) AS n FROM demo.sources WHERE healpix <> sky.healpix_nest(29, ra, dec)',
+    // PostgreSQL's sin/atan2 and V8's may differ in the last bit, which can move a point
+    // across the edge of an order-29 pixel (0.4 mas): then the two pixels must touch.
+    const mismatch = await pool.query<{ ts: bigint; sql: bigint }>(
+      'SELECT healpix AS ts, sky.healpix_nest(29, ra, dec) AS sql FROM demo.sources WHERE healpix <> sky.healpix_nest(29, ra, dec)',
     );
-    expect(mismatch.rows[0].n).toBe(0n);
+    expect(mismatch.rows.length).toBeLessThan(DEMO_ROWS / 1000);
+    for (const { ts, sql } of mismatch.rows) {
+      const a = nestedToLonLat(29, ts);
+      const b = nestedToLonLat(29, sql);
+      expect(angularDistanceDeg(a.lon, a.lat, b.lon, b.lat) * 3.6e6).toBeLessThan(1);
+    }
     const unordered = await pool.query<{ n: bigint }>(
       'SELECT count(*) AS n FROM (SELECT healpix < lag(healpix) OVER (ORDER BY source_id) AS back FROM demo.sources) s WHERE back',
     );
