@@ -1,0 +1,103 @@
+import { encodeFits } from './encode-fits.js';
+import { encodeJson } from './encode-json.js';
+import { encodeDelimited } from './encode-text.js';
+import { encodeVOTable } from './encode-votable.js';
+import { VOTableEncodeError } from './errors.js';
+import { iterateRows } from './rows.js';
+import type { EncodeOptions, Info, OutputFormat, ResultDocument } from './types.js';
+import { infoXml, votableStart } from './xml.js';
+
+export type { Shape } from './arraysize.js';
+export { parseArraysize } from './arraysize.js';
+export { VOTableEncodeError, VOTableReadError } from './errors.js';
+export type { ReadEvent, ReaderLimits, ReadField } from './reader.js';
+export { DEFAULT_READER_LIMITS, readVOTable } from './reader.js';
+export type {
+  Coosys,
+  Datatype,
+  EncodeOptions,
+  Field,
+  Group,
+  Info,
+  Link,
+  OutputFormat,
+  Param,
+  QueryStatus,
+  Resource,
+  ResultDocument,
+  Timesys,
+  Values,
+} from './types.js';
+export { DATATYPES } from './types.js';
+
+export const OUTPUT_FORMATS: readonly OutputFormat[] = [
+  'votable/binary2',
+  'votable/td',
+  'votable/binary',
+  'csv',
+  'tsv',
+  'json',
+  'fits',
+];
+
+/**
+ * Streams a result in the given format as Buffers of about `chunkSize` bytes, produced only
+ * as fast as the consumer pulls them. Breaking out of the loop closes the row source.
+ */
+export function encode(
+  format: OutputFormat,
+  doc: ResultDocument,
+  options: EncodeOptions = {},
+): AsyncIterable<Buffer> {
+  const chunkSize = Math.max(1024, options.chunkSize ?? 65536);
+  const rows = iterateRows(doc.rows);
+  switch (format) {
+    case 'votable/binary2':
+      return encodeVOTable(doc, 'BINARY2', chunkSize, rows);
+    case 'votable/binary':
+      return encodeVOTable(doc, 'BINARY', chunkSize, rows);
+    case 'votable/td':
+      return encodeVOTable(doc, 'TABLEDATA', chunkSize, rows);
+    case 'csv':
+      return encodeDelimited(doc, false, chunkSize, rows);
+    case 'tsv':
+      return encodeDelimited(doc, true, chunkSize, rows);
+    case 'json':
+      return encodeJson(doc, chunkSize, rows);
+    case 'fits':
+      return encodeFits(doc, chunkSize, rows, options);
+    default:
+      throw new VOTableEncodeError(`unknown output format "${String(format)}"`);
+  }
+}
+
+/** The Content-Type to send with a format (VOT-53). */
+export function contentType(format: OutputFormat): string {
+  switch (format) {
+    case 'votable/binary2':
+      return 'application/x-votable+xml;serialization=BINARY2;charset=UTF-8';
+    case 'votable/binary':
+      return 'application/x-votable+xml;serialization=BINARY;charset=UTF-8';
+    case 'votable/td':
+      return 'application/x-votable+xml;serialization=TABLEDATA;charset=UTF-8';
+    case 'csv':
+      return 'text/csv;charset=UTF-8;header=present';
+    case 'tsv':
+      return 'text/tab-separated-values;charset=UTF-8';
+    case 'json':
+      return 'application/json';
+    case 'fits':
+      return 'application/fits';
+    default:
+      throw new VOTableEncodeError(`unknown output format "${String(format)}"`);
+  }
+}
+
+/** A DALI error document (DALI-43): QUERY_STATUS ERROR with the message, no TABLE. */
+export function errorDocument(message: string, infos: Info[] = []): string {
+  let s = votableStart();
+  s += '<RESOURCE type="results">\n';
+  s += infoXml({ name: 'QUERY_STATUS', value: 'ERROR', content: message }, '  ');
+  for (const i of infos) s += infoXml(i, '  ');
+  return `${s}</RESOURCE>\n</VOTABLE>\n`;
+}

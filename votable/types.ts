@@ -1,0 +1,184 @@
+/** The twelve VOTable primitive datatypes (VOT-17). */
+export type Datatype =
+  | 'boolean'
+  | 'bit'
+  | 'unsignedByte'
+  | 'short'
+  | 'int'
+  | 'long'
+  | 'char'
+  | 'unicodeChar'
+  | 'float'
+  | 'double'
+  | 'floatComplex'
+  | 'doubleComplex';
+
+export const DATATYPES: readonly Datatype[] = [
+  'boolean',
+  'bit',
+  'unsignedByte',
+  'short',
+  'int',
+  'long',
+  'char',
+  'unicodeChar',
+  'float',
+  'double',
+  'floatComplex',
+  'doubleComplex',
+];
+
+export interface Values {
+  /** Magic null value (VOT-28); for integer columns. */
+  null?: string;
+  type?: 'legal' | 'actual';
+  min?: { value: string; inclusive?: boolean };
+  max?: { value: string; inclusive?: boolean };
+  options?: { name?: string; value: string }[];
+}
+
+export interface Link {
+  ID?: string;
+  contentRole?: string;
+  contentType?: string;
+  title?: string;
+  value?: string;
+  href?: string;
+  action?: string;
+}
+
+export interface Field {
+  name: string;
+  datatype: Datatype;
+  arraysize?: string;
+  xtype?: string;
+  unit?: string;
+  ucd?: string;
+  utype?: string;
+  description?: string;
+  ID?: string;
+  ref?: string;
+  width?: number;
+  precision?: string;
+  type?: 'hidden' | 'no_query' | 'trigger' | 'location';
+  /**
+   * Magic null for integer columns (VOT-28). When absent, the BINARY serialisation picks the
+   * type's extreme value (e.g. -2147483648 for int) because BINARY has no null flags.
+   */
+  nullValue?: string;
+  values?: Omit<Values, 'null'>;
+  links?: Link[];
+}
+
+/** A PARAM: a Field with a constant value (a TABLEDATA literal string, or a JS value mapped as for rows). */
+export interface Param extends Field {
+  value: unknown;
+}
+
+export type OutputFormat =
+  | 'votable/binary2'
+  | 'votable/td'
+  | 'votable/binary'
+  | 'csv'
+  | 'tsv'
+  | 'json'
+  | 'fits';
+
+export interface Info {
+  name: string;
+  value: string;
+  content?: string;
+  ID?: string;
+  ucd?: string;
+  utype?: string;
+  unit?: string;
+  xtype?: string;
+  ref?: string;
+}
+
+export interface Coosys {
+  ID: string;
+  system: string;
+  equinox?: string;
+  epoch?: string;
+  refposition?: string;
+}
+
+export interface Timesys {
+  ID: string;
+  timescale: string;
+  refposition: string;
+  timeorigin?: string;
+}
+
+export interface Group {
+  name?: string;
+  ID?: string;
+  ref?: string;
+  ucd?: string;
+  utype?: string;
+  description?: string;
+  fieldRefs?: string[];
+  paramRefs?: string[];
+  params?: Param[];
+  groups?: Group[];
+}
+
+/** A RESOURCE without a table, e.g. a DataLink service descriptor (type="meta" utype="adhoc:service"). */
+export interface Resource {
+  type?: 'results' | 'meta';
+  name?: string;
+  ID?: string;
+  utype?: string;
+  description?: string;
+  infos?: Info[];
+  coosys?: Coosys[];
+  timesys?: Timesys[];
+  params?: Param[];
+  groups?: Group[];
+  links?: Link[];
+  resources?: Resource[];
+}
+
+export type QueryStatus = 'OK' | 'OVERFLOW' | 'ERROR';
+
+export interface ResultDocument {
+  fields: Field[];
+  /** Rows in node-postgres array mode; may throw mid-stream, which yields a trailing ERROR (DALI-46). */
+  rows: AsyncIterable<readonly unknown[]> | Iterable<readonly unknown[]>;
+  /** Written before the TABLE (DALI-42/44); default 'OK'. */
+  leadingStatus?: 'OK' | 'OVERFLOW';
+  /** Message for the leading QUERY_STATUS INFO. */
+  leadingMessage?: string;
+  /** Asked after the last row; 'OVERFLOW' writes a trailing INFO after the TABLE (DALI-45). */
+  trailingStatus?: () => 'OVERFLOW' | undefined;
+  /** INFOs after QUERY_STATUS in the results RESOURCE: QUERY, request parameters, standardID... */
+  infos?: Info[];
+  /** PARAMs of the results RESOURCE. */
+  resourceParams?: Param[];
+  /** PARAMs of the TABLE. */
+  params?: Param[];
+  coosys?: Coosys[];
+  timesys?: Timesys[];
+  /** LINKs of the results RESOURCE, written before the TABLE. */
+  links?: Link[];
+  /** GROUPs inside the TABLE (may reference FIELD/PARAM IDs). */
+  groups?: Group[];
+  /** Sibling RESOURCEs after the results RESOURCE (DataLink service descriptors...). */
+  extraResources?: Resource[];
+  tableName?: string;
+  description?: string;
+  /** Number of rows when known in advance (written as TABLE nrows; lets FITS skip spooling). */
+  rowCount?: number;
+  /** VOTABLE version attribute, default '1.4' (see README: 1.5 is refused by STIL 4.1 validators). */
+  version?: '1.4' | '1.5';
+}
+
+export interface EncodeOptions {
+  /** Target size of the Buffers produced (default 65536). */
+  chunkSize?: number;
+  /** FITS only: folder for the spool file (default os.tmpdir()). */
+  tmpDir?: string;
+  /** FITS only: refuse results whose spool grows beyond this many bytes (default 8 GiB). */
+  maxSpoolBytes?: number;
+}

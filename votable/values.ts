@@ -1,0 +1,150 @@
+import { VOTableEncodeError } from './errors.js';
+
+/*
+ * Value mapping from node-postgres (array row mode) to VOTable cells; see README.md.
+ * Each function takes a non-null value and throws VOTableEncodeError naming the column when
+ * the value cannot be represented.
+ */
+
+export function fail(column: string, what: string, v: unknown): never {
+  let shown: string;
+  try {
+    shown = typeof v === 'string' ? JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}...` : v) : String(v);
+  } catch {
+    shown = typeof v;
+  }
+  throw new VOTableEncodeError(`column "${column}": cannot write ${shown} as ${what}`);
+}
+
+export function toNumber(v: unknown, column: string, what: string): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') {
+    const t = v.trim();
+    if (t === 'NaN') return Number.NaN;
+    if (t === '+Inf' || t === 'Inf' || t === 'Infinity' || t === '+Infinity') return Number.POSITIVE_INFINITY;
+    if (t === '-Inf' || t === '-Infinity') return Number.NEGATIVE_INFINITY;
+    const n = Number(t);
+    if (t !== '' && !Number.isNaN(n)) return n;
+    return fail(column, what, v);
+  }
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return fail(column, what, v);
+}
+
+export function toInteger(v: unknown, column: string, what: string, min: number, max: number): number {
+  const n = toNumber(v, column, what);
+  if (!Number.isInteger(n) || n < min || n > max) fail(column, what, v);
+  return n;
+}
+
+const LONG_MIN = -(2n ** 63n);
+const LONG_MAX = 2n ** 63n - 1n;
+const DECIMAL = /^[+-]?[0-9]+$/;
+
+/** A long as a canonical decimal string (pg returns int8 as a string). */
+export function longText(v: unknown, column: string): string {
+  if (typeof v === 'string') {
+    if (v.length < 16 && DECIMAL.test(v)) return v.charCodeAt(0) === 43 ? v.slice(1) : v;
+    return String(toBigInt(v, column));
+  }
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) return String(v);
+    return String(toBigInt(v, column));
+  }
+  return String(toBigInt(v, column));
+}
+
+export function toBigInt(v: unknown, column: string): bigint {
+  let b: bigint;
+  try {
+    if (typeof v === 'bigint') b = v;
+    else if (typeof v === 'number' && Number.isInteger(v)) b = BigInt(v);
+    else if (typeof v === 'string' && DECIMAL.test(v.trim())) b = BigInt(v.trim());
+    else if (typeof v === 'string' && /^0x[0-9a-f]{1,16}$/i.test(v.trim()))
+      b = BigInt.asIntN(64, BigInt(v.trim()));
+    else return fail(column, 'long', v);
+  } catch {
+    return fail(column, 'long', v);
+  }
+  if (b < LONG_MIN || b > LONG_MAX) fail(column, 'long', v);
+  return b;
+}
+
+export function toBoolean(v: unknown, column: string): boolean {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') {
+    if (v === 1) return true;
+    if (v === 0) return false;
+  }
+  if (typeof v === 'string') {
+    const t = v.trim().toLowerCase();
+    if (t === 't' || t === 'true' || t === '1') return true;
+    if (t === 'f' || t === 'false' || t === '0') return false;
+  }
+  return fail(column, 'boolean', v);
+}
+
+/** Text of a char/unicodeChar cell: strings as they are, Date as ISO 8601 (DALI timestamp). */
+export function toText(v: unknown, column: string): string {
+  if (typeof v === 'string') return v;
+  if (v instanceof Date) {
+    if (Number.isNaN(v.getTime())) fail(column, 'timestamp', v);
+    return isoTimestamp(v);
+  }
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  if (Buffer.isBuffer(v)) return v.toString('hex');
+  if (typeof v === 'object' && v !== null) {
+    try {
+      return JSON.stringify(v);
+    } catch {
+      return fail(column, 'text', v);
+    }
+  }
+  return fail(column, 'text', v);
+}
+
+/** DALI timestamp: YYYY-MM-DDThh:mm:ss.sss, UTC, without a zone designator. */
+export function isoTimestamp(d: Date): string {
+  const s = d.toISOString();
+  return s.endsWith('Z') ? s.slice(0, -1) : s;
+}
+
+const SPLIT = /[\s,()[\]{}]+/;
+
+/** Items of an array cell, flattened (2-D arrays may come nested); strings are split on blanks. */
+export function toItems(v: unknown, column: string): unknown[] {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (Array.isArray(v[i])) return v.flat(Number.POSITIVE_INFINITY);
+    return v;
+  }
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
+  if (typeof v === 'string') {
+    const t = v.trim();
+    return t === '' ? [] : t.split(SPLIT).filter((x) => x !== '');
+  }
+  return fail(column, 'an array', v);
+}
+
+/** Shortest decimal that reads back as the same IEEE single. */
+export function formatFloat(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Number.POSITIVE_INFINITY) return '+Inf';
+  if (n === Number.NEGATIVE_INFINITY) return '-Inf';
+  const f = Math.fround(n);
+  if (!Number.isFinite(f)) return f > 0 ? '+Inf' : '-Inf';
+  const s = String(f);
+  if (s.length <= 9) return s;
+  for (let p = 1; p < 10; p++) {
+    const t = f.toPrecision(p);
+    if (Math.fround(Number(t)) === f) return String(Number(t));
+  }
+  return s;
+}
+
+export function formatDouble(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Number.POSITIVE_INFINITY) return '+Inf';
+  if (n === Number.NEGATIVE_INFINITY) return '-Inf';
+  return String(n);
+}
