@@ -80,8 +80,9 @@ CREATE OR REPLACE FUNCTION auth.maintenance() RETURNS boolean
   AS $$ SELECT COALESCE(current_setting('vonode.maintenance', true), '') = 'on' $$;
 
 -- Puts a table under data rights: row-level security enabled and forced (so the owner is
--- subject to it too), a SELECT policy for vonode_reader using auth.may_read on the named
--- columns (optionally also letting through rows whose collection has public metadata),
+-- subject to it too), a SELECT policy for vonode_reader applying auth.may_read's rule to
+-- the named columns (optionally also letting through rows whose collection has public
+-- metadata),
 -- an owner policy that only opens in maintenance mode, and SELECT for the reader.
 -- Applying it again replaces the policies.
 CREATE OR REPLACE FUNCTION auth.protect_table(
@@ -110,13 +111,20 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'auth.protect_table: % has no timestamp column "%" for the release date', tbl, release_col;
   END IF;
-  read_rule := format('auth.may_read(%I, %I::timestamptz)', owner_col, release_col);
+  -- The same test as auth.may_read, written out so that the caller's groups are read
+  -- once per query (an InitPlan) rather than once per row: the function cannot do that,
+  -- since a SQL function with a sub-select is no longer inlined.
+  read_rule := format(
+    '(%1$I IS NULL OR %2$I IS NULL OR %2$I::timestamptz <= now() OR ltrim(%1$I, ''/'') = ANY ((SELECT auth.current_groups())::text[]))',
+    owner_col, release_col);
   IF collection_col IS NOT NULL THEN
     PERFORM 1 FROM pg_attribute WHERE attrelid = tbl AND attname = collection_col AND NOT attisdropped;
     IF NOT FOUND THEN
       RAISE EXCEPTION 'auth.protect_table: % has no column "%" for the collection', tbl, collection_col;
     END IF;
-    read_rule := format('(%s OR auth.metadata_public(%I::text))', read_rule, collection_col);
+    read_rule := format(
+      '(%s OR %I::text = ANY ((SELECT coalesce(array_agg(c.collection), ''{}'') FROM auth.collections c WHERE c.metadata_public)::text[]))',
+      read_rule, collection_col);
   END IF;
   EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
   EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);

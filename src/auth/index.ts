@@ -22,6 +22,7 @@ export {
   groupsFromClaims,
   type Identity,
   isAnonymous,
+  MAX_GROUPS,
   normaliseGroups,
   type TokenInfo,
 } from './identity.js';

@@ -134,6 +134,8 @@ describe('row-level security keyed on the identity (sql/050_auth.sql)', () => {
       });
     const anon = await run(ANONYMOUS);
     expect(anon.plan).toMatch(/Gather/);
+    // The caller's groups are read once per query, not once per row.
+    expect(anon.plan).toMatch(/InitPlan/);
     expect(anon.rows).toEqual(PUBLIC_IDS);
     expect((await run(TEAM_A)).rows).toEqual([...PUBLIC_IDS, 5, 6]);
   });
