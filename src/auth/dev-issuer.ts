@@ -11,6 +11,7 @@ import {
   SignJWT,
 } from 'jose';
 import { ConfigError } from '../config/errors.js';
+import { parseConfig } from '../config/index.js';
 
 /**
  * A local OpenID Connect issuer for development and tests: one RS256 key kept in a
@@ -160,16 +161,23 @@ export function devIssuerEnabled(env: NodeJS.ProcessEnv): boolean {
   return /^(1|true|on|yes)$/i.test(env.VONODE_DEV_ISSUER ?? '');
 }
 
-/** Where the key lives and which issuer URL tokens carry, from flags then environment. */
+/**
+ * Where the key lives and which issuer URL tokens carry: flags, then
+ * VONODE_DEV_ISSUER_KEY_DIR / VONODE_DEV_ISSUER_URL, then the node's own configuration
+ * (`<data folder>/dev-issuer`, `<base URL>/dev-issuer`), so that `vonode token` and a
+ * node started with the same environment agree on the issuer.
+ */
 export function devIssuerSettings(
   env: NodeJS.ProcessEnv,
   flags: { keyDir?: string; issuer?: string } = {},
 ): DevIssuerOptions {
-  const keyDir =
-    flags.keyDir ?? env.VONODE_DEV_ISSUER_KEY_DIR ?? join(env.VONODE_DATA_DIR ?? 'var', 'dev-issuer');
-  const base = (env.VONODE_BASE_URL ?? `http://127.0.0.1:${env.VONODE_PORT ?? '8080'}`).replace(/\/+$/, '');
-  const issuer = flags.issuer ?? env.VONODE_DEV_ISSUER_URL ?? `${base}/dev-issuer`;
-  return { keyDir, issuer };
+  const explicitDir = flags.keyDir ?? env.VONODE_DEV_ISSUER_KEY_DIR;
+  const explicitUrl = flags.issuer ?? env.VONODE_DEV_ISSUER_URL;
+  const config = explicitDir && explicitUrl ? null : parseConfig(env);
+  return {
+    keyDir: explicitDir ?? join(config!.dataDir, 'dev-issuer'),
+    issuer: explicitUrl ?? `${config!.baseUrl.replace(/\/+$/, '')}/dev-issuer`,
+  };
 }
 
 export interface CommandOutput {

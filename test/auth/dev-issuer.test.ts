@@ -112,7 +112,7 @@ describe('vonode token', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const env = () => ({ VONODE_DEV_ISSUER: 'on', VONODE_DATA_DIR: dir, VONODE_PORT: '8123' });
+  const env = () => ({ VONODE_DEV_ISSUER: 'on', VONODE_DATA_DIR: dir, PORT: '8123' });
 
   it('prints a token of the development issuer with the given subject, groups and lifetime', async () => {
     const stdout = capture();
