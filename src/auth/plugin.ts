@@ -9,6 +9,10 @@ declare module 'fastify' {
     /** Who is asking: ANONYMOUS without an Authorization header (set by authPlugin). */
     identity: Identity;
   }
+  interface FastifyInstance {
+    /** The challenges this node sends with 401s (set by authPlugin), for protocol code's own 401s and optional-auth 200s. */
+    authChallenge: ChallengeOptions;
+  }
 }
 
 export interface AuthPluginOptions {
@@ -45,6 +49,7 @@ export async function authPlugin(app: FastifyInstance, options: AuthPluginOption
   const challenge = challengeFor(options);
   const announce = options.announceIdentity ?? true;
   app.decorateRequest('identity', null as unknown as Identity);
+  app.decorate('authChallenge', challenge);
   app.addHook('onRequest', async (request, reply) => {
     request.identity = ANONYMOUS;
     const header = request.headers.authorization;
@@ -93,7 +98,7 @@ Object.defineProperty(authPlugin, Symbol.for('skip-override'), { value: true });
  */
 export function sendAuthenticationRequired(
   reply: FastifyReply,
-  challenge: ChallengeOptions,
+  challenge: ChallengeOptions = reply.server.authChallenge,
   message = 'Authentication required: send Authorization: Bearer <token>',
 ): FastifyReply {
   return setChallenges(reply.code(401), bearerChallenge(challenge))

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
@@ -89,6 +90,20 @@ describe('development issuer', () => {
         (await fetch(`http://127.0.0.1:${port}/whoami`, { headers: { authorization: `Bearer ${other}` } }))
           .status,
       ).toBe(401);
+      // Over real HTTP the two challenges arrive as two header lines (RFC 9110 §11.6.1).
+      const raw = await new Promise<string[]>((resolve, reject) => {
+        get(`http://127.0.0.1:${port}/whoami`, { headers: { authorization: 'Bearer x.y.z' } }, (r) => {
+          r.resume();
+          resolve(
+            r.rawHeaders.filter((_, i) => i % 2 === 1 && /^www-authenticate$/i.test(r.rawHeaders[i - 1])),
+          );
+        }).on('error', reject);
+      });
+      expect(raw).toHaveLength(2);
+      expect(raw[0]).toMatch(/^Bearer realm="vonode", error="invalid_token"/);
+      expect(raw[1]).toBe(
+        `ivoa_bearer standard_id="ivo://ivoa.net/sso#OpenID", access_url="${issuerUrl}", discovery_url="${issuerUrl}/.well-known/openid-configuration"`,
+      );
       // The key set is for loopback callers only.
       const remote = await node.inject({ url: '/dev-issuer/jwks.json', remoteAddress: '192.0.2.7' });
       expect(remote.statusCode).toBe(404);

@@ -25,6 +25,10 @@ async function appWith(
     if (request.identity === ANONYMOUS) return sendAuthenticationRequired(reply, { realm: 'test-node' });
     return 'the data';
   });
+  app.get('/proprietary-default', async (request, reply) => {
+    if (request.identity === ANONYMOUS) return sendAuthenticationRequired(reply);
+    return 'the data';
+  });
   await app.ready();
   return app;
 }
@@ -193,6 +197,16 @@ describe('authPlugin with a real OIDC issuer (discovery)', () => {
     const token = await issuer.token({ sub: 'alice' }, { aud: AUDIENCE });
     const ok = await app.inject({ url: '/proprietary', headers: { authorization: `Bearer ${token}` } });
     expect(ok.body).toBe('the data');
+    // With the node's own challenges by default: plain Bearer (no error: no credentials were sent) and ivoa_bearer.
+    const dflt = await app.inject({ url: '/proprietary-default' });
+    expect(dflt.statusCode).toBe(401);
+    expect(dflt.headers['www-authenticate']).toEqual([
+      'Bearer realm="vonode"',
+      expect.stringMatching(
+        /^ivoa_bearer standard_id="ivo:\/\/ivoa.net\/sso#OpenID", access_url="http:\/\/127\.0\.0\.1:\d+\/realms\/test", discovery_url="/,
+      ),
+    ]);
+    expect(dflt.body).toMatch(/Authentication required/);
   });
 
   it('discovers the key set once per verifier and keeps using it', async () => {
