@@ -105,6 +105,27 @@ export function coneCoverage(
   const { maxRanges, maxOrder } = resolveOptions(opts);
   if (radiusDeg >= 180) return [[0n, SKY_END]];
   const r = (radiusDeg * Math.PI) / 180;
+  const depth = adaptiveOrder(2 * Math.PI * Math.sin(r), maxRanges, maxOrder);
+  return limitRanges(coneRanges(lonDeg, latDeg, radiusDeg, depth), maxRanges);
+}
+
+/**
+ * Every cell of order `depth` that may touch the cone (inclusive mode, HPX-09), merged
+ * into order-29 ranges, with no limit on their number. Inputs as for coneCoverage.
+ */
+export function coneRanges(
+  lonDeg: number,
+  latDeg: number,
+  radiusDeg: number,
+  depth: number,
+): Array<[bigint, bigint]> {
+  checkLonLat(lonDeg, latDeg);
+  checkOrder(depth);
+  if (!(radiusDeg >= 0)) {
+    throw new SkyError(`cone radius ${radiusDeg} is not a number >= 0`, 'give the radius in degrees');
+  }
+  if (radiusDeg >= 180) return [[0n, SKY_END]];
+  const r = (radiusDeg * Math.PI) / 180;
   const centre = toVector(lonDeg, latDeg);
   const outside: number[] = [];
   const inside: number[] = [];
@@ -113,14 +134,12 @@ export function coneCoverage(
     outside.push(r + R >= Math.PI ? Number.POSITIVE_INFINITY : chord2Of(r + R));
     inside.push(r - R > 0 ? chord2Of(r - R) : -1);
   }
-  const depth = adaptiveOrder(2 * Math.PI * Math.sin(Math.min(r, Math.PI / 2)), maxRanges, maxOrder);
-  const ranges = descend(depth, (k, c) => {
+  return descend(depth, (k, c) => {
     const d2 = chord2(c, centre);
     if (d2 > outside[k]!) return 0;
     if (d2 <= inside[k]!) return 1;
     return 2;
   });
-  return limitRanges(ranges, maxRanges);
 }
 
 /**
@@ -133,10 +152,12 @@ export function polygonCoverage(
 ): PixelRange[] {
   const { maxRanges, maxOrder } = resolveOptions(opts);
   const poly = new SphericalPolygon(vertices);
-  return shapeCoverage(poly, maxRanges, maxOrder);
+  return limitRanges(polygonRanges(poly, adaptiveOrder(poly.perimeter, maxRanges, maxOrder)), maxRanges);
 }
 
-export function shapeCoverage(poly: SphericalPolygon, maxRanges: number, maxOrder: number): PixelRange[] {
+/** Every cell of order `depth` that may touch the polygon, as merged order-29 ranges. */
+export function polygonRanges(poly: SphericalPolygon, depth: number): Array<[bigint, bigint]> {
+  checkOrder(depth);
   const sinR: number[] = [];
   const chordR: number[] = [];
   for (let k = 0; k <= MAX_ORDER; k++) {
@@ -144,10 +165,8 @@ export function shapeCoverage(poly: SphericalPolygon, maxRanges: number, maxOrde
     sinR.push(R >= Math.PI / 2 ? 2 : Math.sin(R));
     chordR.push(chord2Of(R));
   }
-  const depth = adaptiveOrder(poly.perimeter, maxRanges, maxOrder);
-  const ranges = descend(depth, (k, c) => {
+  return descend(depth, (k, c) => {
     if (poly.nearBoundary(c, sinR[k]!, chordR[k]!)) return 2;
     return poly.containsVector(c) ? 1 : 0;
   });
-  return limitRanges(ranges, maxRanges);
 }

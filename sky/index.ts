@@ -3,4 +3,6 @@ export { coneCoverage, DEFAULT_MAX_RANGES, polygonCoverage } from './coverage.js
 export { SkyError } from './errors.js';
 export { angularDistanceDeg, SphericalPolygon } from './geometry.js';
 export { HEALPIX_INDEX_ORDER, nestedIndex, nestedToLonLat } from './healpix.js';
+export type { MocCell, MocFitsOptions, MocParseOptions } from './moc.js';
+export { cellToUniq, Moc, uniqToCell } from './moc.js';
 export type { PixelRange } from './ranges.js';
