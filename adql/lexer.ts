@@ -1,0 +1,170 @@
+import { AdqlError, type Position } from './errors.js';
+import { RESERVED } from './keywords.js';
+
+export type TokenType = 'keyword' | 'ident' | 'delimited' | 'number' | 'string' | 'op' | 'eof';
+
+export interface Token {
+  readonly type: TokenType;
+  /** Identifier/delimited: the name; keyword: upper-case; string: unescaped value; number/op: text. */
+  readonly value: string;
+  /** The exact source text of the token (for error messages). */
+  readonly text: string;
+  readonly pos: Position;
+  /** True when whitespace or a comment precedes the token (needed to reject `selectxfrom`-like glue). */
+  readonly spaced: boolean;
+}
+
+/** Longest query text accepted: a named limit so a client cannot make the compiler allocate without bound. */
+export const MAX_QUERY_LENGTH = 1_000_000;
+
+const OPS2 = new Set(['<>', '!=', '<=', '>=', '||']);
+const OPS1 = new Set(['(', ')', ',', '.', '*', '+', '-', '/', '<', '>', '=', ';']);
+
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Splits ADQL text into tokens (ADQL-1..9). Comments are dropped: they never reach SQL. */
+export function tokenize(src: string): Token[] {
+  if (src.length > MAX_QUERY_LENGTH) {
+    throw new AdqlError(
+      'syntax',
+      `query is ${src.length} characters long; the limit is ${MAX_QUERY_LENGTH}`,
+      { line: 1, column: 1, offset: 0 },
+    );
+  }
+  const tokens: Token[] = [];
+  let i = 0;
+  let line = 1;
+  let lineStart = 0;
+  let spaced = true;
+  const n = src.length;
+  const posAt = (off: number): Position => ({ line, column: off - lineStart + 1, offset: off });
+  while (i < n) {
+    const c = src.charCodeAt(i);
+    if (c === 10) {
+      i++;
+      line++;
+      lineStart = i;
+      spaced = true;
+      continue;
+    }
+    if (c === 32 || c === 9 || c === 13 || c === 12 || c === 11) {
+      i++;
+      spaced = true;
+      continue;
+    }
+    // ADQL-9: `--` comment to end of line.
+    if (c === 45 && src.charCodeAt(i + 1) === 45) {
+      while (i < n && src.charCodeAt(i) !== 10) i++;
+      spaced = true;
+      continue;
+    }
+    const start = i;
+    const pos = posAt(start);
+    if (isLetter(c)) {
+      i++;
+      while (i < n) {
+        const d = src.charCodeAt(i);
+        if (isLetter(d) || isDigit(d) || d === 95) i++;
+        else break;
+      }
+      const text = src.slice(start, i);
+      const upper = text.toUpperCase();
+      if (RESERVED.has(upper)) tokens.push({ type: 'keyword', value: upper, text, pos, spaced });
+      else tokens.push({ type: 'ident', value: text, text, pos, spaced });
+    } else if (isDigit(c) || (c === 46 && isDigit(src.charCodeAt(i + 1)))) {
+      while (i < n && isDigit(src.charCodeAt(i))) i++;
+      if (src.charCodeAt(i) === 46) {
+        i++;
+        while (i < n && isDigit(src.charCodeAt(i))) i++;
+      }
+      const e = src.charCodeAt(i);
+      if (e === 69 || e === 101) {
+        let j = i + 1;
+        const s = src.charCodeAt(j);
+        if (s === 43 || s === 45) j++;
+        if (isDigit(src.charCodeAt(j))) {
+          while (j < n && isDigit(src.charCodeAt(j))) j++;
+          i = j;
+        }
+      }
+      const text = src.slice(start, i);
+      tokens.push({ type: 'number', value: text, text, pos, spaced });
+    } else if (c === 39) {
+      // ADQL-6: '' inside a string is one quote. Strings may span lines.
+      let value = '';
+      i++;
+      for (;;) {
+        if (i >= n)
+          throw new AdqlError('syntax', 'unterminated string literal', pos, src.slice(start, start + 20));
+        const d = src.charCodeAt(i);
+        if (d === 39) {
+          if (src.charCodeAt(i + 1) === 39) {
+            value += "'";
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        if (d === 10) {
+          line++;
+          lineStart = i + 1;
+        }
+        value += src[i];
+        i++;
+      }
+      tokens.push({ type: 'string', value, text: src.slice(start, i), pos, spaced });
+    } else if (c === 34) {
+      // ADQL-4: delimited identifier, "" inside is one quote.
+      let value = '';
+      i++;
+      for (;;) {
+        if (i >= n)
+          throw new AdqlError(
+            'syntax',
+            'unterminated delimited identifier',
+            pos,
+            src.slice(start, start + 20),
+          );
+        const d = src.charCodeAt(i);
+        if (d === 34) {
+          if (src.charCodeAt(i + 1) === 34) {
+            value += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        if (d === 10)
+          throw new AdqlError('syntax', 'line break inside a delimited identifier', pos, src.slice(start, i));
+        value += src[i];
+        i++;
+      }
+      if (value.length === 0) throw new AdqlError('syntax', 'empty delimited identifier', pos, '""');
+      tokens.push({ type: 'delimited', value, text: src.slice(start, i), pos, spaced });
+    } else {
+      const two = src.slice(i, i + 2);
+      if (OPS2.has(two)) {
+        i += 2;
+        tokens.push({ type: 'op', value: two, text: two, pos, spaced });
+      } else if (OPS1.has(src[i])) {
+        i++;
+        tokens.push({ type: 'op', value: src[start], text: src[start], pos, spaced });
+      } else {
+        const ch = String.fromCodePoint(src.codePointAt(i) ?? 0);
+        const hint =
+          ch === '_' ? 'a regular identifier must start with a letter; quote it as "..."' : undefined;
+        throw new AdqlError('syntax', `unexpected character '${ch}'${hint ? ` (${hint})` : ''}`, pos, ch);
+      }
+    }
+    spaced = false;
+  }
+  tokens.push({ type: 'eof', value: '', text: '<end of query>', pos: posAt(n), spaced: true });
+  return tokens;
+}
