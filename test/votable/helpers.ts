@@ -63,7 +63,10 @@ export function run(
  */
 export function norm(v: unknown, magic?: string): unknown {
   if (v === null || v === undefined) return null;
-  if (typeof v === 'bigint') return magic !== undefined && String(v) === magic ? null : String(v);
+  if (typeof v === 'bigint') {
+    if (magic !== undefined && String(v) === magic) return null;
+    return Number.isSafeInteger(Number(v)) ? Number(v) : String(v);
+  }
   if (typeof v === 'number') {
     if (Number.isNaN(v)) return null;
     if (magic !== undefined && String(v) === magic) return null;
@@ -73,7 +76,8 @@ export function norm(v: unknown, magic?: string): unknown {
     if (v === 'NaN') return null;
     if (v === '+Inf') return Number.POSITIVE_INFINITY;
     if (v === '-Inf') return Number.NEGATIVE_INFINITY;
-    return v.trim() === '' ? null : v;
+    // A NUL scalar char (BINARY's empty value, VOT-37) comes back from STIL as an inverted '?'.
+    return v.trim() === '' || /^[\u0000\u00bf]+$/.test(v) ? null : v;
   }
   if (Array.isArray(v)) {
     const items = v.map((x) => norm(x, magic));
@@ -116,7 +120,7 @@ def conv(v):
         if math.isinf(v): return '+Inf' if v > 0 else '-Inf'
         return v
     if isinstance(v, bool): return v
-    if isinstance(v, int): return str(v)
+    if isinstance(v, int): return str(v) if abs(v) > 2**53 else v
     return v
 out = []
 for i in range(len(arr)):
