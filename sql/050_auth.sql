@@ -19,7 +19,20 @@ BEGIN
         USING HINT = format('ask a database administrator to run: CREATE ROLE vonode_reader NOLOGIN; GRANT vonode_reader TO %I;', current_user);
     END;
   END IF;
-  IF NOT pg_has_role(current_user, 'vonode_reader', 'MEMBER') THEN
+  -- From PostgreSQL 16 a role's creator is a member WITH ADMIN but without SET, so the
+  -- SET privilege is what to check (and grant) there; 15 only knows membership. Without
+  -- INHERIT the service login is not itself covered by the reader's policies, so a code
+  -- path that forgot withIdentity() reads nothing from a protected table it owns.
+  IF current_setting('server_version_num')::int >= 160000 THEN
+    IF NOT pg_has_role(current_user, 'vonode_reader', 'SET') THEN
+      BEGIN
+        EXECUTE format('GRANT vonode_reader TO %I WITH INHERIT FALSE, SET TRUE', current_user);
+      EXCEPTION WHEN insufficient_privilege THEN
+        RAISE EXCEPTION '% may not SET ROLE vonode_reader and may not grant it', current_user
+          USING HINT = format('ask a database administrator to run: GRANT vonode_reader TO %I WITH INHERIT FALSE, SET TRUE;', current_user);
+      END;
+    END IF;
+  ELSIF NOT pg_has_role(current_user, 'vonode_reader', 'MEMBER') THEN
     BEGIN
       EXECUTE format('GRANT vonode_reader TO %I', current_user);
     EXCEPTION WHEN insufficient_privilege THEN
