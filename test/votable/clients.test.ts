@@ -114,12 +114,13 @@ describe('astropy reads the same values', () => {
         ),
       );
       const diffs: unknown[] = [];
-      o.forEach((r, i) =>
-        r.forEach((v, j) => {
+      for (let i = 0; i < o.length; i++) {
+        for (let j = 0; j < o[i].length; j++) {
+          const v = o[i][j];
           if (JSON.stringify(v) !== JSON.stringify(a[i]?.[j]))
             diffs.push({ row: i, col: ours.fields[j].name, ours: v, astropy: a[i]?.[j] });
-        }),
-      );
+        }
+      }
       expect(diffs).toEqual([]);
       expect(a.length).toBe(o.length);
     });
