@@ -66,10 +66,20 @@ export interface RunLog {
   active: Set<string>;
   overlaps: string[];
   aborted: Set<string>;
+  /** Most jobs of one owner seen running at once. */
+  maxPerOwner: Map<string, number>;
+  runningPerOwner: Map<string, number>;
 }
 
 export function newRunLog(): RunLog {
-  return { started: new Map(), active: new Set(), overlaps: [], aborted: new Set() };
+  return {
+    started: new Map(),
+    active: new Set(),
+    overlaps: [],
+    aborted: new Set(),
+    maxPerOwner: new Map(),
+    runningPerOwner: new Map(),
+  };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -98,6 +108,10 @@ export function testRunner(log: RunLog = newRunLog()): JobRunner {
     log.active.add(job.id);
     log.started.set(job.id, (log.started.get(job.id) ?? 0) + 1);
     signal.addEventListener('abort', () => log.aborted.add(job.id), { once: true });
+    const owner = job.owner ?? '';
+    const now = (log.runningPerOwner.get(owner) ?? 0) + 1;
+    log.runningPerOwner.set(owner, now);
+    log.maxPerOwner.set(owner, Math.max(now, log.maxPerOwner.get(owner) ?? 0));
     try {
       const mode = job.parameter('mode') ?? 'quick';
       if (mode === 'sleep') await sleep(Number(job.parameter('sleep') ?? '60000'), signal);
@@ -115,6 +129,7 @@ export function testRunner(log: RunLog = newRunLog()): JobRunner {
       return undefined;
     } finally {
       log.active.delete(job.id);
+      log.runningPerOwner.set(owner, (log.runningPerOwner.get(owner) ?? 1) - 1);
     }
   };
 }

@@ -364,6 +364,36 @@ describe('UwsService across processes', () => {
     }
   });
 
+  it('runs at most perOwnerConcurrency jobs of one owner at once, while others proceed', async () => {
+    const seen = newRunLog();
+    const worker = newService(
+      db.pool,
+      db.schema,
+      store.path,
+      { owners: testRunner(seen) },
+      { concurrency: 4, perOwnerConcurrency: 1 },
+    );
+    await worker.start();
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const owner = i < 4 ? 'busy' : 'other';
+        const job = await worker.create({
+          kind: 'owners',
+          owner,
+          parameters: params({ MODE: 'sleep', SLEEP: '50' }),
+          run: true,
+        });
+        ids.push(job.id);
+      }
+      for (const id of ids) expect(await untilFinal(worker, id)).toBe('COMPLETED');
+      expect(seen.maxPerOwner.get('busy')).toBe(1);
+      expect(seen.maxPerOwner.get('other')).toBe(1);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('puts RUN requests beyond maxQueuedPerOwner in HELD, and RUN again queues them (UWS-18)', async () => {
     const idle = newService(db.pool, db.schema, store.path, { held: testRunner() }, { maxQueuedPerOwner: 1 });
     const first = await idle.create({ kind: 'held', owner: 'gina', parameters: [], run: true });
