@@ -16,7 +16,11 @@ declare module 'fastify' {
 }
 
 export interface AuthPluginOptions {
-  /** Validates tokens; absent means the node takes no tokens and any Authorization header is refused. */
+  /**
+   * Validates tokens. Absent means an anonymous-only node: Authorization headers are
+   * ignored, as at any service that announces no challenges (SSO-11); the absence of
+   * X-VO-Authenticated tells the client it was not authenticated.
+   */
   readonly verifier?: TokenVerifier;
   /** The challenges sent with 401s; default realm "vonode" plus an OpenID ivoa_bearer challenge when the verifier has an issuer. */
   readonly challenge?: ChallengeOptions;
@@ -53,11 +57,10 @@ export async function authPlugin(app: FastifyInstance, options: AuthPluginOption
   app.addHook('onRequest', async (request, reply) => {
     request.identity = ANONYMOUS;
     const header = request.headers.authorization;
-    if (header === undefined) return;
+    if (header === undefined || !options.verifier) return;
     let identity: Identity;
     try {
       const token = bearerToken(header);
-      if (!options.verifier) throw new TokenError('this service does not accept tokens', null);
       identity = await options.verifier.verify(token!);
     } catch (err) {
       const failure: AuthError =

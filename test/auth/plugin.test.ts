@@ -378,6 +378,18 @@ describe('options', () => {
     await issuer.stop();
   });
 
+  it('ignores Authorization on an anonymous-only node (no verifier, no challenges)', async () => {
+    const app = Fastify();
+    await authPlugin(app, {});
+    app.get('/whoami', async (request) => request.identity);
+    const res = await app.inject({ url: '/whoami', headers: { authorization: 'Bearer whatever' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ sub: null, groups: [] });
+    expect(res.headers['x-vo-authenticated']).toBeUndefined();
+    expect(app.authChallenge).toEqual({ realm: 'vonode' });
+    await app.close();
+  });
+
   it('refuses symmetric algorithms in the configuration', () => {
     expect(() => new TokenVerifier({ issuer: 'http://127.0.0.1/', algorithms: ['HS256'] })).toThrow(
       /HS256 cannot be accepted/,
