@@ -83,11 +83,12 @@ export async function authPlugin(app: FastifyInstance, options: AuthPluginOption
       const message =
         failure instanceof TokenError ? `Unauthorized: ${failure.description}` : failure.description;
       if (options.onUnauthorized) await options.onUnauthorized(request, reply, message);
-      else reply.type('text/plain; charset=utf-8').send(`${message}\n`);
+      // A custom writer that sent nothing must not leave the request hanging.
+      if (!reply.sent) reply.type('text/plain; charset=utf-8').send(`${message}\n`);
       return reply;
     }
     request.identity = identity;
-    if (announce && identity.sub) reply.header('X-VO-Authenticated', identity.sub);
+    if (announce && identity.sub) reply.header('X-VO-Authenticated', headerSafe(identity.sub));
   });
 }
 
@@ -112,4 +113,9 @@ export function sendAuthenticationRequired(
 /** One header line per challenge (RFC 9110 allows either form; some clients read only one line per header). */
 function setChallenges(reply: FastifyReply, challenges: string[]): FastifyReply {
   return reply.header('WWW-Authenticate', challenges.length === 1 ? challenges[0] : challenges);
+}
+
+/** A subject with characters a header cannot carry (non-ASCII names) is percent-encoded rather than crashing the response. */
+function headerSafe(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
 }

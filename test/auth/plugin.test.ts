@@ -92,6 +92,14 @@ describe('authPlugin with a real OIDC issuer (discovery)', () => {
     expect(res.headers['x-vo-authenticated']).toBe('alice');
   });
 
+  it('announces a non-ASCII subject percent-encoded', async () => {
+    const token = await issuer.token({ sub: 'zoë\r\nx' }, { aud: AUDIENCE });
+    const res = await get(`Bearer ${token}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.json().sub).toBe('zoë\r\nx');
+    expect(res.headers['x-vo-authenticated']).toBe('zo%C3%AB%0D%0Ax');
+  });
+
   it('reads WLCG-profile groups (wlcg.groups, leading slash) and ES256 signatures', async () => {
     const token = await issuer.token(
       { sub: 'bob', 'wlcg.groups': ['/ska', '/ska/team-b'] },
@@ -374,6 +382,17 @@ describe('options', () => {
       expect.stringMatching(/^Bearer realm="tap", error="invalid_token", error_description="/),
       'ivoa_bearer standard_id="ivo://ivoa.net/sso#tls-with-password", access_url="http://127.0.0.1/login"',
     ]);
+    await app.close();
+    await issuer.stop();
+  });
+
+  it('falls back to the plain text body when a custom writer sends nothing', async () => {
+    const issuer = await new TestIssuer().start();
+    issuer.keys = [await signingKey()];
+    const app = await appWith(new TokenVerifier({ issuer: issuer.url }), { onUnauthorized: () => undefined });
+    const res = await app.inject({ url: '/whoami', headers: { authorization: 'Bearer x.y.z' } });
+    expect(res.statusCode).toBe(401);
+    expect(res.body).toMatch(/^Unauthorized: /);
     await app.close();
     await issuer.stop();
   });
