@@ -1,12 +1,18 @@
+import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import { SERVICES } from './services.js';
+import type { Config } from './config/index.js';
+import { nodeServices } from './services.js';
+import { publishedCatalogue } from './tap/catalogue.js';
 import { registerTap } from './tap/routes.js';
+import { registerTapSync } from './tap/sync.js';
 import { publishedSchemas } from './tap/tables/index.js';
 import { type HealthState, registerVosi } from './vosi/routes.js';
 import { registerLanding } from './web/landing.js';
 
 export interface AppOptions {
+  readonly config: Config;
   readonly baseUrl: string;
   readonly pool: pg.Pool;
   readonly health: HealthState;
@@ -18,7 +24,7 @@ export interface AppOptions {
  * The HTTP face of the node. Protocol folders add their routes here; errors never
  * reach a client as a stack trace (each protocol sets its own error form).
  */
-export function buildApp(opts: AppOptions): FastifyInstance {
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: opts.logLevel ?? 'info' },
     // Upload and form limits are set per route by the protocols.
@@ -42,8 +48,25 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).type('text/plain; charset=utf-8').send(`no resource at ${request.url}`);
   });
-  registerLanding(app, { services: SERVICES, baseUrl: opts.baseUrl, nodeName: opts.nodeName ?? 'vonode' });
-  registerVosi(app, { services: SERVICES, baseUrl: opts.baseUrl, pool: opts.pool, health: opts.health });
-  registerTap(app, { schemas: publishedSchemas() });
+  await app.register(formbody, { bodyLimit: 16 * 1024 * 1024 });
+  await app.register(multipart, {
+    limits: {
+      fileSize: opts.config.upload.maxBytes,
+      files: opts.config.upload.maxTables,
+      fields: 1000,
+      fieldSize: 16 * 1024 * 1024,
+    },
+  });
+  const services = nodeServices(opts.config.tap);
+  registerLanding(app, { services, baseUrl: opts.baseUrl, nodeName: opts.nodeName ?? 'vonode' });
+  registerVosi(app, { services, baseUrl: opts.baseUrl, pool: opts.pool, health: opts.health });
+  const schemas = publishedSchemas();
+  registerTap(app, { schemas });
+  registerTapSync(app, {
+    pool: opts.pool,
+    limits: opts.config.tap,
+    uploadLimits: opts.config.upload,
+    catalogue: publishedCatalogue(schemas),
+  });
   return app;
 }

@@ -37,7 +37,13 @@ export async function startNode(
         log,
       });
     }
-    app = buildApp({ baseUrl: config.baseUrl, pool: db.pool, health, logLevel: config.logLevel });
+    app = await buildApp({
+      config,
+      baseUrl: config.baseUrl,
+      pool: db.pool,
+      health,
+      logLevel: config.logLevel,
+    });
     try {
       await app.listen({ port: config.port, host: config.host });
     } catch (err) {

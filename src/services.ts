@@ -1,5 +1,6 @@
+import { LANGUAGE_FEATURES } from '../adql/index.js';
 import { type Capability, STANDARD_ID, vosiCapabilities } from '../registry/index.js';
-import { DEFAULT_TAP_LIMITS, tapCapability } from './tap/capability.js';
+import { DEFAULT_TAP_LIMITS, type TapLimits, tapCapability } from './tap/capability.js';
 
 /**
  * One service of the node at a fixed path (the URL layout is part of the contract with
@@ -24,92 +25,100 @@ const auxiliary = (id: string, url: string): Capability => ({
   interfaces: [{ type: 'vs:ParamHTTP', accessUrls: [{ url, use: 'base' }] }],
 });
 
-export const SERVICES: readonly ServiceEntry[] = [
-  {
-    path: 'tap',
-    title: 'Table Access Protocol',
-    summary: 'ADQL queries on the catalogues and on ivoa.obscore (TAP 1.1, sync and async)',
-    capabilities: (url) => [
-      tapCapability(url, DEFAULT_TAP_LIMITS, []),
-      {
-        standardID: STANDARD_ID.tables,
-        interfaces: [{ ...paramHttp(`${url}/tables`, 'full', '1.1') }],
-      },
-    ],
-  },
-  {
-    path: 'sia',
-    title: 'Simple Image Access',
-    summary: 'find images and cubes by position, band, time and polarisation (SIA 2.0)',
-    capabilities: (url) => [
-      { standardID: STANDARD_ID.sia, interfaces: [paramHttp(`${url}/query`, 'full', '2.0')] },
-    ],
-  },
-  {
-    path: 'datalink',
-    title: 'DataLink',
-    summary: 'the files, previews and cutout services of each data product (DataLink 1.1)',
-    capabilities: (url) => [
-      { standardID: STANDARD_ID.datalink, interfaces: [paramHttp(`${url}/links`, 'full', '1.1')] },
-    ],
-  },
-  {
-    path: 'soda',
-    title: 'Server-side Operations for Data Access',
-    summary: 'cutouts of images and cubes in position, frequency and polarisation (SODA 1.0)',
-    capabilities: (url) => [
-      { standardID: STANDARD_ID.sodaSync, interfaces: [paramHttp(`${url}/sync`, 'full', '1.0')] },
-      { standardID: STANDARD_ID.sodaAsync, interfaces: [paramHttp(`${url}/async`, 'full', '1.0')] },
-    ],
-  },
-  {
-    path: 'scs',
-    title: 'Simple Cone Search',
-    summary: 'sources of the demo catalogue within a cone (SCS 1.03)',
-    capabilities: (url) => [{ standardID: STANDARD_ID.scs, interfaces: [paramHttp(`${url}/query`, 'full')] }],
-  },
-  {
-    path: 'moc',
-    title: 'Coverage (MOC)',
-    summary: 'the sky coverage of collections and products as MOC 2.0',
-    capabilities: (url) => [auxiliary('ivo://ivoa.net/std/MOC', url)],
-  },
-  {
-    path: 'hips',
-    title: 'HiPS',
-    summary: 'hierarchical progressive surveys of the images, for Aladin',
-    capabilities: (url) => [
-      {
-        standardID: STANDARD_ID.hipsList,
-        interfaces: [{ type: 'vs:ParamHTTP', accessUrls: [{ url: `${url}/hipslist`, use: 'full' }] }],
-      },
-    ],
-  },
-  {
-    path: 'broker',
-    title: 'Execution Broker',
-    summary: 'offers and sessions to run containers, notebooks and pipelines next to the data',
-    capabilities: (url) => [auxiliary('ivo://ivoa.net/std/ExecutionBroker', url)],
-  },
-  {
-    path: 'registry',
-    title: 'Publishing registry',
-    summary: 'VOResource records of this node over OAI-PMH',
-    capabilities: (url) => [
-      {
-        standardID: STANDARD_ID.registryHarvest,
-        interfaces: [
-          {
-            type: 'vs:ParamHTTP',
-            role: 'std',
-            version: '1.0',
-            accessUrls: [{ url: `${url}/oai`, use: 'base' }],
-          },
-        ],
-      },
-    ],
-  },
-];
+/** The services of a node whose TAP states these limits. */
+export function nodeServices(tapLimits: TapLimits): ServiceEntry[] {
+  return [
+    {
+      path: 'tap',
+      title: 'Table Access Protocol',
+      summary: 'ADQL queries on the catalogues and on ivoa.obscore (TAP 1.1, sync and async)',
+      capabilities: (url) => [
+        tapCapability(url, tapLimits, LANGUAGE_FEATURES),
+        {
+          standardID: STANDARD_ID.tables,
+          interfaces: [{ ...paramHttp(`${url}/tables`, 'full', '1.1') }],
+        },
+      ],
+    },
+    {
+      path: 'sia',
+      title: 'Simple Image Access',
+      summary: 'find images and cubes by position, band, time and polarisation (SIA 2.0)',
+      capabilities: (url) => [
+        { standardID: STANDARD_ID.sia, interfaces: [paramHttp(`${url}/query`, 'full', '2.0')] },
+      ],
+    },
+    {
+      path: 'datalink',
+      title: 'DataLink',
+      summary: 'the files, previews and cutout services of each data product (DataLink 1.1)',
+      capabilities: (url) => [
+        { standardID: STANDARD_ID.datalink, interfaces: [paramHttp(`${url}/links`, 'full', '1.1')] },
+      ],
+    },
+    {
+      path: 'soda',
+      title: 'Server-side Operations for Data Access',
+      summary: 'cutouts of images and cubes in position, frequency and polarisation (SODA 1.0)',
+      capabilities: (url) => [
+        { standardID: STANDARD_ID.sodaSync, interfaces: [paramHttp(`${url}/sync`, 'full', '1.0')] },
+        { standardID: STANDARD_ID.sodaAsync, interfaces: [paramHttp(`${url}/async`, 'full', '1.0')] },
+      ],
+    },
+    {
+      path: 'scs',
+      title: 'Simple Cone Search',
+      summary: 'sources of the demo catalogue within a cone (SCS 1.03)',
+      capabilities: (url) => [
+        { standardID: STANDARD_ID.scs, interfaces: [paramHttp(`${url}/query`, 'full')] },
+      ],
+    },
+    {
+      path: 'moc',
+      title: 'Coverage (MOC)',
+      summary: 'the sky coverage of collections and products as MOC 2.0',
+      capabilities: (url) => [auxiliary('ivo://ivoa.net/std/MOC', url)],
+    },
+    {
+      path: 'hips',
+      title: 'HiPS',
+      summary: 'hierarchical progressive surveys of the images, for Aladin',
+      capabilities: (url) => [
+        {
+          standardID: STANDARD_ID.hipsList,
+          interfaces: [{ type: 'vs:ParamHTTP', accessUrls: [{ url: `${url}/hipslist`, use: 'full' }] }],
+        },
+      ],
+    },
+    {
+      path: 'broker',
+      title: 'Execution Broker',
+      summary: 'offers and sessions to run containers, notebooks and pipelines next to the data',
+      capabilities: (url) => [auxiliary('ivo://ivoa.net/std/ExecutionBroker', url)],
+    },
+    {
+      path: 'registry',
+      title: 'Publishing registry',
+      summary: 'VOResource records of this node over OAI-PMH',
+      capabilities: (url) => [
+        {
+          standardID: STANDARD_ID.registryHarvest,
+          interfaces: [
+            {
+              type: 'vs:ParamHTTP',
+              role: 'std',
+              version: '1.0',
+              accessUrls: [{ url: `${url}/oai`, use: 'base' }],
+            },
+          ],
+        },
+      ],
+    },
+  ];
+}
+
+/** The services with the default limits, for documents that do not depend on configuration. */
+export const SERVICES: readonly ServiceEntry[] = nodeServices(DEFAULT_TAP_LIMITS);
 
 export function serviceCapabilities(entry: ServiceEntry, baseUrl: string): Capability[] {
   const url = `${baseUrl}/${entry.path}`;

@@ -20,6 +20,24 @@ export interface Config {
   /** Pool size of the service's PostgreSQL connections. */
   readonly dbPoolSize: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly tap: {
+    readonly maxrecDefault: number;
+    readonly maxrecHard: number;
+    readonly syncTimeoutSeconds: number;
+    readonly asyncDurationDefault: number;
+    readonly asyncDurationHard: number;
+    readonly retentionDefault: number;
+    readonly retentionHard: number;
+    readonly uploadMaxBytes: number;
+    readonly uploadMaxRows: number;
+  };
+  readonly upload: {
+    readonly maxBytes: number;
+    readonly maxRows: number;
+    readonly maxTables: number;
+    readonly fetchTimeoutSeconds: number;
+    readonly allowPrivateUrls: boolean;
+  };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -44,6 +62,31 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
   },
   { name: 'VONODE_DB_POOL', meaning: 'PostgreSQL connections per process', default: '20' },
   { name: 'VONODE_LOG_LEVEL', meaning: 'pino log level', default: 'info' },
+  { name: 'VONODE_TAP_MAXREC', meaning: 'rows returned when a query gives no MAXREC', default: '100000' },
+  {
+    name: 'VONODE_TAP_MAXREC_HARD',
+    meaning: 'most rows any query returns (a larger MAXREC overflows here)',
+    default: '50000000',
+  },
+  { name: 'VONODE_TAP_SYNC_TIMEOUT', meaning: 'seconds a /tap/sync query may run', default: '300' },
+  {
+    name: 'VONODE_TAP_ASYNC_DURATION',
+    meaning: 'default and most seconds an async job may run',
+    default: '3600,14400',
+  },
+  {
+    name: 'VONODE_TAP_RETENTION',
+    meaning: 'default and most seconds a job is kept',
+    default: '604800,2592000',
+  },
+  { name: 'VONODE_UPLOAD_MAX_BYTES', meaning: 'largest upload (bytes)', default: '536870912' },
+  { name: 'VONODE_UPLOAD_MAX_ROWS', meaning: 'most rows of one uploaded table', default: '10000000' },
+  { name: 'VONODE_UPLOAD_TIMEOUT', meaning: 'seconds to fetch an http(s) upload', default: '60' },
+  {
+    name: 'VONODE_UPLOAD_ALLOW_PRIVATE',
+    meaning: 'fetch upload URLs on loopback/private networks (on/off)',
+    default: 'off',
+  },
 ];
 
 export function parseConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
@@ -61,7 +104,67 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       `use one of ${LOG_LEVELS.join(', ')}`,
     );
   }
-  return { port, host, baseUrl, databaseUrl, dataDir, demoRows, dbPoolSize, logLevel: level };
+  const maxrecDefault = integer(env, 'VONODE_TAP_MAXREC', 100_000, 0, 1_000_000_000);
+  const maxrecHard = integer(env, 'VONODE_TAP_MAXREC_HARD', 50_000_000, 1, 2_000_000_000);
+  if (maxrecDefault > maxrecHard) {
+    throw new ConfigError(
+      `VONODE_TAP_MAXREC (${maxrecDefault}) is above VONODE_TAP_MAXREC_HARD (${maxrecHard})`,
+      'lower the default or raise the hard limit',
+    );
+  }
+  const [durationDefault, durationHard] = pair(env, 'VONODE_TAP_ASYNC_DURATION', [3600, 14_400]);
+  const [retentionDefault, retentionHard] = pair(env, 'VONODE_TAP_RETENTION', [604_800, 2_592_000]);
+  const uploadMaxBytes = integer(env, 'VONODE_UPLOAD_MAX_BYTES', 512 * 1024 * 1024, 1024, 1e12);
+  const uploadMaxRows = integer(env, 'VONODE_UPLOAD_MAX_ROWS', 10_000_000, 1, 1e10);
+  return {
+    port,
+    host,
+    baseUrl,
+    databaseUrl,
+    dataDir,
+    demoRows,
+    dbPoolSize,
+    logLevel: level,
+    tap: {
+      maxrecDefault,
+      maxrecHard,
+      syncTimeoutSeconds: integer(env, 'VONODE_TAP_SYNC_TIMEOUT', 300, 1, 86_400),
+      asyncDurationDefault: durationDefault,
+      asyncDurationHard: durationHard,
+      retentionDefault,
+      retentionHard,
+      uploadMaxBytes,
+      uploadMaxRows,
+    },
+    upload: {
+      maxBytes: uploadMaxBytes,
+      maxRows: uploadMaxRows,
+      maxTables: 16,
+      fetchTimeoutSeconds: integer(env, 'VONODE_UPLOAD_TIMEOUT', 60, 1, 3600),
+      allowPrivateUrls: flag(env, 'VONODE_UPLOAD_ALLOW_PRIVATE', false),
+    },
+  };
+}
+
+function pair(env: Env, name: string, fallback: [number, number]): [number, number] {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const m = /^(\d+)\s*,\s*(\d+)$/.exec(raw);
+  if (!m || Number(m[1]) > Number(m[2]) || Number(m[1]) === 0) {
+    throw new ConfigError(
+      `${name}='${raw}' is not 'default,hard' in seconds with default <= hard`,
+      `e.g. ${name}=${fallback.join(',')}`,
+    );
+  }
+  return [Number(m[1]), Number(m[2])];
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (['on', 'true', '1', 'yes'].includes(raw)) return true;
+  if (['off', 'false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(`${name}='${env[name]}' is not on or off`, `set ${name}=on or ${name}=off`);
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withMaintenance } from '../auth/index.js';
 import { copyRows } from './copy.js';
 import { DEMO_SOURCE_COLUMNS, type DemoField, demoCatalogueRows } from './demo-catalogue.js';
 
@@ -74,6 +75,8 @@ async function ensureCatalogue(client: pg.PoolClient, opts: DemoOptions): Promis
   opts.log(`generating the demo source catalogue: ${opts.rows} rows`);
   await client.query('BEGIN');
   try {
+    // The tables are under forced row-level security; loading them is maintenance.
+    await withMaintenance(client);
     await client.query('DROP INDEX IF EXISTS demo.sources_healpix');
     await client.query('TRUNCATE demo.sources');
     await client.query("DELETE FROM vonode.demo_state WHERE item = 'catalogue'");

@@ -1,0 +1,4 @@
+export { DaliError } from './errors.js';
+export { type OutputFormat, parseResponseFormat, type ResponseFormat } from './format.js';
+export { type MaxrecLimits, parseMaxrec } from './maxrec.js';
+export { DaliParams } from './params.js';

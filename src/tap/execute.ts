@@ -1,0 +1,207 @@
+import type pg from 'pg';
+import Cursor from 'pg-cursor';
+import type { CompiledQuery } from '../../adql/index.js';
+import type { Field } from '../../votable/index.js';
+import type { Identity } from '../auth/index.js';
+import { withIdentity } from '../auth/index.js';
+
+/** Why a running query was stopped before its end. */
+export type StopReason = 'timeout' | 'client-gone' | 'aborted';
+
+export class QueryStopped extends Error {
+  constructor(
+    readonly reason: StopReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'QueryStopped';
+  }
+}
+
+export interface ExecuteOptions {
+  readonly identity: Identity;
+  readonly maxrec: number;
+  /** The whole query's time limit, enforced by cancelling the backend (seconds). */
+  readonly timeoutSeconds: number;
+  /** Rows read before the first byte is written; small enough to answer fast, large enough that most results are complete (DALI-44). */
+  readonly readAheadRows?: number;
+  /** Rows per FETCH from the cursor afterwards. */
+  readonly batchRows?: number;
+  /** Aborting stops the query (client gone, UWS abort). */
+  readonly signal?: AbortSignal;
+}
+
+/** An open result: its status may already be known, the rest of the rows stream from a cursor. */
+export interface QueryResult {
+  readonly fields: Field[];
+  readonly rows: AsyncIterable<readonly unknown[]>;
+  readonly leadingStatus: 'OK' | 'OVERFLOW';
+  /** OVERFLOW when a (MAXREC+1)th row was found while streaming (TAP-44, DALI-45). */
+  trailingStatus(): 'OVERFLOW' | undefined;
+  /** Ends the transaction and returns the connection; safe to call twice. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_READ_AHEAD = 2000;
+const DEFAULT_BATCH = 5000;
+
+/**
+ * Runs a query (compiled by `build`, which may first load uploads into the transaction) the way every TAP path does (DESIGN.md, "the path of one
+ * query"): a read-only transaction with the caller's identity set for row-level
+ * security, a statement timeout, and a cursor read in batches so memory stays flat.
+ * MAXREC+1 rows are asked for so overflow is known exactly (TAP-44).
+ */
+export async function executeQuery(
+  pool: pg.Pool,
+  build: (client: pg.PoolClient) => Promise<CompiledQuery>,
+  opts: ExecuteOptions,
+): Promise<QueryResult> {
+  const maxrec = opts.maxrec;
+  const client = await pool.connect();
+  let released = false;
+  let stop: StopReason | undefined;
+  let backendPid = 0;
+  const timeoutMs = Math.max(1, opts.timeoutSeconds) * 1000;
+
+  const cancelBackend = (reason: StopReason) => {
+    if (stop || released) return;
+    stop = reason;
+    // pg_cancel_backend runs on another connection: the one running the query is busy.
+    if (backendPid) pool.query('SELECT pg_cancel_backend($1)', [backendPid]).catch(() => {});
+  };
+  const timer = setTimeout(() => cancelBackend('timeout'), timeoutMs);
+  const onAbort = () => cancelBackend(opts.signal?.reason === 'client-gone' ? 'client-gone' : 'aborted');
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  let cursor: Cursor | undefined;
+  const close = async (err?: Error) => {
+    if (released) return;
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    try {
+      if (cursor) await cursor.close().catch(() => {});
+      await client.query('ROLLBACK');
+      released = true;
+      client.release();
+    } catch (e) {
+      released = true;
+      // A connection that failed mid-protocol is not given back to the pool.
+      client.release(err ?? (e instanceof Error ? e : new Error(String(e))));
+    }
+  };
+
+  const describe = (err: unknown): Error => {
+    if (stop === 'timeout') {
+      return new QueryStopped(
+        'timeout',
+        `the query ran longer than the ${opts.timeoutSeconds} s limit of this endpoint and was stopped; ` +
+          'run it as an asynchronous job (/tap/async), which allows more time, or make it more selective',
+      );
+    }
+    if (stop)
+      return new QueryStopped(
+        stop,
+        stop === 'client-gone' ? 'the client went away' : 'the query was aborted',
+      );
+    return err instanceof Error ? err : new Error(String(err));
+  };
+
+  try {
+    backendPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    if (opts.signal?.aborted) onAbort();
+    await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    await client.query("SELECT set_config('statement_timeout', $1, true)", [String(timeoutMs)]);
+    // Uploads are written here, with the service's rights; the query itself only reads.
+    const compiled = await build(client);
+    const fields = compiled.columns.map(toField);
+    await client.query('SET TRANSACTION READ ONLY');
+    await withIdentity(client, opts.identity);
+    if (maxrec === 0) {
+      // TAP-22: metadata only; the query was compiled (so it is valid) but need not run.
+      await close();
+      return {
+        fields,
+        rows: (async function* () {})(),
+        leadingStatus: 'OVERFLOW',
+        trailingStatus: () => undefined,
+        close: async () => {},
+      };
+    }
+    cursor = client.query(new Cursor(compiled.sql, compiled.params, { rowMode: 'array' }));
+    const readAhead = Math.min(maxrec + 1, opts.readAheadRows ?? DEFAULT_READ_AHEAD);
+    const first = (await cursor.read(readAhead)) as unknown[][];
+    if (first.length < readAhead || first.length === maxrec + 1) {
+      // The whole answer is in hand: the status goes up front, where every client reads it.
+      const overflow = first.length > maxrec;
+      await close();
+      const rows = overflow ? first.slice(0, maxrec) : first;
+      return {
+        fields,
+        rows: (async function* () {
+          yield* rows;
+        })(),
+        leadingStatus: overflow ? 'OVERFLOW' : 'OK',
+        trailingStatus: () => undefined,
+        close: async () => {},
+      };
+    }
+    let overflow = false;
+    const batch = opts.batchRows ?? DEFAULT_BATCH;
+    const open = cursor;
+    async function* stream(): AsyncGenerator<readonly unknown[]> {
+      let sent = 0;
+      try {
+        for (const row of first) {
+          yield row;
+          sent++;
+        }
+        while (sent < maxrec) {
+          const want = Math.min(batch, maxrec + 1 - sent);
+          let rows: unknown[][];
+          try {
+            rows = (await open.read(want)) as unknown[][];
+          } catch (err) {
+            throw describe(err);
+          }
+          if (rows.length === 0) return;
+          for (const row of rows) {
+            if (sent === maxrec) {
+              overflow = true;
+              return;
+            }
+            yield row;
+            sent++;
+          }
+          if (rows.length < want) return;
+        }
+        // Exactly MAXREC rows sent: one more row means overflow (never flag an exact fit).
+        const extra = (await open.read(1)) as unknown[][];
+        overflow = extra.length > 0;
+      } finally {
+        await close();
+      }
+    }
+    return {
+      fields,
+      rows: stream(),
+      leadingStatus: 'OK',
+      trailingStatus: () => (overflow ? 'OVERFLOW' : undefined),
+      close: () => close(),
+    };
+  } catch (err) {
+    const described = describe(err);
+    await close(described);
+    throw described;
+  }
+}
+
+function toField(c: CompiledQuery['columns'][number]): Field {
+  const f: Field = { name: c.name, datatype: c.datatype };
+  if (c.arraysize) f.arraysize = c.arraysize;
+  if (c.xtype) f.xtype = c.xtype;
+  if (c.unit) f.unit = c.unit;
+  if (c.ucd) f.ucd = c.ucd;
+  if (c.utype) f.utype = c.utype;
+  if (c.description) f.description = c.description;
+  return f;
+}

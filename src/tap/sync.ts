@@ -1,0 +1,148 @@
+import { Readable } from 'node:stream';
+import type {} from '@fastify/multipart';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import { AdqlError, type CatalogueTable, compile } from '../../adql/index.js';
+import { encode, errorDocument, type Info } from '../../votable/index.js';
+import { ANONYMOUS } from '../auth/index.js';
+import { DaliError, DaliParams } from '../dali/index.js';
+import type { TapLimits } from './capability.js';
+import { catalogueOf } from './catalogue.js';
+import { executeQuery, QueryStopped } from './execute.js';
+import { parseTapRequest, type TapQueryRequest } from './request.js';
+import { loadUpload, type UploadLimits, UploadSpool } from './upload.js';
+
+export interface SyncOptions {
+  readonly pool: pg.Pool;
+  readonly limits: TapLimits;
+  readonly uploadLimits: UploadLimits;
+  readonly catalogue: readonly CatalogueTable[];
+}
+
+const VOTABLE_ERROR_TYPE = 'application/x-votable+xml;charset=UTF-8';
+
+/**
+ * /tap/sync by GET and POST (urlencoded or multipart), answered directly with 200: no
+ * redirect, since some clients do not follow one (CLIENTS.md, TAP-7).
+ */
+export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const spool = new UploadSpool(opts.uploadLimits);
+    let tap: TapQueryRequest | undefined;
+    try {
+      const params = await readParams(request, spool);
+      tap = parseTapRequest(params, opts.limits);
+      for (const u of tap.uploads) if (u.source.kind === 'url') await spool.addUrl(u.source.url);
+      const abort = new AbortController();
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) abort.abort('client-gone');
+      });
+      const req = tap;
+      const result = await executeQuery(
+        opts.pool,
+        async (client) => {
+          const uploaded: CatalogueTable[] = [];
+          for (const [i, u] of req.uploads.entries()) {
+            uploaded.push(await loadUpload(client, u, spool.fileFor(u), opts.uploadLimits, i));
+          }
+          return compile(req.query, catalogueOf(opts.catalogue, uploaded), { maxrec: req.maxrec });
+        },
+        {
+          identity: request.identity ?? ANONYMOUS,
+          maxrec: req.maxrec,
+          timeoutSeconds: opts.limits.syncTimeoutSeconds,
+          signal: abort.signal,
+        },
+      );
+      const body = encode(req.format.format, {
+        fields: result.fields,
+        rows: result.rows,
+        leadingStatus: result.leadingStatus,
+        trailingStatus: result.trailingStatus,
+        infos: requestInfos(req),
+      });
+      const stream = Readable.from(body, { objectMode: false });
+      stream.on('close', () => {
+        void result.close();
+        void spool.dispose();
+      });
+      return reply.status(200).type(req.format.contentType).send(stream);
+    } catch (err) {
+      await spool.dispose();
+      return sendError(request, reply, err, tap);
+    }
+  };
+  app.get('/tap/sync', handler);
+  app.post('/tap/sync', handler);
+}
+
+/** The request echoed as INFOs after QUERY_STATUS (DALI-48). */
+function requestInfos(req: TapQueryRequest): Info[] {
+  const infos: Info[] = [
+    { name: 'standardID', value: 'ivo://ivoa.net/std/TAP' },
+    { name: 'QUERY', value: req.query },
+    { name: 'MAXREC', value: String(req.maxrec) },
+  ];
+  if (req.runId !== undefined) infos.push({ name: 'RUNID', value: req.runId });
+  return infos;
+}
+
+/** Query string, then the body: urlencoded fields or multipart fields and file parts. */
+async function readParams(request: FastifyRequest, spool: UploadSpool): Promise<DaliParams> {
+  const params = new DaliParams().add(request.query);
+  if (request.method !== 'POST') return params;
+  if (request.isMultipart()) {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') await spool.addPart(part.fieldname, part.file);
+      else params.push(part.fieldname, String(part.value));
+    }
+  } else {
+    params.add(request.body);
+  }
+  return params;
+}
+
+function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  err: unknown,
+  tap: TapQueryRequest | undefined,
+) {
+  const infos: Info[] = tap ? [{ name: 'QUERY', value: tap.query }] : [];
+  let status: number;
+  let message: string;
+  if (err instanceof DaliError) {
+    status = err.status;
+    message = err.message;
+  } else if (err instanceof AdqlError) {
+    status = 400;
+    message = err.message;
+  } else if (err instanceof QueryStopped) {
+    if (err.reason === 'client-gone') return reply;
+    status = err.reason === 'timeout' ? 503 : 500;
+    message = err.message;
+  } else if (isMultipartLimit(err)) {
+    status = 413;
+    message = (err as Error).message;
+  } else if (isDatabaseUserError(err)) {
+    // A valid query that PostgreSQL could not evaluate: division by zero, a bad cast...
+    status = 400;
+    message = `the query failed in the database: ${(err as Error).message}`;
+  } else {
+    request.log.error({ err }, 'TAP sync query failed');
+    status = 500;
+    message = 'the query failed inside the service; the problem has been logged';
+  }
+  return reply.status(status).type(VOTABLE_ERROR_TYPE).send(errorDocument(message, infos));
+}
+
+function isMultipartLimit(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code.startsWith('FST_') && /LIMIT|TOO_LARGE|FILES/i.test(code);
+}
+
+// SQLSTATE classes caused by the query's values rather than by the service.
+function isDatabaseUserError(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return typeof code === 'string' && /^(22|42|2F|54)/.test(code);
+}
