@@ -1,6 +1,14 @@
 import { SkyError } from './errors.js';
 import { chord2, chord2Of, SphericalPolygon, toVector } from './geometry.js';
-import { centreVector, checkLonLat, checkOrder, MAX_ORDER, maxPixelRadius, xyfToNested } from './healpix.js';
+import {
+  centreVector,
+  checkLonLat,
+  checkOrder,
+  MAX_ORDER,
+  maxPixelRadius,
+  xyfToNested,
+  xyfToNestedNumber,
+} from './healpix.js';
 import { appendRange, limitRanges, type PixelRange, SKY_END } from './ranges.js';
 
 export interface CoverageOptions {
@@ -52,15 +60,41 @@ export function adaptiveOrder(perimeterRad: number, maxRanges: number, maxOrder:
   return Math.max(0, Math.min(maxOrder, k));
 }
 
-/** Recursive descent from the 12 base cells (HPX-09, inclusive mode) down to `depth`. */
-function descend(depth: number, classify: Classify): Array<[bigint, bigint]> {
-  const out: Array<[bigint, bigint]> = [];
+/** Deepest order whose indices (and ranges of them) stay exact in doubles. */
+const MAX_NUMBER_ORDER = 24;
+
+/**
+ * Recursive descent from the 12 base cells (HPX-09, inclusive mode) down to `depth`,
+ * returning merged order-29 ranges; with `maxRanges` the smallest gaps are filled first.
+ * Up to order 24 the ranges are kept as doubles in units of depth-order cells (exact
+ * below 2^53) and become bigint only once merged: that is most of the speed.
+ */
+function descend(
+  depth: number,
+  classify: Classify,
+  maxRanges = Number.POSITIVE_INFINITY,
+): Array<[bigint, bigint]> {
+  const numeric = depth <= MAX_NUMBER_ORDER;
+  const los: number[] = [];
+  const his: number[] = [];
+  const big: Array<[bigint, bigint]> = [];
   const v = new Float64Array(3);
   let visited = 0;
   const emit = (k: number, face: number, ix: number, iy: number): void => {
+    if (numeric) {
+      const scale = 4 ** (depth - k);
+      const lo = xyfToNestedNumber(k, face, ix, iy) * scale;
+      const n = los.length;
+      if (n > 0 && his[n - 1] === lo) his[n - 1] = lo + scale;
+      else {
+        los.push(lo);
+        his.push(lo + scale);
+      }
+      return;
+    }
     const idx = xyfToNested(k, face, ix, iy);
     const shift = BigInt(2 * (MAX_ORDER - k));
-    appendRange(out, idx << shift, (idx + 1n) << shift);
+    appendRange(big, idx << shift, (idx + 1n) << shift);
   };
   const visit = (k: number, face: number, ix: number, iy: number): void => {
     if (++visited > MAX_CELLS_VISITED) {
@@ -85,7 +119,32 @@ function descend(depth: number, classify: Classify): Array<[bigint, bigint]> {
     visit(k + 1, face, x + 1, y + 1);
   };
   for (let face = 0; face < 12; face++) visit(0, face, 0, 0);
+  if (!numeric) return limitRanges(big, maxRanges);
+  fillSmallestGaps(los, his, maxRanges);
+  const shift = BigInt(2 * (MAX_ORDER - depth));
+  const out: Array<[bigint, bigint]> = [];
+  for (let i = 0; i < los.length; i++) out.push([BigInt(los[i]!) << shift, BigInt(his[i]!) << shift]);
   return out;
+}
+
+/** limitRanges on parallel double arrays, in place. */
+function fillSmallestGaps(los: number[], his: number[], max: number): void {
+  const n = los.length;
+  if (n <= max) return;
+  const order = Array.from({ length: n - 1 }, (_, i) => i + 1);
+  order.sort((a, b) => los[b]! - his[b - 1]! - (los[a]! - his[a - 1]!) || a - b);
+  const keep = new Uint8Array(n);
+  for (let k = 0; k < max - 1; k++) keep[order[k]!] = 1;
+  let w = 0;
+  for (let i = 1; i < n; i++) {
+    if (keep[i]) {
+      w++;
+      los[w] = los[i]!;
+      his[w] = his[i]!;
+    } else his[w] = his[i]!;
+  }
+  los.length = w + 1;
+  his.length = w + 1;
 }
 
 /**
@@ -106,7 +165,7 @@ export function coneCoverage(
   if (radiusDeg >= 180) return [[0n, SKY_END]];
   const r = (radiusDeg * Math.PI) / 180;
   const depth = adaptiveOrder(2 * Math.PI * Math.sin(r), maxRanges, maxOrder);
-  return limitRanges(coneRanges(lonDeg, latDeg, radiusDeg, depth), maxRanges);
+  return coneRanges(lonDeg, latDeg, radiusDeg, depth, maxRanges);
 }
 
 /**
@@ -118,6 +177,7 @@ export function coneRanges(
   latDeg: number,
   radiusDeg: number,
   depth: number,
+  maxRanges = Number.POSITIVE_INFINITY,
 ): Array<[bigint, bigint]> {
   checkLonLat(lonDeg, latDeg);
   checkOrder(depth);
@@ -134,12 +194,16 @@ export function coneRanges(
     outside.push(r + R >= Math.PI ? Number.POSITIVE_INFINITY : chord2Of(r + R));
     inside.push(r - R > 0 ? chord2Of(r - R) : -1);
   }
-  return descend(depth, (k, c) => {
-    const d2 = chord2(c, centre);
-    if (d2 > outside[k]!) return 0;
-    if (d2 <= inside[k]!) return 1;
-    return 2;
-  });
+  return descend(
+    depth,
+    (k, c) => {
+      const d2 = chord2(c, centre);
+      if (d2 > outside[k]!) return 0;
+      if (d2 <= inside[k]!) return 1;
+      return 2;
+    },
+    maxRanges,
+  );
 }
 
 /**
@@ -152,11 +216,15 @@ export function polygonCoverage(
 ): PixelRange[] {
   const { maxRanges, maxOrder } = resolveOptions(opts);
   const poly = new SphericalPolygon(vertices);
-  return limitRanges(polygonRanges(poly, adaptiveOrder(poly.perimeter, maxRanges, maxOrder)), maxRanges);
+  return polygonRanges(poly, adaptiveOrder(poly.perimeter, maxRanges, maxOrder), maxRanges);
 }
 
 /** Every cell of order `depth` that may touch the polygon, as merged order-29 ranges. */
-export function polygonRanges(poly: SphericalPolygon, depth: number): Array<[bigint, bigint]> {
+export function polygonRanges(
+  poly: SphericalPolygon,
+  depth: number,
+  maxRanges = Number.POSITIVE_INFINITY,
+): Array<[bigint, bigint]> {
   checkOrder(depth);
   const sinR: number[] = [];
   const chordR: number[] = [];
@@ -165,8 +233,12 @@ export function polygonRanges(poly: SphericalPolygon, depth: number): Array<[big
     sinR.push(R >= Math.PI / 2 ? 2 : Math.sin(R));
     chordR.push(chord2Of(R));
   }
-  return descend(depth, (k, c) => {
-    if (poly.nearBoundary(c, sinR[k]!, chordR[k]!)) return 2;
-    return poly.containsVector(c) ? 1 : 0;
-  });
+  return descend(
+    depth,
+    (k, c) => {
+      if (poly.nearBoundary(c, sinR[k]!, chordR[k]!)) return 2;
+      return poly.containsVector(c) ? 1 : 0;
+    },
+    maxRanges,
+  );
 }

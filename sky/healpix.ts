@@ -100,6 +100,14 @@ function locate(nside: number, lonDeg: number, latDeg: number): void {
   }
 }
 
+/** NESTED index of (face, ix, iy) as a double: exact only for order <= 24 (below 2^53). */
+export function xyfToNestedNumber(order: number, face: number, ix: number, iy: number): number {
+  if (order <= 15) return face * 2 ** (2 * order) + ((spread16(ix) | (spread16(iy) << 1)) >>> 0);
+  const lo = (spread16(ix & 0xffff) | (spread16(iy & 0xffff) << 1)) >>> 0;
+  const hi = (spread16(ix >>> 16) | (spread16(iy >>> 16) << 1)) >>> 0;
+  return face * 2 ** (2 * order) + hi * 4294967296 + lo;
+}
+
 /** NESTED index (HPX-03) of (face, ix, iy) at `order`, exact for every order up to 29. */
 export function xyfToNested(order: number, face: number, ix: number, iy: number): bigint {
   if (order <= 15) {
