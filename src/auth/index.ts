@@ -27,4 +27,5 @@ export {
   type TokenInfo,
 } from './identity.js';
 export { type AuthPluginOptions, authPlugin, challengeFor, sendAuthenticationRequired } from './plugin.js';
+export { AUTH_VARIABLES, type NodeAuth, nodeAuthFromEnv } from './settings.js';
 export { ASYMMETRIC_ALGORITHMS, bearerToken, TokenVerifier, type TokenVerifierOptions } from './tokens.js';
