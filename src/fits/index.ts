@@ -1,3 +1,4 @@
+export { type CutoutOptions, cutoutByteLength, cutoutCards, writeCutout } from './cutout.js';
 export { FitsError, type FitsErrorCode } from './errors.js';
 export {
   BLOCK_SIZE,
