@@ -1858,6 +1858,15 @@ export class Compiler {
     const text = (e.args[0] as Extract<Expr, { kind: 'string' }>).value;
     const words = text.trim().split(/\s+/);
     const shape = words.shift()?.toUpperCase() ?? '';
+    const name = { POSITION: 'POINT', CIRCLE: 'CIRCLE', BOX: 'BOX', POLYGON: 'POLYGON' }[shape];
+    if (!name) {
+      throw new AdqlError(
+        'unsupported',
+        `REGION: only POSITION, CIRCLE, BOX and POLYGON are supported, not '${shape}'`,
+        e.args[0].pos,
+        shape,
+      );
+    }
     const nums: number[] = [];
     for (const w of words) {
       if (/^[A-Za-z]/.test(w)) {
@@ -1870,7 +1879,6 @@ export class Compiler {
         throw new AdqlError('semantic', `REGION: '${w}' is not a number`, e.args[0].pos, w);
       nums.push(v);
     }
-    const name = { POSITION: 'POINT', CIRCLE: 'CIRCLE', BOX: 'BOX', POLYGON: 'POLYGON' }[shape];
     const counts: Record<string, (n: number) => boolean> = {
       POINT: (n) => n === 2,
       CIRCLE: (n) => n === 3,

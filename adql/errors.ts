@@ -47,7 +47,14 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   }
   if (best === undefined) return undefined;
   const limit = Math.max(2, Math.floor(w.length / 3));
-  return bestD <= limit ? best : undefined;
+  if (bestD <= limit) return best;
+  // A shared stem is also a plausible slip ('raj2000' for 'ra', 'flux_peak' for 'flux').
+  let stem: string | undefined;
+  for (const c of candidates) {
+    const l = c.toLowerCase();
+    if (l.length >= 2 && (w.startsWith(l) || l.startsWith(w)) && (!stem || c.length > stem.length)) stem = c;
+  }
+  return stem;
 }
 
 function editDistance(a: string, b: string): number {

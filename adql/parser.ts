@@ -167,6 +167,10 @@ class Parser {
     if (this.isOp(';') && this.peek().type === 'eof') this.i++;
     if (this.tok.type !== 'eof') {
       if (this.isOp(')')) this.fail('unbalanced parenthesis');
+      const prev = this.t[this.i - 1];
+      // `FROM t LIMIT 10` parses LIMIT as a correlation name; say what was meant.
+      if (prev?.type === 'ident' && prev.value.toUpperCase() === 'LIMIT' && this.tok.type === 'number')
+        this.fail('', prev);
       this.fail('expected end of query');
     }
     return { kind: 'statement', pos, with: withs, query };
