@@ -1,9 +1,352 @@
-import type { EncodeOptions, ResultDocument } from './types.js';
+import { randomUUID } from 'node:crypto';
+import { type FileHandle, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DEFAULT_INTEGER_NULL,
+  fieldShape,
+  isCharType,
+  isComplexType,
+  isIntegerType,
+  type Shape,
+} from './arraysize.js';
+import { type BinWriter, binaryWriter, nullPlaceholder } from './cells.js';
+import { type BinaryDecoder, binaryDecoder } from './decode.js';
+import { VOTableEncodeError } from './errors.js';
+import { ByteSink } from './sink.js';
+import type { EncodeOptions, Field, ResultDocument } from './types.js';
+
+/*
+ * FITS binary table, streamed with flat memory. FITS needs NAXIS2 (and the heap size) in the
+ * header before any row, so rows are first spooled to a temporary file in BINARY2 form while
+ * counting rows, the longest string and the heap size; then the header, the table and the heap
+ * are streamed from that file, which is deleted afterwards. Disk use is about the size of the
+ * result; options.maxSpoolBytes bounds it. A failing row source therefore rethrows before any
+ * byte is produced, so the caller can still answer with an error document.
+ */
+
+const CODE: Record<string, string> = {
+  boolean: 'L',
+  bit: 'X',
+  unsignedByte: 'B',
+  short: 'I',
+  int: 'J',
+  long: 'K',
+  char: 'A',
+  unicodeChar: 'A',
+  float: 'E',
+  double: 'D',
+  floatComplex: 'C',
+  doubleComplex: 'M',
+};
+
+const ITEM: Record<string, number> = {
+  boolean: 1,
+  unsignedByte: 1,
+  short: 2,
+  int: 4,
+  long: 8,
+  float: 4,
+  double: 8,
+  floatComplex: 8,
+  doubleComplex: 16,
+};
+
+interface Col {
+  field: Field;
+  shape: Shape;
+  write: BinWriter;
+  dec: BinaryDecoder;
+  /** Strings, fixed or variable, become fixed-width A columns. */
+  text: boolean;
+  /** Variable numeric/bit arrays go to the heap through P descriptors. */
+  heap: boolean;
+  maxCount: number;
+  /** Bytes of this column in a FITS row. */
+  width: number;
+  fitsNull: Buffer;
+}
+
+/** A header card; `{ int }` is an integer given as its decimal digits (64-bit TNULL). */
+function card(key: string, value: string | number | boolean | { int: string }, comment?: string): string {
+  let v: string;
+  if (typeof value === 'object') v = value.int.padStart(20, ' ');
+  else if (typeof value === 'string') {
+    const q = value.replace(/'/g, "''").slice(0, 68);
+    v = `'${q.padEnd(8, ' ')}'`.padEnd(20, ' ');
+  } else if (typeof value === 'boolean') v = (value ? 'T' : 'F').padStart(20, ' ');
+  else v = String(value).padStart(20, ' ');
+  const c = `${key.padEnd(8, ' ')}= ${v}${comment ? ` / ${comment}` : ''}`;
+  return c.slice(0, 80).padEnd(80, ' ');
+}
+
+function block(cards: string[]): Buffer {
+  const text = [...cards, 'END'.padEnd(80, ' ')].join('');
+  const size = Math.ceil(text.length / 2880) * 2880;
+  return Buffer.from(text.padEnd(size, ' '), 'latin1');
+}
+
+function asciiCard(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, '?');
+}
+
+async function* readSpool(fh: FileHandle, total: number, chunk: number): AsyncGenerator<Buffer> {
+  let pos = 0;
+  while (pos < total) {
+    const n = Math.min(chunk, total - pos);
+    const b = Buffer.allocUnsafe(n);
+    const { bytesRead } = await fh.read(b, 0, n, pos);
+    if (bytesRead === 0) throw new VOTableEncodeError('the FITS spool file was truncated');
+    pos += bytesRead;
+    yield b.subarray(0, bytesRead);
+  }
+}
+
+/** Calls fn(buf, rowStart, cellStarts, cellLens) for every spooled row. */
+async function* spoolRows(
+  fh: FileHandle,
+  total: number,
+  cols: Col[],
+): AsyncGenerator<{ b: Buffer; off: number; starts: number[]; lens: number[] }> {
+  const n = cols.length;
+  const flagBytes = (n + 7) >> 3;
+  let pending: Buffer = Buffer.alloc(0);
+  const starts = new Array<number>(n);
+  const lens = new Array<number>(n);
+  for await (const chunk of readSpool(fh, total, 1 << 20)) {
+    const b = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    let off = 0;
+    for (;;) {
+      let o = off + flagBytes;
+      let ok = o <= b.length;
+      for (let i = 0; ok && i < n; i++) {
+        const c = cols[i];
+        if (o + c.dec.head > b.length) {
+          ok = false;
+          break;
+        }
+        const len = c.dec.head + (c.shape.variable ? c.dec.varBytes(b.readInt32BE(o)) : 0);
+        starts[i] = o;
+        lens[i] = len;
+        o += len;
+        if (o > b.length) ok = false;
+      }
+      if (!ok) break;
+      yield { b, off, starts, lens };
+      off = o;
+    }
+    pending = b.subarray(off);
+  }
+}
+
 export async function* encodeFits(
-  _doc: ResultDocument,
-  _chunkSize: number,
-  _rows: AsyncIterable<readonly unknown[]>,
-  _options: EncodeOptions,
+  doc: ResultDocument,
+  chunkSize: number,
+  rows: AsyncIterable<readonly unknown[]>,
+  options: EncodeOptions,
 ): AsyncGenerator<Buffer> {
-  yield Buffer.alloc(0);
+  const n = doc.fields.length;
+  if (n === 0) throw new VOTableEncodeError('a result needs at least one column');
+  const maxSpool = options.maxSpoolBytes ?? 8 * 1024 ** 3;
+  const cols: Col[] = doc.fields.map((f) => {
+    const shape = fieldShape(f);
+    const magic = isIntegerType(f.datatype) ? (f.nullValue ?? DEFAULT_INTEGER_NULL[f.datatype]) : undefined;
+    return {
+      field: f,
+      shape,
+      write: binaryWriter(f, shape, magic),
+      dec: binaryDecoder(f, shape, undefined, Number.MAX_SAFE_INTEGER),
+      text: isCharType(f.datatype),
+      // Variable bit arrays become fixed X columns of the longest length (readers lack PX).
+      heap: shape.variable && !isCharType(f.datatype) && f.datatype !== 'bit',
+      maxCount: 0,
+      width: 0,
+      fitsNull: nullPlaceholder(f, shape, magic, false),
+    };
+  });
+  const path = join(options.tmpDir ?? tmpdir(), `vonode-fits-${randomUUID()}.spool`);
+  const fh = await open(path, 'w+', 0o600);
+  try {
+    // Pass 1: spool rows (BINARY2 layout) and measure.
+    const sink = new ByteSink(1 << 20);
+    const flagBytes = (n + 7) >> 3;
+    let spooled = 0;
+    let nrows = 0;
+    let heapBytes = 0;
+    for await (const r of rows) {
+      if (r.length !== n) throw new VOTableEncodeError(`row has ${r.length} values for ${n} columns`);
+      const start = sink.pos;
+      sink.ensure(flagBytes);
+      sink.buf.fill(0, start, start + flagBytes);
+      sink.pos += flagBytes;
+      for (let i = 0; i < n; i++) {
+        const v = r[i];
+        const c = cols[i];
+        const at = sink.pos;
+        if (v === null || v === undefined) {
+          sink.buf[start + (i >> 3)] |= 0x80 >> (i & 7);
+          sink.bytes(c.shape.variable ? Buffer.alloc(4) : c.fitsNull);
+        } else {
+          c.write(sink, v);
+          if (c.shape.variable) {
+            const count = sink.dv.getInt32(at);
+            if (count > c.maxCount) c.maxCount = count;
+            if (c.heap) heapBytes += c.dec.varBytes(count);
+          }
+        }
+      }
+      nrows++;
+      if (sink.pos >= 1 << 20) {
+        spooled += sink.pos;
+        if (spooled > maxSpool)
+          throw new VOTableEncodeError(`the FITS result exceeds ${maxSpool} bytes (limit maxSpoolBytes)`);
+        await fh.write(sink.buf, 0, sink.pos);
+        sink.pos = 0;
+      }
+    }
+    if (sink.pos > 0) {
+      await fh.write(sink.buf, 0, sink.pos);
+      spooled += sink.pos;
+    }
+
+    // Header.
+    const cards: string[] = [
+      card('XTENSION', 'BINTABLE', 'binary table extension'),
+      card('BITPIX', 8),
+      card('NAXIS', 2),
+      '',
+      card('NAXIS2', nrows),
+      card('PCOUNT', heapBytes),
+      card('GCOUNT', 1),
+      card('TFIELDS', n),
+    ];
+    let rowBytes = 0;
+    const long = heapBytes >= 2 ** 31;
+    cols.forEach((c, k) => {
+      const i = k + 1;
+      const f = c.field;
+      const dt = f.datatype;
+      let tform: string;
+      let tdim: string | undefined;
+      if (c.text) {
+        const slice = c.shape.slice;
+        const count = c.shape.scalar
+          ? 1
+          : c.shape.variable
+            ? Math.max(c.maxCount, 1)
+            : c.shape.fixedCount / slice;
+        // unicodeChar is written as ASCII text: FITS strings are ASCII.
+        c.width = slice * count;
+        tform = `${c.width}A`;
+        if (slice > 1) tdim = `(${slice},${count})`;
+      } else if (dt === 'bit' && c.shape.variable) {
+        const bits = Math.max(c.maxCount * c.shape.slice, 1);
+        c.width = Math.ceil(bits / 8);
+        tform = `${bits}X`;
+      } else if (c.heap) {
+        const items = c.maxCount * c.shape.slice;
+        c.width = long ? 16 : 8;
+        tform = `1${long ? 'Q' : 'P'}${CODE[dt]}(${items})`;
+      } else {
+        const count = c.shape.scalar ? 1 : c.shape.fixedCount;
+        c.width = dt === 'bit' ? Math.ceil(count / 8) : count * ITEM[dt];
+        tform = `${count}${CODE[dt]}`;
+        if (c.shape.dims.length > 1) tdim = `(${c.shape.dims.join(',')})`;
+      }
+      rowBytes += c.width;
+      cards.push(card(`TTYPE${i}`, asciiCard(f.name)));
+      cards.push(card(`TFORM${i}`, tform));
+      if (f.unit) cards.push(card(`TUNIT${i}`, asciiCard(f.unit)));
+      if (isIntegerType(dt) && !c.heap)
+        cards.push(card(`TNULL${i}`, { int: f.nullValue ?? DEFAULT_INTEGER_NULL[dt] }));
+      if (tdim) cards.push(card(`TDIM${i}`, tdim));
+      if (f.ucd) cards.push(card(`TUCD${i}`, asciiCard(f.ucd)));
+      if (f.xtype) cards.push(card(`TXTYP${i}`, asciiCard(f.xtype)));
+    });
+    cards[3] = card('NAXIS1', rowBytes);
+    if (doc.tableName) cards.push(card('EXTNAME', asciiCard(doc.tableName)));
+    yield block([card('SIMPLE', true), card('BITPIX', 8), card('NAXIS', 0), card('EXTEND', true)]);
+    yield block(cards);
+
+    // Pass 2: the table rows.
+    const out = new ByteSink(chunkSize + rowBytes + 16);
+    let heapOffset = 0;
+    for await (const { b, off, starts, lens } of spoolRows(fh, spooled, cols)) {
+      out.ensure(rowBytes);
+      for (let i = 0; i < n; i++) {
+        const c = cols[i];
+        const isNull = (b[off + (i >> 3)] & (0x80 >> (i & 7))) !== 0;
+        const s = starts[i];
+        if (c.field.datatype === 'bit' && c.shape.variable) {
+          const len = isNull ? 0 : lens[i] - 4;
+          b.copy(out.buf, out.pos, s + 4, s + 4 + len);
+          out.buf.fill(0, out.pos + len, out.pos + c.width);
+          out.pos += c.width;
+        } else if (c.text) {
+          let from = s;
+          let len = lens[i];
+          if (c.shape.variable) {
+            from += 4;
+            len -= 4;
+          }
+          if (isNull) len = 0;
+          if (c.field.datatype === 'unicodeChar') {
+            // Two bytes per character in the spool: keep ASCII, others become '?'.
+            const chars = len / 2;
+            for (let k = 0; k < chars && k < c.width; k++) {
+              const code = b.readUInt16BE(from + 2 * k);
+              out.buf[out.pos + k] = code < 0x80 ? code : 0x3f;
+            }
+            out.buf.fill(0, out.pos + Math.min(chars, c.width), out.pos + c.width);
+          } else {
+            b.copy(out.buf, out.pos, from, from + Math.min(len, c.width));
+            out.buf.fill(0, out.pos + Math.min(len, c.width), out.pos + c.width);
+          }
+          out.pos += c.width;
+        } else if (c.heap) {
+          const count = isNull ? 0 : b.readInt32BE(s);
+          const bytes = c.dec.varBytes(count);
+          const elems = count * c.shape.slice;
+          if (c.width === 16) {
+            out.dv.setBigInt64(out.pos, BigInt(elems));
+            out.dv.setBigInt64(out.pos + 8, BigInt(heapOffset));
+          } else {
+            out.dv.setInt32(out.pos, elems);
+            out.dv.setInt32(out.pos + 4, heapOffset);
+          }
+          heapOffset += bytes;
+          out.pos += c.width;
+        } else if (isNull) {
+          // FITS nulls: TNULL for integers, NaN for floats, 0 for logicals (Table 18 of FITS 4.0).
+          if (c.field.datatype === 'boolean') out.buf.fill(0, out.pos, out.pos + c.width);
+          else c.fitsNull.copy(out.buf, out.pos);
+          out.pos += c.width;
+        } else {
+          b.copy(out.buf, out.pos, s, s + lens[i]);
+          if (c.field.datatype === 'boolean')
+            for (let k = 0; k < c.width; k++) if (out.buf[out.pos + k] === 63) out.buf[out.pos + k] = 0;
+          out.pos += c.width;
+        }
+      }
+      if (out.pos >= chunkSize) yield out.take();
+    }
+    // Pass 3: the heap.
+    if (heapBytes > 0) {
+      for await (const { b, starts, lens, off } of spoolRows(fh, spooled, cols)) {
+        for (let i = 0; i < n; i++) {
+          const c = cols[i];
+          if (!c.heap || (b[off + (i >> 3)] & (0x80 >> (i & 7))) !== 0) continue;
+          out.bytes(b.subarray(starts[i] + 4, starts[i] + lens[i]));
+        }
+        if (out.pos >= chunkSize) yield out.take();
+      }
+    }
+    const data = rowBytes * nrows + heapBytes;
+    const pad = (2880 - (data % 2880)) % 2880;
+    if (pad) out.bytes(Buffer.alloc(pad));
+    if (out.pos > 0) yield out.take();
+  } finally {
+    await fh.close().catch(() => {});
+    await rm(path, { force: true }).catch(() => {});
+  }
 }
