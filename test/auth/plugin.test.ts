@@ -110,6 +110,25 @@ describe('authPlugin with a real OIDC issuer (discovery)', () => {
     expect(res.json().groups).toEqual(['ska', 'ska/team-b', 'ska:team-b']);
   });
 
+  it('accepts the other asymmetric families (PS256, ES384, EdDSA) once the issuer publishes them', async () => {
+    const extra = [await signingKey('PS256'), await signingKey('ES384'), await signingKey('EdDSA')];
+    const verifier = new TokenVerifier({
+      jwksUrl: issuer.jwksUrl,
+      issuer: issuer.url,
+      jwksCooldownSeconds: 0,
+    });
+    const saved = issuer.keys;
+    issuer.keys = [...saved, ...extra];
+    try {
+      for (const key of extra) {
+        const identity = await verifier.verify(await issuer.token({ sub: key.alg }, { key }));
+        expect(identity.sub).toBe(key.alg);
+      }
+    } finally {
+      issuer.keys = saved;
+    }
+  });
+
   it('refuses an expired token', async () => {
     const now = Math.floor(Date.now() / 1000);
     const token = await issuer.token({ sub: 'alice' }, { aud: AUDIENCE, exp: now - 3600 });
@@ -218,9 +237,10 @@ describe('authPlugin with a real OIDC issuer (discovery)', () => {
   });
 
   it('discovers the key set once per verifier and keeps using it', async () => {
-    // Two verifiers used this issuer: the shared one and the strict one of the skew test.
+    // Verifiers that used this issuer: the shared one and the strict one of the skew test
+    // discovered it; the algorithm test's one read the key set URL directly.
     expect(issuer.discoveryFetches).toBe(2);
-    expect(issuer.jwksFetches).toBe(2);
+    expect(issuer.jwksFetches).toBe(3);
   });
 });
 
