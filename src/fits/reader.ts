@@ -112,6 +112,12 @@ export class FitsFile {
         this.scannedAll = true;
         break;
       }
+      if (prev && !(await this.startsExtension(start))) {
+        // Bytes after the last HDU that are not a whole extension header (FITS allows special
+        // records there; some writers leave padding) end the scan instead of failing the file.
+        this.scannedAll = true;
+        break;
+      }
       this.hduCache.push(await this.readHdu(this.hduCache.length, start));
     }
     return this.hduCache[index];
@@ -121,6 +127,13 @@ export class FitsFile {
   async hdus(): Promise<FitsHdu[]> {
     await this.hdu(Number.MAX_SAFE_INTEGER);
     return [...this.hduCache];
+  }
+
+  private async startsExtension(offset: number): Promise<boolean> {
+    if (offset + BLOCK_SIZE > this.size) return false;
+    const head = Buffer.alloc(10);
+    await this.handle.read(head, 0, 10, offset);
+    return head.toString('latin1') === 'XTENSION= ';
   }
 
   private async readHdu(index: number, start: number): Promise<FitsHdu> {

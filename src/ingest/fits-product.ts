@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { angularDistanceDeg } from '../../sky/index.js';
+import { angularDistanceDeg, HEALPIX_INDEX_ORDER, nestedIndex } from '../../sky/index.js';
 import { Wcs, WcsError } from '../../sky/wcs/index.js';
 import { FitsError, FitsFile, type FitsHdu, type FitsHeader } from '../fits/index.js';
 import { DATALINK_ACCESS_FORMAT, formatPolStates, type ObsCoreRecord } from './obscore-record.js';
@@ -310,5 +310,6 @@ function describeHdu(file: FitsFile, hdu: FitsHdu, opts: DescribeFitsOptions): O
     file_path: path,
     file_size: file.size,
     file_sha256: null,
+    healpix: nestedIndex(HEALPIX_INDEX_ORDER, centre[0], centre[1]),
   };
 }

@@ -64,6 +64,8 @@ export interface ObsCoreRecord {
   file_path: string;
   file_size: number;
   file_sha256: string | null;
+  /** HEALPix NESTED index of (s_ra, s_dec) at order 29 (sky HEALPIX_INDEX_ORDER), for the spatial index. */
+  healpix: bigint | null;
 }
 
 /** Column order for INSERTs: the keys of ObsCoreRecord. */
@@ -113,6 +115,7 @@ export const OBSCORE_RECORD_COLUMNS: readonly (keyof ObsCoreRecord)[] = [
   'file_path',
   'file_size',
   'file_sha256',
+  'healpix',
 ];
 
 /** The MIME type telling clients that access_url returns a DataLink document (OBS-50, OBS-52). */

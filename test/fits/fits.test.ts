@@ -433,6 +433,12 @@ print('null')
     });
     expect(await f.hdu(3)).toBeUndefined();
     await f.close();
+    // Trailing bytes that are not an extension end the HDU list rather than failing the file.
+    const trailing = join(dir, 'trailing.fits');
+    writeFileSync(trailing, Buffer.concat([readFileSync(path), Buffer.from('garbage at the end')]));
+    const g = await FitsFile.open(trailing);
+    expect((await g.hdus()).length).toBe(3);
+    await g.close();
   });
 });
 

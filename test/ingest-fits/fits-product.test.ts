@@ -138,6 +138,17 @@ describe('describeFitsProduct (ObsCore from FITS headers)', () => {
     expect(rec.em_res_power).toBeCloseTo(1.355e9 / 8e8, 9);
     expect(rec.obs_title).toContain('Test field SKA-Mid continuum image');
     expect(rec.file_sha256).toBeNull();
+    const hp = runPython<string>(
+      `
+import sys, json
+import astropy.units as u
+from astropy_healpix import HEALPix
+a = json.load(sys.stdin)
+print(json.dumps(str(int(HEALPix(nside=2**29, order='nested').lonlat_to_healpix(a[0] * u.deg, a[1] * u.deg)))))
+`,
+      [rec.s_ra, rec.s_dec],
+    );
+    expect(rec.healpix).toBe(BigInt(hp));
   });
 
   it('describes a spectral cube and hashes it when asked', async () => {
