@@ -190,6 +190,32 @@ export class SphericalPolygon {
     this.refs = this.referencePoints();
   }
 
+  /**
+   * Edge normals turned towards the region (negated for clockwise input): a point p
+   * is inside a CONVEX polygon exactly when p·n ≥ 0 for every one of them, which is
+   * how a plain-SQL exact test can be written.
+   */
+  get insideNormals(): Vec3[] {
+    return this.flipped
+      ? this.normals.map((n) => [-n[0], -n[1], -n[2]] as Vec3)
+      : this.normals.map((n) => [...n] as Vec3);
+  }
+
+  /** True when every turn keeps the region on the same side (so insideNormals suffice). */
+  get isConvex(): boolean {
+    const n = this.vertices.length;
+    const sign = this.flipped ? -1 : 1;
+    for (let i = 0; i < n; i++) {
+      // Each vertex not on edge i must be on the region's side of edge i's great circle.
+      const nrm = this.normals[i]!;
+      for (let j = 0; j < n; j++) {
+        if (j === i || j === (i + 1) % n) continue;
+        if (sign * dot(this.vertices[j]!, nrm) < 0) return false;
+      }
+    }
+    return true;
+  }
+
   /** Perimeter in radians. */
   get perimeter(): number {
     let p = 0;
@@ -295,6 +321,54 @@ export class SphericalPolygon {
     checkLonLat(lonDeg, latDeg);
     return this.containsVector(toVector(lonDeg, latDeg));
   }
+}
+
+/**
+ * Vertices of an ADQL BOX (ADQL-29, deprecated in 2.1 but still sent): centre plus full
+ * width and height in degrees, edges being great circles perpendicular to the arms of a
+ * cross through the centre (one arm along the meridian, one perpendicular to it).
+ * Returned counter-clockwise (DALI-56): SW, SE, NE, NW corners.
+ */
+export function boxVertices(
+  lonDeg: number,
+  latDeg: number,
+  widthDeg: number,
+  heightDeg: number,
+): Array<[number, number]> {
+  checkLonLat(lonDeg, latDeg);
+  if (!(widthDeg > 0 && widthDeg < 180 && heightDeg > 0 && heightDeg < 180)) {
+    throw new SkyError(
+      `BOX width ${widthDeg} and height ${heightDeg} must both lie between 0 and 180 degrees`,
+      'give the full width and height in degrees',
+    );
+  }
+  const lon = lonDeg * DEG;
+  const lat = latDeg * DEG;
+  const c = toVector(lonDeg, latDeg);
+  // East and north unit tangents at the centre (at a pole: along lon and lon + 90°).
+  const e: Vec3 = [-Math.sin(lon), Math.cos(lon), 0];
+  const n: Vec3 = [-Math.sin(lat) * Math.cos(lon), -Math.sin(lat) * Math.sin(lon), Math.cos(lat)];
+  const w = (widthDeg * DEG) / 2;
+  const h = (heightDeg * DEG) / 2;
+  const corner = (sx: number, sy: number): [number, number] => {
+    // Normals of the east/west edge plane and of the north/south edge plane.
+    const ne: Vec3 = [
+      -c[0] * Math.sin(w) + sx * e[0] * Math.cos(w),
+      -c[1] * Math.sin(w) + sx * e[1] * Math.cos(w),
+      -c[2] * Math.sin(w) + sx * e[2] * Math.cos(w),
+    ];
+    const nn: Vec3 = [
+      -c[0] * Math.sin(h) + sy * n[0] * Math.cos(h),
+      -c[1] * Math.sin(h) + sy * n[1] * Math.cos(h),
+      -c[2] * Math.sin(h) + sy * n[2] * Math.cos(h),
+    ];
+    let v = normalize(cross(ne, nn));
+    if (dot(v, c) < 0) v = [-v[0], -v[1], -v[2]];
+    let vlon = Math.atan2(v[1], v[0]) / DEG;
+    if (vlon < 0) vlon += 360;
+    return [vlon, Math.atan2(v[2], Math.hypot(v[0], v[1])) / DEG];
+  };
+  return [corner(-1, -1), corner(1, -1), corner(1, 1), corner(-1, 1)];
 }
 
 /** Whether minor arcs ab and cd cross at a point interior to both. */

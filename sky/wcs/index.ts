@@ -1,6 +1,7 @@
 export type { PoleSolution } from './celestial.js';
 export { celestialToNative, nativeToCelestial, solvePole } from './celestial.js';
 export { makeProjection, type Projection, type ProjectionCode } from './projection.js';
+export { celestialPixelBox, type PixelInterval, type SkyRegion, spectralPixelRange } from './region.js';
 export {
   SPECTRAL_SI_UNIT,
   SPEED_OF_LIGHT,

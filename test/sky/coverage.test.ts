@@ -3,6 +3,7 @@ import { adaptiveOrder } from '../../sky/coverage.js';
 import { chord2, cross, dot, normalize, robustCross, toVector, type Vec3 } from '../../sky/geometry.js';
 import {
   angularDistanceDeg,
+  boxVertices,
   coneCoverage,
   nestedIndex,
   nestedToLonLat,
@@ -245,6 +246,12 @@ const POLAR: Array<[number, number]> = [
   [180, 80],
   [270, 80],
 ];
+// A vertex exactly on the pole, where longitude means nothing.
+const POLE_VERTEX: Array<[number, number]> = [
+  [0, 90],
+  [0, 60],
+  [90, 60],
+];
 const TINY: Array<[number, number]> = [
   [150, -30],
   [150 + 0.001 * ARCSEC, -30],
@@ -262,6 +269,7 @@ describe('polygonCoverage: a superset of convex and non-convex polygons (ADQL-30
     ['square', SQUARE, [SQUARE]],
     ['L shape across RA 0', L_SHAPE, L_PIECES],
     ['polar cap around the north pole', POLAR, [POLAR]],
+    ['triangle with a vertex on the pole', POLE_VERTEX, [POLE_VERTEX]],
     ['milli-arcsecond triangle', TINY, [TINY]],
     ['small square around the south pole', SOUTH_TINY_ARCSEC, [[...SOUTH_TINY_ARCSEC].reverse()]],
   ];
@@ -370,3 +378,71 @@ describe('polygonCoverage: a superset of convex and non-convex polygons (ADQL-30
     ).toThrow(SkyError);
   });
 });
+
+describe('BOX and convex helpers for exact SQL tests (ADQL-29, ADQL-30)', () => {
+  it('builds a BOX whose edges cross the arms of the centre cross perpendicularly at half width/height', () => {
+    for (const [lon, lat] of [
+      [10, 20],
+      [359.5, -60],
+      [0, 90],
+    ] as Array<[number, number]>) {
+      const box = boxVertices(lon, lat, 2, 1);
+      const poly = new SphericalPolygon(box);
+      expect(poly.flipped).toBe(false); // already counter-clockwise
+      expect(poly.isConvex).toBe(true);
+      expect(poly.area / DEG / DEG).toBeCloseTo(2, 3);
+      // The arm ends: 1° east/west and 0.5° north/south of the centre lie on the edges.
+      for (const [d, b] of [
+        [1, Math.PI / 2],
+        [1, -Math.PI / 2],
+        [0.5, 0],
+        [0.5, Math.PI],
+      ] as Array<[number, number]>) {
+        const p = offsetBearing(lon, lat, d, b);
+        expect(poly.boundaryDistance(toVector(...p)) / DEG).toBeLessThan(1e-9);
+      }
+      const ranges = polygonCoverage(box);
+      const r = rng(51);
+      const pts = Array.from({ length: 500 }, () => offset(lon, lat, 1.2 * Math.sqrt(r()), r() * 7)).filter(
+        (p) => poly.contains(...p),
+      );
+      expect(pts.length).toBeGreaterThan(100);
+      expect(missed(ranges, pts)).toEqual([]);
+    }
+    expect(() => boxVertices(0, 0, 0, 1)).toThrow(SkyError);
+    expect(() => boxVertices(0, 0, 1, 180)).toThrow(SkyError);
+  });
+
+  it('gives inside normals that decide containment for convex polygons in either winding', () => {
+    const r = rng(52);
+    for (const verts of [SQUARE, [...SQUARE].reverse(), POLAR, [...POLAR].reverse()]) {
+      const poly = new SphericalPolygon(verts);
+      expect(poly.isConvex).toBe(true);
+      const normals = poly.insideNormals;
+      for (let i = 0; i < 500; i++) {
+        const p = toVector(...offset(verts[0]![0], verts[0]![1], 15 * Math.sqrt(r()), r() * 7));
+        if (poly.boundaryDistance(p) < 1e-9) continue;
+        expect(normals.every((n) => dot(n, p) >= 0)).toBe(poly.containsVector(p));
+      }
+    }
+    expect(new SphericalPolygon(L_SHAPE).isConvex).toBe(false);
+  });
+});
+
+/** Point at distance d (degrees) from (lon, lat) towards bearing b (radians, 0 = north, π/2 = east). */
+function offsetBearing(lon: number, lat: number, d: number, b: number): [number, number] {
+  const c = toVector(lon, lat);
+  const l = lon * DEG;
+  const f = lat * DEG;
+  const e: Vec3 = [-Math.sin(l), Math.cos(l), 0];
+  const n: Vec3 = [-Math.sin(f) * Math.cos(l), -Math.sin(f) * Math.sin(l), Math.cos(f)];
+  const s = Math.sin(d * DEG);
+  const k = Math.cos(d * DEG);
+  return toLonLat(
+    normalize([
+      c[0] * k + (n[0] * Math.cos(b) + e[0] * Math.sin(b)) * s,
+      c[1] * k + (n[1] * Math.cos(b) + e[1] * Math.sin(b)) * s,
+      c[2] * k + (n[2] * Math.cos(b) + e[2] * Math.sin(b)) * s,
+    ]),
+  );
+}
