@@ -2,6 +2,8 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import { errorDocument } from '../votable/index.js';
+import { authPlugin, devIssuerPlugin, nodeAuthFromEnv } from './auth/index.js';
 import type { Config } from './config/index.js';
 import { nodeServices } from './services.js';
 import { publishedCatalogue } from './tap/catalogue.js';
@@ -57,7 +59,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       fieldSize: 16 * 1024 * 1024,
     },
   });
-  const services = nodeServices(opts.config.tap);
+  const auth = await nodeAuthFromEnv(opts.config.env, {
+    baseUrl: opts.baseUrl,
+    dataDir: opts.config.dataDir,
+  });
+  if (auth.devIssuer) await devIssuerPlugin(app, { issuer: auth.devIssuer });
+  await app.register(authPlugin, {
+    verifier: auth.verifier,
+    challenge: auth.challenge,
+    // DALI protocols answer errors as VOTables (DALI-43); the rest as text.
+    onUnauthorized: (request, reply, message) =>
+      isDaliPath(request.url)
+        ? reply.type('application/x-votable+xml;charset=UTF-8').send(errorDocument(message))
+        : reply.type('text/plain; charset=utf-8').send(`${message}\n`),
+  });
+  const services = nodeServices(opts.config.tap, auth.verifier !== undefined);
   registerLanding(app, { services, baseUrl: opts.baseUrl, nodeName: opts.nodeName ?? 'vonode' });
   registerVosi(app, { services, baseUrl: opts.baseUrl, pool: opts.pool, health: opts.health });
   const schemas = publishedSchemas();
@@ -70,3 +86,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   return app;
 }
+
+const DALI_PREFIXES = ['/tap/', '/sia/', '/datalink/', '/soda/', '/scs/'];
+const isDaliPath = (url: string) => DALI_PREFIXES.some((p) => url.startsWith(p));

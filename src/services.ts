@@ -26,8 +26,8 @@ const auxiliary = (id: string, url: string): Capability => ({
 });
 
 /** The services of a node whose TAP states these limits. */
-export function nodeServices(tapLimits: TapLimits): ServiceEntry[] {
-  return [
+export function nodeServices(tapLimits: TapLimits, tokens = false): ServiceEntry[] {
+  const services: ServiceEntry[] = [
     {
       path: 'tap',
       title: 'Table Access Protocol',
@@ -115,6 +115,25 @@ export function nodeServices(tapLimits: TapLimits): ServiceEntry[] {
       ],
     },
   ];
+  return tokens ? services.map(withTokenInterfaces) : services;
+}
+
+const OAUTH = 'ivo://ivoa.net/sso#OAuth';
+
+/**
+ * With tokens accepted, each protocol interface gets a twin carrying the OAuth
+ * securityMethod: one method per interface keeps VOResource 1.1 valid (SSO-6, SSO-29),
+ * and the method-less one still says anonymous access works.
+ */
+function withTokenInterfaces(entry: ServiceEntry): ServiceEntry {
+  return {
+    ...entry,
+    capabilities: (url) =>
+      entry.capabilities(url).map((cap) => ({
+        ...cap,
+        interfaces: cap.interfaces.flatMap((i) => [i, { ...i, securityMethod: OAUTH }]),
+      })),
+  };
 }
 
 /** The services with the default limits, for documents that do not depend on configuration. */

@@ -1,3 +1,4 @@
+import { runTokenCommand } from '../auth/index.js';
 import { ConfigError, parseConfig } from '../config/index.js';
 import { startNode } from '../node.js';
 
@@ -5,6 +6,8 @@ const USAGE = `usage: vonode <command>
 
 commands:
   serve            start the node (default); demo data is generated on first start
+  token            print a development token: vonode token --sub NAME --groups G1,G2
+                   (needs VONODE_DEV_ISSUER=on; see the README)
   help             show this text
 
 configuration comes from the environment: see the README's table`;
@@ -16,6 +19,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'serve':
         return await serve();
+      case 'token':
+        return await runTokenCommand(argv.slice(1), process.env);
       case 'help':
       case '--help':
       case '-h':

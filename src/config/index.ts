@@ -20,6 +20,8 @@ export interface Config {
   /** Pool size of the service's PostgreSQL connections. */
   readonly dbPoolSize: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** The environment itself, for modules that read their own variables (auth). */
+  readonly env: Env;
   readonly tap: {
     readonly maxrecDefault: number;
     readonly maxrecHard: number;
@@ -40,7 +42,7 @@ export interface Config {
   };
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -125,6 +127,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
     demoRows,
     dbPoolSize,
     logLevel: level,
+    env,
     tap: {
       maxrecDefault,
       maxrecHard,

@@ -44,6 +44,11 @@ export interface UwsServiceOptions {
    */
   readonly listen?: pg.ClientConfig | false;
   readonly logger?: UwsLogger;
+  /**
+   * false: this process accepts and serves jobs but never runs them (a front end whose
+   * workers are other processes). Default true.
+   */
+  readonly runWorkers?: boolean;
 }
 
 export interface CreateJobInput {
@@ -105,6 +110,7 @@ export class UwsService {
   private workerLoop: Promise<void> | null = null;
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | null = null;
+  private readonly runWorkers: boolean;
 
   constructor(options: UwsServiceOptions) {
     this.limits = resolveLimits(options.limits);
@@ -112,6 +118,7 @@ export class UwsService {
     this.resultStore = options.resultStore;
     this.runners = options.runners;
     this.kinds = Object.keys(options.runners);
+    this.runWorkers = options.runWorkers ?? true;
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.logger = options.logger ?? {
       warn: (o, m) => console.warn(m ?? '', o),
@@ -153,7 +160,7 @@ export class UwsService {
       setInterval(() => void this.sweepQuietly(), this.limits.sweepInterval),
     );
     for (const t of this.timers) t.unref();
-    if (this.kinds.length > 0) this.workerLoop = this.work();
+    if (this.kinds.length > 0 && this.runWorkers) this.workerLoop = this.work();
   }
 
   /**
@@ -452,19 +459,26 @@ export class UwsService {
     while (!this.stopping) {
       this.wakePending = false;
       while (!this.stopping && this.running.size < this.limits.concurrency) {
-        let job: Job | null;
+        // One claim per free slot, in parallel: SKIP LOCKED hands each a different job, and
+        // their commits share the WAL flush.
+        const free = this.limits.concurrency - this.running.size;
+        let jobs: (Job | null)[];
         try {
-          job = await this.storage.claim(this.kinds, this.workerId, this.limits.perOwnerConcurrency);
+          jobs = await Promise.all(
+            Array.from({ length: free }, () =>
+              this.storage.claim(this.kinds, this.workerId, this.limits.perOwnerConcurrency),
+            ),
+          );
         } catch (err) {
           this.logger.error({ err }, 'UWS worker could not claim a job; retrying after the poll interval');
           break;
         }
-        if (!job) break;
-        if (this.stopping) {
-          await this.storage.release(job.id, this.workerId).catch(() => {});
-          break;
+        for (const job of jobs) {
+          if (!job) continue;
+          if (this.stopping) await this.storage.release(job.id, this.workerId).catch(() => {});
+          else this.launch(job);
         }
-        this.launch(job);
+        if (jobs.some((j) => j === null)) break;
       }
       if (this.stopping) break;
       if (this.wakePending) continue;
@@ -492,8 +506,14 @@ export class UwsService {
       // Other news may be a late echo of the job's own creation (QUEUED): ask the database.
       else if (phase !== 'EXECUTING') void this.heartbeat([jobId]);
     }
-    // Queued work, a freed owner slot, or a reconnection: look for work again.
-    if (phase !== 'EXECUTING' && this.running.size < this.limits.concurrency) this.wake();
+    // New work, or a reconnection after which anything may have been missed, or (under a
+    // per-owner cap) a job ending elsewhere that frees its owner's slot. A job ending here
+    // wakes the loop itself.
+    const reason =
+      phase === 'QUEUED' ||
+      phase === 'RECONNECTED' ||
+      (this.limits.perOwnerConcurrency > 0 && phase !== 'EXECUTING' && !mine);
+    if (reason && this.running.size < this.limits.concurrency) this.wake();
   }
 
   private launch(job: Job): void {
