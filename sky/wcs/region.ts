@@ -59,12 +59,11 @@ function boundary(region: SkyRegion): [number, number][] {
     let width = region.raMax - raMin;
     if (width < 0) width += 360;
     const n = 128;
-    for (let k = 0; k <= n; k++) {
-      const ra = raMin + (width * k) / n;
-      pts.push([ra, decMin], [ra, decMax]);
-      const dec = decMin + ((decMax - decMin) * k) / n;
-      pts.push([raMin, dec], [raMin + width, dec]);
-    }
+    // One closed loop: bottom edge eastwards, east edge northwards, top edge westwards, west edge southwards.
+    for (let k = 0; k < n; k++) pts.push([raMin + (width * k) / n, decMin]);
+    for (let k = 0; k < n; k++) pts.push([raMin + width, decMin + ((decMax - decMin) * k) / n]);
+    for (let k = 0; k < n; k++) pts.push([raMin + width - (width * k) / n, decMax]);
+    for (let k = 0; k < n; k++) pts.push([raMin, decMax - ((decMax - decMin) * k) / n]);
   }
   return pts;
 }
@@ -79,11 +78,30 @@ function contains(region: SkyRegion, ra: number, dec: number): boolean {
   return d <= width && dec >= region.decMin && dec <= region.decMax;
 }
 
+/** One Sutherland-Hodgman step: keeps the part of a closed ring where inside(p) ≥ 0. */
+function clip(ring: [number, number][], inside: (p: [number, number]) => number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < ring.length; i++) {
+    const a = ring[i];
+    const b = ring[(i + 1) % ring.length];
+    const da = inside(a);
+    const db = inside(b);
+    if (da >= 0) out.push(a);
+    if (da >= 0 !== db >= 0) {
+      const t = da / (da - db);
+      out.push([a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])]);
+    }
+  }
+  return out;
+}
+
 /**
  * The pixel box (1-based, inclusive, clipped to the array) on the celestial axes that covers the
  * part of `region` inside the image, per FITS-63: x0 = floor(xmin + 0.5), x1 = ceil(xmax − 0.5).
- * Null when they do not overlap. Conservative by at most a pixel; regions reaching the far side of
- * the projection fall back to the whole image when they contain the reference point.
+ * Null when they do not overlap. The region's boundary is traced densely in pixel space and clipped
+ * to the array, so the box is that of the overlap to within a pixel (it may hold a pixel whose
+ * centre is just outside the region). Regions reaching beyond the projection's limb fall back to
+ * the whole image when they contain its centre.
  */
 export function celestialPixelBox(
   wcs: Wcs,
@@ -94,30 +112,34 @@ export function celestialPixelBox(
   if (!cel) throw new WcsError('this WCS has no celestial axes');
   const nx = axisLengths[cel.lng] ?? 1;
   const ny = axisLengths[cel.lat] ?? 1;
+  let lost = false;
+  let ring: [number, number][] = [];
+  for (const [ra, dec] of boundary(region)) {
+    const [x, y] = wcs.skyToPixel(ra, dec);
+    if (!Number.isFinite(x) || !Number.isFinite(y)) lost = true;
+    else ring.push([x, y]);
+  }
+  if (lost) {
+    // Part of the boundary lies beyond the projection's limb, so the ring is broken: a region
+    // holding the image centre is taken whole, otherwise the box of the visible boundary points.
+    const ref = wcs.pixelToSky((nx + 1) / 2, (ny + 1) / 2);
+    if (contains(region, ref[0], ref[1])) return { x: { from: 1, to: nx }, y: { from: 1, to: ny } };
+  } else {
+    // Clip the boundary ring to the array's outer pixel edges so the box is that of the overlap only.
+    ring = clip(ring, (p) => p[0] - 0.5);
+    ring = clip(ring, (p) => nx + 0.5 - p[0]);
+    ring = clip(ring, (p) => p[1] - 0.5);
+    ring = clip(ring, (p) => ny + 0.5 - p[1]);
+  }
   let xmin = Number.POSITIVE_INFINITY;
   let xmax = Number.NEGATIVE_INFINITY;
   let ymin = Number.POSITIVE_INFINITY;
   let ymax = Number.NEGATIVE_INFINITY;
-  let lost = false;
-  for (const [ra, dec] of boundary(region)) {
-    const [x, y] = wcs.skyToPixel(ra, dec);
-    if (!Number.isFinite(x) || !Number.isFinite(y)) {
-      lost = true;
-      continue;
-    }
+  for (const [x, y] of ring) {
     xmin = Math.min(xmin, x);
     xmax = Math.max(xmax, x);
     ymin = Math.min(ymin, y);
     ymax = Math.max(ymax, y);
-  }
-  const ref = wcs.pixelToSky((nx + 1) / 2, (ny + 1) / 2);
-  if (contains(region, ref[0], ref[1])) {
-    if (lost || xmin === Number.POSITIVE_INFINITY) return { x: { from: 1, to: nx }, y: { from: 1, to: ny } };
-    // The boundary surrounds the centre, so the box spans at least the centre pixel.
-    xmin = Math.min(xmin, (nx + 1) / 2);
-    xmax = Math.max(xmax, (nx + 1) / 2);
-    ymin = Math.min(ymin, (ny + 1) / 2);
-    ymax = Math.max(ymax, (ny + 1) / 2);
   }
   if (xmin === Number.POSITIVE_INFINITY) return null;
   const x0 = Math.max(1, Math.floor(xmin + 0.5));
