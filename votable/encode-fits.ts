@@ -2,14 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type FileHandle, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  DEFAULT_INTEGER_NULL,
-  fieldShape,
-  isCharType,
-  isComplexType,
-  isIntegerType,
-  type Shape,
-} from './arraysize.js';
+import { DEFAULT_INTEGER_NULL, fieldShape, isCharType, isIntegerType, type Shape } from './arraysize.js';
 import { type BinWriter, binaryWriter, nullPlaceholder } from './cells.js';
 import { type BinaryDecoder, binaryDecoder } from './decode.js';
 import { VOTableEncodeError } from './errors.js';

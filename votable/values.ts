@@ -126,20 +126,27 @@ export function toItems(v: unknown, column: string): unknown[] {
   return fail(column, 'an array', v);
 }
 
-/** Shortest decimal that reads back as the same IEEE single. */
+/**
+ * A decimal that reads back as the same IEEE single. The double's own shortest form always
+ * does (rounding it to single gives the same value), and it is short when the number came
+ * from PostgreSQL's text for a real; only long forms search for a shorter one.
+ */
 export function formatFloat(n: number): string {
   if (Number.isNaN(n)) return 'NaN';
   if (n === Number.POSITIVE_INFINITY) return '+Inf';
   if (n === Number.NEGATIVE_INFINITY) return '-Inf';
+  const own = String(n);
+  if (own.length <= 10) {
+    const f = Math.fround(n);
+    return Number.isFinite(f) ? own : f > 0 ? '+Inf' : '-Inf';
+  }
   const f = Math.fround(n);
   if (!Number.isFinite(f)) return f > 0 ? '+Inf' : '-Inf';
-  const s = String(f);
-  if (s.length <= 9) return s;
-  for (let p = 1; p < 10; p++) {
+  for (let p = 6; p < 10; p++) {
     const t = f.toPrecision(p);
     if (Math.fround(Number(t)) === f) return String(Number(t));
   }
-  return s;
+  return String(f);
 }
 
 export function formatDouble(n: number): string {

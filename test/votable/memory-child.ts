@@ -1,0 +1,64 @@
+/*
+ * Run as a child process by memory.test.ts (and the bench): streams N synthetic 10-column
+ * rows through an encoder, optionally back through the reader, and prints the peak RSS.
+ */
+import { encode, type Field, type OutputFormat, readVOTable } from '../../votable/index.js';
+
+export const BENCH_FIELDS: Field[] = [
+  { name: 'id', datatype: 'long' },
+  { name: 'ra', datatype: 'double', unit: 'deg' },
+  { name: 'dec', datatype: 'double', unit: 'deg' },
+  { name: 'mag', datatype: 'float' },
+  { name: 'err', datatype: 'float' },
+  { name: 'n', datatype: 'int' },
+  { name: 'k', datatype: 'short' },
+  { name: 'flag', datatype: 'boolean' },
+  { name: 'name', datatype: 'char', arraysize: '*' },
+  { name: 't', datatype: 'char', arraysize: '*', xtype: 'timestamp' },
+];
+
+export function* syntheticRows(n: number): Generator<unknown[]> {
+  const t0 = Date.UTC(2020, 0, 1);
+  for (let i = 0; i < n; i++) {
+    yield [
+      String(i),
+      (i * 0.0001) % 360,
+      ((i * 0.00007) % 180) - 90,
+      15 + (i % 1000) / 100,
+      i % 7 === 0 ? null : 0.01,
+      i,
+      i % 30000,
+      i % 2 === 0,
+      `source ${i}`,
+      new Date(t0 + i * 1000),
+    ];
+  }
+}
+
+async function main(): Promise<void> {
+  const n = Number(process.argv[2] ?? 100000);
+  const format = (process.argv[3] ?? 'votable/binary2') as OutputFormat;
+  const roundTrip = process.argv[4] === 'read';
+  let bytes = 0;
+  let rowsBack = 0;
+  const chunks = encode(format, { fields: BENCH_FIELDS, rows: syntheticRows(n) });
+  if (roundTrip) {
+    async function* counted(): AsyncGenerator<Buffer> {
+      for await (const c of chunks) {
+        bytes += c.length;
+        yield c;
+      }
+    }
+    for await (const ev of readVOTable(counted(), {
+      maxRows: Number.MAX_SAFE_INTEGER,
+      maxBytes: Number.MAX_SAFE_INTEGER,
+    }))
+      if (ev.kind === 'rows') rowsBack += ev.rows.length;
+  } else {
+    for await (const c of chunks) bytes += c.length;
+  }
+  const maxRssMB = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(`${JSON.stringify({ rows: n, format, bytes, rowsBack, maxRssMB })}\n`);
+}
+
+if (process.argv[1]?.endsWith('memory-child.ts')) await main();

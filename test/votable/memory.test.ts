@@ -1,0 +1,42 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const CHILD = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
+
+function child(args: string[]): Promise<{ rows: number; bytes: number; rowsBack: number; maxRssMB: number }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', CHILD, ...args],
+      { timeout: 600_000, maxBuffer: 1 << 20 },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout)),
+    );
+  });
+}
+
+/*
+ * Peak RSS of a child streaming 400,000 ten-column rows (the 10,000,000-row run is in
+ * bench/votable-stream.ts). A Node process at rest is ~50 MB; the bound is what matters,
+ * not speed, so nothing here is timed.
+ */
+describe('memory stays flat', () => {
+  for (const format of ['votable/binary2', 'votable/td', 'csv', 'json']) {
+    it(`${format}: 400k rows encoded under 150 MB peak RSS`, async () => {
+      const r = await child(['400000', format]);
+      console.log(
+        `${format}: ${r.rows} rows, ${(r.bytes / 1e6).toFixed(1)} MB out, peak RSS ${r.maxRssMB.toFixed(0)} MB`,
+      );
+      expect(r.bytes).toBeGreaterThan(400_000 * 20);
+      expect(r.maxRssMB).toBeLessThan(150);
+    }, 300_000);
+  }
+
+  it('BINARY2 encoded and read back by the streaming reader: 200k rows under 150 MB', async () => {
+    const r = await child(['200000', 'votable/binary2', 'read']);
+    console.log(`binary2 round trip: ${r.rowsBack} rows, peak RSS ${r.maxRssMB.toFixed(0)} MB`);
+    expect(r.rowsBack).toBe(200_000);
+    expect(r.maxRssMB).toBeLessThan(150);
+  }, 300_000);
+});
