@@ -34,9 +34,12 @@ CREATE TABLE uws.jobs (
 
 -- The job list: one owner's jobs of one kind, newest first (UWS-34, UWS-36).
 CREATE INDEX jobs_owner_creation_idx ON uws.jobs (kind, owner, creation_time DESC, id DESC);
--- Workers claim QUEUED jobs oldest first; recovery scans EXECUTING ones.
-CREATE INDEX jobs_phase_idx ON uws.jobs (phase, kind, queued_time);
--- Per-owner concurrency counts running jobs by owner.
+-- Filtering by phase (job lists with PHASE, HELD counts per owner).
+CREATE INDEX jobs_phase_idx ON uws.jobs (phase, kind);
+-- The queue: workers claim the oldest QUEUED job by walking this small partial index, so
+-- a claim costs the same whatever the backlog.
+CREATE INDEX jobs_queue_idx ON uws.jobs (queued_time, id) WHERE phase = 'QUEUED';
+-- Running jobs: per-owner concurrency counts and crash recovery scan only these.
 CREATE INDEX jobs_executing_owner_idx ON uws.jobs (owner) WHERE phase = 'EXECUTING';
 -- The sweeper finds jobs past their destruction instant.
 CREATE INDEX jobs_destruction_idx ON uws.jobs (destruction) WHERE destruction IS NOT NULL;

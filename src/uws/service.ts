@@ -460,8 +460,9 @@ export class UwsService {
       this.wakePending = false;
       while (!this.stopping && this.running.size < this.limits.concurrency) {
         // One claim per free slot, in parallel: SKIP LOCKED hands each a different job, and
-        // their commits share the WAL flush.
-        const free = this.limits.concurrency - this.running.size;
+        // their commits share the WAL flush. Under a per-owner cap claims go one at a time,
+        // since parallel claims cannot see each other's count of the owner's running jobs.
+        const free = this.limits.perOwnerConcurrency > 0 ? 1 : this.limits.concurrency - this.running.size;
         let jobs: (Job | null)[];
         try {
           jobs = await Promise.all(
