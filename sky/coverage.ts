@@ -26,7 +26,9 @@ export const DEFAULT_MAX_RANGES = 64;
  */
 const EDGE_CELLS_PER_RANGE = 8;
 /** Cap on cells classified per call, so a pathological input cannot run away. */
-const MAX_CELLS_VISITED = 2_000_000;
+export const MAX_CELLS_VISITED = 2_000_000;
+/** Cap on cell-against-edge tests per polygon call (cells visited × edges), about 1–2 s. */
+export const MAX_EDGE_TESTS = 200_000_000;
 
 /**
  * Conservative cell radius per order: HEALPix max_pixrad plus 5% and a floor far above
@@ -73,6 +75,7 @@ function descend(
   depth: number,
   classify: Classify,
   maxRanges = Number.POSITIVE_INFINITY,
+  maxVisits = MAX_CELLS_VISITED,
 ): Array<[bigint, bigint]> {
   const numeric = depth <= MAX_NUMBER_ORDER;
   const los: number[] = [];
@@ -97,10 +100,10 @@ function descend(
     appendRange(big, idx << shift, (idx + 1n) << shift);
   };
   const visit = (k: number, face: number, ix: number, iy: number): void => {
-    if (++visited > MAX_CELLS_VISITED) {
+    if (++visited > maxVisits) {
       throw new SkyError(
-        'the shape needs too many HEALPix cells to cover',
-        'use a lower maxOrder or maxRanges',
+        `covering the shape at order ${depth} needs more than ${maxVisits} HEALPix cell tests`,
+        'use a lower order (maxOrder) or fewer ranges, or simplify the polygon',
       );
     }
     centreVector(2 ** k, face, ix, iy, v);
@@ -240,5 +243,6 @@ export function polygonRanges(
       return poly.containsVector(c) ? 1 : 0;
     },
     maxRanges,
+    Math.min(MAX_CELLS_VISITED, Math.max(20_000, Math.floor(MAX_EDGE_TESTS / poly.vertices.length))),
   );
 }

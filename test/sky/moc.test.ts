@@ -231,3 +231,19 @@ print(json.dumps(out))
     }
   });
 });
+
+describe('Moc limits', () => {
+  it('refuses a coverage that would need millions of cells instead of running away', () => {
+    expect(() => Moc.fromCone(10, 20, 30, 29)).toThrow(/cell tests/);
+    expect(() =>
+      Moc.fromPolygon(
+        [
+          [0, 0],
+          [40, 0],
+          [40, 40],
+        ],
+        29,
+      ),
+    ).toThrow(/cell tests/);
+  });
+});
