@@ -144,6 +144,13 @@ export class FitsFile {
     let ended = false;
     for (let n = 0; n < this.options.maxHeaderBlocks; n++) {
       const { bytesRead } = await this.handle.read(block, 0, BLOCK_SIZE, offset);
+      if (n === 0 && index === 0 && bytesRead >= 2 && block[0] === 0x1f && block[1] === 0x8b) {
+        throw new FitsError(
+          'UNSUPPORTED',
+          'gzip-compressed FITS cannot be read by byte range (FITS-33): store it uncompressed',
+          this.path,
+        );
+      }
       if (bytesRead < BLOCK_SIZE) {
         if (index === 0 && offset === 0) {
           throw new FitsError(

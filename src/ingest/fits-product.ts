@@ -75,6 +75,13 @@ async function imageHdu(file: FitsFile): Promise<FitsHdu> {
     const hdu = await file.hdu(i);
     if (!hdu) break;
     if ((hdu.kind === 'PRIMARY' || hdu.kind === 'IMAGE') && hdu.axes.length >= 2) return hdu;
+    if (hdu.kind === 'BINTABLE' && hdu.header.get('ZIMAGE') === true) {
+      throw new FitsError(
+        'UNSUPPORTED',
+        'tile-compressed images (ZIMAGE) are not supported (FITS-33)',
+        file.path,
+      );
+    }
   }
   throw new FitsError('UNSUPPORTED', 'no image HDU with two or more axes', file.path);
 }

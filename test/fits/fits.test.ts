@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type CardInput,
@@ -475,6 +476,10 @@ describe('bad files give FitsError (FITS-34)', () => {
       'latin1',
     );
     await expect(FitsFile.open(badBitpix)).rejects.toThrow(/BITPIX 12/);
+
+    const gz = join(dir, 'image.fits.gz');
+    writeFileSync(gz, gzipSync(readFileSync(good)));
+    await expect(FitsFile.open(gz)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
 
     const binary = join(dir, 'binary.fits');
     const b = Buffer.from(readFileSync(good));

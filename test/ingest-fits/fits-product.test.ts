@@ -278,5 +278,16 @@ print('null')
     expect(err.code).toBe('BAD_HEADER');
     expect(err.message).toMatch(/ZPN/);
     await expect(describeFitsProduct(good, { ...opts, calibLevel: 7 })).rejects.toThrow(/calib_level/);
+    const tiled = join(dir, 'tiled.fits');
+    runPython(
+      `
+import sys, json, numpy as np
+from astropy.io import fits
+fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(np.zeros((16, 16), dtype='>f4'))]).writeto(json.load(sys.stdin))
+print('null')
+`,
+      tiled,
+    );
+    await expect(describeFitsProduct(tiled, opts)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
 });
