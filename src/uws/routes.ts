@@ -37,6 +37,8 @@ export interface UwsRoutesOptions {
     summary: ErrorSummary,
     detail: ErrorDetail | null,
   ) => { contentType: string; body: string };
+  /** The body of a refused request (4xx); default text/plain. TAP may answer with a DALI error VOTable. */
+  readonly requestError?: (status: number, message: string) => { contentType: string; body: string };
 }
 
 // Job-control parameters of the creating POST (UWS-17): they steer the job, they do not describe it.
@@ -79,11 +81,14 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
     reply.code(303).header('location', urls(request).job(id)).send();
   const text = (reply: FastifyReply, value: string) => reply.type(TEXT_TYPE).send(value);
 
+  const refuse = (reply: FastifyReply, status: number, message: string) => {
+    const doc = options.requestError?.(status, message) ?? { contentType: TEXT_TYPE, body: `${message}\n` };
+    return reply.code(status).type(doc.contentType).send(doc.body);
+  };
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
-    if (err instanceof UwsError) return reply.code(err.status).type(TEXT_TYPE).send(`${err.message}\n`);
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.code(err.statusCode).type(TEXT_TYPE).send(`${err.message}\n`);
-    }
+    if (err instanceof UwsError) return refuse(reply, err.status, err.message);
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
+      return refuse(reply, err.statusCode, err.message);
     request.log.error({ err }, 'UWS request failed');
     return reply.code(500).type(TEXT_TYPE).send('the job service failed; try again later\n');
   });

@@ -52,6 +52,10 @@ beforeAll(async () => {
       { id: 'PHASE', value: 'RUN' },
       { id: 'UPLOAD', value: 't,http://example.org/t.xml', byReference: true },
     ],
+    requestError: (status, message) => ({
+      contentType: 'application/x-votable+xml',
+      body: `<VOTABLE><INFO name="QUERY_STATUS" value="ERROR">${status}: ${message}</INFO></VOTABLE>`,
+    }),
   });
   await app.ready();
 });
@@ -305,6 +309,10 @@ describe('UWS resource tree', () => {
     );
     expect(doc).not.toContain('id="PHASE"');
     expect((await get(`/other/async/${id}/results/out`)).body).toBe('pre-parsed');
+    const missing = await get('/other/async/no-such-job');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.headers['content-type']).toMatch(/^application\/x-votable\+xml/);
+    expect(missing.body).toContain('404: no job with id no-such-job');
   });
 
   it('refuses a creating PHASE other than RUN and malformed control values (UWS-51)', async () => {
