@@ -66,6 +66,22 @@ time('polygonCoverage 1° square (64 ranges)', CONES, () => {
   }
 });
 
+// Tightness: covered area / true cap area, averaged over 200 random centres.
+for (const maxRanges of [16, 64, 256]) {
+  const cells = [];
+  for (const radius of [1 / 3600, 0.1, 1, 10]) {
+    let sum = 0;
+    for (let i = 0; i < 200; i++) {
+      let covered = 0n;
+      for (const [a, b] of coneCoverage(lon[i]!, lat[i]!, radius, { maxRanges })) covered += b - a;
+      const cap = 2 * Math.PI * (1 - Math.cos((radius * Math.PI) / 180));
+      sum += (Number(covered) * 4 * Math.PI) / (12 * 4 ** 29) / cap;
+    }
+    cells.push(`r=${radius.toPrecision(3)}°: ${(sum / 200).toFixed(4)}`);
+  }
+  console.log(`coverage/cap area, maxRanges ${String(maxRanges).padEnd(3)}  ${cells.join('  ')}`);
+}
+
 async function sql(): Promise<void> {
   if (process.env.NO_PG) return;
   let url = process.env.DATABASE_URL;
