@@ -394,6 +394,63 @@ describe('UwsService across processes', () => {
     }
   });
 
+  it('stops a runner whose job was taken from it without a notification (heartbeat fencing)', async () => {
+    const seen = newRunLog();
+    const worker = newService(db.pool, db.schema, store.path, { fence: testRunner(seen) }, {}, 'fenced');
+    await worker.start();
+    try {
+      const job = await worker.create({
+        kind: 'fence',
+        owner: null,
+        parameters: params({ MODE: 'sleep' }),
+        run: true,
+      });
+      await untilPhase(worker, job.id, 'EXECUTING');
+      // As if recovery elsewhere had re-queued it and another worker claimed it: no NOTIFY.
+      await db.pool.query(`UPDATE ${db.schema}.jobs SET claimed_by = 'someone-else' WHERE id = $1`, [job.id]);
+      await expect.poll(() => seen.aborted.has(job.id), { timeout: 20_000 }).toBe(true);
+      const after = await worker.storage.get(job.id);
+      expect(after?.phase).toBe('EXECUTING');
+      expect(after?.results).toEqual([]);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('runs jobs and answers waits by polling alone when notifications are off', async () => {
+    const { UwsService, FileResultStore } = await import('../../src/uws/index.js');
+    const quiet = new UwsService({
+      pool: db.pool,
+      schema: db.schema,
+      resultStore: new FileResultStore(store.path),
+      runners: { quiet: testRunner() },
+      listen: false,
+      limits: { pollInterval: 100, heartbeatInterval: 200, staleAfter: 2000 },
+    });
+    // The creator is a separate front end, so nothing in-process wakes the worker.
+    const front = new UwsService({
+      pool: db.pool,
+      schema: db.schema,
+      resultStore: new FileResultStore(store.path),
+      runners: { quiet: testRunner() },
+      listen: false,
+      runWorkers: false,
+      limits: { pollInterval: 100, heartbeatInterval: 200, staleAfter: 2000 },
+    });
+    await Promise.all([quiet.start(), front.start()]);
+    try {
+      const job = await front.create({
+        kind: 'quiet',
+        owner: null,
+        parameters: params({ MODE: 'result' }),
+        run: true,
+      });
+      expect(await untilFinal(front, job.id)).toBe('COMPLETED');
+    } finally {
+      await Promise.all([quiet.stop(), front.stop()]);
+    }
+  });
+
   it('puts RUN requests beyond maxQueuedPerOwner in HELD, and RUN again queues them (UWS-18)', async () => {
     const idle = newService(db.pool, db.schema, store.path, { held: testRunner() }, { maxQueuedPerOwner: 1 });
     const first = await idle.create({ kind: 'held', owner: 'gina', parameters: [], run: true });
