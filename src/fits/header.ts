@@ -141,11 +141,14 @@ export function parseCards(
       into.push({ keyword, text: card.slice(8).trimEnd() });
       continue;
     }
-    if (!KEYWORD_RE.test(keyword)) {
-      throw new FitsError('BAD_HEADER', `invalid keyword name ${JSON.stringify(keyword)} (FITS-10)`);
+    // FITS-14 tolerance: lower-case names are upper-cased; names with other characters stay opaque.
+    const name = keyword.toUpperCase();
+    if (!KEYWORD_RE.test(name)) {
+      into.push({ keyword, text: card.slice(8).trimEnd() });
+      continue;
     }
-    const parsed = parseValueField(card.slice(10), keyword);
-    const entry: FitsCard = { keyword, value: parsed.value };
+    const parsed = parseValueField(card.slice(10), name);
+    const entry: FitsCard = { keyword: name, value: parsed.value };
     if (parsed.comment !== undefined) entry.comment = parsed.comment;
     into.push(entry);
     if (typeof parsed.value === 'string' && parsed.value.endsWith('&')) state.pendingContinue = true;

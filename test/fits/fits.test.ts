@@ -126,10 +126,18 @@ h['LONGVAL'] = 'z' * 150
 h['RATIO'] = 0.1
 h.append(fits.Card.fromstring("DVAL    =          1.5D+03 / a D exponent".ljust(80)))
 h.append(fits.Card.fromstring("FREEF   = 2.5e-3/no spaces".ljust(80)))
+h['PLACE1'] = 7
+h['PLACE2'] = 8
 fits.PrimaryHDU(header=h).writeto(json.load(sys.stdin), output_verify='silentfix')
 print('null')
 `,
       path,
+    );
+    // astropy refuses to write invalid names, so patch them in: a lower-case and an illegal one.
+    writeFileSync(
+      path,
+      readFileSync(path, 'latin1').replace('PLACE1  =', 'lower   =').replace('PLACE2  =', 'BAD.KEY ='),
+      'latin1',
     );
     const f = await FitsFile.open(path);
     const h = f.primary.header;
@@ -139,6 +147,8 @@ print('null')
     expect(h.get('DVAL')).toBe(1500);
     expect(h.get('FREEF')).toBe(0.0025);
     expect(h.comment('FREEF')).toBe('no spaces');
+    expect(h.get('LOWER')).toBe(7);
+    expect(h.has('BAD.KEY')).toBe(false);
     await f.close();
   });
 
