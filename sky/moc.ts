@@ -166,6 +166,44 @@ export class Moc {
     return Moc.fromRanges(ranges, deepest);
   }
 
+  /**
+   * Reads a space MOC FITS file (MOC-10..14): NUNIQ or RANGE packaging, 32- or 64-bit
+   * column; MOC 1.1 files (no MOCVERS/MOCDIM, PIXTYPE + MOCORDER) are accepted too.
+   */
+  static parseFits(bytes: Uint8Array): Moc {
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const primary = readFitsHeader(buf, 0);
+    if (primary.cards.get('SIMPLE') !== 'T') fitsFail('the file does not start with SIMPLE = T');
+    const ext = readFitsHeader(buf, primary.end + dataSize(primary.cards));
+    const card = (k: string): string | undefined => ext.cards.get(k);
+    if (card('XTENSION') !== 'BINTABLE') fitsFail('the first extension is not a BINTABLE');
+    const dim = card('MOCDIM') ?? 'SPACE';
+    if (dim !== 'SPACE') fitsFail(`MOCDIM ${dim} is not supported, only SPACE`);
+    const ordering = card('ORDERING') ?? 'NUNIQ';
+    if (ordering !== 'NUNIQ' && ordering !== 'RANGE') fitsFail(`ORDERING ${ordering} is unknown`);
+    const tform = (card('TFORM1') ?? '').replace(/^1/, '');
+    if (tform !== 'J' && tform !== 'K') fitsFail(`TFORM1 ${card('TFORM1')} is not 1J or 1K`);
+    const rowBytes = fitsInt(card('NAXIS1'), 'NAXIS1');
+    const rows = fitsInt(card('NAXIS2'), 'NAXIS2');
+    const orderCard = card('MOCORD_S') ?? card('MOCORDER');
+    const order = orderCard === undefined ? undefined : fitsInt(orderCard, 'MOCORD_S');
+    if (order !== undefined) checkOrder(order);
+    const start = ext.end;
+    if (start + rows * rowBytes > buf.length || rowBytes < (tform === 'J' ? 4 : 8)) {
+      fitsFail(`the table of ${rows} rows of ${rowBytes} bytes is cut short`);
+    }
+    const values: bigint[] = [];
+    for (let r = 0; r < rows; r++) {
+      const at = start + r * rowBytes;
+      values.push(tform === 'J' ? BigInt(buf.readInt32BE(at)) : buf.readBigInt64BE(at));
+    }
+    if (ordering === 'NUNIQ') return Moc.fromUniq(values, order);
+    if (values.length % 2 !== 0) fitsFail('a RANGE table needs an even number of rows');
+    const ranges: Array<[bigint, bigint]> = [];
+    for (let i = 0; i < values.length; i += 2) ranges.push([values[i]!, values[i + 1]!]);
+    return Moc.fromRanges(ranges, order ?? MAX_ORDER);
+  }
+
   get isEmpty(): boolean {
     return this.ranges.length === 0;
   }
@@ -514,6 +552,40 @@ function card(key: string, value: string | number | boolean, comment?: string): 
     );
   }
   return text.padEnd(80);
+}
+
+function fitsFail(problem: string): never {
+  throw new SkyError(`not a readable MOC FITS file: ${problem}`, 'send a MOC 2.0 (or 1.1) FITS file');
+}
+
+function fitsInt(v: string | undefined, key: string): number {
+  const n = v === undefined ? Number.NaN : Number(v);
+  if (!Number.isInteger(n) || n < 0) fitsFail(`${key} is missing or not a non-negative integer`);
+  return n;
+}
+
+/** Keyword → value text (strings unquoted) of the header at `offset`, and where it ends. */
+function readFitsHeader(buf: Buffer, offset: number): { cards: Map<string, string>; end: number } {
+  const cards = new Map<string, string>();
+  for (let pos = offset; pos + 80 <= buf.length; pos += 80) {
+    const line = buf.toString('latin1', pos, pos + 80);
+    const key = line.slice(0, 8).trimEnd();
+    if (key === 'END') return { cards, end: offset + Math.ceil((pos + 80 - offset) / 2880) * 2880 };
+    if (line.slice(8, 10) !== '= ') continue;
+    const raw = line.slice(10).trim();
+    const str = /^'((?:[^']|'')*)'/.exec(raw);
+    const value = str ? str[1]!.replace(/''/g, "'").trimEnd() : raw.split('/')[0]!.trim();
+    if (!cards.has(key)) cards.set(key, value);
+  }
+  return fitsFail('a header has no END card');
+}
+
+function dataSize(cards: Map<string, string>): number {
+  const naxis = fitsInt(cards.get('NAXIS') ?? '0', 'NAXIS');
+  if (naxis === 0) return 0;
+  let n = Math.abs(Number(cards.get('BITPIX'))) / 8;
+  for (let i = 1; i <= naxis; i++) n *= fitsInt(cards.get(`NAXIS${i}`), `NAXIS${i}`);
+  return Math.ceil(n / 2880) * 2880;
 }
 
 function fitsHeader(cards: string[]): Buffer {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -226,9 +226,47 @@ print(json.dumps(out))
         pairs.push([BigInt(rg.values[i]), BigInt(rg.values[i + 1])]);
       expect(pairs).toEqual(deep.ranges.map((x) => [...x]));
       expect(e.values).toEqual([]);
+      // And our own reader takes all of them back.
+      expect(Moc.parseFits(files[0]![1]).equals(small)).toBe(true);
+      expect(Moc.parseFits(files[1]![1]).equals(deep)).toBe(true);
+      expect(Moc.parseFits(files[2]![1]).equals(deep)).toBe(true);
+      expect(Moc.parseFits(files[3]![1]).equals(Moc.empty(5))).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Moc FITS reading', () => {
+  it('reads a MOC 1.1 NUNIQ file written by astropy (PIXTYPE/MOCORDER, no MOCVERS)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vonode-moc11-'));
+    try {
+      const path = join(dir, 'moc11.fits');
+      const script = String.raw`
+import sys, numpy as np
+from astropy.io import fits
+col = fits.Column(name='UNIQ', format='1K', array=np.array([4 * 4**3 + 17, 4 * 4**5 + 1000, 4 + 11], dtype=np.int64))
+t = fits.BinTableHDU.from_columns([col])
+t.header['PIXTYPE'] = 'HEALPIX'; t.header['ORDERING'] = 'NUNIQ'; t.header['COORDSYS'] = 'C'; t.header['MOCORDER'] = 5
+fits.HDUList([fits.PrimaryHDU(), t]).writeto(sys.argv[1])
+`;
+      const r = spawnSync('/usr/bin/python3', ['-c', script, path], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      const moc = Moc.parseFits(readFileSync(path));
+      expect(moc.order).toBe(5);
+      expect(moc.toAscii()).toBe('0/11 3/17 5/1000');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects other files with a SkyError', () => {
+    expect(() => Moc.parseFits(Buffer.from('hello'))).toThrow(SkyError);
+    const fits = Moc.parseAscii('3/1-5').toFits();
+    expect(() => Moc.parseFits(fits.subarray(0, 2880 * 2 - 1))).toThrow(/not a readable MOC FITS/);
+    const time = Buffer.from(fits);
+    time.write("MOCDIM  = 'TIME'    ", 2880 + 80 * 11, 'latin1');
+    expect(() => Moc.parseFits(time)).toThrow(/MOCDIM TIME/);
   });
 });
 
