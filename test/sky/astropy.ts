@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
  * Reference values from astropy_healpix in the system Python (COMMON.md: only
  * /usr/bin/python3 has it). Indices travel as decimal strings: they exceed 2^53.
  */
-const SCRIPT = String.raw`
+const SCRIPT = `
 import json, sys
 import numpy as np
 import astropy.units as u

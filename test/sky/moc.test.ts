@@ -168,7 +168,7 @@ describe('Moc geometry and set operations (MOC-07, MOC-08, HPX-09)', () => {
 });
 
 describe('Moc FITS (MOC-10..14) read back by astropy.io.fits', () => {
-  const SCRIPT = String.raw`
+  const SCRIPT = `
 import json, sys
 from astropy.io import fits
 out = []
@@ -242,7 +242,7 @@ describe('Moc FITS reading', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vonode-moc11-'));
     try {
       const path = join(dir, 'moc11.fits');
-      const script = String.raw`
+      const script = `
 import sys, numpy as np
 from astropy.io import fits
 col = fits.Column(name='UNIQ', format='1K', array=np.array([4 * 4**3 + 17, 4 * 4**5 + 1000, 4 + 11], dtype=np.int64))
