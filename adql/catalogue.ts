@@ -54,7 +54,7 @@ export interface Catalogue {
 export interface CompileOptions {
   /** The caller's MAXREC: the SQL gets LIMIT min(TOP, maxrec + 1) so overflow can be detected. */
   maxrec?: number;
-  /** Most HEALPix ranges emitted for one constant shape (default 32). */
+  /** Most HEALPix ranges emitted for one constant shape (default 16). */
   maxRanges?: number;
 }
 

@@ -113,7 +113,40 @@ interface Ctx {
   clause: string;
 }
 
-const DEFAULT_MAX_RANGES = 32;
+const DEFAULT_MAX_RANGES = 16;
+const META_KEYS = ['arraysize', 'xtype', 'unit', 'ucd', 'utype', 'description'] as const;
+/** Per published column, what every compile needs (published metadata is immutable per catalogue object). */
+const columnCache = new WeakMap<
+  CatalogueColumn,
+  { name: string; phys: string; meta: ColumnMetadata; t: VType }
+>();
+
+/**
+ * Coverage of constant shapes, memoised: computing it dominates compile time (hundreds of
+ * microseconds), and clients repeat the same cone (paging, polling, reruns). Bounded LRU.
+ */
+const COVERAGE_CACHE_SIZE = 512;
+const coverageCache = new Map<string, ReadonlyArray<PixelRange>>();
+function cachedCoverage(key: string, compute: () => ReadonlyArray<PixelRange>): ReadonlyArray<PixelRange> {
+  const hit = coverageCache.get(key);
+  if (hit) {
+    coverageCache.delete(key);
+    coverageCache.set(key, hit);
+    return hit;
+  }
+  let value: ReadonlyArray<PixelRange>;
+  try {
+    value = compute();
+  } catch (e) {
+    // A prefilter is an optimisation: if coverage cannot be computed, the exact test alone is still correct.
+    if (e instanceof Error && e.name === 'SkyError') return [[0n, SKY_END]];
+    throw e;
+  }
+  coverageCache.set(key, value);
+  if (coverageCache.size > COVERAGE_CACHE_SIZE)
+    coverageCache.delete(coverageCache.keys().next().value as string);
+  return value;
+}
 const SKY_END = 12n << 58n;
 
 const NUM_DOUBLE: VType = { cat: 'num', meta: { datatype: 'double' } };
@@ -763,18 +796,18 @@ export class Compiler {
   }
 
   private catalogueColumn(alias: string, c: CatalogueColumn): RelCol {
-    const plain = stripQuotes(c.name).name;
-    const meta: ColumnMetadata = { ...c, name: plain };
-    for (const k of ['sqlName', 'principal', 'indexed', 'std'] as const)
-      delete (meta as unknown as Record<string, unknown>)[k];
-    for (const k of Object.keys(meta) as Array<keyof ColumnMetadata>)
-      if (meta[k] === undefined || meta[k] === null) delete meta[k];
-    return {
-      name: plain,
-      sql: `${quoteIdent(alias)}.${quoteIdent(c.sqlName ?? plain)}`,
-      t: typeOfMeta(meta),
-      meta,
-    };
+    let base = columnCache.get(c);
+    if (!base) {
+      const plain = stripQuotes(c.name).name;
+      const meta: ColumnMetadata = { name: plain, datatype: c.datatype };
+      for (const k of META_KEYS) {
+        const v = c[k];
+        if (v !== undefined && v !== null) meta[k] = v;
+      }
+      base = { name: plain, phys: quoteIdent(c.sqlName ?? plain), meta, t: typeOfMeta(meta) };
+      columnCache.set(c, base);
+    }
+    return { name: base.name, sql: `${quoteIdent(alias)}.${base.phys}`, t: base.t, meta: base.meta };
   }
 
   private colVal(rel: Rel, col: RelCol): Val {
@@ -1052,9 +1085,9 @@ export class Compiler {
   }
 
   private exprInner(e: Expr, ctx: Ctx): Val {
-    const base = { agg: false, rels: new Set<Rel>() };
     switch (e.kind) {
       case 'number': {
+        const base = { agg: false, rels: new Set<Rel>() };
         if (e.integer) {
           if (e.value <= 2147483647)
             return {
@@ -1084,10 +1117,11 @@ export class Compiler {
         };
       }
       case 'string':
-        return { ...base, sql: this.param(e.value), t: STR, name: 'expr' };
+        return { agg: false, rels: new Set<Rel>(), sql: this.param(e.value), t: STR, name: 'expr' };
       case 'null':
         return {
-          ...base,
+          agg: false,
+          rels: new Set<Rel>(),
           sql: 'NULL',
           t: { cat: 'null', meta: { datatype: 'char', arraysize: '*' } },
           name: 'expr',
@@ -1144,7 +1178,7 @@ export class Compiler {
             e.pos,
             '(',
           );
-        return { ...base, sql: `(${q.sql})`, t: q.cols[0].t, name: q.cols[0].name };
+        return { agg: false, rels: new Set<Rel>(), sql: `(${q.sql})`, t: q.cols[0].t, name: q.cols[0].name };
       }
       case 'udf': {
         const s = closest(e.name.name.toUpperCase(), [
@@ -2116,7 +2150,9 @@ export class Compiler {
       if (idx)
         ranges = this.rangeSql(
           idx.hpx,
-          coneCoverage(lon, lat, Math.max(r, 0), { maxRanges: this.maxRanges }),
+          cachedCoverage(`c ${lon} ${lat} ${r} ${this.maxRanges}`, () =>
+            coneCoverage(lon, lat, Math.max(r, 0), { maxRanges: this.maxRanges }),
+          ),
         );
     } else {
       exact = `adql.chord2(${pp.lon}, ${pp.lat}, ${cc.lon}, ${cc.lat}) ${cmp} adql.chord2_of(${cc.r})`;
@@ -2161,7 +2197,12 @@ export class Compiler {
           .join(' AND ')
       : `adql.polygon_contains(${poly.sql}, ${pp.lon}, ${pp.lat})`;
     const ranges = idx
-      ? this.rangeSql(idx.hpx, polygonCoverage(verts, { maxRanges: this.maxRanges }))
+      ? this.rangeSql(
+          idx.hpx,
+          cachedCoverage(`p ${verts.join(' ')} ${this.maxRanges}`, () =>
+            polygonCoverage(verts, { maxRanges: this.maxRanges }),
+          ),
+        )
       : undefined;
     return ranges ? `(${ranges}) AND ${exact}` : exact;
   }
