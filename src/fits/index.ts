@@ -13,6 +13,15 @@ export {
   formatReal,
 } from './header.js';
 export {
+  encodeGrayAlphaPng,
+  type Preview,
+  type PreviewOptions,
+  renderPreview,
+  type Stretch,
+  stretchValue,
+  zscale,
+} from './preview.js';
+export {
   type AxisRange,
   type Bitpix,
   type DataRun,
