@@ -6,6 +6,7 @@ import { DEFAULT_INTEGER_NULL, fieldShape, isCharType, isIntegerType, type Shape
 import { type BinWriter, binaryWriter, nullPlaceholder } from './cells.js';
 import { type BinaryDecoder, binaryDecoder } from './decode.js';
 import { VOTableEncodeError } from './errors.js';
+import type { RowBatch } from './rows.js';
 import { ByteSink } from './sink.js';
 import type { EncodeOptions, Field, ResultDocument } from './types.js';
 
@@ -135,7 +136,7 @@ async function* spoolRows(
 export async function* encodeFits(
   doc: ResultDocument,
   chunkSize: number,
-  rows: AsyncIterable<readonly unknown[]>,
+  batches: AsyncIterable<RowBatch>,
   options: EncodeOptions,
 ): AsyncGenerator<Buffer> {
   const n = doc.fields.length;
@@ -166,37 +167,38 @@ export async function* encodeFits(
     let spooled = 0;
     let nrows = 0;
     let heapBytes = 0;
-    for await (const r of rows) {
-      if (r.length !== n) throw new VOTableEncodeError(`row has ${r.length} values for ${n} columns`);
-      const start = sink.pos;
-      sink.ensure(flagBytes);
-      sink.buf.fill(0, start, start + flagBytes);
-      sink.pos += flagBytes;
-      for (let i = 0; i < n; i++) {
-        const v = r[i];
-        const c = cols[i];
-        const at = sink.pos;
-        if (v === null || v === undefined) {
-          sink.buf[start + (i >> 3)] |= 0x80 >> (i & 7);
-          sink.bytes(c.shape.variable ? Buffer.alloc(4) : c.fitsNull);
-        } else {
-          c.write(sink, v);
-          if (c.shape.variable) {
-            const count = sink.dv.getInt32(at);
-            if (count > c.maxCount) c.maxCount = count;
-            if (c.heap) heapBytes += c.dec.varBytes(count);
+    for await (const batch of batches)
+      for (const r of batch) {
+        if (r.length !== n) throw new VOTableEncodeError(`row has ${r.length} values for ${n} columns`);
+        const start = sink.pos;
+        sink.ensure(flagBytes);
+        sink.buf.fill(0, start, start + flagBytes);
+        sink.pos += flagBytes;
+        for (let i = 0; i < n; i++) {
+          const v = r[i];
+          const c = cols[i];
+          const at = sink.pos;
+          if (v === null || v === undefined) {
+            sink.buf[start + (i >> 3)] |= 0x80 >> (i & 7);
+            sink.bytes(c.shape.variable ? Buffer.alloc(4) : c.fitsNull);
+          } else {
+            c.write(sink, v);
+            if (c.shape.variable) {
+              const count = sink.dv.getInt32(at);
+              if (count > c.maxCount) c.maxCount = count;
+              if (c.heap) heapBytes += c.dec.varBytes(count);
+            }
           }
         }
+        nrows++;
+        if (sink.pos >= 1 << 20) {
+          spooled += sink.pos;
+          if (spooled > maxSpool)
+            throw new VOTableEncodeError(`the FITS result exceeds ${maxSpool} bytes (limit maxSpoolBytes)`);
+          await fh.write(sink.buf, 0, sink.pos);
+          sink.pos = 0;
+        }
       }
-      nrows++;
-      if (sink.pos >= 1 << 20) {
-        spooled += sink.pos;
-        if (spooled > maxSpool)
-          throw new VOTableEncodeError(`the FITS result exceeds ${maxSpool} bytes (limit maxSpoolBytes)`);
-        await fh.write(sink.buf, 0, sink.pos);
-        sink.pos = 0;
-      }
-    }
     if (sink.pos > 0) {
       await fh.write(sink.buf, 0, sink.pos);
       spooled += sink.pos;

@@ -1,6 +1,6 @@
 import { fieldShape, isCharType, isComplexType } from './arraysize.js';
 import { VOTableEncodeError } from './errors.js';
-import { errorMessage } from './rows.js';
+import { errorMessage, type RowBatch } from './rows.js';
 import { ByteSink } from './sink.js';
 import type { Field, ResultDocument } from './types.js';
 import { longText, toBoolean, toItems, toNumber, toText } from './values.js';
@@ -56,7 +56,7 @@ function cellJson(f: Field): (v: unknown) => string {
 export async function* encodeJson(
   doc: ResultDocument,
   chunkSize: number,
-  rows: AsyncIterable<readonly unknown[]>,
+  batches: AsyncIterable<RowBatch>,
 ): AsyncGenerator<Buffer> {
   const n = doc.fields.length;
   if (n === 0) throw new VOTableEncodeError('a result needs at least one column');
@@ -77,18 +77,19 @@ export async function* encodeJson(
   let first = true;
   let status: { status: string; message?: string } = { status: doc.leadingStatus ?? 'OK' };
   try {
-    for await (const r of rows) {
-      if (r.length !== n) throw new VOTableEncodeError(`row has ${r.length} values for ${n} columns`);
-      let s = first ? '[' : ',\n[';
-      for (let i = 0; i < n; i++) {
-        if (i > 0) s += ',';
-        const v = r[i];
-        s += v === null || v === undefined ? 'null' : cells[i](v);
+    for await (const batch of batches)
+      for (const r of batch) {
+        if (r.length !== n) throw new VOTableEncodeError(`row has ${r.length} values for ${n} columns`);
+        let s = first ? '[' : ',\n[';
+        for (let i = 0; i < n; i++) {
+          if (i > 0) s += ',';
+          const v = r[i];
+          s += v === null || v === undefined ? 'null' : cells[i](v);
+        }
+        sink.utf8(`${s}]`);
+        first = false;
+        if (sink.pos >= chunkSize) yield sink.take();
       }
-      sink.utf8(`${s}]`);
-      first = false;
-      if (sink.pos >= chunkSize) yield sink.take();
-    }
     if (doc.trailingStatus?.() === 'OVERFLOW') status = { status: 'OVERFLOW' };
   } catch (err) {
     status = { status: 'ERROR', message: errorMessage(err) };

@@ -1,6 +1,7 @@
 import { fieldShape } from './arraysize.js';
 import { magicNull, textFormatter } from './cells.js';
 import { VOTableEncodeError } from './errors.js';
+import type { RowBatch } from './rows.js';
 import { ByteSink } from './sink.js';
 import type { ResultDocument } from './types.js';
 
@@ -30,7 +31,7 @@ export async function* encodeDelimited(
   doc: ResultDocument,
   tsv: boolean,
   chunkSize: number,
-  rows: AsyncIterable<readonly unknown[]>,
+  batches: AsyncIterable<RowBatch>,
 ): AsyncGenerator<Buffer> {
   const n = doc.fields.length;
   if (n === 0) throw new VOTableEncodeError('a result needs at least one column');
@@ -40,18 +41,19 @@ export async function* encodeDelimited(
   const text = doc.fields.map((f) => f.datatype === 'char' || f.datatype === 'unicodeChar');
   const sink = new ByteSink(chunkSize + 4096);
   sink.utf8(`${doc.fields.map((f) => quote(f.name)).join(sep)}\r\n`);
-  for await (const r of rows) {
-    if (r.length !== n) throw new VOTableEncodeError(`row has ${r.length} values for ${n} columns`);
-    let s = '';
-    for (let i = 0; i < n; i++) {
-      if (i > 0) s += sep;
-      const v = r[i];
-      if (v === null || v === undefined) continue;
-      const t = fmts[i](v);
-      s += text[i] ? quote(t) : t;
+  for await (const batch of batches)
+    for (const r of batch) {
+      if (r.length !== n) throw new VOTableEncodeError(`row has ${r.length} values for ${n} columns`);
+      let s = '';
+      for (let i = 0; i < n; i++) {
+        if (i > 0) s += sep;
+        const v = r[i];
+        if (v === null || v === undefined) continue;
+        const t = fmts[i](v);
+        s += text[i] ? quote(t) : t;
+      }
+      sink.utf8(`${s}\r\n`);
+      if (sink.pos >= chunkSize) yield sink.take();
     }
-    sink.utf8(`${s}\r\n`);
-    if (sink.pos >= chunkSize) yield sink.take();
-  }
   if (sink.pos > 0) yield sink.take();
 }

@@ -8,7 +8,7 @@ import {
   textFormatter,
 } from './cells.js';
 import { VOTableEncodeError } from './errors.js';
-import { errorMessage } from './rows.js';
+import { errorMessage, type RowBatch } from './rows.js';
 import { ByteSink } from './sink.js';
 import type { ResultDocument } from './types.js';
 import {
@@ -150,7 +150,7 @@ export async function* encodeVOTable(
   doc: ResultDocument,
   ser: Serialization,
   chunkSize: number,
-  rows: AsyncIterable<readonly unknown[]>,
+  batches: AsyncIterable<RowBatch>,
 ): AsyncGenerator<Buffer> {
   const headText = head(doc, ser);
   const text = ser === 'TABLEDATA';
@@ -161,16 +161,17 @@ export async function* encodeVOTable(
   yield Buffer.from(headText, 'utf8');
   let trailing: { value: string; content?: string } | undefined;
   try {
-    for await (const r of rows) {
-      enc.row(r);
-      if (sink.pos >= rawLimit) {
-        if (text) yield sink.take();
-        else {
-          const c = base64Chunk(sink, false);
-          if (c) yield c;
+    for await (const batch of batches)
+      for (const r of batch) {
+        enc.row(r);
+        if (sink.pos >= rawLimit) {
+          if (text) yield sink.take();
+          else {
+            const c = base64Chunk(sink, false);
+            if (c) yield c;
+          }
         }
       }
-    }
     const t = doc.trailingStatus?.();
     if (t === 'OVERFLOW' && doc.leadingStatus !== 'OVERFLOW') trailing = { value: 'OVERFLOW' };
   } catch (err) {

@@ -3,7 +3,7 @@ import { encodeJson } from './encode-json.js';
 import { encodeDelimited } from './encode-text.js';
 import { encodeVOTable } from './encode-votable.js';
 import { VOTableEncodeError } from './errors.js';
-import { iterateRows } from './rows.js';
+import { rowBatches } from './rows.js';
 import type { EncodeOptions, Info, OutputFormat, ResultDocument } from './types.js';
 import { infoXml, votableStart } from './xml.js';
 
@@ -50,7 +50,7 @@ export function encode(
   options: EncodeOptions = {},
 ): AsyncIterable<Buffer> {
   const chunkSize = Math.max(1024, options.chunkSize ?? 65536);
-  const rows = iterateRows(doc.rows);
+  const rows = rowBatches(doc);
   switch (format) {
     case 'votable/binary2':
       return encodeVOTable(doc, 'BINARY2', chunkSize, rows);

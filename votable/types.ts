@@ -145,7 +145,12 @@ export type QueryStatus = 'OK' | 'OVERFLOW' | 'ERROR';
 export interface ResultDocument {
   fields: Field[];
   /** Rows in node-postgres array mode; may throw mid-stream, which yields a trailing ERROR (DALI-46). */
-  rows: AsyncIterable<readonly unknown[]> | Iterable<readonly unknown[]>;
+  rows?: AsyncIterable<readonly unknown[]> | Iterable<readonly unknown[]>;
+  /**
+   * Alternative to `rows`: arrays of rows as a cursor returns them (e.g. pg-cursor read(10000)).
+   * Faster, as the encoder awaits once per batch instead of once per row.
+   */
+  batches?: AsyncIterable<readonly (readonly unknown[])[]>;
   /** Written before the TABLE (DALI-42/44); default 'OK'. */
   leadingStatus?: 'OK' | 'OVERFLOW';
   /** Message for the leading QUERY_STATUS INFO. */

@@ -104,10 +104,47 @@ export function toText(v: unknown, column: string): string {
   return fail(column, 'text', v);
 }
 
-/** DALI timestamp: YYYY-MM-DDThh:mm:ss.sss, UTC, without a zone designator. */
+const PAD2: string[] = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
+const DAY_MS = 86_400_000;
+let lastDay = Number.NaN;
+let lastDayText = '';
+
+/**
+ * DALI timestamp: YYYY-MM-DDThh:mm:ss.sss, UTC, without a zone designator. Date#toISOString
+ * dominated the encoders' profile, so the civil date is computed here (days-to-civil
+ * arithmetic) and cached for consecutive values on the same day.
+ */
 export function isoTimestamp(d: Date): string {
-  const s = d.toISOString();
-  return s.endsWith('Z') ? s.slice(0, -1) : s;
+  const t = d.getTime();
+  // Years 0001..9999 only; others keep toISOString's extended form.
+  if (!(t >= -62135596800000 && t <= 253402300799999)) {
+    const s = d.toISOString();
+    return s.endsWith('Z') ? s.slice(0, -1) : s;
+  }
+  const day = Math.floor(t / DAY_MS);
+  let ms = t - day * DAY_MS;
+  if (day !== lastDay) {
+    const z = day + 719468;
+    const era = Math.floor(z / 146097);
+    const doe = z - era * 146097;
+    const yoe = Math.floor(
+      (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
+    );
+    const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+    const mp = Math.floor((5 * doy + 2) / 153);
+    const dd = doy - Math.floor((153 * mp + 2) / 5) + 1;
+    const m = mp < 10 ? mp + 3 : mp - 9;
+    const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+    lastDay = day;
+    lastDayText = `${String(y).padStart(4, '0')}-${PAD2[m]}-${PAD2[dd]}T`;
+  }
+  const h = Math.floor(ms / 3_600_000);
+  ms -= h * 3_600_000;
+  const mi = Math.floor(ms / 60_000);
+  ms -= mi * 60_000;
+  const sec = Math.floor(ms / 1000);
+  ms -= sec * 1000;
+  return `${lastDayText}${PAD2[h]}:${PAD2[mi]}:${PAD2[sec]}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}`;
 }
 
 const SPLIT = /[\s,()[\]{}]+/;

@@ -241,6 +241,19 @@ describe('streaming and backpressure', () => {
     expect(closed).toBe(true);
   });
 
+  it('batches (one await per cursor read) give the same document as rows', async () => {
+    async function* batches() {
+      yield ROWS.slice(0, 1);
+      yield [];
+      yield ROWS.slice(1);
+    }
+    for (const [format] of SERS) {
+      const a = await collect(encode(format, sampleDoc()));
+      const b = await collect(encode(format, { ...sampleDoc(), rows: undefined, batches: batches() }));
+      expect(b.toString()).toBe(a.toString());
+    }
+  });
+
   it('base64 never pads before the end, whatever the chunk size (VOT-44)', async () => {
     for (const chunkSize of [1024, 1500, 4099]) {
       const rows = Array.from({ length: 3000 }, (_, i) => [i, `s${i}`]);
