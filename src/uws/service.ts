@@ -49,6 +49,13 @@ export interface UwsServiceOptions {
    * workers are other processes). Default true.
    */
   readonly runWorkers?: boolean;
+  /**
+   * The phase of a job stopped by its execution-duration limit, always with an error
+   * summary saying so. UWS 1.1 §2.1.4 says the service should abort it "with the same
+   * effect as a manual Abort" (ABORTED); the default ERROR tells clients that poll only
+   * for ERROR that the job failed. Default 'ERROR'.
+   */
+  readonly timeoutPhase?: 'ERROR' | 'ABORTED';
 }
 
 export interface CreateJobInput {
@@ -111,6 +118,7 @@ export class UwsService {
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | null = null;
   private readonly runWorkers: boolean;
+  private readonly timeoutPhase: 'ERROR' | 'ABORTED';
 
   constructor(options: UwsServiceOptions) {
     this.limits = resolveLimits(options.limits);
@@ -119,6 +127,7 @@ export class UwsService {
     this.runners = options.runners;
     this.kinds = Object.keys(options.runners);
     this.runWorkers = options.runWorkers ?? true;
+    this.timeoutPhase = options.timeoutPhase ?? 'ERROR';
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.logger = options.logger ?? {
       warn: (o, m) => console.warn(m ?? '', o),
@@ -537,13 +546,14 @@ export class UwsService {
       // The limit is reported at once, not when the runner gets round to stopping.
       entry.settled = true;
       const seconds = entry.job.executionDuration;
+      const phase = this.timeoutPhase;
       void this.storage
-        .finish(entry.job.id, this.workerId, 'ERROR', {
+        .finish(entry.job.id, this.workerId, phase, {
           type: 'fatal',
           message: `the job reached its execution duration limit of ${seconds} s and was aborted; ask for a longer EXECUTIONDURATION (at most ${this.limits.maxExecutionDuration || 'unlimited'} s) or make the job smaller`,
           hasDetail: false,
         })
-        .then((ok) => ok && this.localEvents.emit({ jobId: entry.job.id, phase: 'ERROR' }))
+        .then((ok) => ok && this.localEvents.emit({ jobId: entry.job.id, phase }))
         .catch((err) => this.logger.error({ err, jobId: entry.job.id }, 'UWS could not record a timeout'));
     }
     entry.controller.abort(new Error(`job ${reason}`));

@@ -139,6 +139,31 @@ describe('UwsService lifecycle', () => {
     await expect.poll(() => log.aborted.has(job.id), { timeout: 20_000 }).toBe(true);
   });
 
+  it('can report the execution-duration limit as ABORTED with the summary, as UWS 1.1 §2.1.4 reads', async () => {
+    const strict = new (await import('../../src/uws/index.js')).UwsService({
+      pool: db.pool,
+      schema: db.schema,
+      resultStore: service.resultStore,
+      runners: { strict: testRunner() },
+      timeoutPhase: 'ABORTED',
+      limits: { pollInterval: 500, heartbeatInterval: 200, staleAfter: 2000 },
+    });
+    await strict.start();
+    try {
+      const job = await strict.create({
+        kind: 'strict',
+        owner: null,
+        parameters: params({ MODE: 'sleep' }),
+        executionDuration: 1,
+        run: true,
+      });
+      expect(await untilFinal(strict, job.id)).toBe('ABORTED');
+      expect((await strict.get(job.id, null)).error?.message).toContain('execution duration limit of 1 s');
+    } finally {
+      await strict.stop();
+    }
+  });
+
   it('clamps execution duration to the configured maximum', async () => {
     const job = await service.create({ kind: 'test', owner: null, parameters: [], executionDuration: 0 });
     expect(job.executionDuration).toBe(service.limits.maxExecutionDuration);
