@@ -158,8 +158,14 @@ export function tokenize(src: string): Token[] {
         tokens.push({ type: 'op', value: src[start], text: src[start], pos, spaced });
       } else {
         const ch = String.fromCodePoint(src.codePointAt(i) ?? 0);
-        const hint =
-          ch === '_' ? 'a regular identifier must start with a letter; quote it as "..."' : undefined;
+        const hints: Record<string, string> = {
+          _: 'a regular identifier must start with a letter; quote it as "..."',
+          '%': 'ADQL has no % operator; use MOD(x, y)',
+          '[': 'ADQL has no array subscripts',
+          '&': 'ADQL has no bitwise operators',
+          '|': 'ADQL has no bitwise operators; || joins strings',
+        };
+        const hint = hints[ch];
         throw new AdqlError('syntax', `unexpected character '${ch}'${hint ? ` (${hint})` : ''}`, pos, ch);
       }
     }
