@@ -10,7 +10,10 @@ import { type CardInput, FitsError, writeFitsFile } from '../fits/index.js';
  * cubes, and a single Stokes I plane. Pixel values are float32 Jy/beam.
  */
 
-/** A catalogue source to render; `fluxJy` is the flux density at `DemoImageSpec.sourceRefFreqHz`. */
+/**
+ * A catalogue source to render; `fluxJy` is the flux density at `DemoImageSpec.sourceRefFreqHz`
+ * (default: the product's band centre, see demoReferenceFrequencyHz).
+ */
 export interface DemoSource {
   ra: number;
   dec: number;
@@ -61,13 +64,18 @@ export interface DemoImageSpec {
   /** On-source integration time (EXPTIME), seconds; ≤ durationS. */
   exposureS: number;
   proposalId: string;
-  /** Frequency at which `DemoSource.fluxJy` is given; default 1.4 GHz. */
+  /** Frequency at which `DemoSource.fluxJy` is given; default the band centre (demoReferenceFrequencyHz). */
   sourceRefFreqHz?: number;
   /** Noise seed. */
   seed: number;
 }
 
-export const DEFAULT_SOURCE_REF_FREQ_HZ = 1.4e9;
+/** Where catalogue fluxes apply unless the spec says otherwise: the centre of the product's band. */
+export function demoReferenceFrequencyHz(
+  spec: Pick<DemoImageSpec, 'freqHz' | 'chanWidthHz' | 'nchan' | 'sourceRefFreqHz'>,
+): number {
+  return spec.sourceRefFreqHz ?? spec.freqHz + ((spec.nchan - 1) / 2) * spec.chanWidthHz;
+}
 const DEFAULT_SPECTRAL_INDEX = -0.7;
 const FWHM_TO_SIGMA = 1 / (2 * Math.sqrt(2 * Math.log(2)));
 
@@ -381,7 +389,7 @@ async function writeProduct(
     Object.fromEntries(cards.filter((c) => c.value !== undefined).map((c) => [c.keyword, c.value])),
   );
   const stamps = makeStamps(spec, wcs, sources);
-  const refFreq = spec.sourceRefFreqHz ?? DEFAULT_SOURCE_REF_FREQ_HZ;
+  const refFreq = demoReferenceFrequencyHz(spec);
   const rng = new DemoRandom(spec.seed);
   const { nx, ny, nchan } = spec;
   await writeFitsFile(path, cards, async (hdu) => {

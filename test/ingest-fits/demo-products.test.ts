@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  DEFAULT_SOURCE_REF_FREQ_HZ,
   type DemoImageSpec,
   DemoRandom,
   type DemoSource,
   demoFieldRadiusDeg,
   demoProductPlan,
+  demoReferenceFrequencyHz,
   writeDemoCube,
   writeDemoImage,
 } from '../../src/ingest/demo-products.js';
@@ -158,12 +158,24 @@ describe('demo products', () => {
       sources: [[src.ra, src.dec]],
     });
     expect(ref.shape).toEqual([1, 6, 64, 64]);
+    // Catalogue fluxes apply at the band centre (channel 3.5 of 6 here) unless sourceRefFreqHz is set.
+    expect(demoReferenceFrequencyHz(spec)).toBe(1.2e9);
     ref.peaks[0].forEach((peak, c) => {
       const nu = spec.freqHz + c * spec.chanWidthHz;
-      const expected = (nu / DEFAULT_SOURCE_REF_FREQ_HZ) ** -0.7;
+      const expected = (nu / 1.2e9) ** -0.7;
       expect(peak).toBeGreaterThan(expected * 0.93);
       expect(peak).toBeLessThan(expected * 1.001);
     });
+    const at14 = join(dir, 'cube14.fits');
+    await writeDemoCube(at14, { ...spec, sourceRefFreqHz: 1.4e9 }, [src]);
+    const ref14 = runPython<{ peaks: number[][] }>(PEAKS, {
+      path: at14,
+      keys: [],
+      sources: [[src.ra, src.dec]],
+    });
+    const last = spec.freqHz + 5 * spec.chanWidthHz;
+    expect(ref14.peaks[0][5]).toBeGreaterThan((last / 1.4e9) ** -0.7 * 0.93);
+    expect(ref14.peaks[0][5]).toBeLessThan((last / 1.4e9) ** -0.7 * 1.001);
   });
 
   it('refuses bad specs and leaves no file', async () => {
