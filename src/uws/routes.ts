@@ -81,6 +81,11 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
     reply.code(303).header('location', urls(request).job(id)).send();
   const text = (reply: FastifyReply, value: string) => reply.type(TEXT_TYPE).send(value);
 
+  // Job state changes under the client's feet: no cache or proxy may answer a poll.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-cache');
+    return payload;
+  });
   const refuse = (reply: FastifyReply, status: number, message: string) => {
     const doc = options.requestError?.(status, message) ?? { contentType: TEXT_TYPE, body: `${message}\n` };
     return reply.code(status).type(doc.contentType).send(doc.body);

@@ -115,6 +115,7 @@ describe('UWS resource tree', () => {
     expect(res.body).toContain('<uws:parameter id="LANG">ADQL</uws:parameter>');
     const phase = await get(`/test/async/${id}/phase`);
     expect(phase.headers['content-type']).toMatch(/^text\/plain/);
+    expect(phase.headers['cache-control']).toBe('no-cache');
     expect(phase.body).toBe('PENDING');
     const duration = await get(`/test/async/${id}/executionduration`);
     expect(duration.headers['content-type']).toMatch(/^text\/plain/);
