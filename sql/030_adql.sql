@@ -272,6 +272,12 @@ BEGIN
 END;
 $$;
 
+-- Which side of a great circle (sign of a dot product), with rounding noise counted as "on it".
+CREATE OR REPLACE FUNCTION adql.side(d float8)
+RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN d > 1e-14 THEN 1 WHEN d < -1e-14 THEN -1 ELSE 0 END
+$$;
+
 -- Do the arcs a1-a2 and b1-b2 (each under 180 degrees) cross?
 CREATE OR REPLACE FUNCTION adql.arcs_cross(a1 float8[], a2 float8[], b1 float8[], b2 float8[])
 RETURNS boolean LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
@@ -280,7 +286,10 @@ DECLARE
   n2 float8[] := adql.cross3(b1, b2);
   x float8[];
 BEGIN
-  IF sign(adql.dot3(n1, b1)) * sign(adql.dot3(n1, b2)) > 0 OR sign(adql.dot3(n2, a1)) * sign(adql.dot3(n2, a2)) > 0 THEN
+  -- Proper crossings only: arcs that merely touch or overlap along a shared great circle
+  -- do not cross (touching shapes are caught by the vertex-inside tests).
+  IF NOT (adql.side(adql.dot3(n1, b1)) * adql.side(adql.dot3(n1, b2)) < 0
+          AND adql.side(adql.dot3(n2, a1)) * adql.side(adql.dot3(n2, a2)) < 0) THEN
     RETURN false;
   END IF;
   x := adql.cross3(n1, n2);
