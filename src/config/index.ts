@@ -17,6 +17,8 @@ export interface Config {
   readonly dataDir: string;
   /** Rows of the demo source catalogue; 0 disables the demo data. */
   readonly demoRows: number;
+  /** 1 for full-size demo FITS products; 2..16 for coarser, smaller ones. */
+  readonly demoScale: number;
   /** Pool size of the service's PostgreSQL connections. */
   readonly dbPoolSize: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -61,6 +63,11 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     name: 'VONODE_DEMO_ROWS',
     meaning: 'rows of the demo source catalogue (0: no demo data)',
     default: '1000000',
+  },
+  {
+    name: 'VONODE_DEMO_SCALE',
+    meaning: 'demo FITS products this many times coarser per axis (1: 2048² images)',
+    default: '1',
   },
   { name: 'VONODE_DB_POOL', meaning: 'PostgreSQL connections per process', default: '20' },
   { name: 'VONODE_LOG_LEVEL', meaning: 'pino log level', default: 'info' },
@@ -125,6 +132,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
     databaseUrl,
     dataDir,
     demoRows,
+    demoScale: integer(env, 'VONODE_DEMO_SCALE', 1, 1, 16),
     dbPoolSize,
     logLevel: level,
     env,

@@ -2,53 +2,72 @@ import type pg from 'pg';
 import { withMaintenance } from '../auth/index.js';
 import { copyRows } from './copy.js';
 import { DEMO_SOURCE_COLUMNS, type DemoField, demoCatalogueRows } from './demo-catalogue.js';
+import { ensureDemoProducts } from './demo-fits.js';
+import { type DemoImageSpec, demoProductPlan } from './demo-products.js';
 
 export interface DemoOptions {
   readonly pool: pg.Pool;
   readonly dataDir: string;
   readonly baseUrl: string;
   readonly rows: number;
+  /** 1 writes the full-size products; larger values write coarser ones (tests). */
+  readonly scale?: number;
   readonly log: (line: string) => void;
 }
 
 // Two nodes starting on one empty database must not both generate the demo.
 const DEMO_LOCK = 7_460_110_002;
 
-/** The demo fields: where the images are, and which of them are proprietary. */
-export function demoFields(): DemoField[] {
-  return DEMO_FIELDS;
+const FAR_FUTURE = new Date('2031-01-01T00:00:00Z');
+const PLAN_SEED = 20260401;
+
+/** Groups owning the proprietary demo fields, by field id (documented in the README). */
+export const DEMO_PROPRIETARY: Readonly<Record<string, string>> = {
+  'field-07': 'team-a',
+  'field-10': 'team-b',
+};
+
+/**
+ * The demo fields are the footprints of the demo images and cubes, so the catalogue is
+ * dense where the images are and every image shows catalogue sources.
+ */
+export function demoFields(scale = 1): DemoField[] {
+  return demoPlan(scale).map((spec, i) => {
+    const id = `field-${String(i + 1).padStart(2, '0')}`;
+    const owner = DEMO_PROPRIETARY[id];
+    return {
+      id,
+      ra: spec.raDeg,
+      dec: spec.decDeg,
+      // The inscribed circle: sources fill the image but not its corners' outside.
+      radiusDeg: (Math.min(spec.nx, spec.ny) / 2) * (spec.pixelArcsec / 3600),
+      beamArcsec: spec.beamMajArcsec,
+      refFreqHz: spec.freqHz + ((spec.nchan - 1) / 2) * spec.chanWidthHz,
+      ...(owner ? { ownerGroup: owner, releaseDate: FAR_FUTURE } : {}),
+    };
+  });
 }
 
-const FAR_FUTURE = new Date('2031-01-01T00:00:00Z');
-
-const DEMO_FIELDS: DemoField[] = [
-  { id: 'field-01', ra: 150.1, dec: 2.2, radiusDeg: 0.6, beamArcsec: 8, refFreqHz: 1.4e9 },
-  { id: 'field-02', ra: 53.1, dec: -27.8, radiusDeg: 0.6, beamArcsec: 8, refFreqHz: 1.4e9 },
-  { id: 'field-03', ra: 359.8, dec: -30.5, radiusDeg: 0.6, beamArcsec: 8, refFreqHz: 1.4e9 },
-  { id: 'field-04', ra: 201.4, dec: -43.0, radiusDeg: 2.5, beamArcsec: 40, refFreqHz: 150e6 },
-  { id: 'field-05', ra: 84.0, dec: -69.3, radiusDeg: 2.5, beamArcsec: 40, refFreqHz: 150e6 },
-  { id: 'field-06', ra: 266.4, dec: -29.0, radiusDeg: 0.6, beamArcsec: 8, refFreqHz: 1.4e9 },
-  {
-    id: 'field-07',
-    ra: 10.7,
-    dec: -72.8,
-    radiusDeg: 0.6,
-    beamArcsec: 8,
-    refFreqHz: 1.4e9,
-    ownerGroup: 'team-a',
-    releaseDate: FAR_FUTURE,
-  },
-  {
-    id: 'field-08',
-    ra: 120.0,
-    dec: -45.0,
-    radiusDeg: 2.5,
-    beamArcsec: 40,
-    refFreqHz: 150e6,
-    ownerGroup: 'team-b',
-    releaseDate: FAR_FUTURE,
-  },
-];
+/**
+ * The product plan, optionally made coarser by `scale` along every axis while keeping
+ * each field of view and band: tests use it to write small files through the same code.
+ */
+export function demoPlan(scale = 1): DemoImageSpec[] {
+  return demoProductPlan(PLAN_SEED).map((spec) =>
+    scale === 1
+      ? spec
+      : {
+          ...spec,
+          nx: Math.max(16, Math.round(spec.nx / scale)),
+          ny: Math.max(16, Math.round(spec.ny / scale)),
+          pixelArcsec: spec.pixelArcsec * scale,
+          nchan: spec.nchan === 1 ? 1 : Math.max(2, Math.round(spec.nchan / scale)),
+          chanWidthHz: spec.nchan === 1 ? spec.chanWidthHz : spec.chanWidthHz * scale,
+          beamMajArcsec: Math.max(spec.beamMajArcsec, spec.pixelArcsec * scale * 3),
+          beamMinArcsec: Math.max(spec.beamMinArcsec, spec.pixelArcsec * scale * 2.5),
+        },
+  );
+}
 
 /**
  * Generates the demo data on first start and records it, so later starts reuse it.
@@ -60,6 +79,7 @@ export async function ensureDemoData(opts: DemoOptions): Promise<void> {
   try {
     await client.query('SELECT pg_advisory_lock($1)', [DEMO_LOCK]);
     await ensureCatalogue(client, opts);
+    await ensureDemoProducts(client, opts, demoFields(opts.scale), demoPlan(opts.scale));
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [DEMO_LOCK]).catch(() => {});
     client.release();
@@ -79,11 +99,11 @@ async function ensureCatalogue(client: pg.PoolClient, opts: DemoOptions): Promis
     await withMaintenance(client);
     await client.query('DROP INDEX IF EXISTS demo.sources_healpix');
     await client.query('TRUNCATE demo.sources');
-    await client.query("DELETE FROM vonode.demo_state WHERE item = 'catalogue'");
+    await client.query("DELETE FROM vonode.demo_state WHERE item IN ('catalogue', 'products')");
     const n = await copyRows(
       client,
       { schema: 'demo', table: 'sources', columns: DEMO_SOURCE_COLUMNS },
-      demoCatalogueRows({ rows: opts.rows, fields: DEMO_FIELDS }),
+      demoCatalogueRows({ rows: opts.rows, fields: demoFields(opts.scale) }),
     );
     await client.query('CREATE INDEX sources_healpix ON demo.sources (healpix)');
     await client.query("INSERT INTO vonode.demo_state (item, detail) VALUES ('catalogue', $1)", [

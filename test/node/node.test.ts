@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { angularDistanceDeg, nestedToLonLat } from '../../sky/index.js';
@@ -8,7 +5,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { ensureDemoData } from '../../src/ingest/demo.js';
 import { type RunningNode, startNode } from '../../src/node.js';
 import { SERVICES } from '../../src/services.js';
-import { testDatabaseUrl } from '../support/db.js';
+import { testDatabaseUrl, testDataDir } from '../support/db.js';
 
 const DEMO_ROWS = 5000;
 let node: RunningNode;
@@ -16,12 +13,13 @@ let dataDir: string;
 const xml = new XMLParser({ ignoreAttributes: false, removeNSPrefix: true });
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'vonode-node-'));
+  dataDir = testDataDir();
   const config = parseConfig({
     DATABASE_URL: testDatabaseUrl(),
     PORT: '0',
     VONODE_DATA_DIR: dataDir,
     VONODE_DEMO_ROWS: String(DEMO_ROWS),
+    VONODE_DEMO_SCALE: '8',
     VONODE_LOG_LEVEL: 'silent',
     VONODE_BASE_URL: 'http://vo.example.test/node',
   });
@@ -30,7 +28,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await node?.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('a started node', () => {
@@ -86,7 +83,14 @@ describe('a started node', () => {
     );
     expect(idx.rows[0].indexdef).toMatch(/USING btree \(healpix\)/);
     const before = await pool.query("SELECT created_at FROM vonode.demo_state WHERE item = 'catalogue'");
-    await ensureDemoData({ pool, dataDir, baseUrl: 'http://x', rows: DEMO_ROWS, log: () => {} });
+    await ensureDemoData({
+      pool,
+      dataDir,
+      baseUrl: 'http://vo.example.test/node',
+      rows: DEMO_ROWS,
+      scale: 8,
+      log: () => {},
+    });
     const after = await pool.query("SELECT created_at FROM vonode.demo_state WHERE item = 'catalogue'");
     expect(after.rows[0].created_at).toEqual(before.rows[0].created_at);
   });

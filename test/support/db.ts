@@ -6,6 +6,11 @@ export function testDatabaseUrl(): string {
   return inject('databaseUrl');
 }
 
+/** The data folder every test node of this run shares. */
+export function testDataDir(): string {
+  return inject('dataDir');
+}
+
 /**
  * A pool on the test database, inside a schema of its own so that test files running
  * in parallel do not see each other's tables. Call `close()` in afterAll.

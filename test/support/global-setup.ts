@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -9,6 +9,8 @@ import { applyMigrations } from '../../src/db/migrate.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
+    /** A data folder shared by every test node (demo FITS products live here). */
+    dataDir: string;
   }
 }
 
@@ -17,14 +19,18 @@ declare module 'vitest' {
  * otherwise an embedded one in a fresh temporary folder, removed afterwards.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const shared = mkdtempSync(join(tmpdir(), 'vonode-testdata-'));
+  chmodSync(shared, 0o755);
+  project.provide('dataDir', shared);
   if (process.env.VONODE_TEST_DATABASE_URL) {
     await migrate(process.env.VONODE_TEST_DATABASE_URL);
     project.provide('databaseUrl', process.env.VONODE_TEST_DATABASE_URL);
-    return async () => {};
+    return async () => {
+      rmSync(shared, { recursive: true, force: true });
+    };
   }
   // As root the cluster belongs to the postgres user, so the folder must be reachable by it.
   const base = mkdtempSync(join(tmpdir(), 'vonode-test-'));
-  const { chmodSync } = await import('node:fs');
   chmodSync(base, 0o755);
   const db = await startEmbeddedPostgres({ dataDir: join(base, 'pg') });
   await ensureDatabase(db.url);
@@ -33,6 +39,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     await db.stop();
     rmSync(base, { recursive: true, force: true });
+    rmSync(shared, { recursive: true, force: true });
   };
 }
 

@@ -1,23 +1,25 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseConfig } from '../../src/config/index.js';
 import { type RunningNode, startNode } from '../../src/node.js';
-import { testDatabaseUrl } from './db.js';
+import { testDatabaseUrl, testDataDir } from './db.js';
 
 /** Rows of the demo catalogue every test node shares (the first to start generates it). */
 export const TEST_DEMO_ROWS = 5000;
 
-/** A real node on the test database, on a free loopback port. */
+/** The public URL test nodes write into documents (the demo access URLs use it). */
+export const TEST_BASE_URL = 'http://vo.example.test/node';
+
+/** A real node on the test database and the run's shared data folder, on a free loopback port. */
 export async function startTestNode(
   env: Record<string, string> = {},
 ): Promise<RunningNode & { dataDir: string; stop(): Promise<void> }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'vonode-node-'));
+  const dataDir = testDataDir();
   const config = parseConfig({
     DATABASE_URL: testDatabaseUrl(),
     PORT: '0',
     VONODE_DATA_DIR: dataDir,
     VONODE_DEMO_ROWS: String(TEST_DEMO_ROWS),
+    VONODE_DEMO_SCALE: '8',
+    VONODE_BASE_URL: TEST_BASE_URL,
     VONODE_LOG_LEVEL: 'silent',
     ...env,
   });
@@ -26,7 +28,6 @@ export async function startTestNode(
     dataDir,
     async stop() {
       await node.close();
-      rmSync(dataDir, { recursive: true, force: true });
     },
   });
 }

@@ -74,7 +74,7 @@ describe('who sees what', () => {
     expect(r.status).toBe(200);
     const fields = r.rows.map((x) => x[0]);
     expect(fields).not.toContain('field-07');
-    expect(fields).not.toContain('field-08');
+    expect(fields).not.toContain('field-10');
     expect(r.rows).toEqual(
       await publicAnswer(
         'SELECT field_id, count(*) FROM demo.sources WHERE owner_group IS NULL GROUP BY field_id ORDER BY field_id',
@@ -85,13 +85,13 @@ describe('who sees what', () => {
   it('a member of the owning group sees its proprietary rows, and only its own', async () => {
     const a = (await csv(perField, teamA)).rows.map((x) => x[0]);
     expect(a).toContain('field-07');
-    expect(a).not.toContain('field-08');
+    expect(a).not.toContain('field-10');
     const b = (await csv(perField, teamB)).rows.map((x) => x[0]);
-    expect(b).toContain('field-08');
+    expect(b).toContain('field-10');
     expect(b).not.toContain('field-07');
     const c = (await csv(perField, nobody)).rows.map((x) => x[0]);
     expect(c).not.toContain('field-07');
-    expect(c).not.toContain('field-08');
+    expect(c).not.toContain('field-10');
   });
 
   it('when the release date passes the rows become public with no other change', async () => {
@@ -101,7 +101,7 @@ describe('who sees what', () => {
       );
       const fields = (await csv(perField)).rows.map((x) => x[0]);
       expect(fields).toContain('field-07');
-      expect(fields).not.toContain('field-08');
+      expect(fields).not.toContain('field-10');
     } finally {
       await db.query(
         "UPDATE demo.sources SET release_date = '2031-01-01T00:00:00Z' WHERE field_id = 'field-07'",
@@ -224,7 +224,7 @@ describe('a leak suite: crafted ADQL run anonymously reveals no proprietary row,
       'SELECT 0',
     ],
     [
-      "SELECT COUNT(*) FROM (SELECT source_id FROM demo.sources WHERE field_id = 'field-07' UNION SELECT source_id FROM demo.sources WHERE field_id = 'field-08') AS u",
+      "SELECT COUNT(*) FROM (SELECT source_id FROM demo.sources WHERE field_id = 'field-07' UNION SELECT source_id FROM demo.sources WHERE field_id = 'field-10') AS u",
       'SELECT 0',
     ],
     [
@@ -290,7 +290,7 @@ describe('a leak suite: crafted ADQL run anonymously reveals no proprietary row,
   it('an upload joined with the catalogue finds no proprietary row', async () => {
     const ids = (
       await db.query(
-        "SELECT source_id::text AS id FROM demo.sources WHERE field_id IN ('field-07', 'field-08') LIMIT 50",
+        "SELECT source_id::text AS id FROM demo.sources WHERE field_id IN ('field-07', 'field-10') LIMIT 50",
       )
     ).rows.map((x) => x.id);
     const vot = `<?xml version="1.0"?><VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE><TABLE>
