@@ -439,9 +439,6 @@ export class Compiler {
         if (item && item.kind === 'expr') v = this.expr(item.expr, ctx('GROUP BY', false));
       }
       v ??= this.expr(g, ctx('GROUP BY', false));
-      if (v.t.cat === 'geo') {
-        // Arrays group fine in PostgreSQL, but say so if someone groups by a constructed shape.
-      }
       groupSql.push(v.sql);
       grouping.add(v.sql);
     }
@@ -2019,6 +2016,9 @@ export class Compiler {
             e.args[i].pos,
             'DISTANCE',
           );
+        if ((i === 1 || i === 3) && a.k !== undefined && Math.abs(a.k) > 90) {
+          throw new AdqlError('semantic', `latitude ${a.k} is outside [-90, 90]`, e.args[i].pos, 'DISTANCE');
+        }
       });
       return [
         { lon: args[0].sql, lat: args[1].sql, v: [args[0], args[1]], lonV: args[0], latV: args[1] },
@@ -2137,12 +2137,8 @@ export class Compiler {
     const idx = this.indexOf(p);
     if (cc.k) {
       const [lon, lat, r] = cc.k;
-      if (Math.abs(lat) > 90)
-        throw new AdqlError(
-          'semantic',
-          `latitude ${lat} is outside [-90, 90]`,
-          p.sql ? { line: 1, column: 1, offset: 0 } : { line: 1, column: 1, offset: 0 },
-        );
+      // Constructors check their literal latitudes; this catches DISTANCE(ra, dec, 10, 95).
+      if (Math.abs(lat) > 90) return 'false';
       const v = toVec(lon, lat);
       // Squared chord: keeps precision for arcsecond radii where 1 − cos r underflows.
       const k = r >= 180 ? 5 : (2 * Math.sin(((Math.max(r, 0) / 2) * Math.PI) / 180)) ** 2;

@@ -505,6 +505,12 @@ const invalid: Invalid[] = [
   X('SELECT POLYGON(0, 0, 0, 0, 0, 0) FROM demo.sources', 'semantic', /invalid POLYGON/),
   X('SELECT CIRCLE(1, 2, -1) FROM demo.sources', 'semantic', /negative/),
   X('SELECT POINT(1, 95) FROM demo.sources', 'semantic', /outside \[-90, 90\]/),
+  X(
+    'SELECT ra FROM demo.sources WHERE DISTANCE(ra, dec, 10, -95) < 1',
+    'semantic',
+    /latitude -95 is outside/,
+    { column: 58 },
+  ),
   X('SELECT ra FROM demo.sources WHERE 1 = CONTAINS(ra, CIRCLE(1, 2, 3))', 'semantic', /must be a geometry/),
   X('SELECT DISTANCE(CIRCLE(1, 2, 3), POINT(1, 2)) FROM demo.sources', 'semantic', /must be a POINT/),
   X('SELECT COORD1(CIRCLE(1, 2, 3)) FROM demo.sources', 'semantic', /COORD1 needs a POINT/),
