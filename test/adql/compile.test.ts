@@ -509,7 +509,7 @@ const invalid: Invalid[] = [
     'SELECT ra FROM demo.sources WHERE DISTANCE(ra, dec, 10, -95) < 1',
     'semantic',
     /latitude -95 is outside/,
-    { column: 58 },
+    { column: 57 },
   ),
   X('SELECT ra FROM demo.sources WHERE 1 = CONTAINS(ra, CIRCLE(1, 2, 3))', 'semantic', /must be a geometry/),
   X('SELECT DISTANCE(CIRCLE(1, 2, 3), POINT(1, 2)) FROM demo.sources', 'semantic', /must be a POINT/),
