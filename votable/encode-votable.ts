@@ -2,11 +2,13 @@ import { fieldShape } from './arraysize.js';
 import {
   type BinWriter,
   binaryWriter,
+  fixedBytes,
   magicNull,
   nullPlaceholder,
   tabledataNull,
   textFormatter,
 } from './cells.js';
+import { CopyBinaryParser, copyCellWriter } from './copy-binary.js';
 import { VOTableEncodeError } from './errors.js';
 import { errorMessage, type RowBatch } from './rows.js';
 import { ByteSink } from './sink.js';
@@ -135,6 +137,60 @@ function binaryEncoder(doc: ResultDocument, sink: ByteSink, binary2: boolean): R
   };
 }
 
+/** Transcodes a PostgreSQL binary COPY stream into BINARY2 rows in `sink`, yielding base64 chunks. */
+async function* transcodeCopy(
+  doc: ResultDocument,
+  sink: ByteSink,
+  rawLimit: number,
+  onOverflow: () => void,
+): AsyncGenerator<Buffer> {
+  const copy = doc.copy!;
+  const n = doc.fields.length;
+  if (copy.types.length !== n)
+    throw new VOTableEncodeError(`${copy.types.length} COPY types for ${n} FIELDs`);
+  const shapes = doc.fields.map((f) => fieldShape(f));
+  const writers = doc.fields.map((f, i) => copyCellWriter(f, copy.types[i]));
+  const nulls = doc.fields.map((f, i) => nullPlaceholder(f, shapes[i], undefined, true));
+  const rowFixed = doc.fields.reduce((t, f, i) => t + (fixedBytes(f, shapes[i]) ?? 4), 0);
+  const flagBytes = (n + 7) >> 3;
+  const parser = new CopyBinaryParser(n, 256 * 1024 * 1024);
+  const { starts, lens } = parser;
+  const max = copy.maxRecords ?? Number.POSITIVE_INFINITY;
+  let written = 0;
+  outer: for await (const chunk of copy.stream) {
+    for (const b of parser.tuples(chunk)) {
+      if (written >= max) {
+        onOverflow();
+        break outer;
+      }
+      const start = sink.pos;
+      sink.ensure(flagBytes + rowFixed);
+      sink.buf.fill(0, start, start + flagBytes);
+      sink.pos += flagBytes;
+      try {
+        for (let i = 0; i < n; i++) {
+          const len = lens[i];
+          if (len < 0) {
+            sink.buf[start + (i >> 3)] |= 0x80 >> (i & 7);
+            sink.bytes(nulls[i]);
+          } else writers[i](sink, b, starts[i], len);
+        }
+      } catch (err) {
+        sink.pos = start;
+        throw err;
+      }
+      written++;
+      if (sink.pos >= rawLimit) {
+        const c = base64Chunk(sink, false);
+        if (c) yield c;
+      }
+    }
+    if (parser.done) break;
+  }
+  if (!parser.done && written < max)
+    throw new VOTableEncodeError('the COPY stream ended before its trailer (truncated)');
+}
+
 /** A base64 text stream cut at multiples of 3 bytes so no '=' appears before the end (VOT-44). */
 function base64Chunk(raw: ByteSink, final: boolean): Buffer | undefined {
   const n = final ? raw.pos : raw.pos - (raw.pos % 3);
@@ -160,24 +216,38 @@ export async function* encodeVOTable(
   const enc = text ? tabledataEncoder(doc, sink) : binaryEncoder(doc, sink, ser === 'BINARY2');
   yield Buffer.from(headText, 'utf8');
   let trailing: { value: string; content?: string } | undefined;
-  try {
-    for await (const batch of batches)
-      for (const r of batch) {
-        enc.row(r);
-        if (sink.pos >= rawLimit) {
-          if (text) yield sink.take();
-          else {
-            const c = base64Chunk(sink, false);
-            if (c) yield c;
+  if (doc.copy) {
+    if (ser !== 'BINARY2') throw new VOTableEncodeError('a COPY stream can only be transcoded to BINARY2');
+    try {
+      let overflow = false;
+      for await (const c of transcodeCopy(doc, sink, rawLimit, () => {
+        overflow = true;
+      }))
+        yield c;
+      const t = overflow ? 'OVERFLOW' : doc.trailingStatus?.();
+      if (t === 'OVERFLOW' && doc.leadingStatus !== 'OVERFLOW') trailing = { value: 'OVERFLOW' };
+    } catch (err) {
+      trailing = { value: 'ERROR', content: errorMessage(err) };
+    }
+  } else
+    try {
+      for await (const batch of batches)
+        for (const r of batch) {
+          enc.row(r);
+          if (sink.pos >= rawLimit) {
+            if (text) yield sink.take();
+            else {
+              const c = base64Chunk(sink, false);
+              if (c) yield c;
+            }
           }
         }
-      }
-    const t = doc.trailingStatus?.();
-    if (t === 'OVERFLOW' && doc.leadingStatus !== 'OVERFLOW') trailing = { value: 'OVERFLOW' };
-  } catch (err) {
-    // DALI-46: rows already sent stay; the table is closed and the error follows it.
-    trailing = { value: 'ERROR', content: errorMessage(err) };
-  }
+      const t = doc.trailingStatus?.();
+      if (t === 'OVERFLOW' && doc.leadingStatus !== 'OVERFLOW') trailing = { value: 'OVERFLOW' };
+    } catch (err) {
+      // DALI-46: rows already sent stay; the table is closed and the error follows it.
+      trailing = { value: 'ERROR', content: errorMessage(err) };
+    }
   if (text) {
     if (sink.pos > 0) yield sink.take();
   } else {

@@ -9,6 +9,7 @@ import { infoXml, votableStart } from './xml.js';
 
 export type { Shape } from './arraysize.js';
 export { parseArraysize } from './arraysize.js';
+export type { PgBinaryType } from './copy-binary.js';
 export { VOTableEncodeError, VOTableReadError } from './errors.js';
 export type { ReadEvent, ReaderLimits, ReadField } from './reader.js';
 export { DEFAULT_READER_LIMITS, readVOTable } from './reader.js';

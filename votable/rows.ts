@@ -15,6 +15,7 @@ export async function* rowBatches(doc: ResultDocument): AsyncGenerator<RowBatch>
     return;
   }
   const rows = doc.rows;
+  if (!rows && doc.copy) return;
   if (!rows) throw new VOTableEncodeError('a ResultDocument needs rows or batches');
   if (Symbol.asyncIterator in rows) {
     for await (const r of rows as AsyncIterable<readonly unknown[]>) yield [r];

@@ -1,3 +1,5 @@
+import type { PgBinaryType } from './copy-binary.js';
+
 /** The twelve VOTable primitive datatypes (VOT-17). */
 export type Datatype =
   | 'boolean'
@@ -151,6 +153,13 @@ export interface ResultDocument {
    * Faster, as the encoder awaits once per batch instead of once per row.
    */
   batches?: AsyncIterable<readonly (readonly unknown[])[]>;
+  /**
+   * BINARY2 only, alternative to rows/batches: the bytes of PostgreSQL's
+   * `COPY (query) TO STDOUT (FORMAT binary)`, transcoded without building JS rows (see README).
+   * `types` gives each column's PostgreSQL type; at most `maxRecords` rows are written and one
+   * more makes a trailing OVERFLOW (DALI-45).
+   */
+  copy?: { stream: AsyncIterable<Buffer>; types: PgBinaryType[]; maxRecords?: number };
   /** Written before the TABLE (DALI-42/44); default 'OK'. */
   leadingStatus?: 'OK' | 'OVERFLOW';
   /** Message for the leading QUERY_STATUS INFO. */

@@ -115,10 +115,13 @@ let lastDayText = '';
  * arithmetic) and cached for consecutive values on the same day.
  */
 export function isoTimestamp(d: Date): string {
-  const t = d.getTime();
+  return isoFromMillis(d.getTime());
+}
+
+export function isoFromMillis(t: number): string {
   // Years 0001..9999 only; others keep toISOString's extended form.
   if (!(t >= -62135596800000 && t <= 253402300799999)) {
-    const s = d.toISOString();
+    const s = new Date(t).toISOString();
     return s.endsWith('Z') ? s.slice(0, -1) : s;
   }
   const day = Math.floor(t / DAY_MS);
