@@ -216,6 +216,7 @@ function widerInt(a: VOTableDatatype, b: VOTableDatatype): VOTableDatatype {
 
 export class Compiler {
   private params: unknown[] = [];
+  private paramIndex = new Map<string, number>();
   private relCount = 0;
   private ctes = new Map<string, { id: Identifier; alias: string; cols: OutCol[] }>();
   private tablesByName = new Map<string, CatalogueTable[]>();
@@ -282,9 +283,18 @@ export class Compiler {
     return `(SELECT ${quoteIdent(rel.alias)}.*, ${extras} FROM ${rel.baseSql} AS ${quoteIdent(rel.alias)} OFFSET 0) AS ${quoteIdent(rel.alias)}`;
   }
 
+  /**
+   * One parameter per distinct string: an expression compiled twice (GROUP BY an alias,
+   * CONTAINS in a select list) then yields identical SQL, and no parameter goes unused.
+   */
   private param(value: string): string {
-    this.params.push(value);
-    return `$${this.params.length}::text`;
+    let n = this.paramIndex.get(value);
+    if (n === undefined) {
+      this.params.push(value);
+      n = this.params.length;
+      this.paramIndex.set(value, n);
+    }
+    return `$${n}::text`;
   }
 
   // ------------------------------------------------------------------ queries

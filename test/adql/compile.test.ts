@@ -128,6 +128,11 @@ const valid: Valid[] = [
     ],
   }),
   V('SELECT flag / 2, COUNT(*) FROM demo.sources GROUP BY flag / 2'),
+  V("SELECT 'f' || field_id AS b, COUNT(*) FROM demo.sources GROUP BY b", { params: ['f'] }),
+  V(
+    "SELECT CONTAINS(CAST('10 20' AS POINT), CIRCLE(ra, dec, 1)) AS c, 'x' AS x FROM demo.sources WHERE field_id <> 'x'",
+    { params: ['x', '10 20'] },
+  ),
   V(
     'SELECT MIN(ra), MAX(dec), SUM(flag), SUM(flux), COUNT(DISTINCT field_id), COUNT(ALL flux), AVG(DISTINCT flux) FROM demo.sources',
     {
