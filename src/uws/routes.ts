@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, UwsError } from './errors.js';
@@ -37,6 +38,14 @@ export interface UwsRoutesOptions {
     summary: ErrorSummary,
     detail: ErrorDetail | null,
   ) => { contentType: string; body: string };
+  /**
+   * Content of an inline (multipart, `param:<name>`) parameter, served at
+   * /{jobs}/{id}/parameters/{name} (UWS-16); null when the job has no such upload.
+   */
+  readonly inlineParameter?: (
+    job: Job,
+    name: string,
+  ) => Promise<{ stream: Readable; mime: string; size?: number } | null>;
   /** The body of a refused request (4xx); default text/plain. TAP may answer with a DALI error VOTable. */
   readonly requestError?: (status: number, message: string) => { contentType: string; body: string };
 }
@@ -60,7 +69,11 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
   const parse = options.parseJobParameters ?? defaultParameters;
   const prefix = app.prefix;
 
-  const caller = async (request: FastifyRequest): Promise<Caller> => (await identify(request)).owner;
+  // The kind travels with the owner so that another kind's job is a 404 here.
+  const caller = async (request: FastifyRequest): Promise<Caller> => ({
+    owner: (await identify(request)).owner,
+    kind,
+  });
   const listUrl = (request: FastifyRequest) =>
     options.baseUrl ?? `${request.protocol}://${request.host}${prefix}`;
   const urls = (request: FastifyRequest) => {
@@ -134,7 +147,7 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
     const destructionText = control.get('DESTRUCTION');
     const job = await service.create({
       kind,
-      owner: await caller(request),
+      owner: (await identify(request)).owner,
       parameters: control.rest,
       runId: control.rest.filter((p) => p.id.toUpperCase() === 'RUNID').at(-1)?.value ?? null,
       run: phase !== undefined,
@@ -262,6 +275,16 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
     const control = takeControl(await parse(request));
     await service.updateParameters(id, await caller(request), control.rest, options.multiValuedParameters);
     return toJob(request, reply, id);
+  });
+
+  app.get('/:jobId/parameters/:name', async (request, reply) => {
+    const id = jobId(request);
+    const { name } = request.params as { name: string };
+    const job = await service.get(id, await caller(request));
+    const found = options.inlineParameter ? await options.inlineParameter(job, name) : null;
+    if (!found) throw new UwsError(404, `job ${id} has no inline parameter ${name}`);
+    if (found.size !== undefined) reply.header('content-length', String(found.size));
+    return reply.type(found.mime).send(found.stream);
   });
 
   app.get('/:jobId/results', async (request, reply) => {

@@ -76,8 +76,15 @@ export interface ListQuery {
   readonly last?: number;
 }
 
-/** Who is asking: null for anonymous. */
-export type Caller = string | null;
+/**
+ * Who is asking: the owner id, null for anonymous; or the owner with the job kind the
+ * request came through, so that a job list never serves another kind's jobs (404).
+ */
+export type Caller = string | null | { readonly owner: string | null; readonly kind: string };
+
+function ownerOf(caller: Caller): string | null {
+  return caller !== null && typeof caller === 'object' ? caller.owner : caller;
+}
 
 type StopReason = 'abort' | 'timeout' | 'gone' | 'deleted' | 'shutdown';
 
@@ -229,7 +236,7 @@ export class UwsService {
   async phase(id: string, caller: Caller): Promise<Phase> {
     const p = await this.storage.phaseOf(id);
     if (!p) throw notFound(id);
-    checkAccess(p, caller);
+    checkAccess({ ...p, id }, caller);
     return p.phase;
   }
 
@@ -238,9 +245,10 @@ export class UwsService {
    * anonymous jobs are reachable only by their unguessable id.
    */
   async list(kind: string, caller: Caller, query: ListQuery = {}): Promise<JobSummary[]> {
-    if (caller === null) return [];
+    const owner = ownerOf(caller);
+    if (owner === null) return [];
     const limit = Math.min(query.last ?? this.limits.maxListSize, this.limits.maxListSize);
-    const filter: ListFilter = { kind, owner: caller, phases: query.phases, after: query.after, limit };
+    const filter: ListFilter = { kind, owner, phases: query.phases, after: query.after, limit };
     return this.storage.list(filter);
   }
 
@@ -691,10 +699,12 @@ export class UwsService {
 }
 
 /** Anonymous jobs are open to whoever has the id; owned ones only to their owner (UWS-53). */
-function checkAccess(job: { owner: string | null }, caller: Caller): void {
-  if (job.owner !== null && job.owner !== caller) {
+function checkAccess(job: { id: string; owner: string | null; kind: string }, caller: Caller): void {
+  if (caller !== null && typeof caller === 'object' && caller.kind !== job.kind) throw notFound(job.id);
+  const owner = ownerOf(caller);
+  if (job.owner !== null && job.owner !== owner) {
     throw forbidden(
-      caller === null
+      owner === null
         ? 'this job belongs to an authenticated user: log in to see it'
         : 'this job belongs to another user',
     );

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +55,10 @@ beforeAll(async () => {
       { id: 'PHASE', value: 'RUN' },
       { id: 'UPLOAD', value: 't,http://example.org/t.xml', byReference: true },
     ],
+    inlineParameter: async (_job, name) =>
+      name === 't'
+        ? { stream: Readable.from([Buffer.from('<VOTABLE/>')]), mime: 'application/x-votable+xml', size: 10 }
+        : null,
     requestError: (status, message) => ({
       contentType: 'application/x-votable+xml',
       body: `<VOTABLE><INFO name="QUERY_STATUS" value="ERROR">${status}: ${message}</INFO></VOTABLE>`,
@@ -312,6 +317,14 @@ describe('UWS resource tree', () => {
     );
     expect(doc).not.toContain('id="PHASE"');
     expect((await get(`/other/async/${id}/results/out`)).body).toBe('pre-parsed');
+    const inline = await get(`/other/async/${id}/parameters/t`);
+    expect(inline.statusCode).toBe(200);
+    expect(inline.headers['content-type']).toMatch(/^application\/x-votable\+xml/);
+    expect(inline.body).toBe('<VOTABLE/>');
+    expect((await get(`/other/async/${id}/parameters/u`)).statusCode).toBe(404);
+    // A job of another kind is not part of this job list.
+    expect((await get(`/test/async/${id}`)).statusCode).toBe(404);
+    expect((await get(`/test/async/${id}/phase`)).statusCode).toBe(404);
     const missing = await get('/other/async/no-such-job');
     expect(missing.statusCode).toBe(404);
     expect(missing.headers['content-type']).toMatch(/^application\/x-votable\+xml/);
