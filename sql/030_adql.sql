@@ -90,10 +90,18 @@ DECLARE
   k integer;
   cells bigint[];
   c bigint;
-  p float8[];
   out bigint[] := '{}';
   shift integer;
   full_sky constant bigint[] := ARRAY[0, 12::bigint << 58, 0, 0, 0, 0, 0, 0];
+  -- local basis at the centre: radial, north, east (well defined at the poles)
+  erx float8 := cosd(lat) * cosd(lon);
+  ery float8 := cosd(lat) * sind(lon);
+  erz float8 := sind(lat);
+  nx float8 := -sind(lat) * cosd(lon);
+  ny float8 := -sind(lat) * sind(lon);
+  nz float8 := cosd(lat);
+  ex float8 := -sind(lon);
+  ey float8 := cosd(lon);
 BEGIN
   IF lon IS NULL OR lat IS NULL OR r IS NULL OR lat < -90 OR lat > 90 THEN
     RETURN NULL;
@@ -103,18 +111,22 @@ BEGIN
   END IF;
   k := CASE WHEN r <= 0 THEN 29 ELSE least(29, greatest(0, floor(log(2::numeric, (58.6 / (8 * r))::numeric))::integer)) END;
   LOOP
-    cells := ARRAY[sky.healpix_nest(k, lon, lat)];
-    FOR i IN 0..23 LOOP
-      IF i < 16 THEN
-        p := adql.offset_point(lon, lat, r * 1.05 + 1e-9, i * 22.5);
-      ELSE
-        p := adql.offset_point(lon, lat, r * 0.5, (i - 16) * 45.0 + 22.5);
-      END IF;
-      c := sky.healpix_nest(k, p[1], greatest(-90::float8, least(90::float8, p[2])));
-      IF NOT c = ANY(cells) THEN
-        cells := cells || c;
-      END IF;
-    END LOOP;
+    -- One statement for all 25 samples: plain arithmetic, one healpix_nest call each.
+    SELECT array_agg(DISTINCT sky.healpix_nest(k, degrees(atan2(vy, vx)), degrees(asin(greatest(-1::float8, least(1::float8, vz))))))
+    INTO cells
+    FROM (
+      SELECT cd * erx + sd * (ct * nx + st * ex) AS vx,
+             cd * ery + sd * (ct * ny + st * ey) AS vy,
+             cd * erz + sd * ct * nz AS vz
+      FROM (
+        SELECT cosd(d) AS cd, sind(d) AS sd, cosd(theta) AS ct, sind(theta) AS st
+        FROM (
+          SELECT 0::float8 AS d, 0::float8 AS theta
+          UNION ALL SELECT r * 1.05 + 1e-9, i * 22.5 FROM generate_series(0, 15) AS i
+          UNION ALL SELECT r * 0.5, i * 45.0 + 22.5 FROM generate_series(0, 7) AS i
+        ) AS samples
+      ) AS trig
+    ) AS v;
     EXIT WHEN array_length(cells, 1) <= 4;
     k := k - 1;
     IF k < 0 THEN
