@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded.js';
-import { encode, type Field, type OutputFormat } from '../votable/index.js';
+import { encode, type Field, type OutputFormat, type PgBinaryType } from '../votable/index.js';
 
 const args = process.argv.slice(2);
 const ROWS = Number(args.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
@@ -49,9 +49,9 @@ async function* cursorBatches(client: pg.Client, sql: string): AsyncGenerator<un
   }
 }
 
-function psqlCopy(url: string, sql: string): Promise<number> {
+function psqlEnv(url: string): NodeJS.ProcessEnv {
   const u = new URL(url);
-  const env = {
+  return {
     ...process.env,
     PGHOST: u.hostname,
     PGPORT: u.port || '5432',
@@ -59,6 +59,10 @@ function psqlCopy(url: string, sql: string): Promise<number> {
     PGPASSWORD: decodeURIComponent(u.password),
     PGDATABASE: u.pathname.slice(1),
   };
+}
+
+function psqlCopy(url: string, sql: string): Promise<number> {
+  const env = psqlEnv(url);
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     execFile(
@@ -85,6 +89,32 @@ async function timeFormat(url: string, format: OutputFormat): Promise<{ seconds:
   } finally {
     await client.end();
   }
+}
+
+const COPY_TYPES: PgBinaryType[] = [
+  'int8',
+  'float8',
+  'float8',
+  'float4',
+  'float4',
+  'int4',
+  'int2',
+  'bool',
+  'text',
+  'timestamp',
+];
+
+/** BINARY2 transcoded from `COPY (query) TO STDOUT (FORMAT binary)`, here read from psql's stdout. */
+async function timeCopyTranscode(url: string): Promise<{ seconds: number; bytes: number }> {
+  const t0 = process.hrtime.bigint();
+  const p = spawn('/usr/bin/psql', ['-X', '-q', '-c', `\\copy (${QUERY}) to stdout with (format binary)`], {
+    env: psqlEnv(url),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let bytes = 0;
+  const doc = { fields: FIELDS, copy: { stream: p.stdout as AsyncIterable<Buffer>, types: COPY_TYPES } };
+  for await (const chunk of encode('votable/binary2', doc)) bytes += chunk.length;
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, bytes };
 }
 
 /** Reading the same cursor without encoding: the share of the time node-postgres itself takes. */
@@ -134,7 +164,7 @@ async function main(): Promise<void> {
     await admin.connect();
     await admin.query('DROP TABLE IF EXISTS bench_votable');
     await admin.query(`CREATE TABLE bench_votable AS
-      SELECT i::bigint AS id, (i * 0.0001) % 360 AS ra, ((i * 0.00007) % 180) - 90 AS dec,
+      SELECT i::bigint AS id, ((i * 0.0001) % 360)::float8 AS ra, (((i * 0.00007) % 180) - 90)::float8 AS dec,
              (15 + (i % 1000) / 100.0)::real AS mag, CASE WHEN i % 7 = 0 THEN NULL ELSE 0.01 END::real AS err,
              i::int AS n, (i % 30000)::smallint AS k, i % 2 = 0 AS flag, 'source ' || i AS name,
              timestamp '2020-01-01' + i * interval '1 second' AS t
@@ -150,6 +180,10 @@ async function main(): Promise<void> {
     const cursorOnly = await timeCursorOnly(url);
     console.log(
       `pg-cursor, no encoding  ${(ROWS / cursorOnly).toFixed(0).padStart(9)} rows/s   ratio to COPY ${(copy / cursorOnly).toFixed(2)}`,
+    );
+    const cp = await timeCopyTranscode(url);
+    console.log(
+      `${'binary2 from COPY'.padEnd(22)}  ${(ROWS / cp.seconds).toFixed(0).padStart(9)} rows/s  ${(cp.bytes / 1e6 / cp.seconds).toFixed(1).padStart(7)} MB/s   ratio to COPY ${(copy / cp.seconds).toFixed(2)}`,
     );
     for (const format of [
       'votable/binary2',
