@@ -12,6 +12,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded.js';
@@ -132,10 +133,19 @@ async function timeCursorOnly(url: string): Promise<number> {
   }
 }
 
-function rssChild(rows: number, format: string): Promise<string> {
-  const childScript = fileURLToPath(new URL('../test/votable/memory-child.ts', import.meta.url));
+function rssChild(dir: string, rows: number, format: string): Promise<string> {
+  // Bundled to plain JavaScript so the RSS is the encoder's, not the TypeScript loader's.
+  const childScript = join(dir, 'memory-child.mjs');
+  buildSync({
+    entryPoints: [fileURLToPath(new URL('../test/votable/memory-child.ts', import.meta.url))],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: childScript,
+  });
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', childScript, String(rows), format], {
+    const p = spawn(process.execPath, [childScript, String(rows), format], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -203,7 +213,9 @@ async function main(): Promise<void> {
   }
   if (RSS_ROWS > 0) {
     for (const format of ['votable/binary2', 'votable/td']) {
-      const r = JSON.parse(await rssChild(RSS_ROWS, format));
+      const childDir = mkdtempSync(join(tmpdir(), 'vonode-bench-child-'));
+      const r = JSON.parse(await rssChild(childDir, RSS_ROWS, format));
+      rmSync(childDir, { recursive: true, force: true });
       console.log(
         `peak RSS streaming ${r.rows} synthetic rows as ${format}: ${r.maxRssMB.toFixed(0)} MB (${(r.bytes / 1e9).toFixed(2)} GB written)`,
       );

@@ -2,6 +2,7 @@
  * Run as a child process by memory.test.ts (and the bench): streams N synthetic 10-column
  * rows through an encoder, optionally back through the reader, and prints the peak RSS.
  */
+import { pathToFileURL } from 'node:url';
 import { encode, type Field, type OutputFormat, readVOTable } from '../../votable/index.js';
 
 export const BENCH_FIELDS: Field[] = [
@@ -61,4 +62,5 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ rows: n, format, bytes, rowsBack, maxRssMB })}\n`);
 }
 
-if (process.argv[1]?.endsWith('memory-child.ts')) await main();
+// Run only as a program (the bench imports nothing from here, but tests bundle it).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

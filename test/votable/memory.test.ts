@@ -1,14 +1,32 @@
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { buildSync } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers.js';
 
-const CHILD = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
+// The child is bundled to plain JavaScript (esbuild comes with vitest and tsx) so its RSS is
+// the encoder's, not a TypeScript loader's (tsx alone adds ~35 MB).
+const dir = tempDir();
+const CHILD = join(dir, 'memory-child.mjs');
+beforeAll(() => {
+  buildSync({
+    entryPoints: [fileURLToPath(new URL('./memory-child.ts', import.meta.url))],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: CHILD,
+  });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function child(args: string[]): Promise<{ rows: number; bytes: number; rowsBack: number; maxRssMB: number }> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', CHILD, ...args],
+      [CHILD, ...args],
       { timeout: 600_000, maxBuffer: 1 << 20 },
       (err, stdout, stderr) =>
         err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout)),
