@@ -1,15 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { errorDocument } from '../votable/index.js';
 import { authPlugin, devIssuerPlugin, nodeAuthFromEnv } from './auth/index.js';
+import { registerBroker } from './broker/index.js';
 import type { Config } from './config/index.js';
 import { nodeServices } from './services.js';
+import { registerSia } from './sia/index.js';
+import { tapJobParameters, tapJobRunner } from './tap/async.js';
 import { publishedCatalogue } from './tap/catalogue.js';
 import { registerTap } from './tap/routes.js';
 import { registerTapSync } from './tap/sync.js';
 import { publishedSchemas } from './tap/tables/index.js';
+import { FileResultStore, UwsService, uwsRoutes } from './uws/index.js';
 import { type HealthState, registerVosi } from './vosi/routes.js';
 import { registerLanding } from './web/landing.js';
 
@@ -34,6 +40,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Case-insensitive parameter names (DALI) are handled by each protocol; paths are exact.
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
+  });
+  // taplint (W-CAP-SVR0) and operators like to know what answered.
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('Server', SERVER_NAME);
   });
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
@@ -78,14 +88,71 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerVosi(app, { services, baseUrl: opts.baseUrl, pool: opts.pool, health: opts.health });
   const schemas = publishedSchemas();
   registerTap(app, { schemas });
+  const catalogue = publishedCatalogue(schemas);
   registerTapSync(app, {
     pool: opts.pool,
     limits: opts.config.tap,
     uploadLimits: opts.config.upload,
-    catalogue: publishedCatalogue(schemas),
+    catalogue,
+  });
+  await registerTapAsync(app, opts, catalogue);
+  registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
+  registerBroker(app, {
+    pool: opts.pool,
+    baseUrl: opts.baseUrl,
+    dataDir: opts.config.dataDir,
+    env: opts.config.env,
   });
   return app;
 }
+
+/** TAP async (TAP-8): UWS jobs running the sync query path, results in the data folder. */
+async function registerTapAsync(
+  app: FastifyInstance,
+  opts: AppOptions,
+  catalogue: ReturnType<typeof publishedCatalogue>,
+) {
+  const { config } = opts;
+  const asyncOpts = {
+    pool: opts.pool,
+    limits: config.tap,
+    uploadLimits: config.upload,
+    catalogue,
+    uploadDir: join(config.dataDir, 'uploads'),
+    logError: (err: unknown, jobId: string) => app.log.error({ err, jobId }, 'TAP job failed'),
+  };
+  const service = new UwsService({
+    pool: opts.pool,
+    resultStore: new FileResultStore(join(config.dataDir, 'results')),
+    runners: { tap: tapJobRunner(asyncOpts) },
+    limits: {
+      defaultExecutionDuration: config.tap.asyncDurationDefault,
+      maxExecutionDuration: config.tap.asyncDurationHard,
+      defaultDestruction: config.tap.retentionDefault,
+      maxDestruction: config.tap.retentionHard,
+    },
+    logger: app.log,
+  });
+  await service.start();
+  app.addHook('onClose', async () => {
+    await service.stop();
+  });
+  await app.register(uwsRoutes, {
+    prefix: '/tap/async',
+    service,
+    kind: 'tap',
+    identify: (request) => ({ owner: request.identity?.sub ?? null }),
+    parseJobParameters: tapJobParameters(asyncOpts),
+    multiValuedParameters: ['UPLOAD'],
+    ...(config.baseUrlExplicit ? { baseUrl: `${config.baseUrl}/tap/async` } : {}),
+    requestError: (_status, message) => ({
+      contentType: 'application/x-votable+xml;charset=UTF-8',
+      body: errorDocument(message),
+    }),
+  });
+}
+
+const SERVER_NAME = `vonode/${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}`;
 
 const DALI_PREFIXES = ['/tap/', '/sia/', '/datalink/', '/soda/', '/scs/'];
 const isDaliPath = (url: string) => DALI_PREFIXES.some((p) => url.startsWith(p));

@@ -11,6 +11,8 @@ export interface Config {
   readonly host: string;
   /** Public base URL written into documents (capabilities, access_url, job URLs). */
   readonly baseUrl: string;
+  /** True when VONODE_BASE_URL was set: job URLs then use it rather than the request's host. */
+  readonly baseUrlExplicit: boolean;
   /** An external PostgreSQL 15+; undefined means start the embedded one. */
   readonly databaseUrl: string | undefined;
   /** Folder for the embedded PostgreSQL, FITS products, job results. */
@@ -129,6 +131,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
     port,
     host,
     baseUrl,
+    baseUrlExplicit: Boolean(env.VONODE_BASE_URL?.trim()),
     databaseUrl,
     dataDir,
     demoRows,

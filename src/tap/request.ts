@@ -28,7 +28,11 @@ const LANGS = new Set(['ADQL', 'ADQL-2.0', 'ADQL-2.1']);
 const MAX_RUNID = 64;
 const MAX_QUERY_CHARS = 1_000_000;
 
-export function parseTapRequest(params: DaliParams, limits: TapLimits): TapQueryRequest {
+export function parseTapRequest(
+  params: DaliParams,
+  limits: TapLimits,
+  extraSchemes: readonly string[] = [],
+): TapQueryRequest {
   const request = params.get('REQUEST');
   // TAP-17: TAP 1.0 clients still send REQUEST=doQuery; nothing else was ever a query.
   if (request !== undefined && request.toLowerCase() !== 'doquery') {
@@ -61,12 +65,12 @@ export function parseTapRequest(params: DaliParams, limits: TapLimits): TapQuery
     format: parseResponseFormat(responseFormat ?? format),
     maxrec: parseMaxrec(params.get('MAXREC'), limits),
     runId,
-    uploads: parseUploads(params.all('UPLOAD')),
+    uploads: parseUploads(params.all('UPLOAD'), extraSchemes),
   };
 }
 
 /** UPLOAD values accumulate (TAP-24); names are ADQL regular identifiers, unique ignoring case (TAP-45, TAP-50). */
-export function parseUploads(values: readonly string[]): UploadSpec[] {
+export function parseUploads(values: readonly string[], extraSchemes: readonly string[] = []): UploadSpec[] {
   const out: UploadSpec[] = [];
   const seen = new Set<string>();
   for (const raw of values) {
@@ -94,7 +98,7 @@ export function parseUploads(values: readonly string[]): UploadSpec[] {
       } catch {
         throw new DaliError(`UPLOAD '${name}': '${uri}' is not a URI; use param:<part> or an http(s) URL`);
       }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      if (url.protocol !== 'http:' && url.protocol !== 'https:' && !extraSchemes.includes(url.protocol)) {
         throw new DaliError(
           `UPLOAD '${name}': the scheme ${url.protocol} is not supported; use param:<part>, http or https`,
         );

@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import { AdqlError, type CatalogueTable, compile } from '../../adql/index.js';
+import { encode, errorDocument } from '../../votable/index.js';
+import { ANONYMOUS, type Identity } from '../auth/index.js';
+import { DaliError, DaliParams } from '../dali/index.js';
+import {
+  type JobContext,
+  JobFailure,
+  type JobOutcome,
+  type JobParameter,
+  type JobRunner,
+  UwsError,
+} from '../uws/index.js';
+import type { TapLimits } from './capability.js';
+import { catalogueOf } from './catalogue.js';
+import { executeQuery, QueryStopped } from './execute.js';
+import { parseTapRequest, type UploadSpec } from './request.js';
+import { loadUpload, type UploadLimits, UploadSpool } from './upload.js';
+
+/**
+ * The groups of the job's owner travel with the job in this parameter, so the query runs
+ * with the rights of whoever created it, in whichever process picks it up. Clients can
+ * never set it: parseTapJobParameters drops any value they send.
+ */
+const GROUPS_PARAM = 'VONODE_OWNER_GROUPS';
+/** Inline uploads of an async job are kept on disk under this scheme until the job runs. */
+const STORED_UPLOAD = 'vonode-upload:';
+
+export interface TapAsyncOptions {
+  readonly pool: pg.Pool;
+  readonly limits: TapLimits;
+  readonly uploadLimits: UploadLimits;
+  readonly catalogue: readonly CatalogueTable[];
+  /** Folder where inline uploads wait for their job. */
+  readonly uploadDir: string;
+  /** Where unexpected failures are reported (the client sees a generic message). */
+  readonly logError?: (err: unknown, jobId: string) => void;
+}
+
+/** UWS parameters from a TAP request: query string, form or multipart with inline uploads kept for the run. */
+export function tapJobParameters(opts: TapAsyncOptions) {
+  return async (request: FastifyRequest): Promise<JobParameter[]> => {
+    const out: JobParameter[] = [];
+    const push = (id: string, value: string) => {
+      if (id.toUpperCase() === GROUPS_PARAM) return;
+      if (id.toUpperCase() === 'UPLOAD' && value.includes(STORED_UPLOAD)) {
+        throw new UwsError(400, `UPLOAD may not use the ${STORED_UPLOAD} scheme`);
+      }
+      out.push({ id, value });
+    };
+    for (const [k, v] of new DaliParams().add(request.query).entries()) push(k, v);
+    const parts = new Map<string, string>();
+    if (request.isMultipart()) {
+      for await (const part of request.parts()) {
+        if (part.type === 'file') parts.set(part.fieldname, await keepUpload(part.file, opts));
+        else push(part.fieldname.toUpperCase(), String(part.value));
+      }
+    } else {
+      for (const [k, v] of new DaliParams().add(request.body).entries()) push(k, v);
+    }
+    // param:<part> references become references to the stored copy of that part (TAP-47).
+    for (const p of out) {
+      if (p.id.toUpperCase() !== 'UPLOAD') continue;
+      const rewritten = p.value
+        .split(';')
+        .map((item) => {
+          const m = /^\s*([^,]+),param:(.+?)\s*$/.exec(item);
+          if (!m) return item;
+          const stored = parts.get(m[2]);
+          if (!stored)
+            throw new UwsError(
+              400,
+              `UPLOAD '${m[1]}' refers to the part '${m[2]}', which is not in the request`,
+            );
+          return `${m[1]},${STORED_UPLOAD}${stored}`;
+        })
+        .join(';');
+      (p as { value: string }).value = rewritten;
+    }
+    const identity = request.identity ?? ANONYMOUS;
+    if (identity.groups.length > 0) out.push({ id: GROUPS_PARAM, value: identity.groups.join(' ') });
+    return out;
+  };
+}
+
+async function keepUpload(stream: Readable, opts: TapAsyncOptions): Promise<string> {
+  await mkdir(opts.uploadDir, { recursive: true });
+  const name = randomBytes(16).toString('hex');
+  let bytes = 0;
+  const max = opts.uploadLimits.maxBytes;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      if (bytes > max) cb(new UwsError(400, `an uploaded file is larger than the limit of ${max} bytes`));
+      else cb(null, chunk);
+    },
+  });
+  await pipeline(stream, counter, createWriteStream(join(opts.uploadDir, name)));
+  return name;
+}
+
+/** The UWS runner of TAP jobs: the same query path as /tap/sync, writing into the result store. */
+export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
+  return async (job: JobContext, signal: AbortSignal): Promise<JobOutcome> => {
+    const params = new DaliParams();
+    for (const p of job.parameters) if (p.id.toUpperCase() !== GROUPS_PARAM) params.push(p.id, p.value);
+    const identity: Identity = job.owner
+      ? { sub: job.owner, groups: (job.parameter(GROUPS_PARAM) ?? '').split(' ').filter((g) => g) }
+      : ANONYMOUS;
+    const spool = new UploadSpool(opts.uploadLimits);
+    const stored: string[] = [];
+    try {
+      let tap: ReturnType<typeof parseTapRequest>;
+      try {
+        tap = parseTapRequest(params, opts.limits, [STORED_UPLOAD]);
+      } catch (err) {
+        throw failure(err);
+      }
+      const files = new Map<UploadSpec, { path: string; bytes: number }>();
+      for (const u of tap.uploads) {
+        if (u.source.kind === 'url' && u.source.url.protocol === STORED_UPLOAD) {
+          const path = join(opts.uploadDir, u.source.url.pathname.replace(/[^0-9a-f]/g, ''));
+          if (!existsSync(path))
+            throw failure(new DaliError(`the upload '${u.name}' of this job is no longer available`));
+          stored.push(path);
+          files.set(u, { path, bytes: 0 });
+        } else if (u.source.kind === 'url') {
+          await spool.addUrl(u.source.url).catch((e) => {
+            throw failure(e);
+          });
+          files.set(u, spool.fileFor(u));
+        }
+      }
+      let result: Awaited<ReturnType<typeof executeQuery>>;
+      try {
+        result = await executeQuery(
+          opts.pool,
+          async (client) => {
+            const uploaded: CatalogueTable[] = [];
+            for (const [i, u] of tap.uploads.entries()) {
+              uploaded.push(await loadUpload(client, u, files.get(u)!, opts.uploadLimits, i));
+            }
+            return compile(tap.query, catalogueOf(opts.catalogue, uploaded), { maxrec: tap.maxrec });
+          },
+          {
+            identity,
+            maxrec: tap.maxrec,
+            timeoutSeconds: job.executionDuration > 0 ? job.executionDuration : opts.limits.asyncDurationHard,
+            signal,
+          },
+        );
+      } catch (err) {
+        if (!isExpected(err)) opts.logError?.(err, job.id);
+        throw failure(err);
+      }
+      const body = encode(tap.format.format, {
+        fields: result.fields,
+        rows: result.rows,
+        leadingStatus: result.leadingStatus,
+        trailingStatus: result.trailingStatus,
+        infos: [
+          { name: 'standardID', value: 'ivo://ivoa.net/std/TAP' },
+          { name: 'QUERY', value: tap.query },
+          { name: 'MAXREC', value: String(tap.maxrec) },
+        ],
+      });
+      try {
+        // TAP-8: the single result of an ADQL query is named 'result'.
+        await job.addResult('result', Readable.from(body), tap.format.contentType);
+      } finally {
+        await result.close();
+      }
+      return undefined;
+    } finally {
+      await spool.dispose();
+      for (const p of stored) await rm(p, { force: true });
+    }
+  };
+}
+
+function isExpected(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return (
+    err instanceof DaliError ||
+    err instanceof AdqlError ||
+    err instanceof QueryStopped ||
+    (typeof code === 'string' && /^(22|42|2F|54)/.test(code))
+  );
+}
+
+/** A failed run: the message for errorSummary, a DALI error VOTable for /error (TAP-10, TAP-40). */
+function failure(err: unknown): JobFailure {
+  if (err instanceof JobFailure) return err;
+  let message: string;
+  if (err instanceof DaliError || err instanceof AdqlError || err instanceof QueryStopped)
+    message = err.message;
+  else if (
+    typeof (err as { code?: string }).code === 'string' &&
+    /^(22|42|2F|54)/.test((err as { code: string }).code)
+  ) {
+    message = `the query failed in the database: ${(err as Error).message}`;
+  } else {
+    message = 'the query failed inside the service; the problem has been logged';
+  }
+  return new JobFailure({
+    message,
+    type: 'fatal',
+    detail: { mime: 'application/x-votable+xml', body: errorDocument(message) },
+  });
+}
