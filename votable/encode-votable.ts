@@ -217,7 +217,6 @@ export async function* encodeVOTable(
   yield Buffer.from(headText, 'utf8');
   let trailing: { value: string; content?: string } | undefined;
   if (doc.copy) {
-    if (ser !== 'BINARY2') throw new VOTableEncodeError('a COPY stream can only be transcoded to BINARY2');
     try {
       let overflow = false;
       for await (const c of transcodeCopy(doc, sink, rawLimit, () => {

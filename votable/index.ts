@@ -51,6 +51,8 @@ export function encode(
   options: EncodeOptions = {},
 ): AsyncIterable<Buffer> {
   const chunkSize = Math.max(1024, options.chunkSize ?? 65536);
+  if (doc.copy && format !== 'votable/binary2')
+    throw new VOTableEncodeError(`a COPY stream can only be transcoded to votable/binary2, not ${format}`);
   const rows = rowBatches(doc);
   switch (format) {
     case 'votable/binary2':

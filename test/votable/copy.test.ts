@@ -122,6 +122,12 @@ describe('BINARY2 straight from PostgreSQL binary COPY', () => {
     ]);
   });
 
+  it('is refused for other formats before anything is written', () => {
+    expect(() =>
+      encode('csv', { fields: FIELDS, copy: { stream: psqlCopyBinary('SELECT 1'), types: TYPES } }),
+    ).toThrow(/only be transcoded to votable\/binary2/);
+  });
+
   it('stops at maxRecords with a trailing OVERFLOW (DALI-45)', async () => {
     const xml = (
       await collect(
