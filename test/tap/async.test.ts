@@ -37,7 +37,7 @@ async function create(params: Record<string, string> | FormData, token?: string)
 }
 
 async function waitDone(path: string, token?: string): Promise<Record<string, unknown>> {
-  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   for (let i = 0; i < 30; i++) {
     const res = await fetch(`${node.url}${path}?WAIT=10`, { headers });
     const text = await res.text();
