@@ -8,8 +8,11 @@ import { errorDocument } from '../votable/index.js';
 import { authPlugin, devIssuerPlugin, nodeAuthFromEnv } from './auth/index.js';
 import { registerBroker } from './broker/index.js';
 import type { Config } from './config/index.js';
+import { registerDataLink } from './datalink/index.js';
+import { registerPreview } from './preview/index.js';
 import { nodeServices } from './services.js';
 import { registerSia } from './sia/index.js';
+import { registerSodaSync } from './soda/index.js';
 import { tapJobParameters, tapJobRunner } from './tap/async.js';
 import { publishedCatalogue } from './tap/catalogue.js';
 import { registerTap } from './tap/routes.js';
@@ -97,6 +100,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await registerTapAsync(app, opts, catalogue);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
+  registerDataLink(app, { pool: opts.pool, baseUrl: opts.baseUrl });
+  registerPreview(app, { pool: opts.pool, dataDir: opts.config.dataDir });
+  registerSodaSync(app, { pool: opts.pool });
   registerBroker(app, {
     pool: opts.pool,
     baseUrl: opts.baseUrl,
