@@ -68,7 +68,7 @@ export function copyCellWriter(f: Field, t: PgBinaryType): CopyCellWriter {
     if (!isCharType(f.datatype) || !shape.variable || shape.slice !== 1) mismatch(f, t);
     const unicode = f.datatype === 'unicodeChar';
     const max = shape.maxLast;
-    const put = (s: ByteSink, text: string) => {
+    const put = (s: ByteSink, text: string, ascii = false) => {
       if (max !== undefined && text.length > max)
         throw new VOTableEncodeError(
           `column "${name}": ${text.length} characters exceed arraysize ${f.arraysize}`,
@@ -81,13 +81,13 @@ export function copyCellWriter(f: Field, t: PgBinaryType): CopyCellWriter {
         s.buf.write(text, s.pos, n, 'utf16le');
         s.buf.subarray(s.pos, s.pos + n).swap16();
         s.pos += n;
-      } else s.pos += s.buf.write(text.replace(/[^\x00-\x7f]/g, '?'), s.pos, 'latin1');
+      } else s.pos += s.buf.write(ascii ? text : text.replace(/[^\x00-\x7f]/g, '?'), s.pos, 'latin1');
     };
     if (t === 'timestamp')
       return (s, b, off) => {
         // Microseconds since 2000-01-01; exact as a double within ±285 years of it.
         const us = b.readInt32BE(off) * 4294967296 + b.readUInt32BE(off + 4);
-        put(s, isoFromMillis(PG_EPOCH_MS + Math.floor(us / 1000)));
+        put(s, isoFromMillis(PG_EPOCH_MS + Math.floor(us / 1000)), true);
       };
     return (s, b, off, len) => {
       if (!unicode) {

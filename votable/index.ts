@@ -11,6 +11,8 @@ export type { Shape } from './arraysize.js';
 export { parseArraysize } from './arraysize.js';
 export type { PgBinaryType } from './copy-binary.js';
 export { VOTableEncodeError, VOTableReadError } from './errors.js';
+export type { LimitedRows } from './limit.js';
+export { limitRows } from './limit.js';
 export type { ReadEvent, ReaderLimits, ReadField } from './reader.js';
 export { DEFAULT_READER_LIMITS, readVOTable } from './reader.js';
 export type {

@@ -4,6 +4,7 @@ import {
   encode,
   errorDocument,
   type Field,
+  limitRows,
   type OutputFormat,
   type ResultDocument,
 } from '../../votable/index.js';
@@ -174,6 +175,37 @@ describe('QUERY_STATUS (DALI-42..46)', () => {
       expect(early.indexOf('value="OVERFLOW"')).toBeLessThan(early.indexOf('<TABLE'));
     });
   }
+
+  it('limitRows puts a known status up front and a late overflow after the TABLE', async () => {
+    const fields: Field[] = [{ name: 'x', datatype: 'int' }];
+    let closed = 0;
+    async function* source(n: number) {
+      try {
+        for (let i = 0; i < n; i++) yield [i];
+      } finally {
+        closed++;
+      }
+    }
+    // Small result, overflow known after reading MAXREC+1 rows (DALI-44): exactly MAXREC rows.
+    const small = await limitRows(source(50), { maxRecords: 5 });
+    expect(small.leadingStatus).toBe('OVERFLOW');
+    const a = (await collect(encode('votable/binary2', { fields, ...small }))).toString();
+    expect(a.match(/QUERY_STATUS/g)?.length).toBe(1);
+    expect((await readAll(a)).rows).toEqual([[0], [1], [2], [3], [4]]);
+    // Fits exactly: OK and nothing after the table.
+    const exact = await limitRows(source(5), { maxRecords: 5 });
+    expect(exact.leadingStatus).toBe('OK');
+    expect(
+      (await collect(encode('votable/td', { fields, ...exact }))).toString().match(/QUERY_STATUS/g)?.length,
+    ).toBe(1);
+    // Larger than the read-ahead: OK up front, OVERFLOW trailing (DALI-45), MAXREC rows.
+    const big = await limitRows(source(1000), { maxRecords: 100, readAheadRows: 10 });
+    expect(big.leadingStatus).toBe('OK');
+    const c = (await collect(encode('votable/binary2', { fields, ...big }))).toString();
+    expect(c.indexOf('<INFO name="QUERY_STATUS" value="OVERFLOW"/>')).toBeGreaterThan(c.indexOf('</TABLE>'));
+    expect((await readAll(c)).rows.length).toBe(100);
+    expect(closed).toBe(3);
+  });
 
   it('a value that cannot be written ends the table with an ERROR naming the column, without half rows', async () => {
     const xml = (
