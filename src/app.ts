@@ -15,6 +15,7 @@ import { registerSia } from './sia/index.js';
 import { registerSodaSync } from './soda/index.js';
 import { tapJobParameters, tapJobRunner } from './tap/async.js';
 import { publishedCatalogue } from './tap/catalogue.js';
+import { registerTapExamples } from './tap/examples.js';
 import { registerTap } from './tap/routes.js';
 import { registerTapSync } from './tap/sync.js';
 import { publishedSchemas } from './tap/tables/index.js';
@@ -99,6 +100,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     catalogue,
   });
   await registerTapAsync(app, opts, catalogue);
+  registerTapExamples(app);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
   registerDataLink(app, { pool: opts.pool, baseUrl: opts.baseUrl });
   registerPreview(app, { pool: opts.pool, dataDir: opts.config.dataDir });

@@ -35,6 +35,10 @@ export function nodeServices(tapLimits: TapLimits, tokens = false): ServiceEntry
       capabilities: (url) => [
         tapCapability(url, tapLimits, LANGUAGE_FEATURES),
         {
+          standardID: STANDARD_ID.examples,
+          interfaces: [{ type: 'vr:WebBrowser', accessUrls: [{ url: `${url}/examples`, use: 'full' }] }],
+        },
+        {
           standardID: STANDARD_ID.tables,
           interfaces: [{ ...paramHttp(`${url}/tables`, 'full', '1.1') }],
         },
