@@ -161,6 +161,7 @@ export class CopyBinaryParser {
   private pending: Buffer = Buffer.alloc(0);
   private headerDone = false;
   done = false;
+  stopped = false;
   readonly starts: number[];
   readonly lens: number[];
 
@@ -172,27 +173,31 @@ export class CopyBinaryParser {
     this.lens = new Array(columns);
   }
 
-  /** Feeds a chunk; calls onTuple(buffer) for every complete tuple. */
-  *tuples(chunk: Buffer): Generator<Buffer> {
+  /**
+   * Feeds a chunk and calls onTuple(buffer) for every complete tuple (field offsets in
+   * `starts`/`lens`) until it returns false, which stops the parse (`stopped` is then set).
+   * A callback, not a generator: this runs once per row.
+   */
+  feed(chunk: Buffer, onTuple: (b: Buffer) => boolean): void {
     let b = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     let off = 0;
     if (!this.headerDone) {
       if (b.length < 19) {
-        this.pending = b;
+        this.pending = Buffer.from(b);
         return;
       }
       if (!b.subarray(0, 11).equals(SIGNATURE))
         throw new VOTableEncodeError('not a PostgreSQL binary COPY stream');
       const ext = b.readInt32BE(15);
       if (b.length < 19 + ext) {
-        this.pending = b;
+        this.pending = Buffer.from(b);
         return;
       }
       off = 19 + ext;
       this.headerDone = true;
     }
     const n = this.columns;
-    while (!this.done && off + 2 <= b.length) {
+    while (!this.done && !this.stopped && off + 2 <= b.length) {
       const count = b.readInt16BE(off);
       if (count === -1) {
         this.done = true;
@@ -221,8 +226,11 @@ export class CopyBinaryParser {
           throw new VOTableEncodeError(`a COPY tuple exceeds ${this.maxTupleBytes} bytes`);
         break;
       }
-      yield b;
       off = p;
+      if (!onTuple(b)) {
+        this.stopped = true;
+        break;
+      }
     }
     b = b.subarray(off);
     this.pending = b.length ? Buffer.from(b) : Buffer.alloc(0);

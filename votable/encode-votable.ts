@@ -157,35 +157,44 @@ async function* transcodeCopy(
   const { starts, lens } = parser;
   const max = copy.maxRecords ?? Number.POSITIVE_INFINITY;
   let written = 0;
-  outer: for await (const chunk of copy.stream) {
-    for (const b of parser.tuples(chunk)) {
-      if (written >= max) {
-        onOverflow();
-        break outer;
-      }
-      const start = sink.pos;
-      sink.ensure(flagBytes + rowFixed);
-      sink.buf.fill(0, start, start + flagBytes);
-      sink.pos += flagBytes;
-      try {
-        for (let i = 0; i < n; i++) {
-          const len = lens[i];
-          if (len < 0) {
-            sink.buf[start + (i >> 3)] |= 0x80 >> (i & 7);
-            sink.bytes(nulls[i]);
-          } else writers[i](sink, b, starts[i], len);
-        }
-      } catch (err) {
-        sink.pos = start;
-        throw err;
-      }
-      written++;
-      if (sink.pos >= rawLimit) {
-        const c = base64Chunk(sink, false);
-        if (c) yield c;
-      }
+  let failure: unknown;
+  const onTuple = (b: Buffer): boolean => {
+    if (written >= max) {
+      onOverflow();
+      return false;
     }
-    if (parser.done) break;
+    const start = sink.pos;
+    sink.ensure(flagBytes + rowFixed);
+    const buf = sink.buf;
+    for (let k = 0; k < flagBytes; k++) buf[start + k] = 0;
+    sink.pos += flagBytes;
+    try {
+      for (let i = 0; i < n; i++) {
+        const len = lens[i];
+        if (len < 0) {
+          sink.buf[start + (i >> 3)] |= 0x80 >> (i & 7);
+          const z = nulls[i];
+          for (let k = 0; k < z.length; k++) sink.buf[sink.pos + k] = z[k];
+          sink.pos += z.length;
+        } else writers[i](sink, b, starts[i], len);
+      }
+    } catch (err) {
+      sink.pos = start;
+      failure = err;
+      return false;
+    }
+    written++;
+    return true;
+  };
+  for await (const chunk of copy.stream) {
+    parser.feed(chunk, onTuple);
+    if (failure !== undefined) throw failure;
+    // A chunk holds at most a few hundred KiB of rows: cut base64 between chunks.
+    if (sink.pos >= rawLimit) {
+      const c = base64Chunk(sink, false);
+      if (c) yield c;
+    }
+    if (parser.done || parser.stopped) break;
   }
   if (!parser.done && written < max)
     throw new VOTableEncodeError('the COPY stream ended before its trailer (truncated)');
