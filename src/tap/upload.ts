@@ -222,7 +222,8 @@ export async function loadUpload(
       name: /^[A-Za-z][A-Za-z0-9_]*$/.test(field.name) ? field.name : `"${field.name.replace(/"/g, '""')}"`,
       sqlName,
       datatype: field.datatype,
-      ...(field.arraysize ? { arraysize: field.arraysize } : {}),
+      // arraysize="1" is the default and deprecated (VOTable 1.3 erratum 3): not echoed.
+      ...(field.arraysize && field.arraysize !== '1' ? { arraysize: field.arraysize } : {}),
       ...(field.xtype ? { xtype: field.xtype } : {}),
       ...(field.unit ? { unit: field.unit } : {}),
       ...(field.ucd ? { ucd: field.ucd } : {}),
