@@ -1,0 +1,93 @@
+// bench/tap-cone: 0.1-degree cone searches at random positions through /tap/sync on the
+// demo catalogue, sequential and 4 concurrent, beside the same compiled SQL run directly
+// on PostgreSQL in the same run (the ratio is the service's overhead).
+//
+//   npx tsx bench/tap-cone.ts [queries=200] [dataDir]
+//
+// With no dataDir a temporary one is used and the demo data is generated first (about a
+// minute); pass the folder of an earlier run to reuse it. DATABASE_URL is honoured.
+import { mkdtempSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { compile } from '../adql/index.js';
+import { SeededRandom } from '../src/ingest/random.js';
+import { parseConfig } from '../src/config/index.js';
+import { startNode } from '../src/node.js';
+import { catalogueOf, publishedCatalogue } from '../src/tap/catalogue.js';
+import { publishedSchemas } from '../src/tap/tables/index.js';
+
+const queries = Number(process.argv[2] ?? 200);
+const dataDir = process.argv[3] ?? mkdtempSync(join(tmpdir(), 'vonode-bench-'));
+chmodSync(dataDir, 0o755);
+const config = parseConfig({ ...process.env, PORT: '0', VONODE_DATA_DIR: dataDir, VONODE_LOG_LEVEL: 'warn' });
+const node = await startNode(config, (l) => console.error(l));
+const catalogue = catalogueOf(publishedCatalogue(publishedSchemas()));
+
+const rng = new SeededRandom(42);
+const positions = Array.from({ length: queries }, () => {
+  const ra = rng.next() * 360;
+  const dec = (Math.asin(rng.uniform(-1, 0.5)) * 180) / Math.PI;
+  return [ra, dec] as const;
+});
+const adqlFor = ([ra, dec]: readonly [number, number]) =>
+  `SELECT source_id, ra, dec, flux_int FROM demo.sources WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', ${ra}, ${dec}, 0.1))`;
+
+async function viaTap(pos: readonly [number, number]): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(`${node.url}/tap/sync`, {
+    method: 'POST',
+    body: new URLSearchParams({ LANG: 'ADQL', QUERY: adqlFor(pos), MAXREC: '100000' }),
+  });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+  return performance.now() - t0;
+}
+
+const direct = new pg.Pool({ connectionString: node.db.url, max: 8 });
+async function viaSql(pos: readonly [number, number]): Promise<number> {
+  const c = compile(adqlFor(pos), catalogue, { maxrec: 100000 });
+  const t0 = performance.now();
+  // The same rights as the service: the reader role under row-level security.
+  const client = await direct.connect();
+  try {
+    await client.query('BEGIN READ ONLY');
+    await client.query('SET LOCAL ROLE vonode_reader');
+    await client.query({ text: c.sql, values: c.params, rowMode: 'array' });
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+  return performance.now() - t0;
+}
+
+async function measure(run: (p: readonly [number, number]) => Promise<number>, concurrency: number) {
+  for (const p of positions.slice(0, 10)) await run(p); // warm the caches
+  const times: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < positions.length) times.push(await run(positions[next++]));
+    }),
+  );
+  const wall = (performance.now() - t0) / 1000;
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(times.length * 0.5)], p95: times[Math.floor(times.length * 0.95)], qps: times.length / wall };
+}
+
+const rows: string[] = [];
+for (const concurrency of [1, 4]) {
+  const sql = await measure(viaSql, concurrency);
+  const tap = await measure(viaTap, concurrency);
+  const f = (x: number) => x.toFixed(2).padStart(8);
+  rows.push(
+    `${String(concurrency).padStart(11)} | ${f(tap.p50)} ${f(tap.p95)} ${f(tap.qps)} | ${f(sql.p50)} ${f(sql.p95)} ${f(sql.qps)} | ${(tap.p50 / sql.p50).toFixed(2)}x  ${(sql.qps / tap.qps).toFixed(2)}x`,
+  );
+}
+console.log(`0.1-degree cones on demo.sources (${queries} random positions)`);
+console.log('concurrency |  /tap/sync p50/p95 ms, q/s   |  direct SQL p50/p95 ms, q/s   | p50 ratio, q/s ratio');
+for (const r of rows) console.log(r);
+await direct.end();
+await node.close();
