@@ -284,6 +284,20 @@ export function registerLinks(app: FastifyInstance, deps: DataLinkDeps): void {
         ]);
         rows.push([
           id,
+          `${previewUrl(deps.baseUrl, p.did)}?SIZE=thumbnail`,
+          null,
+          null,
+          'small PNG preview (at most 128 pixels a side)',
+          '#thumbnail',
+          'image/png',
+          null,
+          null,
+          null,
+          auth,
+          true,
+        ]);
+        rows.push([
+          id,
           `${fileUrl(deps.baseUrl, p.did)}&KIND=header`,
           null,
           null,
