@@ -30,13 +30,17 @@ export function python<T = unknown>(script: string, args: string[] = [], timeout
 /** Python prelude: a requests session that sends the node's public URLs to the loopback node. */
 export const SESSION_PY = `
 import sys, json, requests
+_request = requests.Session.request
+_route = {}
+def _rewritten(self, method, url, *a, **k):
+    # pyvo 1.2 makes fresh sessions for DataLink calls, so the rewrite is on the class
+    if isinstance(url, str) and _route and url.startswith(_route['public']):
+        url = _route['real'] + url[len(_route['public']):]
+    return _request(self, method, url, *a, **k)
+requests.Session.request = _rewritten
 class Rewrite(requests.Session):
     def __init__(self, public, real, token=None):
         super().__init__()
-        self.public, self.real = public, real
+        _route.update(public=public, real=real)
         if token: self.headers['Authorization'] = 'Bearer ' + token
-    def request(self, method, url, *a, **k):
-        if isinstance(url, str) and url.startswith(self.public):
-            url = self.real + url[len(self.public):]
-        return super().request(method, url, *a, **k)
 `;
