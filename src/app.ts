@@ -138,6 +138,11 @@ async function registerTapAsync(
       maxExecutionDuration: config.tap.asyncDurationHard,
       defaultDestruction: config.tap.retentionDefault,
       maxDestruction: config.tap.retentionHard,
+      concurrency: config.uws.concurrency,
+      perOwnerConcurrency: config.uws.perOwnerConcurrency,
+      heartbeatInterval: config.uws.heartbeatSeconds * 1000,
+      staleAfter: config.uws.staleAfterSeconds * 1000,
+      sweepInterval: Math.min(60_000, config.uws.staleAfterSeconds * 1000),
     },
     logger: app.log,
   });

@@ -37,6 +37,16 @@ export interface Config {
     readonly uploadMaxBytes: number;
     readonly uploadMaxRows: number;
   };
+  readonly uws: {
+    /** Jobs this process runs at once. */
+    readonly concurrency: number;
+    /** Jobs one owner runs at once across all processes; 0 = no cap. */
+    readonly perOwnerConcurrency: number;
+    /** Seconds between heartbeats of running jobs. */
+    readonly heartbeatSeconds: number;
+    /** Seconds without a heartbeat after which a running job's process is taken as dead. */
+    readonly staleAfterSeconds: number;
+  };
   readonly upload: {
     readonly maxBytes: number;
     readonly maxRows: number;
@@ -89,6 +99,18 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     name: 'VONODE_TAP_RETENTION',
     meaning: 'default and most seconds a job is kept',
     default: '604800,2592000',
+  },
+  { name: 'VONODE_UWS_CONCURRENCY', meaning: 'async jobs this process runs at once', default: '4' },
+  {
+    name: 'VONODE_UWS_OWNER_CONCURRENCY',
+    meaning: 'async jobs one owner runs at once, all processes (0: no cap)',
+    default: '2',
+  },
+  { name: 'VONODE_UWS_HEARTBEAT', meaning: 'seconds between heartbeats of running jobs', default: '5' },
+  {
+    name: 'VONODE_UWS_STALE_AFTER',
+    meaning: 'seconds without heartbeat before a job of a dead process is re-queued',
+    default: '30',
   },
   { name: 'VONODE_UPLOAD_MAX_BYTES', meaning: 'largest upload (bytes)', default: '536870912' },
   { name: 'VONODE_UPLOAD_MAX_ROWS', meaning: 'most rows of one uploaded table', default: '10000000' },
@@ -150,6 +172,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       uploadMaxBytes,
       uploadMaxRows,
     },
+    uws: uwsSettings(env),
     upload: {
       maxBytes: uploadMaxBytes,
       maxRows: uploadMaxRows,
@@ -157,6 +180,23 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       fetchTimeoutSeconds: integer(env, 'VONODE_UPLOAD_TIMEOUT', 60, 1, 3600),
       allowPrivateUrls: flag(env, 'VONODE_UPLOAD_ALLOW_PRIVATE', false),
     },
+  };
+}
+
+function uwsSettings(env: Env): Config['uws'] {
+  const heartbeatSeconds = integer(env, 'VONODE_UWS_HEARTBEAT', 5, 1, 3600);
+  const staleAfterSeconds = integer(env, 'VONODE_UWS_STALE_AFTER', 30, 2, 86_400);
+  if (staleAfterSeconds < 2 * heartbeatSeconds) {
+    throw new ConfigError(
+      `VONODE_UWS_STALE_AFTER (${staleAfterSeconds}) is less than two heartbeats (VONODE_UWS_HEARTBEAT=${heartbeatSeconds})`,
+      'make it at least twice the heartbeat, or live jobs would be taken for dead',
+    );
+  }
+  return {
+    concurrency: integer(env, 'VONODE_UWS_CONCURRENCY', 4, 1, 1000),
+    perOwnerConcurrency: integer(env, 'VONODE_UWS_OWNER_CONCURRENCY', 2, 0, 1000),
+    heartbeatSeconds,
+    staleAfterSeconds,
   };
 }
 

@@ -289,8 +289,9 @@ export class UwsStorage {
     error: (ErrorSummary & { detail?: ErrorDetail }) | null,
   ): Promise<boolean> {
     const r = await this.pool.query(
+      // claimed_by stays: after the end it records which process ran the job.
       `WITH u AS (
-         UPDATE ${this.t.jobs} SET phase = $3, end_time = clock_timestamp(), claimed_by = NULL, heartbeat = NULL,
+         UPDATE ${this.t.jobs} SET phase = $3, end_time = clock_timestamp(), heartbeat = NULL,
            error_type = $4, error_message = $5, error_has_detail = $6, error_detail = $7, error_detail_mime = $8
          WHERE id = $1 AND claimed_by = $2 AND phase = 'EXECUTING' RETURNING id, phase)
        SELECT pg_notify($9, u.phase || ':' || u.id) AS _n FROM u`,
