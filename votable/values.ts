@@ -110,7 +110,7 @@ let lastDay = Number.NaN;
 let lastDayText = '';
 
 /**
- * DALI timestamp: YYYY-MM-DDThh:mm:ss.sss, UTC, without a zone designator. Date#toISOString
+ * DALI timestamp: YYYY-MM-DDThh:mm:ss[.sss], UTC, without a zone designator. Date#toISOString
  * dominated the encoders' profile, so the civil date is computed here (days-to-civil
  * arithmetic) and cached for consecutive values on the same day.
  */
@@ -147,7 +147,10 @@ export function isoFromMillis(t: number): string {
   ms -= mi * 60_000;
   const sec = Math.floor(ms / 1000);
   ms -= sec * 1000;
-  return `${lastDayText}${PAD2[h]}:${PAD2[mi]}:${PAD2[sec]}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}`;
+  // Whole seconds are written without a fraction (DALI-52 makes it optional), so a value
+  // fits the 19 characters of a column declared arraysize="19", as uploads often are.
+  const whole = `${lastDayText}${PAD2[h]}:${PAD2[mi]}:${PAD2[sec]}`;
+  return ms === 0 ? whole : `${whole}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}`;
 }
 
 const SPLIT = /[\s,()[\]{}]+/;
