@@ -10,7 +10,14 @@ export {
   SODA_PARAM,
   SODA_SYNC_STANDARD_ID,
 } from './descriptors.js';
-export { boundingCone, POL_LABELS, SIA_QUERY_PARAMS, type SpatialIndex, siaSql } from './query.js';
+export {
+  boundingCone,
+  POL_LABELS,
+  SIA_QUERY_PARAMS,
+  type SiaParamName,
+  type SpatialIndex,
+  siaSql,
+} from './query.js';
 export { DEFAULT_SIA_LIMITS, registerSia, type SiaDeps, type SiaLimits } from './routes.js';
 export {
   isWholeSky,
