@@ -1,3 +1,11 @@
+export {
+  DEFAULT_SODA_ASYNC_LIMITS,
+  registerSodaAsync,
+  type SodaAsyncDeps,
+  type SodaAsyncLimits,
+  sodaCombinations,
+  sodaJobRunner,
+} from './async.js';
 export { type CutoutPlan, planCutout, type SodaFilters } from './plan.js';
 export {
   DEFAULT_SODA_LIMITS,
