@@ -12,7 +12,7 @@ import { registerDataLink } from './datalink/index.js';
 import { registerPreview } from './preview/index.js';
 import { nodeServices } from './services.js';
 import { registerSia } from './sia/index.js';
-import { registerSodaSync } from './soda/index.js';
+import { registerSodaAsync, registerSodaSync } from './soda/index.js';
 import { tapJobParameters, tapJobRunner } from './tap/async.js';
 import { publishedCatalogue } from './tap/catalogue.js';
 import { registerTapExamples } from './tap/examples.js';
@@ -105,6 +105,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerDataLink(app, { pool: opts.pool, baseUrl: opts.baseUrl });
   registerPreview(app, { pool: opts.pool, dataDir: opts.config.dataDir });
   registerSodaSync(app, { pool: opts.pool });
+  await registerSodaAsync(app, {
+    pool: opts.pool,
+    dataDir: opts.config.dataDir,
+    ...(opts.config.baseUrlExplicit ? { jobListUrl: `${opts.baseUrl}/soda/async` } : {}),
+  });
   registerBroker(app, {
     pool: opts.pool,
     baseUrl: opts.baseUrl,
