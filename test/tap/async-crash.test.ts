@@ -161,7 +161,8 @@ describe('TAP async jobs survive processes', () => {
         [runId],
       );
       // Both processes worked, and every job ran once.
-      expect(r.rows.length, JSON.stringify(r.rows)).toBe(2);
+      // Other test nodes on the same database may take jobs too: at least two processes did.
+      expect(r.rows.length, JSON.stringify(r.rows)).toBeGreaterThanOrEqual(2);
       for (const row of r.rows) expect(row.attempts).toBe(1);
     } finally {
       await a.stop();
