@@ -7,7 +7,7 @@ import type { SkyRegion } from '../../sky/wcs/index.js';
 import { ANONYMOUS, type Identity } from '../auth/index.js';
 import { DaliParams } from '../dali/index.js';
 import { lookupProduct } from '../datalink/index.js';
-import { FitsFile, writeCutout } from '../fits/index.js';
+import { FitsFile } from '../fits/index.js';
 import { ParamError, POL_LABELS, parseCircle, parseInterval, parsePolygon, parsePos } from '../sia/index.js';
 import {
   FileResultStore,
@@ -19,6 +19,7 @@ import {
   uwsRoutes,
 } from '../uws/index.js';
 import { planCutout, type SodaFilters } from './plan.js';
+import { streamCutout } from './read.js';
 import { DEFAULT_SODA_LIMITS, imageHdu } from './sync.js';
 
 /**
@@ -153,7 +154,8 @@ export function sodaJobRunner(pool: pg.Pool, limits: SodaAsyncLimits): JobRunner
         };
         const stored = job.addResult(name, stream, 'application/fits');
         try {
-          await writeCutout(file, hdu, plan.box, sink, {
+          await streamCutout(file, hdu, plan.box, sink, {
+            signal,
             history: plan.history,
             maxReadBytes: limits.maxReadBytes,
           });

@@ -7,6 +7,7 @@ export {
   sodaJobRunner,
 } from './async.js';
 export { type CutoutPlan, planCutout, type SodaFilters } from './plan.js';
+export { type CutoutReadOptions, planReads, streamCutout } from './read.js';
 export {
   DEFAULT_SODA_LIMITS,
   imageHdu,

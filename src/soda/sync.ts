@@ -13,10 +13,10 @@ import {
   FitsFile,
   type FitsHdu,
   type FitsSink,
-  writeCutout,
 } from '../fits/index.js';
 import { ParamError, POL_LABELS, parseCircle, parseInterval, parsePolygon, parsePos } from '../sia/index.js';
 import { planCutout, type SodaFilters } from './plan.js';
+import { streamCutout } from './read.js';
 
 export interface SodaLimits {
   /** Largest single read from the file, bytes (bounds memory per request). */
@@ -166,7 +166,7 @@ export function registerSodaSync(app: FastifyInstance, deps: SodaDeps): void {
         .type('application/fits')
         .header('Content-Length', String(length))
         .header('Content-Disposition', `inline; filename="${name.replace(/"/g, '')}"`);
-      void writeCutout(opened, hdu, plan.box, sink, {
+      void streamCutout(opened, hdu, plan.box, sink, {
         history: plan.history,
         maxReadBytes: limits.maxReadBytes,
       })

@@ -7,8 +7,8 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import { Wcs } from '../../sky/wcs/index.js';
 import type { Product } from '../../src/datalink/index.js';
-import { encodeHeader, FitsFile, writeCutout } from '../../src/fits/index.js';
-import { planCutout } from '../../src/soda/index.js';
+import { encodeHeader, FitsFile } from '../../src/fits/index.js';
+import { planCutout, streamCutout } from '../../src/soda/index.js';
 
 const path = process.argv[2];
 const [NX, NY, NZ] = [2048, 2048, 300];
@@ -76,7 +76,7 @@ const product: Product = {
 const plan = planCutout(hdu, product, { region: { type: 'circle', ra, dec, radius: 99.5 / 3600 }, band });
 if ('empty' in plan) throw new Error(plan.empty);
 let written = 0;
-await writeCutout(
+await streamCutout(
   file,
   hdu,
   plan.box,
