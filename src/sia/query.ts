@@ -142,7 +142,8 @@ function spatialClause(region: SkyRegion, sql: SqlParams, index: SpatialIndex): 
       ([lo, hi]) =>
         `healpix BETWEEN ${sql.add(lo.toString(), '::bigint')} AND ${sql.add(hi.toString(), '::bigint')}`,
     );
-    parts.push(`(${ors.join(' OR ')})`);
+    // A row without a centre index is left to the exact test rather than silently lost.
+    parts.push(`(${ors.join(' OR ')} OR healpix IS NULL)`);
   }
   const exact = exactShapes(region).map(
     (s) => `adql.geom_intersects(s_region, 'polygon', ${sql.add(s.values, '::float8[]')}, '${s.kind}')`,

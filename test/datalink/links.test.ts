@@ -120,6 +120,14 @@ describe('DataLink links', () => {
     const thumb = await fetch(`${local(prev?.[1] ?? '')}?SIZE=thumbnail`);
     const t = Buffer.from(await thumb.arrayBuffer());
     expect(Math.max(t.readUInt32BE(16), t.readUInt32BE(20))).toBeLessThanOrEqual(128);
+    const cube = await links([DID('cube-01-mid')]);
+    const cubePreview = await fetch(local(cube.rows.find((x) => x[5] === '#preview')?.[1] ?? ''));
+    expect(cubePreview.status).toBe(200);
+    expect(
+      Buffer.from(await cubePreview.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
     const hidden = `${node.url}/preview/${encodeURIComponent(DID('cube-02-low'))}.png`;
     expect((await fetch(hidden)).status).toBe(401);
     expect((await fetch(hidden, { headers: { authorization: `Bearer ${teamA}` } })).status).toBe(403);

@@ -104,6 +104,9 @@ describe('SIA 2.0 query', () => {
         return r.rows.map((row) => row.obs_publisher_did).filter((d) => d.startsWith('ivo://test/'));
       };
       expect(await ids({ COLLECTION: 'nulls' })).toEqual(['ivo://test/nulls?1']);
+      // no healpix: still found by the exact footprint test
+      expect(await ids({ POS: 'CIRCLE 10 10 0.2' })).toEqual(['ivo://test/nulls?1']);
+      expect(await ids({ POS: 'CIRCLE 12 10 0.2' })).toEqual([]);
       for (const [name, value] of [
         ['TIME', '-Inf +Inf'],
         ['BAND', '-Inf +Inf'],
