@@ -1,0 +1,93 @@
+import { isAbsolute, join } from 'node:path';
+import type pg from 'pg';
+import { type Identity, withMaintenance, withReadOnlyIdentity } from '../auth/index.js';
+import { BrokerError } from './errors.js';
+import { type DataResource, type Message, message, type ResolvedData } from './model.js';
+
+interface Row {
+  obs_publisher_did: string;
+  file_path: string | null;
+  file_size: string | null;
+}
+
+/**
+ * Finds each data resource in ivoa.obscore (EB-45). The lookup runs with maintenance
+ * rights (file_path is unpublished), then the caller's rights are checked under row-level
+ * security: a product the caller may not read is refused with 403, not resolved.
+ */
+export async function resolveData(
+  pool: pg.Pool,
+  identity: Identity,
+  data: readonly DataResource[],
+  dataDir: string,
+): Promise<{ resolved: ResolvedData[]; messages: Message[] }> {
+  const resolved: ResolvedData[] = [];
+  const messages: Message[] = [];
+  for (const [i, d] of data.entries()) {
+    const found = await findProduct(pool, d.ids);
+    if (!found) {
+      messages.push(
+        message(
+          'ERROR',
+          'uri:resource-not-found',
+          `data resource ${d.name}: no product ${d.ids.join(' or ')} on this node`,
+          { path: `data[${i}]` },
+        ),
+      );
+      continue;
+    }
+    const visible = await withReadOnlyIdentity(pool, identity, async (c) => {
+      const r = await c.query('SELECT 1 FROM ivoa.obscore WHERE obs_publisher_did = $1', [
+        found.row.obs_publisher_did,
+      ]);
+      return (r.rowCount ?? 0) > 0;
+    });
+    if (!visible) {
+      throw new BrokerError(
+        403,
+        'uri:forbidden-data',
+        `data resource ${d.name}: you may not use ${found.row.obs_publisher_did} (proprietary; sign in as a member of its owner group, or wait for its release date)`,
+      );
+    }
+    const path = found.row.file_path
+      ? isAbsolute(found.row.file_path)
+        ? found.row.file_path
+        : join(dataDir, found.row.file_path)
+      : null;
+    resolved.push({
+      name: d.name,
+      did: found.row.obs_publisher_did,
+      path,
+      sizeBytes: found.row.file_size === null ? null : Number(found.row.file_size),
+      replicas: found.replicas,
+    });
+  }
+  return { resolved, messages };
+}
+
+async function findProduct(
+  pool: pg.Pool,
+  ids: readonly string[],
+): Promise<{ row: Row; replicas: ResolvedData['replicas'] } | undefined> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN TRANSACTION READ ONLY');
+    await withMaintenance(client);
+    const r = await client.query<Row>(
+      `SELECT obs_publisher_did, file_path, file_size FROM ivoa.obscore
+        WHERE obs_publisher_did = ANY($1::text[]) OR obs_id = ANY($1::text[]) OR access_url = ANY($1::text[])
+        ORDER BY (obs_publisher_did = ANY($1::text[])) DESC LIMIT 1`,
+      [[...ids]],
+    );
+    const row = r.rows[0];
+    if (!row) return undefined;
+    const rep = await client.query<{ site: string; url: string; is_local: boolean }>(
+      'SELECT site, url, is_local FROM ivoa.obscore_replicas WHERE obs_publisher_did = $1 ORDER BY is_local DESC, site',
+      [row.obs_publisher_did],
+    );
+    return { row, replicas: rep.rows.map((x) => ({ site: x.site, url: x.url, local: x.is_local })) };
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+    client.release();
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The broker's own model, independent of the draft's wire shapes (request.ts reads them,
+ * wire.ts writes them), so the wire format can follow the draft without touching the rest.
+ */
+
+/** Session phases, V26 names (EB-70). */
+export const PHASES = [
+  'OFFERED',
+  'ACCEPTED',
+  'REJECTED',
+  'EXPIRED',
+  'WAITING',
+  'PREPARING',
+  'AVAILABLE',
+  'RUNNING',
+  'RELEASING',
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const FINAL_PHASES: readonly Phase[] = ['REJECTED', 'EXPIRED', 'COMPLETED', 'FAILED', 'CANCELLED'];
+/** Phases that hold resources and count towards quotas. */
+export const ACTIVE_PHASES: readonly Phase[] = [
+  'ACCEPTED',
+  'WAITING',
+  'PREPARING',
+  'AVAILABLE',
+  'RUNNING',
+  'RELEASING',
+];
+
+export interface Range {
+  readonly min: number;
+  readonly max: number;
+}
+
+export type Executable =
+  | {
+      readonly kind: 'pipeline';
+      readonly type: string;
+      readonly name: string;
+      readonly pipeline: string;
+      readonly params: Record<string, string>;
+    }
+  | {
+      readonly kind: 'container';
+      readonly type: string;
+      readonly name: string;
+      readonly image: string;
+      readonly entrypoint?: string;
+      readonly command: readonly string[];
+      readonly environment: Record<string, string>;
+    }
+  | { readonly kind: 'notebook'; readonly type: string; readonly name: string; readonly location: string }
+  /** SRCNet provisioning: resources first, the job at submit time (EB-103). */
+  | { readonly kind: 'deferred'; readonly type: string; readonly name: string };
+
+export interface DataResource {
+  readonly type: string;
+  readonly name: string;
+  /** Identifiers to look up in ivoa.obscore (publisher DID, DataLink ID, obs_id). */
+  readonly ids: readonly string[];
+  /** Echo of what the client sent, minus our own fields. */
+  readonly spec: Record<string, unknown>;
+}
+
+export interface ExecutionRequest {
+  readonly name?: string;
+  readonly description?: string;
+  readonly executable: Executable;
+  readonly compute: {
+    readonly type: string;
+    readonly name: string;
+    readonly cores: Range;
+    /** GiB (EB-40). */
+    readonly memory: Range;
+    readonly gpus: Range;
+    readonly gpuModel?: string;
+  };
+  /** Scratch storage, GiB. */
+  readonly storage: { readonly type: string; readonly name: string; readonly size: Range };
+  readonly data: readonly DataResource[];
+  readonly schedule: {
+    /** Earliest start (ms since epoch); undefined = now. */
+    readonly earliest?: number;
+    /** Latest start; undefined = whenever. */
+    readonly latest?: number;
+    readonly durationSeconds?: number;
+  };
+}
+
+/** A data resource resolved on this node at offer time. */
+export interface ResolvedData {
+  readonly name: string;
+  readonly did: string;
+  /** Local file, or null when only a replica elsewhere exists. */
+  readonly path: string | null;
+  readonly sizeBytes: number | null;
+  readonly replicas: readonly { site: string; url: string; local: boolean }[];
+}
+
+/** What an offer grants; stored with the session. */
+export interface Allocation {
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly gpus: number;
+  readonly storageGiB: number;
+  readonly start: number;
+  readonly durationSeconds: number;
+  readonly preparingSeconds: number;
+  /** The argv the backend runs (resolved at offer time, so any node's driver can run it). */
+  readonly argv: readonly string[];
+  readonly environment: Record<string, string>;
+}
+
+export interface Message {
+  readonly type: string;
+  readonly level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  readonly time: string;
+  readonly message: string;
+  readonly values?: Record<string, string>;
+}
+
+export function message(
+  level: Message['level'],
+  type: string,
+  text: string,
+  values?: Record<string, string>,
+): Message {
+  return { type, level, time: new Date().toISOString(), message: text, ...(values ? { values } : {}) };
+}
+
+export interface Session {
+  readonly uuid: string;
+  readonly offerset: string | null;
+  readonly owner: string;
+  readonly groups: readonly string[];
+  readonly site: string;
+  readonly phase: Phase;
+  readonly created: Date;
+  readonly expires: Date | null;
+  readonly request: ExecutionRequest;
+  readonly allocation: Allocation;
+  readonly data: readonly ResolvedData[];
+  readonly backend: string;
+  readonly backendRef: string | null;
+  readonly workDir: string;
+  readonly started: Date | null;
+  readonly finished: Date | null;
+  readonly exitCode: number | null;
+  readonly messages: readonly Message[];
+  /** A peer's offer, proxied: its absolute URL there. */
+  readonly remoteUrl: string | null;
+}
+
+export interface OfferSet {
+  readonly uuid: string;
+  readonly owner: string;
+  readonly name: string | null;
+  readonly created: Date;
+  readonly result: 'YES' | 'NO';
+  readonly messages: readonly Message[];
+}

@@ -1,0 +1,97 @@
+import { execFile } from 'node:child_process';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Backend, type WorkSpec, type WorkState, WRAPPER, wrapperScript } from './backend.js';
+import { BrokerError } from './errors.js';
+import { readExit } from './local.js';
+
+const ACTIVE = new Set([
+  'PENDING',
+  'CONFIGURING',
+  'RUNNING',
+  'COMPLETING',
+  'SUSPENDED',
+  'REQUEUED',
+  'RESIZING',
+]);
+
+/**
+ * Runs work as Slurm batch jobs. Every client call gets SLURM_CONF in its environment:
+ * without it the clients look the controller up in DNS (SRV records), which would send
+ * traffic off this machine. The outcome is read from the wrapper's exit file first, then
+ * from squeue; a job that left the queue with no exit file was killed (cancel, time limit,
+ * node failure).
+ */
+export class SlurmBackend implements Backend {
+  readonly name = 'slurm';
+
+  constructor(
+    private readonly slurmConf: string,
+    private readonly partition?: string,
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  private run(cmd: string, args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        cmd,
+        args,
+        { env: { ...process.env, SLURM_CONF: this.slurmConf }, timeout: this.timeoutMs, maxBuffer: 1 << 20 },
+        (err, stdout, stderr) => {
+          if (err)
+            reject(
+              new BrokerError(503, 'uri:backend-failed', `${cmd} failed: ${(stderr || err.message).trim()}`),
+            );
+          else resolve(stdout);
+        },
+      );
+    });
+  }
+
+  async start(work: WorkSpec): Promise<string> {
+    const script = join(work.workDir, WRAPPER);
+    await writeFile(script, wrapperScript(work));
+    await chmod(script, 0o755);
+    const args = [
+      '--parsable',
+      `--job-name=vonode-${work.uuid.slice(0, 8)}`,
+      `--chdir=${work.workDir}`,
+      `--output=${join(work.workDir, 'slurm.out')}`,
+      `--cpus-per-task=${work.cores}`,
+      `--mem=${Math.max(1, work.memoryGiB) * 1024}M`,
+      `--time=${Math.max(1, Math.ceil(work.seconds / 60))}`,
+      ...(this.partition ? [`--partition=${this.partition}`] : []),
+      script,
+    ];
+    const out = (await this.run('sbatch', args)).trim();
+    const id = out.split(';')[0];
+    if (!/^\d+$/.test(id))
+      throw new BrokerError(503, 'uri:backend-failed', `sbatch answered "${out}", not a job id`);
+    return id;
+  }
+
+  async poll(ref: string, workDir: string): Promise<WorkState> {
+    const code = await readExit(workDir);
+    if (code !== undefined) return { state: 'exited', code };
+    const state = (await this.run('squeue', ['-h', '-j', ref, '-o', '%T']).catch(() => '')).trim();
+    if (ACTIVE.has(state)) return { state: 'running' };
+    const again = await readExit(workDir);
+    if (again !== undefined) return { state: 'exited', code: again };
+    if (state === '') {
+      // squeue forgets finished jobs after MinJobAge; sacct -c reads the completion log if one is kept.
+      const acct = (
+        await this.run('sacct', ['-c', '-n', '-P', '-j', ref, '-o', 'State']).catch(() => '')
+      ).trim();
+      return {
+        state: 'lost',
+        reason: `Slurm job ${ref} ended without an exit status${acct ? ` (${acct.split('\n')[0]})` : ''}`,
+      };
+    }
+    return { state: 'lost', reason: `Slurm job ${ref} is ${state}` };
+  }
+
+  async cancel(ref: string): Promise<void> {
+    if (!/^\d+$/.test(ref)) return;
+    await this.run('scancel', [ref]);
+  }
+}
