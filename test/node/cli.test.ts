@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,4 +102,67 @@ describe('bad configuration ends with one clear line and a non-zero exit', () =>
     expect(r.code).toBe(2);
     expectOneClearLine(r.stderr, /unknown command 'frobnicate'/);
   });
+});
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM finishes the response in flight, stops its PostgreSQL and exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vonode-stop-'));
+    chmodSync(dir, 0o755);
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const a = s.address();
+        s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+      });
+    });
+    const child = spawn(process.execPath, [BIN, 'serve'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: '/tmp',
+        VONODE_DATA_DIR: dir,
+        PORT: String(port),
+        VONODE_DEMO_ROWS: '2000',
+        VONODE_DEMO_SCALE: '16',
+        VONODE_LOG_LEVEL: 'silent',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      for (let i = 0; i < 600; i++) {
+        const ok = await fetch(`${url}/tap/availability`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (ok) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const q = new URLSearchParams({
+        LANG: 'ADQL',
+        MAXREC: '100000',
+        RESPONSEFORMAT: 'votable/td',
+        QUERY: 'SELECT a.source_id, b.source_id AS other FROM demo.sources AS a, demo.sources AS b',
+      });
+      const res = await fetch(`${url}/tap/sync?${q}`);
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      child.kill('SIGTERM');
+      const chunks = [Buffer.from(first.value!)];
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        chunks.push(Buffer.from(value));
+      }
+      const text = Buffer.concat(chunks).toString();
+      expect(text.trimEnd().endsWith('</VOTABLE>')).toBe(true);
+      expect(text.match(/<TR>/g)?.length).toBe(100000);
+      expect(await exited).toBe(0);
+      // The cluster the node started is stopped with it.
+      expect(existsSync(join(dir, 'pg', 'postmaster.pid'))).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
