@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { TapLimits } from '../tap/capability.js';
 import { ConfigError } from './errors.js';
 
 export { ConfigError } from './errors.js';
@@ -26,17 +27,7 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** The environment itself, for modules that read their own variables (auth). */
   readonly env: Env;
-  readonly tap: {
-    readonly maxrecDefault: number;
-    readonly maxrecHard: number;
-    readonly syncTimeoutSeconds: number;
-    readonly asyncDurationDefault: number;
-    readonly asyncDurationHard: number;
-    readonly retentionDefault: number;
-    readonly retentionHard: number;
-    readonly uploadMaxBytes: number;
-    readonly uploadMaxRows: number;
-  };
+  readonly tap: TapLimits;
   readonly uws: {
     /** Jobs this process runs at once. */
     readonly concurrency: number;

@@ -2,19 +2,9 @@
  * One declaration of each published table: TAP_SCHEMA rows, the ADQL catalogue and
  * VOSI /tables are all derived from it, so the three can never disagree (TAP-64).
  */
-export type Datatype =
-  | 'boolean'
-  | 'bit'
-  | 'unsignedByte'
-  | 'short'
-  | 'int'
-  | 'long'
-  | 'char'
-  | 'unicodeChar'
-  | 'float'
-  | 'double'
-  | 'floatComplex'
-  | 'doubleComplex';
+import type { Datatype } from '../../../votable/index.js';
+
+export type { Datatype };
 
 export interface PublishedColumn {
   /** The ADQL name; written with double quotes when it must be delimited (TAP-58). */
