@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SphericalPolygon } from '../../sky/index.js';
 import { type SiaParamName, siaSql } from '../../src/sia/index.js';
 import { testDatabaseUrl } from '../support/db.js';
 import { startTestNode } from '../support/node.js';
@@ -207,4 +208,59 @@ describe('SIA 2.0 query', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 60000);
+
+  test('POS CIRCLE agrees with a brute-force footprint test in sky/ on random cones (SIA-44)', async () => {
+    const db = new pg.Client({ connectionString: testDatabaseUrl() });
+    await db.connect();
+    let rows: { did: string; ra: number; dec: number; region: number[] }[];
+    try {
+      await db.query('BEGIN');
+      await db.query("SELECT set_config('vonode.maintenance', 'on', true)");
+      const r = await db.query(
+        "SELECT obs_publisher_did AS did, s_ra AS ra, s_dec AS dec, s_region AS region FROM ivoa.obscore WHERE owner_group IS NULL AND dataproduct_type IN ('image', 'cube')",
+      );
+      rows = r.rows;
+      await db.query('ROLLBACK');
+    } finally {
+      await db.end();
+    }
+    const polys = rows.map((row) => {
+      const v: [number, number][] = [];
+      for (let i = 0; i < row.region.length; i += 2) v.push([row.region[i], row.region[i + 1]]);
+      return { did: row.did.replace(/.*\?/, ''), poly: new SphericalPolygon(v) };
+    });
+    const vec = (lon: number, lat: number) => {
+      const l = (lon * Math.PI) / 180;
+      const b = (lat * Math.PI) / 180;
+      return [Math.cos(b) * Math.cos(l), Math.cos(b) * Math.sin(l), Math.sin(b)];
+    };
+    let seed = 12345;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    let checked = 0;
+    let hits = 0;
+    for (const row of rows) {
+      for (let k = 0; k < 12; k++) {
+        const dec = Math.max(-89, Math.min(89, row.dec + (rand() - 0.5) * 6));
+        const ra = (((row.ra + ((rand() - 0.5) * 6) / Math.cos((dec * Math.PI) / 180)) % 360) + 360) % 360;
+        const radius = 0.05 + rand() * 1.5;
+        const p = vec(ra, dec);
+        const r = (radius * Math.PI) / 180;
+        // cones within 1e-6 rad of touching a footprint are left out: either answer is right
+        if (polys.some((x) => Math.abs(x.poly.boundaryDistance(p) - r) < 1e-6)) continue;
+        const expected = polys
+          .filter((x) => x.poly.containsVector(p) || x.poly.boundaryDistance(p) <= r)
+          .map((x) => x.did)
+          .sort();
+        const got = await sia(q({ POS: `CIRCLE ${ra} ${dec} ${radius}` }));
+        expect({ cone: [ra, dec, radius], ids: got.ids }).toEqual({ cone: [ra, dec, radius], ids: expected });
+        checked++;
+        hits += expected.length;
+      }
+    }
+    expect(checked).toBeGreaterThan(80);
+    expect(hits).toBeGreaterThan(20);
+  }, 120000);
 });

@@ -190,6 +190,7 @@ describe('SODA sync answers', () => {
       [{ ID: DID('image-05-mid'), BAND: '2 1' }, /^UsageError: .*lower bound/, 400],
       [{ ID: DID('image-05-mid'), POS: 'BOX 1 2 3 4' }, /^UsageError: .*BOX/, 400],
       [{ ID: DID('image-05-mid'), POL: 'Z' }, /^UsageError: POL/, 400],
+      [{ ID: DID('image-05-mid'), POL: 'Q' }, /^UsageError: POL Q not in this dataset; it has I/, 400],
       [{ ID: [DID('image-05-mid'), DID('image-04-low')] }, /^MultiValuedParamNotSupported: ID/, 400],
       [
         { ID: DID('image-05-mid'), CIRCLE: '83.9 -5.3 0.1', POLYGON: '1 1 2 2 3 1' },
