@@ -18,6 +18,8 @@ CREATE TABLE broker.offersets (
 CREATE TABLE broker.sessions (
   uuid uuid PRIMARY KEY,
   offerset uuid REFERENCES broker.offersets (uuid) ON DELETE CASCADE,
+  -- Position of the offer in its offer set (the broker's order of preference).
+  rank integer NOT NULL DEFAULT 0,
   owner text NOT NULL,
   owner_groups text[] NOT NULL DEFAULT '{}',
   site text NOT NULL,

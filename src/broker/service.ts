@@ -318,12 +318,16 @@ export class BrokerService {
   ): Promise<store.StoredSession> {
     const s = await this.owned(identity, uuid);
     if (requested === 'ACCEPTED') {
-      if (s.phase === 'OFFERED' && s.expires && s.expires.getTime() <= Date.now()) {
+      // The driver may have marked it EXPIRED already: same answer either way.
+      if (
+        s.phase === 'EXPIRED' ||
+        (s.phase === 'OFFERED' && s.expires && s.expires.getTime() <= Date.now())
+      ) {
         await store.transition(this.pool, uuid, ['OFFERED'], 'EXPIRED');
         throw new BrokerError(
           409,
           'uri:offer-expired',
-          `offer ${uuid} expired at ${s.expires.toISOString()}; ask for new offers`,
+          `offer ${uuid} expired${s.expires ? ` at ${s.expires.toISOString()}` : ''}; ask for new offers`,
         );
       }
       if (s.phase !== 'OFFERED') {

@@ -94,10 +94,10 @@ export async function insertOfferSet(
       'INSERT INTO broker.offersets (uuid, owner, name, result, messages, remote_offers) VALUES ($1, $2, $3, $4, $5, $6)',
       [set.uuid, set.owner, set.name, set.result, JSON.stringify(set.messages), JSON.stringify(set.remote)],
     );
-    for (const o of offers) {
+    for (const [rank, o] of offers.entries()) {
       await client.query(
-        `INSERT INTO broker.sessions (uuid, offerset, owner, owner_groups, site, phase, expires, request, allocation, data, cores, backend, work_dir)
-         VALUES ($1, $2, $3, $4, $5, 'OFFERED', $6, $7, $8, $9, $10, $11, $12)`,
+        `INSERT INTO broker.sessions (uuid, offerset, owner, owner_groups, site, phase, expires, request, allocation, data, cores, backend, work_dir, rank)
+         VALUES ($1, $2, $3, $4, $5, 'OFFERED', $6, $7, $8, $9, $10, $11, $12, $13)`,
         [
           o.uuid,
           set.uuid,
@@ -111,6 +111,7 @@ export async function insertOfferSet(
           o.allocation.cores,
           backend,
           o.workDir,
+          rank,
         ],
       );
     }
@@ -131,7 +132,7 @@ export async function getOfferSet(
   const row = r.rows[0];
   if (!row) return undefined;
   const s = await pool.query<SessionRow>(
-    'SELECT * FROM broker.sessions WHERE offerset = $1 ORDER BY created, uuid',
+    'SELECT * FROM broker.sessions WHERE offerset = $1 ORDER BY rank, created, uuid',
     [uuid],
   );
   return {

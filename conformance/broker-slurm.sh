@@ -1,0 +1,18 @@
+#!/bin/bash
+# conformance/broker-slurm.sh — the broker's end-to-end test on a real single-node Slurm:
+# starts Slurm (slurm-up.sh), runs conformance/broker-slurm.test.ts with the Slurm backend,
+# stops Slurm (slurm-down.sh) whatever the outcome. Needs root (apt-get, daemons).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+t0=$(date +%s)
+trap '"$here/slurm-down.sh" || true' EXIT
+conf_line=$("$here/slurm-up.sh" | tail -1)
+case "$conf_line" in SLURM_CONF=*) ;; *) echo "broker-slurm: slurm-up.sh printed no SLURM_CONF" >&2; exit 1 ;; esac
+t1=$(date +%s)
+cd "$root"
+status=0
+VONODE_SLURM_CONF="${conf_line#SLURM_CONF=}" npx vitest run --config conformance/vitest.slurm.config.ts || status=$?
+t2=$(date +%s)
+echo "broker-slurm: Slurm up in $(( t1 - t0 )) s, tests in $(( t2 - t1 )) s, status $status"
+exit "$status"

@@ -1,0 +1,22 @@
+import { execFileSync } from 'node:child_process';
+import { brokerEndToEnd } from '../test/broker/e2e-suite.js';
+
+// The broker end to end on a real Slurm (conformance/broker-slurm.sh sets this up).
+const conf = process.env.VONODE_SLURM_CONF;
+if (!conf)
+  throw new Error(
+    'VONODE_SLURM_CONF is not set: run conformance/broker-slurm.sh, which starts Slurm and sets it',
+  );
+
+const ACTIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED']);
+
+/** The job still holds its allocation: squeue (with SLURM_CONF, never DNS) reports it active. */
+async function jobActive(ref: string): Promise<boolean> {
+  const state = execFileSync('squeue', ['-h', '-j', ref, '-o', '%T'], {
+    env: { ...process.env, SLURM_CONF: conf },
+    encoding: 'utf8',
+  }).trim();
+  return ACTIVE.has(state);
+}
+
+brokerEndToEnd('slurm', { VONODE_BROKER_BACKEND: 'slurm', VONODE_SLURM_CONF: conf }, jobActive);
