@@ -49,6 +49,23 @@ export async function productPreview(
   } catch {
     // not cached yet
   }
+  // Concurrent requests for the same preview share one rendering.
+  const running = rendering.get(cached);
+  if (running) return running;
+  const job = render(product, cached, cacheDir, size, maxSize).finally(() => rendering.delete(cached));
+  rendering.set(cached, job);
+  return job;
+}
+
+const rendering = new Map<string, Promise<Buffer>>();
+
+async function render(
+  product: Product,
+  cached: string,
+  cacheDir: string,
+  size: number,
+  maxSize: number,
+): Promise<Buffer> {
   const file = await FitsFile.open(product.filePath);
   let png: Buffer;
   try {

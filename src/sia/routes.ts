@@ -104,7 +104,10 @@ export function registerSia(app: FastifyInstance, deps: SiaDeps): void {
         }
         if (values.length > 0) given.set(name, values);
       }
-      const optionValues = await withReadOnlyIdentity(deps.pool, ANONYMOUS, loadOptions);
+      const optionValues =
+        options && Date.now() - options.at < OPTIONS_TTL_MS
+          ? options.values
+          : await withReadOnlyIdentity(deps.pool, ANONYMOUS, loadOptions);
       // SIA-50: MAXREC=0 is metadata only; the query is not run.
       const rows =
         maxrec === 0

@@ -140,7 +140,12 @@ export function registerSodaSync(app: FastifyInstance, deps: SodaDeps): void {
           );
         }
       }
-      file = await FitsFile.open(product.filePath);
+      try {
+        file = await FitsFile.open(product.filePath);
+      } catch (err) {
+        request.log.error({ err, did: id }, 'product file cannot be opened');
+        return text(503, `ServiceUnavailable: the file of ${id} cannot be read on this node at the moment`);
+      }
       const hdu = await imageHdu(file);
       const plan = planCutout(hdu, product, filters);
       if ('empty' in plan) {
