@@ -64,6 +64,9 @@ describe('SIA 2.0 query', () => {
   test('POLYGON and several POS values are OR-ed (SIA-45)', async () => {
     const r = await sia(q({ POS: ['POLYGON 83 -6 84 -6 84 -5', 'CIRCLE 201.4 -43 0.1'] }));
     expect(r.ids).toEqual(['image-05-mid', 'image-06-mid']);
+    // vertex order does not matter: the smaller region is meant (SIA-42)
+    expect((await sia(q({ POS: 'POLYGON 83 -6 84 -5 84 -6' }))).ids).toEqual(['image-05-mid']);
+    expect((await sia(q({ POS: 'POLYGON 83 -6 84 -6 84 -5' }))).ids).toEqual(['image-05-mid']);
   });
 
   test('same parameter OR, different parameters AND (SIA-11)', async () => {

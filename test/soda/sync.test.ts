@@ -164,6 +164,15 @@ describe('SODA sync cutouts agree with astropy', () => {
 });
 
 describe('SODA sync answers', () => {
+  test('POL selects the Stokes plane of a 4-D image (SODA-30, SODA-83)', async () => {
+    const { res, body } = await soda({ ID: DID('image-06-mid'), CIRCLE: '201.4 -43 0.1', POL: ['I', 'Q'] });
+    expect(res.status).toBe(200);
+    const c = await checkCutout('image-06-mid', body, {});
+    expect(c.same).toBe(true);
+    expect(c.shape).toHaveLength(4);
+    expect(c.shape[0]).toBe(1);
+  });
+
   test('no overlap is 204 with an empty body (SODA-51)', async () => {
     const far = await soda({ ID: DID('image-05-mid'), CIRCLE: '200 40 0.1' });
     expect(far.res.status).toBe(204);
