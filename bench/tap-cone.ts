@@ -6,14 +6,13 @@
 //
 // With no dataDir a temporary one is used and the demo data is generated first (about a
 // minute); pass the folder of an earlier run to reuse it. DATABASE_URL is honoured.
-import { mkdtempSync } from 'node:fs';
-import { chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { compile } from '../adql/index.js';
-import { SeededRandom } from '../src/ingest/random.js';
 import { parseConfig } from '../src/config/index.js';
+import { SeededRandom } from '../src/ingest/random.js';
 import { startNode } from '../src/node.js';
 import { catalogueOf, publishedCatalogue } from '../src/tap/catalogue.js';
 import { publishedSchemas } from '../src/tap/tables/index.js';
@@ -74,7 +73,11 @@ async function measure(run: (p: readonly [number, number]) => Promise<number>, c
   );
   const wall = (performance.now() - t0) / 1000;
   times.sort((a, b) => a - b);
-  return { p50: times[Math.floor(times.length * 0.5)], p95: times[Math.floor(times.length * 0.95)], qps: times.length / wall };
+  return {
+    p50: times[Math.floor(times.length * 0.5)],
+    p95: times[Math.floor(times.length * 0.95)],
+    qps: times.length / wall,
+  };
 }
 
 const rows: string[] = [];
@@ -87,7 +90,9 @@ for (const concurrency of [1, 4]) {
   );
 }
 console.log(`0.1-degree cones on demo.sources (${queries} random positions)`);
-console.log('concurrency |  /tap/sync p50/p95 ms, q/s   |  direct SQL p50/p95 ms, q/s   | p50 ratio, q/s ratio');
+console.log(
+  'concurrency |  /tap/sync p50/p95 ms, q/s   |  direct SQL p50/p95 ms, q/s   | p50 ratio, q/s ratio',
+);
 for (const r of rows) console.log(r);
 await direct.end();
 await node.close();
