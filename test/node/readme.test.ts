@@ -8,7 +8,8 @@ const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 
 
 describe('the README stays true', () => {
   it('documents every configuration variable the code reads', () => {
-    for (const v of [...CONFIG_VARIABLES, ...AUTH_VARIABLES]) expect(readme, v.name).toContain(`\`${v.name}\``);
+    for (const v of [...CONFIG_VARIABLES, ...AUTH_VARIABLES])
+      expect(readme, v.name).toContain(`\`${v.name}\``);
   });
 
   it('keeps the two commands, and .ci/run calls the test command', () => {
