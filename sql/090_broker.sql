@@ -50,3 +50,5 @@ CREATE INDEX sessions_offerset_idx ON broker.sessions (offerset);
 -- The driver walks only sessions that are not final.
 CREATE INDEX sessions_live_idx ON broker.sessions (phase)
   WHERE phase IN ('OFFERED', 'ACCEPTED', 'WAITING', 'PREPARING', 'AVAILABLE', 'RUNNING', 'RELEASING');
+-- Cancelled work whose backend has not confirmed the kill yet.
+CREATE INDEX sessions_cancel_idx ON broker.sessions (backend) WHERE cancel_requested AND backend_ref IS NOT NULL;

@@ -380,13 +380,17 @@ export class BrokerService {
     );
   }
 
+  /**
+   * Stops the work of a cancelled or failed session. A session on another backend (or a
+   * cancel that failed) keeps cancel_requested, and the driver of its backend retries.
+   */
   private async stopWork(s: store.StoredSession): Promise<void> {
-    if (!s.backendRef) return;
-    if (s.backend !== this.backend.name) return; // its own driver acts on cancel_requested
+    if (!s.backendRef || s.backend !== this.backend.name) return;
     try {
       await this.backend.cancel(s.backendRef, s.workDir);
+      await this.pool.query('UPDATE broker.sessions SET cancel_requested = false WHERE uuid = $1', [s.uuid]);
     } catch (err) {
-      this.log.warn({ err, session: s.uuid }, 'broker: cancelling work failed');
+      this.log.warn({ err, session: s.uuid }, 'broker: cancelling work failed; the driver will retry');
     }
   }
 
@@ -502,8 +506,11 @@ export class BrokerService {
       if (!running) await this.backend.cancel(ref, s.workDir); // cancelled while starting
       return;
     }
+    if ((s.phase === 'CANCELLED' || s.phase === 'FAILED') && s.cancelRequested) {
+      await this.stopWork(s);
+      return;
+    }
     if (s.phase === 'RUNNING' && s.backendRef) {
-      if (s.cancelRequested) return void (await this.backend.cancel(s.backendRef, s.workDir));
       const w = await this.backend.poll(s.backendRef, s.workDir);
       if (w.state === 'running') {
         const deadline = (s.started?.getTime() ?? Date.now()) + a.durationSeconds * 1000;

@@ -276,6 +276,7 @@ export async function workList(
     `SELECT * FROM broker.sessions
       WHERE (phase = 'OFFERED' AND expires <= now())
          OR (phase IN ('ACCEPTED', 'WAITING', 'PREPARING', 'AVAILABLE', 'RUNNING', 'RELEASING') AND backend = ANY($1::text[]))
+         OR (cancel_requested AND backend_ref IS NOT NULL AND backend = ANY($1::text[]))
       ORDER BY updated LIMIT $2`,
     [[...backends], limit],
   );

@@ -213,6 +213,28 @@ schedule:
       expect((await alice.setPhase(uuid, 'CANCELLED')).status).toBe(409);
     });
 
+    it('stops work at its time limit and reports FAILED with the limit (EB-73)', async () => {
+      const body = { ...sleepRequest(120), schedule: { requested: { duration: 'PT2S' } } };
+      const uuid = await acceptFirst(alice, body);
+      const done = await alice.waitFor(uuid, ['COMPLETED', 'FAILED', 'CANCELLED']);
+      expect(done.phase).toBe('FAILED');
+      const last = done.meta.messages.at(-1);
+      expect(last.type).toBe('uri:time-limit');
+      expect(last.message).toMatch(/time limit of 2 s/);
+      const { default: pg } = await import('pg');
+      const db = new pg.Client({ connectionString: testDatabaseUrl() });
+      await db.connect();
+      const ref = (await db.query('SELECT backend_ref FROM broker.sessions WHERE uuid = $1', [uuid])).rows[0]
+        .backend_ref as string;
+      await db.end();
+      let alive = true;
+      for (let i = 0; i < 300 && alive; i++) {
+        alive = await isAlive(ref);
+        if (alive) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(alive).toBe(false);
+    });
+
     it('a node restart loses no session state (EB-77)', async () => {
       const uuid = await acceptFirst(alice, sleepRequest(3));
       const before = await alice.waitFor(uuid, ['RUNNING']);
