@@ -59,11 +59,48 @@ export function registerFiles(app: FastifyInstance, deps: { pool: pg.Pool }): vo
       }
     }
     reply
-      .status(200)
       .type('application/fits')
-      .header('Content-Length', String(size))
+      .header('Accept-Ranges', 'bytes')
       .header('Content-Disposition', `attachment; filename="${basename(path).replace(/"/g, '')}"`);
+    // One byte range (RFC 9110 §14): lets a client resume a large download or read a header.
+    const range = byteRange(request.headers.range, size);
+    if (range === 'unsatisfiable') {
+      return reply
+        .status(416)
+        .header('Content-Range', `bytes */${size}`)
+        .type('text/plain; charset=utf-8')
+        .send('UsageError: the range is outside the file\n');
+    }
+    if (range) {
+      reply
+        .status(206)
+        .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
+        .header('Content-Length', String(range.end - range.start + 1));
+      if (request.method === 'HEAD') return reply.send();
+      return reply.send(createReadStream(path, { start: range.start, end: range.end }));
+    }
+    reply.status(200).header('Content-Length', String(size));
     if (request.method === 'HEAD') return reply.send();
     return reply.send(createReadStream(path));
   });
+}
+
+/** A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; anything else is ignored (whole file). */
+function byteRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
 }

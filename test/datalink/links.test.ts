@@ -67,6 +67,16 @@ describe('DataLink links', () => {
     expect(String(bytes.length)).toBe(self?.[7]);
     expect(file.headers.get('content-length')).toBe(String(bytes.length));
     expect(bytes.subarray(0, 30).toString('latin1')).toMatch(/^SIMPLE {2}=\s+T/);
+    // a byte range: the first header block only
+    const part = await fetch(local(self?.[1] ?? ''), { headers: { range: 'bytes=0-2879' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 0-2879/${bytes.length}`);
+    expect(Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(0, 2880))).toBe(true);
+    const tail = await fetch(local(self?.[1] ?? ''), { headers: { range: 'bytes=-100' } });
+    expect(Buffer.from(await tail.arrayBuffer()).equals(bytes.subarray(bytes.length - 100))).toBe(true);
+    const beyond = await fetch(local(self?.[1] ?? ''), { headers: { range: `bytes=${bytes.length}-` } });
+    expect(beyond.status).toBe(416);
+    await beyond.text();
   });
 
   test('several IDs keep their order, unknown ones get a NotFoundFault row (DL-12, DL-41)', async () => {
