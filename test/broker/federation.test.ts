@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signingKey, TestIssuer } from '../auth/issuer.js';
 import { testDatabaseUrl } from '../support/db.js';
@@ -14,6 +17,7 @@ describe('broker federation, quotas and capacity', () => {
   let hub: TestNode;
   let token: string;
   let product: Product;
+  let runtimeDir: string;
 
   beforeAll(async () => {
     issuer = await new TestIssuer().start();
@@ -24,7 +28,29 @@ describe('broker federation, quotas and capacity', () => {
       VONODE_BROKER_POLL_MS: '100',
     };
     const sleep = JSON.stringify([{ name: 'sleep', command: ['sleep', '{param:seconds}'] }]);
-    peer = await startTestNode({ ...auth, VONODE_BROKER_SITE: 'peer-site' });
+    // A stand-in container runtime: records the options the broker gives it in /output.
+    runtimeDir = mkdtempSync(join(tmpdir(), 'vonode-runtime-'));
+    const runtime = join(runtimeDir, 'fake-run');
+    writeFileSync(
+      runtime,
+      [
+        '#!/bin/sh',
+        'out=""',
+        'prev=""',
+        'for a in "$@"; do',
+        '  case "$prev:$a" in -v:*:/output) out=$(printf %s "$a" | sed \'s#:/output$##\') ;; esac',
+        '  prev="$a"',
+        'done',
+        'printf "%s\\n" "$@" > "$out/args.txt"',
+        '',
+      ].join('\n'),
+    );
+    chmodSync(runtime, 0o755);
+    peer = await startTestNode({
+      ...auth,
+      VONODE_BROKER_SITE: 'peer-site',
+      VONODE_BROKER_CONTAINER_RUNTIME: `${runtime} run --rm`,
+    });
     hub = await startTestNode({
       ...auth,
       VONODE_BROKER_SITE: 'hub-site',
@@ -40,6 +66,7 @@ describe('broker federation, quotas and capacity', () => {
     await hub?.stop();
     await peer?.stop();
     await issuer?.stop();
+    rmSync(runtimeDir, { recursive: true, force: true });
   });
 
   const request = (did: string) => ({
@@ -95,5 +122,36 @@ describe('broker federation, quotas and capacity', () => {
     expect((await client.setPhase(uuid, 'CANCELLED')).status).toBe(200);
     const third = await client.call('POST', '/broker/offersets', sleepReq, { 'x-vonode-broker-hop': '1' });
     expect(third.status, third.text).toBe(200);
+  });
+
+  it('runs a container through the configured runtime with the data read-only and /output mounted', async () => {
+    const client = new BrokerClient(peer.url, token);
+    const r = await client.call('POST', '/broker/offersets', {
+      executable: {
+        kind: 'https://www.purl.org/ivoa.net/EB/schema/v1.0/types/executable/docker-container-1.0',
+        image: { locations: ['registry.example/tool:1.0'] },
+        entrypoint: '/bin/tool',
+        command: ['--fast', 'x y'],
+      },
+      data: request(product.did).data,
+    });
+    expect(r.status, r.text).toBe(200);
+    const uuid = r.json.offers[0].meta.uuid;
+    await client.setPhase(uuid, 'ACCEPTED');
+    const done = await client.waitFor(uuid, ['COMPLETED', 'FAILED']);
+    expect(done.phase, JSON.stringify(done.meta.messages)).toBe('COMPLETED');
+    const args = await client.call(
+      'GET',
+      BrokerClient.path(done.results.find((x: Doc) => x.name === 'args.txt').href),
+    );
+    const lines = args.text.trim().split('\n');
+    expect(lines.slice(0, 4)).toEqual(['run', '--rm', '-v', `${product.path}:/data/image:ro`]);
+    expect(lines.slice(-5)).toEqual([
+      '--entrypoint',
+      '/bin/tool',
+      'registry.example/tool:1.0',
+      '--fast',
+      'x y',
+    ]);
   });
 });
