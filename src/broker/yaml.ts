@@ -274,7 +274,13 @@ function flow(s: string, p: { i: number }, no: number, depth: number): YamlValue
         ws();
         if (s[p.i] !== ':') throw new YamlError(`expected ':' in flow mapping at column ${p.i + 1}`, no);
         p.i++;
-        obj[String(k)] = flow(s, p, no, depth + 1);
+        // defineProperty: a key named __proto__ stays a plain key, never a prototype.
+        Object.defineProperty(obj, String(k), {
+          value: flow(s, p, no, depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       ws();
       if (s[p.i] === ',') {

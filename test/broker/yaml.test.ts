@@ -48,6 +48,17 @@ quoted: 'it''s'
     expect(parseYaml(toYaml(value))).toEqual(value);
   });
 
+  it('keeps a __proto__ key as data, in block and flow mappings', () => {
+    const doc = parseYaml('a: {__proto__: {polluted: 1}}\n__proto__:\n  polluted: 2\n') as Record<
+      string,
+      Record<string, unknown>
+    >;
+    expect(Object.keys(doc)).toEqual(['a', '__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((doc.a as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor(doc.a, '__proto__')?.value).toEqual({ polluted: 1 });
+  });
+
   it('refuses what it does not support, naming the line', () => {
     expect(() => parseYaml('a: 1\nb: |\n  text\n')).toThrow(/line 2: block scalars/);
     expect(() => parseYaml('a: &x 1\n')).toThrow(YamlError);
