@@ -82,9 +82,13 @@ export async function streamCutout(
       if (next < reads.length) issue();
       const r = reads[i];
       if (r.runs.length === 1) await writer.writeRaw(data);
+      // One write per read: the runs' bytes packed together, the gaps dropped.
       else
-        for (const run of r.runs)
-          await writer.writeRaw(data.subarray(run.offset - r.offset, run.offset - r.offset + run.bytes));
+        await writer.writeRaw(
+          Buffer.concat(
+            r.runs.map((run) => data.subarray(run.offset - r.offset, run.offset - r.offset + run.bytes)),
+          ),
+        );
     }
   } finally {
     // Reads still in flight after a failure must not surface as unhandled rejections.
