@@ -32,7 +32,13 @@ export const TYPES = {
 /** Last segment of a type URI, lower-cased, without a trailing version (docker-container). */
 export function typeSuffix(uri: string): string {
   const last = uri.split(/[/:#]/).filter(Boolean).pop() ?? '';
-  return last.toLowerCase().replace(/-\d+(\.\d+)*$/, '');
+  // Early schema URIs end in the schema file's name (…/simple-compute-1.0.yaml) and drop
+  // "-resource": both spellings name the same type.
+  const bare = last
+    .toLowerCase()
+    .replace(/\.(yaml|yml|json)$/, '')
+    .replace(/-\d+(\.\d+)*$/, '');
+  return bare === 'simple-compute' || bare === 'simple-storage' ? `${bare}-resource` : bare;
 }
 
 export interface ReadResult {

@@ -53,6 +53,21 @@ describe('execution request reader', () => {
     expect(readRequest({}).messages[0].values?.path).toBe('executable');
   });
 
+  it('matches type URIs of every schema generation on their last segment (EB-85..88)', () => {
+    for (const kind of [
+      'https://www.purl.org/ivoa.net/EB/schema/types/resources/compute/simple-compute-1.0.yaml',
+      'https://www.purl.org/ivoa.net/EB/schema/types/computer/simple-compute-resource-1.0',
+      'https://www.purl.org/ivoa.net/EB/schema/v1.0/types/compute/simple-compute-resource-1.0',
+      'uri:simple-compute-resource-1.0',
+    ]) {
+      const r = readRequest({
+        executable: { kind: PIPE, pipeline: 'p' },
+        compute: { kind, cores: { min: 1 } },
+      });
+      expect(r.messages, kind).toEqual([]);
+    }
+  });
+
   it('parses ISO-8601 durations, leniently on input (EB-54)', () => {
     expect(parseDuration('PT1H30M')).toBe(5400);
     expect(parseDuration('P1DT1S')).toBe(86401);
