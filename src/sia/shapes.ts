@@ -155,8 +155,8 @@ const POLE_GAP_DEG = 1e-4;
 
 /**
  * A range as great-circle polygons that follow its lines of latitude closely (vertices every
- * 0.5 deg in longitude, so a great-circle edge strays from the parallel by at most 1 arcsec, at latitude 45), each under 90 deg wide so
- * each stays far below a hemisphere (SIA-42).
+ * 0.5 deg in longitude: an edge strays from the parallel by at most 1 arcsec, at latitude
+ * 45), each under 90 deg wide so each stays far below a hemisphere (SIA-42).
  */
 export function rangePolygons(r: {
   raMin: number;
