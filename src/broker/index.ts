@@ -11,8 +11,10 @@ import { srcnetRoutes } from './srcnet.js';
 
 export type { Backend, WorkSpec, WorkState } from './backend.js';
 export { BrokerError } from './errors.js';
+export { LocalBackend } from './local.js';
 export type { ExecutionRequest, Phase, Session } from './model.js';
 export { PHASES } from './model.js';
+export { readRequest } from './request.js';
 export { BrokerService } from './service.js';
 export {
   BROKER_VARIABLES,
@@ -20,6 +22,7 @@ export {
   brokerSettings,
   type PipelineDefinition,
 } from './settings.js';
+export { SlurmBackend } from './slurm.js';
 export { parseYaml, toYaml, YamlError } from './yaml.js';
 
 export interface BrokerDeps {
