@@ -25,9 +25,27 @@ export interface ColumnMetadata {
   description?: string;
 }
 
+/**
+ * How a region column is stored when it is published as STC-S text (datatype char,
+ * arraysize *, xtype adql:REGION; OBS-60..OBS-63):
+ * - `'polygon-array'`: the physical value is a DALI polygon, `float8[]` of
+ *   lon1, lat1, lon2, lat2, ... in ICRS degrees.
+ */
+export type RegionStorage = 'polygon-array';
+
 export interface CatalogueColumn extends ColumnMetadata {
   /** Physical PostgreSQL column; defaults to `name` (without surrounding quotes). */
   sqlName?: string;
+  /**
+   * Set on a column whose published metadata says STC-S region (char / * / adql:REGION)
+   * while the table stores a DALI polygon. In geometry (CONTAINS, INTERSECTS, AREA,
+   * CENTROID, CAST(... AS POLYGON)) the column is that polygon, read directly; where it
+   * becomes a result column (directly, via *, out of subqueries, WITH and set operations)
+   * it is `adql.polygon_stcs(col)`: 'Polygon ICRS lon lat ...' with the published
+   * metadata. CAST(col AS VARCHAR) is the same text as a string. Like a CLOB (TAP-63) it
+   * cannot be compared (=, <>, IN, BETWEEN, LIKE): an AdqlError says so.
+   */
+  region?: RegionStorage;
   principal?: boolean;
   indexed?: boolean;
   std?: boolean;

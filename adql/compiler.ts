@@ -43,6 +43,11 @@ interface VType {
   integer?: boolean;
   geo?: GeoKind;
   meta: Meta;
+  /**
+   * A DALI polygon (geo 'polygon', float8[] in SQL) published as STC-S text: geometry
+   * reads the array, a result column gets adql.polygon_stcs (CatalogueColumn.region).
+   */
+  stcs?: true;
 }
 
 type Shape =
@@ -194,6 +199,31 @@ function typeOfMeta(meta: Meta): VType {
   }
 }
 
+/** The type of a published column: its metadata, unless its storage differs (region). */
+function columnType(c: CatalogueColumn, meta: Meta): VType {
+  if (c.region === undefined) return typeOfMeta(meta);
+  if (c.region === 'polygon-array') return { cat: 'geo', geo: 'polygon', meta, stcs: true };
+  // A declaration error, not a query error: the catalogue promised a storage we do not know.
+  throw new Error(`column ${c.name}: unknown region storage '${String(c.region)}'`);
+}
+
+/** SQL of a value as it leaves the query: region-published polygons become STC-S text. */
+function presented(sql: string, t: VType): string {
+  return t.stcs ? `adql.polygon_stcs(${sql})` : sql;
+}
+
+/** TAP-63: a region published as STC-S is, like a CLOB, not comparable; say what works instead. */
+function refuseRegionCompare(vals: Val[], pos: Position, what: string): void {
+  const v = vals.find((x) => x.t.stcs);
+  if (!v) return;
+  throw new AdqlError(
+    'semantic',
+    `'${v.name}' is a region (adql:REGION) and cannot be compared with ${what}; test it with CONTAINS or INTERSECTS, or compare CAST(${v.name} AS VARCHAR)`,
+    pos,
+    what,
+  );
+}
+
 function geoMeta(kind: 'point' | 'circle' | 'polygon'): Meta {
   return {
     datatype: 'double',
@@ -313,7 +343,10 @@ export class Compiler {
       ? this.outputNames(body.cols.map((c) => c.name))
       : body.cols.map((_, i) => `c${i + 1}`);
     const list = body.cols
-      .map((_, i) => `"_q".${quoteIdent(`c${i + 1}`)} AS ${quoteIdent(names[i])}`)
+      .map((c, i) => {
+        const col = `"_q".${quoteIdent(`c${i + 1}`)}`;
+        return `${final ? presented(col, c.t) : col} AS ${quoteIdent(names[i])}`;
+      })
       .join(', ');
     let sql = `SELECT ${list} FROM (${body.sql}) AS "_q"`;
     if (order.length) sql += ` ORDER BY ${order.join(', ')}`;
@@ -495,7 +528,7 @@ export class Compiler {
     const names = final ? this.outputNames(rawNames) : items.map((_, i) => `c${i + 1}`);
     const list = items
       .map((it, i) => {
-        let sql = it.val.sql;
+        let sql = final ? presented(it.val.sql, it.val.t) : it.val.sql;
         if (it.val.t.cat === 'null') sql = `CAST(${sql} AS text)`;
         return `${sql} AS ${quoteIdent(names[i])}`;
       })
@@ -811,7 +844,7 @@ export class Compiler {
         const v = c[k];
         if (v !== undefined && v !== null) meta[k] = v;
       }
-      base = { name: plain, phys: quoteIdent(c.sqlName ?? plain), meta, t: typeOfMeta(meta) };
+      base = { name: plain, phys: quoteIdent(c.sqlName ?? plain), meta, t: columnType(c, meta) };
       columnCache.set(c, base);
     }
     return { name: base.name, sql: `${quoteIdent(alias)}.${base.phys}`, t: base.t, meta: base.meta };
@@ -973,6 +1006,7 @@ export class Compiler {
       case 'like': {
         const a = this.expr(c.arg, ctx);
         const p = this.expr(c.pattern, ctx);
+        refuseRegionCompare([a, p], c.pos, c.insensitive ? 'ILIKE' : 'LIKE');
         for (const v of [a, p]) {
           if (v.t.cat !== 'str' && v.t.cat !== 'null') {
             throw new AdqlError(
@@ -1054,6 +1088,7 @@ export class Compiler {
     let r = this.expr(c.right, ctx);
     l = this.coerceTo(l, r);
     r = this.coerceTo(r, l);
+    refuseRegionCompare([l, r], c.pos, c.op);
     this.checkComparable(l, r, c.pos, c.op);
     if (l.t.cat === 'geo' || r.t.cat === 'geo' || l.t.cat === 'array' || r.t.cat === 'array') {
       if (op !== '=' && op !== '<>') {
@@ -1072,6 +1107,7 @@ export class Compiler {
   }
 
   private checkComparable(a: Val, b: Val, pos: Position, what: string): void {
+    refuseRegionCompare([a, b], pos, what);
     if (!compatible(a.t, b.t)) {
       throw new AdqlError(
         'semantic',
@@ -1395,12 +1431,13 @@ export class Compiler {
       }
       case 'CHAR':
       case 'VARCHAR': {
-        if (from === 'geo' || from === 'array') fail();
+        if ((from === 'geo' && !a.t.stcs) || from === 'array') fail();
         const pg = target.length
           ? `${target.type === 'CHAR' ? 'char' : 'varchar'}(${target.length})`
           : 'text';
         const arraysize = target.length ? `${target.length}${target.type === 'VARCHAR' ? '*' : ''}` : '*';
-        const sql = from === 'time' ? `to_char(${a.sql}, 'YYYY-MM-DD"T"HH24:MI:SS.MS')` : a.sql;
+        const sql =
+          from === 'time' ? `to_char(${a.sql}, 'YYYY-MM-DD"T"HH24:MI:SS.MS')` : presented(a.sql, a.t);
         return {
           ...base,
           sql: `CAST(${sql} AS ${pg})`,
@@ -1416,6 +1453,9 @@ export class Compiler {
         };
       default: {
         const kind = target.type.toLowerCase() as 'point' | 'circle' | 'polygon';
+        // CAST(region AS POLYGON) hands out the stored DALI polygon itself.
+        if (from === 'geo' && a.t.geo === kind && a.t.stcs)
+          return { ...a, t: { cat: 'geo', geo: kind, meta: geoMeta(kind) }, column: undefined };
         if (from === 'geo' && a.t.geo === kind) return { ...a, column: undefined };
         if (from !== 'str' && from !== 'null') fail();
         return {
@@ -2251,7 +2291,7 @@ function describeType(t: VType): string {
     case 'time':
       return 'a timestamp';
     case 'geo':
-      return `a ${t.geo?.toUpperCase()}`;
+      return t.stcs ? 'a REGION (a polygon)' : `a ${t.geo?.toUpperCase()}`;
     case 'bool':
       return 'a boolean';
     case 'null':

@@ -12,12 +12,14 @@ export type {
   ColumnMetadata,
   CompiledQuery,
   CompileOptions,
+  RegionStorage,
   VOTableDatatype,
 } from './catalogue.js';
 export { AdqlError, type AdqlErrorKind, type Position } from './errors.js';
 export { LANGUAGE_FEATURES, type LanguageFeatureGroup } from './features.js';
 export { MAX_QUERY_LENGTH } from './lexer.js';
 export { MAX_NESTING, parse } from './parser.js';
+export { parseStcsPolygon, StcsError, type StcsPolygon } from './stcs.js';
 
 /**
  * ADQL 2.1 text -> PostgreSQL SQL with bind parameters and the metadata of every result

@@ -372,6 +372,93 @@ const valid: Valid[] = [
   V(
     'SELECT * FROM demo.sources WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE(10, 20, 5)) AND 1 = CONTAINS(POINT(ra, dec), CIRCLE(11, 21, 5))',
   ),
+  // --- OBS-62: a DALI polygon published as STC-S (CatalogueColumn.region = 'polygon-array')
+  V('SELECT footprint FROM ivoa.obscore', {
+    sql: ['adql.polygon_stcs("_t1"."s_region") AS "footprint"'],
+    columns: [{ name: 'footprint', datatype: 'char', arraysize: '*', xtype: 'adql:REGION' }],
+  }),
+  V('SELECT * FROM ivoa.obscore', {
+    sql: ['"_t1"."s_region" AS "s_region"', 'adql.polygon_stcs("_t1"."s_region") AS "footprint"'],
+  }),
+  V('SELECT o.footprint AS fp, o.* FROM ivoa.obscore AS o', {
+    sql: [
+      'adql.polygon_stcs("_t1"."s_region") AS "fp"',
+      'adql.polygon_stcs("_t1"."s_region") AS "footprint"',
+    ],
+  }),
+  V(
+    'SELECT x.f FROM (SELECT footprint AS f FROM ivoa.obscore) AS x WHERE 1 = INTERSECTS(x.f, CIRCLE(10, 20, 1))',
+    {
+      sql: [
+        'SELECT "_t1"."s_region" AS "c1"',
+        'adql.geom_intersects("_t2"."c1", \'polygon\', ARRAY[10, 20, 1]::float8[], \'circle\')',
+        'adql.polygon_stcs("_t2"."c1") AS "f"',
+      ],
+      columns: [{ name: 'f', datatype: 'char', arraysize: '*', xtype: 'adql:REGION' }],
+    },
+  ),
+  V(
+    'WITH w AS (SELECT obs_id, footprint FROM ivoa.obscore) SELECT * FROM w WHERE 1 = CONTAINS(POINT(10, 20), footprint)',
+    {
+      sql: ['adql.polygon_contains("_t2"."c2", 10, 20)', 'adql.polygon_stcs("_t2"."c2") AS "footprint"'],
+      columns: [{ name: 'obs_id' }, { name: 'footprint', datatype: 'char', xtype: 'adql:REGION' }] as never,
+    },
+  ),
+  V('SELECT footprint FROM ivoa.obscore UNION SELECT footprint FROM ivoa.obscore WHERE t_min > 1', {
+    sql: ['adql.polygon_stcs("_q"."c1") AS "footprint"'],
+    columns: [{ name: 'footprint', datatype: 'char', arraysize: '*', xtype: 'adql:REGION' }],
+  }),
+  V('SELECT (SELECT TOP 1 footprint FROM ivoa.obscore) AS fp1 FROM demo.sources', {
+    sql: ['adql.polygon_stcs((SELECT "_t2"."s_region" AS "c1"'],
+    columns: [{ name: 'fp1', datatype: 'char', xtype: 'adql:REGION' }] as never,
+  }),
+  V(
+    'SELECT obs_id FROM ivoa.obscore WHERE 1 = INTERSECTS(footprint, CIRCLE(10, 20, 1)) OR 1 = INTERSECTS(POLYGON(1, 2, 3, 4, 5, 6), footprint) OR 1 = INTERSECTS(footprint, POINT(1, 2)) OR INTERSECTS(BOX(10, 20, 2, 2), footprint) = 1',
+    {
+      sql: [
+        'adql.geom_intersects("_t1"."s_region", \'polygon\', ARRAY[10, 20, 1]::float8[], \'circle\')',
+        'adql.polygon_contains("_t1"."s_region", 1, 2)',
+      ],
+      not: ['polygon_stcs'],
+    },
+  ),
+  V(
+    'SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), footprint) AND 1 = CONTAINS(CIRCLE(s_ra, s_dec, 0.1), footprint) AND CONTAINS(footprint, CIRCLE(1, 2, 30)) = 1',
+    { sql: ['adql.polygon_contains("_t1"."s_region", "_t1"."s_ra", "_t1"."s_dec")'], not: ['polygon_stcs'] },
+  ),
+  V(
+    'SELECT AREA(footprint), CENTROID(footprint), COORD1(CENTROID(footprint)), COORD2(CENTROID(footprint)) FROM ivoa.obscore',
+    {
+      sql: ['adql.polygon_area("_t1"."s_region")', '(adql.polygon_centroid("_t1"."s_region"))[1]'],
+      not: ['polygon_stcs'],
+      columns: [
+        { name: 'area', unit: 'deg**2' },
+        { name: 'centroid', datatype: 'double', xtype: 'point' },
+        { name: 'coord1', unit: 'deg' },
+        { name: 'coord2', unit: 'deg' },
+      ] as never,
+    },
+  ),
+  V('SELECT CAST(footprint AS POLYGON) AS p, CAST(footprint AS VARCHAR) AS t FROM ivoa.obscore', {
+    sql: ['"_t1"."s_region" AS "p"', 'CAST(adql.polygon_stcs("_t1"."s_region") AS text) AS "t"'],
+    columns: [
+      { name: 'p', datatype: 'double', arraysize: '*', xtype: 'polygon', unit: 'deg' },
+      { name: 't', datatype: 'char', arraysize: '*' },
+    ] as never,
+  }),
+  V("SELECT obs_id FROM ivoa.obscore WHERE CAST(footprint AS VARCHAR) LIKE 'Polygon ICRS 1%'", {
+    sql: ['CAST(adql.polygon_stcs("_t1"."s_region") AS text) LIKE $1::text'],
+  }),
+  V('SELECT footprint, COUNT(*) AS n, COUNT(footprint) AS m FROM ivoa.obscore GROUP BY footprint', {
+    sql: ['adql.polygon_stcs("_t1"."s_region") AS "footprint"', 'GROUP BY "_t1"."s_region"'],
+  }),
+  V('SELECT DISTINCT footprint FROM ivoa.obscore WHERE footprint IS NOT NULL', {
+    sql: ['SELECT DISTINCT adql.polygon_stcs("_t1"."s_region")', '("_t1"."s_region") IS NOT NULL'],
+  }),
+  V('SELECT COALESCE(footprint, POLYGON(1, 2, 3, 4, 5, 6)) AS c FROM ivoa.obscore', {
+    sql: ['adql.polygon_stcs(COALESCE("_t1"."s_region", ARRAY[1, 2, 3, 4, 5, 6]::float8[]))'],
+    columns: [{ name: 'c', datatype: 'char', xtype: 'adql:REGION' }] as never,
+  }),
 ];
 
 interface Invalid {
@@ -498,6 +585,48 @@ const invalid: Invalid[] = [
   X('SELECT ra FROM demo.sources WHERE flux LIKE 1', 'semantic', /LIKE needs strings/),
   X('SELECT LOWER(ra) FROM demo.sources', 'semantic', /LOWER needs a string/),
   X('SELECT SQRT(field_id) FROM demo.sources', 'semantic', /SQRT needs numeric arguments/),
+  // TAP-63: a region published as STC-S is not a comparable string (documented in README).
+  X(
+    "SELECT obs_id FROM ivoa.obscore WHERE footprint = 'Polygon ICRS 1 2 3 4 5 6'",
+    'semantic',
+    /'footprint' is a region \(adql:REGION\) and cannot be compared with =/,
+  ),
+  X(
+    "SELECT obs_id FROM ivoa.obscore WHERE footprint LIKE 'Polygon%'",
+    'semantic',
+    /cannot be compared with LIKE.*CAST\(footprint AS VARCHAR\)/,
+  ),
+  X(
+    "SELECT obs_id FROM ivoa.obscore WHERE footprint ILIKE 'polygon%'",
+    'semantic',
+    /cannot be compared with ILIKE/,
+  ),
+  X('SELECT obs_id FROM ivoa.obscore WHERE footprint = s_region', 'semantic', /cannot be compared with =/),
+  X(
+    "SELECT obs_id FROM ivoa.obscore WHERE footprint IN ('a', 'b')",
+    'semantic',
+    /cannot be compared with IN/,
+  ),
+  X(
+    'SELECT obs_id FROM ivoa.obscore WHERE footprint IN (SELECT footprint FROM ivoa.obscore)',
+    'semantic',
+    /cannot be compared with IN/,
+  ),
+  X(
+    "SELECT obs_id FROM ivoa.obscore WHERE footprint BETWEEN 'a' AND 'b'",
+    'semantic',
+    /cannot be compared with BETWEEN/,
+  ),
+  X('SELECT MAX(footprint) FROM ivoa.obscore', 'semantic', /MAX needs an orderable value, got a REGION/),
+  X('SELECT COORD1(footprint) FROM ivoa.obscore', 'semantic', /COORD1 needs a POINT, got a REGION/),
+  X('SELECT obs_id FROM ivoa.obscore ORDER BY footprint', 'semantic', /cannot ORDER BY a geometry/),
+  X('SELECT UPPER(footprint) FROM ivoa.obscore', 'semantic', /UPPER needs a string, got a REGION/),
+  X("SELECT footprint || 'x' FROM ivoa.obscore", 'semantic', /\|\| cannot join a REGION/),
+  X(
+    'SELECT obs_id FROM ivoa.obscore UNION SELECT footprint FROM ivoa.obscore',
+    'semantic',
+    /incompatible types \(a string and a REGION/,
+  ),
   X('SELECT CENTROID(3) FROM demo.sources', 'semantic', /CENTROID needs a geometry/),
   X('SELECT CENTROID(COUNT(*)) FROM demo.sources', 'semantic', /CENTROID needs a geometry/),
   X("SELECT POINT('ICRS', ra, 'sy') FROM demo.sources", 'semantic', /the latitude must be a number/),

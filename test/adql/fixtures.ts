@@ -52,6 +52,15 @@ export function demoCatalogue(physicalSchema = 'demo'): Catalogue & { list: Cata
         { name: 's_dec', datatype: 'double', unit: 'deg' },
         { name: 's_region', datatype: 'double', arraysize: '*', xtype: 'polygon', unit: 'deg' },
         { name: 't_min', datatype: 'double', unit: 'd' },
+        // The same stored polygon published as STC-S, as the node's ivoa.obscore.s_region is (OBS-62).
+        {
+          name: 'footprint',
+          datatype: 'char',
+          arraysize: '*',
+          xtype: 'adql:REGION',
+          sqlName: 's_region',
+          region: 'polygon-array',
+        },
       ],
     },
     {

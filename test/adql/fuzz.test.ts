@@ -10,6 +10,7 @@ const SEEDS = [
   "SELECT field_id, COUNT(*) AS n, AVG(flux) FROM demo.sources WHERE field_id LIKE 'F%' GROUP BY field_id HAVING COUNT(*) > 2 ORDER BY n DESC OFFSET 1",
   'WITH a AS (SELECT ra, dec FROM demo.sources WHERE dec > 0) SELECT * FROM a UNION ALL SELECT s_ra, s_dec FROM ivoa.obscore',
   'SELECT * FROM ivoa.obscore WHERE 1 = INTERSECTS(s_region, POLYGON(10, 10, 12, 10, 11, 12)) AND t_min BETWEEN 1 AND 2',
+  'SELECT footprint, AREA(footprint) FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), footprint) UNION SELECT footprint, 0 FROM ivoa.obscore',
   "SELECT CAST(flux AS INTEGER), COALESCE(flux, 0), IN_UNIT(maj_axis, 'deg'), LOWER(field_id) || 'x' FROM demo.sources",
   'SELECT ROUND(flux, 2), TRUNCATE(ra, -1), MOD(flag, 3), LOG(flux), LOG10(flux), POWER(2, flag), SQRT(ABS(dec)) FROM demo.sources',
   "SELECT CASE WHEN flux > 1 THEN 'a' ELSE 'b' END FROM demo.sources AS a NATURAL JOIN TAP_UPLOAD.mine",

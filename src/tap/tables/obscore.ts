@@ -1,3 +1,4 @@
+import type { CatalogueColumn } from '../../../adql/index.js';
 import type { Datatype, PublishedColumn, PublishedSchema } from './model.js';
 
 type Spec = [
@@ -331,6 +332,29 @@ export const OBSCORE_COLUMNS: readonly PublishedColumn[] = SPECS.map(
   }),
 );
 
+/**
+ * OBS-62: TAP publishes s_region as an STC-S string (`Polygon ICRS lon lat ...`, char /
+ * * / adql:REGION, no unit), which every client reads, while the stored column stays the
+ * DALI polygon. `region: 'polygon-array'` tells the ADQL compiler so: geometry uses the
+ * array, result columns get adql.polygon_stcs. OBSCORE_COLUMNS above keeps describing
+ * the stored form, because SIA selects the physical columns under those FIELDs.
+ */
+const { unit: _degrees, ...storedRegion } = OBSCORE_COLUMNS.find(
+  (c) => c.name === 's_region',
+) as PublishedColumn;
+const S_REGION_AS_STCS: PublishedColumn & Pick<CatalogueColumn, 'region'> = {
+  ...storedRegion,
+  datatype: 'char',
+  arraysize: '*',
+  xtype: 'adql:REGION',
+  region: 'polygon-array',
+};
+
+/** The ObsCore columns as TAP publishes them (TAP_SCHEMA, VOSI tables, ADQL). */
+export const OBSCORE_TAP_COLUMNS: readonly PublishedColumn[] = OBSCORE_COLUMNS.map((c) =>
+  c.name === 's_region' ? S_REGION_AS_STCS : c,
+);
+
 export const IVOA_SCHEMA: PublishedSchema = {
   name: 'ivoa',
   description: 'IVOA standard data models: the ObsCore table of every image and cube',
@@ -342,7 +366,7 @@ export const IVOA_SCHEMA: PublishedSchema = {
       type: 'table',
       utype: 'ivo://ivoa.net/std/ObsCore#core-1.1',
       description: 'ObsCore 1.1: one row per image or cube served by this node',
-      columns: OBSCORE_COLUMNS,
+      columns: OBSCORE_TAP_COLUMNS,
     },
   ],
 };
