@@ -1,5 +1,5 @@
 // ADQL-41/42/43: TAPRegExt languageFeatures, type IVOIDs emitted all lower-case as ADQL 2.1 requires.
-// (REC-ADQL-2.1 "Language feature support": "ADQL services MUST provide the feature IVOIDs in
+// (REC-ADQL-2.1 §4.1 "Service capabilities": "ADQL services MUST provide the feature IVOIDs in
 // all-lower case"; STILTS 3.4.7 taplint still expects TAPRegExt's casing and warns W-CAP-CULF.)
 // /tap/capabilities is generated from this list, so it cannot drift from what compile() accepts.
 const TRE = 'ivo://ivoa.net/std/tapregext';
