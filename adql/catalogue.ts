@@ -74,6 +74,12 @@ export interface CompileOptions {
   maxrec?: number;
   /** Most HEALPix ranges emitted for one constant shape (default 16). */
   maxRanges?: number;
+  /**
+   * Crossmatch translation: 'lateral' (default) filters the indexed table in a LATERAL
+   * subquery per row of the circle side; 'join' keeps the range join condition of earlier
+   * versions (kept for comparison tests).
+   */
+  crossmatch?: 'lateral' | 'join';
 }
 
 export interface CompiledQuery {

@@ -89,6 +89,18 @@ interface Rel {
   placeholder: string;
 }
 
+interface PendingCrossmatch {
+  idx: { rel: Rel; hpx: string };
+  cc: { lon: string; lat: string; r: string; rels: Set<Rel> };
+  exact: string;
+}
+
+interface XmHoist {
+  /** Whether a crossmatch on indexed `idx` around a circle from `circle` may filter idx in a LATERAL. */
+  accepts(idx: Rel, circle: Set<Rel>): boolean;
+  pending: Map<string, PendingCrossmatch>;
+}
+
 interface StarEntry {
   val: Val;
 }
@@ -253,6 +265,12 @@ export class Compiler {
   private allTables: CatalogueTable[] = [];
   private xmCount = 0;
   private rels: Rel[] = [];
+  /** Where each table reference sits in its FROM: what a LATERAL there may see, and whether only inner joins lead to it. */
+  private fromInfo = new Map<Rel, { visible: Set<Rel>; inner: boolean }>();
+  /** Crossmatch filters moved into a LATERAL subquery on the indexed relation. */
+  private lateral = new Map<Rel, Array<{ name: string; call: string; cond: string }>>();
+  /** Set while a top-level conjunct of WHERE/ON compiles: crossmatches there may become LATERAL. */
+  private xmHoist?: XmHoist;
   private readonly maxRanges: number;
 
   constructor(
@@ -306,6 +324,20 @@ export class Compiler {
   }
 
   private relSql(rel: Rel): string {
+    const xs = this.lateral.get(rel);
+    if (xs) {
+      // Per row of the circle side: the ranges once (OFFSET 0 keeps the one-row subquery
+      // from being flattened into the range arms), then a parameterised index scan on the
+      // HEALPix column. The outer OFFSET 0 stops PostgreSQL pulling the subquery up, which
+      // would free it to join the other way round and evaluate the ranges per pair.
+      const a = quoteIdent(rel.alias);
+      const list = [`${a}.*`, ...rel.extras.map((e) => `${e.sql} AS ${quoteIdent(e.name)}`)].join(', ');
+      const from = [
+        ...xs.map((x) => `(SELECT ${x.call} AS xr OFFSET 0) AS ${quoteIdent(x.name)}`),
+        `${rel.baseSql} AS ${a}`,
+      ].join(', ');
+      return `LATERAL (SELECT ${list} FROM ${from} WHERE ${xs.map((x) => x.cond).join(' AND ')} OFFSET 0) AS ${a}`;
+    }
     if (!rel.extras.length) return `${rel.baseSql} AS ${quoteIdent(rel.alias)}`;
     // OFFSET 0 keeps PostgreSQL from flattening the subquery, so the per-row ranges are
     // computed once per row rather than once per reference in the join condition.
@@ -445,10 +477,13 @@ export class Compiler {
     const scope = new Scope(parent);
     const fromSql: string[] = [];
     const star: StarEntry[] = [];
+    const earlier = new Set<Rel>();
     for (const f of sel.from) {
-      const r = this.fromItem(f, scope);
+      // A LATERAL item may refer to every earlier item of the FROM list.
+      const r = this.fromItem(f, scope, new Set(earlier), true);
       fromSql.push(r.sql);
       star.push(...r.star);
+      for (const rel of r.rels) earlier.add(rel);
     }
     const ctx = (clause: string, allowAgg: boolean): Ctx => ({
       scope,
@@ -459,7 +494,17 @@ export class Compiler {
     });
 
     let where = '';
-    if (sel.where) where = ` WHERE ${this.condition(sel.where, ctx('WHERE', false))}`;
+    if (sel.where) {
+      const local = new Set(scope.rels);
+      // A WHERE crossmatch may move into the indexed table's LATERAL only if no outer join
+      // can null-extend that table, and the circle's relations precede it.
+      const accepts = (idx: Rel, circle: Set<Rel>) => {
+        const info = this.fromInfo.get(idx);
+        if (!info?.inner || !local.has(idx)) return false;
+        return [...circle].every((r) => !local.has(r) || info.visible.has(r));
+      };
+      where = ` WHERE ${this.conjuncts(sel.where, ctx('WHERE', false), accepts)}`;
+    }
 
     // Aggregated query? Then every column outside an aggregate must be grouped.
     const aggregated =
@@ -603,10 +648,21 @@ export class Compiler {
 
   // ------------------------------------------------------------------ FROM
 
-  private fromItem(ref: TableRef, scope: Scope): { sql: string; star: StarEntry[]; rels: Rel[] } {
+  /**
+   * `visible`: the relations a LATERAL item here may refer to; `inner`: only inner joins
+   * (or the preserved side of a LEFT join) lead here, so a WHERE filter on it may be applied
+   * before the joins.
+   */
+  private fromItem(
+    ref: TableRef,
+    scope: Scope,
+    visible: Set<Rel>,
+    inner: boolean,
+  ): { sql: string; star: StarEntry[]; rels: Rel[] } {
     if (ref.kind === 'table') {
       const rel = this.tableRel(ref.name, ref.alias, ref.pos);
       this.addRel(scope, rel, ref.alias ?? ref.name[ref.name.length - 1]);
+      this.fromInfo.set(rel, { visible, inner });
       return {
         sql: rel.placeholder,
         star: rel.columns.map((c) => ({ val: this.colVal(rel, c) })),
@@ -639,8 +695,20 @@ export class Compiler {
         rels: [rel],
       };
     }
-    const left = this.fromItem(ref.left, scope);
-    const right = this.fromItem(ref.right, scope);
+    const left = this.fromItem(
+      ref.left,
+      scope,
+      visible,
+      inner && ref.type !== 'RIGHT' && ref.type !== 'FULL',
+    );
+    // PostgreSQL lets the right side of an INNER or LEFT join refer laterally to its left side.
+    const lateralOk = ref.type === 'CROSS' || ref.type === 'INNER' || ref.type === 'LEFT';
+    const right = this.fromItem(
+      ref.right,
+      scope,
+      lateralOk ? new Set([...visible, ...left.rels]) : new Set(),
+      inner && (ref.type === 'CROSS' || ref.type === 'INNER'),
+    );
     const kw = ref.type === 'CROSS' ? 'CROSS JOIN' : ref.type === 'INNER' ? 'JOIN' : `${ref.type} JOIN`;
     if (ref.type === 'CROSS') {
       return {
@@ -664,13 +732,24 @@ export class Compiler {
         };
     } else if (ref.using) names = ref.using;
     else {
-      const cond = this.condition(ref.on!, {
-        scope,
-        allowAgg: false,
-        aggDepth: 0,
-        ungrouped: [],
-        clause: 'ON',
-      });
+      // An ON crossmatch on the joined table itself can filter it in a LATERAL: for INNER
+      // and LEFT joins that is the same join (unmatched left rows still get NULLs).
+      const target = ref.right.kind === 'table' && lateralOk ? right.rels[0] : undefined;
+      const info = target && this.fromInfo.get(target);
+      const local = new Set(scope.rels);
+      const accepts = (idx: Rel, circle: Set<Rel>) =>
+        idx === target && !!info && [...circle].every((r) => !local.has(r) || info.visible.has(r));
+      const cond = this.conjuncts(
+        ref.on!,
+        {
+          scope,
+          allowAgg: false,
+          aggDepth: 0,
+          ungrouped: [],
+          clause: 'ON',
+        },
+        accepts,
+      );
       return {
         sql: `${left.sql} ${kw} ${right.sql} ON ${cond}`,
         star: [...left.star, ...right.star],
@@ -985,6 +1064,45 @@ export class Compiler {
   }
 
   // ------------------------------------------------------------------ conditions
+
+  /**
+   * A WHERE or ON condition, conjunct by conjunct: a conjunct that is exactly a crossmatch
+   * accepted by `accepts` becomes a filter inside the indexed table's LATERAL subquery and
+   * `true` here; any other crossmatch keeps the range join condition.
+   */
+  private conjuncts(c: Condition, ctx: Ctx, accepts: XmHoist['accepts']): string {
+    if (c.kind === 'and')
+      return `${this.conjuncts(c.left, ctx, accepts)} AND ${this.conjuncts(c.right, ctx, accepts)}`;
+    if (c.kind === 'group') return `(${this.conjuncts(c.arg, ctx, accepts)})`;
+    if (this.options.crossmatch === 'join') return this.condition(c, ctx);
+    const saved = this.xmHoist;
+    const hoist: XmHoist = { accepts, pending: new Map() };
+    this.xmHoist = hoist;
+    let sql: string;
+    try {
+      sql = this.condition(c, ctx);
+    } finally {
+      this.xmHoist = saved;
+    }
+    if (hoist.pending.size === 1) {
+      const [[token, xm]] = hoist.pending;
+      if (sql === token || sql === `(${token})`) {
+        const name = `_xr${++this.xmCount}`;
+        const xr = `${quoteIdent(name)}.xr`;
+        const list = this.lateral.get(xm.idx.rel) ?? [];
+        list.push({
+          name,
+          call: `adql.xmatch_ranges(${xm.cc.lon}, ${xm.cc.lat}, ${xm.cc.r})`,
+          cond: `(${this.rangeArms(xm.idx.hpx, xr)}) AND ${xm.exact}`,
+        });
+        this.lateral.set(xm.idx.rel, list);
+        return 'true';
+      }
+    }
+    for (const [token, xm] of hoist.pending)
+      sql = sql.replace(token, () => `(${this.crossmatchRanges(xm.idx, xm.cc)}) AND ${xm.exact}`);
+    return sql;
+  }
 
   condition(c: Condition, ctx: Ctx): string {
     switch (c.kind) {
@@ -2114,6 +2232,11 @@ export class Compiler {
       };
     };
     if (this.indexOf(qv) && !this.indexOf(pv)) return this.pointInCircle(qv, circleAround(pv), strict);
+    // Both indexed (a self-join): index the side a LATERAL can reach, if only one can.
+    const qi = this.indexOf(qv);
+    const h = this.xmHoist;
+    if (qi && h && !h.accepts(this.indexOf(pv)!.rel, qv.rels) && h.accepts(qi.rel, pv.rels))
+      return this.pointInCircle(qv, circleAround(pv), strict);
     return this.pointInCircle(pv, circleAround(qv), strict);
   }
 
@@ -2202,7 +2325,16 @@ export class Compiler {
         );
     } else {
       exact = `adql.chord2(${pp.lon}, ${pp.lat}, ${cc.lon}, ${cc.lat}) ${cmp} adql.chord2_of(${cc.r})`;
-      if (idx && !cc.rels.has(idx.rel)) ranges = this.crossmatchRanges(idx, cc);
+      if (idx && !cc.rels.has(idx.rel)) {
+        const hoist = this.xmHoist;
+        if (hoist?.accepts(idx.rel, cc.rels)) {
+          // Decided by conjuncts() once it sees whether this test is the whole conjunct.
+          const token = `\u0000X${++this.xmCount}\u0000`;
+          hoist.pending.set(token, { idx, cc, exact });
+          return token;
+        }
+        ranges = this.crossmatchRanges(idx, cc);
+      }
     }
     return ranges ? `(${ranges}) AND ${exact}` : exact;
   }
@@ -2225,9 +2357,13 @@ export class Compiler {
       others[0].extras.push({ name, sql: call });
       g = `${quoteIdent(others[0].alias)}.${quoteIdent(name)}`;
     }
+    return this.rangeArms(idx.hpx, g);
+  }
+
+  /** `hpx` within one of the 4 ranges of an adql.xmatch_ranges array `g`. */
+  private rangeArms(hpx: string, g: string): string {
     const arms: string[] = [];
-    for (let i = 0; i < 4; i++)
-      arms.push(`(${idx.hpx} >= ${g}[${2 * i + 1}] AND ${idx.hpx} < ${g}[${2 * i + 2}])`);
+    for (let i = 0; i < 4; i++) arms.push(`(${hpx} >= ${g}[${2 * i + 1}] AND ${hpx} < ${g}[${2 * i + 2}])`);
     return arms.join(' OR ');
   }
 

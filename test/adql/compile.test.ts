@@ -349,7 +349,36 @@ const valid: Valid[] = [
   ),
   V(
     'SELECT * FROM TAP_UPLOAD.mine AS m, demo.sources AS s WHERE DISTANCE(m.ra, m.dec, s.ra, s.dec) < 5 / 3600.0',
-    { sql: ['"_t2"."hpx" >= "_t1"."_xm1"[1]'] },
+    // A WHERE crossmatch on a table after the upload: the table is filtered in a LATERAL.
+    {
+      sql: [
+        'LATERAL (SELECT "_t2".* FROM (SELECT adql.xmatch_ranges("_t1"."ra", "_t1"."dec", (5 / 3600.0::float8)) AS xr OFFSET 0) AS "_xr',
+        '"_t2"."hpx" >= "_xr',
+      ],
+      not: ['_xm'],
+    },
+  ),
+  V(
+    'SELECT m.id, s.source_id FROM TAP_UPLOAD.mine AS m LEFT JOIN demo.sources AS s ON 1 = CONTAINS(POINT(s.ra, s.dec), CIRCLE(m.ra, m.dec, 0.001)) AND s.source_id > 1',
+    {
+      sql: [
+        'LEFT JOIN LATERAL (SELECT "_t2".* FROM (SELECT adql.xmatch_ranges(',
+        'ON true AND "_t2"."source_id" > 1',
+      ],
+    },
+  ),
+  // Where a LATERAL would change the result or cannot see the circle: the range join.
+  V(
+    'SELECT m.id FROM TAP_UPLOAD.mine AS m RIGHT JOIN demo.sources AS s ON 1 = CONTAINS(POINT(s.ra, s.dec), CIRCLE(m.ra, m.dec, 0.001))',
+    { sql: ['"_t2"."hpx" >= "_t1"."_xm1"[1]'], not: ['LATERAL'] },
+  ),
+  V(
+    'SELECT m.id FROM TAP_UPLOAD.mine AS m LEFT JOIN demo.sources AS s ON m.id = s.source_id WHERE 1 = CONTAINS(POINT(s.ra, s.dec), CIRCLE(m.ra, m.dec, 0.001))',
+    { sql: ['"_t2"."hpx" >= "_t1"."_xm1"[1]'], not: ['LATERAL'] },
+  ),
+  V(
+    'SELECT m.id FROM TAP_UPLOAD.mine AS m, demo.sources AS s WHERE 0 = CONTAINS(POINT(s.ra, s.dec), CIRCLE(m.ra, m.dec, 0.001)) OR m.id = 1',
+    { sql: ['WHERE NOT ((("_t2"."hpx" >= "_t1"."_xm'], not: ['LATERAL'] },
   ),
   V('SELECT * FROM demo.sources AS s WHERE 1 = CONTAINS(POINT(s.ra, s.dec), CIRCLE(s.ra, s.dec, 1))', {
     not: ['xmatch'],
