@@ -1,11 +1,13 @@
 import { runTokenCommand } from '../auth/index.js';
 import { ConfigError, parseConfig } from '../config/index.js';
 import { startNode } from '../node.js';
+import { runIngestCommand } from './ingest.js';
 
 const USAGE = `usage: vonode <command>
 
 commands:
   serve            start the node (default); demo data is generated on first start
+  ingest PATH...   register FITS images and cubes in ivoa.obscore (vonode ingest --help)
   token            print a development token: vonode token --sub NAME --groups G1,G2
                    (needs VONODE_DEV_ISSUER=on; see the README)
   help             show this text
@@ -19,6 +21,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'serve':
         return await serve();
+      case 'ingest':
+        return await runIngestCommand(argv.slice(1));
       case 'token':
         return await runTokenCommand(argv.slice(1), process.env);
       case 'help':

@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoPlan } from '../../src/ingest/demo.js';
+import { writeDemoImage } from '../../src/ingest/demo-products.js';
+import { testDatabaseUrl, testDataDir } from '../support/db.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vonode.js');
+let dir: string;
+let db: pg.Client;
+
+function ingest(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'ingest', ...args], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: '/tmp',
+        DATABASE_URL: testDatabaseUrl(),
+        VONODE_DATA_DIR: testDataDir(),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vonode-ingest-'));
+  chmodSync(dir, 0o755);
+  const plan = demoPlan(16);
+  await writeDemoImage(join(dir, 'site-a.fits'), { ...plan[0], fileName: 'site-a.fits' }, []);
+  await writeDemoImage(join(dir, 'site-b.fits'), { ...plan[4], fileName: 'site-b.fits' }, []);
+  writeFileSync(join(dir, 'notes.fits'), 'this is not a FITS file\n');
+  // A FITS file cut short in its data.
+  const whole = readFileSync(join(dir, 'site-a.fits'));
+  writeFileSync(join(dir, 'truncated.fits'), whole.subarray(0, 2880 * 3 + 100));
+  db = new pg.Client({ connectionString: testDatabaseUrl() });
+  await db.connect();
+});
+
+afterAll(async () => {
+  await db?.end();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('vonode ingest (the site ingest path)', () => {
+  it('registers good files, reports and skips bad ones, and is idempotent', async () => {
+    const first = await ingest(['--collection', 'site-test', dir]);
+    expect(first.code, first.out).toBe(1);
+    expect(first.out).toMatch(/ingested .*site-a\.fits as ivo:\/\/\S+\/site-test\?site-a/);
+    expect(first.out).toMatch(/ingested .*site-b\.fits/);
+    expect(first.out).toMatch(/skipped .*notes\.fits: /);
+    expect(first.out).toMatch(/skipped .*truncated\.fits: /);
+    expect(first.out).toMatch(/2 ingested, 2 skipped/);
+    const rows = async () =>
+      (
+        await db.query(
+          "SELECT obs_publisher_did, dataproduct_type, s_region IS NOT NULL AS has_region, em_min > 0 AS has_band FROM ivoa.obscore WHERE obs_collection = 'site-test' ORDER BY 1",
+        )
+      ).rows;
+    const before = await rows();
+    expect(before).toHaveLength(2);
+    for (const r of before)
+      expect(r).toMatchObject({ dataproduct_type: 'image', has_region: true, has_band: true });
+    const again = await ingest([
+      '--collection',
+      'site-test',
+      join(dir, 'site-a.fits'),
+      join(dir, 'site-b.fits'),
+    ]);
+    expect(again.code, again.out).toBe(0);
+    expect(await rows()).toEqual(before);
+  });
+
+  it('refuses bad options with one clear line', async () => {
+    const r = await ingest(['--release', 'someday', dir]);
+    expect(r.code).toBe(2);
+    expect(r.out.trim().split('\n')).toHaveLength(1);
+    expect(r.out).toMatch(/--release 'someday' is not a date/);
+  });
+});
