@@ -1,25 +1,11 @@
 import { angularDistanceDeg, coneCoverage, SkyError, SphericalPolygon } from '../../sky/index.js';
 import type { SkyRegion } from '../../sky/wcs/index.js';
+import { POL_STATE_ORDER } from '../ingest/obscore-record.js';
 import { OBSCORE_COLUMNS } from '../tap/tables/obscore.js';
 import { isWholeSky, ParamError, parseInterval, parsePos, rangePolygons } from './shapes.js';
 
-/** ObsCore polarisation labels (SIA-49, OBS). */
-export const POL_LABELS = [
-  'I',
-  'Q',
-  'U',
-  'V',
-  'RR',
-  'LL',
-  'RL',
-  'LR',
-  'XX',
-  'YY',
-  'XY',
-  'YX',
-  'POLI',
-  'POLA',
-];
+/** ObsCore polarisation labels (SIA-49, OBS-70), the same list ingest orders pol_states by. */
+export const POL_LABELS = POL_STATE_ORDER;
 
 /** The query parameters of SIA 2.0 (SIA-20..36), in the order they are documented. */
 export const SIA_QUERY_PARAMS = [
