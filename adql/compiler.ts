@@ -736,9 +736,24 @@ export class Compiler {
       // and LEFT joins that is the same join (unmatched left rows still get NULLs).
       const target = ref.right.kind === 'table' && lateralOk ? right.rels[0] : undefined;
       const info = target && this.fromInfo.get(target);
+      // An INNER join commutes, so an indexed table written first can be read per row of
+      // a right operand that is one table or derived table: the two are written swapped.
+      const first =
+        ref.type === 'INNER' && ref.left.kind === 'table' && ref.right.kind !== 'join'
+          ? left.rels[0]
+          : undefined;
+      const firstSees = new Set([...visible, ...right.rels]);
       const local = new Set(scope.rels);
-      const accepts = (idx: Rel, circle: Set<Rel>) =>
-        idx === target && !!info && [...circle].every((r) => !local.has(r) || info.visible.has(r));
+      const accepts = (idx: Rel, circle: Set<Rel>) => {
+        // Never both ways round: each would have to come after the other.
+        const sees =
+          idx === target && !(first && this.lateral.has(first))
+            ? info?.visible
+            : idx === first && !(target && this.lateral.has(target))
+              ? firstSees
+              : undefined;
+        return !!sees && [...circle].every((r) => !local.has(r) || sees.has(r));
+      };
       const cond = this.conjuncts(
         ref.on!,
         {
@@ -750,6 +765,15 @@ export class Compiler {
         },
         accepts,
       );
+      if (first && this.lateral.has(first)) {
+        // Now written before `first`, the right table can no longer see it laterally.
+        if (target && info) this.fromInfo.set(target, { ...info, visible });
+        return {
+          sql: `${right.sql} ${kw} ${left.sql} ON ${cond}`,
+          star: [...left.star, ...right.star],
+          rels: [...left.rels, ...right.rels],
+        };
+      }
       return {
         sql: `${left.sql} ${kw} ${right.sql} ON ${cond}`,
         star: [...left.star, ...right.star],

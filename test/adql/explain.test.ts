@@ -173,6 +173,10 @@ const selfMatch = (r: string): Array<[string, string]> => [
     `${SELECT_PAIRS} FROM demo.big AS a LEFT JOIN demo.big AS b ${ON_XMATCH(r)} AND a.id <> b.id WHERE ${CONE}`,
   ],
   [
+    'indexed table written first',
+    `${SELECT_PAIRS} FROM demo.big AS b JOIN demo.big AS a ${ON_XMATCH(r)} WHERE a.id <> b.id AND ${CONE}`,
+  ],
+  [
     'WHERE DISTANCE, comma join',
     `${SELECT_PAIRS} FROM demo.big AS a, demo.big AS b WHERE a.id <> b.id AND DISTANCE(POINT('ICRS', a.ra, a.dec), POINT('ICRS', b.ra, b.dec)) < ${r} AND ${CONE}`,
   ],
