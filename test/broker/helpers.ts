@@ -12,7 +12,7 @@ export interface Product {
   owner: string | null;
 }
 
-/** Demo products as the database holds them (read with maintenance rights, as the broker does). */
+/** Demo products (collection ska-demo: other tests ingest their own) as the database holds them (read with maintenance rights, as the broker does). */
 export async function demoProducts(databaseUrl: string): Promise<Product[]> {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
@@ -22,7 +22,7 @@ export async function demoProducts(databaseUrl: string): Promise<Product[]> {
     const r = await db.query<{ did: string; path: string; owner: string | null }>(
       `SELECT obs_publisher_did AS did, file_path AS path,
               CASE WHEN obs_release_date > now() THEN owner_group END AS owner
-         FROM ivoa.obscore WHERE file_path IS NOT NULL ORDER BY access_estsize NULLS LAST, obs_publisher_did`,
+         FROM ivoa.obscore WHERE file_path IS NOT NULL AND obs_collection = 'ska-demo' ORDER BY access_estsize NULLS LAST, obs_publisher_did`,
     );
     await db.query('ROLLBACK');
     return r.rows;

@@ -49,6 +49,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Other tests pick demo products from ivoa.obscore: leave only the demo collection behind.
+  await db?.query("DELETE FROM ivoa.obscore WHERE obs_collection = 'site-test'");
   await db?.end();
   rmSync(dir, { recursive: true, force: true });
 });
