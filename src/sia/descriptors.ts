@@ -1,5 +1,5 @@
 import type { Field, Param, Resource } from '../../votable/index.js';
-import { OBSCORE_COLUMNS } from '../tap/tables/obscore.js';
+import { OBSCORE_TAP_COLUMNS } from '../tap/tables/obscore.js';
 
 export const SIA_STANDARD_ID = 'ivo://ivoa.net/std/SIA#query-2.0';
 export const DATALINK_STANDARD_ID = 'ivo://ivoa.net/std/DataLink#links-1.1';
@@ -8,11 +8,11 @@ export const DATALINK_CONTENT_TYPE = 'application/x-votable+xml;content=datalink
 
 /** The XML ID of the obs_publisher_did FIELD that descriptors point at (OBS-86, SIA-64). */
 export const DID_FIELD_ID =
-  OBSCORE_COLUMNS.find((c) => c.name === 'obs_publisher_did')?.fieldId ?? 'obs_publisher_did';
+  OBSCORE_TAP_COLUMNS.find((c) => c.name === 'obs_publisher_did')?.fieldId ?? 'obs_publisher_did';
 
 /** ObsCore columns as VOTable FIELDs (names, units, UCDs, obscore: utypes: SIA-61). */
 export function obscoreFields(): Field[] {
-  return OBSCORE_COLUMNS.map((c) => {
+  return OBSCORE_TAP_COLUMNS.map((c) => {
     const f: Field = { name: c.name, datatype: c.datatype, description: c.description };
     if (c.arraysize) f.arraysize = c.arraysize;
     if (c.xtype) f.xtype = c.xtype;

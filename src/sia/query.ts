@@ -1,7 +1,7 @@
 import { angularDistanceDeg, coneCoverage, SkyError, SphericalPolygon } from '../../sky/index.js';
 import type { SkyRegion } from '../../sky/wcs/index.js';
 import { POL_STATE_ORDER } from '../ingest/obscore-record.js';
-import { OBSCORE_COLUMNS } from '../tap/tables/obscore.js';
+import { OBSCORE_TAP_COLUMNS } from '../tap/tables/obscore.js';
 import { isWholeSky, ParamError, parseInterval, parsePos, rangePolygons } from './shapes.js';
 
 /** ObsCore polarisation labels (SIA-49, OBS-70), the same list ingest orders pol_states by. */
@@ -175,8 +175,14 @@ export interface SiaSql {
 }
 
 /** The published ObsCore columns, as selected. */
-export const SELECT_LIST = OBSCORE_COLUMNS.map((c) =>
-  c.sqlName && c.sqlName !== c.name ? `${c.sqlName} AS ${c.name}` : c.name,
+// s_region leaves as STC-S text, as TAP publishes it (OBS-62): Debian's STIL cannot read
+// a variable-length xtype="polygon" column in BINARY2.
+export const SELECT_LIST = OBSCORE_TAP_COLUMNS.map((c) =>
+  c.region === 'polygon-array'
+    ? `adql.polygon_stcs(${c.sqlName ?? c.name}) AS ${c.name}`
+    : c.sqlName && c.sqlName !== c.name
+      ? `${c.sqlName} AS ${c.name}`
+      : c.name,
 ).join(', ');
 
 /**

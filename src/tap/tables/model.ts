@@ -24,6 +24,11 @@ export interface PublishedColumn {
   readonly std?: boolean;
   /** The XML ID of the FIELD (OBS-86: DataLink descriptors point at it). */
   readonly fieldId?: string;
+  /**
+   * Stored as a DALI polygon array but published as STC-S text (OBS-62): geometry reads
+   * the array, output goes through adql.polygon_stcs (see adql/catalogue.ts).
+   */
+  readonly region?: 'polygon-array';
 }
 
 export interface ForeignKey {
