@@ -18,6 +18,7 @@ export type {
 export { AdqlError, type AdqlErrorKind, type Position } from './errors.js';
 export { LANGUAGE_FEATURES, type LanguageFeatureGroup } from './features.js';
 export { MAX_QUERY_LENGTH } from './lexer.js';
+export { inlineParameters } from './literals.js';
 export { MAX_NESTING, parse } from './parser.js';
 export { parseStcsPolygon, StcsError, type StcsPolygon } from './stcs.js';
 
