@@ -1,10 +1,12 @@
 /*
  * npx tsx bench/votable-stream.ts [rows] [--rss-rows=N]
  *
- * Streams a 10-column table from PostgreSQL through the votable encoders (pg-cursor, array
- * row mode, batches of 10,000 handed over as ResultDocument.batches) and compares rows/s with `COPY (same query) TO STDOUT` run
- * by psql into /dev/null, measured in the same run. Then streams N synthetic rows
- * (default 10,000,000) through BINARY2 and TABLEDATA in a child process and reports its
+ * Streams a 10-column table from PostgreSQL the way /tap/sync and /tap/async do (executeQuery
+ * in a read-only transaction with an identity, then votable's encode): BINARY2 and TABLEDATA
+ * are transcoded from PostgreSQL's own COPY output (binary and text), the other formats
+ * encode rows read from a cursor. Each is compared in rows/s with `COPY (same query) TO
+ * STDOUT` run by psql into /dev/null, measured in the same run. Then streams N synthetic
+ * rows (default 10,000,000) through BINARY2 and TABLEDATA in a child process and reports its
  * peak RSS (process.resourceUsage().maxRSS).
  */
 import { execFile, spawn } from 'node:child_process';
@@ -14,9 +16,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import Cursor from 'pg-cursor';
+import { ANONYMOUS, READER_ROLE } from '../src/auth/index.js';
 import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded.js';
-import { encode, type Field, type OutputFormat, type PgBinaryType } from '../votable/index.js';
+import { applyMigrations } from '../src/db/migrate.js';
+import { executeQuery } from '../src/tap/execute.js';
+import { copyFormatFor, encode, type Field, type OutputFormat } from '../votable/index.js';
 
 const args = process.argv.slice(2);
 const ROWS = Number(args.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
@@ -78,44 +84,49 @@ function psqlCopy(url: string, sql: string): Promise<number> {
   });
 }
 
-async function timeFormat(url: string, format: OutputFormat): Promise<{ seconds: number; bytes: number }> {
+/** One result through the node's query path: COPY transcoding where the format has it, else a cursor. */
+async function timeFormat(
+  pool: pg.Pool,
+  format: OutputFormat,
+  copy: boolean,
+): Promise<{ seconds: number; bytes: number; viaCopy: boolean }> {
+  const t0 = process.hrtime.bigint();
+  const result = await executeQuery(pool, async () => ({ sql: QUERY, params: [], columns: FIELDS }), {
+    identity: ANONYMOUS,
+    maxrec: ROWS,
+    timeoutSeconds: 3600,
+    copyFormat: copy ? copyFormatFor(format) : undefined,
+  });
+  let bytes = 0;
+  try {
+    for await (const chunk of encode(format, {
+      fields: result.fields,
+      rows: result.rows,
+      copy: result.copy,
+      leadingStatus: result.leadingStatus,
+      trailingStatus: result.trailingStatus,
+    }))
+      bytes += chunk.length;
+  } finally {
+    await result.close();
+  }
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, bytes, viaCopy: result.copy !== undefined };
+}
+
+/** The same COPY read by this process and thrown away: what the transcoders add to it shows beside. */
+async function timeNodeCopy(url: string, binary: boolean): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     const t0 = process.hrtime.bigint();
-    let bytes = 0;
-    for await (const chunk of encode(format, { fields: FIELDS, batches: cursorBatches(client, QUERY) }))
-      bytes += chunk.length;
-    return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, bytes };
+    const stream = client.query(copyTo(`COPY (${QUERY}) TO STDOUT${binary ? ' (FORMAT binary)' : ''}`));
+    for await (const _ of stream) {
+      // discarded
+    }
+    return Number(process.hrtime.bigint() - t0) / 1e9;
   } finally {
     await client.end();
   }
-}
-
-const COPY_TYPES: PgBinaryType[] = [
-  'int8',
-  'float8',
-  'float8',
-  'float4',
-  'float4',
-  'int4',
-  'int2',
-  'bool',
-  'text',
-  'timestamp',
-];
-
-/** BINARY2 transcoded from `COPY (query) TO STDOUT (FORMAT binary)`, here read from psql's stdout. */
-async function timeCopyTranscode(url: string): Promise<{ seconds: number; bytes: number }> {
-  const t0 = process.hrtime.bigint();
-  const p = spawn('/usr/bin/psql', ['-X', '-q', '-c', `\\copy (${QUERY}) to stdout with (format binary)`], {
-    env: psqlEnv(url),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let bytes = 0;
-  const doc = { fields: FIELDS, copy: { stream: p.stdout as AsyncIterable<Buffer>, types: COPY_TYPES } };
-  for await (const chunk of encode('votable/binary2', doc)) bytes += chunk.length;
-  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, bytes };
 }
 
 /** Reading the same cursor without encoding: the share of the time node-postgres itself takes. */
@@ -181,32 +192,43 @@ async function main(): Promise<void> {
       FROM generate_series(1, ${ROWS}) AS i`);
     await admin.query('VACUUM ANALYZE bench_votable');
     await admin.end();
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    // The reader role and identity settings every TAP query runs with.
+    await applyMigrations(pool);
+    await pool.query(`GRANT SELECT ON bench_votable TO ${READER_ROLE}`);
     console.log(`table: ${ROWS} rows x 10 columns`);
 
     await psqlCopy(url, QUERY); // warm the cache
     const copy = await psqlCopy(url, QUERY);
     const copyRate = ROWS / copy;
     console.log(`COPY TO STDOUT (psql)   ${copyRate.toFixed(0).padStart(9)} rows/s   (${copy.toFixed(2)} s)`);
+    for (const binary of [false, true]) {
+      const t = await timeNodeCopy(url, binary);
+      console.log(
+        `COPY${binary ? ' binary' : ''} read by node, no encoding ${(ROWS / t).toFixed(0).padStart(9)} rows/s   ratio to COPY ${(copy / t).toFixed(2)}`,
+      );
+    }
     const cursorOnly = await timeCursorOnly(url);
     console.log(
       `pg-cursor, no encoding  ${(ROWS / cursorOnly).toFixed(0).padStart(9)} rows/s   ratio to COPY ${(copy / cursorOnly).toFixed(2)}`,
     );
-    const cp = await timeCopyTranscode(url);
-    console.log(
-      `${'binary2 from COPY'.padEnd(22)}  ${(ROWS / cp.seconds).toFixed(0).padStart(9)} rows/s  ${(cp.bytes / 1e6 / cp.seconds).toFixed(1).padStart(7)} MB/s   ratio to COPY ${(copy / cp.seconds).toFixed(2)}`,
-    );
-    for (const format of [
-      'votable/binary2',
-      'votable/td',
-      'csv',
-      'votable/binary',
-      'json',
-    ] as OutputFormat[]) {
-      const { seconds, bytes } = await timeFormat(url, format);
+    const runs: Array<[OutputFormat, boolean]> = [
+      ['votable/binary2', true],
+      ['votable/td', true],
+      ['csv', false],
+      ['votable/binary', false],
+      ['json', false],
+      ['votable/binary2', false],
+      ['votable/td', false],
+    ];
+    for (const [format, viaCopy] of runs) {
+      const r = await timeFormat(pool, format, viaCopy);
+      const label = `${format} from ${r.viaCopy ? 'COPY' : 'cursor'}`;
       console.log(
-        `${format.padEnd(22)}  ${(ROWS / seconds).toFixed(0).padStart(9)} rows/s  ${(bytes / 1e6 / seconds).toFixed(1).padStart(7)} MB/s   ratio to COPY ${(copy / seconds).toFixed(2)}   to pg-cursor alone ${(cursorOnly / seconds).toFixed(2)}`,
+        `${label.padEnd(28)}  ${(ROWS / r.seconds).toFixed(0).padStart(9)} rows/s  ${(r.bytes / 1e6 / r.seconds).toFixed(1).padStart(7)} MB/s   ratio to COPY ${(copy / r.seconds).toFixed(2)}`,
       );
     }
+    await pool.end();
   } finally {
     await stop?.();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });

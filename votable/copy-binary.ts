@@ -1,8 +1,9 @@
 import { fieldShape, isCharType } from './arraysize.js';
+import { fixedBytes, nullPlaceholder } from './cells.js';
 import { VOTableEncodeError } from './errors.js';
 import type { ByteSink } from './sink.js';
 import type { Field } from './types.js';
-import { isoFromMillis } from './values.js';
+import { isoFromMillis, writeIsoMillis } from './values.js';
 
 /**
  * PostgreSQL types a COPY ... TO STDOUT (FORMAT binary) column may have for the transcoder.
@@ -55,13 +56,42 @@ export function copyCellWriter(f: Field, t: PgBinaryType): CopyCellWriter {
       return (s, b, off) => {
         s.buf[s.pos++] = b[off] ? 84 : 70;
       };
-    // Byte loops: Buffer#copy costs more than the copy itself for 2..8 bytes.
+    const wrong = (len: number) =>
+      new VOTableEncodeError(`column "${name}": COPY gave ${len} bytes for a ${t}`);
+    // Unrolled byte copies: Buffer#copy costs more than the copy itself for 2..8 bytes.
+    if (n === 8)
+      return (s, b, off, len) => {
+        if (len !== 8) throw wrong(len);
+        const o = s.buf;
+        const p = s.pos;
+        o[p] = b[off];
+        o[p + 1] = b[off + 1];
+        o[p + 2] = b[off + 2];
+        o[p + 3] = b[off + 3];
+        o[p + 4] = b[off + 4];
+        o[p + 5] = b[off + 5];
+        o[p + 6] = b[off + 6];
+        o[p + 7] = b[off + 7];
+        s.pos = p + 8;
+      };
+    if (n === 4)
+      return (s, b, off, len) => {
+        if (len !== 4) throw wrong(len);
+        const o = s.buf;
+        const p = s.pos;
+        o[p] = b[off];
+        o[p + 1] = b[off + 1];
+        o[p + 2] = b[off + 2];
+        o[p + 3] = b[off + 3];
+        s.pos = p + 4;
+      };
     return (s, b, off, len) => {
-      if (len !== n) throw new VOTableEncodeError(`column "${name}": COPY gave ${len} bytes for a ${t}`);
+      if (len !== 2) throw wrong(len);
       const o = s.buf;
       const p = s.pos;
-      for (let k = 0; k < n; k++) o[p + k] = b[off + k];
-      s.pos = p + n;
+      o[p] = b[off];
+      o[p + 1] = b[off + 1];
+      s.pos = p + 2;
     };
   }
   if (t === 'text' || t === 'timestamp') {
@@ -87,26 +117,49 @@ export function copyCellWriter(f: Field, t: PgBinaryType): CopyCellWriter {
       return (s, b, off) => {
         // Microseconds since 2000-01-01; exact as a double within ±285 years of it.
         const us = b.readInt32BE(off) * 4294967296 + b.readUInt32BE(off + 4);
-        put(s, isoFromMillis(PG_EPOCH_MS + Math.floor(us / 1000)), true);
+        const ms = PG_EPOCH_MS + Math.floor(us / 1000);
+        s.ensure(4 + 32);
+        const n = writeIsoMillis(s.buf, s.pos + 4, ms);
+        if (n > 0) {
+          if (max !== undefined && n > max)
+            throw new VOTableEncodeError(`column "${name}": ${n} characters exceed arraysize ${f.arraysize}`);
+          s.dv.setInt32(s.pos, n);
+          s.pos += 4 + n;
+        } else put(s, isoFromMillis(ms), true);
       };
     return (s, b, off, len) => {
       if (!unicode) {
-        // ASCII text (the usual case) is copied as bytes; any byte >= 0x80 means UTF-8 to replace.
+        if (max !== undefined && len > max)
+          throw new VOTableEncodeError(`column "${name}": ${len} characters exceed arraysize ${f.arraysize}`);
+        s.ensure(4 + len);
+        const o = s.buf;
+        const p = s.pos + 4;
+        // ASCII text (the usual case) is copied as bytes while it is checked; any byte >= 0x80
+        // means UTF-8, whose characters beyond ASCII become '?' (char is ASCII, VOT-17).
         let ascii = true;
-        for (let i = off; i < off + len; i++)
-          if (b[i] >= 0x80) {
-            ascii = false;
-            break;
+        if (len < 64) {
+          for (let i = 0; i < len; i++) {
+            const c = b[off + i];
+            if (c >= 0x80) {
+              ascii = false;
+              break;
+            }
+            o[p + i] = c;
           }
+        } else {
+          for (let i = off; i < off + len; i++)
+            if (b[i] >= 0x80) {
+              ascii = false;
+              break;
+            }
+          if (ascii) b.copy(o, p, off, off + len);
+        }
         if (ascii) {
-          if (max !== undefined && len > max)
-            throw new VOTableEncodeError(
-              `column "${name}": ${len} characters exceed arraysize ${f.arraysize}`,
-            );
-          s.ensure(4 + len);
-          s.dv.setInt32(s.pos, len);
-          b.copy(s.buf, s.pos + 4, off, off + len);
-          s.pos += 4 + len;
+          o[p - 4] = len >>> 24;
+          o[p - 3] = (len >>> 16) & 255;
+          o[p - 2] = (len >>> 8) & 255;
+          o[p - 1] = len & 255;
+          s.pos = p + len;
           return;
         }
       }
@@ -212,7 +265,7 @@ export class CopyBinaryParser {
           complete = false;
           break;
         }
-        const len = b.readInt32BE(p);
+        const len = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
         this.starts[i] = p + 4;
         this.lens[i] = len;
         p += 4 + Math.max(len, 0);
@@ -234,5 +287,71 @@ export class CopyBinaryParser {
     }
     b = b.subarray(off);
     this.pending = b.length ? Buffer.from(b) : Buffer.alloc(0);
+  }
+}
+
+/** Writes each tuple of a binary COPY stream as a BINARY2 row (null bitmap, then the cells). */
+export class CopyBinaryTranscoder {
+  private readonly parser: CopyBinaryParser;
+  private readonly writers: CopyCellWriter[];
+  private readonly nulls: Buffer[];
+  private readonly rowFixed: number;
+  rows = 0;
+
+  constructor(fields: readonly Field[], types: readonly PgBinaryType[], maxTupleBytes: number) {
+    const n = fields.length;
+    if (types.length !== n) throw new VOTableEncodeError(`${types.length} COPY types for ${n} FIELDs`);
+    const shapes = fields.map((f) => fieldShape(f));
+    this.writers = fields.map((f, i) => copyCellWriter(f, types[i]));
+    this.nulls = fields.map((f, i) => nullPlaceholder(f, shapes[i], undefined, true));
+    this.rowFixed = fields.reduce((t, f, i) => t + (fixedBytes(f, shapes[i]) ?? 4), 0);
+    this.parser = new CopyBinaryParser(n, maxTupleBytes);
+  }
+
+  /** Writes the complete tuples of `chunk`, at most `limit` rows in all; true when a tuple beyond the limit was seen. */
+  feed(chunk: Buffer, sink: ByteSink, limit: number): boolean {
+    const { starts, lens } = this.parser;
+    const n = this.writers.length;
+    const flagBytes = (n + 7) >> 3;
+    const writers = this.writers;
+    const nulls = this.nulls;
+    let overflow = false;
+    let failure: unknown;
+    this.parser.feed(chunk, (b) => {
+      if (this.rows >= limit) {
+        overflow = true;
+        return false;
+      }
+      const start = sink.pos;
+      sink.ensure(flagBytes + this.rowFixed);
+      const buf = sink.buf;
+      for (let k = 0; k < flagBytes; k++) buf[start + k] = 0;
+      sink.pos += flagBytes;
+      try {
+        for (let i = 0; i < n; i++) {
+          const len = lens[i];
+          if (len < 0) {
+            sink.buf[start + (i >> 3)] |= 0x80 >> (i & 7);
+            const z = nulls[i];
+            for (let k = 0; k < z.length; k++) sink.buf[sink.pos + k] = z[k];
+            sink.pos += z.length;
+          } else writers[i](sink, b, starts[i], len);
+        }
+      } catch (err) {
+        sink.pos = start;
+        failure = err;
+        return false;
+      }
+      this.rows++;
+      return true;
+    });
+    if (failure !== undefined) throw failure;
+    return overflow;
+  }
+
+  /** Throws when the stream ended before PostgreSQL's trailer. */
+  end(): void {
+    if (!this.parser.done && !this.parser.stopped)
+      throw new VOTableEncodeError('the COPY stream ended before its trailer (truncated)');
   }
 }

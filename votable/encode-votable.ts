@@ -2,13 +2,13 @@ import { fieldShape } from './arraysize.js';
 import {
   type BinWriter,
   binaryWriter,
-  fixedBytes,
   magicNull,
   nullPlaceholder,
   tabledataNull,
   textFormatter,
 } from './cells.js';
-import { CopyBinaryParser, copyCellWriter } from './copy-binary.js';
+import { CopyBinaryTranscoder, type PgBinaryType } from './copy-binary.js';
+import { CopyTextTranscoder } from './copy-text.js';
 import { VOTableEncodeError } from './errors.js';
 import { errorMessage, type RowBatch } from './rows.js';
 import { ByteSink } from './sink.js';
@@ -30,12 +30,15 @@ import {
 export type Serialization = 'TABLEDATA' | 'BINARY' | 'BINARY2';
 
 /** Everything up to and including the serialisation start tag. */
-function head(doc: ResultDocument, ser: Serialization): string {
+function head(doc: ResultDocument, ser: Serialization, status?: 'OK' | 'OVERFLOW'): string {
   if (doc.fields.length === 0) throw new VOTableEncodeError('a TABLE needs at least one FIELD (VOT-4)');
   const binary = ser === 'BINARY';
   let s = votableStart(doc.version);
   s += '<RESOURCE type="results">\n';
-  s += infoXml({ name: 'QUERY_STATUS', value: doc.leadingStatus ?? 'OK', content: doc.leadingMessage }, '  ');
+  s += infoXml(
+    { name: 'QUERY_STATUS', value: status ?? doc.leadingStatus ?? 'OK', content: doc.leadingMessage },
+    '  ',
+  );
   for (const i of doc.infos ?? []) s += infoXml(i, '  ');
   for (const c of doc.coosys ?? []) s += coosysXml(c, '  ');
   for (const t of doc.timesys ?? []) s += timesysXml(t, '  ');
@@ -137,67 +140,36 @@ function binaryEncoder(doc: ResultDocument, sink: ByteSink, binary2: boolean): R
   };
 }
 
-/** Transcodes a PostgreSQL binary COPY stream into BINARY2 rows in `sink`, yielding base64 chunks. */
+// Most bytes one COPY row may take before the transcoder gives up on it (a bounded buffer).
+const MAX_COPY_ROW_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Transcodes the COPY stream into the sink, calling `flush` whenever a chunk's worth is
+ * there; returns whether a row beyond maxRecords was seen. Errors (PostgreSQL's, passed on
+ * by the stream, or a cell the datatype cannot hold) are thrown after the rows before them.
+ */
 async function* transcodeCopy(
   doc: ResultDocument,
   sink: ByteSink,
-  rawLimit: number,
-  onOverflow: () => void,
-): AsyncGenerator<Buffer> {
+  flushAt: number,
+  flush: () => Buffer | undefined,
+): AsyncGenerator<Buffer, boolean> {
   const copy = doc.copy!;
-  const n = doc.fields.length;
-  if (copy.types.length !== n)
-    throw new VOTableEncodeError(`${copy.types.length} COPY types for ${n} FIELDs`);
-  const shapes = doc.fields.map((f) => fieldShape(f));
-  const writers = doc.fields.map((f, i) => copyCellWriter(f, copy.types[i]));
-  const nulls = doc.fields.map((f, i) => nullPlaceholder(f, shapes[i], undefined, true));
-  const rowFixed = doc.fields.reduce((t, f, i) => t + (fixedBytes(f, shapes[i]) ?? 4), 0);
-  const flagBytes = (n + 7) >> 3;
-  const parser = new CopyBinaryParser(n, 256 * 1024 * 1024);
-  const { starts, lens } = parser;
+  const tr =
+    copy.format === 'binary'
+      ? new CopyBinaryTranscoder(doc.fields, copy.types as PgBinaryType[], MAX_COPY_ROW_BYTES)
+      : new CopyTextTranscoder(doc.fields, copy.types, copy.parsers, MAX_COPY_ROW_BYTES);
   const max = copy.maxRecords ?? Number.POSITIVE_INFINITY;
-  let written = 0;
-  let failure: unknown;
-  const onTuple = (b: Buffer): boolean => {
-    if (written >= max) {
-      onOverflow();
-      return false;
-    }
-    const start = sink.pos;
-    sink.ensure(flagBytes + rowFixed);
-    const buf = sink.buf;
-    for (let k = 0; k < flagBytes; k++) buf[start + k] = 0;
-    sink.pos += flagBytes;
-    try {
-      for (let i = 0; i < n; i++) {
-        const len = lens[i];
-        if (len < 0) {
-          sink.buf[start + (i >> 3)] |= 0x80 >> (i & 7);
-          const z = nulls[i];
-          for (let k = 0; k < z.length; k++) sink.buf[sink.pos + k] = z[k];
-          sink.pos += z.length;
-        } else writers[i](sink, b, starts[i], len);
-      }
-    } catch (err) {
-      sink.pos = start;
-      failure = err;
-      return false;
-    }
-    written++;
-    return true;
-  };
   for await (const chunk of copy.stream) {
-    parser.feed(chunk, onTuple);
-    if (failure !== undefined) throw failure;
-    // A chunk holds at most a few hundred KiB of rows: cut base64 between chunks.
-    if (sink.pos >= rawLimit) {
-      const c = base64Chunk(sink, false);
+    if (tr.feed(chunk, sink, max)) return true;
+    if (sink.pos >= flushAt) {
+      const c = flush();
       if (c) yield c;
     }
-    if (parser.done || parser.stopped) break;
   }
-  if (!parser.done && written < max)
-    throw new VOTableEncodeError('the COPY stream ended before its trailer (truncated)');
+  // maxRecords reached exactly: the stream ended without a row more, so no overflow.
+  if (tr.rows < max) tr.end();
+  return false;
 }
 
 /** A base64 text stream cut at multiples of 3 bytes so no '=' appears before the end (VOT-44). */
@@ -223,21 +195,39 @@ export async function* encodeVOTable(
   const rawLimit = text ? chunkSize : Math.max(3, Math.floor((chunkSize * 3) / 4 / 3) * 3);
   const sink = new ByteSink(rawLimit + 4096);
   const enc = text ? tabledataEncoder(doc, sink) : binaryEncoder(doc, sink, ser === 'BINARY2');
-  yield Buffer.from(headText, 'utf8');
   let trailing: { value: string; content?: string } | undefined;
   if (doc.copy) {
+    const expected = ser === 'BINARY2' ? 'binary' : ser === 'TABLEDATA' ? 'text' : undefined;
+    if (doc.copy.format !== expected)
+      throw new VOTableEncodeError(`a ${doc.copy.format} COPY stream cannot be transcoded to ${ser}`);
+    // A complete (small) result is read before the header so its status can lead (DALI-44).
+    const early = doc.copy.complete === true;
+    const flush = () => (early ? undefined : text ? sink.take() : base64Chunk(sink, false));
+    if (!early) yield Buffer.from(headText, 'utf8');
+    let overflow = false;
+    const it = transcodeCopy(doc, sink, rawLimit, flush);
     try {
-      let overflow = false;
-      for await (const c of transcodeCopy(doc, sink, rawLimit, () => {
-        overflow = true;
-      }))
-        yield c;
-      const t = overflow ? 'OVERFLOW' : doc.trailingStatus?.();
-      if (t === 'OVERFLOW' && doc.leadingStatus !== 'OVERFLOW') trailing = { value: 'OVERFLOW' };
+      for (;;) {
+        const r = await it.next();
+        if (r.done) {
+          overflow = r.value;
+          break;
+        }
+        yield r.value;
+      }
     } catch (err) {
       trailing = { value: 'ERROR', content: errorMessage(err) };
+    } finally {
+      // A consumer that stops early (client gone) must still close the COPY stream.
+      await it.return(false);
     }
-  } else
+    if (early) {
+      yield Buffer.from(head(doc, ser, overflow ? 'OVERFLOW' : undefined), 'utf8');
+    } else if (overflow || doc.trailingStatus?.() === 'OVERFLOW') {
+      if (doc.leadingStatus !== 'OVERFLOW') trailing ??= { value: 'OVERFLOW' };
+    }
+  } else {
+    yield Buffer.from(headText, 'utf8');
     try {
       for await (const batch of batches)
         for (const r of batch) {
@@ -256,6 +246,7 @@ export async function* encodeVOTable(
       // DALI-46: rows already sent stay; the table is closed and the error follows it.
       trailing = { value: 'ERROR', content: errorMessage(err) };
     }
+  }
   if (text) {
     if (sink.pos > 0) yield sink.take();
   } else {

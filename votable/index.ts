@@ -1,15 +1,18 @@
+import { copyCellWriter, type PgBinaryType } from './copy-binary.js';
+import { type CopyTextParser, CopyTextTranscoder } from './copy-text.js';
 import { encodeFits } from './encode-fits.js';
 import { encodeJson } from './encode-json.js';
 import { encodeDelimited } from './encode-text.js';
 import { encodeVOTable } from './encode-votable.js';
 import { VOTableEncodeError } from './errors.js';
 import { rowBatches } from './rows.js';
-import type { EncodeOptions, Info, OutputFormat, ResultDocument } from './types.js';
+import type { EncodeOptions, Field, Info, OutputFormat, ResultDocument } from './types.js';
 import { infoXml, votableStart } from './xml.js';
 
 export type { Shape } from './arraysize.js';
 export { parseArraysize } from './arraysize.js';
 export type { PgBinaryType } from './copy-binary.js';
+export type { CopyTextParser } from './copy-text.js';
 export { VOTableEncodeError, VOTableReadError } from './errors.js';
 export type { LimitedRows } from './limit.js';
 export { limitRows } from './limit.js';
@@ -17,6 +20,7 @@ export type { ReadEvent, ReaderLimits, ReadField } from './reader.js';
 export { DEFAULT_READER_LIMITS, readVOTable } from './reader.js';
 export type {
   Coosys,
+  CopySource,
   Datatype,
   EncodeOptions,
   Field,
@@ -53,8 +57,8 @@ export function encode(
   options: EncodeOptions = {},
 ): AsyncIterable<Buffer> {
   const chunkSize = Math.max(1024, options.chunkSize ?? 65536);
-  if (doc.copy && format !== 'votable/binary2')
-    throw new VOTableEncodeError(`a COPY stream can only be transcoded to votable/binary2, not ${format}`);
+  if (doc.copy && copyFormatFor(format) !== doc.copy.format)
+    throw new VOTableEncodeError(`a ${doc.copy.format} COPY stream cannot be transcoded to ${format}`);
   const rows = rowBatches(doc);
   switch (format) {
     case 'votable/binary2':
@@ -73,6 +77,36 @@ export function encode(
       return encodeFits(doc, chunkSize, rows, options);
     default:
       throw new VOTableEncodeError(`unknown output format "${String(format)}"`);
+  }
+}
+
+/** The COPY format whose bytes an output format is transcoded from, if it has one. */
+export function copyFormatFor(format: OutputFormat): 'binary' | 'text' | undefined {
+  if (format === 'votable/binary2') return 'binary';
+  if (format === 'votable/td') return 'text';
+  return undefined;
+}
+
+/**
+ * Whether COPY output with these PostgreSQL column types can be transcoded for these FIELDs
+ * (binary: each type must match its datatype exactly; text: any type, given a parser for
+ * those without a fast path). When not, the caller reads rows instead.
+ */
+export function copyTypesFit(
+  fields: readonly Field[],
+  format: 'binary' | 'text',
+  types: readonly string[],
+  parsers?: readonly (CopyTextParser | undefined)[],
+): boolean {
+  if (types.length !== fields.length) return false;
+  try {
+    if (format === 'binary')
+      for (const [i, f] of fields.entries()) copyCellWriter(f, types[i] as PgBinaryType);
+    else new CopyTextTranscoder(fields, types, parsers, 0);
+    return true;
+  } catch (err) {
+    if (err instanceof VOTableEncodeError) return false;
+    throw err;
   }
 }
 

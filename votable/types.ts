@@ -1,4 +1,4 @@
-import type { PgBinaryType } from './copy-binary.js';
+import type { CopyTextParser } from './copy-text.js';
 
 /** The twelve VOTable primitive datatypes (VOT-17). */
 export type Datatype =
@@ -154,12 +154,10 @@ export interface ResultDocument {
    */
   batches?: AsyncIterable<readonly (readonly unknown[])[]>;
   /**
-   * BINARY2 only, alternative to rows/batches: the bytes of PostgreSQL's
-   * `COPY (query) TO STDOUT (FORMAT binary)`, transcoded without building JS rows (see README).
-   * `types` gives each column's PostgreSQL type; at most `maxRecords` rows are written and one
-   * more makes a trailing OVERFLOW (DALI-45).
+   * Alternative to rows/batches: the bytes of PostgreSQL's `COPY (query) TO STDOUT`,
+   * transcoded without building JavaScript rows (see README and CopySource).
    */
-  copy?: { stream: AsyncIterable<Buffer>; types: PgBinaryType[]; maxRecords?: number };
+  copy?: CopySource;
   /** Written before the TABLE (DALI-42/44); default 'OK'. */
   leadingStatus?: 'OK' | 'OVERFLOW';
   /** Message for the leading QUERY_STATUS INFO. */
@@ -195,4 +193,28 @@ export interface EncodeOptions {
   tmpDir?: string;
   /** FITS only: refuse results whose spool grows beyond this many bytes (default 8 GiB). */
   maxSpoolBytes?: number;
+}
+
+/**
+ * A result as PostgreSQL's COPY writes it. 'binary' (FORMAT binary) feeds BINARY2: numbers
+ * are already big-endian IEEE/two's complement. 'text' (the default format) feeds TABLEDATA:
+ * PostgreSQL has already written the numbers as text. See copyFormatFor and copyTypesFit.
+ */
+export interface CopySource {
+  readonly format: 'binary' | 'text';
+  readonly stream: AsyncIterable<Buffer>;
+  /**
+   * Each column's PostgreSQL type: a PgBinaryType for 'binary'; for 'text' the type's name
+   * (int2, int4, int8, float4, float8, bool, text, timestamp, timestamptz have fast paths).
+   */
+  readonly types: readonly string[];
+  /** 'text': per column, how to read a cell's text when it has no fast path (node-postgres's type parsers fit). */
+  readonly parsers?: readonly (CopyTextParser | undefined)[];
+  /** At most this many rows are written; one more makes an OVERFLOW (DALI-45). */
+  readonly maxRecords?: number;
+  /**
+   * The stream is already all in memory (small results): the encoder reads it before the
+   * header, so the leading QUERY_STATUS can say OVERFLOW instead of a trailing INFO (DALI-44).
+   */
+  readonly complete?: boolean;
 }

@@ -153,6 +153,44 @@ export function isoFromMillis(t: number): string {
   return ms === 0 ? whole : `${whole}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}`;
 }
 
+let writeDay = Number.NaN;
+const writeDayBytes = Buffer.alloc(11);
+
+/**
+ * isoFromMillis written straight into a buffer (the binary COPY path makes no string per
+ * cell); returns the byte count, or 0 outside years 0001..9999 (use isoFromMillis then).
+ */
+export function writeIsoMillis(o: Buffer, p: number, t: number): number {
+  if (!(t >= -62135596800000 && t <= 253402300799999)) return 0;
+  const day = Math.floor(t / DAY_MS);
+  if (day !== writeDay) {
+    writeDayBytes.write(isoFromMillis(day * DAY_MS).slice(0, 11), 'latin1');
+    writeDay = day;
+  }
+  for (let k = 0; k < 11; k++) o[p + k] = writeDayBytes[k];
+  let ms = t - day * DAY_MS;
+  const h = Math.floor(ms / 3_600_000);
+  ms -= h * 3_600_000;
+  const mi = Math.floor(ms / 60_000);
+  ms -= mi * 60_000;
+  const sec = Math.floor(ms / 1000);
+  ms -= sec * 1000;
+  o[p + 11] = 48 + Math.floor(h / 10);
+  o[p + 12] = 48 + (h % 10);
+  o[p + 13] = 58;
+  o[p + 14] = 48 + Math.floor(mi / 10);
+  o[p + 15] = 48 + (mi % 10);
+  o[p + 16] = 58;
+  o[p + 17] = 48 + Math.floor(sec / 10);
+  o[p + 18] = 48 + (sec % 10);
+  if (ms === 0) return 19;
+  o[p + 19] = 46;
+  o[p + 20] = 48 + Math.floor(ms / 100);
+  o[p + 21] = 48 + (Math.floor(ms / 10) % 10);
+  o[p + 22] = 48 + (ms % 10);
+  return 23;
+}
+
 const SPLIT = /[\s,()[\]{}]+/;
 
 /** Items of an array cell, flattened (2-D arrays may come nested); strings are split on blanks. */

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { AdqlError, type CatalogueTable, compile } from '../../adql/index.js';
-import { encode, errorDocument } from '../../votable/index.js';
+import { copyFormatFor, encode, errorDocument } from '../../votable/index.js';
 import { ANONYMOUS, type Identity } from '../auth/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import {
@@ -154,6 +154,7 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
             maxrec: tap.maxrec,
             timeoutSeconds: job.executionDuration > 0 ? job.executionDuration : opts.limits.asyncDurationHard,
             signal,
+            copyFormat: copyFormatFor(tap.format.format),
           },
         );
       } catch (err) {
@@ -163,6 +164,7 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
       const body = encode(tap.format.format, {
         fields: result.fields,
         rows: result.rows,
+        copy: result.copy,
         leadingStatus: result.leadingStatus,
         trailingStatus: result.trailingStatus,
         infos: [

@@ -1,9 +1,10 @@
-import type pg from 'pg';
+import pg from 'pg';
 import Cursor from 'pg-cursor';
-import type { CompiledQuery } from '../../adql/index.js';
-import type { Field } from '../../votable/index.js';
+import { type CompiledQuery, inlineParameters } from '../../adql/index.js';
+import { type CopySource, type CopyTextParser, copyTypesFit, type Field } from '../../votable/index.js';
 import type { Identity } from '../auth/index.js';
 import { withIdentity } from '../auth/index.js';
+import { openCopy } from './copy.js';
 
 /** Why a running query was stopped before its end. */
 export type StopReason = 'timeout' | 'client-gone' | 'aborted';
@@ -29,12 +30,21 @@ export interface ExecuteOptions {
   readonly batchRows?: number;
   /** Aborting stops the query (client gone, UWS abort). */
   readonly signal?: AbortSignal;
+  /**
+   * The COPY format the output format is transcoded from (votable's copyFormatFor): the
+   * result then comes as PostgreSQL's COPY bytes, not as rows, when its column types allow.
+   */
+  readonly copyFormat?: 'binary' | 'text';
+  /** COPY bytes read before the first byte is written: a result that ends within them has its status up front. */
+  readonly readAheadBytes?: number;
 }
 
 /** An open result: its status may already be known, the rest of the rows stream from a cursor. */
 export interface QueryResult {
   readonly fields: Field[];
   readonly rows: AsyncIterable<readonly unknown[]>;
+  /** Set instead of rows when the result streams as COPY bytes (ExecuteOptions.copyFormat). */
+  readonly copy?: CopySource;
   readonly leadingStatus: 'OK' | 'OVERFLOW';
   /** OVERFLOW when a (MAXREC+1)th row was found while streaming (TAP-44, DALI-45). */
   trailingStatus(): 'OVERFLOW' | undefined;
@@ -43,6 +53,7 @@ export interface QueryResult {
 }
 
 const DEFAULT_READ_AHEAD = 2000;
+const DEFAULT_READ_AHEAD_BYTES = 256 * 1024;
 const DEFAULT_BATCH = 5000;
 
 /**
@@ -74,12 +85,16 @@ export async function executeQuery(
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   let cursor: Cursor | undefined;
+  let copy: Awaited<ReturnType<typeof openCopy>> | undefined;
   const close = async (err?: Error) => {
     if (released) return;
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
     try {
       if (cursor) await cursor.close().catch(() => {});
+      // A COPY left mid-stream must still run to its end before the connection can be used.
+      if (copy && !(await copy.finish(() => cancelBackend('aborted'))))
+        throw new Error('the COPY stream did not end after its backend was cancelled');
       await client.query('ROLLBACK');
       released = true;
       client.release();
@@ -115,6 +130,11 @@ export async function executeQuery(
     const compiled = await build(client);
     const fields = compiled.columns.map(toField);
     await client.query('SET TRANSACTION READ ONLY');
+    // The text every COPY and row parser expects, whatever the server's defaults: ISO dates in
+    // UTC, floats in their shortest exact form.
+    await client.query(
+      "SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), set_config('extra_float_digits', '1', true)",
+    );
     await withIdentity(client, opts.identity);
     if (maxrec === 0) {
       // TAP-22: metadata only; the query was compiled (so it is valid) but need not run.
@@ -125,6 +145,37 @@ export async function executeQuery(
         leadingStatus: 'OVERFLOW',
         trailingStatus: () => undefined,
         close: async () => {},
+      };
+    }
+    const copyPlan = opts.copyFormat && (await planCopy(client, compiled, fields, opts.copyFormat));
+    if (copyPlan) {
+      copy = await openCopy(client, copyPlan.sql, opts.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES);
+      const opened = copy;
+      // A result that ended within the read-ahead needs the connection no longer.
+      if (opened.complete) await close();
+      const source: CopySource = {
+        format: opts.copyFormat!,
+        stream: (async function* () {
+          try {
+            for await (const chunk of opened.chunks()) yield chunk;
+          } catch (err) {
+            throw describe(err);
+          } finally {
+            await close();
+          }
+        })(),
+        types: copyPlan.types,
+        parsers: copyPlan.parsers,
+        maxRecords: maxrec,
+        complete: opened.complete,
+      };
+      return {
+        fields,
+        rows: (async function* () {})(),
+        copy: source,
+        leadingStatus: 'OK',
+        trailingStatus: () => undefined,
+        close: () => close(),
       };
     }
     cursor = client.query(new Cursor(compiled.sql, compiled.params, { rowMode: 'array' }));
@@ -193,6 +244,61 @@ export async function executeQuery(
     await close(described);
     throw described;
   }
+}
+
+// PostgreSQL type OIDs with a COPY fast path, by the names votable's transcoders use. Binary
+// timestamptz is the same UTC microsecond count as timestamp; the character types are text.
+const COPY_TYPE_NAMES: Record<number, string> = {
+  16: 'bool',
+  21: 'int2',
+  23: 'int4',
+  20: 'int8',
+  700: 'float4',
+  701: 'float8',
+  25: 'text',
+  1043: 'text',
+  1042: 'text',
+  19: 'text',
+  1114: 'timestamp',
+  1184: 'timestamptz',
+  1005: 'int2[]',
+  1007: 'int4[]',
+  1016: 'int8[]',
+  1021: 'float4[]',
+  1022: 'float8[]',
+};
+
+interface CopyPlan {
+  sql: string;
+  types: string[];
+  parsers?: (CopyTextParser | undefined)[];
+}
+
+/**
+ * Whether this result can stream as COPY: the column types PostgreSQL will really produce
+ * (asked by planning the query with LIMIT 0) must fit the FIELDs the compiler declared, and
+ * every string must be writable as a literal, as COPY takes no parameters.
+ */
+async function planCopy(
+  client: pg.PoolClient,
+  compiled: CompiledQuery,
+  fields: Field[],
+  format: 'binary' | 'text',
+): Promise<CopyPlan | undefined> {
+  const sql = inlineParameters(compiled);
+  if (sql === undefined) return undefined;
+  const described = await client.query({
+    text: `SELECT * FROM (${compiled.sql}) AS q LIMIT 0`,
+    values: compiled.params,
+    rowMode: 'array',
+  });
+  const oids = described.fields.map((f) => f.dataTypeID);
+  let types = oids.map((oid) => COPY_TYPE_NAMES[oid] ?? `oid ${oid}`);
+  let parsers: (CopyTextParser | undefined)[] | undefined;
+  if (format === 'binary') types = types.map((t) => (t === 'timestamptz' ? 'timestamp' : t));
+  else parsers = oids.map((oid) => pg.types.getTypeParser(oid, 'text') as CopyTextParser);
+  if (!copyTypesFit(fields, format, types, parsers)) return undefined;
+  return { sql: `COPY (${sql}) TO STDOUT${format === 'binary' ? ' (FORMAT binary)' : ''}`, types, parsers };
 }
 
 function toField(c: CompiledQuery['columns'][number]): Field {

@@ -3,7 +3,7 @@ import type {} from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { AdqlError, type CatalogueTable, compile } from '../../adql/index.js';
-import { encode, errorDocument, type Info } from '../../votable/index.js';
+import { copyFormatFor, encode, errorDocument, type Info } from '../../votable/index.js';
 import { ANONYMOUS } from '../auth/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import type { TapLimits } from './capability.js';
@@ -52,11 +52,13 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
           maxrec: req.maxrec,
           timeoutSeconds: opts.limits.syncTimeoutSeconds,
           signal: abort.signal,
+          copyFormat: copyFormatFor(req.format.format),
         },
       );
       const body = encode(req.format.format, {
         fields: result.fields,
         rows: result.rows,
+        copy: result.copy,
         leadingStatus: result.leadingStatus,
         trailingStatus: result.trailingStatus,
         infos: requestInfos(req),
