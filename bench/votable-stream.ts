@@ -144,7 +144,7 @@ async function timeCursorOnly(url: string): Promise<number> {
   }
 }
 
-function rssChild(dir: string, rows: number, format: string): Promise<string> {
+function rssChild(dir: string, rows: number, format: string, extra: string[] = []): Promise<string> {
   // Bundled to plain JavaScript so the RSS is the encoder's, not the TypeScript loader's.
   const childScript = join(dir, 'memory-child.mjs');
   buildSync({
@@ -153,10 +153,14 @@ function rssChild(dir: string, rows: number, format: string): Promise<string> {
     platform: 'node',
     format: 'esm',
     target: 'node20',
+    // node-postgres is CommonJS: its require() calls need a real require in an ESM bundle.
+    banner: {
+      js: "import { createRequire as vonodeRequire } from 'node:module'; const require = vonodeRequire(import.meta.url);",
+    },
     outfile: childScript,
   });
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [childScript, String(rows), format], {
+    const p = spawn(process.execPath, [childScript, String(rows), format, ...extra], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -229,6 +233,17 @@ async function main(): Promise<void> {
       );
     }
     await pool.end();
+    if (RSS_ROWS > 0) {
+      // The acceptance figure: the node's own path, PostgreSQL's COPY through the transcoders.
+      for (const format of ['votable/binary2', 'votable/td']) {
+        const childDir = mkdtempSync(join(tmpdir(), 'vonode-bench-child-'));
+        const r = JSON.parse(await rssChild(childDir, RSS_ROWS, format, ['copy', url]));
+        rmSync(childDir, { recursive: true, force: true });
+        console.log(
+          `peak RSS streaming ${r.rows} rows x 10 columns from PostgreSQL as ${format} (COPY path): ${r.maxRssMB.toFixed(0)} MB (${(r.bytes / 1e9).toFixed(2)} GB written)`,
+        );
+      }
+    }
   } finally {
     await stop?.();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabaseUrl } from '../support/db.js';
 import { tempDir } from './helpers.js';
 
 // The child is bundled to plain JavaScript (esbuild comes with vitest and tsx) so its RSS is
@@ -17,6 +18,10 @@ beforeAll(() => {
     platform: 'node',
     format: 'esm',
     target: 'node20',
+    // node-postgres is CommonJS: its require() calls need a real require in an ESM bundle.
+    banner: {
+      js: "import { createRequire as vonodeRequire } from 'node:module'; const require = vonodeRequire(import.meta.url);",
+    },
     outfile: CHILD,
   });
 });
@@ -45,6 +50,17 @@ describe('memory stays flat', () => {
       const r = await child(['400000', format]);
       console.log(
         `${format}: ${r.rows} rows, ${(r.bytes / 1e6).toFixed(1)} MB out, peak RSS ${r.maxRssMB.toFixed(0)} MB`,
+      );
+      expect(r.bytes).toBeGreaterThan(400_000 * 20);
+      expect(r.maxRssMB).toBeLessThan(150);
+    }, 300_000);
+  }
+
+  for (const format of ['votable/binary2', 'votable/td']) {
+    it(`${format}: 400k rows from PostgreSQL through the node's COPY path under 150 MB peak RSS`, async () => {
+      const r = await child(['400000', format, 'copy', testDatabaseUrl()]);
+      console.log(
+        `${format} from COPY: ${r.rows} rows, ${(r.bytes / 1e6).toFixed(1)} MB out, peak RSS ${r.maxRssMB.toFixed(0)} MB`,
       );
       expect(r.bytes).toBeGreaterThan(400_000 * 20);
       expect(r.maxRssMB).toBeLessThan(150);
