@@ -1,39 +1,95 @@
 import { fieldShape, isCharType } from './arraysize.js';
 import { magicNull, tabledataNull, textFormatter } from './cells.js';
 import { VOTableEncodeError } from './errors.js';
+import { csvField, tsvField } from './quoting.js';
 import { errorMessage } from './rows.js';
 import type { ByteSink } from './sink.js';
 import type { Field } from './types.js';
 import { escapeText } from './xml.js';
 
 /**
- * PostgreSQL's text COPY (`COPY (query) TO STDOUT`) turned into TABLEDATA rows without
- * building a JavaScript value per cell: PostgreSQL has already written every number as the
- * shortest text that reads back exactly (extra_float_digits >= 1), which is what TABLEDATA
- * wants, so most cells are copied byte for byte between <TD> and </TD>. That formatting
- * runs in the PostgreSQL backend, on another core, which is why this beats any encoder that
- * receives parsed rows (VOT-17, VOT-24).
+ * PostgreSQL's text COPY (`COPY (query) TO STDOUT`) turned into TABLEDATA, CSV or TSV rows
+ * without building a JavaScript value per cell: PostgreSQL has already written every number
+ * as the shortest text that reads back exactly (extra_float_digits >= 1), which is the
+ * TABLEDATA literal (VOT-17, VOT-24) the CSV and TSV encoders write too, so most cells are
+ * copied byte for byte. That formatting runs in the PostgreSQL backend, on another core,
+ * which is why this beats any encoder that receives parsed rows.
  */
 
 /** Turns one cell's text (COPY escapes already undone) into the value the row encoders take. */
 export type CopyTextParser = (text: string) => unknown;
 
-/** Writes one non-null cell b[s, e) as a complete <TD> element. */
-type TdWriter = (sink: ByteSink, b: Buffer, s: number, e: number) => void;
+/** Writes the content of one non-null cell b[s, e) (the dialect writes what surrounds it). */
+type CellWriter = (sink: ByteSink, b: Buffer, s: number, e: number) => void;
 
-const TD = Buffer.from('<TD>', 'latin1');
-const TD_END = Buffer.from('</TD>', 'latin1');
-const TD_EMPTY = Buffer.from('<TD/>', 'latin1');
-const TR = Buffer.from('<TR>', 'latin1');
-const TR_END = Buffer.from('</TR>\n', 'latin1');
-const POS_INF = Buffer.from('+Inf', 'latin1');
-const NEG_INF = Buffer.from('-Inf', 'latin1');
+/** What a row and a cell look like in one output format. */
+export interface TextDialect {
+  readonly rowStart: Buffer;
+  readonly rowEnd: Buffer;
+  readonly cellStart: Buffer;
+  readonly cellEnd: Buffer;
+  readonly separator: Buffer;
+  /** Bytes after which a char cell cannot be copied as it is (escapes, quoting). */
+  readonly slowText: Uint8Array;
+  /** A char cell's text as the dialect writes it. */
+  text(s: string): string;
+  /** A null cell's content. */
+  nullContent(f: Field): string;
+}
 
-// Bytes a char cell cannot be copied with: XML specials, COPY's backslash escapes, C0
-// controls (not allowed in XML 1.0), and 0xEF, the lead byte of U+FFFE/U+FFFF.
-const SLOW_TEXT = new Uint8Array(256);
-for (let c = 0; c < 0x20; c++) SLOW_TEXT[c] = 1;
-for (const c of [0x26, 0x3c, 0x3e, 0x5c, 0xef]) SLOW_TEXT[c] = 1;
+const bytes = (s: string) => Buffer.from(s, 'latin1');
+const NOTHING = Buffer.alloc(0);
+const POS_INF = bytes('+Inf');
+const NEG_INF = bytes('-Inf');
+
+// COPY's backslash escapes always need the slow path (they are undone there).
+function slowBytes(extra: number[]): Uint8Array {
+  const t = new Uint8Array(256);
+  t[0x5c] = 1;
+  for (const c of extra) t[c] = 1;
+  return t;
+}
+
+const C0 = Array.from({ length: 0x20 }, (_, i) => i);
+
+/**
+ * TABLEDATA: XML specials, C0 controls (not allowed in XML 1.0) and 0xEF, the lead byte of
+ * U+FFFE/U+FFFF, go through escapeText.
+ */
+export const TABLEDATA_DIALECT: TextDialect = {
+  rowStart: bytes('<TR>'),
+  rowEnd: bytes('</TR>\n'),
+  cellStart: bytes('<TD>'),
+  cellEnd: bytes('</TD>'),
+  separator: NOTHING,
+  slowText: slowBytes([...C0, 0x26, 0x3c, 0x3e, 0xef]),
+  text: escapeText,
+  nullContent: (f) => tabledataNull(f, fieldShape(f), magicNull(f, false)),
+};
+
+/** CSV (RFC 4180): a cell with a comma, quote or line break is quoted, quotes doubled. */
+export const CSV_DIALECT: TextDialect = {
+  rowStart: NOTHING,
+  rowEnd: bytes('\r\n'),
+  cellStart: NOTHING,
+  cellEnd: NOTHING,
+  separator: bytes(','),
+  slowText: slowBytes([0x22, 0x2c, 0x0a, 0x0d]),
+  text: csvField,
+  nullContent: () => '',
+};
+
+/** TSV cannot hold tabs or line breaks in a field: they are escaped, as COPY escapes them. */
+export const TSV_DIALECT: TextDialect = {
+  rowStart: NOTHING,
+  rowEnd: bytes('\r\n'),
+  cellStart: NOTHING,
+  cellEnd: NOTHING,
+  separator: bytes('\t'),
+  slowText: slowBytes([0x09, 0x0a, 0x0d]),
+  text: tsvField,
+  nullContent: () => '',
+};
 
 function put(sink: ByteSink, src: Buffer, s = 0, e = src.length): void {
   const n = e - s;
@@ -75,14 +131,19 @@ export function unescapeCopyText(b: Buffer, s: number, e: number): string {
   });
 }
 
-/** TABLEDATA from a value, as the row encoder writes it: the fallback for every other type. */
-function genericWriter(f: Field, parse: CopyTextParser | undefined, pgType: string): TdWriter {
+/** The cell as the row encoders write it, from a parsed value: the fallback for every other type. */
+function genericWriter(
+  f: Field,
+  parse: CopyTextParser | undefined,
+  pgType: string,
+  dialect: TextDialect,
+): CellWriter {
   if (!parse)
     throw new VOTableEncodeError(
       `column "${f.name}": no parser for PostgreSQL type ${pgType} in a text COPY stream`,
     );
   const fmt = textFormatter(f, fieldShape(f), magicNull(f, false));
-  const xmlText = isCharType(f.datatype);
+  const quoted = isCharType(f.datatype);
   return (sink, b, s, e) => {
     let t: string;
     try {
@@ -92,71 +153,43 @@ function genericWriter(f: Field, parse: CopyTextParser | undefined, pgType: stri
         ? err
         : new VOTableEncodeError(`column "${f.name}": ${errorMessage(err)}`);
     }
-    if (t === '') put(sink, TD_EMPTY);
-    else sink.utf8(`<TD>${xmlText ? escapeText(t) : t}</TD>`);
+    sink.utf8(quoted ? dialect.text(t) : t);
   };
 }
 
-const verbatim: TdWriter = (sink, b, s, e) => {
-  sink.ensure(e - s + 9);
+const verbatim: CellWriter = (sink, b, s, e) => {
+  sink.ensure(e - s);
   const o = sink.buf;
   let p = sink.pos;
-  o[p++] = 60; // <TD>
-  o[p++] = 84;
-  o[p++] = 68;
-  o[p++] = 62;
   for (let k = s; k < e; k++) o[p++] = b[k];
-  o[p++] = 60; // </TD>
-  o[p++] = 47;
-  o[p++] = 84;
-  o[p++] = 68;
-  o[p++] = 62;
   sink.pos = p;
 };
 
 // PostgreSQL writes Infinity, -Infinity and NaN; TABLEDATA spells them +Inf, -Inf, NaN (VOT-24).
-const floating: TdWriter = (sink, b, s, e) => {
+const floating: CellWriter = (sink, b, s, e) => {
   const c = b[s];
-  if (c === 73 /* I */) {
-    put(sink, TD);
-    put(sink, POS_INF);
-    put(sink, TD_END);
-  } else if (c === 45 /* - */ && b[s + 1] === 73) {
-    put(sink, TD);
-    put(sink, NEG_INF);
-    put(sink, TD_END);
-  } else verbatim(sink, b, s, e);
+  if (c === 73 /* I */) put(sink, POS_INF);
+  else if (c === 45 /* - */ && b[s + 1] === 73) put(sink, NEG_INF);
+  else verbatim(sink, b, s, e);
 };
 
-const boolean: TdWriter = (sink, b, s) => {
-  sink.ensure(10);
-  const o = sink.buf;
-  let p = sink.pos;
-  o[p++] = 60;
-  o[p++] = 84;
-  o[p++] = 68;
-  o[p++] = 62;
-  o[p++] = b[s] === 116 /* t */ ? 84 : 70;
-  o[p++] = 60;
-  o[p++] = 47;
-  o[p++] = 84;
-  o[p++] = 68;
-  o[p++] = 62;
-  sink.pos = p;
+const boolean: CellWriter = (sink, b, s) => {
+  sink.ensure(1);
+  sink.buf[sink.pos++] = b[s] === 116 /* t */ ? 84 : 70;
 };
 
-const text: TdWriter = (sink, b, s, e) => {
-  if (s === e) {
-    put(sink, TD_EMPTY);
-    return;
-  }
-  for (let k = s; k < e; k++)
-    if (SLOW_TEXT[b[k]]) {
-      sink.utf8(`<TD>${escapeText(unescapeCopyText(b, s, e))}</TD>`);
-      return;
-    }
-  verbatim(sink, b, s, e);
-};
+function textWriter(dialect: TextDialect): CellWriter {
+  const slow = dialect.slowText;
+  return (sink, b, s, e) => {
+    for (let k = s; k < e; k++)
+      if (slow[b[k]]) {
+        sink.utf8(dialect.text(unescapeCopyText(b, s, e)));
+        return;
+      }
+    if (e - s < 32) verbatim(sink, b, s, e);
+    else put(sink, b, s, e);
+  };
+}
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 
@@ -166,7 +199,7 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
  * binary path truncates microseconds). Other shapes (BC, infinity, years past 9999, other
  * zones) go to the fallback.
  */
-function timestampWriter(fallback: TdWriter): TdWriter {
+function timestampWriter(fallback: CellWriter): CellWriter {
   return (sink, b, s, e) => {
     if (e - s < 19 || b[s + 4] !== 45 || b[s + 10] !== 32 || b[s + 13] !== 58) {
       fallback(sink, b, s, e);
@@ -189,13 +222,9 @@ function timestampWriter(fallback: TdWriter): TdWriter {
       fallback(sink, b, s, e);
       return;
     }
-    sink.ensure(36);
+    sink.ensure(24);
     const o = sink.buf;
     let p = sink.pos;
-    o[p++] = 60;
-    o[p++] = 84;
-    o[p++] = 68;
-    o[p++] = 62;
     for (let k = s; k < s + 10; k++) o[p++] = b[k];
     o[p++] = 84; // T
     for (let k = s + 11; k < s + 19; k++) o[p++] = b[k];
@@ -205,11 +234,6 @@ function timestampWriter(fallback: TdWriter): TdWriter {
       o[p++] = 48 + (Math.floor(frac / 10) % 10);
       o[p++] = 48 + (frac % 10);
     }
-    o[p++] = 60;
-    o[p++] = 47;
-    o[p++] = 84;
-    o[p++] = 68;
-    o[p++] = 62;
     sink.pos = p;
   };
 }
@@ -221,10 +245,15 @@ const INT_FITS: Record<string, readonly string[]> = {
   int8: ['long', 'double'],
 };
 
-function tdWriter(f: Field, pgType: string, parse: CopyTextParser | undefined): TdWriter {
+function cellWriter(
+  f: Field,
+  pgType: string,
+  parse: CopyTextParser | undefined,
+  dialect: TextDialect,
+): CellWriter {
   const shape = fieldShape(f);
   const dt = f.datatype;
-  const generic = () => genericWriter(f, parse, pgType);
+  const generic = () => genericWriter(f, parse, pgType, dialect);
   if (shape.scalar) {
     if (INT_FITS[pgType]?.includes(dt)) return verbatim;
     if (
@@ -235,7 +264,7 @@ function tdWriter(f: Field, pgType: string, parse: CopyTextParser | undefined): 
     if (pgType === 'bool' && dt === 'boolean') return boolean;
   }
   if (isCharType(dt) && shape.slice === 1) {
-    if (pgType === 'text') return text;
+    if (pgType === 'text') return textWriter(dialect);
     if (pgType === 'timestamp' || pgType === 'timestamptz') return timestampWriter(generic());
   }
   return generic();
@@ -243,11 +272,11 @@ function tdWriter(f: Field, pgType: string, parse: CopyTextParser | undefined): 
 
 /**
  * Parses a text COPY stream line by line (every row ends in a newline; newlines inside
- * values are escaped) and writes each as a TABLEDATA <TR>.
+ * values are escaped) and writes each as a row of the dialect.
  */
 export class CopyTextTranscoder {
   private pending: Buffer | undefined;
-  private readonly writers: TdWriter[];
+  private readonly writers: CellWriter[];
   private readonly nullCells: Buffer[];
   private readonly names: string[];
   rows = 0;
@@ -257,14 +286,12 @@ export class CopyTextTranscoder {
     types: readonly string[],
     parsers: readonly (CopyTextParser | undefined)[] | undefined,
     private readonly maxLineBytes: number,
+    private readonly dialect: TextDialect = TABLEDATA_DIALECT,
   ) {
     if (types.length !== fields.length)
       throw new VOTableEncodeError(`${types.length} COPY types for ${fields.length} FIELDs`);
-    this.writers = fields.map((f, i) => tdWriter(f, types[i], parsers?.[i]));
-    this.nullCells = fields.map((f) => {
-      const t = tabledataNull(f, fieldShape(f), magicNull(f, false));
-      return Buffer.from(t === '' ? '<TD/>' : `<TD>${t}</TD>`, 'latin1');
-    });
+    this.writers = fields.map((f, i) => cellWriter(f, types[i], parsers?.[i], dialect));
+    this.nullCells = fields.map((f) => Buffer.from(dialect.nullContent(f), 'latin1'));
     this.names = fields.map((f) => f.name);
   }
 
@@ -280,13 +307,14 @@ export class CopyTextTranscoder {
     }
     const n = this.writers.length;
     const writers = this.writers;
+    const { rowStart, rowEnd, cellStart, cellEnd, separator } = this.dialect;
     let p = 0;
     for (;;) {
       const nl = b.indexOf(10, p);
       if (nl < 0) break;
       if (this.rows >= limit) return true;
       const start = sink.pos;
-      put(sink, TR);
+      put(sink, rowStart);
       let s = p;
       try {
         for (let i = 0; i < n; i++) {
@@ -294,8 +322,11 @@ export class CopyTextTranscoder {
           while (e < nl && b[e] !== 9) e++;
           if (e === nl && i < n - 1)
             throw new VOTableEncodeError(`a COPY line has ${i + 1} fields for ${n} FIELDs`);
+          if (i > 0) put(sink, separator);
+          put(sink, cellStart);
           if (e - s === 2 && b[s] === 92 && b[s + 1] === 78) put(sink, this.nullCells[i]);
           else writers[i](sink, b, s, e);
+          put(sink, cellEnd);
           s = e + 1;
         }
         if (s !== nl + 1) throw new VOTableEncodeError(`a COPY line has more than ${n} fields`);
@@ -305,7 +336,7 @@ export class CopyTextTranscoder {
           ? err
           : new VOTableEncodeError(`row ${this.rows + 1}: ${errorMessage(err)}`);
       }
-      put(sink, TR_END);
+      put(sink, rowEnd);
       this.rows++;
       p = nl + 1;
     }

@@ -1,25 +1,14 @@
 import { fieldShape } from './arraysize.js';
 import { magicNull, textFormatter } from './cells.js';
+import { CopyTextTranscoder, CSV_DIALECT, TSV_DIALECT } from './copy-text.js';
 import { VOTableEncodeError } from './errors.js';
+import { csvField, tsvField } from './quoting.js';
 import type { RowBatch } from './rows.js';
 import { ByteSink } from './sink.js';
 import type { ResultDocument } from './types.js';
 
-const CSV_QUOTE = /[",\r\n]/;
-
-/** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */
-function csvField(s: string): string {
-  return CSV_QUOTE.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-const TSV_SPECIAL = /[\t\n\r\\]/;
-
-/** TSV (IANA text/tab-separated-values) cannot hold tabs or line breaks in a field: escape them. */
-function tsvField(s: string): string {
-  return TSV_SPECIAL.test(s)
-    ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
-    : s;
-}
+// Most bytes one COPY line may take before the transcoder gives up on it (a bounded buffer).
+const MAX_COPY_LINE_BYTES = 256 * 1024 * 1024;
 
 /**
  * CSV/TSV: a header line of column names, then one line per row with the TABLEDATA literal of
@@ -41,6 +30,32 @@ export async function* encodeDelimited(
   const text = doc.fields.map((f) => f.datatype === 'char' || f.datatype === 'unicodeChar');
   const sink = new ByteSink(chunkSize + 4096);
   sink.utf8(`${doc.fields.map((f) => quote(f.name)).join(sep)}\r\n`);
+  if (doc.copy) {
+    const copy = doc.copy;
+    const tr = new CopyTextTranscoder(
+      doc.fields,
+      copy.types,
+      copy.parsers,
+      MAX_COPY_LINE_BYTES,
+      tsv ? TSV_DIALECT : CSV_DIALECT,
+    );
+    const max = copy.maxRecords ?? Number.POSITIVE_INFINITY;
+    let failure: unknown;
+    try {
+      for await (const chunk of copy.stream) {
+        // Rows past maxRecords are dropped: these formats have no overflow marker (DALI-47).
+        if (tr.feed(chunk, sink, max)) break;
+        if (sink.pos >= chunkSize) yield sink.take();
+      }
+      if (tr.rows < max) tr.end();
+    } catch (err) {
+      failure = err;
+    }
+    // The complete rows before an error still go out; the error then aborts the response.
+    if (sink.pos > 0) yield sink.take();
+    if (failure !== undefined) throw failure;
+    return;
+  }
   for await (const batch of batches)
     for (const r of batch) {
       if (r.length !== n) throw new VOTableEncodeError(`row has ${r.length} values for ${n} columns`);

@@ -83,7 +83,7 @@ export function encode(
 /** The COPY format whose bytes an output format is transcoded from, if it has one. */
 export function copyFormatFor(format: OutputFormat): 'binary' | 'text' | undefined {
   if (format === 'votable/binary2') return 'binary';
-  if (format === 'votable/td') return 'text';
+  if (format === 'votable/td' || format === 'csv' || format === 'tsv') return 'text';
   return undefined;
 }
 

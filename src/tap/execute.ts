@@ -74,11 +74,13 @@ export async function executeQuery(
   let backendPid = 0;
   const timeoutMs = Math.max(1, opts.timeoutSeconds) * 1000;
 
+  let cancelling: Promise<unknown> | undefined;
   const cancelBackend = (reason: StopReason) => {
     if (stop || released) return;
     stop = reason;
     // pg_cancel_backend runs on another connection: the one running the query is busy.
-    if (backendPid) pool.query('SELECT pg_cancel_backend($1)', [backendPid]).catch(() => {});
+    if (backendPid)
+      cancelling = pool.query('SELECT pg_cancel_backend($1)', [backendPid]).catch(() => undefined);
   };
   const timer = setTimeout(() => cancelBackend('timeout'), timeoutMs);
   const onAbort = () => cancelBackend(opts.signal?.reason === 'client-gone' ? 'client-gone' : 'aborted');
@@ -95,6 +97,9 @@ export async function executeQuery(
       // A COPY left mid-stream must still run to its end before the connection can be used.
       if (copy && !(await copy.finish(() => cancelBackend('aborted'))))
         throw new Error('the COPY stream did not end after its backend was cancelled');
+      // A cancel still on its way would hit whatever runs next on this connection: let it land
+      // first. At worst it cancels the ROLLBACK, and the connection is then discarded.
+      await cancelling;
       await client.query('ROLLBACK');
       released = true;
       client.release();
@@ -106,7 +111,10 @@ export async function executeQuery(
   };
 
   const describe = (err: unknown): Error => {
-    if (stop === 'timeout') {
+    // PostgreSQL's statement_timeout (the backstop) if the timer could not fire in time.
+    const pgTimeout =
+      (err as { code?: string }).code === '57014' && /statement timeout/.test(String((err as Error).message));
+    if (stop === 'timeout' || (!stop && pgTimeout)) {
       return new QueryStopped(
         'timeout',
         `the query ran longer than the ${opts.timeoutSeconds} s limit of this endpoint and was stopped; ` +
@@ -125,7 +133,8 @@ export async function executeQuery(
     backendPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     if (opts.signal?.aborted) onAbort();
     await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-    await client.query("SELECT set_config('statement_timeout', $1, true)", [String(timeoutMs)]);
+    // PostgreSQL's own limit is a backstop a little after the timer, whose cancel says why.
+    await client.query("SELECT set_config('statement_timeout', $1, true)", [String(timeoutMs + 2000)]);
     // Uploads are written here, with the service's rights; the query itself only reads.
     const compiled = await build(client);
     const fields = compiled.columns.map(toField);

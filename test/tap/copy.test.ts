@@ -229,3 +229,33 @@ describe.each([
     expect(r.rows[0].one).toBe(1);
   });
 });
+
+describe.each(['csv', 'tsv'] as const)('%s from text COPY', (format) => {
+  it('is the same text as the row path, quoting and escapes included (RFC 4180, DALI-47)', async () => {
+    const q = 'SELECT id, k, n, x, mag, flag, name, t, pt, poly, amount FROM lab.things ORDER BY id';
+    const viaCopy = await run(adql(q, 100_000), format, { copy: true });
+    expect(viaCopy.result.copy?.format).toBe('text');
+    const viaRows = await run(adql(q, 100_000), format, { copy: false });
+    expect(viaRows.result.copy).toBeUndefined();
+    expect(viaCopy.xml.split('\r\n').length).toBe(5002);
+    expect(viaCopy.xml).toBe(viaRows.xml);
+    // A comma and quotes force RFC 4180 quoting; TSV escapes the tab and line breaks.
+    expect(viaCopy.xml).toContain(
+      format === 'csv' ? '"a&b<c>d ""q"" \'s\'"' : 'tab\\there\\nline\\\\back\\rcr',
+    );
+  });
+
+  it('stops at MAXREC with no marker, and an error after rows ends the stream with the error', async () => {
+    const capped = await run(adql('SELECT id FROM lab.things', 10), format, { copy: true, maxrec: 10 });
+    expect(capped.xml.trim().split('\r\n')).toHaveLength(11);
+    const late = () =>
+      Promise.resolve<CompiledQuery>({
+        sql: 'SELECT 1 / (i - 200000) AS v FROM generate_series(1, 300000) AS i',
+        params: [],
+        columns: [{ name: 'v', datatype: 'int' }],
+      });
+    await expect(run(late, format, { copy: true, readAheadBytes: 1024, maxrec: 1_000_000 })).rejects.toThrow(
+      /division by zero/,
+    );
+  });
+});
