@@ -91,12 +91,12 @@ export const TSV_DIALECT: TextDialect = {
   nullContent: () => '',
 };
 
+/** Writes src[s, e) (all of it by default); byte loops, as Buffer#copy costs more than a few bytes. */
 function put(sink: ByteSink, src: Buffer, s = 0, e = src.length): void {
   const n = e - s;
-  sink.ensure(n);
+  if (sink.pos + n > sink.buf.length) sink.ensure(n);
   const o = sink.buf;
   let p = sink.pos;
-  // Byte loops: Buffer#copy costs more than the copy itself for a few bytes.
   if (n < 32) for (let k = s; k < e; k++) o[p++] = src[k];
   else {
     src.copy(o, p, s, e);
@@ -245,6 +245,11 @@ const INT_FITS: Record<string, readonly string[]> = {
   int8: ['long', 'double'],
 };
 
+// Cells the transcoder copies itself: integers, and floats other than (-)Infinity.
+const PLAIN = 1;
+const FLOAT = 2;
+const TEXT = 3;
+
 function cellWriter(
   f: Field,
   pgType: string,
@@ -279,6 +284,8 @@ export class CopyTextTranscoder {
   private readonly writers: CellWriter[];
   private readonly nullCells: Buffer[];
   private readonly names: string[];
+  private readonly joints: { open: Buffer; between: Buffer; close: Buffer };
+  private readonly kinds: Uint8Array;
   rows = 0;
 
   constructor(
@@ -291,8 +298,20 @@ export class CopyTextTranscoder {
     if (types.length !== fields.length)
       throw new VOTableEncodeError(`${types.length} COPY types for ${fields.length} FIELDs`);
     this.writers = fields.map((f, i) => cellWriter(f, types[i], parsers?.[i], dialect));
+    this.kinds = Uint8Array.from(fields, (f, i) => {
+      const w = this.writers[i];
+      if (w === verbatim) return PLAIN;
+      if (w === floating) return FLOAT;
+      return types[i] === 'text' && isCharType(f.datatype) && fieldShape(f).slice === 1 ? TEXT : 0;
+    });
     this.nullCells = fields.map((f) => Buffer.from(dialect.nullContent(f), 'latin1'));
     this.names = fields.map((f) => f.name);
+    const d = dialect;
+    this.joints = {
+      open: Buffer.concat([d.rowStart, d.cellStart]),
+      between: Buffer.concat([d.cellEnd, d.separator, d.cellStart]),
+      close: Buffer.concat([d.cellEnd, d.rowEnd]),
+    };
   }
 
   /**
@@ -307,36 +326,87 @@ export class CopyTextTranscoder {
     }
     const n = this.writers.length;
     const writers = this.writers;
-    const { rowStart, rowEnd, cellStart, cellEnd, separator } = this.dialect;
+    const nulls = this.nullCells;
+    const kinds = this.kinds;
+    const slow = this.dialect.slowText;
+    // One write between cells ("</TD><TD>", ","), one before the first and after the last.
+    const { open, between, close } = this.joints;
+    const fixed = open.length + close.length + (n - 1) * between.length;
     let p = 0;
     for (;;) {
       const nl = b.indexOf(10, p);
       if (nl < 0) break;
       if (this.rows >= limit) return true;
       const start = sink.pos;
-      put(sink, rowStart);
+      // Room for the whole row when its cells are copied (a writer that expands ensures more).
+      sink.ensure(nl - p + fixed);
+      let o = sink.buf;
+      let q = sink.pos;
+      for (let k = 0; k < open.length; k++) o[q++] = open[k];
       let s = p;
       try {
         for (let i = 0; i < n; i++) {
-          let e = s;
-          while (e < nl && b[e] !== 9) e++;
-          if (e === nl && i < n - 1)
-            throw new VOTableEncodeError(`a COPY line has ${i + 1} fields for ${n} FIELDs`);
-          if (i > 0) put(sink, separator);
-          put(sink, cellStart);
-          if (e - s === 2 && b[s] === 92 && b[s + 1] === 78) put(sink, this.nullCells[i]);
-          else writers[i](sink, b, s, e);
-          put(sink, cellEnd);
-          s = e + 1;
+          if (i > 0) {
+            if (s >= nl || b[s] !== 9)
+              throw new VOTableEncodeError(`a COPY line has ${i} fields for ${n} FIELDs`);
+            s++;
+            for (let k = 0; k < between.length; k++) o[q++] = between[k];
+          }
+          const kind = kinds[i];
+          const c0 = b[s];
+          if (c0 === 92 && b[s + 1] === 78 && (s + 2 === nl || b[s + 2] === 9)) {
+            const z = nulls[i];
+            for (let k = 0; k < z.length; k++) o[q++] = z[k];
+            s += 2;
+          } else if (kind === PLAIN || (kind === FLOAT && c0 !== 73 && b[s + 1] !== 73)) {
+            // Numbers, most cells: scanned and copied in one pass, here rather than through
+            // a (megamorphic) writer call.
+            let c = c0;
+            while (s < nl && c !== 9) {
+              o[q++] = c;
+              c = b[++s];
+            }
+          } else if (kind === TEXT) {
+            // Ordinary text is copied as it is scanned; a byte that needs escaping sends the
+            // cell back to its writer.
+            const q0 = q;
+            const s0 = s;
+            let c = c0;
+            while (s < nl && c !== 9 && slow[c] === 0) {
+              o[q++] = c;
+              c = b[++s];
+            }
+            if (s < nl && c !== 9) {
+              let e = s;
+              while (e < nl && b[e] !== 9) e++;
+              sink.pos = q0;
+              writers[i](sink, b, s0, e);
+              sink.ensure(nl - e + fixed);
+              o = sink.buf;
+              q = sink.pos;
+              s = e;
+            }
+          } else {
+            let e = s;
+            while (e < nl && b[e] !== 9) e++;
+            sink.pos = q;
+            writers[i](sink, b, s, e);
+            // The writer may have grown the buffer: make room for the rest of the row again.
+            sink.ensure(nl - e + fixed);
+            o = sink.buf;
+            q = sink.pos;
+            s = e;
+          }
         }
-        if (s !== nl + 1) throw new VOTableEncodeError(`a COPY line has more than ${n} fields`);
+        if (s !== nl) throw new VOTableEncodeError(`a COPY line has more than ${n} fields`);
       } catch (err) {
         sink.pos = start;
         throw err instanceof VOTableEncodeError
           ? err
           : new VOTableEncodeError(`row ${this.rows + 1}: ${errorMessage(err)}`);
       }
-      put(sink, rowEnd);
+      for (let k = 0; k < close.length; k++) o[q++] = close[k];
+      sink.pos = q;
       this.rows++;
       p = nl + 1;
     }
