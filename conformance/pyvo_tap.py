@@ -102,6 +102,22 @@ def error_job():
     return "ERROR as expected"
 
 
+def cone_search():
+    # The node's Simple Cone Search, next to TAP: the same rows for the same cone.
+    scs = pyvo.dal.SCSService(url.rsplit("/tap", 1)[0] + "/scs/query")
+    ra, dec = service.search("SELECT TOP 1 ra, dec FROM demo.sources ORDER BY source_id").to_table()[0]
+    result = scs.search(pos=(float(ra), float(dec)), radius=0.5, verbosity=1)
+    table = result.to_table()
+    tap = service.search(
+        "SELECT COUNT(*) AS n FROM demo.sources "
+        f"WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', {float(ra)!r}, {float(dec)!r}, 0.5))"
+    ).to_table()
+    assert len(table) == int(tap["n"][0]) and len(table) > 0, (len(table), tap["n"][0])
+    assert result.fieldname_with_ucd("ID_MAIN") == "source_id"
+    assert result.fieldname_with_ucd("POS_EQ_RA_MAIN") == "ra"
+    return f"{len(table)} rows, as TAP counts"
+
+
 def bad_query():
     try:
         service.search("SELECT raj2000 FROM demo.sources")
@@ -124,6 +140,7 @@ for name, fn in [
     ("submit_job, wait, fetch_result, delete", job_lifecycle),
     ("a failing job ends in ERROR", error_job),
     ("a bad query raises with the column named", bad_query),
+    ("Simple Cone Search (SCSService)", cone_search),
 ]:
     check(name, fn)
 

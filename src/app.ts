@@ -10,6 +10,7 @@ import { registerBroker } from './broker/index.js';
 import type { Config } from './config/index.js';
 import { registerDataLink } from './datalink/index.js';
 import { registerPreview } from './preview/index.js';
+import { registerScs } from './scs/index.js';
 import { nodeServices } from './services.js';
 import { registerSia } from './sia/index.js';
 import { registerSodaAsync, registerSodaSync } from './soda/index.js';
@@ -102,6 +103,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await registerTapAsync(app, opts, catalogue);
   registerTapExamples(app);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
+  registerScs(app, {
+    pool: opts.pool,
+    catalogue,
+    limits: {
+      maxSR: opts.config.scsMaxSR,
+      maxrecDefault: opts.config.tap.maxrecDefault,
+      maxrecHard: opts.config.tap.maxrecHard,
+      timeoutSeconds: opts.config.tap.syncTimeoutSeconds,
+    },
+  });
   registerDataLink(app, { pool: opts.pool, baseUrl: opts.baseUrl });
   registerPreview(app, { pool: opts.pool, dataDir: opts.config.dataDir });
   registerSodaSync(app, { pool: opts.pool });

@@ -73,8 +73,9 @@ export function nodeServices(tapLimits: TapLimits, tokens = false): ServiceEntry
       path: 'scs',
       title: 'Simple Cone Search',
       summary: 'sources of the demo catalogue within a cone (SCS 1.03)',
+      // SCS-01: the base URL ends in '?' and clients append RA, DEC and SR.
       capabilities: (url) => [
-        { standardID: STANDARD_ID.scs, interfaces: [paramHttp(`${url}/query`, 'full')] },
+        { standardID: STANDARD_ID.scs, interfaces: [paramHttp(`${url}/query?`, 'base')] },
       ],
     },
     {

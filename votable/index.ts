@@ -132,9 +132,14 @@ export function contentType(format: OutputFormat): string {
   }
 }
 
-/** A DALI error document (DALI-43): QUERY_STATUS ERROR with the message, no TABLE. */
-export function errorDocument(message: string, infos: Info[] = []): string {
+/**
+ * A DALI error document (DALI-43): QUERY_STATUS ERROR with the message, no TABLE.
+ * `topInfos` go before the RESOURCE, as direct children of VOTABLE (where Simple Cone
+ * Search 1.03 clients look for INFO name="Error", SCS-21).
+ */
+export function errorDocument(message: string, infos: Info[] = [], topInfos: Info[] = []): string {
   let s = votableStart();
+  for (const i of topInfos) s += infoXml(i);
   s += '<RESOURCE type="results">\n';
   s += infoXml({ name: 'QUERY_STATUS', value: 'ERROR', content: message }, '  ');
   for (const i of infos) s += infoXml(i, '  ');

@@ -28,6 +28,8 @@ export interface Config {
   /** The environment itself, for modules that read their own variables (auth). */
   readonly env: Env;
   readonly tap: TapLimits;
+  /** Largest SR of a Simple Cone Search, degrees (the capability's maxSR). */
+  readonly scsMaxSR: number;
   readonly uws: {
     /** Jobs this process runs at once. */
     readonly concurrency: number;
@@ -81,6 +83,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     default: '50000000',
   },
   { name: 'VONODE_TAP_SYNC_TIMEOUT', meaning: 'seconds a /tap/sync query may run', default: '300' },
+  { name: 'VONODE_SCS_MAX_SR', meaning: 'largest cone radius /scs/query accepts, degrees', default: '10' },
   {
     name: 'VONODE_TAP_ASYNC_DURATION',
     meaning: 'default and most seconds an async job may run',
@@ -163,6 +166,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       uploadMaxBytes,
       uploadMaxRows,
     },
+    scsMaxSR: integer(env, 'VONODE_SCS_MAX_SR', 10, 1, 180),
     uws: uwsSettings(env),
     upload: {
       maxBytes: uploadMaxBytes,
