@@ -366,36 +366,35 @@ export class CopyTextTranscoder {
               o[q++] = c;
               c = b[++s];
             }
-          } else if (kind === TEXT) {
-            // Ordinary text is copied as it is scanned; a byte that needs escaping sends the
-            // cell back to its writer.
-            const q0 = q;
-            const s0 = s;
-            let c = c0;
-            while (s < nl && c !== 9 && slow[c] === 0) {
-              o[q++] = c;
-              c = b[++s];
+          } else {
+            let copied = false;
+            if (kind === TEXT) {
+              // Ordinary text is copied as it is scanned; a byte that needs escaping sends the
+              // cell back to its writer, from its start.
+              const q0 = q;
+              const s0 = s;
+              let c = c0;
+              while (s < nl && c !== 9 && slow[c] === 0) {
+                o[q++] = c;
+                c = b[++s];
+              }
+              copied = s === nl || c === 9;
+              if (!copied) {
+                q = q0;
+                s = s0;
+              }
             }
-            if (s < nl && c !== 9) {
+            if (!copied) {
               let e = s;
               while (e < nl && b[e] !== 9) e++;
-              sink.pos = q0;
-              writers[i](sink, b, s0, e);
+              sink.pos = q;
+              writers[i](sink, b, s, e);
+              // The writer may have grown the buffer: make room for the rest of the row again.
               sink.ensure(nl - e + fixed);
               o = sink.buf;
               q = sink.pos;
               s = e;
             }
-          } else {
-            let e = s;
-            while (e < nl && b[e] !== 9) e++;
-            sink.pos = q;
-            writers[i](sink, b, s, e);
-            // The writer may have grown the buffer: make room for the rest of the row again.
-            sink.ensure(nl - e + fixed);
-            o = sink.buf;
-            q = sink.pos;
-            s = e;
           }
         }
         if (s !== nl) throw new VOTableEncodeError(`a COPY line has more than ${n} fields`);

@@ -1,4 +1,5 @@
 import type { Field } from '../../votable/index.js';
+import { DEMO_SCHEMA } from '../tap/tables/index.js';
 import type { ConeRequest, Verbosity } from './request.js';
 
 /** The catalogue a cone search serves: its ADQL name and the columns of each verbosity. */
@@ -13,9 +14,14 @@ export interface ConeCatalogue {
   readonly all: readonly string[];
 }
 
-/** The node's source catalogue, as TAP publishes it. */
+const DEMO_SOURCES = DEMO_SCHEMA.tables[0];
+
+/**
+ * The node's source catalogue, as TAP publishes it: VERB=3 gives every published column
+ * but the HEALPix index (an implementation detail of the cone's prefilter).
+ */
 export const DEMO_CONE_CATALOGUE: ConeCatalogue = {
-  table: 'demo.sources',
+  table: `${DEMO_SOURCES.schema}.${DEMO_SOURCES.name}`,
   id: 'source_id',
   ra: 'ra',
   dec: 'dec',
@@ -30,26 +36,9 @@ export const DEMO_CONE_CATALOGUE: ConeCatalogue = {
     'pos_angle',
     's_code',
   ],
-  all: [
-    'island_id',
-    'field_id',
-    'ra_err',
-    'dec_err',
-    'flux_peak',
-    'flux_peak_err',
-    'flux_int',
-    'flux_int_err',
-    'maj_axis',
-    'maj_axis_err',
-    'min_axis',
-    'min_axis_err',
-    'pos_angle',
-    'pos_angle_err',
-    'spectral_index',
-    'spectral_index_err',
-    'ref_freq',
-    's_code',
-  ],
+  all: DEMO_SOURCES.columns
+    .map((c) => c.name)
+    .filter((n) => !['source_id', 'ra', 'dec', DEMO_SOURCES.spatialIndex?.column].includes(n)),
 };
 
 /** The column with each row's distance from the cone's centre (SCS-17). */
