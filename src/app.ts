@@ -9,6 +9,7 @@ import { authPlugin, devIssuerPlugin, nodeAuthFromEnv } from './auth/index.js';
 import { registerBroker } from './broker/index.js';
 import type { Config } from './config/index.js';
 import { registerDataLink } from './datalink/index.js';
+import { registerMoc } from './moc/index.js';
 import { registerPreview } from './preview/index.js';
 import { registerScs } from './scs/index.js';
 import { nodeServices } from './services.js';
@@ -103,6 +104,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await registerTapAsync(app, opts, catalogue);
   registerTapExamples(app);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
+  registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl });
   registerScs(app, {
     pool: opts.pool,
     catalogue,
