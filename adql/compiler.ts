@@ -96,8 +96,13 @@ interface PendingCrossmatch {
 }
 
 interface XmHoist {
-  /** Whether a crossmatch on indexed `idx` around a circle from `circle` may filter idx in a LATERAL. */
-  accepts(idx: Rel, circle: Set<Rel>): boolean;
+  /**
+   * Whether a crossmatch on indexed `idx` around a circle from `circle` may filter idx in a
+   * LATERAL; with `allowMove` false, only as the FROM list is written. No side effects.
+   */
+  accepts(idx: Rel, circle: Set<Rel>, allowMove?: boolean): boolean;
+  /** Called when the crossmatch does become idx's LATERAL filter. */
+  commit?(idx: Rel, circle: Set<Rel>): void;
   pending: Map<string, PendingCrossmatch>;
 }
 
@@ -478,9 +483,12 @@ export class Compiler {
     const fromSql: string[] = [];
     const star: StarEntry[] = [];
     const earlier = new Set<Rel>();
+    // Plain tables of the comma list: one of them may be moved last (below).
+    const plain = new Map<Rel, number>();
     for (const f of sel.from) {
       // A LATERAL item may refer to every earlier item of the FROM list.
       const r = this.fromItem(f, scope, new Set(earlier), true);
+      if (f.kind === 'table') plain.set(r.rels[0], fromSql.length);
       fromSql.push(r.sql);
       star.push(...r.star);
       for (const rel of r.rels) earlier.add(rel);
@@ -498,12 +506,38 @@ export class Compiler {
       const local = new Set(scope.rels);
       // A WHERE crossmatch may move into the indexed table's LATERAL only if no outer join
       // can null-extend that table, and the circle's relations precede it.
-      const accepts = (idx: Rel, circle: Set<Rel>) => {
+      // A comma list is a cross join, whose order means nothing to the result (the select
+      // list names its columns): an indexed table written before the circle's table is
+      // moved to the end of the list, where it sees every other item. Once only, and not
+      // when another item's LATERAL already reads it.
+      let moved: Rel | undefined;
+      const seesAll = (idx: Rel, circle: Set<Rel>) => {
         const info = this.fromInfo.get(idx);
-        if (!info?.inner || !local.has(idx)) return false;
-        return [...circle].every((r) => !local.has(r) || info.visible.has(r));
+        return [...circle].every((r) => !local.has(r) || info?.visible.has(r));
       };
-      where = ` WHERE ${this.conjuncts(sel.where, ctx('WHERE', false), accepts)}`;
+      const accepts = (idx: Rel, circle: Set<Rel>, allowMove = true) => {
+        if (!this.fromInfo.get(idx)?.inner || !local.has(idx)) return false;
+        // Once moved last, no other item may read that table laterally.
+        if (moved && idx !== moved && circle.has(moved)) return false;
+        if (seesAll(idx, circle)) return true;
+        if (!allowMove || moved || !plain.has(idx) || circle.has(idx)) return false;
+        // Nor may the move take it away from an item whose LATERAL could already read it.
+        for (const [rel, xs] of this.lateral)
+          if (rel !== idx && local.has(rel) && xs.length > 0 && this.fromInfo.get(rel)?.visible.has(idx))
+            return false;
+        return true;
+      };
+      const commit = (idx: Rel, circle: Set<Rel>) => {
+        if (seesAll(idx, circle)) return;
+        moved = idx;
+        const info = this.fromInfo.get(idx)!;
+        this.fromInfo.set(idx, { ...info, visible: new Set([...info.visible, ...local]) });
+      };
+      where = ` WHERE ${this.conjuncts(sel.where, ctx('WHERE', false), accepts, commit)}`;
+      if (moved && this.lateral.has(moved)) {
+        const at = plain.get(moved) as number;
+        fromSql.push(...fromSql.splice(at, 1));
+      }
     }
 
     // Aggregated query? Then every column outside an aggregate must be grouped.
@@ -1094,13 +1128,13 @@ export class Compiler {
    * accepted by `accepts` becomes a filter inside the indexed table's LATERAL subquery and
    * `true` here; any other crossmatch keeps the range join condition.
    */
-  private conjuncts(c: Condition, ctx: Ctx, accepts: XmHoist['accepts']): string {
+  private conjuncts(c: Condition, ctx: Ctx, accepts: XmHoist['accepts'], commit?: XmHoist['commit']): string {
     if (c.kind === 'and')
-      return `${this.conjuncts(c.left, ctx, accepts)} AND ${this.conjuncts(c.right, ctx, accepts)}`;
-    if (c.kind === 'group') return `(${this.conjuncts(c.arg, ctx, accepts)})`;
+      return `${this.conjuncts(c.left, ctx, accepts, commit)} AND ${this.conjuncts(c.right, ctx, accepts, commit)}`;
+    if (c.kind === 'group') return `(${this.conjuncts(c.arg, ctx, accepts, commit)})`;
     if (this.options.crossmatch === 'join') return this.condition(c, ctx);
     const saved = this.xmHoist;
-    const hoist: XmHoist = { accepts, pending: new Map() };
+    const hoist: XmHoist = { accepts, commit, pending: new Map() };
     this.xmHoist = hoist;
     let sql: string;
     try {
@@ -1113,6 +1147,7 @@ export class Compiler {
       if (sql === token || sql === `(${token})`) {
         const name = `_xr${++this.xmCount}`;
         const xr = `${quoteIdent(name)}.xr`;
+        hoist.commit?.(xm.idx.rel, xm.cc.rels);
         const list = this.lateral.get(xm.idx.rel) ?? [];
         list.push({
           name,
@@ -2259,8 +2294,15 @@ export class Compiler {
     // Both indexed (a self-join): index the side a LATERAL can reach, if only one can.
     const qi = this.indexOf(qv);
     const h = this.xmHoist;
-    if (qi && h && !h.accepts(this.indexOf(pv)!.rel, qv.rels) && h.accepts(qi.rel, pv.rels))
-      return this.pointInCircle(qv, circleAround(pv), strict);
+    if (qi && h) {
+      const pRel = this.indexOf(pv)!.rel;
+      // Prefer a side a LATERAL reaches as the FROM list is written; only then one reached
+      // by moving a table of a comma list.
+      const pNow = h.accepts(pRel, qv.rels, false);
+      const qNow = h.accepts(qi.rel, pv.rels, false);
+      const useQ = pNow ? false : qNow || (!h.accepts(pRel, qv.rels) && h.accepts(qi.rel, pv.rels));
+      if (useQ) return this.pointInCircle(qv, circleAround(pv), strict);
+    }
     return this.pointInCircle(pv, circleAround(qv), strict);
   }
 
