@@ -1,9 +1,21 @@
+export { type OaiArguments, oaiResponse, type Repository } from './oai.js';
+export {
+  authorityRecord,
+  type Curation,
+  RECORD_NS,
+  type ResourceRecord,
+  type ResourceText,
+  registryRecord,
+  serviceRecord,
+  utcSeconds,
+} from './records.js';
 export {
   type TableSetColumn,
   type TableSetSchema,
   type TableSetTable,
   tableDocument,
   tablesetDocument,
+  writeSchemas,
 } from './tables.js';
 export {
   type AccessUrl,
@@ -15,4 +27,5 @@ export {
   NS,
   STANDARD_ID,
   vosiCapabilities,
+  writeCapability,
 } from './vosi.js';

@@ -46,15 +46,24 @@ export function tablesetDocument(schemas: readonly TableSetSchema[], detail: 'mi
     'xmlns:vs': NS.vs,
     'xmlns:xsi': NS.xsi,
   });
+  writeSchemas(root, schemas, detail);
+  return root.end({ prettyPrint: true });
+}
+
+/** The schema elements of a tableset, into a vosi:tableset or a registry record's tableset (REG-16). */
+export function writeSchemas(
+  parent: XMLBuilder,
+  schemas: readonly TableSetSchema[],
+  detail: 'min' | 'max',
+): void {
   for (const s of schemas) {
     // Children are unqualified (VOSI-21): VODataService uses elementFormDefault unqualified.
-    const se = root.ele('', 'schema');
+    const se = parent.ele('', 'schema');
     se.ele('', 'name').txt(s.name);
     if (s.description) se.ele('', 'description').txt(s.description);
     if (s.utype) se.ele('', 'utype').txt(s.utype);
     for (const t of s.tables) writeTable(se.ele('', 'table', { type: tableType(t) }), t, detail);
   }
-  return root.end({ prettyPrint: true });
 }
 
 /** VOSI /tables/{name} (VOSI-29): one table in full detail. */

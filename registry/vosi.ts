@@ -32,8 +32,8 @@ export interface AccessUrl {
 }
 
 export interface Interface {
-  /** xsi:type, e.g. vs:ParamHTTP, vr:WebBrowser. */
-  readonly type: 'vs:ParamHTTP' | 'vr:WebBrowser' | 'vr:WebService';
+  /** xsi:type, e.g. vs:ParamHTTP, vr:WebBrowser (vg:OAIHTTP in registry records). */
+  readonly type: 'vs:ParamHTTP' | 'vr:WebBrowser' | 'vr:WebService' | 'vg:OAIHTTP';
   readonly role?: 'std';
   readonly version?: string;
   readonly accessUrls: readonly AccessUrl[];
@@ -61,16 +61,19 @@ export function capabilitiesDocument(capabilities: readonly Capability[]): strin
     'xmlns:tr': NS.tr,
     'xmlns:xsi': NS.xsi,
   });
-  for (const cap of capabilities) {
-    // Children of vosi:capabilities are unqualified (VOSI-7): no namespace.
-    const attrs: Record<string, string> = { standardID: cap.standardID };
-    if (cap.type) attrs['xsi:type'] = cap.type;
-    const c = doc.ele('', 'capability', attrs);
-    if (cap.description) c.ele('', 'description').txt(cap.description);
-    for (const itf of cap.interfaces) writeInterface(c, itf);
-    cap.extension?.(c);
-  }
+  // Children of vosi:capabilities are unqualified (VOSI-7): no namespace.
+  for (const cap of capabilities) writeCapability(doc, cap);
   return doc.end({ prettyPrint: true });
+}
+
+/** One unqualified capability element (VOSI-8, REG-10), as capabilities and registry records write it. */
+export function writeCapability(parent: XMLBuilder, cap: Capability): void {
+  const attrs: Record<string, string> = { standardID: cap.standardID };
+  if (cap.type) attrs['xsi:type'] = cap.type;
+  const c = parent.ele('', 'capability', attrs);
+  if (cap.description) c.ele('', 'description').txt(cap.description);
+  for (const itf of cap.interfaces) writeInterface(c, itf);
+  cap.extension?.(c);
 }
 
 function writeInterface(parent: XMLBuilder, itf: Interface): void {

@@ -10,6 +10,7 @@ import { registerBroker } from './broker/index.js';
 import type { Config } from './config/index.js';
 import { registerDataLink } from './datalink/index.js';
 import { registerMoc } from './moc/index.js';
+import { registerOai } from './oai/index.js';
 import { registerPreview } from './preview/index.js';
 import { registerScs } from './scs/index.js';
 import { nodeServices } from './services.js';
@@ -105,6 +106,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerTapExamples(app);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
   registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl });
+  registerOai(app, { pool: opts.pool, baseUrl: opts.baseUrl, services, publisher: opts.config.publisher });
   registerScs(app, {
     pool: opts.pool,
     catalogue,

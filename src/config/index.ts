@@ -30,6 +30,8 @@ export interface Config {
   readonly tap: TapLimits;
   /** Largest SR of a Simple Cone Search, degrees (the capability's maxSR). */
   readonly scsMaxSR: number;
+  /** Who the registry records say publishes the node. */
+  readonly publisher: { readonly authority: string; readonly name: string; readonly email: string };
   readonly uws: {
     /** Jobs this process runs at once. */
     readonly concurrency: number;
@@ -84,6 +86,21 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
   },
   { name: 'VONODE_TAP_SYNC_TIMEOUT', meaning: 'seconds a /tap/sync query may run', default: '300' },
   { name: 'VONODE_SCS_MAX_SR', meaning: 'largest cone radius /scs/query accepts, degrees', default: '10' },
+  {
+    name: 'VONODE_AUTHORITY',
+    meaning: 'IVOA naming authority of the registry records (ivo://AUTHORITY/tap ...)',
+    default: 'vonode.demo',
+  },
+  {
+    name: 'VONODE_PUBLISHER',
+    meaning: 'publisher named in the registry records',
+    default: 'vonode demo node',
+  },
+  {
+    name: 'VONODE_CONTACT_EMAIL',
+    meaning: 'contact and OAI-PMH admin e-mail of the registry records',
+    default: 'vo-admin@localhost',
+  },
   {
     name: 'VONODE_TAP_ASYNC_DURATION',
     meaning: 'default and most seconds an async job may run',
@@ -167,6 +184,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       uploadMaxRows,
     },
     scsMaxSR: integer(env, 'VONODE_SCS_MAX_SR', 10, 1, 180),
+    publisher: publisherSettings(env),
     uws: uwsSettings(env),
     upload: {
       maxBytes: uploadMaxBytes,
@@ -176,6 +194,25 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       allowPrivateUrls: flag(env, 'VONODE_UPLOAD_ALLOW_PRIVATE', false),
     },
   };
+}
+
+// REG-1: an IVOID authority is at least three characters from this set, starting alphanumeric.
+const AUTHORITY = /^[A-Za-z0-9][\w\-.~*'()]{2,}$/;
+
+function publisherSettings(env: Env): Config['publisher'] {
+  const authority = env.VONODE_AUTHORITY?.trim() || 'vonode.demo';
+  if (!AUTHORITY.test(authority))
+    throw new ConfigError(
+      `VONODE_AUTHORITY='${env.VONODE_AUTHORITY}' is not an IVOA naming authority`,
+      'give a name like ska-src.example.org, without ivo:// and without a path',
+    );
+  const email = env.VONODE_CONTACT_EMAIL?.trim() || 'vo-admin@localhost';
+  if (!/^[^@\s]+@[^@\s]+$/.test(email))
+    throw new ConfigError(
+      `VONODE_CONTACT_EMAIL='${env.VONODE_CONTACT_EMAIL}' is not an e-mail address`,
+      'give one like vo@example.org',
+    );
+  return { authority, name: env.VONODE_PUBLISHER?.trim() || 'vonode demo node', email };
 }
 
 function uwsSettings(env: Env): Config['uws'] {

@@ -75,3 +75,38 @@ export function xsdErrors(xml: string): string {
   if (r.status === 0) return '';
   return (r.stderr || r.stdout || `xmllint exited ${r.status}`).replaceAll(file, 'doc.xml');
 }
+
+/**
+ * Validates a registry record's ri:Resource as a vr:Resource (with its xsi:type, e.g.
+ * vs:CatalogService). No RegistryInterface or VORegistry schema ships with STILTS, so the
+ * record's root is renamed into a test namespace whose one element has type vr:Resource:
+ * everything inside is checked against VOResource, VODataService and TAPRegExt.
+ */
+export function xsdResourceErrors(record: string): string {
+  const dir = schemaFolder();
+  const wrapper = join(dir, 'record.xsd');
+  if (!existsSync(wrapper))
+    writeFileSync(
+      wrapper,
+      `<?xml version="1.0"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:vr="http://www.ivoa.net/xml/VOResource/v1.0" targetNamespace="urn:vonode:record" elementFormDefault="unqualified">
+  <xs:import namespace="http://www.ivoa.net/xml/VOResource/v1.0" schemaLocation="VOResource-v1.0.xsd"/>
+  <xs:import namespace="http://www.ivoa.net/xml/VODataService/v1.1" schemaLocation="VODataService-v1.1.xsd"/>
+  <xs:import namespace="http://www.ivoa.net/xml/TAPRegExt/v1.0" schemaLocation="TAPRegExt-v1.0-Erratum1.xsd"/>
+  <xs:element name="Resource" type="vr:Resource"/>
+</xs:schema>
+`,
+    );
+  // Cut out of an OAI-PMH response, the record may lean on the envelope's xmlns:xsi.
+  const xsi = /xmlns:xsi=/.test(record.slice(0, record.indexOf('>')))
+    ? ''
+    : ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
+  const renamed = record
+    .replace(/<ri:Resource\b/, `<rec:Resource xmlns:rec="urn:vonode:record"${xsi}`)
+    .replace(/<\/ri:Resource>\s*$/, '</rec:Resource>');
+  const file = join(mkdtempSync(join(tmpdir(), 'vonode-doc-')), 'record.xml');
+  writeFileSync(file, renamed);
+  const r = spawnSync('xmllint', ['--nonet', '--noout', '--schema', wrapper, file], { encoding: 'utf8' });
+  if (r.status === 0) return '';
+  return (r.stderr || r.stdout || `xmllint exited ${r.status}`).replaceAll(file, 'record.xml');
+}

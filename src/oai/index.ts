@@ -1,0 +1,1 @@
+export { nodeRecords, type OaiDeps, type Publisher, registerOai } from './routes.js';
