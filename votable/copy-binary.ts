@@ -1,5 +1,5 @@
 import { fieldShape, isCharType } from './arraysize.js';
-import { fixedBytes, nullPlaceholder } from './cells.js';
+import { binaryWriter, fixedBytes, nullPlaceholder } from './cells.js';
 import { VOTableEncodeError } from './errors.js';
 import type { ByteSink } from './sink.js';
 import type { Field } from './types.js';
@@ -95,7 +95,18 @@ export function copyCellWriter(f: Field, t: PgBinaryType): CopyCellWriter {
     };
   }
   if (t === 'text' || t === 'timestamp') {
-    if (!isCharType(f.datatype) || !shape.variable || shape.slice !== 1) mismatch(f, t);
+    if (!isCharType(f.datatype)) mismatch(f, t);
+    if (!shape.variable || shape.slice !== 1) {
+      // Fixed and multi-dimensional char (e.g. a one-letter code): the row path's writer,
+      // so padding and length checks are the same.
+      const w = binaryWriter(f, shape, undefined);
+      if (t === 'timestamp')
+        return (s, b, off) => {
+          const us = b.readInt32BE(off) * 4294967296 + b.readUInt32BE(off + 4);
+          w(s, isoFromMillis(PG_EPOCH_MS + Math.floor(us / 1000)));
+        };
+      return (s, b, off, len) => w(s, b.toString('utf8', off, off + len));
+    }
     const unicode = f.datatype === 'unicodeChar';
     const max = shape.maxLast;
     const put = (s: ByteSink, text: string, ascii = false) => {

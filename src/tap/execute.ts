@@ -53,7 +53,8 @@ export interface QueryResult {
 }
 
 const DEFAULT_READ_AHEAD = 2000;
-const DEFAULT_READ_AHEAD_BYTES = 256 * 1024;
+// CLIENTS.md: pyvo reads only the leading status, so results of a few thousand rows get it exact.
+const DEFAULT_READ_AHEAD_BYTES = 1024 * 1024;
 const DEFAULT_BATCH = 5000;
 
 /**

@@ -118,15 +118,30 @@ describe('/tap/sync answers queries directly', () => {
     expect(statuses(p.text)).toEqual(['OK']);
   });
 
-  it('reports an overflow found while streaming after the TABLE (DALI-45)', async () => {
-    // Above the read-ahead (256 KiB of COPY, about 1,300 rows of all 22 columns; 2000 rows
-    // on the row path) and below the public rows of the demo catalogue.
-    const maxrec = 3000;
+  it('puts OVERFLOW up front for a result of a few thousand rows, where pyvo reads it (DALI-44, CLIENTS.md)', async () => {
     for (const format of ['votable', 'votable/td']) {
       const p = await parse(
         await sync({
           LANG: 'ADQL',
           QUERY: 'SELECT * FROM demo.sources',
+          MAXREC: '2000',
+          RESPONSEFORMAT: format,
+        }),
+      );
+      expect(p.rows).toHaveLength(2000);
+      expect([format, statuses(p.text)]).toEqual([format, ['OVERFLOW']]);
+    }
+  });
+
+  it('reports an overflow found while streaming after the TABLE (DALI-45)', async () => {
+    // Above the read-ahead (1 MiB of COPY: 4,000 rows of 44 columns are about 1.5 MB; 2000
+    // rows on the row path) and below the public rows of the demo catalogue.
+    const maxrec = 4000;
+    for (const format of ['votable', 'votable/td']) {
+      const p = await parse(
+        await sync({
+          LANG: 'ADQL',
+          QUERY: 'SELECT a.*, b.* FROM demo.sources AS a JOIN demo.sources AS b ON a.source_id = b.source_id',
           MAXREC: String(maxrec),
           RESPONSEFORMAT: format,
         }),
