@@ -9,6 +9,7 @@ import { authPlugin, devIssuerPlugin, nodeAuthFromEnv } from './auth/index.js';
 import { registerBroker } from './broker/index.js';
 import type { Config } from './config/index.js';
 import { registerDataLink } from './datalink/index.js';
+import { registerHips } from './hips/index.js';
 import { registerMoc } from './moc/index.js';
 import { registerOai } from './oai/index.js';
 import { registerPreview } from './preview/index.js';
@@ -106,6 +107,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerTapExamples(app);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
   registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl });
+  registerHips(app, {
+    pool: opts.pool,
+    baseUrl: opts.baseUrl,
+    dataDir: opts.config.dataDir,
+    authority: opts.config.publisher.authority,
+  });
   registerOai(app, { pool: opts.pool, baseUrl: opts.baseUrl, services, publisher: opts.config.publisher });
   registerScs(app, {
     pool: opts.pool,
