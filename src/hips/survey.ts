@@ -20,6 +20,8 @@ interface SurveyImage {
   /** Pixel size, degrees. */
   readonly pixelDeg: number;
   readonly footprint: number[];
+  /** The footprint's cells at the survey order, set once the order is known. */
+  moc?: Moc;
 }
 
 /** What properties, Moc.fits and the tiles are made from. */
@@ -90,7 +92,8 @@ export async function loadSurvey(pool: pg.Pool): Promise<Survey | undefined> {
   for (const im of images) {
     const v: Array<[number, number]> = [];
     for (let i = 0; i + 1 < im.footprint.length; i += 2) v.push([im.footprint[i], im.footprint[i + 1]]);
-    moc = moc.union(Moc.fromPolygon(v, order));
+    im.moc = Moc.fromPolygon(v, order);
+    moc = moc.union(im.moc);
   }
   const hash = createHash('sha256');
   for (const im of images) {
@@ -128,6 +131,8 @@ export async function renderTile(
   const out = new Float32Array(n).fill(Number.NaN);
   let any = false;
   for (const im of survey.images) {
+    // Most images are nowhere near most tiles: skip them before projecting 262,144 pixels.
+    if (im.moc && tile.intersection(im.moc.degrade(order)).cells().length === 0) continue;
     const px = new Float64Array(n * 2);
     let x0 = Number.POSITIVE_INFINITY;
     let x1 = Number.NEGATIVE_INFINITY;
