@@ -78,6 +78,38 @@ function pngTile(values: Float32Array, cut: readonly [number, number]): Buffer {
   return encodeGrayAlphaPng(TILE_WIDTH, TILE_WIDTH, px);
 }
 
+/** Allsky thumbnails are this wide, laid out ALLSKY_COLUMNS to a row (HIPS-10). */
+const ALLSKY_ORDER = 3;
+const ALLSKY_TILE = 64;
+const ALLSKY_COLUMNS = Math.floor(Math.sqrt(12 * 4 ** ALLSKY_ORDER));
+
+/**
+ * Norder3/Allsky.png (HIPS-10): the 768 tiles of order 3 as 64-pixel thumbnails, left to
+ * right and top to bottom in index order; tiles with no data stay transparent.
+ */
+async function allskyPng(s: Survey): Promise<Buffer> {
+  const n = 12 * 4 ** ALLSKY_ORDER;
+  const rows = Math.ceil(n / ALLSKY_COLUMNS);
+  const width = ALLSKY_COLUMNS * ALLSKY_TILE;
+  const px = new Uint8Array(width * rows * ALLSKY_TILE * 2);
+  const span = s.cut[1] - s.cut[0] || 1;
+  for (let i = 0; i < n; i++) {
+    const values = await renderTile(s, ALLSKY_ORDER, i, ALLSKY_TILE);
+    if (!values) continue;
+    const x0 = (i % ALLSKY_COLUMNS) * ALLSKY_TILE;
+    const y0 = Math.floor(i / ALLSKY_COLUMNS) * ALLSKY_TILE;
+    for (let r = 0; r < ALLSKY_TILE; r++)
+      for (let x = 0; x < ALLSKY_TILE; x++) {
+        const v = values[r * ALLSKY_TILE + x];
+        if (Number.isNaN(v)) continue;
+        const o = ((y0 + r) * width + x0 + x) * 2;
+        px[o] = Math.round(255 * stretchValue((v - s.cut[0]) / span, 'asinh'));
+        px[o + 1] = 255;
+      }
+  }
+  return encodeGrayAlphaPng(width, rows * ALLSKY_TILE, px);
+}
+
 /** A FITS tile stores rows bottom-up: its row y is the PNG's row W - 1 - y (HIPS-05). */
 function fitsTile(values: Float32Array, order: number, index: number): Buffer {
   const flipped = new Float32Array(values.length);
@@ -135,6 +167,28 @@ export function registerHips(app: FastifyInstance, deps: HipsDeps): void {
       .headers(HEADERS)
       .type('application/fits')
       .send(s.moc.toFits({ mocType: 'IMAGE' }));
+  });
+  let allsky: Promise<Buffer> | undefined;
+  app.get(`/hips/${HIPS_NAME}/Norder${ALLSKY_ORDER}/Allsky.png`, async (_request, reply) => {
+    const s = await getSurvey();
+    if (!s) return notFound(reply, 'there are no public images to make a HiPS of');
+    const path = join(cacheDir, s.key, `Norder${ALLSKY_ORDER}`, 'Allsky.png');
+    let body: Buffer;
+    try {
+      body = await readFile(path);
+    } catch {
+      allsky ??= (async () => {
+        const bytes = await allskyPng(s);
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(`${path}.${process.pid}.partial`, bytes);
+        await rename(`${path}.${process.pid}.partial`, path);
+        return bytes;
+      })().finally(() => {
+        allsky = undefined;
+      });
+      body = await allsky;
+    }
+    return reply.headers(HEADERS).type('image/png').send(body);
   });
   app.get<{ Params: { norder: string; dir: string; npix: string } }>(
     `/hips/${HIPS_NAME}/:norder/:dir/:npix`,

@@ -123,15 +123,16 @@ export async function renderTile(
   survey: Survey,
   order: number,
   index: number,
+  width = TILE_WIDTH,
 ): Promise<Float32Array | undefined> {
   const tile = Moc.fromCells([{ order, index: BigInt(index) }], order);
   if (tile.intersection(survey.moc.degrade(order)).cells().length === 0) return undefined;
-  const centres = tilePixelCentres(order, index);
-  const n = TILE_WIDTH * TILE_WIDTH;
+  const centres = tilePixelCentres(order, index, width);
+  const n = width * width;
   const out = new Float32Array(n).fill(Number.NaN);
   let any = false;
   for (const im of survey.images) {
-    // Most images are nowhere near most tiles: skip them before projecting 262,144 pixels.
+    // Most images are nowhere near most tiles: skip them before projecting every pixel.
     if (im.moc && tile.intersection(im.moc.degrade(order)).cells().length === 0) continue;
     const px = new Float64Array(n * 2);
     let x0 = Number.POSITIVE_INFINITY;

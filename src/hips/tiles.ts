@@ -26,16 +26,17 @@ export function tileSubIndex(x: number, rowFromTop: number): number {
 
 /**
  * The sky position (ICRS degrees) of every pixel centre of tile (order, index), row by row
- * from the top, as [lon, lat] pairs: the HEALPix cell of order + TILE_ORDER under the pixel.
+ * from the top, as [lon, lat] pairs: the HEALPix cell of order + log2(width) under the pixel.
+ * Allsky thumbnails use the same layout at a smaller width (HIPS-10).
  */
-export function tilePixelCentres(order: number, index: number): Float64Array {
-  const out = new Float64Array(TILE_WIDTH * TILE_WIDTH * 2);
-  const base = BigInt(index) * BigInt(TILE_WIDTH * TILE_WIDTH);
-  const deep = order + TILE_ORDER;
-  for (let r = 0; r < TILE_WIDTH; r++)
-    for (let x = 0; x < TILE_WIDTH; x++) {
+export function tilePixelCentres(order: number, index: number, width = TILE_WIDTH): Float64Array {
+  const out = new Float64Array(width * width * 2);
+  const base = BigInt(index) * BigInt(width * width);
+  const deep = order + Math.log2(width);
+  for (let r = 0; r < width; r++)
+    for (let x = 0; x < width; x++) {
       const { lon, lat } = nestedToLonLat(deep, base + BigInt(tileSubIndex(x, r)));
-      const o = (r * TILE_WIDTH + x) * 2;
+      const o = (r * width + x) * 2;
       out[o] = lon;
       out[o + 1] = lat;
     }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Moc, nestedIndex } from '../../sky/index.js';
 import { ANONYMOUS, withReadOnlyIdentity } from '../../src/auth/index.js';
@@ -174,6 +175,28 @@ print(json.dumps({"n": n, "bad": bad}))`,
         .subarray(1, 4)
         .toString(),
     ).toBe('PNG');
+  });
+
+  it('Norder3/Allsky.png holds the 768 order-3 tiles as 64-pixel thumbnails, 27 to a row (HIPS-10)', async () => {
+    const res = await get('Norder3/Allsky.png');
+    expect(res.status).toBe(200);
+    const { data, info } = await sharp(Buffer.from(await res.arrayBuffer()))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([27 * 64, 29 * 64]);
+    // sharp hands grey + alpha back as RGBA: alpha is the last channel either way.
+    const a = info.channels - 1;
+    const opaque = (tile: number) => {
+      let n = 0;
+      const x0 = (tile % 27) * 64;
+      const y0 = Math.floor(tile / 27) * 64;
+      for (let r = 0; r < 64; r++)
+        for (let x = 0; x < 64; x++)
+          if (data[((y0 + r) * info.width + x0 + x) * info.channels + a] === 255) n++;
+      return n;
+    };
+    expect(opaque(tileAt(3, images[0].ra, images[0].dec))).toBeGreaterThan(0);
+    expect(opaque(tileAt(3, 0, 89.9))).toBe(0);
   });
 
   it('answers 404 where there is no data and for paths that are not tiles (HIPS-03, HIPS-34)', async () => {
