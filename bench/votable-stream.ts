@@ -22,7 +22,8 @@ import { ANONYMOUS, READER_ROLE } from '../src/auth/index.js';
 import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded.js';
 import { applyMigrations } from '../src/db/migrate.js';
 import { executeQuery } from '../src/tap/execute.js';
-import { copyFormatFor, encode, type Field, type OutputFormat } from '../votable/index.js';
+import { BENCH_FIELDS, syntheticSql } from '../test/votable/memory-child.js';
+import { copyFormatFor, encode, type OutputFormat } from '../votable/index.js';
 
 const args = process.argv.slice(2);
 const ROWS = Number(args.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
@@ -30,18 +31,8 @@ const RSS_ROWS = Number(args.find((a) => a.startsWith('--rss-rows='))?.split('='
 const BATCH = 10_000;
 const QUERY = 'SELECT id, ra, dec, mag, err, n, k, flag, name, t FROM bench_votable';
 
-const FIELDS: Field[] = [
-  { name: 'id', datatype: 'long' },
-  { name: 'ra', datatype: 'double', unit: 'deg' },
-  { name: 'dec', datatype: 'double', unit: 'deg' },
-  { name: 'mag', datatype: 'float' },
-  { name: 'err', datatype: 'float' },
-  { name: 'n', datatype: 'int' },
-  { name: 'k', datatype: 'short' },
-  { name: 'flag', datatype: 'boolean' },
-  { name: 'name', datatype: 'char', arraysize: '*' },
-  { name: 't', datatype: 'char', arraysize: '*', xtype: 'timestamp' },
-];
+// The same ten columns the memory child streams, made by the same SELECT.
+const FIELDS = BENCH_FIELDS;
 
 async function* cursorBatches(client: pg.Client, sql: string): AsyncGenerator<unknown[][]> {
   const cursor = client.query(new Cursor(sql, [], { rowMode: 'array' }));
@@ -188,12 +179,7 @@ async function main(): Promise<void> {
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     await admin.query('DROP TABLE IF EXISTS bench_votable');
-    await admin.query(`CREATE TABLE bench_votable AS
-      SELECT i::bigint AS id, ((i * 0.0001) % 360)::float8 AS ra, (((i * 0.00007) % 180) - 90)::float8 AS dec,
-             (15 + (i % 1000) / 100.0)::real AS mag, CASE WHEN i % 7 = 0 THEN NULL ELSE 0.01 END::real AS err,
-             i::int AS n, (i % 30000)::smallint AS k, i % 2 = 0 AS flag, 'source ' || i AS name,
-             timestamp '2020-01-01' + i * interval '1 second' AS t
-      FROM generate_series(1, ${ROWS}) AS i`);
+    await admin.query(`CREATE TABLE bench_votable AS ${syntheticSql(ROWS)}`);
     await admin.query('VACUUM ANALYZE bench_votable');
     await admin.end();
     const pool = new pg.Pool({ connectionString: url, max: 2 });

@@ -141,16 +141,31 @@ export function isoFromMillis(t: number): string {
     lastDay = day;
     lastDayText = `${String(y).padStart(4, '0')}-${PAD2[m]}-${PAD2[dd]}T`;
   }
-  const h = Math.floor(ms / 3_600_000);
-  ms -= h * 3_600_000;
-  const mi = Math.floor(ms / 60_000);
-  ms -= mi * 60_000;
-  const sec = Math.floor(ms / 1000);
-  ms -= sec * 1000;
+  splitDay(ms);
+  const h = HMS[0];
+  const mi = HMS[1];
+  const sec = HMS[2];
+  ms = HMS[3];
   // Whole seconds are written without a fraction (DALI-52 makes it optional), so a value
   // fits the 19 characters of a column declared arraysize="19", as uploads often are.
   const whole = `${lastDayText}${PAD2[h]}:${PAD2[mi]}:${PAD2[sec]}`;
   return ms === 0 ? whole : `${whole}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}`;
+}
+
+// Hours, minutes, seconds and milliseconds of a time of day, shared by both timestamp
+// writers without allocating per call.
+const HMS = new Int32Array(4);
+
+function splitDay(ms: number): void {
+  const h = Math.floor(ms / 3_600_000);
+  let rest = ms - h * 3_600_000;
+  const mi = Math.floor(rest / 60_000);
+  rest -= mi * 60_000;
+  const sec = Math.floor(rest / 1000);
+  HMS[0] = h;
+  HMS[1] = mi;
+  HMS[2] = sec;
+  HMS[3] = rest - sec * 1000;
 }
 
 let writeDay = Number.NaN;
@@ -168,13 +183,11 @@ export function writeIsoMillis(o: Buffer, p: number, t: number): number {
     writeDay = day;
   }
   for (let k = 0; k < 11; k++) o[p + k] = writeDayBytes[k];
-  let ms = t - day * DAY_MS;
-  const h = Math.floor(ms / 3_600_000);
-  ms -= h * 3_600_000;
-  const mi = Math.floor(ms / 60_000);
-  ms -= mi * 60_000;
-  const sec = Math.floor(ms / 1000);
-  ms -= sec * 1000;
+  splitDay(t - day * DAY_MS);
+  const h = HMS[0];
+  const mi = HMS[1];
+  const sec = HMS[2];
+  const ms = HMS[3];
   o[p + 11] = 48 + Math.floor(h / 10);
   o[p + 12] = 48 + (h % 10);
   o[p + 13] = 58;

@@ -1,6 +1,7 @@
 /**
- * A refusal the client can act on. The draft has no error model yet (EB-13 "TODO"), so
- * errors carry the draft's own message list (EB-80) with an HTTP status.
+ * A refusal the client can act on. The draft defines no error model yet (its error section,
+ * EB-13, is still a placeholder), so errors carry the draft's own message list (EB-80) with
+ * an HTTP status.
  */
 export class BrokerError extends Error {
   constructor(

@@ -135,16 +135,16 @@ export async function executeQuery(
     if (opts.signal?.aborted) onAbort();
     await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ');
     // PostgreSQL's own limit is a backstop a little after the timer, whose cancel says why.
-    await client.query("SELECT set_config('statement_timeout', $1, true)", [String(timeoutMs + 2000)]);
+    // The rest is the text every COPY and row parser expects, whatever the server's defaults:
+    // ISO dates in UTC, floats in their shortest exact form. One round trip for all four.
+    await client.query(
+      "SELECT set_config('statement_timeout', $1, true), set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), set_config('extra_float_digits', '1', true)",
+      [String(timeoutMs + 2000)],
+    );
     // Uploads are written here, with the service's rights; the query itself only reads.
     const compiled = await build(client);
     const fields = compiled.columns.map(toField);
     await client.query('SET TRANSACTION READ ONLY');
-    // The text every COPY and row parser expects, whatever the server's defaults: ISO dates in
-    // UTC, floats in their shortest exact form.
-    await client.query(
-      "SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), set_config('extra_float_digits', '1', true)",
-    );
     await withIdentity(client, opts.identity);
     if (maxrec === 0) {
       // TAP-22: metadata only; the query was compiled (so it is valid) but need not run.
