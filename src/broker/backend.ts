@@ -2,8 +2,8 @@
 export interface WorkSpec {
   readonly uuid: string;
   readonly workDir: string;
+  /** Values only: the wrapper quotes every one (the container's environment is in its env file). */
   readonly argv: readonly string[];
-  readonly environment: Record<string, string>;
   readonly cores: number;
   readonly memoryGiB: number;
   readonly seconds: number;
@@ -36,17 +36,36 @@ export const WRAPPER = 'run.sh';
 const shQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /**
+ * The node's own variables the work may see (to find programs and, for a rootless engine,
+ * its storage); everything else of the node's environment (DATABASE_URL, VONODE_*, tokens)
+ * and anything a user sent stays out of the host side of the work (issue 13).
+ */
+const HOST_VARIABLES = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'TZ', 'TMPDIR', 'XDG_RUNTIME_DIR'];
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The environment the work's host-side process starts with. */
+export function hostEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = { PATH: DEFAULT_PATH };
+  for (const k of HOST_VARIABLES) {
+    const v = env[k];
+    if (v !== undefined && v !== '' && !/[\0\n]/.test(v)) out[k] = v;
+  }
+  return out;
+}
+
+/**
  * A POSIX shell wrapper that runs the work and then records its exit status atomically
  * (write + rename), which is how a restarted node learns the outcome of work that outlived it.
+ * It sets the node's fixed host variables itself (Slurm starts it with --export=NONE) and
+ * every argument is single-quoted: the shell interprets nothing a user sent.
  */
 export function wrapperScript(work: WorkSpec, prefix: readonly string[] = []): string {
-  const env = Object.entries(work.environment)
-    .filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
-    .map(([k, v]) => `export ${k}=${shQuote(v)}\n`)
+  const env = Object.entries(hostEnvironment())
+    .map(([k, v]) => `${k}=${shQuote(v)}; export ${k}\n`)
     .join('');
   return `#!/bin/sh
-cd ${shQuote(work.workDir)} || exit 1
-${env}${[...prefix, ...work.argv].map(shQuote).join(' ')} >${STDOUT_FILE} 2>${STDERR_FILE} </dev/null
+${env}cd ${shQuote(work.workDir)} || exit 1
+${[...prefix, ...work.argv].map(shQuote).join(' ')} >${STDOUT_FILE} 2>${STDERR_FILE} </dev/null
 code=$?
 echo "$code" >${EXIT_FILE}.tmp && mv ${EXIT_FILE}.tmp ${EXIT_FILE}
 exit "$code"

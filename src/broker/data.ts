@@ -1,7 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import type pg from 'pg';
 import { type Identity, withMaintenance, withReadOnlyIdentity } from '../auth/index.js';
-import { BrokerError } from './errors.js';
 import { type DataResource, type Message, message, type ResolvedData } from './model.js';
 
 interface Row {
@@ -13,7 +12,9 @@ interface Row {
 /**
  * Finds each data resource in ivoa.obscore (EB-45). The lookup runs with maintenance
  * rights (file_path is unpublished), then the caller's rights are checked under row-level
- * security: a product the caller may not read is refused with 403, not resolved.
+ * security. A product the caller may not read gets exactly the answer of one that does
+ * not exist (issue 13, item 4): the same message with the caller's own identifiers, the
+ * same status, so a non-member learns neither its existence nor its obs_id or dates.
  */
 export async function resolveData(
   pool: pg.Pool,
@@ -25,29 +26,24 @@ export async function resolveData(
   const messages: Message[] = [];
   for (const [i, d] of data.entries()) {
     const found = await findProduct(pool, d.ids);
-    if (!found) {
+    const visible =
+      found !== undefined &&
+      (await withReadOnlyIdentity(pool, identity, async (c) => {
+        const r = await c.query('SELECT 1 FROM ivoa.obscore WHERE obs_publisher_did = $1', [
+          found.row.obs_publisher_did,
+        ]);
+        return (r.rowCount ?? 0) > 0;
+      }));
+    if (!found || !visible) {
       messages.push(
         message(
           'ERROR',
           'uri:resource-not-found',
-          `data resource ${d.name}: no product ${d.ids.join(' or ')} on this node`,
+          `data resource ${d.name}: no product ${d.ids.join(' or ')} on this node that you may use`,
           { path: `data[${i}]` },
         ),
       );
       continue;
-    }
-    const visible = await withReadOnlyIdentity(pool, identity, async (c) => {
-      const r = await c.query('SELECT 1 FROM ivoa.obscore WHERE obs_publisher_did = $1', [
-        found.row.obs_publisher_did,
-      ]);
-      return (r.rowCount ?? 0) > 0;
-    });
-    if (!visible) {
-      throw new BrokerError(
-        403,
-        'uri:forbidden-data',
-        `data resource ${d.name}: you may not use ${found.row.obs_publisher_did} (proprietary; sign in as a member of its owner group, or wait for its release date)`,
-      );
     }
     const path = found.row.file_path
       ? isAbsolute(found.row.file_path)

@@ -2,7 +2,15 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Backend, EXIT_FILE, type WorkSpec, type WorkState, WRAPPER, wrapperScript } from './backend.js';
+import {
+  type Backend,
+  EXIT_FILE,
+  hostEnvironment,
+  type WorkSpec,
+  type WorkState,
+  WRAPPER,
+  wrapperScript,
+} from './backend.js';
 
 const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
 
@@ -30,7 +38,13 @@ export class LocalBackend implements Backend {
     const script = join(work.workDir, WRAPPER);
     await writeFile(script, wrapperScript(work, limits));
     await chmod(script, 0o755);
-    const child = spawn('/bin/sh', [script], { cwd: work.workDir, detached: true, stdio: 'ignore' });
+    // Not the node's environment (DATABASE_URL, secrets): only its fixed host variables.
+    const child = spawn('/bin/sh', [script], {
+      cwd: work.workDir,
+      detached: true,
+      stdio: 'ignore',
+      env: hostEnvironment(),
+    });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('error', reject);
       child.once('spawn', () => resolve(child.pid as number));

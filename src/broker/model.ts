@@ -1,3 +1,5 @@
+import type { ImageReference } from './container.js';
+
 /**
  * The broker's own model, independent of the draft's wire shapes (request.ts reads them,
  * wire.ts writes them), so the wire format can follow the draft without touching the rest.
@@ -48,9 +50,11 @@ export type Executable =
       readonly kind: 'container';
       readonly type: string;
       readonly name: string;
-      readonly image: string;
+      /** Checked against the OCI reference grammar at the edge (container.ts). */
+      readonly image: ImageReference;
       readonly entrypoint?: string;
       readonly command: readonly string[];
+      /** Set inside the container only, through the engine's env file (never the host's environment). */
       readonly environment: Record<string, string>;
     }
   | { readonly kind: 'notebook'; readonly type: string; readonly name: string; readonly location: string }
@@ -112,7 +116,10 @@ export interface Allocation {
   readonly preparingSeconds: number;
   /** The argv the backend runs (resolved at offer time, so any node's driver can run it). */
   readonly argv: readonly string[];
+  /** A container's environment: written to the work folder's env file for the engine, never exported on the host. */
   readonly environment: Record<string, string>;
+  /** Owner given to the output folder before the work starts (the container's unprivileged user). */
+  readonly outputOwner?: { readonly uid: number; readonly gid: number };
 }
 
 export interface Message {

@@ -44,6 +44,22 @@ export function pipelineArgv(
       );
     }
   }
+  // Issue 13: a parameter is a value. One that fills a whole argument may not start with
+  // '-' (the site's program would read it as an option), and none may hold control characters.
+  for (const [k, v] of Object.entries(params)) {
+    if (/[\0-\x1f\x7f]/.test(v) || v.length > 4096)
+      throw new BrokerError(
+        422,
+        'uri:invalid-data',
+        `pipeline parameter ${k}: control characters and values over 4096 characters are refused`,
+      );
+    if (v.startsWith('-') && def.command.includes(`{param:${k}}`))
+      throw new BrokerError(
+        422,
+        'uri:invalid-data',
+        `pipeline parameter ${k}: "${v.slice(0, 100)}" starts with '-', which ${def.name} would read as an option`,
+      );
+  }
   const all = { ...(def.params ?? {}), ...params };
   const paths = data.map((d) => d.path).filter((p): p is string => p !== null);
   const out: string[] = [];

@@ -1,4 +1,11 @@
 import {
+  DATA_NAME,
+  ENV_LIMITS,
+  environmentProblem,
+  isImageProblem,
+  parseImageReference,
+} from './container.js';
+import {
   type DataResource,
   type Executable,
   type ExecutionRequest,
@@ -121,16 +128,28 @@ export function readRequest(body: unknown, limits: ReadLimits = { maxDataResourc
           'privileged containers are never run by this node (EB-34)',
         );
       else {
-        const command = Array.isArray(ex.command) ? ex.command.map(String) : [];
-        executable = {
-          kind: 'container',
-          type,
-          name,
-          image,
-          entrypoint: typeof ex.entrypoint === 'string' ? ex.entrypoint : undefined,
-          command,
-          environment: stringMap(ex.environment, 'executable.environment', fail),
-        };
+        // Issue 13: every field reaches the engine as a value; each is checked here, once.
+        const ref = parseImageReference(image);
+        if (isImageProblem(ref)) fail('executable.image.locations', 'uri:invalid-data', ref.problem);
+        const command = argList(ex.command, 'executable.command', fail);
+        const entrypoint =
+          ex.entrypoint === undefined
+            ? undefined
+            : argList([ex.entrypoint], 'executable.entrypoint', fail)[0];
+        const environment = stringMap(ex.environment, 'executable.environment', fail);
+        const envNames = Object.keys(environment);
+        if (envNames.length > ENV_LIMITS.count)
+          fail(
+            'executable.environment',
+            'uri:invalid-data',
+            `at most ${ENV_LIMITS.count} environment variables`,
+          );
+        for (const k of envNames) {
+          const problem = environmentProblem(k, environment[k]);
+          if (problem) fail(`executable.environment.${k.slice(0, 100)}`, 'uri:invalid-data', problem);
+        }
+        if (!isImageProblem(ref))
+          executable = { kind: 'container', type, name, image: ref, entrypoint, command, environment };
       }
     } else if (suffix === 'jupyter-notebook') {
       const location =
@@ -204,6 +223,13 @@ export function readRequest(body: unknown, limits: ReadLimits = { maxDataResourc
     }
     const t = typeOf(d);
     const name = nameOf(d, `data-${i + 1}`);
+    // A container sees the product at /data/<name>: a plain file name only, never mount options.
+    if (executable?.kind === 'container' && !DATA_NAME.test(name))
+      fail(
+        `${path}.meta.name`,
+        'uri:invalid-data',
+        `data resource name "${name.slice(0, 100)}" must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (it names the container's mount /data/<name>)`,
+      );
     if (names.has(name))
       fail(`${path}.name`, 'uri:duplicate-resource', `two data resources are named ${name}`);
     names.add(name);
@@ -301,6 +327,36 @@ export function readRequest(body: unknown, limits: ReadLimits = { maxDataResourc
 }
 
 type Fail = (path: string, type: string, text: string) => void;
+
+const ARG_LIMITS = { count: 1000, bytes: 128 * 1024 } as const;
+
+/** Command arguments: strings or numbers, no NUL (an argv cannot carry one), bounded. */
+export function argList(v: unknown, path: string, fail: Fail): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) {
+    fail(path, 'uri:invalid-data', `${path} must be a list of strings`);
+    return [];
+  }
+  const out: string[] = [];
+  let bytes = 0;
+  for (const [i, x] of v.entries()) {
+    if (typeof x !== 'string' && typeof x !== 'number') {
+      fail(`${path}[${i}]`, 'uri:invalid-data', `${path}[${i}] must be a string or number`);
+      continue;
+    }
+    const s = String(x);
+    if (s.includes('\0')) fail(`${path}[${i}]`, 'uri:invalid-data', `${path}[${i}] holds a NUL character`);
+    bytes += Buffer.byteLength(s);
+    out.push(s);
+  }
+  if (out.length > ARG_LIMITS.count || bytes > ARG_LIMITS.bytes)
+    fail(
+      path,
+      'uri:invalid-data',
+      `${path}: at most ${ARG_LIMITS.count} arguments and ${ARG_LIMITS.bytes} bytes`,
+    );
+  return out;
+}
 
 function stringMap(v: unknown, path: string, fail: Fail): Record<string, string> {
   if (v === undefined || v === null) return {};

@@ -1,10 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendAuthenticationRequired } from '../auth/index.js';
 import { OUTPUT_DIR, STDERR_FILE, STDOUT_FILE } from './backend.js';
 import { BrokerError, badRequest, notFound } from './errors.js';
+import { openInside } from './files.js';
 import { message } from './model.js';
 import { readRequest } from './request.js';
 import type { BrokerService } from './service.js';
@@ -155,35 +153,43 @@ export async function brokerRoutes(app: FastifyInstance, ctx: RouteContext): Pro
     return send(request, reply, 200, await sessionDocument(s, base, maxResults));
   });
 
+  // Issue 13: the work decides what its folders hold, so a download follows no symbolic
+  // link, opens only regular files and never leaves the session's work folder (files.ts);
+  // anything else is 404, with the same message as a file that is not there.
   const download = async (
     request: FastifyRequest,
     reply: FastifyReply,
     uuid: string,
-    root: (dir: string) => string,
+    parts: string[],
     rel: string,
   ) => {
     const identity = caller(request, reply);
     if (!identity) return reply;
     const s = await service.owned(identity, uuid);
-    const dir = resolve(root(s.workDir));
-    const file = resolve(dir, rel);
-    if (!file.startsWith(dir + sep)) throw notFound(`no result ${rel}`);
-    const st = await stat(file).catch(() => undefined);
-    if (!st?.isFile()) throw notFound(`no result ${rel} in session ${uuid}`);
-    const type = file.endsWith('.json')
+    const file = await openInside(s.workDir, parts);
+    if (!file) throw notFound(`no result ${rel} in session ${uuid}`);
+    if (file.size === 0) {
+      await file.handle.close();
+      return reply.type('application/octet-stream').header('content-length', 0).send('');
+    }
+    const type = rel.endsWith('.json')
       ? 'application/json'
-      : file.endsWith('.log') || file.endsWith('.txt')
+      : rel.endsWith('.log') || rel.endsWith('.txt')
         ? 'text/plain; charset=utf-8'
         : 'application/octet-stream';
-    return reply.type(type).header('content-length', st.size).send(createReadStream(file));
+    return reply
+      .type(type)
+      .header('content-length', file.size)
+      .send(file.handle.createReadStream({ end: Math.max(0, file.size - 1), autoClose: true }));
   };
-  app.get<{ Params: { uuid: string; '*': string } }>('/sessions/:uuid/results/*', (request, reply) =>
-    download(request, reply, request.params.uuid, (d) => join(d, OUTPUT_DIR), request.params['*']),
-  );
+  app.get<{ Params: { uuid: string; '*': string } }>('/sessions/:uuid/results/*', (request, reply) => {
+    const rel = request.params['*'];
+    return download(request, reply, request.params.uuid, [OUTPUT_DIR, ...rel.split('/')], rel);
+  });
   app.get<{ Params: { uuid: string; name: string } }>('/sessions/:uuid/logs/:name', (request, reply) => {
     if (request.params.name !== STDOUT_FILE && request.params.name !== STDERR_FILE)
       throw notFound(`no log ${request.params.name}`);
-    return download(request, reply, request.params.uuid, (d) => d, request.params.name);
+    return download(request, reply, request.params.uuid, [request.params.name], request.params.name);
   });
 }
 

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
 import type { Identity } from '../auth/index.js';
 import { type Backend, OUTPUT_DIR, STDERR_FILE } from './backend.js';
+import { containerArgv, ENV_FILE, envFileText, imageAllowed } from './container.js';
 import { resolveData } from './data.js';
 import { BrokerError, conflict, notFound } from './errors.js';
+import { tailInside } from './files.js';
 import type { Allocation, ExecutionRequest, Message, Phase, ResolvedData } from './model.js';
 import { message } from './model.js';
 import { pipelineArgv } from './pipelines.js';
@@ -190,10 +192,8 @@ export class BrokerService {
     if (messages.length > 0) return [];
     const uuids = [randomUUID(), randomUUID()];
     const workDirs = uuids.map((u) => join(this.dataDir, 'broker', u));
-    const argvFor = (workDir: string) => this.argv(req, resolved, join(workDir, OUTPUT_DIR));
-    const argv0 = argvFor(workDirs[0]); // throws (422) for an unknown pipeline or parameter
     const expires = new Date(now + s.offerSeconds * 1000);
-    const base = (cores: number, memoryGiB: number, i: number, argv: string[]): store.NewOffer => ({
+    const base = (cores: number, memoryGiB: number, i: number): store.NewOffer => ({
       uuid: uuids[i],
       expires,
       workDir: workDirs[i],
@@ -206,19 +206,26 @@ export class BrokerService {
         start,
         durationSeconds: duration,
         preparingSeconds: 0,
-        argv,
-        environment: req.executable.kind === 'container' ? req.executable.environment : {},
+        // throws (422) for an unknown pipeline or parameter, or a container this site will not run
+        ...this.command(req, resolved, workDirs[i], cores, memoryGiB),
       } satisfies Allocation,
     });
-    const out = [base(c.cores.min, c.memory.min, 0, argv0)];
+    const out = [base(c.cores.min, c.memory.min, 0)];
     const bigCores = Math.min(c.cores.max, cap.cores);
     const bigMem = Math.min(c.memory.max, cap.memoryGiB);
-    if (bigCores > c.cores.min || bigMem > c.memory.min)
-      out.push(base(bigCores, bigMem, 1, argvFor(workDirs[1])));
+    if (bigCores > c.cores.min || bigMem > c.memory.min) out.push(base(bigCores, bigMem, 1));
     return out;
   }
 
-  private argv(req: ExecutionRequest, data: readonly ResolvedData[], outputDir: string): string[] {
+  /** What the backend runs for a request: argv, the container's environment and the output folder's owner. */
+  private command(
+    req: ExecutionRequest,
+    data: readonly ResolvedData[],
+    workDir: string,
+    cores: number,
+    memoryGiB: number,
+  ): Pick<Allocation, 'argv' | 'environment' | 'outputOwner'> {
+    const outputDir = join(workDir, OUTPUT_DIR);
     const ex = req.executable;
     if (ex.kind === 'pipeline') {
       const def = this.settings.pipelines.find((p) => p.name === ex.pipeline);
@@ -229,29 +236,39 @@ export class BrokerService {
           `no pipeline "${ex.pipeline}" is registered at this site (registered: ${this.settings.pipelines.map((p) => p.name).join(', ') || 'none'})`,
         );
       }
-      return pipelineArgv(def, ex.params, data, outputDir);
+      return { argv: pipelineArgv(def, ex.params, data, outputDir), environment: {} };
     }
-    if (ex.kind === 'deferred') return [];
+    if (ex.kind === 'deferred') return { argv: [], environment: {} };
     if (ex.kind === 'container') {
-      const rt = this.settings.containerRuntime;
-      if (!rt) {
+      const policy = this.settings.container;
+      if (!policy) {
         throw new BrokerError(
           422,
           'uri:unsupported-executable',
           'this site runs no containers (no container runtime is configured); use a registered pipeline',
         );
       }
-      // Data read-only under /data/<name>, results written to /output (see README).
-      const mounts = data.flatMap((d) => (d.path ? ['-v', `${d.path}:/data/${d.name}:ro`] : []));
-      return [
-        ...rt,
-        ...mounts,
-        '-v',
-        `${outputDir}:/output`,
-        ...(ex.entrypoint ? ['--entrypoint', ex.entrypoint] : []),
-        ex.image,
-        ...ex.command,
-      ];
+      if (!imageAllowed(policy, ex.image)) {
+        throw new BrokerError(
+          422,
+          'uri:unsupported-executable',
+          `image ${ex.image.text} is not one this site runs (allowed: ${policy.images.join(', ')})`,
+        );
+      }
+      // Data read-only under /data/<name>, results written to /output, the node's fixed
+      // run options, and the environment through the engine's env file (container.ts).
+      const argv = containerArgv(policy, {
+        image: ex.image,
+        entrypoint: ex.entrypoint,
+        command: ex.command,
+        hasEnvironment: Object.keys(ex.environment).length > 0,
+        mounts: data.flatMap((d) => (d.path ? [{ source: d.path, name: d.name }] : [])),
+        workDir,
+        outputDir,
+        cores,
+        memoryGiB,
+      });
+      return { argv, environment: ex.environment, outputOwner: policy.user };
     }
     throw new BrokerError(
       422,
@@ -283,8 +300,11 @@ export class BrokerService {
       if (!d.path || !existsSync(d.path))
         throw new BrokerError(422, 'uri:data-not-local', `product ${d.did} has no copy on this node`);
     }
-    const argv = this.argv(req, resolved, join(s.workDir, OUTPUT_DIR));
-    const allocation: Allocation = { ...s.allocation, argv, start: Math.max(Date.now(), s.allocation.start) };
+    const allocation: Allocation = {
+      ...s.allocation,
+      ...this.command(req, resolved, s.workDir, s.allocation.cores, s.allocation.memoryGiB),
+      start: Math.max(Date.now(), s.allocation.start),
+    };
     const r = await this.pool.query(
       "UPDATE broker.sessions SET request = $2, allocation = $3, data = $4 WHERE uuid = $1 AND phase = 'OFFERED'",
       [
@@ -477,7 +497,7 @@ export class BrokerService {
           return;
         }
       }
-      await mkdir(join(s.workDir, OUTPUT_DIR), { recursive: true });
+      await this.prepareFolder(s);
       if (!(await store.transition(this.pool, s.uuid, ['PREPARING'], 'AVAILABLE'))) return;
       let ref: string;
       try {
@@ -485,7 +505,6 @@ export class BrokerService {
           uuid: s.uuid,
           workDir: s.workDir,
           argv: a.argv,
-          environment: a.environment,
           cores: a.cores,
           memoryGiB: a.memoryGiB,
           seconds: a.durationSeconds,
@@ -544,13 +563,29 @@ export class BrokerService {
       await store.transition(this.pool, s.uuid, ['RELEASING'], 'COMPLETED', { finished: true });
       return;
     }
-    const tail = await readFile(join(s.workDir, STDERR_FILE), 'utf8').catch(() => '');
+    const tail = await tailInside(s.workDir, [STDERR_FILE], 2000);
     await this.fail(
       s.uuid,
       'RELEASING',
       'uri:execution-failed',
       `the work exited with status ${s.exitCode}${tail.trim() ? `: ${tail.trim().slice(-500)}` : ''}`,
     );
+  }
+
+  /**
+   * The work folder, private to the node (0700); the output folder inside it belongs to the
+   * container's unprivileged user when the node runs as root; the container's environment
+   * goes to a file only the engine reads (`--env-file`), never into the host's environment.
+   */
+  private async prepareFolder(s: store.StoredSession): Promise<void> {
+    const a = s.allocation;
+    await mkdir(s.workDir, { recursive: true, mode: 0o700 });
+    const output = join(s.workDir, OUTPUT_DIR);
+    await mkdir(output, { recursive: true, mode: 0o700 });
+    if (a.outputOwner && process.getuid?.() === 0) await chown(output, a.outputOwner.uid, a.outputOwner.gid);
+    const env = a.environment ?? {};
+    if (Object.keys(env).length > 0)
+      await writeFile(join(s.workDir, ENV_FILE), envFileText(env), { mode: 0o600 });
   }
 
   private async fail(uuid: string, from: Phase, type: string, text: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
+import { type ContainerPolicy, networkProblem, runtimeProblem } from './container.js';
 import { BrokerError } from './errors.js';
 
 /** A command a site registers under a name (EB-01 "pipeline registered by the site"). */
@@ -28,8 +29,8 @@ export interface BrokerSettings {
   /** Slurm client configuration; every Slurm command runs with SLURM_CONF set to it. */
   readonly slurmConf?: string;
   readonly slurmPartition?: string;
-  /** argv prefix that runs an OCI image, e.g. ["podman","run","--rm"]; none ⇒ containers refused. */
-  readonly containerRuntime?: readonly string[];
+  /** How images run (argv prefix and the node's fixed options); none ⇒ containers refused. */
+  readonly container?: ContainerPolicy;
   readonly capacity: {
     readonly cores: number;
     readonly memoryGiB: number;
@@ -64,6 +65,13 @@ export const BROKER_VARIABLES = {
   VONODE_SLURM_CONF: 'path of slurm.conf; required for the slurm backend',
   VONODE_SLURM_PARTITION: 'Slurm partition (default: the cluster default)',
   VONODE_BROKER_CONTAINER_RUNTIME: 'argv prefix that runs an image, space separated, e.g. "podman run --rm"',
+  VONODE_BROKER_CONTAINER_NETWORK:
+    'network of containers: none (default) or a named bridge network, never host',
+  VONODE_BROKER_CONTAINER_PIDS: 'most processes in one container (default 256)',
+  VONODE_BROKER_CONTAINER_NOFILE: 'most open files per container process (default 1024)',
+  VONODE_BROKER_CONTAINER_USER:
+    'uid:gid the container runs as (default 65534:65534; 0:0 for rootless engines)',
+  VONODE_BROKER_CONTAINER_IMAGES: 'comma-separated image prefixes allowed (default: any valid reference)',
   VONODE_BROKER_CORES: 'cores offered in total (default: this machine)',
   VONODE_BROKER_MEMORY_GIB: 'memory offered in GiB (default: this machine)',
   VONODE_BROKER_GPUS: 'GPUs offered (default 0)',
@@ -112,12 +120,13 @@ export function brokerSettings(env: Env, builtins: readonly PipelineDefinition[]
     );
   }
   const runtime = env.VONODE_BROKER_CONTAINER_RUNTIME?.trim();
+  const container = runtime ? containerPolicy(env, runtime.split(/\s+/)) : undefined;
   return {
     site: env.VONODE_BROKER_SITE || 'local',
     backend,
     slurmConf: env.VONODE_SLURM_CONF || undefined,
     slurmPartition: env.VONODE_SLURM_PARTITION || undefined,
-    containerRuntime: runtime ? runtime.split(/\s+/) : undefined,
+    container,
     capacity: {
       cores: int(env, 'VONODE_BROKER_CORES', availableParallelism(), 1),
       memoryGiB: int(env, 'VONODE_BROKER_MEMORY_GIB', Math.max(1, Math.floor(totalmem() / 2 ** 30)), 1),
@@ -137,6 +146,29 @@ export function brokerSettings(env: Env, builtins: readonly PipelineDefinition[]
     pipelines: [...builtins, ...parsePipelines(env.VONODE_BROKER_PIPELINES)],
     maxRequestBytes: 1024 * 1024,
     maxOutputs: 1000,
+  };
+}
+
+function containerPolicy(env: Env, runtime: string[]): ContainerPolicy {
+  const refuse = (text: string) => new BrokerError(500, 'uri:configuration', text);
+  const rtProblem = runtimeProblem(runtime);
+  if (rtProblem) throw refuse(rtProblem);
+  const network = env.VONODE_BROKER_CONTAINER_NETWORK?.trim() || 'none';
+  const netProblem = networkProblem(network);
+  if (netProblem) throw refuse(`VONODE_BROKER_CONTAINER_NETWORK: ${netProblem}`);
+  const user = env.VONODE_BROKER_CONTAINER_USER?.trim() || '65534:65534';
+  const m = /^(\d{1,10}):(\d{1,10})$/.exec(user);
+  if (!m) throw refuse(`VONODE_BROKER_CONTAINER_USER=${user}: expected uid:gid, numbers (e.g. 65534:65534)`);
+  return {
+    runtime,
+    network,
+    pidsLimit: int(env, 'VONODE_BROKER_CONTAINER_PIDS', 256, 1),
+    nofile: int(env, 'VONODE_BROKER_CONTAINER_NOFILE', 1024, 16),
+    user: { uid: Number(m[1]), gid: Number(m[2]) },
+    images: (env.VONODE_BROKER_CONTAINER_IMAGES ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
   };
 }
 

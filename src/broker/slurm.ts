@@ -54,6 +54,9 @@ export class SlurmBackend implements Backend {
     await chmod(script, 0o755);
     const args = [
       '--parsable',
+      // The job gets none of the node's environment (DATABASE_URL, secrets): the wrapper sets
+      // the few host variables it needs, and a container's environment is in its env file.
+      '--export=NONE',
       `--job-name=vonode-${work.uuid.slice(0, 8)}`,
       `--chdir=${work.workDir}`,
       `--output=${join(work.workDir, 'slurm.out')}`,

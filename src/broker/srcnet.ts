@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { isImageProblem, parseImageReference } from './container.js';
 import { BrokerError, badRequest } from './errors.js';
 import type { ExecutionRequest } from './model.js';
 import { TYPES } from './request.js';
@@ -121,16 +122,23 @@ export async function srcnetRoutes(app: FastifyInstance, ctx: RouteContext): Pro
     }
     // A registered pipeline name stands for a whitelisted image (EB-08: a broker may be a whitelist).
     const isPipeline = service.settings.pipelines.some((p) => p.name === j.container);
-    const executable: ExecutionRequest['executable'] = isPipeline
-      ? { kind: 'pipeline', type: TYPES.pipeline, name: 'srcnet-job', pipeline: j.container, params }
-      : {
+    // Anything else is an image: checked against the OCI reference grammar (issue 13).
+    const image = isPipeline ? undefined : parseImageReference(j.container);
+    if (image && isImageProblem(image)) throw badRequest('uri:invalid-data', `container: ${image.problem}`);
+    for (const v of Object.values(params)) {
+      if (v.includes('\0'))
+        throw badRequest('uri:invalid-data', 'params: values may not hold NUL characters');
+    }
+    const executable: ExecutionRequest['executable'] = image
+      ? {
           kind: 'container',
           type: TYPES.docker,
           name: 'srcnet-job',
-          image: j.container,
+          image,
           command: Object.entries(params).flatMap(([k, v]) => [`--${k}`, v]),
           environment: {},
-        };
+        }
+      : { kind: 'pipeline', type: TYPES.pipeline, name: 'srcnet-job', pipeline: j.container, params };
     const data =
       typeof j.dataset === 'string' && j.dataset
         ? [{ type: TYPES.ivoaData, name: 'dataset', ids: [j.dataset], spec: { location: j.dataset } }]

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { OUTPUT_DIR, STDERR_FILE, STDOUT_FILE } from './backend.js';
 import type { Phase } from './model.js';
@@ -60,25 +60,29 @@ export interface ResultFile {
 export async function resultFiles(s: StoredSession, sessionUrl: string, max: number): Promise<ResultFile[]> {
   const out: ResultFile[] = [];
   const root = join(s.workDir, OUTPUT_DIR);
+  // Links are never listed nor walked (lstat, Dirent types): downloads would refuse them (files.ts).
   const walk = async (dir: string, depth: number): Promise<void> => {
+    if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) return;
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       if (out.length >= max) return;
       const p = join(dir, e.name);
       if (e.isDirectory() && depth < 8) await walk(p, depth + 1);
       else if (e.isFile()) {
+        const st = await lstat(p).catch(() => undefined);
+        if (!st?.isFile()) continue; // removed or replaced since the listing
         const rel = relative(root, p).split('\\').join('/');
         out.push({
           name: rel,
           href: `${sessionUrl}/results/${rel.split('/').map(encodeURIComponent).join('/')}`,
-          size: (await stat(p)).size,
+          size: st.size,
         });
       }
     }
   };
   await walk(root, 0);
   for (const log of [STDOUT_FILE, STDERR_FILE]) {
-    const st = await stat(join(s.workDir, log)).catch(() => undefined);
+    const st = await lstat(join(s.workDir, log)).catch(() => undefined);
     if (st?.isFile()) out.push({ name: `logs/${log}`, href: `${sessionUrl}/logs/${log}`, size: st.size });
   }
   return out;
@@ -111,7 +115,8 @@ export async function sessionDocument(
             ? {
                 kind: ex.type,
                 meta: { name: ex.name },
-                image: { locations: [ex.image] },
+                // Sessions stored before the reference was typed hold a plain string.
+                image: { locations: [typeof ex.image === 'string' ? ex.image : ex.image.text] },
                 entrypoint: ex.entrypoint,
                 command: ex.command,
               }

@@ -299,11 +299,11 @@ schedule:
       expect(r.headers.get('www-authenticate')).toMatch(/Bearer/);
     });
 
-    it('refuses proprietary data to a non-member with 403', async () => {
+    it('refuses proprietary data to a non-member as if it did not exist (issue 13 item 4)', async () => {
       expect(proprietary, 'the demo data have a team-a product').toBeDefined();
       const r = await bob.call('POST', '/broker/offersets', cutoutRequest((proprietary as Product).did));
-      expect(r.status).toBe(403);
-      expect(r.json.messages[0].type).toBe('uri:forbidden-data');
+      expect(r.status).toBe(422);
+      expect(r.json.meta.messages[0].type).toBe('uri:resource-not-found');
       const ok = await alice.call('POST', '/broker/offersets', cutoutRequest((proprietary as Product).did));
       expect(ok.status, ok.text).toBe(200);
     });
