@@ -4,6 +4,11 @@ export interface WorkSpec {
   readonly workDir: string;
   /** Values only: the wrapper quotes every one (the container's environment is in its env file). */
   readonly argv: readonly string[];
+  /**
+   * `container`: argv runs an engine, which must start as the node's user (it drops to the
+   * container's unprivileged user itself); `command`: a site pipeline, run unprivileged.
+   */
+  readonly kind: 'container' | 'command';
   readonly cores: number;
   readonly memoryGiB: number;
   readonly seconds: number;

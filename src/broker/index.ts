@@ -8,6 +8,7 @@ import { BrokerService } from './service.js';
 import { brokerSettings } from './settings.js';
 import { SlurmBackend } from './slurm.js';
 import { srcnetRoutes } from './srcnet.js';
+import { ensureSystemUser } from './users.js';
 
 export type { Backend, WorkSpec, WorkState } from './backend.js';
 export { BrokerError } from './errors.js';
@@ -48,7 +49,8 @@ export function registerBroker(app: FastifyInstance, deps: BrokerDeps): BrokerSe
     deps.backend ??
     (settings.backend === 'slurm'
       ? new SlurmBackend(settings.slurmConf as string, settings.slurmPartition)
-      : new LocalBackend());
+      : // Issue 13: as root, site pipelines run as an unprivileged system user.
+        new LocalBackend(process.getuid?.() === 0 ? ensureSystemUser(settings.localUser) : undefined));
   const service = new BrokerService(deps.pool, settings, backend, deps.dataDir, app.log);
   const ctx = { service, pool: deps.pool, base: `${deps.baseUrl.replace(/\/+$/, '')}/broker` };
   app.register(

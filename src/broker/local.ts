@@ -1,16 +1,18 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type Backend,
   EXIT_FILE,
   hostEnvironment,
+  OUTPUT_DIR,
   type WorkSpec,
   type WorkState,
   WRAPPER,
   wrapperScript,
 } from './backend.js';
+import { tailInside } from './files.js';
 
 const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
 
@@ -23,7 +25,14 @@ const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
 export class LocalBackend implements Backend {
   readonly name = 'local';
 
-  constructor(private readonly maxFileBytes = 10 * 2 ** 30) {}
+  constructor(
+    /**
+     * Unprivileged user site pipelines run as (issue 13); set when the node runs as root.
+     * A container engine starts as the node's user and drops privileges itself.
+     */
+    private readonly runAs?: { readonly uid: number; readonly gid: number },
+    private readonly maxFileBytes = 10 * 2 ** 30,
+  ) {}
 
   async start(work: WorkSpec): Promise<string> {
     const limits = PRLIMIT
@@ -38,12 +47,20 @@ export class LocalBackend implements Backend {
     const script = join(work.workDir, WRAPPER);
     await writeFile(script, wrapperScript(work, limits));
     await chmod(script, 0o755);
+    const user = work.kind === 'command' ? this.runAs : undefined;
+    if (user) {
+      // The work folder becomes the user's (it writes its logs, exit status and output there);
+      // nothing else on the host is, and downloads from it follow no links (files.ts).
+      await chown(work.workDir, user.uid, user.gid);
+      await chown(join(work.workDir, OUTPUT_DIR), user.uid, user.gid);
+    }
     // Not the node's environment (DATABASE_URL, secrets): only its fixed host variables.
     const child = spawn('/bin/sh', [script], {
       cwd: work.workDir,
       detached: true,
       stdio: 'ignore',
-      env: hostEnvironment(),
+      env: user ? { ...withoutUser(hostEnvironment()), HOME: work.workDir } : hostEnvironment(),
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
     });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('error', reject);
@@ -74,6 +91,11 @@ export class LocalBackend implements Backend {
   }
 }
 
+function withoutUser(env: Record<string, string>): Record<string, string> {
+  const { USER: _u, LOGNAME: _l, XDG_RUNTIME_DIR: _x, ...rest } = env;
+  return rest;
+}
+
 function groupAlive(pgid: number): boolean {
   if (!Number.isInteger(pgid) || pgid <= 1) return false;
   try {
@@ -84,11 +106,8 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
+/** The exit status the wrapper recorded; read without following links (the work may own the folder). */
 export async function readExit(workDir: string): Promise<number | undefined> {
-  try {
-    const t = (await readFile(join(workDir, EXIT_FILE), 'utf8')).trim();
-    return /^\d+$/.test(t) ? Number(t) : undefined;
-  } catch {
-    return undefined;
-  }
+  const t = (await tailInside(workDir, [EXIT_FILE], 32)).trim();
+  return /^\d+$/.test(t) ? Number(t) : undefined;
 }

@@ -120,6 +120,8 @@ export interface Allocation {
   readonly environment: Record<string, string>;
   /** Owner given to the output folder before the work starts (the container's unprivileged user). */
   readonly outputOwner?: { readonly uid: number; readonly gid: number };
+  /** argv runs a container engine (absent: a command, i.e. a site pipeline). */
+  readonly container?: boolean;
 }
 
 export interface Message {

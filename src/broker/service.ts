@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chown, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type pg from 'pg';
 import type { Identity } from '../auth/index.js';
 import { type Backend, OUTPUT_DIR, STDERR_FILE } from './backend.js';
@@ -224,7 +224,7 @@ export class BrokerService {
     workDir: string,
     cores: number,
     memoryGiB: number,
-  ): Pick<Allocation, 'argv' | 'environment' | 'outputOwner'> {
+  ): Pick<Allocation, 'argv' | 'environment' | 'outputOwner' | 'container'> {
     const outputDir = join(workDir, OUTPUT_DIR);
     const ex = req.executable;
     if (ex.kind === 'pipeline') {
@@ -268,7 +268,7 @@ export class BrokerService {
         cores,
         memoryGiB,
       });
-      return { argv, environment: ex.environment, outputOwner: policy.user };
+      return { argv, environment: ex.environment, outputOwner: policy.user, container: true };
     }
     throw new BrokerError(
       422,
@@ -505,6 +505,7 @@ export class BrokerService {
           uuid: s.uuid,
           workDir: s.workDir,
           argv: a.argv,
+          kind: a.container ? 'container' : 'command',
           cores: a.cores,
           memoryGiB: a.memoryGiB,
           seconds: a.durationSeconds,
@@ -579,6 +580,9 @@ export class BrokerService {
    */
   private async prepareFolder(s: store.StoredSession): Promise<void> {
     const a = s.allocation;
+    // The folder of all work folders: others may pass through (a pipeline's user reaches its own), not list it.
+    const parent = dirname(s.workDir);
+    if (!existsSync(parent)) await mkdir(parent, { recursive: true, mode: 0o711 });
     await mkdir(s.workDir, { recursive: true, mode: 0o700 });
     const output = join(s.workDir, OUTPUT_DIR);
     await mkdir(output, { recursive: true, mode: 0o700 });

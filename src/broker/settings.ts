@@ -29,6 +29,8 @@ export interface BrokerSettings {
   /** Slurm client configuration; every Slurm command runs with SLURM_CONF set to it. */
   readonly slurmConf?: string;
   readonly slurmPartition?: string;
+  /** System user local pipelines run as when the node runs as root. */
+  readonly localUser: string;
   /** How images run (argv prefix and the node's fixed options); none ⇒ containers refused. */
   readonly container?: ContainerPolicy;
   readonly capacity: {
@@ -71,6 +73,8 @@ export const BROKER_VARIABLES = {
   VONODE_BROKER_CONTAINER_NOFILE: 'most open files per container process (default 1024)',
   VONODE_BROKER_CONTAINER_USER:
     'uid:gid the container runs as (default 65534:65534; 0:0 for rootless engines)',
+  VONODE_BROKER_LOCAL_USER:
+    'system user local pipelines run as when the node runs as root (default vonode-broker, created if missing)',
   VONODE_BROKER_CONTAINER_IMAGES: 'comma-separated image prefixes allowed (default: any valid reference)',
   VONODE_BROKER_CORES: 'cores offered in total (default: this machine)',
   VONODE_BROKER_MEMORY_GIB: 'memory offered in GiB (default: this machine)',
@@ -127,6 +131,7 @@ export function brokerSettings(env: Env, builtins: readonly PipelineDefinition[]
     slurmConf: env.VONODE_SLURM_CONF || undefined,
     slurmPartition: env.VONODE_SLURM_PARTITION || undefined,
     container,
+    localUser: env.VONODE_BROKER_LOCAL_USER?.trim() || 'vonode-broker',
     capacity: {
       cores: int(env, 'VONODE_BROKER_CORES', availableParallelism(), 1),
       memoryGiB: int(env, 'VONODE_BROKER_MEMORY_GIB', Math.max(1, Math.floor(totalmem() / 2 ** 30)), 1),

@@ -84,6 +84,8 @@ exit 0
       VONODE_BROKER_PIPELINES: JSON.stringify([
         { name: 'sleep', command: ['sleep', '{param:seconds}'], params: { seconds: '1' } },
         { name: 'show-env', command: ['/usr/bin/env'] },
+        { name: 'whoami', command: ['/usr/bin/id', '-u'] },
+        { name: 'read-shadow', command: ['/bin/cat', '/etc/shadow'] },
       ]),
     });
     alice = new BrokerClient(
@@ -283,6 +285,20 @@ exit 0
     expect(log.text).toMatch(/^PATH=/m);
     expect(log.text).not.toContain(SECRET);
     expect(log.text).not.toMatch(/^(DATABASE_URL|VONODE_)/m);
+  });
+
+  it('issue 13: local pipelines run as an unprivileged user and cannot read root-only host files', async () => {
+    const who = await run(alice, { executable: { kind: PIPELINE, pipeline: 'whoami' } });
+    expect(who.phase, JSON.stringify(who.meta.messages)).toBe('COMPLETED');
+    const uid = Number((await alice.call('GET', `/broker/sessions/${who.meta.uuid}/logs/stdout.log`)).text);
+    // as root the node drops to its vonode-broker user; otherwise the work runs as the node's own user
+    if (process.getuid?.() === 0) expect(uid).toBeGreaterThan(0);
+    else expect(uid).toBe(process.getuid?.());
+    const shadow = await run(alice, { executable: { kind: PIPELINE, pipeline: 'read-shadow' } });
+    expect(shadow.phase).toBe('FAILED');
+    expect(shadow.meta.messages.at(-1).message).toMatch(/Permission denied/);
+    const out = await alice.call('GET', `/broker/sessions/${shadow.meta.uuid}/logs/stdout.log`);
+    expect(out.text).toBe('');
   });
 
   it("issue 13: a pipeline parameter cannot become the site program's option", async () => {
