@@ -26,14 +26,13 @@ export async function resolveData(
   const messages: Message[] = [];
   for (const [i, d] of data.entries()) {
     const found = await findProduct(pool, d.ids);
-    const visible =
-      found !== undefined &&
-      (await withReadOnlyIdentity(pool, identity, async (c) => {
-        const r = await c.query('SELECT 1 FROM ivoa.obscore WHERE obs_publisher_did = $1', [
-          found.row.obs_publisher_did,
-        ]);
-        return (r.rowCount ?? 0) > 0;
-      }));
+    // The check runs for an absent product too, so both take the same path and time.
+    const visible = await withReadOnlyIdentity(pool, identity, async (c) => {
+      const r = await c.query('SELECT 1 FROM ivoa.obscore WHERE obs_publisher_did = $1', [
+        found?.row.obs_publisher_did ?? '',
+      ]);
+      return (r.rowCount ?? 0) > 0;
+    });
     if (!found || !visible) {
       messages.push(
         message(
