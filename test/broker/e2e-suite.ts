@@ -16,10 +16,26 @@ import {
 
 type TestNode = Awaited<ReturnType<typeof startTestNode>>;
 
-/** A pipeline the tests register as a site would: it sleeps, so there is time to cancel it or restart the node. */
+/**
+ * Pipelines the tests register as a site would: one sleeps, so there is time to cancel it or
+ * restart the node; two play an attacker (issue 13): one prints its environment, one leaves
+ * links to host files among its outputs.
+ */
 const SLEEP_PIPELINE = JSON.stringify([
   { name: 'sleep', command: ['sleep', '{param:seconds}'], params: { seconds: '60' } },
+  { name: 'show-env', command: ['/usr/bin/env'] },
+  {
+    name: 'link-out',
+    command: [
+      '/bin/sh',
+      '-c',
+      'ln -s /etc/shadow "$1/shadow.txt" && ln -s /etc "$1/etc" && echo ok > "$1/ok.txt"',
+      'sh',
+      '{output}',
+    ],
+  },
 ]);
+const NODE_SECRET = 'node-secret-value-e2e';
 
 /**
  * The broker end to end through a real node: request → offers → accept → running →
@@ -48,6 +64,8 @@ export function brokerEndToEnd(
     });
 
     beforeAll(async () => {
+      // In the node's environment: the work must not see it (issue 13).
+      process.env.VONODE_TEST_NODE_SECRET = NODE_SECRET;
       issuer = await new TestIssuer().start();
       issuer.keys.push(await signingKey('RS256', 'k1'));
       node = await startTestNode(env());
@@ -66,6 +84,7 @@ export function brokerEndToEnd(
     });
 
     afterAll(async () => {
+      delete process.env.VONODE_TEST_NODE_SECRET;
       await node?.stop();
       await issuer?.stop();
     });
@@ -306,6 +325,31 @@ schedule:
       expect(r.json.meta.messages[0].type).toBe('uri:resource-not-found');
       const ok = await alice.call('POST', '/broker/offersets', cutoutRequest((proprietary as Product).did));
       expect(ok.status, ok.text).toBe(200);
+    });
+
+    it(`issue 13: the work gets none of the node's environment (${label})`, async () => {
+      const uuid = await acceptFirst(alice, { executable: { kind: PIPELINE, pipeline: 'show-env' } });
+      const done = await alice.waitFor(uuid, ['COMPLETED', 'FAILED']);
+      expect(done.phase, JSON.stringify(done.meta.messages)).toBe('COMPLETED');
+      const log = await alice.call('GET', `/broker/sessions/${uuid}/logs/stdout.log`);
+      expect(log.status).toBe(200);
+      expect(log.text).toMatch(/^PATH=/m);
+      expect(log.text).not.toContain(NODE_SECRET);
+      expect(log.text).not.toMatch(/^(DATABASE_URL|VONODE_)/m);
+    });
+
+    it(`issue 13: links among the outputs are neither listed nor served (${label})`, async () => {
+      const uuid = await acceptFirst(alice, { executable: { kind: PIPELINE, pipeline: 'link-out' } });
+      const done = await alice.waitFor(uuid, ['COMPLETED', 'FAILED']);
+      expect(done.phase, JSON.stringify(done.meta.messages)).toBe('COMPLETED');
+      expect(done.results.map((r: Doc) => r.name).filter((n: string) => !n.startsWith('logs/'))).toEqual([
+        'ok.txt',
+      ]);
+      for (const path of ['shadow.txt', 'etc/shadow', 'etc/passwd']) {
+        const r = await alice.call('GET', `/broker/sessions/${uuid}/results/${path}`);
+        expect(r.status, path).toBe(404);
+      }
+      expect((await alice.call('GET', `/broker/sessions/${uuid}/results/ok.txt`)).text).toBe('ok\n');
     });
 
     it('SRCNet facade: provision → submit → status with output_data (EB-100..104)', async () => {
