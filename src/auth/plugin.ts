@@ -62,7 +62,17 @@ export async function authPlugin(app: FastifyInstance, options: AuthPluginOption
   const offered = options.verifier ? bearerChallenge(challenge) : [];
   app.addHook('onRequest', async (request, reply) => {
     request.identity = ANONYMOUS;
-    if (!options.verifier) return;
+    if (!options.verifier) {
+      // No tokens are accepted, so there is nothing to log in to: /login/ must not look
+      // like a place where credentials were taken.
+      if (cameThroughLogin(request.raw)) {
+        return reply
+          .code(404)
+          .type('text/plain; charset=utf-8')
+          .send(`${LOGIN_PREFIX}/: this node accepts no credentials; use the URL without ${LOGIN_PREFIX}\n`);
+      }
+      return;
+    }
     const header = request.headers.authorization;
     if (header === undefined) {
       setChallenges(reply, offered);

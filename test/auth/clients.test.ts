@@ -210,6 +210,21 @@ describe('auth as standard clients meet it', () => {
   });
 });
 
+describe('an anonymous-only node', () => {
+  it('sends no challenges and has no /login/', async () => {
+    const app = Fastify({ logger: false, rewriteUrl: rewriteLoginUrl });
+    await app.register(authPlugin, {});
+    app.get('/whoami', async (request) => request.identity);
+    const res = await app.inject({ url: '/whoami' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['www-authenticate']).toBeUndefined();
+    const login = await app.inject({ url: '/login/whoami', headers: { authorization: basic('a', 'b') } });
+    expect(login.statusCode).toBe(404);
+    expect(login.body).toMatch(/accepts no credentials/);
+    await app.close();
+  });
+});
+
 describe('VONODE_OIDC_MAX_TOKEN_LIFETIME', () => {
   const node = { baseUrl: 'http://127.0.0.1:8080', dataDir: '/nonexistent' };
   const env = { VONODE_OIDC_ISSUER: 'http://127.0.0.1:9/realms/x' };
