@@ -87,6 +87,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(authPlugin, {
     verifier: auth.verifier,
     challenge: auth.challenge,
+    baseUrl: opts.baseUrl,
     // DALI protocols answer errors as VOTables (DALI-43); the rest as text.
     onUnauthorized: (request, reply, message) =>
       isDaliPath(request.url)

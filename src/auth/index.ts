@@ -26,7 +26,7 @@ export {
   normaliseGroups,
   type TokenInfo,
 } from './identity.js';
-export { cameThroughLogin, LOGIN_PREFIX, rewriteLoginUrl } from './login-alias.js';
+export { cameThroughLogin, LOGIN_PREFIX, loginLocation, rewriteLoginUrl } from './login-alias.js';
 export { type AuthPluginOptions, authPlugin, challengeFor, sendAuthenticationRequired } from './plugin.js';
 export { AUTH_VARIABLES, type NodeAuth, nodeAuthFromEnv } from './settings.js';
 export {

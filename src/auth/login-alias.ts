@@ -36,15 +36,20 @@ export function cameThroughLogin(req: IncomingMessage): boolean {
 
 /**
  * A redirect answered under /login/ stays under it (UWS's 303 to the new job, say), so
- * the client keeps authenticating; absolute URLs to another host are left alone.
+ * the client keeps authenticating. `bases` are the URLs the node's own links start with:
+ * its public base URL (which may carry a path, behind a proxy) and the origin the request
+ * came to. Relative paths and other hosts' URLs are left alone, except a path from the
+ * root, which is this node's.
  */
-export function loginLocation(location: string, origin: string): string {
+export function loginLocation(location: string, bases: readonly string[]): string {
   if (location.startsWith('/')) {
     return location.startsWith(`${LOGIN_PREFIX}/`) ? location : `${LOGIN_PREFIX}${location}`;
   }
-  const prefix = `${origin}/`;
-  if (location.startsWith(prefix) && !location.startsWith(`${origin}${LOGIN_PREFIX}/`)) {
-    return `${origin}${LOGIN_PREFIX}/${location.slice(prefix.length)}`;
+  for (const raw of bases) {
+    const base = raw.replace(/\/+$/, '');
+    if (!location.startsWith(`${base}/`)) continue;
+    const rest = location.slice(base.length);
+    return rest.startsWith(`${LOGIN_PREFIX}/`) ? location : `${base}${LOGIN_PREFIX}${rest}`;
   }
   return location;
 }

@@ -32,6 +32,11 @@ export interface AuthPluginOptions {
    * error VOTable here.
    */
   readonly onUnauthorized?: (request: FastifyRequest, reply: FastifyReply, message: string) => unknown;
+  /**
+   * The node's public base URL (it may carry a path behind a proxy), so redirects answered
+   * under /login/ stay under it (login-alias.ts); the request's own origin is tried too.
+   */
+  readonly baseUrl?: string;
   /** Send `X-VO-Authenticated: <sub>` on authenticated responses (SSO-12, SSO-31); default true. */
   readonly announceIdentity?: boolean;
 }
@@ -124,7 +129,11 @@ export async function authPlugin(app: FastifyInstance, options: AuthPluginOption
     if (cameThroughLogin(request.raw)) {
       const location = reply.getHeader('location');
       if (typeof location === 'string') {
-        reply.header('location', loginLocation(location, `${request.protocol}://${request.host}`));
+        const origin = `${request.protocol}://${request.host}`;
+        reply.header(
+          'location',
+          loginLocation(location, options.baseUrl ? [options.baseUrl, origin] : [origin]),
+        );
       }
     }
   });

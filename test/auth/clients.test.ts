@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authPlugin,
   credentialToken,
+  loginLocation,
   nodeAuthFromEnv,
   rewriteLoginUrl,
   TokenVerifier,
@@ -207,6 +208,25 @@ describe('auth as standard clients meet it', () => {
     expect(res.headers['access-control-allow-origin']).toBe('*');
     expect(res.headers['access-control-expose-headers']).toBe('WWW-Authenticate, X-VO-Authenticated');
     expect((await app.inject({ url: '/whoami' })).headers['access-control-expose-headers']).toBeUndefined();
+  });
+});
+
+describe('redirects under /login/', () => {
+  it('stay under /login/ below the public base URL, the request origin, or the root', () => {
+    const bases = ['https://src.example.org/vo', 'http://127.0.0.1:8080'];
+    expect(loginLocation('https://src.example.org/vo/tap/async/j1', bases)).toBe(
+      'https://src.example.org/vo/login/tap/async/j1',
+    );
+    expect(loginLocation('http://127.0.0.1:8080/tap/async/j1', bases)).toBe(
+      'http://127.0.0.1:8080/login/tap/async/j1',
+    );
+    expect(loginLocation('/tap/async/j1', bases)).toBe('/login/tap/async/j1');
+    expect(loginLocation('https://src.example.org/vo/login/tap/async/j1', bases)).toBe(
+      'https://src.example.org/vo/login/tap/async/j1',
+    );
+    // Another host, or a path beside the base, is not the node's.
+    expect(loginLocation('https://store.example.org/x', bases)).toBe('https://store.example.org/x');
+    expect(loginLocation('https://src.example.org/other/x', bases)).toBe('https://src.example.org/other/x');
   });
 });
 
