@@ -5,7 +5,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { errorDocument } from '../votable/index.js';
-import { authPlugin, devIssuerPlugin, nodeAuthFromEnv } from './auth/index.js';
+import { authPlugin, devIssuerPlugin, nodeAuthFromEnv, rewriteLoginUrl } from './auth/index.js';
 import { registerBroker } from './broker/index.js';
 import type { Config } from './config/index.js';
 import { registerDataLink } from './datalink/index.js';
@@ -48,6 +48,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Case-insensitive parameter names (DALI) are handled by each protocol; paths are exact.
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
+    // <base>/login/... is the node for callers who must authenticate (src/auth/login-alias.ts).
+    rewriteUrl: rewriteLoginUrl,
   });
   // taplint (W-CAP-SVR0) and operators like to know what answered.
   app.addHook('onRequest', async (_request, reply) => {
@@ -85,6 +87,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(authPlugin, {
     verifier: auth.verifier,
     challenge: auth.challenge,
+    baseUrl: opts.baseUrl,
     // DALI protocols answer errors as VOTables (DALI-43); the rest as text.
     onUnauthorized: (request, reply, message) =>
       isDaliPath(request.url)

@@ -1,5 +1,5 @@
 import { LANGUAGE_FEATURES } from '../adql/index.js';
-import { type Capability, STANDARD_ID, vosiCapabilities } from '../registry/index.js';
+import { type Capability, type Interface, STANDARD_ID, vosiCapabilities } from '../registry/index.js';
 import { DEFAULT_TAP_LIMITS, type TapLimits, tapCapability } from './tap/capability.js';
 
 /**
@@ -73,7 +73,9 @@ export function nodeServices(tapLimits: TapLimits, tokens = false): ServiceEntry
       path: 'scs',
       title: 'Simple Cone Search',
       summary: 'sources of the demo catalogue within a cone (SCS 1.03)',
-      // SCS-01: the base URL ends in '?' and clients append RA, DEC and SR.
+      // SCS-01: the base URL ends in '?' and clients append RA, DEC and SR. pyvo strips
+      // the '?' before asking its AuthSession which credentials to send, so this
+      // accessURL is no prefix of what it asks about; the node-wide capability covers it.
       capabilities: (url) => [
         { standardID: STANDARD_ID.scs, interfaces: [paramHttp(`${url}/query?`, 'base')] },
       ],
@@ -123,22 +125,47 @@ export function nodeServices(tapLimits: TapLimits, tokens = false): ServiceEntry
   return tokens ? services.map(withTokenInterfaces) : services;
 }
 
-const OAUTH = 'ivo://ivoa.net/sso#OAuth';
+/** SSO-1: bearer tokens (RFC 6750) and HTTP Basic, which takes the same token as its password. */
+export const SECURITY_METHODS = ['ivo://ivoa.net/sso#OAuth', 'ivo://ivoa.net/sso#BasicAA'] as const;
 
 /**
- * With tokens accepted, each protocol interface gets a twin carrying the OAuth
- * securityMethod: one method per interface keeps VOResource 1.1 valid (SSO-6, SSO-29),
- * and the method-less one still says anonymous access works.
+ * The capability that covers every other URL of the node (DataLink files, previews,
+ * SODA, SCS, HiPS, MOC, the broker, UWS jobs): what a TAP row or a DataLink link points
+ * to. pyvo's AuthSession attaches credentials only to URLs that some capability it has
+ * read declares a security method for (the `full` accessURLs exactly, `base` ones as
+ * prefixes, the longest first), so without it a session built from /tap/capabilities
+ * sends /datalink/files and /preview anonymously. There is no IVOA standardID for
+ * "any URL of this node" (CADC uses its own for file access), hence a vonode one; it
+ * is listed in every service's capabilities, so any one of them is enough.
+ */
+export const NODE_URLS_STANDARD_ID = 'ivo://vonode/std/node-urls';
+
+/**
+ * With tokens accepted, each protocol interface gets twins carrying one securityMethod
+ * each: one method per interface keeps VOResource 1.1 valid (SSO-6, SSO-29), and the
+ * method-less one still says anonymous access works. The VOSI capabilities and
+ * availability interfaces stay method-less (SSO-5): serviceCapabilities adds them after.
  */
 function withTokenInterfaces(entry: ServiceEntry): ServiceEntry {
   return {
     ...entry,
-    capabilities: (url) =>
-      entry.capabilities(url).map((cap) => ({
-        ...cap,
-        interfaces: cap.interfaces.flatMap((i) => [i, { ...i, securityMethod: OAUTH }]),
-      })),
+    capabilities: (url) => {
+      const base = url.slice(0, url.length - entry.path.length - 1);
+      return [
+        ...entry.capabilities(url).map((cap) => ({ ...cap, interfaces: cap.interfaces.flatMap(secured) })),
+        {
+          standardID: NODE_URLS_STANDARD_ID,
+          description:
+            'Every URL below this base accepts the same credentials as the services: a bearer token, or the token as the HTTP Basic password.',
+          interfaces: secured({ type: 'vs:ParamHTTP', accessUrls: [{ url: `${base}/`, use: 'base' }] }),
+        },
+      ];
+    },
   };
+}
+
+function secured(i: Interface): Interface[] {
+  return [i, ...SECURITY_METHODS.map((securityMethod) => ({ ...i, securityMethod }))];
 }
 
 /** The services with the default limits, for documents that do not depend on configuration. */

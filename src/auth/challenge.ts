@@ -18,6 +18,12 @@ export interface ChallengeOptions {
     /** Further parameters, e.g. SRCNet's `discovery_url`. */
     readonly params?: Readonly<Record<string, string>>;
   };
+  /**
+   * Also offer HTTP `Basic` with the token as the password (RFC 7617), for clients that
+   * can send only a user name and password, and only after a 401 that asks for Basic
+   * (java.net.Authenticator: TOPCAT, STILTS).
+   */
+  readonly basic?: boolean;
 }
 
 /** RFC 6750 §3 error codes. */
@@ -46,6 +52,7 @@ export function bearerChallenge(
     ];
     challenges.push(`ivoa_bearer ${params.join(', ')}`);
   }
+  if (options.basic) challenges.push(`Basic realm=${quoted(options.realm)}, charset="UTF-8"`);
   return challenges;
 }
 
@@ -53,10 +60,11 @@ export function bearerChallenge(
  * The usual ivoa_bearer parameters for an OpenID Connect issuer: log in with OpenID at
  * the issuer, whose discovery document says where the token endpoint is.
  */
-export function openIdChallenge(realm: string, issuer: string): ChallengeOptions {
+export function openIdChallenge(realm: string, issuer: string, basic = true): ChallengeOptions {
   const discovery = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
   return {
     realm,
+    basic,
     ivoaBearer: {
       standardId: 'ivo://ivoa.net/sso#OpenID',
       accessUrl: issuer,

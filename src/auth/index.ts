@@ -26,6 +26,15 @@ export {
   normaliseGroups,
   type TokenInfo,
 } from './identity.js';
+export { cameThroughLogin, LOGIN_PREFIX, loginLocation, rewriteLoginUrl } from './login-alias.js';
 export { type AuthPluginOptions, authPlugin, challengeFor, sendAuthenticationRequired } from './plugin.js';
 export { AUTH_VARIABLES, type NodeAuth, nodeAuthFromEnv } from './settings.js';
-export { ASYMMETRIC_ALGORITHMS, bearerToken, TokenVerifier, type TokenVerifierOptions } from './tokens.js';
+export {
+  ASYMMETRIC_ALGORITHMS,
+  bearerToken,
+  type CredentialScheme,
+  credentialToken,
+  DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  TokenVerifier,
+  type TokenVerifierOptions,
+} from './tokens.js';

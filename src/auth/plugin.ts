@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerChallenge, type ChallengeOptions, openIdChallenge } from './challenge.js';
 import { type AuthError, IssuerUnavailableError, TokenError } from './errors.js';
 import { ANONYMOUS, type Identity } from './identity.js';
-import { bearerToken, type TokenVerifier } from './tokens.js';
+import { cameThroughLogin, LOGIN_PREFIX, loginLocation } from './login-alias.js';
+import { credentialToken, type TokenVerifier } from './tokens.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -31,6 +32,11 @@ export interface AuthPluginOptions {
    * error VOTable here.
    */
   readonly onUnauthorized?: (request: FastifyRequest, reply: FastifyReply, message: string) => unknown;
+  /**
+   * The node's public base URL (it may carry a path behind a proxy), so redirects answered
+   * under /login/ stay under it (login-alias.ts); the request's own origin is tried too.
+   */
+  readonly baseUrl?: string;
   /** Send `X-VO-Authenticated: <sub>` on authenticated responses (SSO-12, SSO-31); default true. */
   readonly announceIdentity?: boolean;
 }
@@ -39,7 +45,8 @@ export interface AuthPluginOptions {
 export function challengeFor(options: AuthPluginOptions): ChallengeOptions {
   if (options.challenge) return options.challenge;
   const issuer = options.verifier?.issuer;
-  return issuer ? openIdChallenge('vonode', issuer) : { realm: 'vonode' };
+  if (issuer) return openIdChallenge('vonode', issuer);
+  return options.verifier ? { realm: 'vonode', basic: true } : { realm: 'vonode' };
 }
 
 /**
@@ -54,20 +61,44 @@ export async function authPlugin(app: FastifyInstance, options: AuthPluginOption
   const announce = options.announceIdentity ?? true;
   app.decorateRequest('identity', null as unknown as Identity);
   app.decorate('authChallenge', challenge);
+  // Sent with every anonymous answer of a node that accepts tokens: a 200 with challenges
+  // says authentication is optional (SSO-11, SSO-18, SSO-30), so clients that probe
+  // (GET or HEAD /capabilities) or react to challenges learn how to log in.
+  const offered = options.verifier ? bearerChallenge(challenge) : [];
   app.addHook('onRequest', async (request, reply) => {
     request.identity = ANONYMOUS;
+    if (!options.verifier) {
+      // No tokens are accepted, so there is nothing to log in to: /login/ must not look
+      // like a place where credentials were taken.
+      if (cameThroughLogin(request.raw)) {
+        return reply
+          .code(404)
+          .type('text/plain; charset=utf-8')
+          .send(`${LOGIN_PREFIX}/: this node accepts no credentials; use the URL without ${LOGIN_PREFIX}\n`);
+      }
+      return;
+    }
     const header = request.headers.authorization;
-    if (header === undefined || !options.verifier) return;
+    if (header === undefined) {
+      setChallenges(reply, offered);
+      if (!cameThroughLogin(request.raw)) return;
+      // Under /login/ authentication is required (login-alias.ts): 401, no error code (SSO-23).
+      reply.code(401);
+      const message = `Unauthorized: ${LOGIN_PREFIX}/ needs a token: send Authorization: Bearer <token>, or the token as the HTTP Basic password (any user name)`;
+      if (options.onUnauthorized) await options.onUnauthorized(request, reply, message);
+      if (!reply.sent) reply.type('text/plain; charset=utf-8').send(`${message}\n`);
+      return reply;
+    }
     let identity: Identity;
     try {
-      const token = bearerToken(header);
-      identity = await options.verifier.verify(token!);
+      const found = credentialToken(header);
+      identity = await options.verifier.verify(found!.token);
     } catch (err) {
       const failure: AuthError =
         err instanceof TokenError || err instanceof IssuerUnavailableError
           ? err
           : new TokenError('the token could not be validated');
-      request.log.info({ reason: failure.description }, 'bearer token refused');
+      request.log.info({ reason: failure.description }, 'token refused');
       reply.code(failure.status);
       if (failure instanceof TokenError) {
         setChallenges(
@@ -88,8 +119,36 @@ export async function authPlugin(app: FastifyInstance, options: AuthPluginOption
       return reply;
     }
     request.identity = identity;
+    // SSO-12/20/31: only ever on answers to a validated token.
     if (announce && identity.sub) reply.header('X-VO-Authenticated', headerSafe(identity.sub));
   });
+  if (!options.verifier) return;
+  app.addHook('onSend', async (request, reply) => {
+    // SSO-28: a browser page may read the challenges and the identity only if exposed.
+    if (reply.hasHeader('access-control-allow-origin')) exposeAuthHeaders(reply);
+    if (cameThroughLogin(request.raw)) {
+      const location = reply.getHeader('location');
+      if (typeof location === 'string') {
+        const origin = `${request.protocol}://${request.host}`;
+        reply.header(
+          'location',
+          loginLocation(location, options.baseUrl ? [options.baseUrl, origin] : [origin]),
+        );
+      }
+    }
+  });
+}
+
+const EXPOSED = ['WWW-Authenticate', 'X-VO-Authenticated'];
+
+function exposeAuthHeaders(reply: FastifyReply): void {
+  const current = reply.getHeader('access-control-expose-headers');
+  const listed = String(current ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h.length > 0);
+  const missing = EXPOSED.filter((h) => !listed.some((l) => l.toLowerCase() === h.toLowerCase()));
+  if (missing.length > 0) reply.header('access-control-expose-headers', [...listed, ...missing].join(', '));
 }
 
 // Not encapsulated when registered, like fastify-plugin does (without depending on it).
@@ -103,7 +162,7 @@ Object.defineProperty(authPlugin, Symbol.for('skip-override'), { value: true });
 export function sendAuthenticationRequired(
   reply: FastifyReply,
   challenge: ChallengeOptions = reply.server.authChallenge,
-  message = 'Authentication required: send Authorization: Bearer <token>',
+  message = 'Authentication required: send Authorization: Bearer <token> (or the token as the HTTP Basic password)',
 ): FastifyReply {
   return setChallenges(reply.code(401), bearerChallenge(challenge))
     .type('text/plain; charset=utf-8')

@@ -27,6 +27,12 @@ export const AUTH_VARIABLES: ReadonlyArray<{ name: string; meaning: string; defa
     default: 'groups,wlcg.groups',
   },
   { name: 'VONODE_OIDC_CLOCK_SKEW', meaning: 'seconds of leeway on exp/nbf', default: '30' },
+  {
+    name: 'VONODE_OIDC_MAX_TOKEN_LIFETIME',
+    meaning:
+      'longest accepted token lifetime in seconds (exp - iat, or exp - now without iat); tokens without exp are refused',
+    default: '2592000 (30 days)',
+  },
   { name: 'VONODE_AUTH_REALM', meaning: 'realm of the Bearer challenge', default: 'vonode' },
   {
     name: 'VONODE_DEV_ISSUER',
@@ -69,7 +75,22 @@ export async function nodeAuthFromEnv(
       'set it to e.g. 30',
     );
   }
-  const common = { audience, groupsClaim, clockSkewSeconds };
+  const lifetimeText = text(env.VONODE_OIDC_MAX_TOKEN_LIFETIME);
+  const maxLifetimeSeconds = lifetimeText === undefined ? undefined : Number(lifetimeText);
+  if (
+    maxLifetimeSeconds !== undefined &&
+    !(
+      Number.isInteger(maxLifetimeSeconds) &&
+      maxLifetimeSeconds >= 60 &&
+      maxLifetimeSeconds <= 365 * 24 * 3600
+    )
+  ) {
+    throw new ConfigError(
+      `VONODE_OIDC_MAX_TOKEN_LIFETIME='${lifetimeText}' is not a whole number of seconds from 60 to 31536000`,
+      'set it to e.g. 86400 (one day), or leave it unset for 30 days',
+    );
+  }
+  const common = { audience, groupsClaim, clockSkewSeconds, maxLifetimeSeconds };
   if (devIssuerEnabled(env)) {
     if (issuer || jwksUrl) {
       throw new ConfigError(

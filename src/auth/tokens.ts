@@ -57,7 +57,16 @@ export interface TokenVerifierOptions {
   readonly jwksMaxAgeSeconds?: number;
   /** Tokens longer than this are refused before parsing; default 16384 characters. */
   readonly maxTokenLength?: number;
+  /**
+   * The longest lifetime a token may have, in seconds: `exp - iat`, or `exp - now` for a
+   * token without `iat`. Tokens without `exp` are always refused (they would never expire).
+   * Default 30 days.
+   */
+  readonly maxLifetimeSeconds?: number;
 }
+
+/** The default of `maxLifetimeSeconds`: the longest the development issuer mints. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600;
 
 const DEFAULT_GROUP_CLAIMS = ['groups', 'wlcg.groups'];
 
@@ -70,6 +79,7 @@ export class TokenVerifier {
   readonly algorithms: readonly string[];
   readonly fetchTimeoutMs: number;
   readonly maxTokenLength: number;
+  readonly maxLifetimeSeconds: number;
   private readonly cooldownMs: number;
   private readonly maxAgeMs: number;
   private keys: JWTVerifyGetKey | null = null;
@@ -97,6 +107,10 @@ export class TokenVerifier {
     this.cooldownMs = nonNegative(options.jwksCooldownSeconds ?? 30, 'jwksCooldownSeconds') * 1000;
     this.maxAgeMs = nonNegative(options.jwksMaxAgeSeconds ?? 600, 'jwksMaxAgeSeconds') * 1000;
     this.maxTokenLength = nonNegative(options.maxTokenLength ?? 16384, 'maxTokenLength');
+    this.maxLifetimeSeconds = nonNegative(
+      options.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+      'maxLifetimeSeconds',
+    );
     const algorithms = options.algorithms ?? ASYMMETRIC_ALGORITHMS;
     const refused = algorithms.filter((a) => !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a));
     if (refused.length > 0 || algorithms.length === 0) {
@@ -145,6 +159,7 @@ export class TokenVerifier {
     } catch (err) {
       throw this.explain(err);
     }
+    this.checkLifetime(payload);
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) {
       throw new TokenError('the token has no "sub" (subject) claim, so the caller cannot be identified');
     }
@@ -157,6 +172,28 @@ export class TokenVerifier {
         expiresAt: typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : null,
       },
     };
+  }
+
+  /**
+   * A token without `exp` would be good forever, and a stolen one with it (RFC 8725
+   * §3.10's advice to bound lifetimes): both are refused. The lifetime is `exp - iat`
+   * when the token says when it was issued (what the issuer granted, whatever the
+   * time now), else what is left of it, `exp - now`.
+   */
+  private checkLifetime(payload: JWTPayload): void {
+    if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) {
+      throw new TokenError(
+        'the token has no "exp" (expiry) claim; this service accepts only tokens that expire',
+      );
+    }
+    const issued =
+      typeof payload.iat === 'number' && Number.isFinite(payload.iat) ? payload.iat : Date.now() / 1000;
+    const lifetime = payload.exp - issued;
+    if (lifetime > this.maxLifetimeSeconds) {
+      throw new TokenError(
+        `the token is valid for ${Math.round(lifetime)} s, longer than the ${this.maxLifetimeSeconds} s this service accepts; get a shorter-lived token`,
+      );
+    }
   }
 
   private remote(url: URL): JWTVerifyGetKey {
@@ -275,20 +312,68 @@ export class TokenVerifier {
   }
 }
 
-/** `Authorization: Bearer <token>`: the token, null when there is no Authorization header. */
-export function bearerToken(authorization: string | undefined): string | null {
+/** How the caller sent its token: `Authorization: Bearer <token>` or as the password of HTTP Basic. */
+export type CredentialScheme = 'bearer' | 'basic';
+
+/**
+ * The token of an Authorization header, null when there is none. Two forms are taken:
+ * `Bearer <token>` (RFC 6750) and HTTP Basic with the token as the password and any
+ * user name (RFC 7617), as CADC's and Rubin's token services accept it: Java clients
+ * such as TOPCAT and STILTS before STIL's auth package can only send a password, and
+ * only after a 401 with a `Basic` challenge. The user name is ignored (people type
+ * their login name, "x-oauth-basic", or nothing); the token alone says who is asking.
+ * Either way the token is checked exactly like a bearer token, so a bad one is a 401.
+ */
+export function credentialToken(
+  authorization: string | undefined,
+): { readonly token: string; readonly scheme: CredentialScheme } | null {
   if (authorization === undefined) return null;
   const match = /^\s*([A-Za-z][A-Za-z0-9._~+/-]*)(?:\s+(.*))?$/s.exec(authorization);
-  if (match?.[1].toLowerCase() !== 'bearer') {
-    // Some other scheme (Basic, Negotiate...): credentials we do not take. Not silently
-    // anonymous (SSO-32): the caller is told which scheme to use.
+  const scheme = match?.[1].toLowerCase();
+  if (scheme === 'basic') return { token: basicPassword(match![2] ?? ''), scheme: 'basic' };
+  if (scheme !== 'bearer') {
+    // Some other scheme (Negotiate, Digest...): credentials we do not take. Not silently
+    // anonymous (SSO-32): the caller is told which schemes to use.
+    throw new TokenError(
+      'only bearer tokens are accepted (Authorization: Bearer <token>, or the token as the HTTP Basic password)',
+      null,
+    );
+  }
+  const token = (match![2] ?? '').trim();
+  if (token.length === 0) throw new TokenError('the Authorization header has the Bearer scheme but no token');
+  return { token: checkedToken(token, 'bearer token'), scheme: 'bearer' };
+}
+
+/** `Authorization: Bearer <token>` only: the token, null when there is no Authorization header. */
+export function bearerToken(authorization: string | undefined): string | null {
+  const found = credentialToken(authorization);
+  if (found?.scheme === 'basic') {
     throw new TokenError('only bearer tokens are accepted (Authorization: Bearer <token>)', null);
   }
-  const token = (match[2] ?? '').trim();
-  if (token.length === 0) throw new TokenError('the Authorization header has the Bearer scheme but no token');
+  return found?.token ?? null;
+}
+
+/** RFC 7617: base64 of `user-id ":" password`; the password is everything after the first colon. */
+function basicPassword(credentials: string): string {
+  const encoded = credentials.trim();
+  if (encoded.length === 0 || !/^[A-Za-z0-9+/]+=*$/.test(encoded)) {
+    throw new TokenError('the Authorization header has the Basic scheme but no base64 credentials');
+  }
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0)
+    throw new TokenError('the Basic credentials have no password: give the token as the password');
+  const password = decoded.slice(colon + 1).trim();
+  if (password.length === 0) {
+    throw new TokenError('the Basic credentials have an empty password: give the token as the password');
+  }
+  return checkedToken(password, 'token given as the Basic password');
+}
+
+function checkedToken(token: string, what: string): string {
   // RFC 6750 §2.1 b64token characters; a JWT uses a subset.
   if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) {
-    throw new TokenError('the bearer token contains characters a token cannot have');
+    throw new TokenError(`the ${what} contains characters a token cannot have`);
   }
   return token;
 }

@@ -99,11 +99,12 @@ describe('development issuer', () => {
           );
         }).on('error', reject);
       });
-      expect(raw).toHaveLength(2);
+      expect(raw).toHaveLength(3);
       expect(raw[0]).toMatch(/^Bearer realm="vonode", error="invalid_token"/);
       expect(raw[1]).toBe(
         `ivoa_bearer standard_id="ivo://ivoa.net/sso#OpenID", access_url="${issuerUrl}", discovery_url="${issuerUrl}/.well-known/openid-configuration"`,
       );
+      expect(raw[2]).toBe('Basic realm="vonode", charset="UTF-8"');
       // The key set is for loopback callers only.
       const remote = await node.inject({ url: '/dev-issuer/jwks.json', remoteAddress: '192.0.2.7' });
       expect(remote.statusCode).toBe(404);

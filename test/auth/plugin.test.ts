@@ -208,12 +208,13 @@ describe('authPlugin with a real OIDC issuer (discovery)', () => {
     expectRefused(await get(`Bearer ${await issuer.token({ groups: ['x'] }, { aud: AUDIENCE })}`), /sub/);
   });
 
-  it('answers another scheme with 401 and the plain challenge, not anonymous', async () => {
-    const res = await get('Basic YWxpY2U6c2VjcmV0');
+  it('answers another scheme with 401 and the plain challenges, not anonymous', async () => {
+    const res = await get('Negotiate YWxpY2U6c2VjcmV0');
     expect(res.statusCode).toBe(401);
     const ch = challenges(res.headers['www-authenticate'] as string[]);
     expect(ch[0]).toBe('Bearer realm="vonode"');
     expect(ch[1]).toMatch(/^ivoa_bearer /);
+    expect(ch[2]).toBe('Basic realm="vonode", charset="UTF-8"');
     expect(res.body).toMatch(/only bearer tokens/);
   });
 
@@ -232,6 +233,7 @@ describe('authPlugin with a real OIDC issuer (discovery)', () => {
       expect.stringMatching(
         /^ivoa_bearer standard_id="ivo:\/\/ivoa.net\/sso#OpenID", access_url="http:\/\/127\.0\.0\.1:\d+\/realms\/test", discovery_url="/,
       ),
+      'Basic realm="vonode", charset="UTF-8"',
     ]);
     expect(dflt.body).toMatch(/Authentication required/);
   });
