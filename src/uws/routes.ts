@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, UwsError } from './errors.js';
+import { badRequest, isDiskFull, UwsError } from './errors.js';
 import type { Caller, UwsService } from './service.js';
 import {
   ACTIVE_PHASES,
@@ -104,7 +104,16 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
     return reply.code(status).type(doc.contentType).send(doc.body);
   };
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
-    if (err instanceof UwsError) return refuse(reply, err.status, err.message);
+    if (err instanceof UwsError) {
+      if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
+      return refuse(reply, err.status, err.message);
+    }
+    // A full disk while keeping a request's files is the service's trouble, said plainly (issue 13).
+    if (isDiskFull(err)) {
+      request.log.error({ err }, 'UWS request could not be stored: the disk is full');
+      reply.header('retry-after', '600');
+      return refuse(reply, 503, 'the service has no room to keep this job; try again later');
+    }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
       return refuse(reply, err.statusCode, err.message);
     request.log.error({ err }, 'UWS request failed');

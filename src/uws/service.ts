@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
-import { badRequest, forbidden, notFound, UwsError } from './errors.js';
+import { badRequest, forbidden, isDiskFull, notFound, UwsError } from './errors.js';
 import { resolveLimits, type UwsLimits } from './limits.js';
 import { JobNotifier } from './notifier.js';
 import type { ResultStore } from './result-store.js';
@@ -640,7 +640,7 @@ export class UwsService {
       parameterValues: values,
       addResult: async (resultId, stream, mimeType) => {
         if (signal.aborted) throw new Error(`job ${job.id} was stopped; result ${resultId} not stored`);
-        const { size } = await this.resultStore.put(job.id, resultId, stream, mimeType);
+        const { size } = await this.storeResult(job.id, resultId, stream, mimeType);
         if (!(await this.storage.addResult(job.id, this.workerId, { id: resultId, mimeType, size }))) {
           throw new Error(`job ${job.id} is no longer running here; result ${resultId} not listed`);
         }
@@ -652,6 +652,33 @@ export class UwsService {
         }
       },
     };
+  }
+
+  /**
+   * Writes a result to the store. A full disk (or quota, or file size limit) is the service's
+   * trouble, not the job's: the job ends in ERROR with a message saying so, the operator is
+   * told, and the node carries on (issue 13).
+   */
+  private async storeResult(
+    jobId: string,
+    resultId: string,
+    stream: Readable,
+    mimeType: string,
+  ): Promise<{ size: number }> {
+    try {
+      return await this.resultStore.put(jobId, resultId, stream, mimeType);
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      this.logger.error(
+        { jobId, resultId, code: (err as NodeJS.ErrnoException).code },
+        'UWS result store is full: a job result could not be written',
+      );
+      stream.destroy();
+      throw new JobFailure({
+        type: 'transient',
+        message: `the result store is full: result ${resultId} of this job could not be written; try again later, or ask for a smaller result`,
+      });
+    }
   }
 
   /** Marks running jobs alive, and stops those this process no longer holds. */
