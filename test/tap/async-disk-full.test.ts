@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CatalogueTable } from '../../adql/index.js';
 import { READER_ROLE } from '../../src/auth/index.js';
 import { tapJobRunner } from '../../src/tap/async.js';
+import { JobFiles } from '../../src/uws/index.js';
 import { newService, untilFinal, uwsDatabase } from '../uws/helpers.js';
 
 /*
@@ -121,7 +122,7 @@ describe('a full result store (issue 13)', () => {
             allowPrivateUrls: false,
           },
           catalogue: [table],
-          uploadDir: uploads,
+          files: new JobFiles(uploads),
         }),
       });
       await service.start();
