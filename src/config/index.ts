@@ -130,7 +130,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
   {
     name: 'VONODE_UWS_MAX_UNFINISHED',
     meaning: 'unfinished async jobs one owner, or one address if anonymous, may have (0: no cap)',
-    default: '100',
+    default: '500',
   },
   {
     name: 'VONODE_UPLOAD_SPOOL_MAX_BYTES',
@@ -243,7 +243,7 @@ function uwsSettings(env: Env): Config['uws'] {
     perOwnerConcurrency: integer(env, 'VONODE_UWS_OWNER_CONCURRENCY', 2, 0, 1000),
     heartbeatSeconds,
     staleAfterSeconds,
-    maxUnfinishedPerClient: integer(env, 'VONODE_UWS_MAX_UNFINISHED', 100, 0, 1_000_000),
+    maxUnfinishedPerClient: integer(env, 'VONODE_UWS_MAX_UNFINISHED', 500, 0, 1_000_000),
     uploadSpoolMaxBytes: integer(env, 'VONODE_UPLOAD_SPOOL_MAX_BYTES', 4 * 1024 ** 3, 0, 1e15),
   };
 }

@@ -91,7 +91,8 @@ export class JobFiles {
 
   /** The path of a file of this job; only names this store made are accepted. */
   path(jobId: string, name: string): string {
-    if (!FILE_NAME.test(name)) throw new UwsError(400, `${JSON.stringify(name)} is not a stored file of this job`);
+    if (!FILE_NAME.test(name))
+      throw new UwsError(400, `${JSON.stringify(name)} is not a stored file of this job`);
     return join(this.folder(jobId), name);
   }
 
@@ -134,7 +135,8 @@ export class JobFiles {
   }
 
   private folder(jobId: string): string {
-    if (!JOB_ID.test(jobId)) throw new Error(`job id ${JSON.stringify(jobId)} is not usable as a folder name`);
+    if (!JOB_ID.test(jobId))
+      throw new Error(`job id ${JSON.stringify(jobId)} is not usable as a folder name`);
     return join(this.root, jobId);
   }
 

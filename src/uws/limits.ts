@@ -56,7 +56,7 @@ export const DEFAULT_LIMITS: UwsLimits = {
   abortGrace: 5000,
   maxListSize: 1000,
   maxParameterBytes: 1_000_000,
-  maxUnfinishedPerClient: 100,
+  maxUnfinishedPerClient: 500,
 };
 
 export function resolveLimits(given: Partial<UwsLimits> | undefined): UwsLimits {

@@ -163,7 +163,12 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
     }
   });
 
-  const createJob = async (request: FastifyRequest, reply: FastifyReply, id: string, owner: string | null) => {
+  const createJob = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    id: string,
+    owner: string | null,
+  ) => {
     const params = await parse(request, { id });
     const control = takeControl(params);
     const phase = control.get('PHASE');
