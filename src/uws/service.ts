@@ -104,6 +104,8 @@ interface RunningJob {
   reason: StopReason | null;
   /** Set once this process has written the final phase, so its own echo is not taken as news. */
   settled: boolean;
+  /** Why a result could not be stored, if the store was full: the job ends with this. */
+  storeFull?: JobFailure;
 }
 
 const ABORTABLE: readonly Phase[] = ['PENDING', 'QUEUED', 'EXECUTING', 'HELD', 'SUSPENDED'];
@@ -640,9 +642,7 @@ export class UwsService {
     let outcome: JobOutcome | undefined;
     let failure: unknown = null;
     try {
-      const run = Promise.resolve().then(() =>
-        runner(this.context(job, controller.signal), controller.signal),
-      );
+      const run = Promise.resolve().then(() => runner(this.context(entry), controller.signal));
       run.catch(() => {});
       outcome = await Promise.race([run, this.graceAfterAbort(controller.signal)]);
     } catch (err) {
@@ -665,7 +665,9 @@ export class UwsService {
     let error: (ErrorSummary & { detail?: ErrorDetail }) | null = null;
     if (failure !== null) {
       phase = 'ERROR';
-      error = failureSummary(failure);
+      // A runner may fail with the store's raw error (the stream it wrote into broke):
+      // the job still ends saying the store is full.
+      error = failureSummary(entry.storeFull ?? failure);
     } else if (outcome?.error) {
       phase = 'ERROR';
       error = failureSummary(new JobFailure(outcome.error));
@@ -690,7 +692,9 @@ export class UwsService {
     });
   }
 
-  private context(job: Job, signal: AbortSignal): JobContext {
+  private context(entry: RunningJob): JobContext {
+    const { job } = entry;
+    const signal = entry.controller.signal;
     const values = (name: string) =>
       job.parameters.filter((p) => p.id.toUpperCase() === name.toUpperCase()).map((p) => p.value);
     return {
@@ -707,7 +711,7 @@ export class UwsService {
       addResult: async (resultId, stream, mimeType) => {
         if (signal.aborted) throw new Error(`job ${job.id} was stopped; result ${resultId} not stored`);
         // Stored under the run's lease: a stale run's late write cannot replace this run's file.
-        const { size } = await this.storeResult(job.id, storedName(resultId, job.lease), stream, mimeType);
+        const { size } = await this.storeResult(entry, resultId, stream, mimeType);
         if (!(await this.storage.addResult(job, this.workerId, { id: resultId, mimeType, size }))) {
           throw new Error(`job ${job.id} is no longer running here; result ${resultId} not listed`);
         }
@@ -727,24 +731,36 @@ export class UwsService {
    * told, and the node carries on (issue 13).
    */
   private async storeResult(
-    jobId: string,
+    entry: RunningJob,
     resultId: string,
     stream: Readable,
     mimeType: string,
   ): Promise<{ size: number }> {
+    const { id: jobId, lease } = entry.job;
     try {
-      return await this.resultStore.put(jobId, resultId, stream, mimeType);
+      return await this.resultStore.put(jobId, storedName(resultId, lease), stream, mimeType);
     } catch (err) {
-      if (!isDiskFull(err)) throw err;
-      this.logger.error(
-        { jobId, resultId, code: (err as NodeJS.ErrnoException).code },
-        'UWS result store is full: a job result could not be written',
-      );
-      stream.destroy();
-      throw new JobFailure({
-        type: 'transient',
-        message: `the result store is full: result ${resultId} of this job could not be written; try again later, or ask for a smaller result`,
-      });
+      let failure = err instanceof Error ? err : new Error(String(err));
+      if (isDiskFull(err)) {
+        this.logger.error(
+          { jobId, resultId, code: (err as NodeJS.ErrnoException).code },
+          'UWS result store is full: a job result could not be written',
+        );
+        entry.storeFull = new JobFailure({
+          type: 'transient',
+          message: `the result store is full: result ${resultId} of this job could not be written; try again later, or ask for a smaller result`,
+        });
+        failure = entry.storeFull;
+      }
+      // The runner may still be writing into the stream (SODA's cutouts): it must hear of
+      // the failure, in the words the job will end with, rather than wait for a drain that
+      // never comes. The listener keeps an 'error' nobody else listens for from becoming an
+      // uncaught exception.
+      if (!stream.destroyed) {
+        stream.on('error', () => {});
+        stream.destroy(failure);
+      }
+      throw failure;
     }
   }
 
