@@ -170,6 +170,8 @@ describe("an async job's uploads belong to the job (issue 13)", () => {
     for await (const c of res.stream) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).toString().trim().split(/\r?\n/)).toEqual(['s', '10']);
     expect(job.phase).toBe('COMPLETED');
+    // Removed just after the final phase is written.
+    for (let i = 0; i < 100 && folders().includes(made.id!); i++) await new Promise((r) => setTimeout(r, 50));
     expect(folders()).not.toContain(made.id);
   });
 
