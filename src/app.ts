@@ -23,7 +23,7 @@ import { registerTapExamples } from './tap/examples.js';
 import { registerTap } from './tap/routes.js';
 import { registerTapSync } from './tap/sync.js';
 import { publishedSchemas } from './tap/tables/index.js';
-import { FileResultStore, UwsService, uwsRoutes } from './uws/index.js';
+import { FileResultStore, JobFiles, UwsService, uwsRoutes } from './uws/index.js';
 import { type HealthState, registerVosi } from './vosi/routes.js';
 import { registerLanding } from './web/landing.js';
 
@@ -151,18 +151,22 @@ async function registerTapAsync(
   catalogue: ReturnType<typeof publishedCatalogue>,
 ) {
   const { config } = opts;
+  const jobFiles = new JobFiles(join(config.dataDir, 'uploads'), {
+    maxTotalBytes: config.uws.uploadSpoolMaxBytes,
+  });
   const asyncOpts = {
     pool: opts.pool,
     limits: config.tap,
     uploadLimits: config.upload,
     catalogue,
-    uploadDir: join(config.dataDir, 'uploads'),
+    files: jobFiles,
     logError: (err: unknown, jobId: string) => app.log.error({ err, jobId }, 'TAP job failed'),
   };
   const service = new UwsService({
     pool: opts.pool,
     resultStore: new FileResultStore(join(config.dataDir, 'results')),
     runners: { tap: tapJobRunner(asyncOpts) },
+    jobFiles,
     limits: {
       defaultExecutionDuration: config.tap.asyncDurationDefault,
       maxExecutionDuration: config.tap.asyncDurationHard,
@@ -173,6 +177,7 @@ async function registerTapAsync(
       heartbeatInterval: config.uws.heartbeatSeconds * 1000,
       staleAfter: config.uws.staleAfterSeconds * 1000,
       sweepInterval: Math.min(60_000, config.uws.staleAfterSeconds * 1000),
+      maxUnfinishedPerClient: config.uws.maxUnfinishedPerClient,
     },
     logger: app.log,
   });

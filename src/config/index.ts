@@ -41,6 +41,10 @@ export interface Config {
     readonly heartbeatSeconds: number;
     /** Seconds without a heartbeat after which a running job's process is taken as dead. */
     readonly staleAfterSeconds: number;
+    /** Unfinished async jobs one owner (anonymous: one address) may have; 0 = no cap. */
+    readonly maxUnfinishedPerClient: number;
+    /** Most bytes the inline uploads of all waiting jobs may take on disk; 0 = no cap. */
+    readonly uploadSpoolMaxBytes: number;
   };
   readonly upload: {
     readonly maxBytes: number;
@@ -122,6 +126,16 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     name: 'VONODE_UWS_STALE_AFTER',
     meaning: 'seconds without heartbeat before a job of a dead process is re-queued',
     default: '30',
+  },
+  {
+    name: 'VONODE_UWS_MAX_UNFINISHED',
+    meaning: 'unfinished async jobs one owner, or one address if anonymous, may have (0: no cap)',
+    default: '500',
+  },
+  {
+    name: 'VONODE_UPLOAD_SPOOL_MAX_BYTES',
+    meaning: 'most bytes all async jobs waiting to run may keep as uploads (0: no cap)',
+    default: '4294967296',
   },
   { name: 'VONODE_UPLOAD_MAX_BYTES', meaning: 'largest upload (bytes)', default: '536870912' },
   { name: 'VONODE_UPLOAD_MAX_ROWS', meaning: 'most rows of one uploaded table', default: '10000000' },
@@ -229,6 +243,8 @@ function uwsSettings(env: Env): Config['uws'] {
     perOwnerConcurrency: integer(env, 'VONODE_UWS_OWNER_CONCURRENCY', 2, 0, 1000),
     heartbeatSeconds,
     staleAfterSeconds,
+    maxUnfinishedPerClient: integer(env, 'VONODE_UWS_MAX_UNFINISHED', 500, 0, 1_000_000),
+    uploadSpoolMaxBytes: integer(env, 'VONODE_UPLOAD_SPOOL_MAX_BYTES', 4 * 1024 ** 3, 0, 1e15),
   };
 }
 

@@ -1,9 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { existsSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { AdqlError, type CatalogueTable, compile } from '../../adql/index.js';
@@ -13,6 +9,7 @@ import { DaliError, DaliParams } from '../dali/index.js';
 import {
   type JobContext,
   JobFailure,
+  type JobFiles,
   type JobOutcome,
   type JobParameter,
   type JobRunner,
@@ -38,19 +35,19 @@ export interface TapAsyncOptions {
   readonly limits: TapLimits;
   readonly uploadLimits: UploadLimits;
   readonly catalogue: readonly CatalogueTable[];
-  /** Folder where inline uploads wait for their job. */
-  readonly uploadDir: string;
+  /** Where inline uploads wait for their job; they belong to it and go with it (issue 13). */
+  readonly files: JobFiles;
   /** Where unexpected failures are reported (the client sees a generic message). */
   readonly logError?: (err: unknown, jobId: string) => void;
 }
 
 /** UWS parameters from a TAP request: query string, form or multipart with inline uploads kept for the run. */
 export function tapJobParameters(opts: TapAsyncOptions) {
-  return async (request: FastifyRequest): Promise<JobParameter[]> => {
+  return async (request: FastifyRequest, job: { readonly id: string }): Promise<JobParameter[]> => {
     const out: JobParameter[] = [];
     const push = (id: string, value: string) => {
       if (id.toUpperCase() === GROUPS_PARAM) return;
-      if (id.toUpperCase() === 'UPLOAD' && value.includes(STORED_UPLOAD)) {
+      if (id.toUpperCase() === 'UPLOAD' && value.toLowerCase().includes(STORED_UPLOAD)) {
         throw new UwsError(400, `UPLOAD may not use the ${STORED_UPLOAD} scheme`);
       }
       out.push({ id, value });
@@ -59,8 +56,18 @@ export function tapJobParameters(opts: TapAsyncOptions) {
     const parts = new Map<string, string>();
     if (request.isMultipart()) {
       for await (const part of request.parts()) {
-        if (part.type === 'file') parts.set(part.fieldname, await keepUpload(part.file, opts));
-        else push(part.fieldname.toUpperCase(), String(part.value));
+        if (part.type === 'file') {
+          // TAP-51: as many files as tables may be uploaded, each within the byte limit.
+          if (parts.size >= opts.uploadLimits.maxTables) {
+            part.file.resume();
+            throw new UwsError(400, `more than ${opts.uploadLimits.maxTables} uploaded files in one request`);
+          }
+          const max = opts.uploadLimits.maxBytes;
+          parts.set(
+            part.fieldname,
+            await opts.files.write(job.id, part.file, max, `the uploaded file '${part.fieldname}'`),
+          );
+        } else push(part.fieldname.toUpperCase(), String(part.value));
       }
     } else {
       for (const [k, v] of new DaliParams().add(request.body).entries()) push(k, v);
@@ -90,22 +97,6 @@ export function tapJobParameters(opts: TapAsyncOptions) {
   };
 }
 
-async function keepUpload(stream: Readable, opts: TapAsyncOptions): Promise<string> {
-  await mkdir(opts.uploadDir, { recursive: true });
-  const name = randomBytes(16).toString('hex');
-  let bytes = 0;
-  const max = opts.uploadLimits.maxBytes;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      bytes += chunk.length;
-      if (bytes > max) cb(new UwsError(400, `an uploaded file is larger than the limit of ${max} bytes`));
-      else cb(null, chunk);
-    },
-  });
-  await pipeline(stream, counter, createWriteStream(join(opts.uploadDir, name)));
-  return name;
-}
-
 /** The UWS runner of TAP jobs: the same query path as /tap/sync, writing into the result store. */
 export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
   return async (job: JobContext, signal: AbortSignal): Promise<JobOutcome> => {
@@ -115,7 +106,6 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
       ? { sub: job.owner, groups: (job.parameter(GROUPS_PARAM) ?? '').split(' ').filter((g) => g) }
       : ANONYMOUS;
     const spool = new UploadSpool(opts.uploadLimits);
-    const stored: string[] = [];
     try {
       let tap: ReturnType<typeof parseTapRequest>;
       try {
@@ -126,10 +116,15 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
       const files = new Map<UploadSpec, { path: string; bytes: number }>();
       for (const u of tap.uploads) {
         if (u.source.kind === 'url' && u.source.url.protocol === STORED_UPLOAD) {
-          const path = join(opts.uploadDir, u.source.url.pathname.replace(/[^0-9a-f]/g, ''));
+          // Only this job's own folder is looked in: no UPLOAD can name another job's file.
+          let path: string;
+          try {
+            path = opts.files.path(job.id, u.source.url.pathname);
+          } catch {
+            throw failure(new DaliError(`the upload '${u.name}' is not a stored upload of this job`));
+          }
           if (!existsSync(path))
             throw failure(new DaliError(`the upload '${u.name}' of this job is no longer available`));
-          stored.push(path);
           files.set(u, { path, bytes: 0 });
         } else if (u.source.kind === 'url') {
           await spool.addUrl(u.source.url).catch((e) => {
@@ -181,8 +176,9 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
       }
       return undefined;
     } finally {
+      // The job's own uploads stay until the job ends (a run handed back at shutdown runs
+      // again); the UWS service removes them then.
       await spool.dispose();
-      for (const p of stored) await rm(p, { force: true });
     }
   };
 }

@@ -89,7 +89,15 @@ export async function executeQuery(
 
   let cursor: Cursor | undefined;
   let copy: Awaited<ReturnType<typeof openCopy>> | undefined;
-  const close = async (err?: Error) => {
+  // Every path that ends the query calls close, sometimes at once (a result stream destroyed
+  // by a failed write runs its own finally while the caller closes too): the first call does
+  // the work and later calls share its promise, so the client is released exactly once.
+  let closing: Promise<void> | undefined;
+  const close = (err?: Error): Promise<void> => {
+    closing ??= closeOnce(err);
+    return closing;
+  };
+  const closeOnce = async (err?: Error) => {
     if (released) return;
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);

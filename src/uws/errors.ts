@@ -4,8 +4,10 @@
  */
 export class UwsError extends Error {
   constructor(
-    readonly status: 400 | 403 | 404 | 409 | 503,
+    readonly status: 400 | 403 | 404 | 409 | 413 | 429 | 503,
     message: string,
+    /** Seconds a client should wait before trying again (Retry-After), for 429 and 503. */
+    readonly retryAfter?: number,
   ) {
     super(message);
     this.name = 'UwsError';
@@ -25,4 +27,13 @@ export function badRequest(message: string): UwsError {
 
 export function forbidden(message: string): UwsError {
   return new UwsError(403, message);
+}
+
+/** The error codes of a write that found no room: the disk, the owner's quota, or the file size limit. */
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
+/** Whether a file system error says the disk (or quota) is full. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && DISK_FULL.has(code);
 }

@@ -1,4 +1,5 @@
-export { badRequest, forbidden, notFound, UwsError } from './errors.js';
+export { badRequest, forbidden, isDiskFull, notFound, UwsError } from './errors.js';
+export { DEFAULT_JOB_FILES_LIMITS, JobFiles, type JobFilesLimits } from './job-files.js';
 export { DEFAULT_LIMITS, type UwsLimits } from './limits.js';
 export { FileResultStore, ResultNotFoundError, type ResultStore } from './result-store.js';
 export { type UwsRoutesOptions, uwsRoutes } from './routes.js';

@@ -32,6 +32,11 @@ export interface UwsLimits {
   readonly maxListSize: number;
   /** Largest parameter list of one job, bytes of JSON. */
   readonly maxParameterBytes: number;
+  /**
+   * Unfinished jobs (PENDING, QUEUED, HELD, EXECUTING, SUSPENDED) one caller may have of a
+   * kind: an owner, or for anonymous callers one address; 0 = no cap. Beyond it, 429.
+   */
+  readonly maxUnfinishedPerClient: number;
 }
 
 export const DEFAULT_LIMITS: UwsLimits = {
@@ -51,6 +56,7 @@ export const DEFAULT_LIMITS: UwsLimits = {
   abortGrace: 5000,
   maxListSize: 1000,
   maxParameterBytes: 1_000_000,
+  maxUnfinishedPerClient: 500,
 };
 
 export function resolveLimits(given: Partial<UwsLimits> | undefined): UwsLimits {

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, UwsError } from './errors.js';
+import { badRequest, isDiskFull, UwsError } from './errors.js';
 import type { Caller, UwsService } from './service.js';
 import {
   ACTIVE_PHASES,
@@ -25,9 +25,13 @@ export interface UwsRoutesOptions {
   /**
    * Reads the job parameters of a creating POST or a POST to /parameters. The default
    * takes the query string and the urlencoded body; TAP plugs its own to accept uploads.
-   * Throw a UwsError (400) for bad input.
+   * Throw a UwsError (400) for bad input. Files it keeps belong to `job` (the id the job
+   * will have): see UwsService.jobFiles.
    */
-  readonly parseJobParameters?: (request: FastifyRequest) => JobParameter[] | Promise<JobParameter[]>;
+  readonly parseJobParameters?: (
+    request: FastifyRequest,
+    job: { readonly id: string },
+  ) => JobParameter[] | Promise<JobParameter[]>;
   /** Parameters that accumulate rather than replace on update (e.g. UPLOAD). */
   readonly multiValuedParameters?: readonly string[];
   /** External URL of the job list when behind a proxy; by default taken from the request. */
@@ -104,7 +108,16 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
     return reply.code(status).type(doc.contentType).send(doc.body);
   };
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
-    if (err instanceof UwsError) return refuse(reply, err.status, err.message);
+    if (err instanceof UwsError) {
+      if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
+      return refuse(reply, err.status, err.message);
+    }
+    // A full disk while keeping a request's files is the service's trouble, said plainly (issue 13).
+    if (isDiskFull(err)) {
+      request.log.error({ err }, 'UWS request could not be stored: the disk is full');
+      reply.header('retry-after', '600');
+      return refuse(reply, 503, 'the service has no room to keep this job; try again later');
+    }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
       return refuse(reply, err.statusCode, err.message);
     request.log.error({ err }, 'UWS request failed');
@@ -137,7 +150,26 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
   });
 
   app.post('/', async (request, reply) => {
-    const params = await parse(request);
+    const owner = (await identify(request)).owner;
+    // Refused before the body is read, so a client over its cap stores nothing (issue 13).
+    await service.checkRoom(kind, owner, owner === null ? request.ip : null);
+    const id = service.newJobId();
+    try {
+      return await createJob(request, reply, id, owner);
+    } catch (err) {
+      // A creation that failed halfway leaves none of the files it kept.
+      await service.discardFiles(id);
+      throw err;
+    }
+  });
+
+  const createJob = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    id: string,
+    owner: string | null,
+  ) => {
+    const params = await parse(request, { id });
     const control = takeControl(params);
     const phase = control.get('PHASE');
     if (phase !== undefined && phase.toUpperCase() !== 'RUN') {
@@ -146,8 +178,10 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
     const durationText = control.get('EXECUTIONDURATION');
     const destructionText = control.get('DESTRUCTION');
     const job = await service.create({
+      id,
       kind,
-      owner: (await identify(request)).owner,
+      owner,
+      clientAddress: request.ip,
       parameters: control.rest,
       runId: control.rest.filter((p) => p.id.toUpperCase() === 'RUNID').at(-1)?.value ?? null,
       run: phase !== undefined,
@@ -155,7 +189,7 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
       destruction: destructionText === undefined ? undefined : parseInstant('DESTRUCTION', destructionText),
     });
     return toJob(request, reply, job.id);
-  });
+  };
 
   // ---- one job -----------------------------------------------------------------------
 
@@ -272,8 +306,13 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
 
   app.post('/:jobId/parameters', async (request, reply) => {
     const id = jobId(request);
-    const control = takeControl(await parse(request));
-    await service.updateParameters(id, await caller(request), control.rest, options.multiValuedParameters);
+    const who = await caller(request);
+    // Only the job's own caller may keep files for it, and only while it can change.
+    const job = await service.get(id, who);
+    if (job.phase !== 'PENDING')
+      throw new UwsError(403, `job ${id} is ${job.phase}; parameters can change only while PENDING`);
+    const control = takeControl(await parse(request, { id }));
+    await service.updateParameters(id, who, control.rest, options.multiValuedParameters);
     return toJob(request, reply, id);
   });
 

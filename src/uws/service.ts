@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
-import { badRequest, forbidden, notFound, UwsError } from './errors.js';
+import { badRequest, forbidden, isDiskFull, notFound, UwsError } from './errors.js';
+import type { JobFiles } from './job-files.js';
 import { resolveLimits, type UwsLimits } from './limits.js';
 import { JobNotifier } from './notifier.js';
 import type { ResultStore } from './result-store.js';
-import { type ListFilter, UwsStorage } from './storage.js';
+import { type Held, type ListFilter, UwsStorage } from './storage.js';
 import {
   ACTIVE_PHASES,
   type ErrorDetail,
@@ -56,6 +57,11 @@ export interface UwsServiceOptions {
    * for ERROR that the job failed. Default 'ERROR'.
    */
   readonly timeoutPhase?: 'ERROR' | 'ABORTED';
+  /**
+   * Files jobs keep until they run (inline uploads): removed with the job, when it ends,
+   * and by the sweeper when no unfinished job owns them (issue 13).
+   */
+  readonly jobFiles?: JobFiles;
 }
 
 export interface CreateJobInput {
@@ -68,6 +74,10 @@ export interface CreateJobInput {
   readonly destruction?: Date;
   /** PHASE=RUN in the creating request (UWS-17). */
   readonly run?: boolean;
+  /** The id, when files were already kept for the job (newJobId); else a new one. */
+  readonly id?: string;
+  /** The caller's address: anonymous callers are capped per address. */
+  readonly clientAddress?: string | null;
 }
 
 export interface ListQuery {
@@ -94,6 +104,8 @@ interface RunningJob {
   reason: StopReason | null;
   /** Set once this process has written the final phase, so its own echo is not taken as news. */
   settled: boolean;
+  /** Why a result could not be stored, if the store was full: the job ends with this. */
+  storeFull?: JobFailure;
 }
 
 const ABORTABLE: readonly Phase[] = ['PENDING', 'QUEUED', 'EXECUTING', 'HELD', 'SUSPENDED'];
@@ -126,6 +138,7 @@ export class UwsService {
   private unsubscribe: (() => void) | null = null;
   private readonly runWorkers: boolean;
   private readonly timeoutPhase: 'ERROR' | 'ABORTED';
+  readonly jobFiles: JobFiles | null;
 
   constructor(options: UwsServiceOptions) {
     this.limits = resolveLimits(options.limits);
@@ -135,6 +148,7 @@ export class UwsService {
     this.kinds = Object.keys(options.runners);
     this.runWorkers = options.runWorkers ?? true;
     this.timeoutPhase = options.timeoutPhase ?? 'ERROR';
+    this.jobFiles = options.jobFiles ?? null;
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.logger = options.logger ?? {
       warn: (o, m) => console.warn(m ?? '', o),
@@ -199,8 +213,42 @@ export class UwsService {
 
   // ---- client operations -------------------------------------------------------------
 
+  /** A new job id (UWS-1: unguessable), for keeping a job's files before the job is created. */
+  newJobId(): string {
+    return randomBytes(16).toString('base64url');
+  }
+
+  /**
+   * Refuses a new job (429, Retry-After) when the caller already has as many unfinished jobs
+   * as allowed: by owner, or for anonymous callers by address. Checked before a creating
+   * request's body is read, so a refused request stores nothing (issue 13).
+   */
+  async checkRoom(kind: string, owner: string | null, address: string | null): Promise<void> {
+    const max = this.limits.maxUnfinishedPerClient;
+    if (max <= 0 || (owner === null && address === null)) return;
+    const n = await this.storage.countUnfinished(kind, owner, address);
+    if (n >= max) {
+      throw new UwsError(
+        429,
+        `${owner === null ? 'this address has' : 'you have'} ${n} unfinished jobs here, the most allowed; run, abort or delete some before creating more`,
+        Math.max(1, Math.round(this.limits.pollInterval / 1000)),
+      );
+    }
+  }
+
+  /** Removes the files kept for a job (none, if the service keeps no job files). */
+  async discardFiles(id: string): Promise<void> {
+    if (!this.jobFiles) return;
+    try {
+      await this.jobFiles.delete(id);
+    } catch (err) {
+      this.logger.warn({ err, jobId: id }, 'UWS could not remove the files of a job; the sweeper will retry');
+    }
+  }
+
   async create(input: CreateJobInput): Promise<Job> {
     if (!this.hasKind(input.kind)) throw new Error(`no UWS runner registered for job kind ${input.kind}`);
+    await this.checkRoom(input.kind, input.owner, input.clientAddress ?? null);
     const bytes = Buffer.byteLength(JSON.stringify(input.parameters));
     if (bytes > this.limits.maxParameterBytes) {
       throw badRequest(
@@ -210,7 +258,7 @@ export class UwsService {
     let phase: Phase = 'PENDING';
     if (input.run) phase = (await this.mustHold(input.kind, input.owner)) ? 'HELD' : 'QUEUED';
     const job = await this.storage.insert({
-      id: randomBytes(16).toString('base64url'),
+      id: input.id ?? this.newJobId(),
       kind: input.kind,
       owner: input.owner,
       runId: input.runId ?? null,
@@ -219,6 +267,7 @@ export class UwsService {
       executionDuration: this.clampDuration(input.executionDuration ?? this.limits.defaultExecutionDuration),
       destructionIn: this.limits.defaultDestruction > 0 ? this.limits.defaultDestruction : null,
       destruction: input.destruction ? this.clampDestruction(input.destruction) : null,
+      clientAddress: input.clientAddress ?? null,
     });
     this.localEvents.emit({ jobId: job.id, phase: job.phase });
     return job;
@@ -277,6 +326,7 @@ export class UwsService {
       throw forbidden(`job ${id} is ${now.phase}; only an unfinished job can be aborted`);
     }
     this.localEvents.emit({ jobId: id, phase: 'ABORTED' });
+    await this.discardFiles(id);
     return moved;
   }
 
@@ -285,6 +335,7 @@ export class UwsService {
     await this.get(id, caller);
     if (await this.storage.delete(id)) this.localEvents.emit({ jobId: id, phase: 'DELETED' });
     await this.resultStore.delete(id);
+    await this.discardFiles(id);
   }
 
   /**
@@ -371,7 +422,7 @@ export class UwsService {
     if (!result) throw new UwsError(404, `job ${id} has no result ${resultId}`);
     if (result.href) return { href: result.href };
     try {
-      return await this.resultStore.open(id, resultId);
+      return await this.resultStore.open(id, storedName(resultId, job.lease));
     } catch (err) {
       if ((err as Error).name === 'ResultNotFoundError')
         throw new UwsError(404, `job ${id} has no result ${resultId}`);
@@ -436,6 +487,7 @@ export class UwsService {
     );
     for (const r of recovered) {
       this.localEvents.emit({ jobId: r.id, phase: r.phase });
+      if (r.phase === 'ERROR') await this.discardFiles(r.id);
       this.logger.warn(
         { jobId: r.id, attempts: r.attempts, phase: r.phase },
         r.phase === 'QUEUED'
@@ -455,10 +507,15 @@ export class UwsService {
       for (const id of ids) {
         this.localEvents.emit({ jobId: id, phase: 'DELETED' });
         await this.resultStore.delete(id);
+        await this.discardFiles(id);
       }
       destroyed.push(...ids);
-      if (ids.length < SWEEP_BATCH) return destroyed;
+      if (ids.length < SWEEP_BATCH) break;
     }
+    // Files no unfinished job owns: jobs that ended or vanished elsewhere, creations that
+    // failed halfway, a process killed while keeping an upload.
+    await this.jobFiles?.sweep((ids) => this.storage.unfinished(ids));
+    return destroyed;
   }
 
   private async sweepQuietly(): Promise<void> {
@@ -493,7 +550,7 @@ export class UwsService {
         }
         for (const job of jobs) {
           if (!job) continue;
-          if (this.stopping) await this.storage.release(job.id, this.workerId).catch(() => {});
+          if (this.stopping) await this.storage.release(job, this.workerId).catch(() => {});
           else this.launch(job);
         }
         if (jobs.some((j) => j === null)) break;
@@ -535,12 +592,16 @@ export class UwsService {
   }
 
   private launch(job: Job): void {
+    // This process was taken for dead with the job (late heartbeats) and claimed it again:
+    // the earlier run no longer holds the lease, so it stops and can write nothing.
+    const earlier = this.running.get(job.id);
+    if (earlier) this.cancel(earlier, 'gone');
     const entry: RunningJob = { job, controller: new AbortController(), reason: null, settled: false };
     this.running.set(job.id, entry);
     const done = this.execute(entry)
       .catch((err) => this.logger.error({ err, jobId: job.id }, 'UWS job bookkeeping failed'))
       .finally(() => {
-        this.running.delete(job.id);
+        if (this.running.get(job.id) === entry) this.running.delete(job.id);
         this.finishing.delete(done);
         this.wake();
       });
@@ -556,12 +617,16 @@ export class UwsService {
       const seconds = entry.job.executionDuration;
       const phase = this.timeoutPhase;
       void this.storage
-        .finish(entry.job.id, this.workerId, phase, {
+        .finish(entry.job, this.workerId, phase, {
           type: 'fatal',
           message: `the job reached its execution duration limit of ${seconds} s and was aborted; ask for a longer EXECUTIONDURATION (at most ${this.limits.maxExecutionDuration || 'unlimited'} s) or make the job smaller`,
           hasDetail: false,
         })
-        .then((ok) => ok && this.localEvents.emit({ jobId: entry.job.id, phase }))
+        .then(async (ok) => {
+          if (!ok) return;
+          this.localEvents.emit({ jobId: entry.job.id, phase });
+          await this.discardFiles(entry.job.id);
+        })
         .catch((err) => this.logger.error({ err, jobId: entry.job.id }, 'UWS could not record a timeout'));
     }
     entry.controller.abort(new Error(`job ${reason}`));
@@ -577,9 +642,7 @@ export class UwsService {
     let outcome: JobOutcome | undefined;
     let failure: unknown = null;
     try {
-      const run = Promise.resolve().then(() =>
-        runner(this.context(job, controller.signal), controller.signal),
-      );
+      const run = Promise.resolve().then(() => runner(this.context(entry), controller.signal));
       run.catch(() => {});
       outcome = await Promise.race([run, this.graceAfterAbort(controller.signal)]);
     } catch (err) {
@@ -588,11 +651,12 @@ export class UwsService {
       if (timer) clearTimeout(timer);
     }
     if (entry.reason === 'shutdown') {
-      await this.storage.release(job.id, this.workerId);
+      await this.storage.release(job, this.workerId);
       return;
     }
     if (entry.reason === 'deleted') {
       await this.resultStore.delete(job.id);
+      await this.discardFiles(job.id);
       return;
     }
     if (entry.reason) return;
@@ -601,13 +665,17 @@ export class UwsService {
     let error: (ErrorSummary & { detail?: ErrorDetail }) | null = null;
     if (failure !== null) {
       phase = 'ERROR';
-      error = failureSummary(failure);
+      // A runner may fail with the store's raw error (the stream it wrote into broke):
+      // the job still ends saying the store is full.
+      error = failureSummary(entry.storeFull ?? failure);
     } else if (outcome?.error) {
       phase = 'ERROR';
       error = failureSummary(new JobFailure(outcome.error));
     }
-    if (await this.storage.finish(job.id, this.workerId, phase, error)) {
+    if (await this.storage.finish(job, this.workerId, phase, error)) {
       this.localEvents.emit({ jobId: job.id, phase });
+      // The job will not run again: what it kept for its run goes (issue 13).
+      await this.discardFiles(job.id);
     }
   }
 
@@ -624,7 +692,9 @@ export class UwsService {
     });
   }
 
-  private context(job: Job, signal: AbortSignal): JobContext {
+  private context(entry: RunningJob): JobContext {
+    const { job } = entry;
+    const signal = entry.controller.signal;
     const values = (name: string) =>
       job.parameters.filter((p) => p.id.toUpperCase() === name.toUpperCase()).map((p) => p.value);
     return {
@@ -640,18 +710,58 @@ export class UwsService {
       parameterValues: values,
       addResult: async (resultId, stream, mimeType) => {
         if (signal.aborted) throw new Error(`job ${job.id} was stopped; result ${resultId} not stored`);
-        const { size } = await this.resultStore.put(job.id, resultId, stream, mimeType);
-        if (!(await this.storage.addResult(job.id, this.workerId, { id: resultId, mimeType, size }))) {
+        // Stored under the run's lease: a stale run's late write cannot replace this run's file.
+        const { size } = await this.storeResult(entry, resultId, stream, mimeType);
+        if (!(await this.storage.addResult(job, this.workerId, { id: resultId, mimeType, size }))) {
           throw new Error(`job ${job.id} is no longer running here; result ${resultId} not listed`);
         }
         return { size };
       },
       addResultReference: async (resultId, href, mimeType, size) => {
-        if (!(await this.storage.addResult(job.id, this.workerId, { id: resultId, href, mimeType, size }))) {
+        if (!(await this.storage.addResult(job, this.workerId, { id: resultId, href, mimeType, size }))) {
           throw new Error(`job ${job.id} is no longer running here; result ${resultId} not listed`);
         }
       },
     };
+  }
+
+  /**
+   * Writes a result to the store. A full disk (or quota, or file size limit) is the service's
+   * trouble, not the job's: the job ends in ERROR with a message saying so, the operator is
+   * told, and the node carries on (issue 13).
+   */
+  private async storeResult(
+    entry: RunningJob,
+    resultId: string,
+    stream: Readable,
+    mimeType: string,
+  ): Promise<{ size: number }> {
+    const { id: jobId, lease } = entry.job;
+    try {
+      return await this.resultStore.put(jobId, storedName(resultId, lease), stream, mimeType);
+    } catch (err) {
+      let failure = err instanceof Error ? err : new Error(String(err));
+      if (isDiskFull(err)) {
+        this.logger.error(
+          { jobId, resultId, code: (err as NodeJS.ErrnoException).code },
+          'UWS result store is full: a job result could not be written',
+        );
+        entry.storeFull = new JobFailure({
+          type: 'transient',
+          message: `the result store is full: result ${resultId} of this job could not be written; try again later, or ask for a smaller result`,
+        });
+        failure = entry.storeFull;
+      }
+      // The runner may still be writing into the stream (SODA's cutouts): it must hear of
+      // the failure, in the words the job will end with, rather than wait for a drain that
+      // never comes. The listener keeps an 'error' nobody else listens for from becoming an
+      // uncaught exception.
+      if (!stream.destroyed) {
+        stream.on('error', () => {});
+        stream.destroy(failure);
+      }
+      throw failure;
+    }
   }
 
   /** Marks running jobs alive, and stops those this process no longer holds. */
@@ -661,8 +771,9 @@ export class UwsService {
       return r !== undefined && !r.reason;
     });
     if (ids.length === 0) return;
+    const leases: Held[] = ids.map((id) => ({ id, lease: this.running.get(id)!.job.lease }));
     try {
-      const held = await this.storage.heartbeat(this.workerId, ids);
+      const held = await this.storage.heartbeat(this.workerId, leases);
       for (const id of ids) {
         const r = this.running.get(id);
         // Aborted, deleted or taken over while a notification was missed.
@@ -696,6 +807,14 @@ export class UwsService {
     if (max <= 0 || owner === null) return false;
     return (await this.storage.countQueued(kind, owner)) >= max;
   }
+}
+
+/**
+ * The result store's name of a result of one run: the lease keeps runs apart (results of
+ * jobs from before leases, lease 0, keep their plain names).
+ */
+function storedName(resultId: string, lease: number): string {
+  return lease > 0 ? `l${lease}-${resultId}` : resultId;
 }
 
 /** Anonymous jobs are open to whoever has the id; owned ones only to their owner (UWS-53). */

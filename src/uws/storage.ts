@@ -13,7 +13,18 @@ export interface NewJobRow {
   /** Seconds from now; the database clock decides the instant. */
   readonly destructionIn: number | null;
   readonly destruction: Date | null;
+  /** Where the creating request came from; anonymous jobs are capped per address. */
+  readonly clientAddress?: string | null;
 }
+
+/** The run a worker holds: the job and the lease its claim took (the fencing token). */
+export interface Held {
+  readonly id: string;
+  readonly lease: number;
+}
+
+/** Phases of a job that is not finished: it may still run, and its files are kept. */
+export const UNFINISHED: readonly Phase[] = ['PENDING', 'QUEUED', 'HELD', 'EXECUTING', 'SUSPENDED'];
 
 export interface ListFilter {
   readonly kind: string;
@@ -41,13 +52,14 @@ interface JobRow {
   error_message: string | null;
   error_has_detail: boolean;
   attempts: number;
+  lease: string | number;
   results?: { id: string; href: string | null; mime_type: string | null; size: string | number | null }[];
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,50}$/;
 
 const JOB_COLUMNS = `id, kind, owner, run_id, phase, parameters, quote, execution_duration, destruction,
-  creation_time, start_time, end_time, error_type, error_message, error_has_detail, attempts`;
+  creation_time, start_time, end_time, error_type, error_message, error_has_detail, attempts, lease`;
 
 /**
  * SQL for the UWS tables (sql/040_uws.sql). Every statement that changes a phase also
@@ -57,7 +69,7 @@ export class UwsStorage {
   readonly schema: string;
   /** The LISTEN/NOTIFY channel: one per schema so that separate job stores stay apart. */
   readonly channel: string;
-  private readonly t: { jobs: string; results: string };
+  private readonly t: { jobs: string; results: string; runs: string };
 
   constructor(
     readonly pool: pg.Pool,
@@ -67,16 +79,16 @@ export class UwsStorage {
       throw new Error(`UWS schema name ${JSON.stringify(schema)} is not a plain identifier`);
     this.schema = schema;
     this.channel = `${schema}_jobs`;
-    this.t = { jobs: `${schema}.jobs`, results: `${schema}.results` };
+    this.t = { jobs: `${schema}.jobs`, results: `${schema}.results`, runs: `${schema}.runs` };
   }
 
   async insert(row: NewJobRow): Promise<Job> {
     const r = await this.pool.query<JobRow>(
       `WITH u AS (
-         INSERT INTO ${this.t.jobs} (id, kind, owner, run_id, phase, parameters, execution_duration, destruction, queued_time)
+         INSERT INTO ${this.t.jobs} (id, kind, owner, run_id, phase, parameters, execution_duration, destruction, queued_time, client_address)
          VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7,
                  COALESCE($9::timestamptz, clock_timestamp() + make_interval(secs => $8::double precision)),
-                 CASE WHEN $5 = 'QUEUED' THEN clock_timestamp() END)
+                 CASE WHEN $5 = 'QUEUED' THEN clock_timestamp() END, $11)
          RETURNING ${JOB_COLUMNS})
        SELECT u.*, pg_notify($10, u.phase || ':' || u.id) AS _n FROM u`,
       [
@@ -90,6 +102,7 @@ export class UwsStorage {
         row.destructionIn,
         row.destruction,
         this.channel,
+        row.clientAddress ?? null,
       ],
     );
     return toJob(r.rows[0]);
@@ -180,7 +193,9 @@ export class UwsStorage {
            queued_time = CASE WHEN $3 = 'QUEUED' THEN clock_timestamp() ELSE queued_time END,
            end_time = CASE WHEN $3 IN ('ABORTED', 'ERROR', 'COMPLETED') THEN clock_timestamp() ELSE end_time END
          WHERE id = $1 AND phase = ANY($2::text[])
-         RETURNING ${JOB_COLUMNS})
+         RETURNING ${JOB_COLUMNS}),
+       r AS (UPDATE ${this.t.runs} x SET end_time = clock_timestamp(), outcome = u.phase FROM u
+         WHERE u.phase = 'ABORTED' AND x.job_id = u.id AND x.lease = u.lease AND x.end_time IS NULL)
        SELECT u.*, pg_notify($4, u.phase || ':' || u.id) AS _n FROM u`,
       [id, from, to, this.channel],
     );
@@ -194,6 +209,30 @@ export class UwsStorage {
       [kind, owner],
     );
     return Number(r.rows[0].n);
+  }
+
+  /**
+   * Unfinished jobs of one caller: the owner's, or for anonymous callers those created
+   * from the same address.
+   */
+  async countUnfinished(kind: string, owner: string | null, address: string | null): Promise<number> {
+    const r = await this.pool.query<{ n: string }>(
+      owner === null
+        ? `SELECT count(*) AS n FROM ${this.t.jobs} WHERE phase = ANY($3::text[]) AND kind = $1 AND owner IS NULL AND client_address = $2`
+        : `SELECT count(*) AS n FROM ${this.t.jobs} WHERE phase = ANY($3::text[]) AND kind = $1 AND owner = $2`,
+      [kind, owner ?? address, UNFINISHED],
+    );
+    return Number(r.rows[0].n);
+  }
+
+  /** Of these job ids, those whose jobs are not finished (their files must stay). */
+  async unfinished(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const r = await this.pool.query<{ id: string }>(
+      `SELECT id FROM ${this.t.jobs} WHERE id = ANY($1::text[]) AND phase = ANY($2::text[])`,
+      [ids, UNFINISHED],
+    );
+    return new Set(r.rows.map((x) => x.id));
   }
 
   async updateParameters(
@@ -258,22 +297,24 @@ export class UwsStorage {
          FOR UPDATE SKIP LOCKED),
        u AS (
          UPDATE ${this.t.jobs} j SET phase = 'EXECUTING', start_time = clock_timestamp(), end_time = NULL,
-           claimed_by = $2, heartbeat = clock_timestamp(), attempts = j.attempts + 1
+           claimed_by = $2, heartbeat = clock_timestamp(), attempts = j.attempts + 1, lease = j.lease + 1
          FROM c WHERE j.id = c.id
-         RETURNING ${JOB_COLUMNS.replace(/(^|,\s*)(\w+)/g, '$1j.$2')})
+         RETURNING ${JOB_COLUMNS.replace(/(^|,\s*)(\w+)/g, '$1j.$2')}),
+       r AS (INSERT INTO ${this.t.runs} (job_id, lease, worker) SELECT u.id, u.lease, $2 FROM u)
        SELECT u.*, pg_notify($4, 'EXECUTING:' || u.id) AS _n FROM u`,
       [kinds, worker, perOwner, this.channel],
     );
     return r.rowCount ? toJob(r.rows[0]) : null;
   }
 
-  /** Marks the worker's running jobs alive; returns the ids it still holds. */
-  async heartbeat(worker: string, ids: readonly string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
+  /** Marks the worker's running jobs alive; returns the ids whose lease it still holds. */
+  async heartbeat(worker: string, held: readonly Held[]): Promise<Set<string>> {
+    if (held.length === 0) return new Set();
     const r = await this.pool.query<{ id: string }>(
-      `UPDATE ${this.t.jobs} SET heartbeat = clock_timestamp()
-       WHERE id = ANY($1::text[]) AND claimed_by = $2 AND phase = 'EXECUTING' RETURNING id`,
-      [ids, worker],
+      `UPDATE ${this.t.jobs} j SET heartbeat = clock_timestamp()
+       FROM unnest($1::text[], $2::bigint[]) AS h(id, lease)
+       WHERE j.id = h.id AND j.lease = h.lease AND j.claimed_by = $3 AND j.phase = 'EXECUTING' RETURNING j.id`,
+      [held.map((h) => h.id), held.map((h) => h.lease), worker],
     );
     return new Set(r.rows.map((x) => x.id));
   }
@@ -283,7 +324,7 @@ export class UwsStorage {
    * aborted, deleted or taken over, in which case nothing changes.
    */
   async finish(
-    id: string,
+    { id, lease }: Held,
     worker: string,
     phase: 'COMPLETED' | 'ERROR' | 'ABORTED',
     error: (ErrorSummary & { detail?: ErrorDetail }) | null,
@@ -293,7 +334,9 @@ export class UwsStorage {
       `WITH u AS (
          UPDATE ${this.t.jobs} SET phase = $3, end_time = clock_timestamp(), heartbeat = NULL,
            error_type = $4, error_message = $5, error_has_detail = $6, error_detail = $7, error_detail_mime = $8
-         WHERE id = $1 AND claimed_by = $2 AND phase = 'EXECUTING' RETURNING id, phase)
+         WHERE id = $1 AND claimed_by = $2 AND lease = $10 AND phase = 'EXECUTING' RETURNING id, phase, lease),
+       r AS (UPDATE ${this.t.runs} x SET end_time = clock_timestamp(), outcome = u.phase FROM u
+         WHERE x.job_id = u.id AND x.lease = u.lease)
        SELECT pg_notify($9, u.phase || ':' || u.id) AS _n FROM u`,
       [
         id,
@@ -305,6 +348,7 @@ export class UwsStorage {
         error?.detail?.body ?? null,
         error?.detail?.mime ?? null,
         this.channel,
+        lease,
       ],
     );
     return (r.rowCount ?? 0) > 0;
@@ -314,28 +358,30 @@ export class UwsStorage {
    * Hands a job this worker holds back to the queue without counting the attempt (used
    * at shutdown); results of the interrupted run are dropped.
    */
-  async release(id: string, worker: string): Promise<boolean> {
+  async release({ id, lease }: Held, worker: string): Promise<boolean> {
     const r = await this.pool.query(
       `WITH u AS (
          UPDATE ${this.t.jobs} SET phase = 'QUEUED', claimed_by = NULL, heartbeat = NULL, start_time = NULL,
            attempts = GREATEST(attempts - 1, 0)
-         WHERE id = $1 AND claimed_by = $2 AND phase = 'EXECUTING' RETURNING id, phase),
-       d AS (DELETE FROM ${this.t.results} r USING u WHERE r.job_id = u.id)
+         WHERE id = $1 AND claimed_by = $2 AND lease = $4 AND phase = 'EXECUTING' RETURNING id, phase, lease),
+       d AS (DELETE FROM ${this.t.results} r USING u WHERE r.job_id = u.id),
+       ended AS (UPDATE ${this.t.runs} x SET end_time = clock_timestamp(), outcome = 'RELEASED' FROM u
+         WHERE x.job_id = u.id AND x.lease = u.lease)
        SELECT pg_notify($3, u.phase || ':' || u.id) AS _n FROM u`,
-      [id, worker, this.channel],
+      [id, worker, this.channel, lease],
     );
     return (r.rowCount ?? 0) > 0;
   }
 
   /** Lists a result on a job the worker holds; false if the job is no longer its own. */
-  async addResult(jobId: string, worker: string, result: JobResult): Promise<boolean> {
+  async addResult({ id: jobId, lease }: Held, worker: string, result: JobResult): Promise<boolean> {
     const r = await this.pool.query(
       `INSERT INTO ${this.t.results} (job_id, id, href, mime_type, size, position)
        SELECT j.id, $3, $4, $5, $6,
               COALESCE((SELECT max(position) + 1 FROM ${this.t.results} WHERE job_id = j.id), 0)
-       FROM ${this.t.jobs} j WHERE j.id = $1 AND j.claimed_by = $2 AND j.phase = 'EXECUTING'
+       FROM ${this.t.jobs} j WHERE j.id = $1 AND j.claimed_by = $2 AND j.lease = $7 AND j.phase = 'EXECUTING'
        ON CONFLICT (job_id, id) DO UPDATE SET href = EXCLUDED.href, mime_type = EXCLUDED.mime_type, size = EXCLUDED.size`,
-      [jobId, worker, result.id, result.href ?? null, result.mimeType ?? null, result.size ?? null],
+      [jobId, worker, result.id, result.href ?? null, result.mimeType ?? null, result.size ?? null, lease],
     );
     return (r.rowCount ?? 0) > 0;
   }
@@ -367,8 +413,10 @@ export class UwsStorage {
              'the server process running this job stopped unexpectedly (attempt ' || j.attempts || ' of ' || $3 ||
              '); it will not be retried: resubmit the job, and if it fails again make it smaller' END
          FROM s WHERE j.id = s.id
-         RETURNING j.id, j.phase, j.attempts),
-       d AS (DELETE FROM ${this.t.results} r USING u WHERE r.job_id = u.id AND u.phase = 'QUEUED')
+         RETURNING j.id, j.phase, j.attempts, j.lease),
+       d AS (DELETE FROM ${this.t.results} r USING u WHERE r.job_id = u.id AND u.phase = 'QUEUED'),
+       ended AS (UPDATE ${this.t.runs} x SET end_time = clock_timestamp(), outcome = 'LOST' FROM u
+         WHERE x.job_id = u.id AND x.lease = u.lease AND x.end_time IS NULL)
        SELECT u.id, u.phase, u.attempts, pg_notify($4, u.phase || ':' || u.id) AS _n FROM u`,
       [kinds, staleSeconds, maxAttempts, this.channel],
     );
@@ -415,5 +463,6 @@ function toJob(row: JobRow): Job {
       ...(x.size !== null ? { size: Number(x.size) } : {}),
     })),
     attempts: row.attempts,
+    lease: Number(row.lease ?? 0),
   };
 }

@@ -70,6 +70,8 @@ export interface Job {
   readonly error: ErrorSummary | null;
   readonly results: readonly JobResult[];
   readonly attempts: number;
+  /** The fencing token of the job's latest claim; 0 before it first runs. */
+  readonly lease: number;
 }
 
 /** One line of the job list (UWS-45). */

@@ -1,3 +1,5 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signingKey, TestIssuer } from '../auth/issuer.js';
@@ -108,6 +110,9 @@ describe('/tap/async runs the sync query path as UWS jobs (TAP-8, TAP-74..TAP-80
 <FIELD name="id" datatype="long"/><DATA><TABLEDATA><TR><TD>3</TD></TR><TR><TD>1</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>`;
     form.append('f', new Blob([vot]), 'ids.xml');
     const path = await create(form);
+    // Issue 13: the upload is the job's own, in its folder of the data folder's uploads.
+    const folder = join(node.dataDir, 'uploads', path.split('/').pop()!);
+    expect(readdirSync(folder)).toHaveLength(1);
     const run = await fetch(`${node.url}${path}/phase`, {
       method: 'POST',
       body: new URLSearchParams({ PHASE: 'RUN' }),
@@ -120,6 +125,22 @@ describe('/tap/async runs the sync query path as UWS jobs (TAP-8, TAP-74..TAP-80
       '1',
       '3',
     ]);
+    // ... and goes when the job ends (just after the phase is written).
+    for (let i = 0; i < 100 && existsSync(folder); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(folder)).toBe(false);
+  });
+
+  it('deletes the upload of a job that never runs with the job (issue 13)', async () => {
+    const form = new FormData();
+    form.append('LANG', 'ADQL');
+    form.append('UPLOAD', 'ids,param:f');
+    form.append('QUERY', 'SELECT * FROM TAP_UPLOAD.ids');
+    form.append('f', new Blob(['<VOTABLE/>']), 'ids.xml');
+    const path = await create(form);
+    const folder = join(node.dataDir, 'uploads', path.split('/').pop()!);
+    expect(readdirSync(folder)).toHaveLength(1);
+    expect((await fetch(`${node.url}${path}`, { method: 'DELETE', redirect: 'manual' })).status).toBe(303);
+    expect(existsSync(folder)).toBe(false);
   });
 
   it('runs a job with its owner rights, and shows it only to its owner', async () => {

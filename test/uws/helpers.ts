@@ -18,10 +18,10 @@ import { testDatabaseUrl, testPool } from '../support/db.js';
 import { xsdErrors } from '../support/xsd.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const MIGRATION = join(here, '..', '..', 'sql', '040_uws.sql');
+const MIGRATIONS = ['040_uws.sql', '045_uws_runs.sql'].map((f) => join(here, '..', '..', 'sql', f));
 
 /**
- * A private copy of the UWS tables: sql/040_uws.sql applied with its `uws` schema
+ * A private copy of the UWS tables: sql/040_uws.sql and 045_uws_runs.sql applied with its `uws` schema
  * renamed, so test files running in parallel never share jobs.
  */
 export async function uwsDatabase(): Promise<{
@@ -32,11 +32,13 @@ export async function uwsDatabase(): Promise<{
 }> {
   const pool = await testPool();
   const schema = `${pool.schema}_uws`;
-  const sql = readFileSync(MIGRATION, 'utf8')
-    .replace(/CREATE SCHEMA IF NOT EXISTS uws;/, `CREATE SCHEMA IF NOT EXISTS ${schema};`)
-    .replace(/\buws\./g, `${schema}.`);
-  // One simple-protocol query: PostgreSQL runs a multi-statement text as one transaction.
-  await pool.query(sql);
+  for (const file of MIGRATIONS) {
+    const sql = readFileSync(file, 'utf8')
+      .replace(/CREATE SCHEMA IF NOT EXISTS uws;/, `CREATE SCHEMA IF NOT EXISTS ${schema};`)
+      .replace(/\buws\./g, `${schema}.`);
+    // One simple-protocol query: PostgreSQL runs a multi-statement text as one transaction.
+    await pool.query(sql);
+  }
   const extras: pg.Pool[] = [];
   return {
     pool,

@@ -269,7 +269,8 @@ describe('UwsService lifecycle', () => {
       run: true,
     });
     await untilFinal(service, job.id);
-    expect(existsSync(join(store.path, job.id, 'out'))).toBe(true);
+    // Stored under the lease of the run that wrote it (issue 13's fencing): the first run's.
+    expect(existsSync(join(store.path, job.id, 'l1-out'))).toBe(true);
     await service.delete(job.id, null);
     await expect(service.get(job.id, null)).rejects.toMatchObject({ status: 404 });
     expect(existsSync(join(store.path, job.id))).toBe(false);

@@ -1,0 +1,160 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabaseUrl } from '../support/db.js';
+import { type NodeProcess, spawnNode } from '../support/process.js';
+
+/*
+ * Issue 13's acceptance: "200 queued jobs across a node SIGKILL and restart: 0 lost, 0 run
+ * twice, no manual step". A real `vonode serve` is killed with SIGKILL while it works through
+ * 200 queued TAP jobs; a second process on the same database finishes them. Every job must end
+ * COMPLETED with the right answer, and uws.runs (one row per run, 045_uws_runs.sql) must show
+ * each job completed by exactly one run: a run cut short by the kill ends LOST, and only jobs
+ * that were executing at the kill may have run a second time.
+ */
+
+// Heartbeats each second, a dead process's jobs taken back after 3 s.
+const FAST_RECOVERY = { VONODE_UWS_HEARTBEAT: '1', VONODE_UWS_STALE_AFTER: '3', VONODE_UWS_CONCURRENCY: '4' };
+const JOBS = 200;
+let db: pg.Client;
+
+beforeAll(async () => {
+  db = new pg.Client({ connectionString: testDatabaseUrl() });
+  await db.connect();
+});
+afterAll(async () => {
+  await db?.end();
+});
+
+const queryOf = (i: number) =>
+  `SELECT COUNT(*) AS n FROM demo.sources AS a JOIN demo.sources AS b ON a.island_id = b.island_id WHERE a.source_id <= ${50 + i}`;
+
+async function expected(i: number): Promise<number> {
+  const r = await db.query(
+    `SELECT count(*)::int AS n FROM demo.sources a JOIN demo.sources b ON a.island_id = b.island_id
+      WHERE a.source_id <= $1 AND a.owner_group IS NULL AND b.owner_group IS NULL`,
+    [50 + i],
+  );
+  return r.rows[0].n;
+}
+
+async function submit(url: string, i: number, runId: string): Promise<string> {
+  const res = await fetch(`${url}/tap/async`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      LANG: 'ADQL',
+      QUERY: queryOf(i),
+      PHASE: 'RUN',
+      RESPONSEFORMAT: 'csv',
+      RUNID: runId,
+    }),
+    redirect: 'manual',
+  });
+  if (res.status !== 303) throw new Error(`job ${i}: HTTP ${res.status} ${await res.text()}`);
+  return res.headers.get('location')!.split('/').pop()!;
+}
+
+async function counts(runId: string): Promise<Record<string, number>> {
+  const r = await db.query<{ phase: string; n: number }>(
+    'SELECT phase, count(*)::int AS n FROM uws.jobs WHERE run_id = $1 GROUP BY phase',
+    [runId],
+  );
+  return Object.fromEntries(r.rows.map((x) => [x.phase, x.n]));
+}
+
+describe('TAP async jobs across a node SIGKILL (issue 13)', () => {
+  it('200 queued jobs, SIGKILL mid-run, restart: all COMPLETED, none lost, none completed twice', async () => {
+    const runId = `sigkill-${Date.now()}`;
+    let node: NodeProcess = await spawnNode(FAST_RECOVERY);
+    const ids: string[] = [];
+    const index = new Map<string, number>();
+    let executingAtKill: string[] = [];
+    try {
+      await Promise.all(
+        Array.from({ length: 4 }, async (_, client) => {
+          for (let k = 0; k < JOBS / 4; k++) {
+            const i = client * (JOBS / 4) + k;
+            const id = await submit(node.url, i, runId);
+            ids.push(id);
+            index.set(id, i);
+          }
+        }),
+      );
+      // Kill it in the middle of the queue, with jobs executing.
+      const t0 = Date.now();
+      while (Date.now() - t0 < 60_000) {
+        const c = await counts(runId);
+        if ((c.COMPLETED ?? 0) >= 10 && (c.EXECUTING ?? 0) > 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await node.stop('SIGKILL');
+      executingAtKill = (
+        await db.query<{ id: string }>("SELECT id FROM uws.jobs WHERE run_id = $1 AND phase = 'EXECUTING'", [
+          runId,
+        ])
+      ).rows.map((r) => r.id);
+      const before = await counts(runId);
+      expect(executingAtKill.length, JSON.stringify(before)).toBeGreaterThan(0);
+      expect(before.QUEUED ?? 0, JSON.stringify(before)).toBeGreaterThan(0);
+
+      // No manual step: the same command again, on the same database.
+      const restarted = Date.now();
+      node = await spawnNode(FAST_RECOVERY);
+      const deadline = Date.now() + 90_000;
+      while (Date.now() < deadline) {
+        const c = await counts(runId);
+        if ((c.COMPLETED ?? 0) + (c.ERROR ?? 0) + (c.ABORTED ?? 0) === JOBS) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      // A figure for the note, not an assertion: how long the restarted node took.
+      console.log(
+        `SIGKILL with ${executingAtKill.length} jobs executing and ${before.QUEUED} queued: all ${JOBS} ended ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart began`,
+      );
+      expect(ids).toHaveLength(JOBS);
+      // 0 lost: every job COMPLETED (none ERROR, none left waiting).
+      expect(await counts(runId)).toEqual({ COMPLETED: JOBS });
+
+      // 0 run twice: exactly one completed run per job; every other run was cut short by the
+      // kill (LOST), and only jobs that were executing then ran again.
+      const runs = await db.query<{
+        id: string;
+        runs: number;
+        completed: number;
+        lost: number;
+        open: number;
+      }>(
+        `SELECT j.id, count(r.*)::int AS runs,
+                count(*) FILTER (WHERE r.outcome = 'COMPLETED')::int AS completed,
+                count(*) FILTER (WHERE r.outcome = 'LOST')::int AS lost,
+                count(*) FILTER (WHERE r.end_time IS NULL)::int AS open
+           FROM uws.jobs j LEFT JOIN uws.runs r ON r.job_id = j.id
+          WHERE j.run_id = $1 GROUP BY j.id`,
+        [runId],
+      );
+      expect(runs.rows).toHaveLength(JOBS);
+      const killed = new Set(executingAtKill);
+      for (const r of runs.rows) {
+        expect(r.completed, `job ${r.id} completed ${r.completed} times`).toBe(1);
+        expect(r.open, `job ${r.id} has a run that never ended`).toBe(0);
+        expect(r.runs, `job ${r.id}: ${JSON.stringify(r)}`).toBe(killed.has(r.id) ? 2 : 1);
+        expect(r.lost).toBe(killed.has(r.id) ? 1 : 0);
+      }
+
+      // One listed result per job, with the right answer.
+      const listed = await db.query<{ job_id: string; n: number }>(
+        `SELECT r.job_id, count(*)::int AS n FROM uws.results r JOIN uws.jobs j ON j.id = r.job_id
+          WHERE j.run_id = $1 GROUP BY r.job_id`,
+        [runId],
+      );
+      expect(listed.rows).toHaveLength(JOBS);
+      for (const row of listed.rows) expect(row.n).toBe(1);
+      for (const id of ids) {
+        const body = await (await fetch(`${node.url}/tap/async/${id}/results/result`)).text();
+        expect(Number(body.trim().split(/\r?\n/)[1]), `result of job ${id}`).toBe(
+          await expected(index.get(id)!),
+        );
+      }
+    } finally {
+      await node.stop('SIGKILL');
+    }
+  }, 240_000);
+});
