@@ -22,7 +22,7 @@ import type { TapLimits } from './capability.js';
 import { catalogueOf } from './catalogue.js';
 import { executeQuery, QueryStopped } from './execute.js';
 import { parseTapRequest, type UploadSpec } from './request.js';
-import { loadUpload, type UploadLimits, UploadSpool } from './upload.js';
+import { loadUpload, type UploadLimits, UploadSpool, usesStoredUploadScheme } from './upload.js';
 
 /**
  * The groups of the job's owner travel with the job in this parameter, so the query runs
@@ -50,7 +50,7 @@ export function tapJobParameters(opts: TapAsyncOptions) {
     const out: JobParameter[] = [];
     const push = (id: string, value: string) => {
       if (id.toUpperCase() === GROUPS_PARAM) return;
-      if (id.toUpperCase() === 'UPLOAD' && value.includes(STORED_UPLOAD)) {
+      if (id.toUpperCase() === 'UPLOAD' && usesStoredUploadScheme(value)) {
         throw new UwsError(400, `UPLOAD may not use the ${STORED_UPLOAD} scheme`);
       }
       out.push({ id, value });
