@@ -125,7 +125,7 @@ export const STORED_UPLOAD_SCHEME = 'vonode-upload:';
  */
 export function usesStoredUploadScheme(value: string): boolean {
   const squeezed = value.replace(/[\u0000-\u001f\u007f]/g, '').toLowerCase();
-  if (squeezed.includes(STORED_UPLOAD_SCHEME.slice(0, -1))) return true;
+  if (squeezed.includes(STORED_UPLOAD_SCHEME)) return true;
   for (const item of value.split(';')) {
     const comma = item.indexOf(',');
     try {
