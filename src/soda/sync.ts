@@ -192,10 +192,19 @@ export function registerSodaSync(app: FastifyInstance, deps: SodaDeps): void {
       }
       if (err instanceof DaliError && err.status < 500) return text(400, `UsageError: ${err.message}`);
       if (err instanceof WcsError) return text(400, `UsageError: ${err.message}`);
-      if (err instanceof FitsError && err.code === 'LIMIT') return text(400, `UsageError: ${err.message}`);
+      // A FitsError's message starts with the file's path, which no client may read.
+      if (err instanceof FitsError && err.code === 'LIMIT')
+        return text(400, `UsageError: ${withoutPath(err)}`);
       return text(500, `Error: ${reportInternalError(request.log, err, 'SODA cutout failed')}`);
     }
   };
   app.get('/soda/sync', handler);
   app.post('/soda/sync', handler);
+}
+
+/** A FitsError's text without the file path that FitsError puts in front of it. */
+function withoutPath(err: FitsError): string {
+  return err.path && err.message.startsWith(`${err.path}: `)
+    ? err.message.slice(err.path.length + 2)
+    : err.message;
 }
