@@ -154,9 +154,9 @@ export async function openUploadUrl(
       throw new DaliError(
         `UPLOAD URL ${url} redirects to a ${current.protocol} URL; only http and https are fetched`,
       );
-    const [address] = await checkedAddresses(current, policy);
+    const addresses = await checkedAddresses(current, policy);
     if (signal.aborted) throw timeout(url, policy);
-    const res = await get(current, address, signal).catch((err: unknown) => {
+    const res = await firstAnswer(current, addresses, signal).catch((err: unknown) => {
       throw signal.aborted
         ? timeout(url, policy)
         : new DaliError(`could not fetch the upload ${url}: ${why(err)}`);
@@ -184,6 +184,27 @@ export async function openUploadUrl(
     res.once('close', () => signal.removeEventListener('abort', onAbort));
     return { body: res, length: Number.isFinite(length) ? length : undefined };
   }
+}
+
+/** Codes after which the next checked address of the same name is worth a try. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/** Tries the checked addresses in the resolver's order, as a connect over a name would. */
+async function firstAnswer(
+  url: URL,
+  addresses: readonly string[],
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
+  let last: unknown;
+  for (const address of addresses) {
+    try {
+      return await get(url, address, signal);
+    } catch (err) {
+      last = err;
+      if (signal.aborted || !UNREACHABLE.has((err as { code?: string }).code ?? '')) throw err;
+    }
+  }
+  throw last;
 }
 
 function get(url: URL, address: string, signal: AbortSignal): Promise<IncomingMessage> {

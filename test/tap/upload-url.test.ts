@@ -175,6 +175,21 @@ describe('fetching upload URLs (issue 13: SSRF)', () => {
     expect(hosts.at(-1)).toBe(`data.example:${port4}`);
   });
 
+  it('tries the next checked address of a name when one refuses the connection', async () => {
+    const before = hosts.length;
+    // A server on port4 of 127.0.0.1 only: 127.0.0.3 on that port refuses.
+    const { body } = await openUploadUrl(new URL(`http://two.example:${port4}/data`), {
+      allowPrivate: true,
+      timeoutSeconds: 5,
+      maxRedirects: 0,
+      resolve: async () => ['127.0.0.3', '127.0.0.1'],
+    });
+    let text = '';
+    for await (const chunk of body) text += chunk;
+    expect(text).toContain('<TD>7</TD>');
+    expect(hosts.length - before).toBe(1);
+  });
+
   it('checks every redirect hop again, and stops after the configured number of hops', async () => {
     const policy: UploadFetchPolicy = { allowPrivate: true, timeoutSeconds: 5, maxRedirects: 3 };
     // Allowed hop to allowed hop works.
