@@ -10,6 +10,7 @@ import { AdqlError, type CatalogueTable, compile } from '../../adql/index.js';
 import { copyFormatFor, encode, errorDocument } from '../../votable/index.js';
 import { ANONYMOUS, type Identity } from '../auth/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
+import { hasNul, NulInputError } from '../errors/index.js';
 import {
   type JobContext,
   JobFailure,
@@ -50,6 +51,9 @@ export function tapJobParameters(opts: TapAsyncOptions) {
     const out: JobParameter[] = [];
     const push = (id: string, value: string) => {
       if (id.toUpperCase() === GROUPS_PARAM) return;
+      // Multipart fields reach no other NUL check; PostgreSQL cannot store one (issue 13).
+      if (hasNul(id) || hasNul(value))
+        throw new UwsError(400, new NulInputError(`the parameter ${id}`).message);
       if (id.toUpperCase() === 'UPLOAD' && usesStoredUploadScheme(value)) {
         throw new UwsError(400, `UPLOAD may not use the ${STORED_UPLOAD} scheme`);
       }

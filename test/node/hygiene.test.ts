@@ -127,6 +127,7 @@ describe('NUL characters over a live node: 400 in each protocol form, never 500'
       VOTABLE,
     ],
     ['TAP sync multipart', '/tap/sync', multipart({ LANG: 'ADQL', QUERY: 'SELECT 1\u0000' }), VOTABLE],
+    ['TAP async multipart', '/tap/async', multipart({ LANG: 'ADQL', QUERY: 'SELECT 1\u0000' }), VOTABLE],
     ['TAP async form', '/tap/async', form({ LANG: 'ADQL', QUERY: 'SELECT 1\u0000' }), VOTABLE],
     ['SIA', '/sia/query?ID=ivo://x%00y', undefined, VOTABLE],
     ['SIA multipart', '/sia/query', multipart({ COLLECTION: 'a\u0000b' }), VOTABLE],
