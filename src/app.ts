@@ -2,13 +2,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type pg from 'pg';
 import { errorDocument } from '../votable/index.js';
 import { authPlugin, devIssuerPlugin, nodeAuthFromEnv, rewriteLoginUrl } from './auth/index.js';
 import { registerBroker } from './broker/index.js';
 import type { Config } from './config/index.js';
+import type { DaliError } from './dali/index.js';
 import { registerDataLink } from './datalink/index.js';
+import { findNul, NulInputError, nulInUrl, reportInternalError } from './errors/index.js';
 import { registerHips } from './hips/index.js';
 import { registerMoc } from './moc/index.js';
 import { registerOai } from './oai/index.js';
@@ -55,18 +62,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('Server', SERVER_NAME);
   });
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) request.log.error({ err }, 'request failed');
-    reply
-      .status(status)
-      .type('text/plain; charset=utf-8')
-      .send(
-        status === 500
-          ? 'internal error: the node could not complete this request; it has been logged'
-          : err.message,
-      );
-  });
+  app.addHook('preValidation', refuseNul);
+  app.setErrorHandler(answerError);
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).type('text/plain; charset=utf-8').send(`no resource at ${request.url}`);
   });
@@ -204,3 +201,29 @@ const SERVER_NAME = `vonode/${JSON.parse(readFileSync(new URL('../package.json',
 
 const DALI_PREFIXES = ['/tap/', '/sia/', '/datalink/', '/soda/', '/scs/'];
 const isDaliPath = (url: string) => DALI_PREFIXES.some((p) => url.startsWith(p));
+
+/**
+ * NUL characters are refused at the edge, before any protocol code (issue 13): in the path
+ * and query of every request and in parsed bodies (form fields, JSON). Multipart fields
+ * arrive later as a stream; DaliParams refuses them there.
+ */
+export async function refuseNul(request: FastifyRequest): Promise<void> {
+  const where = nulInUrl(request.url) ?? findNul(request.query, 'the query string') ?? findNul(request.body);
+  if (where) throw new NulInputError(where);
+}
+
+/**
+ * The node's last error handler. The protocols answer their own errors; what reaches this
+ * is either a refusal with a 4xx status (Fastify's, a hook's, a DaliError) whose message is
+ * for the client, or an internal error, which the client sees only as a reference into the
+ * log, in the protocol's error form (a DALI error VOTable on DALI paths, DALI-43; text elsewhere).
+ */
+export function answerError(err: FastifyError | DaliError, request: FastifyRequest, reply: FastifyReply) {
+  const code = (err as { statusCode?: number }).statusCode;
+  const status = code && ((code >= 400 && code < 500) || code === 503) ? code : 500;
+  const message = status === 500 ? reportInternalError(request.log, err, 'request failed') : err.message;
+  reply.status(status);
+  if (isDaliPath(request.url))
+    return reply.type('application/x-votable+xml;charset=UTF-8').send(errorDocument(message));
+  return reply.type('text/plain; charset=utf-8').send(`${message}\n`);
+}

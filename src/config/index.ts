@@ -52,6 +52,7 @@ export interface Config {
     readonly maxTables: number;
     readonly fetchTimeoutSeconds: number;
     readonly allowPrivateUrls: boolean;
+    readonly maxRedirects: number;
   };
 }
 
@@ -145,6 +146,11 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     meaning: 'fetch upload URLs on loopback/private networks (on/off)',
     default: 'off',
   },
+  {
+    name: 'VONODE_UPLOAD_MAX_REDIRECTS',
+    meaning: 'redirects an upload URL fetch follows, each checked again',
+    default: '5',
+  },
 ];
 
 export function parseConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
@@ -206,6 +212,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       maxTables: 16,
       fetchTimeoutSeconds: integer(env, 'VONODE_UPLOAD_TIMEOUT', 60, 1, 3600),
       allowPrivateUrls: flag(env, 'VONODE_UPLOAD_ALLOW_PRIVATE', false),
+      maxRedirects: integer(env, 'VONODE_UPLOAD_MAX_REDIRECTS', 5, 0, 20),
     },
   };
 }

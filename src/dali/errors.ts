@@ -10,4 +10,9 @@ export class DaliError extends Error {
     super(message);
     this.name = 'DaliError';
   }
+
+  /** The status under the name Fastify's error handlers read, so any handler answers it as such. */
+  get statusCode(): number {
+    return this.status;
+  }
 }

@@ -1,3 +1,4 @@
+import { hasNul, NulInputError } from '../errors/index.js';
 import { DaliError } from './errors.js';
 
 /**
@@ -21,7 +22,12 @@ export class DaliParams {
     return this;
   }
 
+  /** Adds one parameter; a NUL character in its name or value is a bad request (issue 13). */
   push(name: string, value: string): void {
+    if (hasNul(name) || hasNul(value))
+      throw new DaliError(
+        new NulInputError(hasNul(name) ? 'a parameter name' : `the parameter ${name}`).message,
+      );
     const key = name.toUpperCase();
     const list = this.values.get(key);
     if (list) list.push(value);

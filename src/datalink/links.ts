@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { encode, errorDocument, type Field, type Resource } from '../../votable/index.js';
 import { ANONYMOUS, isAnonymous } from '../auth/index.js';
 import { DaliError, DaliParams, parseResponseFormat, type ResponseFormat } from '../dali/index.js';
+import { reportInternalError } from '../errors/index.js';
 import {
   charParam,
   DATALINK_CONTENT_TYPE,
@@ -352,11 +353,11 @@ export function registerLinks(app: FastifyInstance, deps: DataLinkDeps): void {
           .type('application/x-votable+xml;charset=UTF-8')
           .send(errorDocument(`UsageFault: ${err.message}`));
       }
-      request.log.error({ err }, 'DataLink request failed');
+      const message = reportInternalError(request.log, err, 'DataLink request failed');
       return reply
         .status(500)
         .type('application/x-votable+xml;charset=UTF-8')
-        .send(errorDocument('FatalFault: the links could not be made; the problem has been logged'));
+        .send(errorDocument(`FatalFault: ${message}`));
     }
   };
   app.get('/datalink/links', handler);

@@ -5,7 +5,6 @@ import {
   type Identity,
   isAnonymous,
   sendAuthenticationRequired,
-  withMaintenance,
   withReadOnlyIdentity,
 } from '../auth/index.js';
 
@@ -65,9 +64,10 @@ function toProduct(r: Record<string, unknown>): Product {
 
 /**
  * The products named by `dids` as `identity` may use them. Metadata may be visible while the
- * data are not (auth.collections.metadata_public), so readability is asked of auth.may_read;
- * an ID the caller cannot see at all is looked up once more in maintenance mode to tell
- * "proprietary" (401/403) from "unknown" (404), as the data-rights contract asks.
+ * data are not (auth.collections.metadata_public): such a product is 'forbidden' (its
+ * existence is public anyway, and the caller learns it may authenticate). A product whose
+ * row the caller cannot see is 'not-found', exactly as an ID that names nothing, so that no
+ * status or message tells a non-member that an embargoed product exists (issue 13).
  */
 export async function lookupProducts(
   pool: pg.Pool,
@@ -90,23 +90,7 @@ export async function lookupProducts(
       r.readable === true && r.file_path ? { status: 'ok', product: toProduct(r) } : { status: 'forbidden' },
     );
   }
-  const unseen = dids.filter((d) => !out.has(d));
-  if (unseen.length > 0) {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN TRANSACTION READ ONLY');
-      await withMaintenance(client);
-      const r = await client.query<{ did: string }>(
-        'SELECT obs_publisher_did AS did FROM ivoa.obscore WHERE obs_publisher_did = ANY($1::text[])',
-        [unseen],
-      );
-      const hidden = new Set(r.rows.map((x) => x.did));
-      for (const d of unseen) out.set(d, hidden.has(d) ? { status: 'forbidden' } : { status: 'not-found' });
-    } finally {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release();
-    }
-  }
+  for (const d of dids) if (!out.has(d)) out.set(d, { status: 'not-found' });
   return out;
 }
 

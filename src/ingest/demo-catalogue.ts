@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { HEALPIX_INDEX_ORDER, nestedIndex } from '../../sky/index.js';
 import { SeededRandom } from './random.js';
 
@@ -91,19 +92,20 @@ export function* demoCatalogueRows(opts: DemoCatalogueOptions): Generator<unknow
   order.sort((a, b) => (hpx[a] < hpx[b] ? -1 : hpx[a] > hpx[b] ? 1 : a - b));
 
   const attr = new SeededRandom(seed ^ 0x5eed);
-  let island = 0;
-  let islandLeft = 0;
+  const numbering = new RightsNumbering(seed);
   for (let k = 0; k < n; k++) {
     const i = order[k];
     const f = field[i] >= 0 ? opts.fields[field[i]] : undefined;
     const beam = f?.beamArcsec ?? BACKGROUND_BEAM_ARCSEC;
-    if (islandLeft === 0) {
-      island++;
+    const ids = numbering.of(f?.ownerGroup ? f.id : undefined);
+    if (ids.islandLeft === 0) {
+      ids.island++;
       const u = attr.next();
-      islandLeft = u < 0.85 ? 1 : u < 0.96 ? 2 : 3;
+      ids.islandLeft = u < 0.85 ? 1 : u < 0.96 ? 2 : 3;
     }
-    const multiple = islandLeft > 1 || attr.next() < 0.05;
-    islandLeft--;
+    const multiple = ids.islandLeft > 1 || attr.next() < 0.05;
+    ids.islandLeft--;
+    ids.source++;
     // Flux: a power law from 0.1 mJy with a long bright tail, capped at 2 Jy.
     const fluxInt = Math.min(2, 1e-4 * (1 - attr.next()) ** (-1 / 0.8));
     const extended = attr.next() < 0.3;
@@ -119,8 +121,8 @@ export function* demoCatalogueRows(opts: DemoCatalogueOptions): Generator<unknow
     const pa = attr.next() * 180;
     const alpha = -0.7 + 0.25 * attr.gaussian();
     yield [
-      BigInt(k + 1),
-      BigInt(island),
+      ids.base + BigInt(ids.source),
+      ids.base + BigInt(ids.island),
       f?.id ?? SKY_FIELD,
       ra[i],
       round(posErr * attr.uniform(0.8, 1.2), 4),
@@ -144,6 +146,63 @@ export function* demoCatalogueRows(opts: DemoCatalogueOptions): Generator<unknow
       f?.releaseDate ?? null,
       hpx[i],
     ];
+  }
+}
+
+/**
+ * Bumped when the same options give different rows, so a node with stored demo data of an
+ * older generator makes it again (2: ids numbered per rights partition).
+ */
+export const DEMO_CATALOGUE_VERSION = 2;
+
+/** Ids of a proprietary field start at a multiple of this; no partition holds this many rows. */
+const PARTITION_SPAN = 2n ** 32n;
+/** Proprietary id ranges are spread over this many spans (ids stay below 2^53 for JSON clients). */
+const PARTITION_SLOTS = 2 ** 20;
+
+interface PartitionIds {
+  readonly base: bigint;
+  source: number;
+  island: number;
+  islandLeft: number;
+}
+
+/**
+ * source_id and island_id numbered per rights partition (issue 13): the public rows, the
+ * unowned fields and the sky, densely 1..N in storage (HEALPix) order, and each proprietary
+ * field in a range of its own that starts at a multiple of 2^32 picked by a hash of the seed
+ * and the field id. A public id so says nothing of how many proprietary rows there are or
+ * where they lie, and a member of one group learns nothing of another group's rows from its
+ * own ids. Islands never span two partitions. Ids depend only on the seed and the options.
+ */
+class RightsNumbering {
+  private readonly partitions = new Map<string, PartitionIds>();
+  private readonly usedSlots = new Set<number>();
+
+  constructor(private readonly seed: number) {}
+
+  of(proprietaryField: string | undefined): PartitionIds {
+    const key = proprietaryField ?? '';
+    let p = this.partitions.get(key);
+    if (!p) {
+      p = {
+        base: proprietaryField === undefined ? 0n : this.rangeOf(proprietaryField),
+        source: 0,
+        island: 0,
+        islandLeft: 0,
+      };
+      this.partitions.set(key, p);
+    }
+    return p;
+  }
+
+  private rangeOf(fieldId: string): bigint {
+    const digest = createHash('sha256').update(`${this.seed}:${fieldId}`).digest();
+    // Slot 0 is the public range; a collision moves on to the next free slot.
+    let slot = 1 + (digest.readUInt32BE(0) % (PARTITION_SLOTS - 1));
+    while (this.usedSlots.has(slot)) slot = 1 + (slot % (PARTITION_SLOTS - 1));
+    this.usedSlots.add(slot);
+    return BigInt(slot) * PARTITION_SPAN;
   }
 }
 

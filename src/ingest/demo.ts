@@ -1,7 +1,12 @@
 import type pg from 'pg';
 import { withMaintenance } from '../auth/index.js';
 import { copyRows } from './copy.js';
-import { DEMO_SOURCE_COLUMNS, type DemoField, demoCatalogueRows } from './demo-catalogue.js';
+import {
+  DEMO_CATALOGUE_VERSION,
+  DEMO_SOURCE_COLUMNS,
+  type DemoField,
+  demoCatalogueRows,
+} from './demo-catalogue.js';
 import { ensureDemoProducts } from './demo-fits.js';
 import { type DemoImageSpec, demoProductPlan } from './demo-products.js';
 
@@ -87,10 +92,11 @@ export async function ensureDemoData(opts: DemoOptions): Promise<void> {
 }
 
 async function ensureCatalogue(client: pg.PoolClient, opts: DemoOptions): Promise<void> {
-  const state = await client.query<{ detail: { rows: number } }>(
+  const state = await client.query<{ detail: { rows: number; version?: number } }>(
     "SELECT detail FROM vonode.demo_state WHERE item = 'catalogue'",
   );
-  if (state.rowCount && state.rows[0].detail.rows === opts.rows) return;
+  const stored = state.rows[0]?.detail;
+  if (stored && stored.rows === opts.rows && (stored.version ?? 1) === DEMO_CATALOGUE_VERSION) return;
   const t0 = Date.now();
   opts.log(`generating the demo source catalogue: ${opts.rows} rows`);
   await client.query('BEGIN');
@@ -107,7 +113,7 @@ async function ensureCatalogue(client: pg.PoolClient, opts: DemoOptions): Promis
     );
     await client.query('CREATE INDEX sources_healpix ON demo.sources (healpix)');
     await client.query("INSERT INTO vonode.demo_state (item, detail) VALUES ('catalogue', $1)", [
-      JSON.stringify({ rows: n }),
+      JSON.stringify({ rows: n, version: DEMO_CATALOGUE_VERSION }),
     ]);
     await client.query('COMMIT');
   } catch (err) {

@@ -5,6 +5,7 @@ import { AdqlError, type CatalogueTable, compile } from '../../adql/index.js';
 import { copyFormatFor, encode, errorDocument, type Info } from '../../votable/index.js';
 import { ANONYMOUS } from '../auth/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
+import { reportInternalError } from '../errors/index.js';
 import { catalogueOf } from '../tap/catalogue.js';
 import { executeQuery, QueryStopped } from '../tap/execute.js';
 import { type ConeCatalogue, coneAdql, coneFields, DEMO_CONE_CATALOGUE } from './query.js';
@@ -90,13 +91,11 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown) {
     message = err.message;
   } else if (err instanceof AdqlError) {
     // The cone is built here from checked numbers: a compile error is the service's fault.
-    request.log.error({ err }, 'SCS cone did not compile');
     status = 500;
-    message = 'the cone search failed inside the service; the problem has been logged';
+    message = reportInternalError(request.log, err, 'SCS cone did not compile');
   } else {
-    request.log.error({ err }, 'SCS query failed');
     status = 500;
-    message = 'the cone search failed inside the service; the problem has been logged';
+    message = reportInternalError(request.log, err, 'SCS query failed');
   }
   // SCS-21/22: INFO name="Error" under VOTABLE for 1.03 clients, QUERY_STATUS for DALI ones.
   return reply

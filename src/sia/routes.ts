@@ -10,6 +10,7 @@ import {
   parseResponseFormat,
   type ResponseFormat,
 } from '../dali/index.js';
+import { reportInternalError } from '../errors/index.js';
 import {
   charParam,
   genericSodaDescriptor,
@@ -238,9 +239,8 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown) {
     status = 503;
     message = 'TransientFault: the query took longer than the time limit; narrow the constraints';
   } else {
-    request.log.error({ err }, 'SIA query failed');
     status = 500;
-    message = 'FatalFault: the query failed inside the service; the problem has been logged';
+    message = `FatalFault: ${reportInternalError(request.log, err, 'SIA query failed')}`;
   }
   return reply.status(status).type(VOTABLE_ERROR_TYPE).send(errorDocument(message));
 }

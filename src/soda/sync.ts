@@ -4,8 +4,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { WcsError } from '../../sky/wcs/index.js';
 import { ANONYMOUS } from '../auth/index.js';
-import { DaliParams } from '../dali/index.js';
+import { DaliError, DaliParams } from '../dali/index.js';
 import { lookupProduct, sendRefusal } from '../datalink/index.js';
+import { reportInternalError } from '../errors/index.js';
 import {
   cutoutByteLength,
   cutoutCards,
@@ -185,15 +186,25 @@ export function registerSodaSync(app: FastifyInstance, deps: SodaDeps): void {
     } catch (err) {
       if (file) await file.close().catch(() => undefined);
       if (err instanceof SodaError) {
-        if (err.status >= 500) request.log.error({ err }, 'SODA request failed');
+        if (err.status >= 500)
+          return text(err.status, `Error: ${reportInternalError(request.log, err, 'SODA request failed')}`);
         return text(err.status, err.message);
       }
+      if (err instanceof DaliError && err.status < 500) return text(400, `UsageError: ${err.message}`);
       if (err instanceof WcsError) return text(400, `UsageError: ${err.message}`);
-      if (err instanceof FitsError && err.code === 'LIMIT') return text(400, `UsageError: ${err.message}`);
-      request.log.error({ err }, 'SODA cutout failed');
-      return text(500, 'Error: the cutout failed inside the service; the problem has been logged');
+      // A FitsError's message starts with the file's path, which no client may read.
+      if (err instanceof FitsError && err.code === 'LIMIT')
+        return text(400, `UsageError: ${withoutPath(err)}`);
+      return text(500, `Error: ${reportInternalError(request.log, err, 'SODA cutout failed')}`);
     }
   };
   app.get('/soda/sync', handler);
   app.post('/soda/sync', handler);
+}
+
+/** A FitsError's text without the file path that FitsError puts in front of it. */
+function withoutPath(err: FitsError): string {
+  return err.path && err.message.startsWith(`${err.path}: `)
+    ? err.message.slice(err.path.length + 2)
+    : err.message;
 }

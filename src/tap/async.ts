@@ -6,6 +6,7 @@ import { AdqlError, type CatalogueTable, compile } from '../../adql/index.js';
 import { copyFormatFor, encode, errorDocument } from '../../votable/index.js';
 import { ANONYMOUS, type Identity } from '../auth/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
+import { hasNul, NulInputError } from '../errors/index.js';
 import {
   type JobContext,
   JobFailure,
@@ -19,7 +20,7 @@ import type { TapLimits } from './capability.js';
 import { catalogueOf } from './catalogue.js';
 import { executeQuery, QueryStopped } from './execute.js';
 import { parseTapRequest, type UploadSpec } from './request.js';
-import { loadUpload, type UploadLimits, UploadSpool } from './upload.js';
+import { loadUpload, type UploadLimits, UploadSpool, usesStoredUploadScheme } from './upload.js';
 
 /**
  * The groups of the job's owner travel with the job in this parameter, so the query runs
@@ -47,7 +48,10 @@ export function tapJobParameters(opts: TapAsyncOptions) {
     const out: JobParameter[] = [];
     const push = (id: string, value: string) => {
       if (id.toUpperCase() === GROUPS_PARAM) return;
-      if (id.toUpperCase() === 'UPLOAD' && value.toLowerCase().includes(STORED_UPLOAD)) {
+      // Multipart fields reach no other NUL check; PostgreSQL cannot store one (issue 13).
+      if (hasNul(id) || hasNul(value))
+        throw new UwsError(400, new NulInputError(`the parameter ${id}`).message);
+      if (id.toUpperCase() === 'UPLOAD' && usesStoredUploadScheme(value)) {
         throw new UwsError(400, `UPLOAD may not use the ${STORED_UPLOAD} scheme`);
       }
       out.push({ id, value });

@@ -1,10 +1,8 @@
-import { lookup } from 'node:dns/promises';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import type { CatalogueTable } from '../../adql/index.js';
@@ -13,6 +11,7 @@ import { READER_ROLE } from '../auth/index.js';
 import { DaliError } from '../dali/index.js';
 import { copyRows } from '../ingest/copy.js';
 import type { UploadSpec } from './request.js';
+import { DEFAULT_MAX_REDIRECTS, openUploadUrl } from './upload-url.js';
 
 export interface UploadLimits {
   readonly maxBytes: number;
@@ -22,6 +21,10 @@ export interface UploadLimits {
   readonly fetchTimeoutSeconds: number;
   /** Allow URLs on loopback and private networks (tests and closed deployments only). */
   readonly allowPrivateUrls: boolean;
+  /** Redirects an upload fetch follows, each hop checked again (default 5). */
+  readonly maxRedirects?: number;
+  /** How upload hosts become addresses (tests); the system resolver by default. */
+  readonly resolve?: (hostname: string) => Promise<readonly string[]>;
 }
 
 /** A spooled upload: the VOTable bytes on local disk, bounded by maxBytes. */
@@ -51,34 +54,31 @@ export class UploadSpool {
     this.files.set(`param:${part}`, { path, bytes });
   }
 
-  /** Fetches an http(s) upload with size and time limits (TAP-46). */
+  /**
+   * Fetches an http(s) upload with size and time limits (TAP-46), from public addresses
+   * only unless configured (upload-url.ts: resolved once, checked, connected to as checked).
+   */
   async addUrl(url: URL): Promise<void> {
     const key = url.toString();
     if (this.files.has(key)) return;
-    await refusePrivateAddress(url, this.limits.allowPrivateUrls);
-    const signal = AbortSignal.timeout(this.limits.fetchTimeoutSeconds * 1000);
-    let res: Response;
-    try {
-      // No credentials of the caller are ever sent along (CLIENTS.md).
-      res = await fetch(url, { signal, redirect: 'error' });
-    } catch (err) {
-      const why = signal.aborted
-        ? `no answer within ${this.limits.fetchTimeoutSeconds} s`
-        : (err as Error).message;
-      throw new DaliError(`could not fetch the upload ${url}: ${why}`);
-    }
-    if (!res.ok || !res.body) throw new DaliError(`could not fetch the upload ${url}: HTTP ${res.status}`);
-    const length = Number(res.headers.get('content-length') ?? 'NaN');
-    if (length > this.limits.maxBytes) {
-      await res.body.cancel();
+    const { body, length } = await openUploadUrl(url, {
+      allowPrivate: this.limits.allowPrivateUrls,
+      timeoutSeconds: this.limits.fetchTimeoutSeconds,
+      maxRedirects: this.limits.maxRedirects ?? DEFAULT_MAX_REDIRECTS,
+      ...(this.limits.resolve ? { resolve: this.limits.resolve } : {}),
+    });
+    if (length !== undefined && length > this.limits.maxBytes) {
+      body.destroy();
       throw new DaliError(`the upload ${url} is ${length} bytes; the limit is ${this.limits.maxBytes}`);
     }
     const path = join(await this.folder(), `url-${this.files.size}`);
-    const bytes = await this.write(
-      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
-      path,
-      `the upload ${url}`,
-    );
+    let bytes: number;
+    try {
+      bytes = await this.write(body, path, `the upload ${url}`);
+    } catch (err) {
+      if (err instanceof DaliError) throw err;
+      throw new DaliError(`could not fetch the upload ${url}: the transfer broke off`);
+    }
     this.files.set(key, { path, bytes });
   }
 
@@ -114,42 +114,27 @@ export class UploadSpool {
   }
 }
 
-async function refusePrivateAddress(url: URL, allowPrivate: boolean): Promise<void> {
-  if (allowPrivate) return;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  let addresses: string[];
-  try {
-    addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-  } catch {
-    throw new DaliError(`UPLOAD URL host '${host}' cannot be resolved`);
-  }
-  for (const a of addresses) {
-    if (isPrivateAddress(a)) {
-      throw new DaliError(
-        `UPLOAD URL ${url} points at a loopback or private address, which this service does not fetch`,
-      );
+/** Inline uploads of an async job are kept on disk under this scheme until the job runs. */
+export const STORED_UPLOAD_SCHEME = 'vonode-upload:';
+
+/**
+ * Whether a client's UPLOAD value names the node's reserved scheme, which only the node
+ * writes. URL schemes are case-insensitive (RFC 3986 §3.1) and the URL parser drops tabs
+ * and line breaks anywhere and control characters at the ends, so both the text (ignoring
+ * case and those characters) and each item as the URL parser reads it are checked.
+ */
+export function usesStoredUploadScheme(value: string): boolean {
+  const squeezed = value.replace(/[\u0000-\u001f\u007f]/g, '').toLowerCase();
+  if (squeezed.includes(STORED_UPLOAD_SCHEME)) return true;
+  for (const item of value.split(';')) {
+    const comma = item.indexOf(',');
+    try {
+      if (new URL(item.slice(comma + 1).trim()).protocol === STORED_UPLOAD_SCHEME) return true;
+    } catch {
+      // not a URL: parseUploads refuses it at run time
     }
   }
-}
-
-export function isPrivateAddress(ip: string): boolean {
-  if (ip.includes(':')) {
-    const v = ip.toLowerCase();
-    if (v === '::1' || v === '::') return true;
-    if (v.startsWith('fc') || v.startsWith('fd') || v.startsWith('fe80')) return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(v);
-    return mapped ? isPrivateAddress(mapped[1]) : false;
-  }
-  const [a, b] = ip.split('.').map(Number);
-  return (
-    a === 10 ||
-    a === 127 ||
-    a === 0 ||
-    (a === 169 && b === 254) ||
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168) ||
-    (a === 100 && b >= 64 && b <= 127)
-  );
+  return false;
 }
 
 const UPLOAD_SCHEMA = 'TAP_UPLOAD';
@@ -166,7 +151,12 @@ export async function loadUpload(
   limits: UploadLimits,
   index: number,
 ): Promise<CatalogueTable> {
-  const events = readVOTable(createReadStream(file.path), {
+  // Opened here so a missing file is a plain message: the error of a failed open names the
+  // file's path in the data folder, which a client must never read.
+  const handle = await open(file.path).catch(() => {
+    throw new DaliError(`the upload '${spec.name}' is no longer available`);
+  });
+  const events = readVOTable(handle.createReadStream(), {
     maxBytes: limits.maxBytes,
     maxRows: limits.maxRows,
     batchRows: 2000,

@@ -45,7 +45,7 @@ export function registerVosi(
       // VOSI-13: Last-Modified is when the capability metadata last changed: at start-up.
       return reply.type(XML).header('Last-Modified', started.toUTCString()).send(capabilities);
     });
-    app.get(`/${service.path}/availability`, async (_req, reply) => {
+    app.get(`/${service.path}/availability`, async (request, reply) => {
       const notes: string[] = [];
       let available = true;
       if (opts.health.draining) {
@@ -55,7 +55,9 @@ export function registerVosi(
         const problem = await databaseAnswers(opts.pool);
         if (problem) {
           available = false;
-          notes.push(`the database does not answer: ${problem}`);
+          // The driver's text (addresses, user names) is for the log, not for anyone asking.
+          request.log.warn({ problem }, 'availability: the database does not answer');
+          notes.push('the database does not answer');
         }
       }
       if (available) notes.push(`${service.title} is accepting requests`);

@@ -97,18 +97,18 @@ describe('DataLink links', () => {
     expect(r.body).toContain('utype="adhoc:this"');
   });
 
-  test('proprietary: error row for anonymous and other groups, links for the owner group', async () => {
+  test('proprietary: not found for anonymous and other groups (issue 13), links for the owner group', async () => {
     const anon = await links([DID('image-07-mid')]);
     expect(anon.rows).toHaveLength(1);
-    expect(anon.rows[0][3]).toMatch(/^FatalFault: .*proprietary/);
+    expect(anon.rows[0][3]).toMatch(/^NotFoundFault: no dataset has ID/);
     const other = await links([DID('image-07-mid')], teamB);
-    expect(other.rows[0][3]).toMatch(/^FatalFault: /);
+    expect(other.rows[0][3]).toMatch(/^NotFoundFault: /);
     const owner = await links([DID('image-07-mid')], teamA);
     const self = owner.rows.find((x) => x[5] === '#this');
     expect(self?.[10]).toBe('true');
     const url = local(self?.[1] ?? '');
-    expect((await fetch(url)).status).toBe(401);
-    expect((await fetch(url, { headers: { authorization: `Bearer ${teamB}` } })).status).toBe(403);
+    expect((await fetch(url)).status).toBe(404);
+    expect((await fetch(url, { headers: { authorization: `Bearer ${teamB}` } })).status).toBe(404);
     const ok = await fetch(url, { headers: { authorization: `Bearer ${teamA}` } });
     expect(ok.status).toBe(200);
     expect(Number(ok.headers.get('content-length'))).toBeGreaterThan(2880);
@@ -139,8 +139,8 @@ describe('DataLink links', () => {
         .toString(),
     ).toBe('PNG');
     const hidden = `${node.url}/preview/${encodeURIComponent(DID('cube-02-low'))}.png`;
-    expect((await fetch(hidden)).status).toBe(401);
-    expect((await fetch(hidden, { headers: { authorization: `Bearer ${teamA}` } })).status).toBe(403);
+    expect((await fetch(hidden)).status).toBe(404);
+    expect((await fetch(hidden, { headers: { authorization: `Bearer ${teamA}` } })).status).toBe(404);
     expect((await fetch(hidden, { headers: { authorization: `Bearer ${teamB}` } })).status).toBe(200);
   });
 

@@ -108,8 +108,11 @@ describe('a started node', () => {
       const b = nestedToLonLat(29, sql);
       expect(angularDistanceDeg(a.lon, a.lat, b.lon, b.lat) * 3.6e6).toBeLessThan(1);
     }
+    // Ids run in storage order within each rights partition (public rows, each proprietary field).
     const unordered = await pool.query<{ n: bigint }>(
-      'SELECT count(*) AS n FROM (SELECT healpix < lag(healpix) OVER (ORDER BY source_id) AS back FROM demo.sources) s WHERE back',
+      `SELECT count(*) AS n FROM (SELECT healpix < lag(healpix) OVER (
+         PARTITION BY CASE WHEN owner_group IS NULL THEN '' ELSE field_id END ORDER BY source_id) AS back
+       FROM demo.sources) s WHERE back`,
     );
     expect(unordered.rows[0].n).toBe(0n);
   });
@@ -120,6 +123,24 @@ describe('a started node', () => {
     );
     expect(r.rows.map((x) => x.owner_group)).toEqual([null, 'team-a', 'team-b']);
     for (const row of r.rows) expect(row.n).toBeGreaterThan(0n);
+  });
+
+  it('numbers public rows 1..N and proprietary rows apart, so public ids reveal no hidden row (issue 13)', async () => {
+    const pub = await node.db.pool.query<{ n: bigint; lo: bigint; hi: bigint; islands: bigint }>(
+      'SELECT count(*) AS n, min(source_id) AS lo, max(source_id) AS hi, max(island_id) AS islands FROM demo.sources WHERE owner_group IS NULL',
+    );
+    expect(pub.rows[0].lo).toBe(1n);
+    expect(pub.rows[0].hi).toBe(pub.rows[0].n);
+    const gaps = await node.db.pool.query<{ n: bigint }>(
+      `SELECT count(*) AS n FROM (SELECT island_id - lag(island_id) OVER (ORDER BY source_id) AS step
+       FROM demo.sources WHERE owner_group IS NULL) s WHERE step > 1`,
+    );
+    expect(gaps.rows[0].n).toBe(0n);
+    const hidden = await node.db.pool.query<{ lo: bigint; n: bigint; distinct_ids: bigint }>(
+      'SELECT min(source_id) AS lo, count(*) AS n, count(DISTINCT source_id) AS distinct_ids FROM demo.sources WHERE owner_group IS NOT NULL',
+    );
+    expect(hidden.rows[0].lo).toBeGreaterThan(pub.rows[0].n);
+    expect(hidden.rows[0].distinct_ids).toBe(hidden.rows[0].n);
   });
 });
 

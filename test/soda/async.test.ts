@@ -105,12 +105,13 @@ describe('SODA async (UWS)', () => {
       ['CIRCLE', '266.4 -29.0 0.05'],
     ];
     const anon = await runJob(params);
-    expect(anon.results[0].body.toString()).toMatch(/^AuthenticationError: /);
+    // An embargoed product is unknown to whoever may not read it (issue 13).
+    expect(anon.results[0].body.toString()).toMatch(/^UsageError: no dataset has ID/);
     const owner = await runJob([...params, ['VONODE_OWNER_GROUPS', 'nobody']], teamA);
     expect(owner.phase).toBe('COMPLETED');
     expect(owner.results[0].type).toMatch(/^application\/fits/);
     // a client cannot lend itself groups
     const forged = await runJob([...params, ['VONODE_OWNER_GROUPS', 'team-a']]);
-    expect(forged.results[0].body.toString()).toMatch(/^AuthenticationError: /);
+    expect(forged.results[0].body.toString()).toMatch(/^UsageError: no dataset has ID/);
   });
 });

@@ -216,15 +216,14 @@ describe('SODA sync answers', () => {
     }
   });
 
-  test('proprietary: 401 with challenges to anonymous, 403 to another group, the cutout to the owner', async () => {
+  test('proprietary: 404 as if unknown to anonymous and another group (issue 13), the cutout to the owner', async () => {
     const params = { ID: DID('image-07-mid'), CIRCLE: '266.4 -29.0 0.1' };
     const anon = await soda(params);
-    expect(anon.res.status).toBe(401);
-    expect(anon.res.headers.get('www-authenticate')).toMatch(/Bearer/);
-    expect(anon.body.toString()).toMatch(/^AuthenticationError: /);
+    expect(anon.res.status).toBe(404);
+    expect(anon.body.toString()).toMatch(/^UsageError: no dataset has ID/);
     const other = await soda(params, teamB);
-    expect(other.res.status).toBe(403);
-    expect(other.body.toString()).toMatch(/^AuthorizationError: /);
+    expect(other.res.status).toBe(404);
+    expect(other.body.toString()).toMatch(/^UsageError: no dataset has ID/);
     const owner = await soda(params, teamA);
     expect(owner.res.status).toBe(200);
     const c = await checkCutout('image-07-mid', owner.body, {});
