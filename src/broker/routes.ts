@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendAuthenticationRequired } from '../auth/index.js';
+import { reportInternalError } from '../errors/index.js';
 import { OUTPUT_DIR, STDERR_FILE, STDOUT_FILE } from './backend.js';
 import { BrokerError, badRequest, notFound } from './errors.js';
 import { openInside } from './files.js';
@@ -78,19 +79,8 @@ export async function brokerRoutes(app: FastifyInstance, ctx: RouteContext): Pro
         errorDoc(new BrokerError(status, 'uri:invalid-data', (err as Error).message)),
       );
     }
-    request.log.error({ err }, 'broker request failed');
-    return send(
-      request,
-      reply,
-      500,
-      errorDoc(
-        new BrokerError(
-          500,
-          'uri:internal-error',
-          'the broker could not complete this request; it has been logged',
-        ),
-      ),
-    );
+    const message = reportInternalError(request.log, err, 'broker request failed');
+    return send(request, reply, 500, errorDoc(new BrokerError(500, 'uri:internal-error', message)));
   });
 
   // EB-10: POST /offersets. Answers 200 with the offer set (Content-Location names it) or,

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { reportInternalError } from '../errors/index.js';
 import { badRequest, isDiskFull, UwsError } from './errors.js';
 import type { Caller, UwsService } from './service.js';
 import {
@@ -120,8 +121,10 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
       return refuse(reply, err.statusCode, err.message);
-    request.log.error({ err }, 'UWS request failed');
-    return reply.code(500).type(TEXT_TYPE).send('the job service failed; try again later\n');
+    return reply
+      .code(500)
+      .type(TEXT_TYPE)
+      .send(`${reportInternalError(request.log, err, 'UWS request failed')}\n`);
   });
 
   // ---- job list ----------------------------------------------------------------------

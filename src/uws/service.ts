@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
+import { reportInternalError } from '../errors/index.js';
 import { badRequest, forbidden, isDiskFull, notFound, UwsError } from './errors.js';
 import type { JobFiles } from './job-files.js';
 import { resolveLimits, type UwsLimits } from './limits.js';
@@ -667,7 +668,7 @@ export class UwsService {
       phase = 'ERROR';
       // A runner may fail with the store's raw error (the stream it wrote into broke):
       // the job still ends saying the store is full.
-      error = failureSummary(entry.storeFull ?? failure);
+      error = failureSummary(entry.storeFull ?? failure, this.logger, job.id);
     } else if (outcome?.error) {
       phase = 'ERROR';
       error = failureSummary(new JobFailure(outcome.error));
@@ -830,12 +831,23 @@ function checkAccess(job: { id: string; owner: string | null; kind: string }, ca
   }
 }
 
-function failureSummary(err: unknown): ErrorSummary & { detail?: ErrorDetail } {
+/**
+ * What a job's error summary says. A JobFailure is written for the client; any other error is
+ * the service's own and may name files or SQL, so the client reads a reference to the log line
+ * instead (issue 13: internal errors logged with an id).
+ */
+function failureSummary(
+  err: unknown,
+  logger?: UwsLogger,
+  jobId?: string,
+): ErrorSummary & { detail?: ErrorDetail } {
   if (err instanceof JobFailure) {
     return { type: err.type, message: err.message, hasDetail: err.detail !== undefined, detail: err.detail };
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return { type: 'fatal', message: message || 'the job failed without a message', hasDetail: false };
+  const message = logger
+    ? reportInternalError(logger, err, 'UWS job failed', { jobId })
+    : 'the job failed inside the service';
+  return { type: 'fatal', message, hasDetail: false };
 }
 
 export { ACTIVE_PHASES, FINAL_PHASES };
