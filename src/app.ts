@@ -9,6 +9,8 @@ import { authPlugin, devIssuerPlugin, nodeAuthFromEnv } from './auth/index.js';
 import { registerBroker } from './broker/index.js';
 import type { Config } from './config/index.js';
 import { registerDataLink } from './datalink/index.js';
+import type { DatabaseHealth } from './db/health.js';
+import { answerOutagesWith503 } from './db/outage.js';
 import { registerHips } from './hips/index.js';
 import { registerMoc } from './moc/index.js';
 import { registerOai } from './oai/index.js';
@@ -34,6 +36,8 @@ export interface AppOptions {
   readonly health: HealthState;
   readonly logLevel?: string;
   readonly nodeName?: string;
+  /** When given, requests failing while the database is down get 503 (db/outage.ts). */
+  readonly database?: DatabaseHealth;
 }
 
 /**
@@ -49,6 +53,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
   });
+  if (opts.database) answerOutagesWith503(app, opts.database);
   // taplint (W-CAP-SVR0) and operators like to know what answered.
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('Server', SERVER_NAME);
