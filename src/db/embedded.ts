@@ -80,6 +80,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       'fsync=on',
       '-c',
       'max_wal_size=2GB',
+      // Crash recovery first fsyncs every file of the cluster one by one (seconds on a busy
+      // disk); one syncfs() of the file system does the same job, so a killed postmaster
+      // is back in about a second (Linux only).
+      ...(process.platform === 'linux' ? ['-c', 'recovery_init_sync_method=syncfs'] : []),
     ],
     onLog: (m: string) => {
       for (const line of m.split('\n')) {

@@ -35,6 +35,8 @@ export class DatabaseHealth {
   private pinned: string | undefined;
   private probeTimer: NodeJS.Timeout | null = null;
   private probing = false;
+  /** probeNow() was called during a probe: probe again as soon as it ends. */
+  private probeAgain = false;
   private nextDelay: number;
   private closed = false;
   private readonly recoveredListeners = new Set<(downForMs: number) => void>();
@@ -114,6 +116,10 @@ export class DatabaseHealth {
   /** Probes at once instead of at the next scheduled time (e.g. just after a restart). */
   probeNow(): void {
     if (this.closed || this.state.available) return;
+    if (this.probing) {
+      this.probeAgain = true;
+      return;
+    }
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.probeTimer = null;
     void this.runProbe();
@@ -149,9 +155,15 @@ export class DatabaseHealth {
     } finally {
       this.probing = false;
     }
+    const again = this.probeAgain;
+    this.probeAgain = false;
     if (this.closed) return;
-    if (failure === undefined) this.markUp();
-    else this.markDown(failure);
+    if (failure === undefined) {
+      this.markUp();
+    } else {
+      this.markDown(failure);
+      if (again) this.probeNow();
+    }
   }
 }
 
