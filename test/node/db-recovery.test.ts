@@ -76,24 +76,23 @@ async function get(
 }
 
 const started: NodeProcess[] = [];
-const folders: string[] = [];
+/** One folder for every test (initdb is the slow part); each test's nodes stop after it. */
+let dataDir: string;
+
+beforeAll(() => {
+  dataDir = freshDataDir();
+});
 
 afterEach(async () => {
   for (const n of started.splice(0)) await n.stop('SIGTERM');
 });
 
 afterAll(() => {
-  for (const d of folders) rmSync(d, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('the embedded PostgreSQL killed under a running node', () => {
-  let dataDir: string;
   let node: NodeProcess;
-
-  beforeAll(async () => {
-    dataDir = freshDataDir();
-    folders.push(dataDir);
-  });
 
   it('answers 503 meanwhile, stays alive, and answers again with no manual step', {
     timeout: NODE_TIMEOUT,
@@ -213,8 +212,6 @@ describe('a node killed with SIGKILL', () => {
   it('leaves an orphaned PostgreSQL that the next node on the folder stops, then starts normally', {
     timeout: 2 * NODE_TIMEOUT,
   }, async () => {
-    const dataDir = freshDataDir();
-    folders.push(dataDir);
     const first = await spawnNode(embeddedEnv(dataDir));
     started.push(first);
     const orphan = postmaster(dataDir);
@@ -233,8 +230,6 @@ describe('a node killed with SIGKILL', () => {
   it('refuses a second node on a folder in use, naming the running node', {
     timeout: 2 * NODE_TIMEOUT,
   }, async () => {
-    const dataDir = freshDataDir();
-    folders.push(dataDir);
     const first = await spawnNode(embeddedEnv(dataDir));
     started.push(first);
     const owner = postmaster(dataDir);
@@ -250,8 +245,6 @@ describe('a node killed with SIGKILL', () => {
   it('is not blocked by a stale postmaster.pid naming a live process that is not PostgreSQL', {
     timeout: 2 * NODE_TIMEOUT,
   }, async () => {
-    const dataDir = freshDataDir();
-    folders.push(dataDir);
     const first = await spawnNode(embeddedEnv(dataDir));
     const lock = readFileSync(lockFile(dataDir), 'utf8');
     expect(await first.stop('SIGTERM')).toBe(0);
