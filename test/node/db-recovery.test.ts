@@ -208,6 +208,45 @@ describe('the embedded PostgreSQL killed under a running node', () => {
   });
 });
 
+describe('a node on DATABASE_URL whose server is killed', () => {
+  it('answers 503 while the server is gone and again once it is back, with no manual step', {
+    timeout: 2 * NODE_TIMEOUT,
+  }, async () => {
+    // The server: another node's embedded PostgreSQL, which that node restarts when killed.
+    const host = await spawnNode(embeddedEnv(dataDir));
+    started.push(host);
+    const server = postmaster(dataDir);
+    const ownDir = freshDataDir();
+    try {
+      const node = await spawnNode({
+        ...embeddedEnv(ownDir),
+        DATABASE_URL: `postgres://vonode:vonode@127.0.0.1:${server.port}/vonode`,
+      });
+      started.push(node);
+      expect((await get(`${node.url}${SYNC}`)).status).toBe(200);
+      const t0 = Date.now();
+      process.kill(server.pid, 'SIGKILL');
+      await until('the old postmaster to be gone', () => !alive(server.pid));
+      const statuses: number[] = [];
+      await until('the node on DATABASE_URL to answer again', async () => {
+        const r = await get(`${node.url}${SYNC}`);
+        statuses.push(r.status);
+        return r.status === 200;
+      });
+      console.log(
+        `DATABASE_URL server SIGKILLed and back: the node answered again after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
+      expect(statuses[0]).toBe(503);
+      expect(statuses).not.toContain(500);
+      expect(node.child.exitCode).toBeNull();
+      expect(node.log()).toMatch(/the database answers again after/);
+    } finally {
+      for (const n of started.splice(0)) await n.stop('SIGTERM');
+      rmSync(ownDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a node killed with SIGKILL', () => {
   it('leaves an orphaned PostgreSQL that the next node on the folder stops, then starts normally', {
     timeout: 2 * NODE_TIMEOUT,
