@@ -42,7 +42,12 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
   let embedded: EmbeddedDatabase | undefined;
   let url = options.databaseUrl;
   let probeUrl = url;
-  const health = new DatabaseHealth({ probe: () => probe(probeUrl), log: options.notice });
+  // Until the database is open, a failure is the start's own error (one line, by the caller).
+  let opened = false;
+  const health = new DatabaseHealth({
+    probe: () => probe(probeUrl),
+    log: (line) => (opened ? options.notice?.(line) : undefined),
+  });
   if (!url) {
     embedded = await startEmbeddedPostgres({
       dataDir: `${options.dataDir}/pg`,
@@ -77,6 +82,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     if (err instanceof ConfigError) throw err;
     throw describeConnectionFailure(err, options.databaseUrl);
   }
+  opened = true;
   return {
     pool,
     url,
