@@ -27,7 +27,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   }
   return (
     typeof message === 'string' &&
-    /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Connection terminated due to connection timeout)/.test(
+    /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|timeout expired)/.test(
       message,
     )
   );

@@ -160,7 +160,9 @@ export class DatabaseHealth {
     if (this.closed) return;
     if (failure === undefined) {
       this.markUp();
-    } else {
+    } else if (!this.state.available) {
+      // A probe starts only while down: if the state is up now, a connection made
+      // meanwhile proved the server back, and this failure is stale.
       this.markDown(failure);
       if (again) this.probeNow();
     }
