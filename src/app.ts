@@ -15,6 +15,8 @@ import { registerBroker } from './broker/index.js';
 import type { Config } from './config/index.js';
 import type { DaliError } from './dali/index.js';
 import { registerDataLink } from './datalink/index.js';
+import type { DatabaseHealth } from './db/health.js';
+import { answerOutagesWith503 } from './db/outage.js';
 import { findNul, NulInputError, nulInUrl, reportInternalError } from './errors/index.js';
 import { registerHips } from './hips/index.js';
 import { registerMoc } from './moc/index.js';
@@ -41,6 +43,8 @@ export interface AppOptions {
   readonly health: HealthState;
   readonly logLevel?: string;
   readonly nodeName?: string;
+  /** When given, requests failing while the database is down get 503 (db/outage.ts). */
+  readonly database?: DatabaseHealth;
 }
 
 /**
@@ -58,6 +62,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // <base>/login/... is the node for callers who must authenticate (src/auth/login-alias.ts).
     rewriteUrl: rewriteLoginUrl,
   });
+  if (opts.database) answerOutagesWith503(app, opts.database);
   // taplint (W-CAP-SVR0) and operators like to know what answered.
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('Server', SERVER_NAME);

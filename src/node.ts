@@ -23,8 +23,9 @@ export async function startNode(
     dataDir: config.dataDir,
     poolSize: config.dbPoolSize,
     log: (l) => (config.logLevel === 'debug' || config.logLevel === 'trace' ? log(l) : undefined),
+    notice: log,
   });
-  const health: HealthState = { upSince: new Date(), draining: false };
+  const health: HealthState = { upSince: new Date(), draining: false, database: db.health };
   let app: FastifyInstance | undefined;
   try {
     await syncTapSchema(db.pool, publishedSchemas());
@@ -43,6 +44,7 @@ export async function startNode(
       pool: db.pool,
       health,
       logLevel: config.logLevel,
+      database: db.health,
     });
     try {
       await app.listen({ port: config.port, host: config.host });

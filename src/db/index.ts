@@ -1,9 +1,13 @@
 import pg from 'pg';
 import { ConfigError } from '../config/errors.js';
+import { clientClassFor } from './client.js';
 import { type EmbeddedDatabase, ensureDatabase, startEmbeddedPostgres } from './embedded.js';
+import { DatabaseHealth } from './health.js';
 import { applyMigrations } from './migrate.js';
 
+export { isDatabaseUnavailable } from './client.js';
 export { ensureDatabase, startEmbeddedPostgres } from './embedded.js';
+export { DatabaseHealth, type DatabaseStatus } from './health.js';
 export { applyMigrations, loadMigrations, MIGRATIONS_DIR } from './migrate.js';
 
 // Whole bigints, not strings: ids and HEALPix indices are compared and serialised as numbers.
@@ -16,6 +20,8 @@ export interface Database {
   readonly url: string;
   /** True when this process started the PostgreSQL it uses. */
   readonly embedded: boolean;
+  /** Whether PostgreSQL answers now; 503s and /availability read it (health.ts). */
+  readonly health: DatabaseHealth;
   close(): Promise<void>;
 }
 
@@ -24,6 +30,8 @@ export interface OpenOptions {
   readonly dataDir: string;
   readonly poolSize: number;
   readonly log?: (line: string) => void;
+  /** Outages, restarts and recoveries of the database: lines an operator should see. */
+  readonly notice?: (line: string) => void;
 }
 
 /**
@@ -33,12 +41,30 @@ export interface OpenOptions {
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   let embedded: EmbeddedDatabase | undefined;
   let url = options.databaseUrl;
+  let probeUrl = url;
+  // Until the database is open, a failure is the start's own error (one line, by the caller).
+  let opened = false;
+  const health = new DatabaseHealth({
+    probe: () => probe(probeUrl),
+    log: (line) => (opened ? options.notice?.(line) : undefined),
+  });
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: `${options.dataDir}/pg`, onLog: options.log });
+    embedded = await startEmbeddedPostgres({
+      dataDir: `${options.dataDir}/pg`,
+      onLog: options.log,
+      onNotice: options.notice,
+      health,
+    });
     url = embedded.url;
+    probeUrl = url;
     await ensureDatabase(url);
   }
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize, connectionTimeoutMillis: 10_000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize,
+    connectionTimeoutMillis: 10_000,
+    Client: clientClassFor(health),
+  });
   pool.on('error', (err) => options.log?.(`idle PostgreSQL connection failed: ${err.message}`));
   try {
     const r = await pool.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
@@ -50,20 +76,36 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     }
     await applyMigrations(pool);
   } catch (err) {
+    health.close();
     await pool.end().catch(() => {});
     await embedded?.stop().catch(() => {});
     if (err instanceof ConfigError) throw err;
     throw describeConnectionFailure(err, options.databaseUrl);
   }
+  opened = true;
   return {
     pool,
     url,
     embedded: embedded !== undefined,
+    health,
     async close() {
+      health.close();
       await pool.end().catch(() => {});
       await embedded?.stop();
     },
   };
+}
+
+/** One fresh connection and a trivial query, outside the pool (which may be full or broken). */
+async function probe(url: string | undefined): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000, query_timeout: 2000 });
+  client.on('error', () => {}); // the failure also rejects connect() or the query
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 function describeConnectionFailure(err: unknown, databaseUrl: string | undefined): Error {

@@ -7,6 +7,8 @@ export interface HealthState {
   readonly upSince: Date;
   /** Set while shutting down: the node finishes work in hand but takes no more (VOSI-17). */
   draining: boolean;
+  /** The database's health as the node tracks it: a known outage is reported without a query. */
+  database?: { readonly available: boolean; readonly status: { readonly reason?: string } };
 }
 
 const XML = 'text/xml; charset=UTF-8';
@@ -51,6 +53,9 @@ export function registerVosi(
       if (opts.health.draining) {
         available = false;
         notes.push('the node is shutting down and accepts no new work');
+      } else if (opts.health.database && !opts.health.database.available) {
+        available = false;
+        notes.push(`the database is unavailable: ${opts.health.database.status.reason ?? 'no answer'}`);
       } else {
         const problem = await databaseAnswers(opts.pool);
         if (problem) {
