@@ -19,6 +19,7 @@ import type {
   QueryExpression,
   QueryTerm,
   SelectQuery,
+  SetOperation,
   TableRef,
 } from './ast.js';
 import type {
@@ -315,8 +316,7 @@ export class Compiler {
     }
     const main = this.queryExpression(ast.query, undefined, true, this.options.maxrec);
     let sql = withSql.length ? `WITH ${withSql.join(', ')} ${main.sql}` : main.sql;
-    // Outer relations first: a derived table's text carries its inner placeholders.
-    for (const rel of [...this.rels].reverse()) sql = sql.replace(rel.placeholder, () => this.relSql(rel));
+    sql = this.expandPlaceholders(sql);
     const columns = main.cols.map((c) => {
       const m: ColumnMetadata = { name: c.name, datatype: c.t.meta.datatype };
       for (const k of ['arraysize', 'xtype', 'unit', 'ucd', 'utype', 'description'] as const) {
@@ -326,6 +326,24 @@ export class Compiler {
       return m;
     });
     return { sql, params: this.params, columns };
+  }
+
+  /**
+   * Each FROM item was written as a placeholder (its SQL depends on LATERAL filters found
+   * later); here each is replaced once, by its SQL, in one pass over the text. A derived
+   * table's SQL carries its inner placeholders: they are expanded in turn (nesting depth is
+   * bounded by the parser).
+   */
+  private expandPlaceholders(sql: string, done = new Set<number>()): string {
+    return sql.replace(/\u0000R(\d+)\u0000/g, (whole, n: string) => {
+      const k = Number(n);
+      const rel = this.rels[k - 1];
+      // Each placeholder is written once; a second copy would be a compiler bug, and stays
+      // as it is (NUL cannot reach PostgreSQL: the query fails rather than mean something else).
+      if (!rel || done.has(k)) return whole;
+      done.add(k);
+      return this.expandPlaceholders(this.relSql(rel), done);
+    });
   }
 
   private relSql(rel: Rel): string {
@@ -431,7 +449,19 @@ export class Compiler {
   private queryTerm(term: QueryTerm, parent: Scope | undefined): Compiled {
     if (term.kind === 'select') return this.select(term, parent, false, [], undefined, undefined);
     if (term.kind === 'nested') return this.queryExpression(term.query, parent, false);
-    const left = this.queryTerm(term.left, parent);
+    // `q1 UNION q2 UNION ...` is left-deep: a loop over the chain, not recursion in its length.
+    const nodes: SetOperation[] = [];
+    let first: QueryTerm = term;
+    while (first.kind === 'setop') {
+      nodes.push(first);
+      first = first.left;
+    }
+    let acc = this.queryTerm(first, parent);
+    for (let i = nodes.length - 1; i >= 0; i--) acc = this.setOperation(nodes[i], acc, parent);
+    return acc;
+  }
+
+  private setOperation(term: SetOperation, left: Compiled, parent: Scope | undefined): Compiled {
     const right = this.queryTerm(term.right, parent);
     if (left.cols.length !== right.cols.length) {
       throw new AdqlError(
@@ -1130,7 +1160,9 @@ export class Compiler {
    */
   private conjuncts(c: Condition, ctx: Ctx, accepts: XmHoist['accepts'], commit?: XmHoist['commit']): string {
     if (c.kind === 'and')
-      return `${this.conjuncts(c.left, ctx, accepts, commit)} AND ${this.conjuncts(c.right, ctx, accepts, commit)}`;
+      return leftSpine(c, 'and')
+        .map((x) => this.conjuncts(x, ctx, accepts, commit))
+        .join(' AND ');
     if (c.kind === 'group') return `(${this.conjuncts(c.arg, ctx, accepts, commit)})`;
     if (this.options.crossmatch === 'join') return this.condition(c, ctx);
     const saved = this.xmHoist;
@@ -1166,8 +1198,13 @@ export class Compiler {
   condition(c: Condition, ctx: Ctx): string {
     switch (c.kind) {
       case 'and':
-      case 'or':
-        return `${this.condition(c.left, ctx)} ${c.kind.toUpperCase()} ${this.condition(c.right, ctx)}`;
+      case 'or': {
+        // A chain `x OR y OR ...` is a left-deep tree as long as the query: walked by a
+        // loop, left to right, so its length cannot overflow the stack.
+        const sep = ` ${c.kind.toUpperCase()} `;
+        const parts = leftSpine(c, c.kind).map((x) => this.condition(x, ctx));
+        return parts.join(sep);
+      }
       case 'not':
         return `NOT (${this.condition(c.arg, ctx)})`;
       case 'group':
@@ -1452,10 +1489,34 @@ export class Compiler {
     }
   }
 
+  /**
+   * A chain `a + b - c * d ...` is a left-deep tree as long as the query: compiled by a loop
+   * over its left spine (no recursion in its length), each step exactly what compiling that
+   * node alone gives, the GROUP BY check of expr() included. The relations of the chain
+   * gather in one set, so a chain over many tables stays linear.
+   */
   private binary(e: Extract<Expr, { kind: 'binary' }>, ctx: Ctx): Val {
-    const l = this.expr(e.left, ctx);
-    const r = this.expr(e.right, ctx);
-    const rels = new Set([...l.rels, ...r.rels]);
+    const nodes: Array<Extract<Expr, { kind: 'binary' }>> = [];
+    let first: Expr = e;
+    while (first.kind === 'binary') {
+      nodes.push(first);
+      first = first.left;
+    }
+    const mark = ctx.ungrouped.length;
+    let acc = this.expr(first, ctx);
+    const rels = new Set(acc.rels);
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const node = nodes[i];
+      const r = this.expr(node.right, ctx);
+      for (const rel of r.rels) rels.add(rel);
+      acc = this.binaryStep(node, acc, r, rels);
+      if (i > 0 && ctx.grouping && ctx.ungrouped.length > mark && ctx.grouping.has(acc.sql))
+        ctx.ungrouped.length = mark;
+    }
+    return acc;
+  }
+
+  private binaryStep(e: Extract<Expr, { kind: 'binary' }>, l: Val, r: Val, rels: Set<Rel>): Val {
     const agg = l.agg || r.agg;
     if (e.op === '||') {
       for (const v of [l, r]) {
@@ -2503,6 +2564,23 @@ function describeType(t: VType): string {
   }
 }
 
+/**
+ * The operands of a left-deep chain of `kind` nodes (`a OR b OR c` -> [a, b, c]), found by
+ * a loop: the parser builds chains left-deep, one level per operator, so recursing down the
+ * left side would use stack in proportion to the query's length.
+ */
+function leftSpine<N extends { kind: string }>(node: N, kind: string): N[] {
+  const rights: N[] = [];
+  let n = node;
+  while (n.kind === kind) {
+    const b = n as unknown as { left: N; right: N };
+    rights.push(b.right);
+    n = b.left;
+  }
+  rights.push(n);
+  return rights.reverse();
+}
+
 function hasAggregate(e: Expr): boolean {
   switch (e.kind) {
     case 'aggregate':
@@ -2512,7 +2590,7 @@ function hasAggregate(e: Expr): boolean {
     case 'cast':
       return hasAggregate(e.arg);
     case 'binary':
-      return hasAggregate(e.left) || hasAggregate(e.right);
+      return leftSpine(e, 'binary').some(hasAggregate);
     case 'call':
     case 'udf':
       return e.args.some(hasAggregate);
@@ -2553,7 +2631,7 @@ function condHasAggregate(c: Condition): boolean {
   switch (c.kind) {
     case 'and':
     case 'or':
-      return condHasAggregate(c.left) || condHasAggregate(c.right);
+      return leftSpine(c, c.kind).some(condHasAggregate);
     case 'not':
     case 'group':
       return condHasAggregate(c.arg);

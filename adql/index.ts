@@ -19,7 +19,7 @@ export { AdqlError, type AdqlErrorKind, type Position } from './errors.js';
 export { LANGUAGE_FEATURES, type LanguageFeatureGroup } from './features.js';
 export { MAX_QUERY_LENGTH } from './lexer.js';
 export { inlineParameters } from './literals.js';
-export { MAX_NESTING, parse } from './parser.js';
+export { MAX_NESTING, type ParseOptions, parse } from './parser.js';
 export { parseStcsPolygon, StcsError, type StcsPolygon } from './stcs.js';
 
 /**
@@ -27,7 +27,7 @@ export { parseStcsPolygon, StcsError, type StcsPolygon } from './stcs.js';
  * column. Throws only AdqlError (syntax, semantic or unsupported) for bad queries.
  */
 export function compile(adql: string, catalogue: Catalogue, options?: CompileOptions): CompiledQuery {
-  const ast: QueryAst = parse(adql);
+  const ast: QueryAst = parse(adql, options);
   try {
     return new Compiler(catalogue, options).compile(ast);
   } catch (e) {
