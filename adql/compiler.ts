@@ -121,10 +121,62 @@ interface Compiled {
   cols: OutCol[];
 }
 
+/**
+ * The relations a LATERAL item may read: the outer ones, plus a prefix of one growing list
+ * (the items written before it), plus a few extra. Made in O(1) per FROM item, since a FROM
+ * list of n items would otherwise copy O(n^2) relations; asked only about crossmatches.
+ */
+class Visible {
+  static readonly NONE = new Visible();
+  constructor(
+    private readonly outer?: Visible,
+    private readonly list?: { index: Map<Rel, number> },
+    private readonly upto = 0,
+    private readonly extra?: ReadonlySet<Rel>,
+  ) {}
+  has(r: Rel): boolean {
+    const at = this.list?.index.get(r);
+    if (at !== undefined && at < this.upto) return true;
+    if (this.extra?.has(r)) return true;
+    return this.outer?.has(r) ?? false;
+  }
+}
+
+/** A list of relations that knows each one's place (for Visible prefixes). */
+class RelList {
+  readonly rels: Rel[] = [];
+  readonly index = new Map<Rel, number>();
+  add(r: Rel): void {
+    if (this.index.has(r)) return;
+    this.index.set(r, this.rels.length);
+    this.rels.push(r);
+  }
+  prefix(outer?: Visible): Visible {
+    return new Visible(outer, this, this.rels.length);
+  }
+}
+
 class Scope {
   rels: Rel[] = [];
+  /** The same relations as a set, and their columns by lower-case name: name lookups stay O(1) as FROM grows. */
+  readonly relSet = new Set<Rel>();
+  readonly columnsByName = new Map<string, Array<{ rel: Rel; col: RelCol }>>();
+  readonly relsByName = new Map<string, Rel[]>();
   merged = new Map<string, Val>();
   constructor(readonly parent?: Scope) {}
+  add(rel: Rel): void {
+    this.rels.push(rel);
+    this.relSet.add(rel);
+    pushTo(this.relsByName, (rel.corr ? rel.corr.name : rel.tableName).toLowerCase(), rel);
+    for (const col of rel.columns)
+      pushTo(this.columnsByName, stripQuotes(col.name).name.toLowerCase(), { rel, col });
+  }
+}
+
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
 }
 
 interface Ctx {
@@ -267,12 +319,14 @@ export class Compiler {
   private paramIndex = new Map<string, number>();
   private relCount = 0;
   private ctes = new Map<string, { id: Identifier; alias: string; cols: OutCol[] }>();
+  /** The WITH queries by lower-case name: only names equal ignoring case can match. */
+  private ctesByName = new Map<string, Array<{ id: Identifier; alias: string; cols: OutCol[] }>>();
   private tablesByName = new Map<string, CatalogueTable[]>();
   private allTables: CatalogueTable[] = [];
   private xmCount = 0;
   private rels: Rel[] = [];
   /** Where each table reference sits in its FROM: what a LATERAL there may see, and whether only inner joins lead to it. */
-  private fromInfo = new Map<Rel, { visible: Set<Rel>; inner: boolean }>();
+  private fromInfo = new Map<Rel, { visible: Visible; inner: boolean }>();
   /** Crossmatch filters moved into a LATERAL subquery on the indexed relation. */
   private lateral = new Map<Rel, Array<{ name: string; call: string; cond: string }>>();
   /** Set while a top-level conjunct of WHERE/ON compiles: crossmatches there may become LATERAL. */
@@ -299,7 +353,7 @@ export class Compiler {
   compile(ast: QueryAst): CompiledQuery {
     const withSql: string[] = [];
     for (const w of ast.with) {
-      for (const c of this.ctes.values()) {
+      for (const c of this.ctesByName.get(w.name.name.toLowerCase()) ?? []) {
         if (matches(w.name, c.id.delimited ? `"${c.id.name}"` : c.id.name) || matches(c.id, w.name.name)) {
           throw new AdqlError(
             'semantic',
@@ -312,7 +366,9 @@ export class Compiler {
       const compiled = this.queryExpression(w.query, undefined, false);
       const alias = `_w${this.ctes.size + 1}`;
       withSql.push(`${quoteIdent(alias)} AS (${compiled.sql})`);
-      this.ctes.set(alias, { id: w.name, alias, cols: compiled.cols });
+      const cte = { id: w.name, alias, cols: compiled.cols };
+      this.ctes.set(alias, cte);
+      pushTo(this.ctesByName, w.name.name.toLowerCase(), cte);
     }
     const main = this.queryExpression(ast.query, undefined, true, this.options.maxrec);
     let sql = withSql.length ? `WITH ${withSql.join(', ')} ${main.sql}` : main.sql;
@@ -512,12 +568,12 @@ export class Compiler {
     const scope = new Scope(parent);
     const fromSql: string[] = [];
     const star: StarEntry[] = [];
-    const earlier = new Set<Rel>();
+    const earlier = new RelList();
     // Plain tables of the comma list: one of them may be moved last (below).
     const plain = new Map<Rel, number>();
     for (const f of sel.from) {
       // A LATERAL item may refer to every earlier item of the FROM list.
-      const r = this.fromItem(f, scope, new Set(earlier), true);
+      const r = this.fromItem(f, scope, earlier.prefix(), true);
       if (f.kind === 'table') plain.set(r.rels[0], fromSql.length);
       fromSql.push(r.sql);
       star.push(...r.star);
@@ -533,7 +589,7 @@ export class Compiler {
 
     let where = '';
     if (sel.where) {
-      const local = new Set(scope.rels);
+      const local = scope.relSet;
       // A WHERE crossmatch may move into the indexed table's LATERAL only if no outer join
       // can null-extend that table, and the circle's relations precede it.
       // A comma list is a cross join, whose order means nothing to the result (the select
@@ -561,7 +617,7 @@ export class Compiler {
         if (seesAll(idx, circle)) return;
         moved = idx;
         const info = this.fromInfo.get(idx)!;
-        this.fromInfo.set(idx, { ...info, visible: new Set([...info.visible, ...local]) });
+        this.fromInfo.set(idx, { ...info, visible: new Visible(info.visible, undefined, 0, local) });
       };
       where = ` WHERE ${this.conjuncts(sel.where, ctx('WHERE', false), accepts, commit)}`;
       if (moved && this.lateral.has(moved)) {
@@ -720,7 +776,7 @@ export class Compiler {
   private fromItem(
     ref: TableRef,
     scope: Scope,
-    visible: Set<Rel>,
+    visible: Visible,
     inner: boolean,
   ): { sql: string; star: StarEntry[]; rels: Rel[] } {
     if (ref.kind === 'table') {
@@ -770,7 +826,7 @@ export class Compiler {
     const right = this.fromItem(
       ref.right,
       scope,
-      lateralOk ? new Set([...visible, ...left.rels]) : new Set(),
+      lateralOk ? new Visible(visible, undefined, 0, new Set(left.rels)) : Visible.NONE,
       inner && (ref.type === 'CROSS' || ref.type === 'INNER'),
     );
     const kw = ref.type === 'CROSS' ? 'CROSS JOIN' : ref.type === 'INNER' ? 'JOIN' : `${ref.type} JOIN`;
@@ -806,8 +862,8 @@ export class Compiler {
         ref.type === 'INNER' && ref.left.kind === 'table' && ref.right.kind !== 'join'
           ? left.rels[0]
           : undefined;
-      const firstSees = new Set([...visible, ...right.rels]);
-      const local = new Set(scope.rels);
+      const firstSees = first && new Visible(visible, undefined, 0, new Set(right.rels));
+      const local = scope.relSet;
       const accepts = (idx: Rel, circle: Set<Rel>) => {
         // Never both ways round: each would have to come after the other.
         const sees =
@@ -906,7 +962,9 @@ export class Compiler {
   }
 
   private addRel(scope: Scope, rel: Rel, nameId: Identifier): void {
-    for (const other of scope.rels) {
+    // Two names can clash only if they are equal ignoring case: look at those alone.
+    for (const other of scope.relsByName.get((rel.corr ? rel.corr.name : rel.tableName).toLowerCase()) ??
+      []) {
       const same = rel.corr
         ? other.corr
           ? matches(rel.corr, other.corr.delimited ? `"${other.corr.name}"` : other.corr.name)
@@ -923,13 +981,13 @@ export class Compiler {
         );
       }
     }
-    scope.rels.push(rel);
+    scope.add(rel);
   }
 
   private tableRel(name: Identifier[], corr: Identifier | undefined, pos: Position): Rel {
     const last = name[name.length - 1];
     if (name.length === 1) {
-      for (const cte of this.ctes.values()) {
+      for (const cte of this.ctesByName.get(last.name.toLowerCase()) ?? []) {
         if (matches(last, cte.id.delimited ? `"${cte.id.name}"` : cte.id.name)) {
           const alias = this.nextAlias();
           const rel: Rel = {
@@ -1043,7 +1101,9 @@ export class Compiler {
 
   private findRel(q: Identifier[], scope: Scope, pos: Position, mustExist: boolean): Rel | undefined {
     for (let s: Scope | undefined = scope; s; s = s.parent) {
-      const found = s.rels.filter((r) => this.relMatches(r, q));
+      const found = (s.relsByName.get(q[q.length - 1].name.toLowerCase()) ?? []).filter((r) =>
+        this.relMatches(r, q),
+      );
       if (found.length > 1) {
         throw new AdqlError(
           'semantic',
@@ -1097,9 +1157,10 @@ export class Compiler {
     if (parts.length === 1) {
       for (let s: Scope | undefined = scope; s; s = s.parent) {
         for (const [k, v] of s.merged) if (matches(colId, k)) return v;
-        const found: Array<{ rel: Rel; col: RelCol }> = [];
-        for (const rel of s.rels)
-          for (const col of rel.columns) if (matches(colId, col.name)) found.push({ rel, col });
+        // Only columns equal to the name ignoring case can match (in FROM order, as written).
+        const found = (s.columnsByName.get(colId.name.toLowerCase()) ?? []).filter((f) =>
+          matches(colId, f.col.name),
+        );
         if (found.length > 1) {
           const where = found.map((f) => f.rel.corr?.name ?? f.rel.tableName).join(', ');
           throw new AdqlError(
@@ -1390,7 +1451,7 @@ export class Compiler {
           ctx.aggDepth === 0 &&
           !ctx.grouping.has(v.sql) &&
           v.rels.size &&
-          [...v.rels].some((r) => ctx.scope.rels.includes(r))
+          [...v.rels].some((r) => ctx.scope.relSet.has(r))
         ) {
           ctx.ungrouped.push({ name: e.parts.map((p) => p.name).join('.'), pos: e.pos });
         }

@@ -15,7 +15,7 @@ export type {
   RegionStorage,
   VOTableDatatype,
 } from './catalogue.js';
-export { AdqlError, type AdqlErrorKind, type Position } from './errors.js';
+export { AdqlError, type AdqlErrorData, type AdqlErrorKind, type Position } from './errors.js';
 export { LANGUAGE_FEATURES, type LanguageFeatureGroup } from './features.js';
 export { MAX_QUERY_LENGTH } from './lexer.js';
 export { inlineParameters } from './literals.js';

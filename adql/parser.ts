@@ -157,7 +157,7 @@ class Parser {
     if (++this.depth > this.maxDepth) {
       throw new AdqlError(
         'syntax',
-        `query nested more than ${this.maxDepth} levels deep (parentheses, subqueries, NOT and signs count)`,
+        `query nested more than ${this.maxDepth} levels deep (parentheses, subqueries, JOINs, NOT and signs count)`,
         this.tok.pos,
         this.tok.text,
       );
@@ -363,6 +363,10 @@ class Parser {
   private tableReference(): TableRef {
     this.enter();
     let left = this.tablePrimary();
+    // Each JOIN nests the tree one level (the compiler, like PostgreSQL, walks joins
+    // recursively and checks each ON against all tables joined before it): joins count
+    // toward the nesting limit.
+    let joins = 0;
     for (;;) {
       const pos = this.tok.pos;
       let natural = false;
@@ -383,6 +387,8 @@ class Parser {
         break;
       }
       this.i++;
+      this.enter();
+      joins++;
       const right = this.tablePrimary();
       let on: Condition | undefined;
       let using: Identifier[] | undefined;
@@ -400,6 +406,7 @@ class Parser {
       }
       left = { kind: 'join', pos, type, natural, left, right, on, using };
     }
+    this.depth -= joins;
     this.leave();
     return left;
   }

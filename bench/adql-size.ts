@@ -21,13 +21,14 @@ function grow(head: string, unit: (i: number) => string, sep: string, tail: stri
 }
 
 export const SHAPES: Record<string, (bytes: number) => string> = {
-  'IN list': (b) => grow('SELECT source_id FROM demo.sources WHERE source_id IN (', (i) => String(i), ', ', ')', b),
+  'IN list': (b) =>
+    grow('SELECT source_id FROM demo.sources WHERE source_id IN (', (i) => String(i), ', ', ')', b),
   'OR chain': (b) => grow('SELECT source_id FROM demo.sources WHERE ', (i) => `flag = ${i}`, ' OR ', '', b),
   'AND chain': (b) => grow('SELECT source_id FROM demo.sources WHERE ', (i) => `flux > ${i}`, ' AND ', '', b),
   'select list': (b) => grow('SELECT ', (i) => `flux * ${i} AS c${i}`, ', ', ' FROM demo.sources', b),
   'string literal': (b) =>
     `SELECT source_id FROM demo.sources WHERE field_id = '${'x'.repeat(Math.max(0, b - 60))}'`,
-  'joins': (b) =>
+  joins: (b) =>
     grow(
       'SELECT s0.source_id FROM demo.sources AS s0',
       (i) => ` JOIN demo.sources AS s${i + 1} ON s${i + 1}.source_id = s${i}.source_id`,
@@ -42,7 +43,8 @@ export const SHAPES: Record<string, (bytes: number) => string> = {
     const group = `${'('.repeat(depth)}flag = 1${')'.repeat(depth)}`;
     return grow(q, () => group, ' OR ', '', b);
   },
-  'comments/lines': (b) => grow('SELECT source_id FROM demo.sources WHERE ', (i) => `-- c${i}\nflag = ${i}`, '\nOR ', '', b),
+  'comments/lines': (b) =>
+    grow('SELECT source_id FROM demo.sources WHERE ', (i) => `-- c${i}\nflag = ${i}`, '\nOR ', '', b),
 };
 
 function main(): void {
@@ -61,7 +63,7 @@ function main(): void {
         cells.push('skipped');
         continue;
       }
-      const q = gen(kb * 1000);
+      const q = gen(kb * 1000 - 100); // "1000 KB" stays under the old 1,000,000-character limit
       // CPU time of this process, not wall time: the figures hold on a busy machine.
       const t0 = process.cpuUsage();
       let note = '';
@@ -79,4 +81,4 @@ function main(): void {
   }
 }
 
-if (process.argv[1]?.endsWith("adql-size.ts")) main();
+if (process.argv[1]?.endsWith('adql-size.ts')) main();
