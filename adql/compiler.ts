@@ -304,7 +304,8 @@ function geoMeta(kind: 'point' | 'circle' | 'polygon'): Meta {
 }
 
 function numType(integer: boolean, datatype?: VOTableDatatype, extra?: Partial<Meta>): VType {
-  return { cat: 'num', integer, meta: { datatype: datatype ?? (integer ? 'long' : 'double'), ...extra } };
+  const meta: Meta = { datatype: datatype ?? (integer ? 'long' : 'double') };
+  return { cat: 'num', integer, meta: extra ? { ...meta, ...extra } : meta };
 }
 
 const STR: VType = { cat: 'str', meta: { datatype: 'char', arraysize: '*' } };
@@ -373,12 +374,17 @@ export class Compiler {
     const main = this.queryExpression(ast.query, undefined, true, this.options.maxrec);
     let sql = withSql.length ? `WITH ${withSql.join(', ')} ${main.sql}` : main.sql;
     sql = this.expandPlaceholders(sql);
+    // Written out key by key (not a loop over key names): a select list of thousands of
+    // columns stays cheap, and the keys keep their order.
     const columns = main.cols.map((c) => {
-      const m: ColumnMetadata = { name: c.name, datatype: c.t.meta.datatype };
-      for (const k of ['arraysize', 'xtype', 'unit', 'ucd', 'utype', 'description'] as const) {
-        const v = c.t.meta[k];
-        if (v !== undefined) m[k] = v;
-      }
+      const meta = c.t.meta;
+      const m: ColumnMetadata = { name: c.name, datatype: meta.datatype };
+      if (meta.arraysize !== undefined) m.arraysize = meta.arraysize;
+      if (meta.xtype !== undefined) m.xtype = meta.xtype;
+      if (meta.unit !== undefined) m.unit = meta.unit;
+      if (meta.ucd !== undefined) m.ucd = meta.ucd;
+      if (meta.utype !== undefined) m.utype = meta.utype;
+      if (meta.description !== undefined) m.description = meta.description;
       return m;
     });
     return { sql, params: this.params, columns };
@@ -1405,11 +1411,13 @@ export class Compiler {
   private exprInner(e: Expr, ctx: Ctx): Val {
     switch (e.kind) {
       case 'number': {
-        const base = { agg: false, rels: new Set<Rel>() };
+        // Plain object literals (no spread): number literals are the bulk of a long IN list
+        // or polygon, and a spread here cost several times the rest of their compilation.
         if (e.integer) {
           if (e.value <= 2147483647)
             return {
-              ...base,
+              agg: false,
+              rels: new Set<Rel>(),
               sql: e.text.replace(/^0+(?=\d)/, ''),
               t: numType(true, 'int'),
               name: 'expr',
@@ -1417,7 +1425,8 @@ export class Compiler {
             };
           if (BigInt(e.text) <= 9223372036854775807n)
             return {
-              ...base,
+              agg: false,
+              rels: new Set<Rel>(),
               sql: `${BigInt(e.text)}::bigint`,
               t: numType(true, 'long'),
               name: 'expr',
@@ -1427,7 +1436,8 @@ export class Compiler {
         if (!Number.isFinite(e.value)) throw new AdqlError('semantic', 'number out of range', e.pos, e.text);
         const text = /^\./.test(e.text) ? `0${e.text}` : e.text;
         return {
-          ...base,
+          agg: false,
+          rels: new Set<Rel>(),
           sql: `${text.replace(/\.$/, '')}::float8`,
           t: numType(false, 'double'),
           name: 'expr',
@@ -1628,7 +1638,7 @@ export class Compiler {
     // ADQL does not define integer division; like SQL, integer / integer truncates (documented in README).
     return {
       sql: `(${l.sql} ${e.op} ${r.sql})`,
-      t: numType(integer, datatype, unit ? { unit } : undefined),
+      t: unit ? { cat: 'num', integer, meta: { datatype, unit } } : numType(integer, datatype),
       name: 'expr',
       agg,
       rels,
