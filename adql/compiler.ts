@@ -188,6 +188,9 @@ interface Ctx {
   clause: string;
 }
 
+/** A column's type with its published metadata, by that metadata (values are never modified). */
+const colTypes = new WeakMap<ColumnMetadata, VType>();
+
 const DEFAULT_MAX_RANGES = 16;
 const META_KEYS = ['arraysize', 'xtype', 'unit', 'ucd', 'utype', 'description'] as const;
 /** Per published column, what every compile needs (published metadata is immutable per catalogue object). */
@@ -1082,10 +1085,17 @@ export class Compiler {
   }
 
   private colVal(rel: Rel, col: RelCol): Val {
-    const { name: _n, ...meta } = col.meta;
+    // The type with the column's metadata, made once per column (not per use): `*` over a
+    // FROM list of thousands of tables makes a value for every column of each.
+    let t = colTypes.get(col.meta);
+    if (!t) {
+      const { name: _n, ...meta } = col.meta;
+      t = { ...col.t, meta };
+      colTypes.set(col.meta, t);
+    }
     return {
       sql: col.sql,
-      t: { ...col.t, meta },
+      t,
       name: col.name,
       agg: false,
       rels: new Set([rel]),
