@@ -132,27 +132,26 @@ export function tokenize(src: string, options: LexOptions = {}): Token[] {
       tokens.push({ type: 'number', value: text, text, pos, spaced });
     } else if (c === 39) {
       // ADQL-6: '' inside a string is one quote. Strings may span lines.
+      // Copied a run at a time between quotes (not a character at a time): a long literal
+      // costs one slice.
       let value = '';
       i++;
       for (;;) {
-        if (i >= n)
+        const q = src.indexOf("'", i);
+        if (q === -1)
           throw new AdqlError('syntax', 'unterminated string literal', pos, src.slice(start, start + 20));
-        const d = src.charCodeAt(i);
-        if (d === 39) {
-          if (src.charCodeAt(i + 1) === 39) {
-            value += "'";
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        if (d === 10) {
+        for (let nl = src.indexOf('\n', i); nl !== -1 && nl < q; nl = src.indexOf('\n', nl + 1)) {
           line++;
-          lineStart = i + 1;
+          lineStart = nl + 1;
         }
-        value += src[i];
-        i++;
+        value += src.slice(i, q);
+        if (src.charCodeAt(q + 1) === 39) {
+          value += "'";
+          i = q + 2;
+          continue;
+        }
+        i = q + 1;
+        break;
       }
       tokens.push({ type: 'string', value, text: src.slice(start, i), pos, spaced });
     } else if (c === 34) {
