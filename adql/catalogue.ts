@@ -70,6 +70,10 @@ export interface Catalogue {
 }
 
 export interface CompileOptions {
+  /** Longest query text accepted, in characters (default MAX_QUERY_LENGTH, 256 KiB). */
+  maxLength?: number;
+  /** Deepest nesting of parentheses, subqueries, NOT and signs (default MAX_NESTING, 100). */
+  maxDepth?: number;
   /** The caller's MAXREC: the SQL gets LIMIT min(TOP, maxrec + 1) so overflow can be detected. */
   maxrec?: number;
   /** Most HEALPix ranges emitted for one constant shape (default 16). */

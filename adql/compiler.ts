@@ -19,6 +19,7 @@ import type {
   QueryExpression,
   QueryTerm,
   SelectQuery,
+  SetOperation,
   TableRef,
 } from './ast.js';
 import type {
@@ -120,10 +121,62 @@ interface Compiled {
   cols: OutCol[];
 }
 
+/**
+ * The relations a LATERAL item may read: the outer ones, plus a prefix of one growing list
+ * (the items written before it), plus a few extra. Made in O(1) per FROM item, since a FROM
+ * list of n items would otherwise copy O(n^2) relations; asked only about crossmatches.
+ */
+class Visible {
+  static readonly NONE = new Visible();
+  constructor(
+    private readonly outer?: Visible,
+    private readonly list?: { index: Map<Rel, number> },
+    private readonly upto = 0,
+    private readonly extra?: ReadonlySet<Rel>,
+  ) {}
+  has(r: Rel): boolean {
+    const at = this.list?.index.get(r);
+    if (at !== undefined && at < this.upto) return true;
+    if (this.extra?.has(r)) return true;
+    return this.outer?.has(r) ?? false;
+  }
+}
+
+/** A list of relations that knows each one's place (for Visible prefixes). */
+class RelList {
+  readonly rels: Rel[] = [];
+  readonly index = new Map<Rel, number>();
+  add(r: Rel): void {
+    if (this.index.has(r)) return;
+    this.index.set(r, this.rels.length);
+    this.rels.push(r);
+  }
+  prefix(outer?: Visible): Visible {
+    return new Visible(outer, this, this.rels.length);
+  }
+}
+
 class Scope {
   rels: Rel[] = [];
+  /** The same relations as a set, and their columns by lower-case name: name lookups stay O(1) as FROM grows. */
+  readonly relSet = new Set<Rel>();
+  readonly columnsByName = new Map<string, Array<{ rel: Rel; col: RelCol }>>();
+  readonly relsByName = new Map<string, Rel[]>();
   merged = new Map<string, Val>();
   constructor(readonly parent?: Scope) {}
+  add(rel: Rel): void {
+    this.rels.push(rel);
+    this.relSet.add(rel);
+    pushTo(this.relsByName, (rel.corr ? rel.corr.name : rel.tableName).toLowerCase(), rel);
+    for (const col of rel.columns)
+      pushTo(this.columnsByName, stripQuotes(col.name).name.toLowerCase(), { rel, col });
+  }
+}
+
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
 }
 
 interface Ctx {
@@ -134,6 +187,9 @@ interface Ctx {
   ungrouped: Array<{ name: string; pos: Position }>;
   clause: string;
 }
+
+/** A column's type with its published metadata, by that metadata (values are never modified). */
+const colTypes = new WeakMap<ColumnMetadata, VType>();
 
 const DEFAULT_MAX_RANGES = 16;
 const META_KEYS = ['arraysize', 'xtype', 'unit', 'ucd', 'utype', 'description'] as const;
@@ -251,7 +307,8 @@ function geoMeta(kind: 'point' | 'circle' | 'polygon'): Meta {
 }
 
 function numType(integer: boolean, datatype?: VOTableDatatype, extra?: Partial<Meta>): VType {
-  return { cat: 'num', integer, meta: { datatype: datatype ?? (integer ? 'long' : 'double'), ...extra } };
+  const meta: Meta = { datatype: datatype ?? (integer ? 'long' : 'double') };
+  return { cat: 'num', integer, meta: extra ? { ...meta, ...extra } : meta };
 }
 
 const STR: VType = { cat: 'str', meta: { datatype: 'char', arraysize: '*' } };
@@ -266,12 +323,14 @@ export class Compiler {
   private paramIndex = new Map<string, number>();
   private relCount = 0;
   private ctes = new Map<string, { id: Identifier; alias: string; cols: OutCol[] }>();
+  /** The WITH queries by lower-case name: only names equal ignoring case can match. */
+  private ctesByName = new Map<string, Array<{ id: Identifier; alias: string; cols: OutCol[] }>>();
   private tablesByName = new Map<string, CatalogueTable[]>();
   private allTables: CatalogueTable[] = [];
   private xmCount = 0;
   private rels: Rel[] = [];
   /** Where each table reference sits in its FROM: what a LATERAL there may see, and whether only inner joins lead to it. */
-  private fromInfo = new Map<Rel, { visible: Set<Rel>; inner: boolean }>();
+  private fromInfo = new Map<Rel, { visible: Visible; inner: boolean }>();
   /** Crossmatch filters moved into a LATERAL subquery on the indexed relation. */
   private lateral = new Map<Rel, Array<{ name: string; call: string; cond: string }>>();
   /** Set while a top-level conjunct of WHERE/ON compiles: crossmatches there may become LATERAL. */
@@ -298,7 +357,7 @@ export class Compiler {
   compile(ast: QueryAst): CompiledQuery {
     const withSql: string[] = [];
     for (const w of ast.with) {
-      for (const c of this.ctes.values()) {
+      for (const c of this.ctesByName.get(w.name.name.toLowerCase()) ?? []) {
         if (matches(w.name, c.id.delimited ? `"${c.id.name}"` : c.id.name) || matches(c.id, w.name.name)) {
           throw new AdqlError(
             'semantic',
@@ -311,21 +370,45 @@ export class Compiler {
       const compiled = this.queryExpression(w.query, undefined, false);
       const alias = `_w${this.ctes.size + 1}`;
       withSql.push(`${quoteIdent(alias)} AS (${compiled.sql})`);
-      this.ctes.set(alias, { id: w.name, alias, cols: compiled.cols });
+      const cte = { id: w.name, alias, cols: compiled.cols };
+      this.ctes.set(alias, cte);
+      pushTo(this.ctesByName, w.name.name.toLowerCase(), cte);
     }
     const main = this.queryExpression(ast.query, undefined, true, this.options.maxrec);
     let sql = withSql.length ? `WITH ${withSql.join(', ')} ${main.sql}` : main.sql;
-    // Outer relations first: a derived table's text carries its inner placeholders.
-    for (const rel of [...this.rels].reverse()) sql = sql.replace(rel.placeholder, () => this.relSql(rel));
+    sql = this.expandPlaceholders(sql);
+    // Written out key by key (not a loop over key names): a select list of thousands of
+    // columns stays cheap, and the keys keep their order.
     const columns = main.cols.map((c) => {
-      const m: ColumnMetadata = { name: c.name, datatype: c.t.meta.datatype };
-      for (const k of ['arraysize', 'xtype', 'unit', 'ucd', 'utype', 'description'] as const) {
-        const v = c.t.meta[k];
-        if (v !== undefined) m[k] = v;
-      }
+      const meta = c.t.meta;
+      const m: ColumnMetadata = { name: c.name, datatype: meta.datatype };
+      if (meta.arraysize !== undefined) m.arraysize = meta.arraysize;
+      if (meta.xtype !== undefined) m.xtype = meta.xtype;
+      if (meta.unit !== undefined) m.unit = meta.unit;
+      if (meta.ucd !== undefined) m.ucd = meta.ucd;
+      if (meta.utype !== undefined) m.utype = meta.utype;
+      if (meta.description !== undefined) m.description = meta.description;
       return m;
     });
     return { sql, params: this.params, columns };
+  }
+
+  /**
+   * Each FROM item was written as a placeholder (its SQL depends on LATERAL filters found
+   * later); here each is replaced once, by its SQL, in one pass over the text. A derived
+   * table's SQL carries its inner placeholders: they are expanded in turn (nesting depth is
+   * bounded by the parser).
+   */
+  private expandPlaceholders(sql: string, done = new Set<number>()): string {
+    return sql.replace(/\u0000R(\d+)\u0000/g, (whole, n: string) => {
+      const k = Number(n);
+      const rel = this.rels[k - 1];
+      // Each placeholder is written once; a second copy would be a compiler bug, and stays
+      // as it is (NUL cannot reach PostgreSQL: the query fails rather than mean something else).
+      if (!rel || done.has(k)) return whole;
+      done.add(k);
+      return this.expandPlaceholders(this.relSql(rel), done);
+    });
   }
 
   private relSql(rel: Rel): string {
@@ -431,7 +514,19 @@ export class Compiler {
   private queryTerm(term: QueryTerm, parent: Scope | undefined): Compiled {
     if (term.kind === 'select') return this.select(term, parent, false, [], undefined, undefined);
     if (term.kind === 'nested') return this.queryExpression(term.query, parent, false);
-    const left = this.queryTerm(term.left, parent);
+    // `q1 UNION q2 UNION ...` is left-deep: a loop over the chain, not recursion in its length.
+    const nodes: SetOperation[] = [];
+    let first: QueryTerm = term;
+    while (first.kind === 'setop') {
+      nodes.push(first);
+      first = first.left;
+    }
+    let acc = this.queryTerm(first, parent);
+    for (let i = nodes.length - 1; i >= 0; i--) acc = this.setOperation(nodes[i], acc, parent);
+    return acc;
+  }
+
+  private setOperation(term: SetOperation, left: Compiled, parent: Scope | undefined): Compiled {
     const right = this.queryTerm(term.right, parent);
     if (left.cols.length !== right.cols.length) {
       throw new AdqlError(
@@ -482,12 +577,12 @@ export class Compiler {
     const scope = new Scope(parent);
     const fromSql: string[] = [];
     const star: StarEntry[] = [];
-    const earlier = new Set<Rel>();
+    const earlier = new RelList();
     // Plain tables of the comma list: one of them may be moved last (below).
     const plain = new Map<Rel, number>();
     for (const f of sel.from) {
       // A LATERAL item may refer to every earlier item of the FROM list.
-      const r = this.fromItem(f, scope, new Set(earlier), true);
+      const r = this.fromItem(f, scope, earlier.prefix(), true);
       if (f.kind === 'table') plain.set(r.rels[0], fromSql.length);
       fromSql.push(r.sql);
       star.push(...r.star);
@@ -503,7 +598,7 @@ export class Compiler {
 
     let where = '';
     if (sel.where) {
-      const local = new Set(scope.rels);
+      const local = scope.relSet;
       // A WHERE crossmatch may move into the indexed table's LATERAL only if no outer join
       // can null-extend that table, and the circle's relations precede it.
       // A comma list is a cross join, whose order means nothing to the result (the select
@@ -531,7 +626,7 @@ export class Compiler {
         if (seesAll(idx, circle)) return;
         moved = idx;
         const info = this.fromInfo.get(idx)!;
-        this.fromInfo.set(idx, { ...info, visible: new Set([...info.visible, ...local]) });
+        this.fromInfo.set(idx, { ...info, visible: new Visible(info.visible, undefined, 0, local) });
       };
       where = ` WHERE ${this.conjuncts(sel.where, ctx('WHERE', false), accepts, commit)}`;
       if (moved && this.lateral.has(moved)) {
@@ -690,7 +785,7 @@ export class Compiler {
   private fromItem(
     ref: TableRef,
     scope: Scope,
-    visible: Set<Rel>,
+    visible: Visible,
     inner: boolean,
   ): { sql: string; star: StarEntry[]; rels: Rel[] } {
     if (ref.kind === 'table') {
@@ -740,7 +835,7 @@ export class Compiler {
     const right = this.fromItem(
       ref.right,
       scope,
-      lateralOk ? new Set([...visible, ...left.rels]) : new Set(),
+      lateralOk ? new Visible(visible, undefined, 0, new Set(left.rels)) : Visible.NONE,
       inner && (ref.type === 'CROSS' || ref.type === 'INNER'),
     );
     const kw = ref.type === 'CROSS' ? 'CROSS JOIN' : ref.type === 'INNER' ? 'JOIN' : `${ref.type} JOIN`;
@@ -776,8 +871,8 @@ export class Compiler {
         ref.type === 'INNER' && ref.left.kind === 'table' && ref.right.kind !== 'join'
           ? left.rels[0]
           : undefined;
-      const firstSees = new Set([...visible, ...right.rels]);
-      const local = new Set(scope.rels);
+      const firstSees = first && new Visible(visible, undefined, 0, new Set(right.rels));
+      const local = scope.relSet;
       const accepts = (idx: Rel, circle: Set<Rel>) => {
         // Never both ways round: each would have to come after the other.
         const sees =
@@ -876,7 +971,9 @@ export class Compiler {
   }
 
   private addRel(scope: Scope, rel: Rel, nameId: Identifier): void {
-    for (const other of scope.rels) {
+    // Two names can clash only if they are equal ignoring case: look at those alone.
+    for (const other of scope.relsByName.get((rel.corr ? rel.corr.name : rel.tableName).toLowerCase()) ??
+      []) {
       const same = rel.corr
         ? other.corr
           ? matches(rel.corr, other.corr.delimited ? `"${other.corr.name}"` : other.corr.name)
@@ -893,13 +990,13 @@ export class Compiler {
         );
       }
     }
-    scope.rels.push(rel);
+    scope.add(rel);
   }
 
   private tableRel(name: Identifier[], corr: Identifier | undefined, pos: Position): Rel {
     const last = name[name.length - 1];
     if (name.length === 1) {
-      for (const cte of this.ctes.values()) {
+      for (const cte of this.ctesByName.get(last.name.toLowerCase()) ?? []) {
         if (matches(last, cte.id.delimited ? `"${cte.id.name}"` : cte.id.name)) {
           const alias = this.nextAlias();
           const rel: Rel = {
@@ -988,10 +1085,17 @@ export class Compiler {
   }
 
   private colVal(rel: Rel, col: RelCol): Val {
-    const { name: _n, ...meta } = col.meta;
+    // The type with the column's metadata, made once per column (not per use): `*` over a
+    // FROM list of thousands of tables makes a value for every column of each.
+    let t = colTypes.get(col.meta);
+    if (!t) {
+      const { name: _n, ...meta } = col.meta;
+      t = { ...col.t, meta };
+      colTypes.set(col.meta, t);
+    }
     return {
       sql: col.sql,
-      t: { ...col.t, meta },
+      t,
       name: col.name,
       agg: false,
       rels: new Set([rel]),
@@ -1013,7 +1117,9 @@ export class Compiler {
 
   private findRel(q: Identifier[], scope: Scope, pos: Position, mustExist: boolean): Rel | undefined {
     for (let s: Scope | undefined = scope; s; s = s.parent) {
-      const found = s.rels.filter((r) => this.relMatches(r, q));
+      const found = (s.relsByName.get(q[q.length - 1].name.toLowerCase()) ?? []).filter((r) =>
+        this.relMatches(r, q),
+      );
       if (found.length > 1) {
         throw new AdqlError(
           'semantic',
@@ -1067,9 +1173,10 @@ export class Compiler {
     if (parts.length === 1) {
       for (let s: Scope | undefined = scope; s; s = s.parent) {
         for (const [k, v] of s.merged) if (matches(colId, k)) return v;
-        const found: Array<{ rel: Rel; col: RelCol }> = [];
-        for (const rel of s.rels)
-          for (const col of rel.columns) if (matches(colId, col.name)) found.push({ rel, col });
+        // Only columns equal to the name ignoring case can match (in FROM order, as written).
+        const found = (s.columnsByName.get(colId.name.toLowerCase()) ?? []).filter((f) =>
+          matches(colId, f.col.name),
+        );
         if (found.length > 1) {
           const where = found.map((f) => f.rel.corr?.name ?? f.rel.tableName).join(', ');
           throw new AdqlError(
@@ -1130,7 +1237,9 @@ export class Compiler {
    */
   private conjuncts(c: Condition, ctx: Ctx, accepts: XmHoist['accepts'], commit?: XmHoist['commit']): string {
     if (c.kind === 'and')
-      return `${this.conjuncts(c.left, ctx, accepts, commit)} AND ${this.conjuncts(c.right, ctx, accepts, commit)}`;
+      return leftSpine(c, 'and')
+        .map((x) => this.conjuncts(x, ctx, accepts, commit))
+        .join(' AND ');
     if (c.kind === 'group') return `(${this.conjuncts(c.arg, ctx, accepts, commit)})`;
     if (this.options.crossmatch === 'join') return this.condition(c, ctx);
     const saved = this.xmHoist;
@@ -1166,8 +1275,13 @@ export class Compiler {
   condition(c: Condition, ctx: Ctx): string {
     switch (c.kind) {
       case 'and':
-      case 'or':
-        return `${this.condition(c.left, ctx)} ${c.kind.toUpperCase()} ${this.condition(c.right, ctx)}`;
+      case 'or': {
+        // A chain `x OR y OR ...` is a left-deep tree as long as the query: walked by a
+        // loop, left to right, so its length cannot overflow the stack.
+        const sep = ` ${c.kind.toUpperCase()} `;
+        const parts = leftSpine(c, c.kind).map((x) => this.condition(x, ctx));
+        return parts.join(sep);
+      }
       case 'not':
         return `NOT (${this.condition(c.arg, ctx)})`;
       case 'group':
@@ -1307,11 +1421,13 @@ export class Compiler {
   private exprInner(e: Expr, ctx: Ctx): Val {
     switch (e.kind) {
       case 'number': {
-        const base = { agg: false, rels: new Set<Rel>() };
+        // Plain object literals (no spread): number literals are the bulk of a long IN list
+        // or polygon, and a spread here cost several times the rest of their compilation.
         if (e.integer) {
           if (e.value <= 2147483647)
             return {
-              ...base,
+              agg: false,
+              rels: new Set<Rel>(),
               sql: e.text.replace(/^0+(?=\d)/, ''),
               t: numType(true, 'int'),
               name: 'expr',
@@ -1319,7 +1435,8 @@ export class Compiler {
             };
           if (BigInt(e.text) <= 9223372036854775807n)
             return {
-              ...base,
+              agg: false,
+              rels: new Set<Rel>(),
               sql: `${BigInt(e.text)}::bigint`,
               t: numType(true, 'long'),
               name: 'expr',
@@ -1329,7 +1446,8 @@ export class Compiler {
         if (!Number.isFinite(e.value)) throw new AdqlError('semantic', 'number out of range', e.pos, e.text);
         const text = /^\./.test(e.text) ? `0${e.text}` : e.text;
         return {
-          ...base,
+          agg: false,
+          rels: new Set<Rel>(),
           sql: `${text.replace(/\.$/, '')}::float8`,
           t: numType(false, 'double'),
           name: 'expr',
@@ -1353,7 +1471,7 @@ export class Compiler {
           ctx.aggDepth === 0 &&
           !ctx.grouping.has(v.sql) &&
           v.rels.size &&
-          [...v.rels].some((r) => ctx.scope.rels.includes(r))
+          [...v.rels].some((r) => ctx.scope.relSet.has(r))
         ) {
           ctx.ungrouped.push({ name: e.parts.map((p) => p.name).join('.'), pos: e.pos });
         }
@@ -1452,10 +1570,34 @@ export class Compiler {
     }
   }
 
+  /**
+   * A chain `a + b - c * d ...` is a left-deep tree as long as the query: compiled by a loop
+   * over its left spine (no recursion in its length), each step exactly what compiling that
+   * node alone gives, the GROUP BY check of expr() included. The relations of the chain
+   * gather in one set, so a chain over many tables stays linear.
+   */
   private binary(e: Extract<Expr, { kind: 'binary' }>, ctx: Ctx): Val {
-    const l = this.expr(e.left, ctx);
-    const r = this.expr(e.right, ctx);
-    const rels = new Set([...l.rels, ...r.rels]);
+    const nodes: Array<Extract<Expr, { kind: 'binary' }>> = [];
+    let first: Expr = e;
+    while (first.kind === 'binary') {
+      nodes.push(first);
+      first = first.left;
+    }
+    const mark = ctx.ungrouped.length;
+    let acc = this.expr(first, ctx);
+    const rels = new Set(acc.rels);
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const node = nodes[i];
+      const r = this.expr(node.right, ctx);
+      for (const rel of r.rels) rels.add(rel);
+      acc = this.binaryStep(node, acc, r, rels);
+      if (i > 0 && ctx.grouping && ctx.ungrouped.length > mark && ctx.grouping.has(acc.sql))
+        ctx.ungrouped.length = mark;
+    }
+    return acc;
+  }
+
+  private binaryStep(e: Extract<Expr, { kind: 'binary' }>, l: Val, r: Val, rels: Set<Rel>): Val {
     const agg = l.agg || r.agg;
     if (e.op === '||') {
       for (const v of [l, r]) {
@@ -1506,7 +1648,7 @@ export class Compiler {
     // ADQL does not define integer division; like SQL, integer / integer truncates (documented in README).
     return {
       sql: `(${l.sql} ${e.op} ${r.sql})`,
-      t: numType(integer, datatype, unit ? { unit } : undefined),
+      t: unit ? { cat: 'num', integer, meta: { datatype, unit } } : numType(integer, datatype),
       name: 'expr',
       agg,
       rels,
@@ -2503,6 +2645,23 @@ function describeType(t: VType): string {
   }
 }
 
+/**
+ * The operands of a left-deep chain of `kind` nodes (`a OR b OR c` -> [a, b, c]), found by
+ * a loop: the parser builds chains left-deep, one level per operator, so recursing down the
+ * left side would use stack in proportion to the query's length.
+ */
+function leftSpine<N extends { kind: string }>(node: N, kind: string): N[] {
+  const rights: N[] = [];
+  let n = node;
+  while (n.kind === kind) {
+    const b = n as unknown as { left: N; right: N };
+    rights.push(b.right);
+    n = b.left;
+  }
+  rights.push(n);
+  return rights.reverse();
+}
+
 function hasAggregate(e: Expr): boolean {
   switch (e.kind) {
     case 'aggregate':
@@ -2512,7 +2671,7 @@ function hasAggregate(e: Expr): boolean {
     case 'cast':
       return hasAggregate(e.arg);
     case 'binary':
-      return hasAggregate(e.left) || hasAggregate(e.right);
+      return leftSpine(e, 'binary').some(hasAggregate);
     case 'call':
     case 'udf':
       return e.args.some(hasAggregate);
@@ -2553,7 +2712,7 @@ function condHasAggregate(c: Condition): boolean {
   switch (c.kind) {
     case 'and':
     case 'or':
-      return condHasAggregate(c.left) || condHasAggregate(c.right);
+      return leftSpine(c, c.kind).some(condHasAggregate);
     case 'not':
     case 'group':
       return condHasAggregate(c.arg);

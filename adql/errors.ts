@@ -31,6 +31,41 @@ export class AdqlError extends Error {
     this.token = token;
     this.suggestion = suggestion;
   }
+
+  /** The error as plain data (to cross a worker thread boundary); fromData restores it. */
+  toData(): AdqlErrorData {
+    return {
+      kind: this.kind,
+      message: this.message,
+      line: this.line,
+      column: this.column,
+      offset: this.offset,
+      token: this.token,
+      suggestion: this.suggestion,
+    };
+  }
+
+  static fromData(d: AdqlErrorData): AdqlError {
+    const e = new AdqlError(
+      d.kind,
+      '',
+      { line: d.line, column: d.column, offset: d.offset },
+      d.token,
+      d.suggestion,
+    );
+    e.message = d.message;
+    return e;
+  }
+}
+
+export interface AdqlErrorData {
+  readonly kind: AdqlErrorKind;
+  readonly message: string;
+  readonly line: number;
+  readonly column: number;
+  readonly offset: number;
+  readonly token?: string;
+  readonly suggestion?: string;
 }
 
 /** The closest candidate by edit distance, if close enough to be a plausible typo. */

@@ -14,8 +14,17 @@ export interface Token {
   readonly spaced: boolean;
 }
 
-/** Longest query text accepted: a named limit so a client cannot make the compiler allocate without bound. */
-export const MAX_QUERY_LENGTH = 1_000_000;
+/**
+ * Longest query text accepted by default (characters): a named limit so a client cannot make
+ * the compiler allocate or work without bound. 256 KiB holds an IN list or polygon of some
+ * 20,000 values (longer lists belong in a TAP_UPLOAD table) and compiles in tens of ms.
+ */
+export const MAX_QUERY_LENGTH = 256 * 1024;
+
+export interface LexOptions {
+  /** Longest query text accepted, in characters (default MAX_QUERY_LENGTH). */
+  readonly maxLength?: number;
+}
 
 const OPS2 = new Set(['<>', '!=', '<=', '>=', '||']);
 const OPS1 = new Set(['(', ')', ',', '.', '*', '+', '-', '/', '<', '>', '=', ';']);
@@ -27,15 +36,42 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+/**
+ * ADQL-1: the language is written in letters, digits, special characters and white space.
+ * A control character that is not white space (NUL above all: PostgreSQL text cannot hold
+ * it) is refused wherever it stands, comments and literals included, naming its place.
+ */
+function refuseControlCharacters(src: string): void {
+  // One regular-expression scan: linear, and fast on the common all-clean text.
+  const bad = /[\u0000-\u0008\u000e-\u001f\u007f]/.exec(src);
+  if (!bad) return;
+  const offset = bad.index;
+  let line = 1;
+  let lineStart = 0;
+  for (let i = src.indexOf('\n'); i !== -1 && i < offset; i = src.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  const code = src.charCodeAt(offset).toString(16).toUpperCase().padStart(4, '0');
+  throw new AdqlError(
+    'syntax',
+    `control character U+${code}${code === '0000' ? ' (NUL)' : ''} is not allowed in ADQL text`,
+    { line, column: offset - lineStart + 1, offset },
+    `U+${code}`,
+  );
+}
+
 /** Splits ADQL text into tokens (ADQL-1..9). Comments are dropped: they never reach SQL. */
-export function tokenize(src: string): Token[] {
-  if (src.length > MAX_QUERY_LENGTH) {
+export function tokenize(src: string, options: LexOptions = {}): Token[] {
+  const maxLength = options.maxLength ?? MAX_QUERY_LENGTH;
+  if (src.length > maxLength) {
     throw new AdqlError(
       'syntax',
-      `query is ${src.length} characters long; the limit is ${MAX_QUERY_LENGTH}`,
+      `query is ${src.length} characters long; the limit is ${maxLength} (larger value lists belong in a TAP_UPLOAD table)`,
       { line: 1, column: 1, offset: 0 },
     );
   }
+  refuseControlCharacters(src);
   const tokens: Token[] = [];
   let i = 0;
   let line = 1;
@@ -96,27 +132,26 @@ export function tokenize(src: string): Token[] {
       tokens.push({ type: 'number', value: text, text, pos, spaced });
     } else if (c === 39) {
       // ADQL-6: '' inside a string is one quote. Strings may span lines.
+      // Copied a run at a time between quotes (not a character at a time): a long literal
+      // costs one slice.
       let value = '';
       i++;
       for (;;) {
-        if (i >= n)
+        const q = src.indexOf("'", i);
+        if (q === -1)
           throw new AdqlError('syntax', 'unterminated string literal', pos, src.slice(start, start + 20));
-        const d = src.charCodeAt(i);
-        if (d === 39) {
-          if (src.charCodeAt(i + 1) === 39) {
-            value += "'";
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        if (d === 10) {
+        for (let nl = src.indexOf('\n', i); nl !== -1 && nl < q; nl = src.indexOf('\n', nl + 1)) {
           line++;
-          lineStart = i + 1;
+          lineStart = nl + 1;
         }
-        value += src[i];
-        i++;
+        value += src.slice(i, q);
+        if (src.charCodeAt(q + 1) === 39) {
+          value += "'";
+          i = q + 2;
+          continue;
+        }
+        i = q + 1;
+        break;
       }
       tokens.push({ type: 'string', value, text: src.slice(start, i), pos, spaced });
     } else if (c === 34) {

@@ -19,10 +19,20 @@ import type {
 } from './ast.js';
 import { AdqlError, closest, type Position } from './errors.js';
 import { AGGREGATES, FUNCTIONS } from './keywords.js';
-import { type Token, tokenize } from './lexer.js';
+import { type LexOptions, type Token, tokenize } from './lexer.js';
 
-/** Deepest nesting of parentheses/subqueries accepted: bounds recursion (a named limit). */
+/**
+ * Deepest nesting of parentheses, subqueries, NOTs and signs accepted by default: bounds the
+ * recursion of the parser and of every later walk over the tree (a named limit). Chains
+ * (a + b + ..., x OR y OR ..., JOIN ... JOIN, UNION ... UNION) are not nesting: they are
+ * read and compiled by loops, at any length.
+ */
 export const MAX_NESTING = 100;
+
+export interface ParseOptions extends LexOptions {
+  /** Deepest nesting accepted (default MAX_NESTING). */
+  readonly maxDepth?: number;
+}
 
 const COMP_OPS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
 const FIXED_ARITY: Record<string, [number, number]> = {
@@ -77,8 +87,8 @@ const NOT_ADQL: Record<string, string> = {
   EXTRACT: 'a declared function (none is)',
 };
 
-export function parse(adql: string): QueryAst {
-  return new Parser(tokenize(adql)).statement();
+export function parse(adql: string, options: ParseOptions = {}): QueryAst {
+  return new Parser(tokenize(adql, options), options.maxDepth ?? MAX_NESTING).statement();
 }
 
 class Parser {
@@ -86,7 +96,10 @@ class Parser {
   private depth = 0;
   private readonly parenConditions = new Map<number, { cond: Condition; end: number } | null>();
 
-  constructor(private readonly t: Token[]) {}
+  constructor(
+    private readonly t: Token[],
+    private readonly maxDepth: number,
+  ) {}
 
   // ---- token helpers ----
   private get tok(): Token {
@@ -141,10 +154,10 @@ class Parser {
     throw new AdqlError('syntax', `${message}, found ${describe(tk)}`, tk.pos, tk.text, suggestion);
   }
   private enter(): void {
-    if (++this.depth > MAX_NESTING) {
+    if (++this.depth > this.maxDepth) {
       throw new AdqlError(
         'syntax',
-        `query nested more than ${MAX_NESTING} levels deep`,
+        `query nested more than ${this.maxDepth} levels deep (parentheses, subqueries, JOINs, NOT and signs count)`,
         this.tok.pos,
         this.tok.text,
       );
@@ -350,6 +363,10 @@ class Parser {
   private tableReference(): TableRef {
     this.enter();
     let left = this.tablePrimary();
+    // Each JOIN nests the tree one level (the compiler, like PostgreSQL, walks joins
+    // recursively and checks each ON against all tables joined before it): joins count
+    // toward the nesting limit.
+    let joins = 0;
     for (;;) {
       const pos = this.tok.pos;
       let natural = false;
@@ -370,6 +387,8 @@ class Parser {
         break;
       }
       this.i++;
+      this.enter();
+      joins++;
       const right = this.tablePrimary();
       let on: Condition | undefined;
       let using: Identifier[] | undefined;
@@ -387,6 +406,7 @@ class Parser {
       }
       left = { kind: 'join', pos, type, natural, left, right, on, using };
     }
+    this.depth -= joins;
     this.leave();
     return left;
   }
@@ -447,7 +467,10 @@ class Parser {
   private booleanFactor(): Condition {
     if (this.isKw('NOT')) {
       const pos = this.t[this.i++].pos;
-      return { kind: 'not', pos, arg: this.booleanFactor() };
+      this.enter();
+      const arg = this.booleanFactor();
+      this.leave();
+      return { kind: 'not', pos, arg };
     }
     return this.booleanPrimary();
   }

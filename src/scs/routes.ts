@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { AdqlError, type CatalogueTable, compile } from '../../adql/index.js';
+import { AdqlError, type CatalogueTable } from '../../adql/index.js';
 import { copyFormatFor, encode, errorDocument, type Info } from '../../votable/index.js';
 import { ANONYMOUS } from '../auth/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import { reportInternalError } from '../errors/index.js';
-import { catalogueOf } from '../tap/catalogue.js';
+import { compileAdql } from '../tap/compile.js';
 import { executeQuery, QueryStopped } from '../tap/execute.js';
 import { type ConeCatalogue, coneAdql, coneFields, DEMO_CONE_CATALOGUE } from './query.js';
 import { parseConeRequest, type ScsLimits } from './request.js';
@@ -38,7 +38,7 @@ export function registerScs(app: FastifyInstance, deps: ScsDeps): void {
       const maxrec = cone.sr === 0 ? 0 : cone.maxrec;
       const result = await executeQuery(
         deps.pool,
-        async () => compile(coneAdql(cat, cone), catalogueOf(deps.catalogue), { maxrec }),
+        () => compileAdql(coneAdql(cat, cone), deps.catalogue, [], { maxrec }),
         {
           identity: request.identity ?? ANONYMOUS,
           maxrec,

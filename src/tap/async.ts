@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { AdqlError, type CatalogueTable, compile } from '../../adql/index.js';
+import { AdqlError, type CatalogueTable } from '../../adql/index.js';
 import { copyFormatFor, encode, errorDocument } from '../../votable/index.js';
 import { ANONYMOUS, type Identity } from '../auth/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
@@ -17,7 +17,7 @@ import {
   UwsError,
 } from '../uws/index.js';
 import type { TapLimits } from './capability.js';
-import { catalogueOf } from './catalogue.js';
+import { compileAdql } from './compile.js';
 import { executeQuery, QueryStopped } from './execute.js';
 import { parseTapRequest, type UploadSpec } from './request.js';
 import { loadUpload, type UploadLimits, UploadSpool, usesStoredUploadScheme } from './upload.js';
@@ -146,7 +146,7 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
             for (const [i, u] of tap.uploads.entries()) {
               uploaded.push(await loadUpload(client, u, files.get(u)!, opts.uploadLimits, i));
             }
-            return compile(tap.query, catalogueOf(opts.catalogue, uploaded), { maxrec: tap.maxrec });
+            return compileAdql(tap.query, opts.catalogue, uploaded, { maxrec: tap.maxrec });
           },
           {
             identity,

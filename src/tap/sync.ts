@@ -2,12 +2,12 @@ import { Readable } from 'node:stream';
 import type {} from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { AdqlError, type CatalogueTable, compile } from '../../adql/index.js';
+import { AdqlError, type CatalogueTable } from '../../adql/index.js';
 import { copyFormatFor, encode, errorDocument, type Info } from '../../votable/index.js';
 import { ANONYMOUS } from '../auth/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import type { TapLimits } from './capability.js';
-import { catalogueOf } from './catalogue.js';
+import { compileAdql } from './compile.js';
 import { executeQuery, QueryStopped } from './execute.js';
 import { parseTapRequest, type TapQueryRequest } from './request.js';
 import { loadUpload, type UploadLimits, UploadSpool } from './upload.js';
@@ -45,7 +45,7 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
           for (const [i, u] of req.uploads.entries()) {
             uploaded.push(await loadUpload(client, u, spool.fileFor(u), opts.uploadLimits, i));
           }
-          return compile(req.query, catalogueOf(opts.catalogue, uploaded), { maxrec: req.maxrec });
+          return compileAdql(req.query, opts.catalogue, uploaded, { maxrec: req.maxrec });
         },
         {
           identity: request.identity ?? ANONYMOUS,

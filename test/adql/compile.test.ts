@@ -763,7 +763,7 @@ const security: Invalid[] = [
   X('SELECT ra FROM demo.sources WHERE ra = $1', 'syntax', /unexpected character '\$'/),
   X("SELECT ra FROM demo.sources WHERE field_id = E'\\x27'", 'syntax', /expected/),
   X('SELECT ra FROM demo.sources WHERE ra = ARRAY[1]', 'syntax', /unexpected character '\['/),
-  X('SELECT "a\u0001" FROM demo.sources', 'semantic', /control characters/),
+  X('SELECT "a\u0001" FROM demo.sources', 'syntax', /control character U\+0001/),
 ];
 
 let pool: Pool;
