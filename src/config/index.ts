@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { TapLimits } from '../tap/capability.js';
+import { type AdqlLimits, adqlLimitsFromEnv } from '../tap/compile.js';
 import { ConfigError } from './errors.js';
 
 export { ConfigError } from './errors.js';
@@ -28,6 +29,8 @@ export interface Config {
   /** The environment itself, for modules that read their own variables (auth). */
   readonly env: Env;
   readonly tap: TapLimits;
+  /** ADQL text limits (VONODE_ADQL_*), applied by the compiler. */
+  readonly adql: AdqlLimits;
   /** Largest SR of a Simple Cone Search, degrees (the capability's maxSR). */
   readonly scsMaxSR: number;
   /** Who the registry records say publishes the node. */
@@ -147,6 +150,17 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     default: 'off',
   },
   {
+    name: 'VONODE_ADQL_MAX_LENGTH',
+    meaning: 'longest ADQL query, characters',
+    default: '262144',
+  },
+  { name: 'VONODE_ADQL_MAX_DEPTH', meaning: 'deepest nesting of an ADQL query', default: '100' },
+  {
+    name: 'VONODE_ADQL_COMPILE_TIMEOUT',
+    meaning: 'seconds a long query may take to compile before it is refused',
+    default: '10',
+  },
+  {
     name: 'VONODE_UPLOAD_MAX_REDIRECTS',
     meaning: 'redirects an upload URL fetch follows, each checked again',
     default: '5',
@@ -180,6 +194,9 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
   const [retentionDefault, retentionHard] = pair(env, 'VONODE_TAP_RETENTION', [604_800, 2_592_000]);
   const uploadMaxBytes = integer(env, 'VONODE_UPLOAD_MAX_BYTES', 512 * 1024 * 1024, 1024, 1e12);
   const uploadMaxRows = integer(env, 'VONODE_UPLOAD_MAX_ROWS', 10_000_000, 1, 1e10);
+  // The compile worker reads the same variables; reading them here makes a bad value a
+  // one-line start error like every other setting.
+  const adql = adqlLimitsFromEnv(env);
   return {
     port,
     host,
@@ -203,6 +220,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       uploadMaxBytes,
       uploadMaxRows,
     },
+    adql,
     scsMaxSR: integer(env, 'VONODE_SCS_MAX_SR', 10, 1, 180),
     publisher: publisherSettings(env),
     uws: uwsSettings(env),

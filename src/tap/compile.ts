@@ -54,8 +54,16 @@ export function adqlLimitsFromEnv(env: Record<string, string | undefined> = proc
   };
 }
 
-/** Read once, when the node starts (this module is loaded with the TAP routes). */
-const ENV_LIMITS = adqlLimitsFromEnv();
+/**
+ * The environment's limits, read on first use. parseConfig reads them first when the node
+ * starts, so a bad value stops the node with the configuration's one-line message rather
+ * than a stack trace at import time.
+ */
+let envLimits: AdqlLimits | undefined;
+const limitsFromProcessEnv = (): AdqlLimits => {
+  envLimits ??= adqlLimitsFromEnv();
+  return envLimits;
+};
 
 export interface CompileRequest {
   readonly id: number;
@@ -79,7 +87,7 @@ export async function compileAdql(
   published: readonly CatalogueTable[],
   uploads: readonly CatalogueTable[] = [],
   options: Pick<CompileOptions, 'maxrec'> = {},
-  limits: AdqlLimits = ENV_LIMITS,
+  limits: AdqlLimits = limitsFromProcessEnv(),
 ): Promise<CompiledQuery> {
   const full: CompileOptions = { ...options, maxLength: limits.maxLength, maxDepth: limits.maxDepth };
   // Too long is refused here, before the text is copied to the worker.
