@@ -1,8 +1,10 @@
 import pg from 'pg';
 import { ConfigError } from '../config/errors.js';
+import { NodePool } from './acquire.js';
 import { type EmbeddedDatabase, ensureDatabase, startEmbeddedPostgres } from './embedded.js';
 import { applyMigrations } from './migrate.js';
 
+export { controlPoolOf, isServiceBusy, NodePool, ServiceBusy } from './acquire.js';
 export { ensureDatabase, startEmbeddedPostgres } from './embedded.js';
 export { applyMigrations, loadMigrations, MIGRATIONS_DIR } from './migrate.js';
 
@@ -23,6 +25,8 @@ export interface OpenOptions {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly poolSize: number;
+  /** How long a request waits for a pooled connection before it is answered 503 (ms); default 5000. */
+  readonly acquireTimeoutMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -38,7 +42,15 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     url = embedded.url;
     await ensureDatabase(url);
   }
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize, connectionTimeoutMillis: 10_000 });
+  const acquireMs = options.acquireTimeoutMs ?? 5000;
+  // application_name lets operators (and pg_stat_activity) tell the node's connections apart.
+  const pool = new NodePool({
+    connectionString: url,
+    max: options.poolSize,
+    connectionTimeoutMillis: acquireMs,
+    application_name: 'vonode',
+    retryAfterSeconds: Math.max(1, Math.ceil(acquireMs / 1000)),
+  });
   pool.on('error', (err) => options.log?.(`idle PostgreSQL connection failed: ${err.message}`));
   try {
     const r = await pool.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");

@@ -10,6 +10,7 @@ import {
   parseResponseFormat,
   type ResponseFormat,
 } from '../dali/index.js';
+import { ServiceBusy } from '../db/acquire.js';
 import {
   charParam,
   genericSodaDescriptor,
@@ -238,6 +239,7 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown) {
     status = 503;
     message = 'TransientFault: the query took longer than the time limit; narrow the constraints';
   } else {
+    if (err instanceof ServiceBusy) throw err; // 503 + Retry-After by the app's error handler
     request.log.error({ err }, 'SIA query failed');
     status = 500;
     message = 'FatalFault: the query failed inside the service; the problem has been logged';

@@ -6,6 +6,7 @@ import { WcsError } from '../../sky/wcs/index.js';
 import { ANONYMOUS } from '../auth/index.js';
 import { DaliParams } from '../dali/index.js';
 import { lookupProduct, sendRefusal } from '../datalink/index.js';
+import { ServiceBusy } from '../db/acquire.js';
 import {
   cutoutByteLength,
   cutoutCards,
@@ -190,6 +191,7 @@ export function registerSodaSync(app: FastifyInstance, deps: SodaDeps): void {
       }
       if (err instanceof WcsError) return text(400, `UsageError: ${err.message}`);
       if (err instanceof FitsError && err.code === 'LIMIT') return text(400, `UsageError: ${err.message}`);
+      if (err instanceof ServiceBusy) throw err; // 503 + Retry-After by the app's error handler
       request.log.error({ err }, 'SODA cutout failed');
       return text(500, 'Error: the cutout failed inside the service; the problem has been logged');
     }
