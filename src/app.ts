@@ -9,6 +9,7 @@ import { authPlugin, devIssuerPlugin, nodeAuthFromEnv } from './auth/index.js';
 import { registerBroker } from './broker/index.js';
 import type { Config } from './config/index.js';
 import { registerDataLink } from './datalink/index.js';
+import { ServiceBusy } from './db/acquire.js';
 import { registerHips } from './hips/index.js';
 import { registerMoc } from './moc/index.js';
 import { registerOai } from './oai/index.js';
@@ -21,6 +22,7 @@ import { tapJobParameters, tapJobRunner } from './tap/async.js';
 import { publishedCatalogue } from './tap/catalogue.js';
 import { registerTapExamples } from './tap/examples.js';
 import { registerTap } from './tap/routes.js';
+import { SyncGate } from './tap/spooled.js';
 import { registerTapSync } from './tap/sync.js';
 import { publishedSchemas } from './tap/tables/index.js';
 import { FileResultStore, UwsService, uwsRoutes } from './uws/index.js';
@@ -54,6 +56,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.header('Server', SERVER_NAME);
   });
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    // No database connection in time: 503 with Retry-After in the protocol's own error form.
+    if (err instanceof ServiceBusy) {
+      reply.status(503).header('Retry-After', String(err.retryAfterSeconds));
+      return isDaliPath(request.url)
+        ? reply.type('application/x-votable+xml;charset=UTF-8').send(errorDocument(err.message))
+        : reply.type('text/plain; charset=utf-8').send(`${err.message}\n`);
+    }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) request.log.error({ err }, 'request failed');
     reply
@@ -97,7 +106,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const schemas = publishedSchemas();
   registerTap(app, { schemas });
   const catalogue = publishedCatalogue(schemas);
+  // One gate for /tap/sync and /scs/query: their caps count together.
+  const syncGate = new SyncGate(opts.config.sync, join(opts.config.dataDir, 'spool'));
   registerTapSync(app, {
+    gate: syncGate,
     pool: opts.pool,
     limits: opts.config.tap,
     uploadLimits: opts.config.upload,
@@ -115,6 +127,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   registerOai(app, { pool: opts.pool, baseUrl: opts.baseUrl, services, publisher: opts.config.publisher });
   registerScs(app, {
+    gate: syncGate,
     pool: opts.pool,
     catalogue,
     limits: {

@@ -4,10 +4,11 @@ import { type CompiledQuery, inlineParameters } from '../../adql/index.js';
 import { type CopySource, type CopyTextParser, copyTypesFit, type Field } from '../../votable/index.js';
 import type { Identity } from '../auth/index.js';
 import { withIdentity } from '../auth/index.js';
+import { controlPoolOf } from '../db/acquire.js';
 import { openCopy } from './copy.js';
 
 /** Why a running query was stopped before its end. */
-export type StopReason = 'timeout' | 'client-gone' | 'aborted';
+export type StopReason = 'timeout' | 'client-gone' | 'aborted' | 'spool-full';
 
 export class QueryStopped extends Error {
   constructor(
@@ -79,12 +80,18 @@ export async function executeQuery(
   const cancelBackend = (reason: StopReason) => {
     if (stop || released) return;
     stop = reason;
-    // pg_cancel_backend runs on another connection: the one running the query is busy.
+    // pg_cancel_backend runs on another connection: the one running the query is busy, and the
+    // pool may be full, so it goes through the control connections that never queue behind queries.
     if (backendPid)
-      cancelling = pool.query('SELECT pg_cancel_backend($1)', [backendPid]).catch(() => undefined);
+      cancelling = controlPoolOf(pool)
+        .query('SELECT pg_cancel_backend($1)', [backendPid])
+        .catch(() => undefined);
   };
   const timer = setTimeout(() => cancelBackend('timeout'), timeoutMs);
-  const onAbort = () => cancelBackend(opts.signal?.reason === 'client-gone' ? 'client-gone' : 'aborted');
+  const onAbort = () => {
+    const why = opts.signal?.reason;
+    cancelBackend(why === 'client-gone' || why === 'spool-full' ? why : 'aborted');
+  };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   let cursor: Cursor | undefined;
@@ -122,6 +129,12 @@ export async function executeQuery(
           'run it as an asynchronous job (/tap/async), which allows more time, or make it more selective',
       );
     }
+    if (stop === 'spool-full')
+      return new QueryStopped(
+        stop,
+        'the result is larger than this node holds for synchronous clients (VONODE_SYNC_SPOOL_DISK); ' +
+          'the rows before this point were sent; ask for fewer rows (MAXREC) or run the query as an asynchronous job (/tap/async)',
+      );
     if (stop)
       return new QueryStopped(
         stop,
@@ -167,7 +180,11 @@ export async function executeQuery(
         format: opts.copyFormat!,
         stream: (async function* () {
           try {
-            for await (const chunk of opened.chunks()) yield chunk;
+            for await (const chunk of opened.chunks()) {
+              // A stop (spool full, client gone) ends the stream at once, not when PostgreSQL notices the cancel.
+              if (stop) throw new Error('stopped');
+              yield chunk;
+            }
           } catch (err) {
             throw describe(err);
           } finally {
@@ -213,6 +230,7 @@ export async function executeQuery(
       let sent = 0;
       try {
         for (const row of first) {
+          if (stop) throw describe(new Error('stopped'));
           yield row;
           sent++;
         }
@@ -230,6 +248,7 @@ export async function executeQuery(
               overflow = true;
               return;
             }
+            if (stop) throw describe(new Error('stopped'));
             yield row;
             sent++;
           }
