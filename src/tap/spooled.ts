@@ -139,6 +139,9 @@ export class SyncGate {
                 { bytes: moved, seconds: readGraceSeconds },
                 'synchronous client read slower than the minimum rate: disconnected',
               );
+              // A reset, not a close: the kernel drops the unread bytes at once instead of keeping them for a client that does not read.
+              const socket = res.socket;
+              if (socket && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
               res.destroy();
             }
             waitedBefore = waitsNow;

@@ -65,9 +65,10 @@ export function registerVosi(
       }
       if (available) notes.push(`${service.title} is accepting requests`);
       // Busy is not down: queries then get 503 with Retry-After, and the operator should know why.
-      if (available && opts.pool.waitingCount > 0)
+      const pool = opts.pool;
+      if (available && pool.idleCount === 0 && pool.totalCount >= (pool.options.max ?? 10))
         notes.push(
-          `all ${opts.pool.totalCount} database connections are in use and ${opts.pool.waitingCount} requests wait for one`,
+          `all ${pool.totalCount} database connections are in use and ${pool.waitingCount} requests wait for one; queries may be answered 503 with Retry-After`,
         );
       // VOSI-19: 200 with the document even when unavailable.
       return reply.type(XML).send(availabilityDocument({ available, upSince: opts.health.upSince, notes }));
