@@ -6,11 +6,13 @@
 //   npx tsx bench/slow-readers.ts [readers=50]
 //
 // The readers all come from 127.0.0.1, so the per-client cap is raised to let every one of
-// them in (the default, 8, would answer most of them 503 at once: a gentler test).
+// them in (the default, 8, would answer most of them 503 at once: a gentler test), and their
+// queries may wait up to a minute for a connection rather than be answered 503 after 5 s.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type pg from 'pg';
 import { parseConfig } from '../src/config/index.js';
 import { startNode } from '../src/node.js';
@@ -34,11 +36,12 @@ const config = parseConfig({
   VONODE_DEMO_SCALE: '16',
   VONODE_SYNC_MAX_PER_CLIENT: String(Math.max(8, READERS + 4)),
   VONODE_SYNC_MAX: String(Math.max(64, READERS + 8)),
+  VONODE_DB_ACQUIRE_TIMEOUT: process.env.VONODE_DB_ACQUIRE_TIMEOUT ?? '60',
 });
 const t0 = Date.now();
 const node = await startNode(config, () => {});
 console.log(
-  `node up in ${((Date.now() - t0) / 1000).toFixed(1)} s: pool ${config.dbPoolSize} connections, min read rate ${config.sync.minReadRate} B/s over ${config.sync.readGraceSeconds} s`,
+  `node up in ${((Date.now() - t0) / 1000).toFixed(1)} s: pool ${config.dbPoolSize} connections, min read rate ${config.sync?.minReadRate} B/s over ${config.sync?.readGraceSeconds} s`,
 );
 
 async function availabilityMs(): Promise<{ ms: number; available: boolean }> {
@@ -48,11 +51,14 @@ async function availabilityMs(): Promise<{ ms: number; available: boolean }> {
   return { ms: performance.now() - t, available: /<(\w+:)?available>true</.test(text) };
 }
 
-async function sample(label: string, seconds: number): Promise<void> {
+async function sample(label: string, seconds: number, until?: () => boolean): Promise<void> {
   const times: number[] = [];
   let down = 0;
+  // The node runs in this process: its event loop's delay shows how much of the latency is ours.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const end = Date.now() + seconds * 1000;
-  while (Date.now() < end) {
+  while (Date.now() < end && !until?.()) {
     const r = await availabilityMs();
     times.push(r.ms);
     if (!r.available) down++;
@@ -62,6 +68,10 @@ async function sample(label: string, seconds: number): Promise<void> {
   const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))].toFixed(1);
   console.log(
     `${label.padEnd(44)} n=${String(times.length).padStart(3)}  p50 ${q(0.5).padStart(6)} ms  p95 ${q(0.95).padStart(6)} ms  max ${times[times.length - 1].toFixed(1).padStart(7)} ms  unavailable ${down}`,
+  );
+  loop.disable();
+  console.log(
+    `${''.padEnd(44)} event-loop delay p50 ${(loop.percentile(50) / 1e6).toFixed(1)} ms  p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms  max ${(loop.max / 1e6).toFixed(1)} ms`,
   );
 }
 
@@ -109,16 +119,29 @@ try {
   await availabilityMs(); // warm the control connection
   await sample('no load', 5);
   const readers = Array.from({ length: READERS }, slowReader);
+  let answered = 0;
+  for (const r of readers) void r.status.then(() => answered++);
+  // While PostgreSQL produces the results and the node encodes them into the spools.
+  const t1 = Date.now();
+  await sample(
+    `${READERS} slow readers, results being produced`,
+    60,
+    () => answered === READERS && inUse(node.db.pool) === 0,
+  );
+  console.log(`  all ${READERS} results produced and spooled in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
   const statuses = await Promise.all(readers.map((r) => r.status));
   const admitted = statuses.filter((s) => s === '200').length;
   console.log(
     `${READERS} slow readers at 1 byte/s: ${admitted} answered 200, ${statuses.filter((s) => s === '503').length} answered 503`,
   );
-  await sample(`${READERS} slow readers at 1 byte/s`, 10);
+  await sample(`${READERS} slow readers at 1 byte/s, all spooled`, 10);
   // Where the connections are: PostgreSQL has produced every result, the readers still read.
-  let open = 0;
-  for (const r of readers) if (!r.socket.destroyed) open++;
-  console.log(`  query connections in use: ${inUse(node.db.pool)}, readers still connected: ${open}`);
+  const open = await new Promise<number>((resolve, reject) =>
+    node.app.server.getConnections((err, n) => (err ? reject(err) : resolve(n))),
+  );
+  console.log(
+    `  query connections in use: ${inUse(node.db.pool)}, client connections the node holds: ${open}`,
+  );
   for (const r of readers) r.socket.destroy();
 
   // The pool held full, as by long queries: the check still has its own connection.

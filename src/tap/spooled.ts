@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SyncLimits } from '../config/index.js';
 import { ResultSpool, SpoolBudget } from './spool.js';
@@ -111,6 +112,9 @@ export class SyncGate {
           }
           await spool.write(r.value);
           if (spool.overBudget && !s.abort.signal.aborted) s.abort.abort('spool-full');
+          // Encoding runs flat out now: one turn of the event loop per chunk lets other requests
+          // (availability, new queries) in between the chunks of many results.
+          await setImmediatePromise();
         }
         spool.end();
       } catch (err) {
