@@ -52,7 +52,8 @@ export class NodePool extends pg.Pool {
       max: 2,
       // Kept open: opening a connection under load (authentication) would cost the check its speed.
       idleTimeoutMillis: 0,
-      connectionTimeoutMillis: 2000,
+      // The health check bounds its own wait; a cancel may wait for a login on a loaded machine.
+      connectionTimeoutMillis: 10_000,
       application_name: `${main.application_name ?? 'vonode'}-control`,
       ...control,
     });

@@ -61,6 +61,8 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
       );
     }
     await applyMigrations(pool);
+    // Opened now, not on first need: a cancel or health check under load must not wait for a login.
+    await pool.control.query('SELECT 1');
   } catch (err) {
     await pool.end().catch(() => {});
     await embedded?.stop().catch(() => {});

@@ -77,15 +77,22 @@ export async function executeQuery(
   const timeoutMs = Math.max(1, opts.timeoutSeconds) * 1000;
 
   let cancelling: Promise<unknown> | undefined;
+  // pg_cancel_backend runs on another connection: the one running the query is busy, and the
+  // pool may be full, so it goes through the control connections that never queue behind
+  // queries; should that fail, through the pool.
+  const sendCancel = () => {
+    if (!backendPid || released) return;
+    const sql = 'SELECT pg_cancel_backend($1)';
+    const control = controlPoolOf(pool);
+    cancelling = control
+      .query(sql, [backendPid])
+      .catch(() => (control === pool ? undefined : pool.query(sql, [backendPid])))
+      .catch(() => undefined);
+  };
   const cancelBackend = (reason: StopReason) => {
     if (stop || released) return;
     stop = reason;
-    // pg_cancel_backend runs on another connection: the one running the query is busy, and the
-    // pool may be full, so it goes through the control connections that never queue behind queries.
-    if (backendPid)
-      cancelling = controlPoolOf(pool)
-        .query('SELECT pg_cancel_backend($1)', [backendPid])
-        .catch(() => undefined);
+    sendCancel();
   };
   const timer = setTimeout(() => cancelBackend('timeout'), timeoutMs);
   const onAbort = () => {
@@ -103,7 +110,14 @@ export async function executeQuery(
     try {
       if (cursor) await cursor.close().catch(() => {});
       // A COPY left mid-stream must still run to its end before the connection can be used.
-      if (copy && !(await copy.finish(() => cancelBackend('aborted'))))
+      if (
+        copy &&
+        !(await copy.finish(() => {
+          // Still running after the drain: cancel it (again, if an earlier cancel was lost).
+          stop ??= 'aborted';
+          sendCancel();
+        }))
+      )
         throw new Error('the COPY stream did not end after its backend was cancelled');
       // A cancel still on its way would hit whatever runs next on this connection: let it land
       // first. At worst it cancels the ROLLBACK, and the connection is then discarded.

@@ -40,7 +40,7 @@ interface SlowReader {
 }
 
 /** A client that sends the request, reads the first bytes, then reads nothing more. */
-function slowReader(url: string, path: string): SlowReader {
+function slowReader(url: string, path: string, http = '1.1'): SlowReader {
   const { hostname, port } = new URL(url);
   const socket = connect(Number(port), hostname);
   sockets.push(socket);
@@ -52,7 +52,7 @@ function slowReader(url: string, path: string): SlowReader {
     });
     socket.once('error', reject);
   });
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`);
+  socket.write(`GET ${path} HTTP/${http}\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`);
   return { socket, head, closed };
 }
 
@@ -153,6 +153,39 @@ describe('slow readers do not hold database connections', () => {
     const res = await fetch(`${n.url}/scs/query?RA=0&DEC=0&SR=1`);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('<INFO name="QUERY_STATUS" value="OK"');
+  });
+});
+
+describe('the spool disk budget', () => {
+  it('ends a result that passes it with the rows so far and an ERROR saying why (DALI-46), freeing the connection', async () => {
+    const n = await node({
+      VONODE_DB_POOL: '2',
+      VONODE_DB_ACQUIRE_TIMEOUT: '120',
+      VONODE_SYNC_SPOOL_MEMORY: '65536',
+      VONODE_SYNC_SPOOL_DISK: '200000',
+      VONODE_SYNC_MIN_RATE: '0',
+    });
+    const r = slowReader(
+      n.url,
+      syncPath({ LANG: 'ADQL', QUERY: BIG, MAXREC: '300000', RESPONSEFORMAT: 'votable/td' }),
+      // HTTP/1.0: the body comes unchunked, so the document can be read as it is.
+      '1.0',
+    );
+    const head = await r.head;
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    await until('the pool to be idle', () => inUse(n.db.pool) === 0);
+    // Now read it all: the rows that fitted, then the error after the table.
+    const parts: Buffer[] = [Buffer.from(head, 'latin1')];
+    r.socket.on('data', (d: Buffer) => parts.push(d));
+    r.socket.resume();
+    await r.closed;
+    const text = Buffer.concat(parts).toString('utf8');
+    expect(text).toContain('</TABLEDATA>');
+    expect(text).toMatch(/<INFO name="QUERY_STATUS" value="ERROR">[^<]*VONODE_SYNC_SPOOL_DISK/);
+    expect(text.trimEnd().endsWith('</VOTABLE>')).toBe(true);
+    const rows = text.match(/<TR>/g)?.length ?? 0;
+    expect(rows).toBeGreaterThan(0);
+    expect(rows).toBeLessThan(300000);
   });
 });
 
