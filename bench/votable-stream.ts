@@ -22,6 +22,7 @@ import { ANONYMOUS, READER_ROLE } from '../src/auth/index.js';
 import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded.js';
 import { applyMigrations } from '../src/db/migrate.js';
 import { executeQuery } from '../src/tap/execute.js';
+import { ResultSpool, SpoolBudget } from '../src/tap/spool.js';
 import { BENCH_FIELDS, syntheticSql } from '../test/votable/memory-child.js';
 import { copyFormatFor, encode, type OutputFormat } from '../votable/index.js';
 
@@ -80,6 +81,7 @@ async function timeFormat(
   pool: pg.Pool,
   format: OutputFormat,
   copy: boolean,
+  spoolDir?: string,
 ): Promise<{ seconds: number; bytes: number; viaCopy: boolean }> {
   const t0 = process.hrtime.bigint();
   const result = await executeQuery(pool, async () => ({ sql: QUERY, params: [], columns: FIELDS }), {
@@ -90,18 +92,40 @@ async function timeFormat(
   });
   let bytes = 0;
   try {
-    for await (const chunk of encode(format, {
+    const body = encode(format, {
       fields: result.fields,
       rows: result.rows,
       copy: result.copy,
       leadingStatus: result.leadingStatus,
       trailingStatus: result.trailingStatus,
-    }))
-      bytes += chunk.length;
+    });
+    if (spoolDir) bytes = await throughSpool(body, spoolDir);
+    else for await (const chunk of body) bytes += chunk.length;
   } finally {
     await result.close();
   }
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, bytes, viaCopy: result.copy !== undefined };
+}
+
+/**
+ * What /tap/sync does since results are spooled: the encoder writes into a ResultSpool (1 MiB
+ * in memory, the rest in a file) while a reader drains it, here as fast as it can.
+ */
+async function throughSpool(body: AsyncIterable<Buffer>, dir: string): Promise<number> {
+  const spool = new ResultSpool(new SpoolBudget(1e12, dir), 1024 * 1024);
+  const producing = (async () => {
+    for await (const c of body) await spool.write(c);
+    spool.end();
+  })();
+  let bytes = 0;
+  for (;;) {
+    const c = await spool.read();
+    if (!c) break;
+    bytes += c.length;
+  }
+  await producing;
+  await spool.dispose();
+  return bytes;
 }
 
 /** The same COPY read by this process and thrown away: what the transcoders add to it shows beside. */
@@ -214,13 +238,20 @@ async function main(): Promise<void> {
       ['votable/td', false],
       ['csv', false],
     ];
-    for (const [format, viaCopy] of runs) {
-      const r = await timeFormat(pool, format, viaCopy);
-      const label = `${format} from ${r.viaCopy ? 'COPY' : 'cursor'}`;
+    const spoolDir = mkdtempSync(join(tmpdir(), 'vonode-bench-spool-'));
+    const spooled: Array<[OutputFormat, boolean, string]> = [
+      ['votable/binary2', true, spoolDir],
+      ['csv', true, spoolDir],
+      ['json', false, spoolDir],
+    ];
+    for (const [format, viaCopy, dir] of [...runs.map(([f, c]) => [f, c, undefined] as const), ...spooled]) {
+      const r = await timeFormat(pool, format, viaCopy, dir);
+      const label = `${format} from ${r.viaCopy ? 'COPY' : 'cursor'}${dir ? ' +spool' : ''}`;
       console.log(
         `${label.padEnd(28)}  ${(ROWS / r.seconds).toFixed(0).padStart(9)} rows/s  ${(r.bytes / 1e6 / r.seconds).toFixed(1).padStart(7)} MB/s   ratio to COPY ${(copy / r.seconds).toFixed(2)}`,
       );
     }
+    rmSync(spoolDir, { recursive: true, force: true });
     await pool.end();
     if (RSS_ROWS > 0) {
       // The acceptance figure: the node's own path, PostgreSQL's COPY through the transcoders.

@@ -15,6 +15,7 @@ import { registerBroker } from './broker/index.js';
 import type { Config } from './config/index.js';
 import type { DaliError } from './dali/index.js';
 import { registerDataLink } from './datalink/index.js';
+import { ServiceBusy } from './db/acquire.js';
 import type { DatabaseHealth } from './db/health.js';
 import { answerOutagesWith503 } from './db/outage.js';
 import { findNul, NulInputError, nulInUrl, reportInternalError } from './errors/index.js';
@@ -30,6 +31,7 @@ import { tapJobParameters, tapJobRunner } from './tap/async.js';
 import { publishedCatalogue } from './tap/catalogue.js';
 import { registerTapExamples } from './tap/examples.js';
 import { registerTap } from './tap/routes.js';
+import { SyncGate } from './tap/spooled.js';
 import { registerTapSync } from './tap/sync.js';
 import { publishedSchemas } from './tap/tables/index.js';
 import { FileResultStore, JobFiles, UwsService, uwsRoutes } from './uws/index.js';
@@ -102,7 +104,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const schemas = publishedSchemas();
   registerTap(app, { schemas });
   const catalogue = publishedCatalogue(schemas);
+  // One gate for /tap/sync and /scs/query: their caps count together.
+  const syncGate = new SyncGate(opts.config.sync, join(opts.config.dataDir, 'spool'));
   registerTapSync(app, {
+    gate: syncGate,
     pool: opts.pool,
     limits: opts.config.tap,
     uploadLimits: opts.config.upload,
@@ -120,6 +125,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   registerOai(app, { pool: opts.pool, baseUrl: opts.baseUrl, services, publisher: opts.config.publisher });
   registerScs(app, {
+    gate: syncGate,
     pool: opts.pool,
     catalogue,
     limits: {
@@ -224,7 +230,9 @@ export async function refuseNul(request: FastifyRequest): Promise<void> {
  * log, in the protocol's error form (a DALI error VOTable on DALI paths, DALI-43; text elsewhere).
  */
 export function answerError(err: FastifyError | DaliError, request: FastifyRequest, reply: FastifyReply) {
-  const code = (err as { statusCode?: number }).statusCode;
+  // No database connection in time: 503 with Retry-After in the protocol's own error form.
+  if (err instanceof ServiceBusy) reply.header('Retry-After', String(err.retryAfterSeconds));
+  const code = err instanceof ServiceBusy ? 503 : (err as { statusCode?: number }).statusCode;
   const status = code && ((code >= 400 && code < 500) || code === 503) ? code : 500;
   const message = status === 500 ? reportInternalError(request.log, err, 'request failed') : err.message;
   reply.status(status);

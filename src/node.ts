@@ -22,6 +22,7 @@ export async function startNode(
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.dbPoolSize,
+    acquireTimeoutMs: config.dbAcquireTimeoutSeconds * 1000,
     log: (l) => (config.logLevel === 'debug' || config.logLevel === 'trace' ? log(l) : undefined),
     notice: log,
   });

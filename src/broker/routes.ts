@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendAuthenticationRequired } from '../auth/index.js';
+import { ServiceBusy } from '../db/acquire.js';
 import { reportInternalError } from '../errors/index.js';
 import { OUTPUT_DIR, STDERR_FILE, STDOUT_FILE } from './backend.js';
 import { BrokerError, badRequest, notFound } from './errors.js';
@@ -78,6 +79,10 @@ export async function brokerRoutes(app: FastifyInstance, ctx: RouteContext): Pro
         status,
         errorDoc(new BrokerError(status, 'uri:invalid-data', (err as Error).message)),
       );
+    }
+    if (err instanceof ServiceBusy) {
+      reply.header('Retry-After', String(err.retryAfterSeconds));
+      return send(request, reply, 503, errorDoc(new BrokerError(503, 'uri:service-busy', err.message)));
     }
     const message = reportInternalError(request.log, err, 'broker request failed');
     return send(request, reply, 500, errorDoc(new BrokerError(500, 'uri:internal-error', message)));

@@ -25,6 +25,10 @@ export interface Config {
   readonly demoScale: number;
   /** Pool size of the service's PostgreSQL connections. */
   readonly dbPoolSize: number;
+  /** Seconds a request waits for a pooled connection before it is answered 503 with Retry-After. */
+  readonly dbAcquireTimeoutSeconds: number;
+  /** How synchronous results (/tap/sync, /scs/query) are held and handed to clients. */
+  readonly sync: SyncLimits;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** The environment itself, for modules that read their own variables (auth). */
   readonly env: Env;
@@ -59,6 +63,26 @@ export interface Config {
   };
 }
 
+/**
+ * Synchronous results are spooled (memory, then a temporary file) so the database connection
+ * is free as soon as PostgreSQL has produced the result, whatever the client's pace; these
+ * bound what slow or many clients can hold.
+ */
+export interface SyncLimits {
+  /** Sync queries running or being read at once, all clients. */
+  readonly maxConcurrent: number;
+  /** Sync queries at once for one client (identity, else remote address). */
+  readonly maxPerClient: number;
+  /** Bytes of one response held in memory before the rest goes to a temporary file. */
+  readonly spoolMemoryBytes: number;
+  /** Bytes all responses together may hold in temporary files; a result beyond it is cut with an error. */
+  readonly spoolDiskBytes: number;
+  /** A client reading slower than this (bytes/s) ... */
+  readonly minReadRate: number;
+  /** ... over this many seconds is disconnected and its spool deleted. */
+  readonly readGraceSeconds: number;
+}
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -85,6 +109,11 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     default: '1',
   },
   { name: 'VONODE_DB_POOL', meaning: 'PostgreSQL connections per process', default: '20' },
+  {
+    name: 'VONODE_DB_ACQUIRE_TIMEOUT',
+    meaning: 'seconds a request waits for a free PostgreSQL connection before a 503 with Retry-After',
+    default: '5',
+  },
   { name: 'VONODE_LOG_LEVEL', meaning: 'pino log level', default: 'info' },
   { name: 'VONODE_TAP_MAXREC', meaning: 'rows returned when a query gives no MAXREC', default: '100000' },
   {
@@ -93,6 +122,38 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     default: '50000000',
   },
   { name: 'VONODE_TAP_SYNC_TIMEOUT', meaning: 'seconds a /tap/sync query may run', default: '300' },
+  {
+    name: 'VONODE_SYNC_MAX',
+    meaning: 'synchronous queries (/tap/sync, /scs/query) running or being read at once; more get 503',
+    default: '64',
+  },
+  {
+    name: 'VONODE_SYNC_MAX_PER_CLIENT',
+    meaning: 'synchronous queries at once per client (token subject, else remote address); more get 503',
+    default: '8',
+  },
+  {
+    name: 'VONODE_SYNC_SPOOL_MEMORY',
+    meaning: 'bytes of one synchronous result held in memory before the rest goes to a temporary file',
+    default: '1048576',
+  },
+  {
+    name: 'VONODE_SYNC_SPOOL_DISK',
+    meaning:
+      'bytes all synchronous results may hold in temporary files (data folder); a result beyond it ends with an ERROR status',
+    default: '4294967296',
+  },
+  {
+    name: 'VONODE_SYNC_MIN_RATE',
+    meaning:
+      'bytes/s a client must read a synchronous result at (measured over VONODE_SYNC_RATE_GRACE) or be disconnected',
+    default: '1024',
+  },
+  {
+    name: 'VONODE_SYNC_RATE_GRACE',
+    meaning: 'seconds over which the minimum read rate is measured',
+    default: '30',
+  },
   { name: 'VONODE_SCS_MAX_SR', meaning: 'largest cone radius /scs/query accepts, degrees', default: '10' },
   {
     name: 'VONODE_AUTHORITY',
@@ -207,6 +268,8 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
     demoRows,
     demoScale: integer(env, 'VONODE_DEMO_SCALE', 1, 1, 16),
     dbPoolSize,
+    dbAcquireTimeoutSeconds: integer(env, 'VONODE_DB_ACQUIRE_TIMEOUT', 5, 1, 600),
+    sync: syncSettings(env),
     logLevel: level,
     env,
     tap: {
@@ -252,6 +315,18 @@ function publisherSettings(env: Env): Config['publisher'] {
       'give one like vo@example.org',
     );
   return { authority, name: env.VONODE_PUBLISHER?.trim() || 'vonode demo node', email };
+}
+
+function syncSettings(env: Env): SyncLimits {
+  const maxConcurrent = integer(env, 'VONODE_SYNC_MAX', 64, 1, 100_000);
+  return {
+    maxConcurrent,
+    maxPerClient: integer(env, 'VONODE_SYNC_MAX_PER_CLIENT', Math.min(8, maxConcurrent), 1, 100_000),
+    spoolMemoryBytes: integer(env, 'VONODE_SYNC_SPOOL_MEMORY', 1024 * 1024, 4096, 1e10),
+    spoolDiskBytes: integer(env, 'VONODE_SYNC_SPOOL_DISK', 4 * 1024 ** 3, 0, 1e15),
+    minReadRate: integer(env, 'VONODE_SYNC_MIN_RATE', 1024, 0, 1e10),
+    readGraceSeconds: integer(env, 'VONODE_SYNC_RATE_GRACE', 30, 1, 86_400),
+  };
 }
 
 function uwsSettings(env: Env): Config['uws'] {

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { encode, errorDocument, type Field, type Resource } from '../../votable/index.js';
 import { ANONYMOUS, isAnonymous } from '../auth/index.js';
 import { DaliError, DaliParams, parseResponseFormat, type ResponseFormat } from '../dali/index.js';
+import { ServiceBusy } from '../db/acquire.js';
 import { reportInternalError } from '../errors/index.js';
 import {
   charParam,
@@ -353,6 +354,7 @@ export function registerLinks(app: FastifyInstance, deps: DataLinkDeps): void {
           .type('application/x-votable+xml;charset=UTF-8')
           .send(errorDocument(`UsageFault: ${err.message}`));
       }
+      if (err instanceof ServiceBusy) throw err; // 503 + Retry-After by the app's error handler
       const message = reportInternalError(request.log, err, 'DataLink request failed');
       return reply
         .status(500)

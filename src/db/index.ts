@@ -1,10 +1,12 @@
 import pg from 'pg';
 import { ConfigError } from '../config/errors.js';
+import { NodePool } from './acquire.js';
 import { clientClassFor } from './client.js';
 import { type EmbeddedDatabase, ensureDatabase, startEmbeddedPostgres } from './embedded.js';
 import { DatabaseHealth } from './health.js';
 import { applyMigrations } from './migrate.js';
 
+export { controlPoolOf, isServiceBusy, NodePool, ServiceBusy } from './acquire.js';
 export { isDatabaseUnavailable } from './client.js';
 export { ensureDatabase, startEmbeddedPostgres } from './embedded.js';
 export { DatabaseHealth, type DatabaseStatus } from './health.js';
@@ -29,6 +31,8 @@ export interface OpenOptions {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly poolSize: number;
+  /** How long a request waits for a pooled connection before it is answered 503 (ms); default 5000. */
+  readonly acquireTimeoutMs?: number;
   readonly log?: (line: string) => void;
   /** Outages, restarts and recoveries of the database: lines an operator should see. */
   readonly notice?: (line: string) => void;
@@ -59,11 +63,18 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     probeUrl = url;
     await ensureDatabase(url);
   }
-  const pool = new pg.Pool({
+  const acquireMs = options.acquireTimeoutMs ?? 5000;
+  const Client = clientClassFor(health);
+  // application_name lets operators (and pg_stat_activity) tell the node's connections apart.
+  const pool = new NodePool({
     connectionString: url,
     max: options.poolSize,
-    connectionTimeoutMillis: 10_000,
-    Client: clientClassFor(health),
+    connectionTimeoutMillis: acquireMs,
+    application_name: 'vonode',
+    retryAfterSeconds: Math.max(1, Math.ceil(acquireMs / 1000)),
+    // Every client, the control pool's too, listens for its connection dying (no crash).
+    Client,
+    control: { Client },
   });
   pool.on('error', (err) => options.log?.(`idle PostgreSQL connection failed: ${err.message}`));
   try {
@@ -75,6 +86,8 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
       );
     }
     await applyMigrations(pool);
+    // Opened now, not on first need: a cancel or health check under load must not wait for a login.
+    await pool.control.query('SELECT 1');
   } catch (err) {
     health.close();
     await pool.end().catch(() => {});

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { HEALPIX_INDEX_ORDER, Moc, type MocCell, SkyError } from '../../sky/index.js';
 import { ANONYMOUS, withReadOnlyIdentity } from '../auth/index.js';
+import { ServiceBusy } from '../db/acquire.js';
 import { reportInternalError } from '../errors/index.js';
 
 /** How deep and how long a coverage request may go. */
@@ -80,6 +81,7 @@ export function registerMoc(app: FastifyInstance, deps: MocDeps): void {
   const fail = (reply: FastifyReply, err: unknown, request: FastifyRequest) => {
     if (err instanceof MocRequestError || err instanceof SkyError)
       return reply.status(400).type('text/plain; charset=utf-8').send(`${err.message}\n`);
+    if (err instanceof ServiceBusy) throw err; // 503 + Retry-After by the app's error handler
     return reply
       .status(500)
       .type('text/plain; charset=utf-8')

@@ -1,13 +1,14 @@
-import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { AdqlError, type CatalogueTable } from '../../adql/index.js';
 import { copyFormatFor, encode, errorDocument, type Info } from '../../votable/index.js';
 import { ANONYMOUS } from '../auth/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
+import { ServiceBusy } from '../db/acquire.js';
 import { reportInternalError } from '../errors/index.js';
 import { compileAdql } from '../tap/compile.js';
 import { executeQuery, QueryStopped } from '../tap/execute.js';
+import { SYNC_RETRY_AFTER_SECONDS, type SyncGate } from '../tap/spooled.js';
 import { type ConeCatalogue, coneAdql, coneFields, DEMO_CONE_CATALOGUE } from './query.js';
 import { parseConeRequest, type ScsLimits } from './request.js';
 
@@ -16,6 +17,8 @@ export interface ScsDeps {
   readonly catalogue: readonly CatalogueTable[];
   readonly limits: ScsLimits;
   readonly cone?: ConeCatalogue;
+  /** Shared with /tap/sync: caps on sync queries in progress, and the result spool. */
+  readonly gate: SyncGate;
 }
 
 // SCS-10: what 1.03 clients and validators expect when no RESPONSEFORMAT is asked for.
@@ -25,6 +28,9 @@ const SCS_CONTENT_TYPE = 'text/xml;content=x-votable;charset=UTF-8';
 export function registerScs(app: FastifyInstance, deps: ScsDeps): void {
   const cat = deps.cone ?? DEMO_CONE_CATALOGUE;
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const ticket = deps.gate.admit(request);
+    if (typeof ticket === 'string')
+      return sendError(request, reply, new ServiceBusy(ticket, SYNC_RETRY_AFTER_SECONDS));
     try {
       const params = new DaliParams().add(request.query);
       if (request.method === 'POST') params.add(request.body);
@@ -65,13 +71,16 @@ export function registerScs(app: FastifyInstance, deps: ScsDeps): void {
         coosys: [{ ID: 'icrs', system: 'ICRS' }],
         tableName: 'results',
       });
-      const stream = Readable.from(body, { objectMode: false });
-      stream.on('close', () => void result.close());
-      return reply
-        .status(200)
-        .type(cone.format?.contentType ?? SCS_CONTENT_TYPE)
-        .send(stream);
+      return deps.gate.send({
+        reply,
+        contentType: cone.format?.contentType ?? SCS_CONTENT_TYPE,
+        body,
+        abort,
+        ticket,
+        onClose: () => void result.close(),
+      });
     } catch (err) {
+      ticket.release();
       return sendError(request, reply, err);
     }
   };
@@ -85,6 +94,10 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown) {
   if (err instanceof DaliError) {
     status = err.status;
     message = err.message;
+  } else if (err instanceof ServiceBusy) {
+    status = 503;
+    message = err.message;
+    reply.header('Retry-After', String(err.retryAfterSeconds));
   } else if (err instanceof QueryStopped) {
     if (err.reason === 'client-gone') return reply;
     status = err.reason === 'timeout' ? 503 : 500;

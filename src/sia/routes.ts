@@ -10,6 +10,7 @@ import {
   parseResponseFormat,
   type ResponseFormat,
 } from '../dali/index.js';
+import { ServiceBusy } from '../db/acquire.js';
 import { reportInternalError } from '../errors/index.js';
 import {
   charParam,
@@ -239,6 +240,7 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown) {
     status = 503;
     message = 'TransientFault: the query took longer than the time limit; narrow the constraints';
   } else {
+    if (err instanceof ServiceBusy) throw err; // 503 + Retry-After by the app's error handler
     status = 500;
     message = `FatalFault: ${reportInternalError(request.log, err, 'SIA query failed')}`;
   }

@@ -6,6 +6,7 @@ import { WcsError } from '../../sky/wcs/index.js';
 import { ANONYMOUS } from '../auth/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import { lookupProduct, sendRefusal } from '../datalink/index.js';
+import { ServiceBusy } from '../db/acquire.js';
 import { reportInternalError } from '../errors/index.js';
 import {
   cutoutByteLength,
@@ -195,6 +196,7 @@ export function registerSodaSync(app: FastifyInstance, deps: SodaDeps): void {
       // A FitsError's message starts with the file's path, which no client may read.
       if (err instanceof FitsError && err.code === 'LIMIT')
         return text(400, `UsageError: ${withoutPath(err)}`);
+      if (err instanceof ServiceBusy) throw err; // 503 + Retry-After by the app's error handler
       return text(500, `Error: ${reportInternalError(request.log, err, 'SODA cutout failed')}`);
     }
   };

@@ -4,10 +4,11 @@ import { type CompiledQuery, inlineParameters } from '../../adql/index.js';
 import { type CopySource, type CopyTextParser, copyTypesFit, type Field } from '../../votable/index.js';
 import type { Identity } from '../auth/index.js';
 import { withIdentity } from '../auth/index.js';
+import { controlPoolOf } from '../db/acquire.js';
 import { openCopy } from './copy.js';
 
 /** Why a running query was stopped before its end. */
-export type StopReason = 'timeout' | 'client-gone' | 'aborted';
+export type StopReason = 'timeout' | 'client-gone' | 'aborted' | 'spool-full';
 
 export class QueryStopped extends Error {
   constructor(
@@ -76,15 +77,28 @@ export async function executeQuery(
   const timeoutMs = Math.max(1, opts.timeoutSeconds) * 1000;
 
   let cancelling: Promise<unknown> | undefined;
+  // pg_cancel_backend runs on another connection: the one running the query is busy, and the
+  // pool may be full, so it goes through the control connections that never queue behind
+  // queries; should that fail, through the pool.
+  const sendCancel = () => {
+    if (!backendPid || released) return;
+    const sql = 'SELECT pg_cancel_backend($1)';
+    const control = controlPoolOf(pool);
+    cancelling = control
+      .query(sql, [backendPid])
+      .catch(() => (control === pool ? undefined : pool.query(sql, [backendPid])))
+      .catch(() => undefined);
+  };
   const cancelBackend = (reason: StopReason) => {
     if (stop || released) return;
     stop = reason;
-    // pg_cancel_backend runs on another connection: the one running the query is busy.
-    if (backendPid)
-      cancelling = pool.query('SELECT pg_cancel_backend($1)', [backendPid]).catch(() => undefined);
+    sendCancel();
   };
   const timer = setTimeout(() => cancelBackend('timeout'), timeoutMs);
-  const onAbort = () => cancelBackend(opts.signal?.reason === 'client-gone' ? 'client-gone' : 'aborted');
+  const onAbort = () => {
+    const why = opts.signal?.reason;
+    cancelBackend(why === 'client-gone' || why === 'spool-full' ? why : 'aborted');
+  };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   let cursor: Cursor | undefined;
@@ -104,7 +118,14 @@ export async function executeQuery(
     try {
       if (cursor) await cursor.close().catch(() => {});
       // A COPY left mid-stream must still run to its end before the connection can be used.
-      if (copy && !(await copy.finish(() => cancelBackend('aborted'))))
+      if (
+        copy &&
+        !(await copy.finish(() => {
+          // Still running after the drain: cancel it (again, if an earlier cancel was lost).
+          stop ??= 'aborted';
+          sendCancel();
+        }))
+      )
         throw new Error('the COPY stream did not end after its backend was cancelled');
       // A cancel still on its way would hit whatever runs next on this connection: let it land
       // first. At worst it cancels the ROLLBACK, and the connection is then discarded.
@@ -130,6 +151,12 @@ export async function executeQuery(
           'run it as an asynchronous job (/tap/async), which allows more time, or make it more selective',
       );
     }
+    if (stop === 'spool-full')
+      return new QueryStopped(
+        stop,
+        'the result is larger than this node holds for synchronous clients (VONODE_SYNC_SPOOL_DISK); ' +
+          'the rows before this point were sent; ask for fewer rows (MAXREC) or run the query as an asynchronous job (/tap/async)',
+      );
     if (stop)
       return new QueryStopped(
         stop,
@@ -175,7 +202,11 @@ export async function executeQuery(
         format: opts.copyFormat!,
         stream: (async function* () {
           try {
-            for await (const chunk of opened.chunks()) yield chunk;
+            for await (const chunk of opened.chunks()) {
+              // A stop (spool full, client gone) ends the stream at once, not when PostgreSQL notices the cancel.
+              if (stop) throw new Error('stopped');
+              yield chunk;
+            }
           } catch (err) {
             throw describe(err);
           } finally {
@@ -221,6 +252,7 @@ export async function executeQuery(
       let sent = 0;
       try {
         for (const row of first) {
+          if (stop) throw describe(new Error('stopped'));
           yield row;
           sent++;
         }
@@ -238,6 +270,7 @@ export async function executeQuery(
               overflow = true;
               return;
             }
+            if (stop) throw describe(new Error('stopped'));
             yield row;
             sent++;
           }

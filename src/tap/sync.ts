@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type {} from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
@@ -6,10 +5,12 @@ import { AdqlError, type CatalogueTable } from '../../adql/index.js';
 import { copyFormatFor, encode, errorDocument, type Info } from '../../votable/index.js';
 import { ANONYMOUS } from '../auth/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
+import { ServiceBusy } from '../db/acquire.js';
 import type { TapLimits } from './capability.js';
 import { compileAdql } from './compile.js';
 import { executeQuery, QueryStopped } from './execute.js';
 import { parseTapRequest, type TapQueryRequest } from './request.js';
+import { SYNC_RETRY_AFTER_SECONDS, type SyncGate } from './spooled.js';
 import { loadUpload, type UploadLimits, UploadSpool } from './upload.js';
 
 export interface SyncOptions {
@@ -17,6 +18,8 @@ export interface SyncOptions {
   readonly limits: TapLimits;
   readonly uploadLimits: UploadLimits;
   readonly catalogue: readonly CatalogueTable[];
+  /** Caps on sync queries in progress, and the spool their results go through. */
+  readonly gate: SyncGate;
 }
 
 const VOTABLE_ERROR_TYPE = 'application/x-votable+xml;charset=UTF-8';
@@ -27,6 +30,9 @@ const VOTABLE_ERROR_TYPE = 'application/x-votable+xml;charset=UTF-8';
  */
 export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const ticket = opts.gate.admit(request);
+    if (typeof ticket === 'string')
+      return sendError(request, reply, new ServiceBusy(ticket, SYNC_RETRY_AFTER_SECONDS), undefined);
     const spool = new UploadSpool(opts.uploadLimits);
     let tap: TapQueryRequest | undefined;
     try {
@@ -63,13 +69,20 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
         trailingStatus: result.trailingStatus,
         infos: requestInfos(req),
       });
-      const stream = Readable.from(body, { objectMode: false });
-      stream.on('close', () => {
-        void result.close();
-        void spool.dispose();
+      // The connection is given back as soon as PostgreSQL is done, not when the client is.
+      return opts.gate.send({
+        reply,
+        contentType: req.format.contentType,
+        body,
+        abort,
+        ticket,
+        onClose: () => {
+          void result.close();
+          void spool.dispose();
+        },
       });
-      return reply.status(200).type(req.format.contentType).send(stream);
     } catch (err) {
+      ticket.release();
       await spool.dispose();
       return sendError(request, reply, err, tap);
     }
@@ -116,6 +129,11 @@ function sendError(
   if (err instanceof DaliError) {
     status = err.status;
     message = err.message;
+  } else if (err instanceof ServiceBusy) {
+    // Pool or sync places exhausted: not the client's fault nor the service's; come back later.
+    status = 503;
+    message = err.message;
+    reply.header('Retry-After', String(err.retryAfterSeconds));
   } else if (err instanceof AdqlError) {
     status = 400;
     message = err.message;

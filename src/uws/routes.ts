@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ServiceBusy } from '../db/acquire.js';
 import { reportInternalError } from '../errors/index.js';
 import { badRequest, isDiskFull, UwsError } from './errors.js';
 import type { Caller, UwsService } from './service.js';
@@ -112,6 +113,11 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
     if (err instanceof UwsError) {
       if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
       return refuse(reply, err.status, err.message);
+    }
+    // No database connection in time: the caller should come back (issue 13, RFC 9110 §15.6.4).
+    if (err instanceof ServiceBusy) {
+      reply.header('retry-after', String(err.retryAfterSeconds));
+      return refuse(reply, 503, err.message);
     }
     // A full disk while keeping a request's files is the service's trouble, said plainly (issue 13).
     if (isDiskFull(err)) {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { availabilityDocument, capabilitiesDocument } from '../../registry/index.js';
+import { controlPoolOf } from '../db/acquire.js';
 import { type ServiceEntry, serviceCapabilities } from '../services.js';
 
 export interface HealthState {
@@ -14,12 +15,16 @@ export interface HealthState {
 const XML = 'text/xml; charset=UTF-8';
 const DB_CHECK_TIMEOUT_MS = 2000;
 
-/** A real check (VOSI-16): the database must answer, not just the web server. */
+/**
+ * A real check (VOSI-16): the database must answer, not just the web server. It runs on the
+ * node's control connections, never queued behind queries, so a full pool or many slow
+ * clients do not make a live node look dead, nor slow the check.
+ */
 async function databaseAnswers(pool: pg.Pool): Promise<string | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      pool.query('SELECT 1'),
+      controlPoolOf(pool).query('SELECT 1'),
       new Promise((_, reject) => {
         timer = setTimeout(
           () => reject(new Error(`no answer within ${DB_CHECK_TIMEOUT_MS} ms`)),
@@ -66,6 +71,12 @@ export function registerVosi(
         }
       }
       if (available) notes.push(`${service.title} is accepting requests`);
+      // Busy is not down: queries then get 503 with Retry-After, and the operator should know why.
+      const pool = opts.pool;
+      if (available && pool.idleCount === 0 && pool.totalCount >= (pool.options.max ?? 10))
+        notes.push(
+          `all ${pool.totalCount} database connections are in use and ${pool.waitingCount} requests wait for one; queries may be answered 503 with Retry-After`,
+        );
       // VOSI-19: 200 with the document even when unavailable.
       return reply.type(XML).send(availabilityDocument({ available, upSince: opts.health.upSince, notes }));
     });
