@@ -73,6 +73,12 @@ export interface SyncLimits {
   readonly maxConcurrent: number;
   /** Sync queries at once for one client (identity, else remote address). */
   readonly maxPerClient: number;
+  /**
+   * Sync results produced (read from PostgreSQL and encoded) at once; the others wait for a
+   * place before taking a database connection. Encoding runs on the event loop, so this bounds
+   * how long any other request waits for its turn.
+   */
+  readonly maxProducing: number;
   /** Bytes of one response held in memory before the rest goes to a temporary file. */
   readonly spoolMemoryBytes: number;
   /** Bytes all responses together may hold in temporary files; a result beyond it is cut with an error. */
@@ -148,6 +154,11 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     meaning:
       'bytes/s a client must read a synchronous result at (measured over VONODE_SYNC_RATE_GRACE) or be disconnected',
     default: '1024',
+  },
+  {
+    name: 'VONODE_SYNC_PRODUCERS',
+    meaning: 'synchronous results read from PostgreSQL and encoded at once; the others wait for a place',
+    default: '6',
   },
   {
     name: 'VONODE_SYNC_RATE_GRACE',
@@ -322,6 +333,7 @@ function syncSettings(env: Env): SyncLimits {
   return {
     maxConcurrent,
     maxPerClient: integer(env, 'VONODE_SYNC_MAX_PER_CLIENT', Math.min(8, maxConcurrent), 1, 100_000),
+    maxProducing: integer(env, 'VONODE_SYNC_PRODUCERS', 6, 1, 10_000),
     spoolMemoryBytes: integer(env, 'VONODE_SYNC_SPOOL_MEMORY', 1024 * 1024, 4096, 1e10),
     spoolDiskBytes: integer(env, 'VONODE_SYNC_SPOOL_DISK', 4 * 1024 ** 3, 0, 1e15),
     minReadRate: integer(env, 'VONODE_SYNC_MIN_RATE', 1024, 0, 1e10),

@@ -42,6 +42,7 @@ export function registerScs(app: FastifyInstance, deps: ScsDeps): void {
       });
       // SCS-07: SR=0 asks for the columns alone; the query is compiled (so valid) but not run.
       const maxrec = cone.sr === 0 ? 0 : cone.maxrec;
+      await ticket.startProducing(abort.signal);
       const result = await executeQuery(
         deps.pool,
         () => compileAdql(coneAdql(cat, cone), deps.catalogue, [], { maxrec }),

@@ -2,10 +2,19 @@ import { Readable } from 'node:stream';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SyncLimits } from '../config/index.js';
+import { QueryStopped } from './execute.js';
 import { ResultSpool, SpoolBudget } from './spool.js';
 
 /** A place among the synchronous queries in progress; give it back once. */
 export interface SyncTicket {
+  /**
+   * Waits for one of the places where a result is produced (VONODE_SYNC_PRODUCERS), before the
+   * query takes a database connection; rejects with QueryStopped('client-gone') if the signal
+   * fires first. The place is given back when the result is produced or the ticket released.
+   */
+  startProducing(signal: AbortSignal): Promise<void>;
+  /** Gives the production place back (idempotent). */
+  doneProducing(): void;
   release(): void;
 }
 
@@ -34,6 +43,9 @@ export class SyncGate {
   readonly budget: SpoolBudget;
   private readonly perClient = new Map<string, number>();
   private total = 0;
+  /** Results being produced now, and the tickets waiting for a place to produce theirs. */
+  private producing = 0;
+  private readonly producers: Array<() => void> = [];
 
   constructor(
     readonly limits: SyncLimits,
@@ -61,8 +73,41 @@ export class SyncGate {
     this.total++;
     this.perClient.set(key, mine + 1);
     let released = false;
+    let producing: 'no' | 'waiting' | 'yes' | 'done' = 'no';
+    const doneProducing = () => {
+      if (producing !== 'yes') return;
+      producing = 'done';
+      this.handOnProduction();
+    };
     return {
+      startProducing: (signal) => {
+        if (producing !== 'no') return Promise.resolve();
+        if (this.producing < this.limits.maxProducing) {
+          this.producing++;
+          producing = 'yes';
+          return Promise.resolve();
+        }
+        producing = 'waiting';
+        return new Promise<void>((resolve, reject) => {
+          const onAbort = () => {
+            const i = this.producers.indexOf(wake);
+            if (i >= 0) this.producers.splice(i, 1);
+            producing = 'done';
+            reject(new QueryStopped('client-gone', 'the client left before its query could start'));
+          };
+          const wake = () => {
+            signal.removeEventListener('abort', onAbort);
+            producing = 'yes';
+            resolve();
+          };
+          if (signal.aborted) return onAbort();
+          signal.addEventListener('abort', onAbort, { once: true });
+          this.producers.push(wake);
+        });
+      },
+      doneProducing,
       release: () => {
+        doneProducing();
         if (released) return;
         released = true;
         this.total--;
@@ -71,6 +116,13 @@ export class SyncGate {
         else this.perClient.delete(key);
       },
     };
+  }
+
+  /** A production place is free: the next waiting ticket takes it, else it is counted free. */
+  private handOnProduction(): void {
+    const next = this.producers.shift();
+    if (next) next();
+    else this.producing--;
   }
 
   /**
@@ -121,6 +173,7 @@ export class SyncGate {
         spool.fail(err instanceof Error ? err : new Error(String(err)));
       } finally {
         if (!finished) await it.return?.().catch(() => undefined);
+        s.ticket.doneProducing();
       }
     })();
 

@@ -44,6 +44,8 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
         if (!reply.raw.writableFinished) abort.abort('client-gone');
       });
       const req = tap;
+      // Few results are produced at once, so encoding them cannot starve other requests.
+      await ticket.startProducing(abort.signal);
       const result = await executeQuery(
         opts.pool,
         async (client) => {

@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyRequest } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
+import { QueryStopped } from '../../src/tap/execute.js';
 import { ResultSpool, SpoolBudget } from '../../src/tap/spool.js';
+import { SyncGate, type SyncTicket } from '../../src/tap/spooled.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vonode-spool-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -73,5 +76,74 @@ describe('the result spool (issue 13: slow readers)', () => {
     expect((await spool.read())?.toString()).toBe('rows');
     await expect(spool.read()).rejects.toThrow('encoder broke');
     await spool.dispose();
+  });
+});
+
+describe('production places of synchronous results (issue 13: many results cannot starve the node)', () => {
+  const limits = {
+    maxConcurrent: 10,
+    maxPerClient: 10,
+    maxProducing: 2,
+    spoolMemoryBytes: 4096,
+    spoolDiskBytes: 1e6,
+    minReadRate: 0,
+    readGraceSeconds: 30,
+  };
+  // admit() reads only who is asking: the token's subject, else the address.
+  const asking = (ip: string) => ({ ip, identity: undefined }) as unknown as FastifyRequest;
+  const ticketOf = (gate: SyncGate, ip: string): SyncTicket => {
+    const t = gate.admit(asking(ip));
+    if (typeof t === 'string') throw new Error(t);
+    return t;
+  };
+
+  it('lets VONODE_SYNC_PRODUCERS results be produced at once; the next waits and takes a freed place', async () => {
+    const gate = new SyncGate(limits, join(dir, 'gate-a'));
+    const [a, b, c] = ['1.1.1.1', '1.1.1.2', '1.1.1.3'].map((ip) => ticketOf(gate, ip));
+    const never = new AbortController().signal;
+    await a.startProducing(never);
+    await b.startProducing(never);
+    let cStarted = false;
+    const cWaits = c.startProducing(never).then(() => {
+      cStarted = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(cStarted).toBe(false);
+    a.doneProducing();
+    a.doneProducing(); // a second give-back must not free a second place
+    await cWaits;
+    expect(cStarted).toBe(true);
+    const d = ticketOf(gate, '1.1.1.4');
+    let dStarted = false;
+    const dWaits = d.startProducing(never).then(() => {
+      dStarted = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(dStarted).toBe(false);
+    b.release(); // releasing the ticket gives its place back too
+    await dWaits;
+    expect(dStarted).toBe(true);
+  });
+
+  it('a client that leaves while waiting gives up its turn and takes no place', async () => {
+    const gate = new SyncGate({ ...limits, maxProducing: 1 }, join(dir, 'gate-b'));
+    const a = ticketOf(gate, '2.2.2.1');
+    const b = ticketOf(gate, '2.2.2.2');
+    const c = ticketOf(gate, '2.2.2.3');
+    const never = new AbortController().signal;
+    await a.startProducing(never);
+    const leaving = new AbortController();
+    const bWaits = b.startProducing(leaving.signal);
+    leaving.abort('client-gone');
+    await expect(bWaits).rejects.toBeInstanceOf(QueryStopped);
+    let cStarted = false;
+    const cWaits = c.startProducing(never).then(() => {
+      cStarted = true;
+    });
+    a.release();
+    await cWaits;
+    expect(cStarted).toBe(true);
+    b.release();
+    c.release();
   });
 });
