@@ -13,9 +13,9 @@ import {
   MISSING_DID,
   PUBLIC_DID,
   report,
+  Tally,
   TEAM_A_DID,
   TOKEN_A,
-  Tally,
   tapSync,
 } from './lib.js';
 
@@ -74,10 +74,15 @@ export async function challenges(): Promise<void> {
     const a = await http('GET', p);
     const ch = a.headers.get('www-authenticate') ?? '';
     const ok = /\b(ivoa_bearer|bearer)\b/i.test(ch);
-    lines.push(`${p.split('?')[0]} ${a.status} ${ok ? `[${ch.replace(/\s+/g, ' ').slice(0, 90)}]` : 'NO CHALLENGE'}`);
+    lines.push(
+      `${p.split('?')[0]} ${a.status} ${ok ? `[${ch.replace(/\s+/g, ' ').slice(0, 90)}]` : 'NO CHALLENGE'}`,
+    );
     if (a.status === 404) continue; // not a route of this node
     if (ok) t.hold();
-    else t.bad(`anonymous ${p.split('?')[0]} (${a.status}) has no WWW-Authenticate Bearer/ivoa_bearer challenge`);
+    else
+      t.bad(
+        `anonymous ${p.split('?')[0]} (${a.status}) has no WWW-Authenticate Bearer/ivoa_bearer challenge`,
+      );
   }
   const authed = await tapSync(TEAM_A_QUERY, { token: TOKEN_A() });
   const xva = authed.headers.get('x-vo-authenticated');
@@ -98,7 +103,8 @@ export async function basicToken(): Promise<void> {
     const seen = a.status === 200 && a.text.trim().split('\n')[1] === '1';
     lines.push(`Basic ${user}:<token> ${a.status} ${seen ? 'field-07 visible' : 'field-07 NOT visible'}`);
     if (seen) t.hold();
-    else t.bad(`the token as the Basic password (user ${user}) did not give team-a's rows (answer ${a.status})`);
+    else
+      t.bad(`the token as the Basic password (user ${user}) did not give team-a's rows (answer ${a.status})`);
   }
   const wrong = await http('POST', '/tap/sync', {
     headers: { authorization: `Basic ${Buffer.from('x-oauth-basic:not-a-token').toString('base64')}` },
@@ -144,10 +150,19 @@ export async function existence(): Promise<void> {
   const probes: [string, (did: string) => Promise<Awaited<ReturnType<typeof http>>>][] = [
     ['DataLink links', (d) => http('GET', `/datalink/links?ID=${encodeURIComponent(d)}`, { token })],
     ['DataLink files', (d) => http('GET', `/datalink/files?ID=${encodeURIComponent(d)}`, { token })],
-    ['DataLink header', (d) => http('GET', `/datalink/files?ID=${encodeURIComponent(d)}&KIND=header`, { token })],
+    [
+      'DataLink header',
+      (d) => http('GET', `/datalink/files?ID=${encodeURIComponent(d)}&KIND=header`, { token }),
+    ],
     ['preview', (d) => http('GET', `/preview/${encodeURIComponent(d)}.png`, { token })],
     ['thumbnail', (d) => http('GET', `/preview/${encodeURIComponent(d)}.png?SIZE=thumbnail`, { token })],
-    ['SODA sync', (d) => http('GET', `/soda/sync?ID=${encodeURIComponent(d)}&CIRCLE=${encodeURIComponent('45 1 0.1')}`, { token })],
+    [
+      'SODA sync',
+      (d) =>
+        http('GET', `/soda/sync?ID=${encodeURIComponent(d)}&CIRCLE=${encodeURIComponent('45 1 0.1')}`, {
+          token,
+        }),
+    ],
     ['SODA async', (d) => sodaAsync(d, token)],
     [
       'broker offer',
@@ -167,14 +182,21 @@ export async function existence(): Promise<void> {
       hidden.status === none.status &&
       normalise(hidden.text, EMBARGOED_DID) === normalise(none.text, MISSING_DID);
     lines.push(`${label} ${hidden.status}/${none.status}${same ? '' : ' DIFFER'}`);
-    if (hidden.status === 200 && !['DataLink links', 'SODA async', 'broker offer'].includes(label)) t.leak(`${label}: embargoed product served (200)`);
+    if (hidden.status === 200 && !['DataLink links', 'SODA async', 'broker offer'].includes(label))
+      t.leak(`${label}: embargoed product served (200)`);
     else if (same) t.hold();
     else
       t.leak(
         `${label}: embargoed ${hidden.status} "${hidden.text.replace(/\s+/g, ' ').slice(0, 100)}" vs missing ${none.status} "${none.text.replace(/\s+/g, ' ').slice(0, 100)}"`,
       );
   }
-  report(t.outcome('existence of embargoed products', 'existence', `embargoed/missing status: ${lines.join('; ')}`));
+  report(
+    t.outcome(
+      'existence of embargoed products',
+      'existence',
+      `embargoed/missing status: ${lines.join('; ')}`,
+    ),
+  );
 }
 
 /** SODA async job for an ID; the answer compared is the job's final error text. */

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DATA, EMBARGOED_DID, EMBARGOED_FILE, env, http, report, sleep, TOKEN_A, Tally } from './lib.js';
+import { DATA, EMBARGOED_DID, EMBARGOED_FILE, env, http, report, sleep, Tally, TOKEN_A } from './lib.js';
 
 const CONTAINER = 'https://www.purl.org/ivoa.net/EB/schema/v1.0/types/executable/docker-container-1.0';
 const IVOA_DATA = 'https://www.purl.org/ivoa.net/EB/schema/v1.0/types/data/ivoa-data-resource-1.0';
@@ -63,6 +63,27 @@ async function runContainer(executable: Record<string, unknown>, data: unknown[]
   return out;
 }
 
+/** GET with alice's token, keeping only the first 64 KiB (a product may be large). */
+async function head(path: string): Promise<{ status: number; text: string }> {
+  try {
+    const res = await fetch(`${env('ATTACK_BASE')}${path}`, {
+      headers: { authorization: `Bearer ${TOKEN_A()}` },
+      signal: AbortSignal.timeout(15_000),
+    });
+    const reader = res.body?.getReader();
+    let buf = Buffer.alloc(0);
+    while (reader && buf.length < 65536) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buf = Buffer.concat([buf, Buffer.from(value)]);
+    }
+    await reader?.cancel().catch(() => {});
+    return { status: res.status, text: buf.toString('latin1') };
+  } catch (err) {
+    return { status: 0, text: String(err) };
+  }
+}
+
 const secretFile = () => join(env('ATTACK_DIR'), 'host-secret.txt');
 const secret = () => readFileSync(secretFile(), 'utf8').trim();
 
@@ -71,14 +92,30 @@ export async function brokerOptions(): Promise<void> {
   const lines: string[] = [];
   // The image name is the attacker's; the real image and a command that reads the host follow.
   const attempts: [string, Record<string, unknown>][] = [
-    ['image --privileged', { image: { locations: ['--privileged'] }, command: ['alpine:3', 'cat', '/etc/hostname'] }],
-    ['image --volume=/:/host', { image: { locations: ['--volume=/:/host'] }, command: ['alpine:3', 'cat', `/host${secretFile()}`] }],
-    ['image -v=/:/host', { image: { locations: ['-v=/:/host'] }, command: ['alpine:3', 'cat', `/host${secretFile()}`] }],
+    [
+      'image --privileged',
+      { image: { locations: ['--privileged'] }, command: ['alpine:3', 'cat', '/etc/hostname'] },
+    ],
+    [
+      'image --volume=/:/host',
+      { image: { locations: ['--volume=/:/host'] }, command: ['alpine:3', 'cat', `/host${secretFile()}`] },
+    ],
+    [
+      'image -v=/:/host',
+      { image: { locations: ['-v=/:/host'] }, command: ['alpine:3', 'cat', `/host${secretFile()}`] },
+    ],
     ['image --network=host', { image: { locations: ['--network=host'] }, command: ['alpine:3'] }],
     ['image --cap-add=ALL', { image: { locations: ['--cap-add=ALL'] }, command: ['alpine:3'] }],
     ['image --pid=host', { image: { locations: ['--pid=host'] }, command: ['alpine:3'] }],
     ['image with a space', { image: { locations: ['alpine:3 --privileged'] }, command: [] }],
-    ['entrypoint -v /:/host', { image: { locations: ['alpine:3'] }, entrypoint: '--volume=/:/host', command: ['cat', `/host${secretFile()}`] }],
+    [
+      'entrypoint -v /:/host',
+      {
+        image: { locations: ['alpine:3'] },
+        entrypoint: '--volume=/:/host',
+        command: ['cat', `/host${secretFile()}`],
+      },
+    ],
     ['privileged: true', { image: { locations: ['alpine:3'] }, privileged: true, command: [] }],
   ];
   for (const [label, ex] of attempts) {
@@ -132,7 +169,10 @@ export async function brokerSymlinks(): Promise<void> {
     ['symlinked folder /', '/', 'root', () => false],
   ];
   for (const [label, target, name, matches] of attempts) {
-    const r = await runContainer({ image: { locations: ['alpine:3'] }, command: ['ln', '-s', target, `/output/${name}`] });
+    const r = await runContainer({
+      image: { locations: ['alpine:3'] },
+      command: ['ln', '-s', target, `/output/${name}`],
+    });
     if (!r.uuid) {
       t.hold();
       lines.push(`${label} refused ${r.offerStatus}`);
@@ -142,9 +182,9 @@ export async function brokerSymlinks(): Promise<void> {
       name === 'root'
         ? `/broker/sessions/${r.uuid}/results/root${secretFile()}`
         : `/broker/sessions/${r.uuid}/results/${name}`;
-    const d = await http('GET', path, { token: TOKEN_A() });
+    const d = await head(path);
     const got = d.status === 200 && (name === 'root' ? d.text.includes(secret()) : matches(d.text));
-    if (got) t.leak(`${label}: downloaded (${d.text.length} bytes)`);
+    if (got) t.leak(`${label}: downloaded (first ${d.text.length} bytes match)`);
     else if (d.status >= 500 || d.status === 0) t.bad(`${label}: download answer ${d.status}`);
     else t.hold();
     lines.push(`${label} ${r.phase}, download ${d.status}${got ? ' LEAKED' : ''}`);

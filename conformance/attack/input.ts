@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { DATA, http, internalLeak, report, sleep, TOKEN_A, TOKEN_B, Tally, tapSync } from './lib.js';
+import { DATA, http, internalLeak, report, sleep, Tally, TOKEN_A, TOKEN_B, tapSync } from './lib.js';
 
 const VOTABLE = (marker: string) => `<?xml version="1.0"?>
 <VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE><TABLE>
@@ -62,7 +62,10 @@ export async function ssrf(): Promise<void> {
       const u = url(srv.port);
       const path = new URL(u).pathname;
       const before = srv.hits.length;
-      const a = await tapSync('SELECT * FROM TAP_UPLOAD.t', { extra: { UPLOAD: `t,${u}` }, timeoutMs: 20_000 });
+      const a = await tapSync('SELECT * FROM TAP_UPLOAD.t', {
+        extra: { UPLOAD: `t,${u}` },
+        timeoutMs: 20_000,
+      });
       await sleep(50);
       const reached = srv.hits.slice(before).some((h) => h.startsWith(path));
       if (reached) t.leak(`${label}: the node connected to the loopback test server (answer ${a.status})`);
@@ -73,11 +76,20 @@ export async function ssrf(): Promise<void> {
   } finally {
     await srv.close();
   }
-  report(t.outcome('upload SSRF forms', 'input', `connections to the loopback server ${srv.hits.length}; ${lines.join('; ')}`));
+  report(
+    t.outcome(
+      'upload SSRF forms',
+      'input',
+      `connections to the loopback server ${srv.hits.length}; ${lines.join('; ')}`,
+    ),
+  );
 }
 
 /** Stores an inline upload for a PENDING job of `token`'s owner; returns the job URL and the stored file's name. */
-async function storedUpload(token: string, marker: string): Promise<{ job: string; name: string } | undefined> {
+async function storedUpload(
+  token: string,
+  marker: string,
+): Promise<{ job: string; name: string } | undefined> {
   const dir = join(DATA(), 'uploads');
   const before = new Set(existsSync(dir) ? readdirSync(dir) : []);
   const form = new FormData();
@@ -127,11 +139,14 @@ export async function reservedScheme(): Promise<void> {
     let read = false;
     if (job) {
       const phase = await waitPhase(job, TOKEN_A(), 20);
-      if (phase === 'COMPLETED') read = (await http('GET', `${job}/results/result`, { token: TOKEN_A() })).text.includes(marker);
+      if (phase === 'COMPLETED')
+        read = (await http('GET', `${job}/results/result`, { token: TOKEN_A() })).text.includes(marker);
     }
     const deleted = !existsSync(victimFile);
     if (read || deleted)
-      t.leak(`${scheme}: another user's upload ${read ? 'read' : ''}${read && deleted ? ' and ' : ''}${deleted ? 'deleted' : ''}`);
+      t.leak(
+        `${scheme}: another user's upload ${read ? 'read' : ''}${read && deleted ? ' and ' : ''}${deleted ? 'deleted' : ''}`,
+      );
     else if (a.status >= 500) t.bad(`${scheme}: answer ${a.status}`);
     else t.hold();
     lines.push(`${scheme} ${read || deleted ? 'LEAKED' : `refused ${a.status}`}`);
@@ -143,8 +158,16 @@ export async function reservedScheme(): Promise<void> {
   const probes: [string, () => Promise<string>][] = [
     ['async VONODE-UPLOAD:zz', async () => errorText('VONODE-UPLOAD:zz')],
     ['async VONODE-UPLOAD:', async () => errorText('VONODE-UPLOAD:')],
-    ['sync file:///etc/passwd', async () => (await tapSync('SELECT * FROM TAP_UPLOAD.t', { extra: { UPLOAD: 't,file:///etc/passwd' } })).text],
-    ['sync vonode-upload:00', async () => (await tapSync('SELECT * FROM TAP_UPLOAD.t', { extra: { UPLOAD: 't,vonode-upload:00' } })).text],
+    [
+      'sync file:///etc/passwd',
+      async () =>
+        (await tapSync('SELECT * FROM TAP_UPLOAD.t', { extra: { UPLOAD: 't,file:///etc/passwd' } })).text,
+    ],
+    [
+      'sync vonode-upload:00',
+      async () =>
+        (await tapSync('SELECT * FROM TAP_UPLOAD.t', { extra: { UPLOAD: 't,vonode-upload:00' } })).text,
+    ],
     ['sync no such table', async () => (await tapSync('SELECT * FROM nosuch.table')).text],
   ];
   for (const [label, probe] of probes) {
@@ -174,25 +197,63 @@ export async function nulAndDepth(): Promise<void> {
   const n = 100_000;
   const cases: [string, () => Promise<Awaited<ReturnType<typeof http>>>][] = [
     ['NUL in QUERY', () => tapSync('SELECT TOP 1 source_id FROM demo.sources WHERE source_id = 1\u0000')],
-    ['NUL in a string literal', () => tapSync("SELECT TOP 1 source_id FROM demo.sources WHERE source_id = 1 OR 'a\u0000b' = 'x'")],
+    [
+      'NUL in a string literal',
+      () => tapSync("SELECT TOP 1 source_id FROM demo.sources WHERE source_id = 1 OR 'a\u0000b' = 'x'"),
+    ],
     ['NUL in an identifier', () => tapSync('SELECT TOP 1 "sou\u0000rce_id" FROM demo.sources')],
-    ['NUL in MAXREC', () => tapSync('SELECT TOP 1 source_id FROM demo.sources', { extra: { MAXREC: '1\u0000' } })],
-    ['NUL in an upload name', () => tapSync('SELECT 1 FROM demo.sources', { extra: { UPLOAD: 'a\u0000b,http://example.org/x' } })],
+    [
+      'NUL in MAXREC',
+      () => tapSync('SELECT TOP 1 source_id FROM demo.sources', { extra: { MAXREC: '1\u0000' } }),
+    ],
+    [
+      'NUL in an upload name',
+      () => tapSync('SELECT 1 FROM demo.sources', { extra: { UPLOAD: 'a\u0000b,http://example.org/x' } }),
+    ],
     ['NUL in DataLink ID', () => http('GET', '/datalink/links?ID=ivo%3A%2F%2Fvonode.demo%2Fska%3F%00')],
     ['NUL in SCS RA', () => http('GET', '/scs/query?RA=10%00&DEC=1&SR=0.1')],
     ['NUL in SIA POS', () => http('GET', '/sia/query?POS=CIRCLE%2010%201%200.1%00')],
-    [`${n}-term + chain`, () => tapSync(`SELECT TOP 1 ${Array(n).fill('1').join('+')} AS x FROM demo.sources`, { timeoutMs: 30_000 })],
-    [`${n}-term OR chain`, () => tapSync(`SELECT TOP 1 source_id FROM demo.sources WHERE ${Array(n).fill('source_id = 1').join(' OR ')}`, { timeoutMs: 30_000 })],
-    [`${n}-deep parentheses`, () => tapSync(`SELECT TOP 1 ${'('.repeat(n)}1${')'.repeat(n)} AS x FROM demo.sources`, { timeoutMs: 30_000 })],
-    [`${n}-deep unary minus`, () => tapSync(`SELECT TOP 1 ${'-'.repeat(n)}1 AS x FROM demo.sources`, { timeoutMs: 30_000 })],
-    [`${n / 10}-deep function nesting`, () => tapSync(`SELECT TOP 1 ${'ABS('.repeat(n / 10)}1${')'.repeat(n / 10)} AS x FROM demo.sources`, { timeoutMs: 30_000 })],
+    [
+      `${n}-term + chain`,
+      () =>
+        tapSync(`SELECT TOP 1 ${Array(n).fill('1').join('+')} AS x FROM demo.sources`, { timeoutMs: 30_000 }),
+    ],
+    [
+      `${n}-term OR chain`,
+      () =>
+        tapSync(
+          `SELECT TOP 1 source_id FROM demo.sources WHERE ${Array(n).fill('source_id = 1').join(' OR ')}`,
+          { timeoutMs: 30_000 },
+        ),
+    ],
+    [
+      `${n}-deep parentheses`,
+      () =>
+        tapSync(`SELECT TOP 1 ${'('.repeat(n)}1${')'.repeat(n)} AS x FROM demo.sources`, {
+          timeoutMs: 30_000,
+        }),
+    ],
+    [
+      `${n}-deep unary minus`,
+      () => tapSync(`SELECT TOP 1 ${'-'.repeat(n)}1 AS x FROM demo.sources`, { timeoutMs: 30_000 }),
+    ],
+    [
+      `${n / 10}-deep function nesting`,
+      () =>
+        tapSync(`SELECT TOP 1 ${'ABS('.repeat(n / 10)}1${')'.repeat(n / 10)} AS x FROM demo.sources`, {
+          timeoutMs: 30_000,
+        }),
+    ],
   ];
   const lines: string[] = [];
   for (const [label, run] of cases) {
     const a = await run();
     lines.push(`${label} ${a.status || 'no answer'} (${a.ms.toFixed(0)} ms)`);
     if (a.status === 400 || a.status === 413) t.hold();
-    else t.bad(`${label}: answer ${a.status || a.error}${a.status >= 500 ? ` ${a.text.replace(/\s+/g, ' ').slice(0, 160)}` : ''} (400 expected)`);
+    else
+      t.bad(
+        `${label}: answer ${a.status || a.error}${a.status >= 500 ? ` ${a.text.replace(/\s+/g, ' ').slice(0, 160)}` : ''} (400 expected)`,
+      );
   }
   report(t.outcome('NUL bytes and deep expressions', 'input', lines.join('; ')));
 }
@@ -201,7 +262,8 @@ export async function uploadCleanup(): Promise<void> {
   const t = new Tally();
   const dir = join(DATA(), 'uploads');
   const count = () => (existsSync(dir) ? readdirSync(dir).length : 0);
-  const bytes = () => (existsSync(dir) ? readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0) : 0);
+  const bytes = () =>
+    existsSync(dir) ? readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0) : 0;
   const jobs: { job: string; name: string }[] = [];
   const before = count();
   for (let i = 0; i < 10; i++) {
@@ -221,7 +283,8 @@ export async function uploadCleanup(): Promise<void> {
     left = jobs.filter((j) => existsSync(join(dir, j.name))).length;
   }
   for (const j of jobs) {
-    if (existsSync(join(dir, j.name))) t.leak(`upload ${j.name} of deleted job ${j.job.split('/').pop()} is still on disk`);
+    if (existsSync(join(dir, j.name)))
+      t.leak(`upload ${j.name} of deleted job ${j.job.split('/').pop()} is still on disk`);
     else t.hold();
   }
   report(

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { DATA, http, report, SCRATCH, sleep, TOKEN_A, Tally, tapSync } from './lib.js';
+import { DATA, http, report, SCRATCH, sleep, Tally, TOKEN_A, tapSync } from './lib.js';
 
 const JOBS_FILE = () => join(SCRATCH(), 'jobs.txt');
 const SNAPSHOT_FILE = () => join(SCRATCH(), 'jobs-at-kill.json');
@@ -19,7 +19,9 @@ function databaseUrl(): string | undefined {
   return port ? `postgres://vonode:vonode@127.0.0.1:${port}/vonode` : undefined;
 }
 
-async function attempts(ids: string[]): Promise<Map<string, { phase: string; attempts: number }> | undefined> {
+async function attempts(
+  ids: string[],
+): Promise<Map<string, { phase: string; attempts: number }> | undefined> {
   const url = databaseUrl();
   if (!url) return undefined;
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
@@ -64,10 +66,15 @@ export async function jobsSubmit(): Promise<void> {
 
 /** Right after the SIGKILL: the phase and attempt count of each job, if the database still answers. */
 export async function jobsSnapshot(): Promise<void> {
-  const ids = readFileSync(JOBS_FILE(), 'utf8').trim().split('\n').map((u) => u.split('/').pop() as string);
+  const ids = readFileSync(JOBS_FILE(), 'utf8')
+    .trim()
+    .split('\n')
+    .map((u) => u.split('/').pop() as string);
   const snap = await attempts(ids);
   if (!snap) {
-    console.log('     the database did not answer right after the kill (no snapshot; the bound rule applies)');
+    console.log(
+      '     the database did not answer right after the kill (no snapshot; the bound rule applies)',
+    );
     return;
   }
   const byPhase = new Map<string, number>();
@@ -109,13 +116,20 @@ export async function jobsVerify(): Promise<void> {
     const s = snap[id];
     // A job EXECUTING at the kill may run once more; a job QUEUED or COMPLETED at the kill
     // must run exactly once in all (attempts count claims by a worker).
-    const allowed = s ? (s.phase === 'EXECUTING' ? s.attempts + 1 : s.phase === 'COMPLETED' ? s.attempts : 1) : 2;
+    const allowed = s
+      ? s.phase === 'EXECUTING'
+        ? s.attempts + 1
+        : s.phase === 'COMPLETED'
+          ? s.attempts
+          : 1
+      : 2;
     const ranTwice = f !== undefined && f.attempts > allowed;
     if (f && f.attempts > 1) rerun++;
     if (!done) lost++;
     if (ranTwice) twice++;
     if (!done) t.leak(`job ${id} ended ${phases.get(u)} (not COMPLETED)`);
-    else if (ranTwice) t.bad(`job ${id} ran ${f?.attempts} times (${s ? `${s.phase} at the kill` : 'no snapshot'})`);
+    else if (ranTwice)
+      t.bad(`job ${id} ran ${f?.attempts} times (${s ? `${s.phase} at the kill` : 'no snapshot'})`);
     else t.hold();
   }
   // Without a snapshot, at most the jobs one node runs at once (VONODE_UWS_CONCURRENCY) may re-run.
@@ -154,7 +168,9 @@ export async function diskFull(): Promise<void> {
       }
     }
     const up = await http('GET', '/tap/availability', { timeoutMs: 3000 });
-    lines.push(`job ${i + 1}: ${phase}, node ${up.status === 200 ? 'up' : `DOWN (${up.status || up.error})`}`);
+    lines.push(
+      `job ${i + 1}: ${phase}, node ${up.status === 200 ? 'up' : `DOWN (${up.status || up.error})`}`,
+    );
     if (up.status !== 200) t.leak(`after job ${i + 1} on a full result store the node no longer answers`);
     else if (phase !== 'ERROR') t.bad(`job ${i + 1} on a full result store ended ${phase}, not ERROR`);
     else t.hold();

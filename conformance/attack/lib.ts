@@ -43,10 +43,10 @@ export async function http(
   opts: {
     token?: string;
     headers?: Record<string, string>;
-    body?: BodyInit;
+    body?: string | FormData | URLSearchParams;
     form?: Record<string, string>;
     timeoutMs?: number;
-    redirect?: RequestRedirect;
+    redirect?: 'manual' | 'follow' | 'error';
   } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
@@ -82,7 +82,10 @@ export async function http(
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** ADQL through /tap/sync as CSV. */
-export function tapSync(query: string, opts: { token?: string; extra?: Record<string, string>; timeoutMs?: number } = {}) {
+export function tapSync(
+  query: string,
+  opts: { token?: string; extra?: Record<string, string>; timeoutMs?: number } = {},
+) {
   return http('POST', '/tap/sync', {
     token: opts.token,
     form: { LANG: 'ADQL', FORMAT: 'csv', QUERY: query, ...(opts.extra ?? {}) },
@@ -107,9 +110,10 @@ export function internalLeak(text: string): string | undefined {
     (x): x is string => !!x,
   );
   for (const n of needles) if (text.includes(n)) return `a server folder (${n})`;
-  const m = /(\/(tmp|work|home|root|var|usr|opt|srv)\/[^\s"'<>]*)|node_modules|\n\s+at [\w.<>]+ \(|ECONNREFUSED|EISDIR|ENOENT/.exec(
-    text,
-  );
+  const m =
+    /(\/(tmp|work|home|root|var|usr|opt|srv)\/[^\s"'<>]*)|node_modules|\n\s+at [\w.<>]+ \(|ECONNREFUSED|EISDIR|ENOENT/.exec(
+      text,
+    );
   return m ? `internal text "${m[0].slice(0, 60)}"` : undefined;
 }
 

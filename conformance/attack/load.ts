@@ -6,9 +6,11 @@ import { connect, type Socket } from 'node:net';
 import { BASE, http, ms, percentile, report, sleep, Tally, tapSync } from './lib.js';
 
 /** A query whose result is far larger than every socket buffer between node and reader. */
-const LARGE = 'SELECT a.source_id, a.ra, a.dec, a.flux_int, b.source_id AS other FROM demo.sources AS a, demo.sources AS b';
-/** A query that keeps PostgreSQL busy for a few hundred ms (about 1.2 million joined pairs). */
-const BUSY = 'SELECT COUNT(*) AS n FROM demo.sources AS a, demo.sources AS b WHERE a.source_id <= 60 AND b.flux_int > a.flux_int';
+const LARGE =
+  'SELECT a.source_id, a.ra, a.dec, a.flux_int, b.source_id AS other FROM demo.sources AS a, demo.sources AS b';
+/** A query that keeps PostgreSQL busy for about half a second (3 million joined pairs). */
+const BUSY =
+  'SELECT COUNT(*) AS n FROM demo.sources AS a, demo.sources AS b WHERE a.source_id <= 150 AND b.flux_int > a.flux_int';
 
 /** Sends a POST to /tap/sync on a raw socket and then reads one byte a second. */
 function slowReader(query: string): { socket: Socket; received: () => number } {
@@ -59,7 +61,10 @@ export async function slowReaders(): Promise<void> {
   // Pass: every probe answered 200, and 9 of 10 within 100 ms (one slow probe is allowed
   // for a garbage collection pause on a busy 2-core machine; the median is printed too).
   if (answered === during.times.length && p90 < 100) t.hold();
-  else t.leak(`50 slow readers: /tap/availability ${answered}/${during.times.length} answered, p50 ${ms(p50)}, p90 ${ms(p90)}, max ${ms(max)}`);
+  else
+    t.leak(
+      `50 slow readers: /tap/availability ${answered}/${during.times.length} answered, p50 ${ms(p50)}, p90 ${ms(p90)}, max ${ms(max)}`,
+    );
   if (query.status === 200 || query.status === 503) t.hold();
   else t.leak(`a query during the slow readers: ${query.status || query.error}`);
   report(
@@ -103,7 +108,10 @@ export async function adqlSize(): Promise<void> {
   if (bigOk) t.hold();
   else t.leak(`the 1 MB query took ${ms(b.ms)} to answer (${b.status || b.error}); bound 1000 ms`);
   if (during.every((c) => c.status === 200) && delay <= 50) t.hold();
-  else t.leak(`cone queries during the 1 MB query: worst ${ms(worst)} vs ${ms(base)} before (+${ms(delay)}, bound +50 ms)`);
+  else
+    t.leak(
+      `cone queries during the 1 MB query: worst ${ms(worst)} vs ${ms(base)} before (+${ms(delay)}, bound +50 ms)`,
+    );
   report(
     t.outcome(
       '1 MB ADQL query',
@@ -120,11 +128,23 @@ export async function poolExhaustion(): Promise<void> {
   const wall = performance.now() - t0;
   const counts = new Map<string, number>();
   for (const a of answers) {
-    const key = a.status === 503 && !a.headers.get('retry-after') ? '503-without-Retry-After' : String(a.status || 'none');
+    const key =
+      a.status === 503 && !a.headers.get('retry-after')
+        ? '503-without-Retry-After'
+        : String(a.status || 'none');
     counts.set(key, (counts.get(key) ?? 0) + 1);
     if (a.status === 200 || (a.status === 503 && a.headers.get('retry-after'))) t.hold();
-    else t.bad(`status ${a.status || a.error}${a.status >= 500 ? `: ${a.text.replace(/\s+/g, ' ').slice(0, 120)}` : ''}`);
+    else
+      t.bad(
+        `status ${a.status || a.error}${a.status >= 500 ? `: ${a.text.replace(/\s+/g, ' ').slice(0, 120)}` : ''}`,
+      );
   }
   const statuses = [...counts].map(([k, v]) => `${k}: ${v}`).join(', ');
-  report(t.outcome('pool exhaustion (100 concurrent queries)', 'availability', `${statuses}; wall ${(wall / 1000).toFixed(1)} s`));
+  report(
+    t.outcome(
+      'pool exhaustion (100 concurrent queries)',
+      'availability',
+      `${statuses}; wall ${(wall / 1000).toFixed(1)} s`,
+    ),
+  );
 }

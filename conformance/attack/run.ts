@@ -2,7 +2,7 @@
  * Runs one check of the attack suite by name: `npx tsx conformance/attack/run.ts <check>`.
  * attack.sh sets the environment (ATTACK_BASE, ATTACK_DATA, tokens, the result file).
  */
-import { challenges, basicToken, existence, tokenExp } from './auth.js';
+import { basicToken, challenges, existence, tokenExp } from './auth.js';
 import { brokerEnvironment, brokerOptions, brokerSymlinks } from './broker.js';
 import { nulAndDepth, reservedScheme, ssrf, uploadCleanup } from './input.js';
 import { diskFull, jobsSnapshot, jobsSubmit, jobsVerify } from './jobs.js';
