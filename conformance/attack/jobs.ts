@@ -153,28 +153,53 @@ export async function jobsVerify(): Promise<void> {
 export async function diskFull(): Promise<void> {
   const t = new Tally();
   const lines: string[] = [];
-  for (let i = 0; i < 3; i++) {
-    const a = await http('POST', '/tap/async', {
-      form: { LANG: 'ADQL', QUERY: `SELECT TOP 20000 *, ${i} AS attempt FROM demo.sources`, PHASE: 'RUN' },
-    });
-    const job = a.headers.get('location');
-    let phase = `HTTP ${a.status || a.error}`;
-    if (job) {
+  // Results larger than the store, each streamed (more than the read-ahead), in the formats
+  // that take different paths: rows through a cursor or PostgreSQL's COPY.
+  const runs: [string, string][] = [
+    ['votable', 'SELECT TOP 20000 * FROM demo.sources'],
+    [
+      'csv',
+      'SELECT TOP 300000 a.source_id, a.ra, a.dec, b.flux_int FROM demo.sources AS a, demo.sources AS b',
+    ],
+    [
+      'votable',
+      'SELECT TOP 300000 a.source_id, a.ra, a.dec, b.flux_int FROM demo.sources AS a, demo.sources AS b',
+    ],
+    ['tsv', 'SELECT TOP 300000 a.*, b.source_id AS other FROM demo.sources AS a, demo.sources AS b'],
+    [
+      'fits',
+      'SELECT TOP 300000 a.source_id, a.ra, a.dec, b.flux_int FROM demo.sources AS a, demo.sources AS b',
+    ],
+  ];
+  // All at once, as an attacker filling the disk would: the jobs fail together.
+  const created = await Promise.all(
+    runs.map(([format, query]) =>
+      http('POST', '/tap/async', { form: { LANG: 'ADQL', FORMAT: format, QUERY: query, PHASE: 'RUN' } }),
+    ),
+  );
+  const phases = await Promise.all(
+    created.map(async (a) => {
+      const job = a.headers.get('location');
+      if (!job) return `HTTP ${a.status || a.error}`;
+      let phase = '';
       for (let k = 0; k < 100; k++) {
         const p = await http('GET', `${job}/phase`, { timeoutMs: 3000 });
         phase = p.status === 200 ? p.text.trim() : `HTTP ${p.status || 'none'}`;
         if (['COMPLETED', 'ERROR', 'ABORTED'].includes(phase) || p.status === 0) break;
         await sleep(300);
       }
-    }
-    const up = await http('GET', '/tap/availability', { timeoutMs: 3000 });
-    lines.push(
-      `job ${i + 1}: ${phase}, node ${up.status === 200 ? 'up' : `DOWN (${up.status || up.error})`}`,
-    );
-    if (up.status !== 200) t.leak(`after job ${i + 1} on a full result store the node no longer answers`);
-    else if (phase !== 'ERROR') t.bad(`job ${i + 1} on a full result store ended ${phase}, not ERROR`);
+      return phase;
+    }),
+  );
+  const up = await http('GET', '/tap/availability', { timeoutMs: 3000 });
+  for (const [i, phase] of phases.entries()) {
+    lines.push(`job ${i + 1} (${runs[i][0]}): ${phase}`);
+    if (phase !== 'ERROR') t.bad(`job ${i + 1} on a full result store ended ${phase}, not ERROR`);
     else t.hold();
   }
+  lines.push(`node ${up.status === 200 ? 'up' : `DOWN (${up.status || up.error})`}`);
+  if (up.status !== 200) t.leak('after the jobs on a full result store the node no longer answers');
+  else t.hold();
   const q = await tapSync('SELECT TOP 1 source_id FROM demo.sources', { timeoutMs: 5000 });
   lines.push(`a sync query afterwards: ${q.status || q.error}`);
   if (q.status !== 200) t.leak(`a sync query after the full store: ${q.status || q.error}`);

