@@ -7,7 +7,10 @@
 #
 # Bounded: every request and check has a time limit, every loop a count; loopback only.
 # Runs as root in CI (the disk-full check mounts a small tmpfs over the result store).
-# ATTACK_ONLY="name ..." runs only the named check functions (e.g. "check_ssrf check_fuzz").
+# Knobs: ATTACK_ONLY="check_ssrf check_fuzz ..." runs only those check functions;
+# ATTACK_PORT picks the node's port (default: a free one); ATTACK_KEEP=1 keeps the scratch
+# folder (node log, runtime log, results); FUZZ_SEED replays a fuzz run, FUZZ_COUNT,
+# FUZZ_SECONDS and FUZZ_CONCURRENCY bound it (10000, 180, 8).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)

@@ -185,10 +185,16 @@ export async function existence(): Promise<void> {
     if (hidden.status === 200 && !['DataLink links', 'SODA async', 'broker offer'].includes(label))
       t.leak(`${label}: embargoed product served (200)`);
     else if (same) t.hold();
-    else
-      t.leak(
-        `${label}: embargoed ${hidden.status} "${hidden.text.replace(/\s+/g, ' ').slice(0, 100)}" vs missing ${none.status} "${none.text.replace(/\s+/g, ' ').slice(0, 100)}"`,
-      );
+    else {
+      // Show where the two answers part: that is what a non-member can read.
+      const x = normalise(hidden.text, EMBARGOED_DID);
+      const y = normalise(none.text, MISSING_DID);
+      let at = 0;
+      while (at < x.length && x[at] === y[at]) at++;
+      const from = Math.max(0, at - 20);
+      const clip = (v: string) => v.slice(from, from + 110).replace(/\s+/g, ' ');
+      t.leak(`${label}: embargoed ${hidden.status} "…${clip(x)}" vs missing ${none.status} "…${clip(y)}"`);
+    }
   }
   report(
     t.outcome(
