@@ -125,7 +125,8 @@ describe('through the node', () => {
       ],
       [
         'SELECT source_id FROM demo.sources WHERE\u0000 source_id = 1',
-        /U\+0000 \(NUL\) is not allowed .*line 1, column 41/,
+        // The node's edge refuses a NUL in any parameter before the compiler sees it.
+        /holds a NUL character \(U\+0000\)|U\+0000 \(NUL\) is not allowed .*line 1, column 41/,
       ],
       [`SELECT ${'('.repeat(200)}1${')'.repeat(200)} FROM demo.sources`, /nested more than 100 levels deep/],
       [`SELECT source_id FROM demo.sources WHERE ${Array(100_000).fill('1=1').join(' OR ')}`, /the limit is/],

@@ -135,8 +135,16 @@ describe('TAP async jobs across a node SIGKILL (issue 13)', () => {
       for (const r of runs.rows) {
         expect(r.completed, `job ${r.id} completed ${r.completed} times`).toBe(1);
         expect(r.open, `job ${r.id} has a run that never ended`).toBe(0);
-        expect(r.runs, `job ${r.id}: ${JSON.stringify(r)}`).toBe(killed.has(r.id) ? 2 : 1);
-        expect(r.lost).toBe(killed.has(r.id) ? 1 : 0);
+        // A job seen EXECUTING at the kill may still have finished then: its final COMMIT was
+        // already on PostgreSQL's socket when the node died, and lands just after the snapshot.
+        // Either it ran once (that run COMPLETED) or its cut run is LOST and it ran once more.
+        if (killed.has(r.id)) {
+          expect(r.runs, `job ${r.id}: ${JSON.stringify(r)}`).toBe(r.lost + 1);
+          expect(r.lost, `job ${r.id}: ${JSON.stringify(r)}`).toBeLessThanOrEqual(1);
+        } else {
+          expect(r.runs, `job ${r.id}: ${JSON.stringify(r)}`).toBe(1);
+          expect(r.lost).toBe(0);
+        }
       }
 
       // One listed result per job, with the right answer.
