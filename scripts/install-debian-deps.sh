@@ -3,7 +3,9 @@
 # Debian's /usr/bin/python3, STILTS (votlint, taplint, tcopy), xmllint for XSD checks,
 # Chromium for the web pages. Skips the install when everything is present already.
 set -euo pipefail
-packages=(python3-astropy python3-astropy-healpix python3-pyvo python3-numpy stilts libxml2-utils)
+# topcat: its STIL reads proprietary rows with a token (conformance/auth-clients.sh); podman, runc
+# and busybox-static: the broker's container isolation on a real engine (conformance/broker-podman.sh).
+packages=(python3-astropy python3-astropy-healpix python3-pyvo python3-numpy stilts libxml2-utils topcat podman runc busybox-static)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -18,7 +18,13 @@ import { registerDataLink } from './datalink/index.js';
 import { ServiceBusy } from './db/acquire.js';
 import type { DatabaseHealth } from './db/health.js';
 import { answerOutagesWith503 } from './db/outage.js';
-import { findNul, NulInputError, nulInUrl, reportInternalError } from './errors/index.js';
+import {
+  findNul,
+  malformedBodyMessage,
+  NulInputError,
+  nulInUrl,
+  reportInternalError,
+} from './errors/index.js';
 import { registerHips } from './hips/index.js';
 import { registerMoc } from './moc/index.js';
 import { registerOai } from './oai/index.js';
@@ -233,8 +239,10 @@ export function answerError(err: FastifyError | DaliError, request: FastifyReque
   // No database connection in time: 503 with Retry-After in the protocol's own error form.
   if (err instanceof ServiceBusy) reply.header('Retry-After', String(err.retryAfterSeconds));
   const code = err instanceof ServiceBusy ? 503 : (err as { statusCode?: number }).statusCode;
-  const status = code && ((code >= 400 && code < 500) || code === 503) ? code : 500;
-  const message = status === 500 ? reportInternalError(request.log, err, 'request failed') : err.message;
+  const malformed = malformedBodyMessage(err);
+  const status = malformed ? 400 : code && ((code >= 400 && code < 500) || code === 503) ? code : 500;
+  const message =
+    malformed ?? (status === 500 ? reportInternalError(request.log, err, 'request failed') : err.message);
   reply.status(status);
   if (isDaliPath(request.url))
     return reply.type('application/x-votable+xml;charset=UTF-8').send(errorDocument(message));

@@ -149,10 +149,10 @@ export async function devIssuerPlugin(
     return undefined;
   };
   app.get(`${prefix}/.well-known/openid-configuration`, { onRequest: loopbackOnly }, async (_req, reply) => {
-    reply.type('application/json').send(options.issuer.discoveryDocument());
+    return reply.type('application/json').send(options.issuer.discoveryDocument());
   });
   app.get(`${prefix}/jwks.json`, { onRequest: loopbackOnly }, async (_req, reply) => {
-    reply.type('application/jwk-set+json').send(options.issuer.jwks());
+    return reply.type('application/jwk-set+json').send(options.issuer.jwks());
   });
 }
 

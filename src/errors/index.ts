@@ -82,3 +82,16 @@ export function nulInUrl(url: string): string | undefined {
   if (q >= 0 && /%00/i.test(url.slice(q))) return 'the query string';
   return undefined;
 }
+
+// What the multipart reader (busboy, under @fastify/multipart) says of a body that is not
+// well-formed multipart/form-data (RFC 7578): the client's fault, so a 400, never a 500.
+const MALFORMED_MULTIPART =
+  /^(Unexpected end of (multipart data|form)|Multipart: Boundary not found|Malformed part header|Part terminated early|Malformed urlencoded form)/;
+
+/** The client's message when `err` says the request body could not be read as sent, else undefined. */
+export function malformedBodyMessage(err: unknown): string | undefined {
+  const message = err instanceof Error ? err.message : '';
+  if ((err as { statusCode?: number }).statusCode === undefined && MALFORMED_MULTIPART.test(message))
+    return `the request body is not well-formed multipart/form-data (${message})`;
+  return undefined;
+}

@@ -11,7 +11,7 @@ import {
   type ResponseFormat,
 } from '../dali/index.js';
 import { ServiceBusy } from '../db/acquire.js';
-import { reportInternalError } from '../errors/index.js';
+import { malformedBodyMessage, reportInternalError } from '../errors/index.js';
 import {
   charParam,
   genericSodaDescriptor,
@@ -236,6 +236,9 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown) {
   if (err instanceof ParamError || (err instanceof DaliError && err.status < 500)) {
     status = 400;
     message = `UsageFault: ${err.message}`;
+  } else if (malformedBodyMessage(err)) {
+    status = 400;
+    message = `UsageFault: ${malformedBodyMessage(err)}`;
   } else if ((err as { code?: string }).code === '57014') {
     status = 503;
     message = 'TransientFault: the query took longer than the time limit; narrow the constraints';

@@ -6,6 +6,7 @@ import { copyFormatFor, encode, errorDocument, type Info } from '../../votable/i
 import { ANONYMOUS } from '../auth/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import { ServiceBusy } from '../db/acquire.js';
+import { malformedBodyMessage, reportInternalError } from '../errors/index.js';
 import type { TapLimits } from './capability.js';
 import { compileAdql } from './compile.js';
 import { executeQuery, QueryStopped } from './execute.js';
@@ -146,14 +147,16 @@ function sendError(
   } else if (isMultipartLimit(err)) {
     status = 413;
     message = (err as Error).message;
+  } else if (malformedBodyMessage(err)) {
+    status = 400;
+    message = malformedBodyMessage(err) as string;
   } else if (isDatabaseUserError(err)) {
     // A valid query that PostgreSQL could not evaluate: division by zero, a bad cast...
     status = 400;
     message = `the query failed in the database: ${(err as Error).message}`;
   } else {
-    request.log.error({ err }, 'TAP sync query failed');
     status = 500;
-    message = 'the query failed inside the service; the problem has been logged';
+    message = reportInternalError(request.log, err, 'TAP sync query failed');
   }
   return reply.status(status).type(VOTABLE_ERROR_TYPE).send(errorDocument(message, infos));
 }

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServiceBusy } from '../db/acquire.js';
-import { reportInternalError } from '../errors/index.js';
+import { malformedBodyMessage, reportInternalError } from '../errors/index.js';
 import { badRequest, isDiskFull, UwsError } from './errors.js';
 import type { Caller, UwsService } from './service.js';
 import {
@@ -127,6 +127,8 @@ export async function uwsRoutes(app: FastifyInstance, options: UwsRoutesOptions)
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
       return refuse(reply, err.statusCode, err.message);
+    const malformed = malformedBodyMessage(err);
+    if (malformed) return refuse(reply, 400, malformed);
     return reply
       .code(500)
       .type(TEXT_TYPE)
