@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseQueryString } from 'node:querystring';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import Fastify, {
@@ -80,7 +81,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).type('text/plain; charset=utf-8').send(`no resource at ${request.url}`);
   });
-  await app.register(formbody, { bodyLimit: 16 * 1024 * 1024 });
+  // Node's own querystring parser: linear and several times faster than formbody's default on
+  // long escaped values (a 1 MB ADQL IN list took 100-130 ms of event loop there, 10-35 here).
+  await app.register(formbody, { bodyLimit: 16 * 1024 * 1024, parser: (body) => parseQueryString(body) });
   await app.register(multipart, {
     limits: {
       fileSize: opts.config.upload.maxBytes,

@@ -5,7 +5,7 @@ import { encode, errorDocument, type Field, type Resource } from '../../votable/
 import { ANONYMOUS, isAnonymous } from '../auth/index.js';
 import { DaliError, DaliParams, parseResponseFormat, type ResponseFormat } from '../dali/index.js';
 import { ServiceBusy } from '../db/acquire.js';
-import { reportInternalError } from '../errors/index.js';
+import { malformedBodyMessage, reportInternalError } from '../errors/index.js';
 import {
   charParam,
   DATALINK_CONTENT_TYPE,
@@ -348,11 +348,12 @@ export function registerLinks(app: FastifyInstance, deps: DataLinkDeps): void {
         .type(format.contentType)
         .send(Readable.from(body, { objectMode: false }));
     } catch (err) {
-      if (err instanceof DaliError && err.status < 500) {
+      const usage = err instanceof DaliError && err.status < 500 ? err.message : malformedBodyMessage(err);
+      if (usage !== undefined) {
         return reply
           .status(400)
           .type('application/x-votable+xml;charset=UTF-8')
-          .send(errorDocument(`UsageFault: ${err.message}`));
+          .send(errorDocument(`UsageFault: ${usage}`));
       }
       if (err instanceof ServiceBusy) throw err; // 503 + Retry-After by the app's error handler
       const message = reportInternalError(request.log, err, 'DataLink request failed');

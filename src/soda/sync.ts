@@ -7,7 +7,7 @@ import { ANONYMOUS } from '../auth/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import { lookupProduct, sendRefusal } from '../datalink/index.js';
 import { ServiceBusy } from '../db/acquire.js';
-import { reportInternalError } from '../errors/index.js';
+import { malformedBodyMessage, reportInternalError } from '../errors/index.js';
 import {
   cutoutByteLength,
   cutoutCards,
@@ -192,6 +192,8 @@ export function registerSodaSync(app: FastifyInstance, deps: SodaDeps): void {
         return text(err.status, err.message);
       }
       if (err instanceof DaliError && err.status < 500) return text(400, `UsageError: ${err.message}`);
+      const malformed = malformedBodyMessage(err);
+      if (malformed) return text(400, `UsageError: ${malformed}`);
       if (err instanceof WcsError) return text(400, `UsageError: ${err.message}`);
       // A FitsError's message starts with the file's path, which no client may read.
       if (err instanceof FitsError && err.code === 'LIMIT')

@@ -126,7 +126,9 @@ function sendError(
   err: unknown,
   tap: TapQueryRequest | undefined,
 ) {
-  const infos: Info[] = tap ? [{ name: 'QUERY', value: tap.query }] : [];
+  // The query is echoed (DALI-48) up to a bound: a refused 1 MB query must not cost a 1 MB
+  // escaped answer on the event loop.
+  const infos: Info[] = tap ? [{ name: 'QUERY', value: echoed(tap.query) }] : [];
   let status: number;
   let message: string;
   if (err instanceof DaliError) {
@@ -160,6 +162,10 @@ function sendError(
   }
   return reply.status(status).type(VOTABLE_ERROR_TYPE).send(errorDocument(message, infos));
 }
+
+const ECHO_CHARS = 4096;
+const echoed = (query: string) =>
+  query.length <= ECHO_CHARS ? query : `${query.slice(0, ECHO_CHARS)}... (${query.length} characters)`;
 
 function isMultipartLimit(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';

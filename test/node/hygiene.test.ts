@@ -149,3 +149,29 @@ describe('NUL characters over a live node: 400 in each protocol form, never 500'
     expect(text).toMatch(/NUL character/);
   });
 });
+
+describe('a body that is not well-formed multipart is a 400 on every protocol, never a 500', () => {
+  let node: Awaited<ReturnType<typeof startTestNode>>;
+  beforeAll(async () => {
+    node = await startTestNode();
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+  // Found by the fuzzer (conformance/attack.sh): a part cut short, and a boundary missing.
+  const truncated = {
+    method: 'POST',
+    headers: { 'content-type': 'multipart/form-data; boundary=b1' },
+    body: '--b1\r\nContent-Disposition: form-data; name="LANG"\r\n\r\nADQL\r\n--b1\r\nContent-Disposition: form-data; name="f"; filename="t.xml"\r\n\r\n<VOTABLE',
+  };
+  const noBoundary = { method: 'POST', headers: { 'content-type': 'multipart/form-data' }, body: 'x' };
+  const paths = ['/tap/sync', '/tap/async', '/sia/query', '/datalink/links', '/soda/sync'];
+  it.each(
+    paths.flatMap((p) => [[p, 'truncated', truncated] as const, [p, 'no boundary', noBoundary] as const]),
+  )('%s, %s', async (path, _kind, init) => {
+    const res = await fetch(`${node.url}${path}`, init);
+    const text = await res.text();
+    expect(res.status, text).toBe(400);
+    expect(text).not.toMatch(/internal error/);
+  });
+});
