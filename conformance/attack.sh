@@ -9,7 +9,7 @@
 # Runs as root in CI (the disk-full check mounts a small tmpfs over the result store).
 # Knobs: ATTACK_ONLY="check_ssrf check_fuzz ..." runs only those check functions;
 # ATTACK_PORT picks the node's port (default: a free one); ATTACK_KEEP=1 keeps the scratch
-# folder (node log, runtime log, results); FUZZ_SEED replays a fuzz run, FUZZ_COUNT,
+# folder (node log, runtime log, results); FUZZ_SEED replays a fuzz run (default fixed; "random" explores), FUZZ_COUNT,
 # FUZZ_SECONDS and FUZZ_CONCURRENCY bound it (10000, 180, 8).
 set -uo pipefail
 cd "$(dirname "$0")/.."

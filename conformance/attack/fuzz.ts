@@ -591,8 +591,12 @@ function describe(req: Req): string {
     .replace(/[\r\n]+/g, '\\n');
 }
 
+const DEFAULT_SEED = 20261202;
+
 async function main(): Promise<void> {
-  const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  // A fixed default keeps CI repeatable; FUZZ_SEED=random (or any number) explores further.
+  const given = process.env.FUZZ_SEED ?? String(DEFAULT_SEED);
+  const seed = given === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(given);
   const count = Number(process.env.FUZZ_COUNT ?? 10_000);
   const seconds = Number(process.env.FUZZ_SECONDS ?? 180);
   const concurrency = Number(process.env.FUZZ_CONCURRENCY ?? 8);

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseUrl } from '../support/db.js';
+import { islandJobs } from '../support/island-jobs.js';
 import { type NodeProcess, spawnNode } from '../support/process.js';
 
 /*
@@ -25,33 +26,7 @@ afterAll(async () => {
   await db?.end();
 });
 
-const queryOf = (i: number) =>
-  `SELECT COUNT(*) AS n FROM demo.sources AS a JOIN demo.sources AS b ON a.island_id = b.island_id WHERE a.source_id <= ${50 + i}`;
-
-async function expected(i: number): Promise<number> {
-  const r = await db.query(
-    `SELECT count(*)::int AS n FROM demo.sources a JOIN demo.sources b ON a.island_id = b.island_id
-      WHERE a.source_id <= $1 AND a.owner_group IS NULL AND b.owner_group IS NULL`,
-    [50 + i],
-  );
-  return r.rows[0].n;
-}
-
-async function submit(url: string, i: number, runId: string): Promise<string> {
-  const res = await fetch(`${url}/tap/async`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      LANG: 'ADQL',
-      QUERY: queryOf(i),
-      PHASE: 'RUN',
-      RESPONSEFORMAT: 'csv',
-      RUNID: runId,
-    }),
-    redirect: 'manual',
-  });
-  if (res.status !== 303) throw new Error(`job ${i}: HTTP ${res.status} ${await res.text()}`);
-  return res.headers.get('location')!.split('/').pop()!;
-}
+const { expected, submit } = islandJobs(() => db, 50);
 
 async function counts(runId: string): Promise<Record<string, number>> {
   const r = await db.query<{ phase: string; n: number }>(

@@ -1,0 +1,39 @@
+import type pg from 'pg';
+
+/**
+ * TAP async jobs for tests that queue many of them: job i counts island pairs of the demo
+ * catalogue up to source_id base+i, and PostgreSQL computes the answer directly over the
+ * public rows, so every result can be checked.
+ */
+export function islandJobs(db: () => pg.Client, base: number) {
+  const queryOf = (i: number) =>
+    `SELECT COUNT(*) AS n FROM demo.sources AS a JOIN demo.sources AS b ON a.island_id = b.island_id WHERE a.source_id <= ${base + i}`;
+
+  async function expected(i: number): Promise<number> {
+    const r = await db().query(
+      `SELECT count(*)::int AS n FROM demo.sources a JOIN demo.sources b ON a.island_id = b.island_id
+        WHERE a.source_id <= $1 AND a.owner_group IS NULL AND b.owner_group IS NULL`,
+      [base + i],
+    );
+    return r.rows[0].n;
+  }
+
+  /** Creates and starts job i (RUNID tags the batch); returns its id. */
+  async function submit(url: string, i: number, runId: string): Promise<string> {
+    const res = await fetch(`${url}/tap/async`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        LANG: 'ADQL',
+        QUERY: queryOf(i),
+        PHASE: 'RUN',
+        RESPONSEFORMAT: 'csv',
+        RUNID: runId,
+      }),
+      redirect: 'manual',
+    });
+    if (res.status !== 303) throw new Error(`job ${i}: HTTP ${res.status} ${await res.text()}`);
+    return res.headers.get('location')?.split('/').pop() as string;
+  }
+
+  return { queryOf, expected, submit };
+}
