@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
-import { reportInternalError } from '../errors/index.js';
+import { type Caller, checkAccess, failureSummary, ownerOf } from './access.js';
 import { badRequest, forbidden, isDiskFull, notFound, UwsError } from './errors.js';
 import type { JobFiles } from './job-files.js';
 import { resolveLimits, type UwsLimits } from './limits.js';
@@ -11,6 +11,7 @@ import type { ResultStore } from './result-store.js';
 import { type Held, type ListFilter, UwsStorage } from './storage.js';
 import {
   ACTIVE_PHASES,
+  type CreateJobInput,
   type ErrorDetail,
   type ErrorSummary,
   FINAL_PHASES,
@@ -21,6 +22,7 @@ import {
   type JobParameter,
   type JobRunner,
   type JobSummary,
+  type ListQuery,
   type Phase,
 } from './types.js';
 
@@ -65,38 +67,10 @@ export interface UwsServiceOptions {
   readonly jobFiles?: JobFiles;
 }
 
-export interface CreateJobInput {
-  readonly kind: string;
-  readonly owner: string | null;
-  readonly parameters: readonly JobParameter[];
-  readonly runId?: string | null;
-  /** Requested seconds; clamped to the limits. */
-  readonly executionDuration?: number;
-  readonly destruction?: Date;
-  /** PHASE=RUN in the creating request (UWS-17). */
-  readonly run?: boolean;
-  /** The id, when files were already kept for the job (newJobId); else a new one. */
-  readonly id?: string;
-  /** The caller's address: anonymous callers are capped per address. */
-  readonly clientAddress?: string | null;
-}
-
-export interface ListQuery {
-  readonly phases?: readonly Phase[];
-  readonly after?: Date;
-  readonly last?: number;
-}
-
 /**
  * Who is asking: the owner id, null for anonymous; or the owner with the job kind the
  * request came through, so that a job list never serves another kind's jobs (404).
  */
-export type Caller = string | null | { readonly owner: string | null; readonly kind: string };
-
-function ownerOf(caller: Caller): string | null {
-  return caller !== null && typeof caller === 'object' ? caller.owner : caller;
-}
-
 type StopReason = 'abort' | 'timeout' | 'gone' | 'deleted' | 'shutdown';
 
 interface RunningJob {
@@ -818,36 +792,6 @@ function storedName(resultId: string, lease: number): string {
   return lease > 0 ? `l${lease}-${resultId}` : resultId;
 }
 
-/** Anonymous jobs are open to whoever has the id; owned ones only to their owner (UWS-53). */
-function checkAccess(job: { id: string; owner: string | null; kind: string }, caller: Caller): void {
-  if (caller !== null && typeof caller === 'object' && caller.kind !== job.kind) throw notFound(job.id);
-  const owner = ownerOf(caller);
-  if (job.owner !== null && job.owner !== owner) {
-    throw forbidden(
-      owner === null
-        ? 'this job belongs to an authenticated user: log in to see it'
-        : 'this job belongs to another user',
-    );
-  }
-}
-
-/**
- * What a job's error summary says. A JobFailure is written for the client; any other error is
- * the service's own and may name files or SQL, so the client reads a reference to the log line
- * instead (issue 13: internal errors logged with an id).
- */
-function failureSummary(
-  err: unknown,
-  logger?: UwsLogger,
-  jobId?: string,
-): ErrorSummary & { detail?: ErrorDetail } {
-  if (err instanceof JobFailure) {
-    return { type: err.type, message: err.message, hasDetail: err.detail !== undefined, detail: err.detail };
-  }
-  const message = logger
-    ? reportInternalError(logger, err, 'UWS job failed', { jobId })
-    : 'the job failed inside the service';
-  return { type: 'fatal', message, hasDetail: false };
-}
-
+export type { Caller } from './access.js';
+export type { CreateJobInput, ListQuery } from './types.js';
 export { ACTIVE_PHASES, FINAL_PHASES };

@@ -133,3 +133,25 @@ export class JobFailure extends Error {
     this.detail = init.detail;
   }
 }
+
+export interface CreateJobInput {
+  readonly kind: string;
+  readonly owner: string | null;
+  readonly parameters: readonly JobParameter[];
+  readonly runId?: string | null;
+  /** Requested seconds; clamped to the limits. */
+  readonly executionDuration?: number;
+  readonly destruction?: Date;
+  /** PHASE=RUN in the creating request (UWS-17). */
+  readonly run?: boolean;
+  /** The id, when files were already kept for the job (newJobId); else a new one. */
+  readonly id?: string;
+  /** The caller's address: anonymous callers are capped per address. */
+  readonly clientAddress?: string | null;
+}
+
+export interface ListQuery {
+  readonly phases?: readonly Phase[];
+  readonly after?: Date;
+  readonly last?: number;
+}
