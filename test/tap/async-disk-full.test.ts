@@ -8,6 +8,7 @@ import type { CatalogueTable } from '../../adql/index.js';
 import { READER_ROLE } from '../../src/auth/index.js';
 import { tapJobRunner } from '../../src/tap/async.js';
 import { JobFiles } from '../../src/uws/index.js';
+import { type FullDisk, mountFullDisk } from '../support/full-disk.js';
 import { newService, untilFinal, uwsDatabase } from '../uws/helpers.js';
 
 /*
@@ -54,10 +55,8 @@ function guard(pool: pg.Pool): Guarded {
 
 let db: Awaited<ReturnType<typeof uwsDatabase>>;
 let guarded: Guarded;
-let mountPoint: string;
+let disk: FullDisk | undefined;
 let table: CatalogueTable;
-const crashes: unknown[] = [];
-const onCrash = (err: unknown) => crashes.push(err);
 
 beforeAll(async () => {
   db = await uwsDatabase();
@@ -78,18 +77,10 @@ beforeAll(async () => {
       { name: 'label', datatype: 'char', arraysize: '*' },
     ],
   };
-  mountPoint = mkdtempSync(join(tmpdir(), 'vonode-full-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint]);
-  process.on('uncaughtException', onCrash);
-  process.on('unhandledRejection', onCrash);
+  disk = mountFullDisk('1m');
 });
 afterAll(async () => {
-  process.off('uncaughtException', onCrash);
-  process.off('unhandledRejection', onCrash);
-  if (mountPoint) {
-    execFileSync('umount', [mountPoint]);
-    rmSync(mountPoint, { recursive: true, force: true });
-  }
+  disk?.remove();
   await db?.close();
 });
 
@@ -97,7 +88,7 @@ describe('a full result store (issue 13)', () => {
   it.each(['votable', 'csv', 'tsv', 'votable/td'])(
     'puts a %s job in ERROR saying the store is full, releases each client once, and does not crash',
     async (format) => {
-      const store = join(mountPoint, `results-${format.replace('/', '-')}`);
+      const store = join((disk as FullDisk).path, `results-${format.replace('/', '-')}`);
       mkdirSync(store);
       const uploads = mkdtempSync(join(tmpdir(), 'vonode-uploads-'));
       const service = newService(guarded.pool, db.schema, store, {
@@ -147,7 +138,7 @@ describe('a full result store (issue 13)', () => {
         await new Promise((r) => setTimeout(r, 300));
         expect(guarded.doubleReleases).toEqual([]);
         expect(guarded.outstanding()).toBe(0);
-        expect(crashes).toEqual([]);
+        expect(disk?.crashes).toEqual([]);
         // The pool still works.
         expect((await guarded.pool.query('SELECT 1 AS one')).rows[0].one).toBe(1);
       } finally {

@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRunner } from '../../src/uws/index.js';
+import { type FullDisk, mountFullDisk } from '../support/full-disk.js';
 import { newService, untilFinal, uwsDatabase } from './helpers.js';
 
 /*
@@ -17,24 +16,14 @@ import { newService, untilFinal, uwsDatabase } from './helpers.js';
  */
 
 let db: Awaited<ReturnType<typeof uwsDatabase>>;
-let mountPoint: string;
-const crashes: unknown[] = [];
-const onCrash = (err: unknown) => crashes.push(err);
+let disk: FullDisk | undefined;
 
 beforeAll(async () => {
   db = await uwsDatabase();
-  mountPoint = mkdtempSync(join(tmpdir(), 'vonode-full-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mountPoint]);
-  process.on('uncaughtException', onCrash);
-  process.on('unhandledRejection', onCrash);
+  disk = mountFullDisk('512k');
 });
 afterAll(async () => {
-  process.off('uncaughtException', onCrash);
-  process.off('unhandledRejection', onCrash);
-  if (mountPoint) {
-    execFileSync('umount', [mountPoint]);
-    rmSync(mountPoint, { recursive: true, force: true });
-  }
+  disk?.remove();
   await db?.close();
 });
 
@@ -67,7 +56,7 @@ describe('a result store with no room (issue 13)', () => {
     ['a streaming runner', 'stream'],
     ['a runner with several results', 'two'],
   ])('ends the job of %s in ERROR saying the store is full, without a crash', async (_label, kind) => {
-    const store = join(mountPoint, kind);
+    const store = join((disk as FullDisk).path, kind);
     mkdirSync(store);
     const service = newService(db.pool, db.schema, store, { stream: streaming, two: twoResults });
     await service.start();
@@ -77,7 +66,7 @@ describe('a result store with no room (issue 13)', () => {
       const done = await service.storage.get(job.id);
       expect(done?.error).toMatchObject({ type: 'transient' });
       expect(done?.error?.message).toMatch(/^the result store is full: result (cutout-1|large) of this job/);
-      expect(crashes).toEqual([]);
+      expect(disk?.crashes).toEqual([]);
       // The service carries on: the next job runs, and ends the same way (still too large).
       await service.delete(job.id, null);
       const next = await service.create({ kind: 'two', owner: null, parameters: [], run: true });
