@@ -62,11 +62,15 @@ export interface CatalogueTable {
   description?: string;
   /** A bigint column holding the order-29 NESTED HEALPix index of (lon, lat), with a B-tree on it. */
   spatialIndex?: { column: string; lon: string; lat: string };
+  /** ADQL names of the primary key's columns (GROUP BY pk lets the other columns be selected). */
+  primaryKey?: readonly string[];
 }
 
 /** Everything published (TAP_SCHEMA tables and uploads); nothing else is reachable. */
 export interface Catalogue {
   tables(): Iterable<CatalogueTable>;
+  /** Unqualified table names resolve here first (ADQL names, issue: default schema). */
+  defaultSchema?: string;
 }
 
 export interface CompileOptions {

@@ -3,6 +3,7 @@
  * VOSI /tables are all derived from it, so the three can never disagree (TAP-64).
  */
 import type { Datatype } from '../../../votable/index.js';
+import type { RegistryDescription, RightsDescription } from '../../publish/index.js';
 
 export type { Datatype };
 
@@ -51,6 +52,16 @@ export interface PublishedTable {
   readonly foreignKeys?: readonly ForeignKey[];
   /** HEALPix NESTED order-29 column for spatial predicates, with the position it indexes. */
   readonly spatialIndex?: { readonly column: string; readonly lon: string; readonly lat: string };
+  /** ADQL names of the primary key's columns. */
+  readonly primaryKey?: readonly string[];
+  /** Short title (registry records, web pages); description is the long text. */
+  readonly title?: string;
+  /** Row count when known (TAP_SCHEMA nrows, VOSI <nrows>). */
+  readonly nrows?: number;
+  /** Data rights of a published catalogue (src/publish/description.ts). */
+  readonly rights?: RightsDescription;
+  /** What the VOResource record says. */
+  readonly registry?: RegistryDescription;
 }
 
 export interface PublishedSchema {
