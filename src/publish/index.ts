@@ -12,6 +12,15 @@ export type {
   TimeDescription,
   ValidationLevel,
 } from './description.js';
+export { parseFelis } from './felis.js';
+export { DescriptionError, type DescriptionIssue, parseDescription, parseDescriptionFile } from './parse.js';
+export {
+  DEFAULT_HEALPIX_COLUMN,
+  healpixColumn,
+  healpixColumnName,
+  publishedTableOf,
+  unpublishedColumns,
+} from './published.js';
 export {
   DataFileError,
   type DataFormat,
