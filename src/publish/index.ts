@@ -28,3 +28,6 @@ export {
   type SourceBatch,
   type SourceColumn,
 } from './source.js';
+export { checkUcd } from './ucd.js';
+export { formatProblems, type Problem, type Validation, validateDescription } from './validate.js';
+export { checkVOUnit, type VOUnitReport } from './vounit.js';
