@@ -226,6 +226,31 @@ tables:
     expect(parseDescription(noSchema, 'c.yaml').schemas).toStrictEqual([{ name: 'optical' }]);
   });
 
+  it('reads the complete example of docs/publishing.md, which passes strict validation', () => {
+    const doc = readFileSync('docs/publishing.md', 'utf8');
+    const example = /## A complete description[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const desc = parseDescription(example!, 'publishing.md');
+    expect(validateDescription(desc)).toEqual({ problems: [], ok: true });
+    const t = desc.tables[0];
+    // every table key of the reference tables is used in the example (but utype)
+    expect(Object.keys(t).sort()).toEqual(
+      [
+        'columns',
+        'description',
+        'foreignKeys',
+        'name',
+        'position',
+        'primaryKey',
+        'registry',
+        'rights',
+        'schema',
+      ]
+        .concat(['spectral', 'time', 'title', 'type'])
+        .sort(),
+    );
+  });
+
   it('reads catalogues/demo.yaml, which passes strict validation', async () => {
     const desc = await parseDescriptionFile('catalogues/demo.yaml');
     expect(desc.validation).toBe('strict');
