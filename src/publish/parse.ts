@@ -211,11 +211,12 @@ function readColumn(at: At): ColumnDescription | undefined {
     datatype,
     arraysize,
     xtype: f.get('xtype').str(),
-    // `unit: 1` (dimensionless in VOUnit) reads as a number in YAML
-    unit: f.get('unit').str({ numbers: true }),
-    ucd: f.get('ucd').str(),
+    // `unit: 1` (dimensionless in VOUnit) reads as a number in YAML. An empty unit is how
+    // VOUnits §2.8 says "no unit" (and how VOTable and FITS files write it): no unit here.
+    unit: f.get('unit').str({ numbers: true }) || undefined,
+    ucd: f.get('ucd').str() || undefined,
     utype: f.get('utype').str(),
-    description: f.get('description').str(),
+    description: f.get('description').str() || undefined,
     principal: f.get('principal').bool(),
     indexed: f.get('indexed').bool(),
     nullable: f.get('nullable').bool(),

@@ -217,6 +217,17 @@ tables:
     expect(parseDescription(text, 'all.yaml')).toStrictEqual(expected);
   });
 
+  it('reads an empty unit, UCD or description as none (VOUnits §2.8: no unit is an empty string)', () => {
+    const d = parseDescription(
+      BASE.replace(
+        'unit: deg, ucd: pos.eq.ra;meta.main, description: RA',
+        'unit: "", ucd: "", description: ""',
+      ),
+      'e.yaml',
+    );
+    expect(d.tables[0].columns[1]).toStrictEqual({ name: 'ra', datatype: 'double' });
+  });
+
   it('gives a table the file’s single schema, and a file without schemas those of its tables', () => {
     expect(parseDescription(BASE, 'b.yaml').tables[0].schema).toBe('radio');
     const noSchema = BASE.replace('schema: {name: radio, description: Radio catalogues}\n', '').replace(
