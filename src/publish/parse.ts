@@ -21,7 +21,7 @@ import type {
   ValidationLevel,
 } from './description.js';
 import { felisDescription, looksLikeFelis } from './felis.js';
-import { type At, defined, YamlFile } from './yaml-reader.js';
+import { type At, DescriptionError, defined, YamlFile } from './yaml-reader.js';
 
 export { DescriptionError, type DescriptionIssue } from './yaml-reader.js';
 
@@ -94,7 +94,16 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|
 
 /** Reads a description file (ours or Felis) from disk. */
 export async function parseDescriptionFile(path: string): Promise<CatalogueDescription> {
-  return parseDescription(await readFile(path, 'utf8'), path);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why =
+      err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.message;
+    throw new DescriptionError(path, [{ line: 0, col: 0, path: '', message: `cannot be read: ${why}` }]);
+  }
+  return parseDescription(text, path);
 }
 
 /**

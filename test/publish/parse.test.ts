@@ -94,6 +94,16 @@ const ERRORS: readonly (readonly [name: string, text: string, messages: readonly
   ],
   ['no tables', 'schema: radio\n', ["t.yaml:1:1: needs 'tables'"]],
   [
+    'a list where a mapping belongs is reported once',
+    `${BASE}    position: [ra, dec]\n`,
+    ['t.yaml:8:15: tables[0].position must be a mapping of keys to values, not a list'],
+  ],
+  [
+    'a file that is not a mapping',
+    '- a\n- b\n',
+    ['t.yaml:1:1: must be a mapping of keys to values, not a list'],
+  ],
+  [
     'broken YAML',
     'schema: radio\ntables:\n  - name: x\n   columns: []\n',
     ['t.yaml:4:1: YAML: Sequence item without - indicator'],
@@ -115,6 +125,12 @@ describe('description files', () => {
     }
     expect(caught).toBeInstanceOf(DescriptionError);
     expect((caught as Error).message.split('\n')).toEqual(messages);
+  });
+
+  it('names a file it cannot read in one line', async () => {
+    await expect(parseDescriptionFile('catalogues/nope.yaml')).rejects.toThrow(
+      /^catalogues\/nope\.yaml: cannot be read: no such file$/,
+    );
   });
 
   it('reads every key into the description types', () => {
