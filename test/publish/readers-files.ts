@@ -169,7 +169,9 @@ export function handFits(): Buffer {
     data[o + 34] = r.b;
     data[o + 35] = r.ok;
     data.write(r.name.padEnd(8, ' '), o + 36, 'latin1');
-    r.vec.forEach((v, k) => data.writeFloatBE(v, o + 44 + 4 * k));
+    r.vec.forEach((v, k) => {
+      data.writeFloatBE(v, o + 44 + 4 * k);
+    });
     data[o + 56] = r.flags;
     data.writeInt32BE(r.scaled, o + 57);
     data.writeInt32BE(r.u32, o + 61);

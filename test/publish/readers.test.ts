@@ -94,7 +94,7 @@ describe('FITS binary tables', () => {
     const rowBytes = Number(/NAXIS1\s*=\s*(\d+)/.exec(bytes.toString('latin1', 0, dataStartGz))?.[1]);
     const gz = file('cut.fits.gz', gzipSync(bytes.subarray(0, dataStartGz + rowBytes * 40 + 3)));
     const ds = await openDataSource(gz, { batchRows: 16 });
-    const got: unknown[][] = [];
+    const got: (readonly unknown[])[] = [];
     const e2 = await failure(
       (async () => {
         for await (const b of ds.batches()) got.push(...b.rows);
