@@ -83,6 +83,7 @@ export function inferDatatype(cells: readonly string[]): Datatype {
 function converter(datatype: Datatype): Convert {
   switch (datatype) {
     case 'boolean':
+    case 'bit':
       return (t) => {
         const s = t.trim();
         if (TRUE.has(s) || s === '1') return true;
