@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { draftYaml } from '../../src/cli/describe.js';
 import { main } from '../../src/cli/main.js';
 import { adqlName, draftTable } from '../../src/publish/draft.js';
+import { parseDescription, validateDescription } from '../../src/publish/index.js';
 import { openDataSource } from '../../src/publish/readers/index.js';
 import { handFits, tempDir } from './readers-files.js';
 
@@ -76,6 +77,29 @@ describe('draft description', () => {
       /\{name: f_sum, datatype: double\} # TODO: description; unit \(or remove the TODO if it has none\); ucd/,
     );
     expect(text).toMatch(/# TODO: primary key guessed from the name id: check it is unique/);
+  });
+
+  it('is a description file: it parses, passes lax, and strict refuses exactly what the TODOs name', async () => {
+    const p = join(dir, 'draft.fits');
+    writeFileSync(p, handFits());
+    const ds = await openDataSource(p);
+    const draft = draftTable(ds, { schema: 'radio' });
+    const text = draftYaml(draft, ds);
+    await ds.close();
+    const desc = parseDescription(text, 'draft.yaml');
+    expect(desc.tables[0].position).toEqual({ ra: 'RA_deg', dec: 'DEJ2000' });
+    expect(desc.tables[0].columns).toEqual(draft.table.columns);
+    const lax = validateDescription(desc, 'lax');
+    expect(lax.ok).toBe(true);
+    expect(lax.problems.filter((q) => q.severity === 'error')).toEqual([]);
+    const strict = validateDescription(desc, 'strict');
+    expect(strict.ok).toBe(false);
+    const todo = [...draft.notes.columns]
+      .filter(([, l]) => l.some((s) => s === 'description'))
+      .map(([c]) => c);
+    expect(strict.problems.filter((q) => q.message === 'no description').map((q) => q.where)).toEqual(
+      todo.map((c) => `radio.sources.${c}`),
+    );
   });
 
   it('vonode describe prints the draft, and one line naming the file when it cannot be read', async () => {
