@@ -237,6 +237,23 @@ describe('CSV and TSV', () => {
     expect(quote.message).toMatch(/row 1: .*quoted field.*truncated/);
   });
 
+  it('hands numbers out as checked text on request, and still refuses cells that do not fit', async () => {
+    const p = file('text.csv', 'id,x,n\n1, 2.5 ,3\n-12345678901234567,-inf,\n9223372036854775807,NaN,4\n');
+    const ds = await openDataSource(p, { numbersAsText: true, types: { n: 'int' } });
+    expect(ds.columns.map((c) => c.datatype)).toEqual(['long', 'double', 'int']);
+    expect((await readAll(ds)).rows).toEqual([
+      ['1', '2.5', '3'],
+      ['-12345678901234567', '-Infinity', null],
+      ['9223372036854775807', null, '4'],
+    ]);
+    const big = file('big.csv', 'id\n1\n2\n9223372036854775808\n');
+    const err = await failure(openDataSource(big, { numbersAsText: true, sampleRows: 2 }).then(readAll));
+    expect(err.message).toMatch(/^row 3, column "id": 9223372036854775808 is out of range for long/);
+    const hex = file('hex.csv', 'x\n1.5\n0x10\n');
+    const e2 = await failure(openDataSource(hex, { numbersAsText: true, sampleRows: 1 }).then(readAll));
+    expect(e2.message).toMatch(/^row 2, column "x": "0x10" is not a double/);
+  });
+
   it('reads TSV (with vonode escapes), batches and gzip', async () => {
     let text = 'n\tlabel\n';
     for (let i = 1; i <= 25; i++) text += `${i}\t${i === 3 ? 'tab\\there' : `x${i}`}\n`;
