@@ -82,6 +82,24 @@ export const DEFAULT_INTEGER_NULL: Record<string, string> = {
   long: '-9223372036854775808',
 };
 
+/**
+ * The arraysize a FIELD or PARAM is declared with in a VOTable document. A one-dimensional
+ * bounded variable string (char or unicodeChar `n*`, e.g. Felis strings with a length) is
+ * declared `*`. Both mean the same cell bytes in BINARY/BINARY2, a count then the characters
+ * (VOT-36), and the same TABLEDATA text; `n` only adds an upper bound (VOT-19). But astropy
+ * before 7.1 (Debian's 5.2 under pyvo 1.2) reads char `n*` as a fixed n-byte string, so in
+ * BINARY/BINARY2 it swallows the count and following cells and reads 0 rows or fails with
+ * UnicodeDecodeError (astropy issue 18099, fixed by pull 18105), and it refuses unicodeChar `n*`
+ * in every serialisation (E01 "Invalid size specifier", fixed by pull 18075). STIL reads both
+ * forms alike. The bound is still enforced by the writers, and TAP_SCHEMA and VOSI tables keep
+ * the declared `n*`. Multi-dimensional and numeric arrays are written as given.
+ */
+export function declaredArraysize(f: Field): string | undefined {
+  const a = f.arraysize;
+  if (a === undefined || !isCharType(f.datatype)) return a;
+  return /^\s*[0-9]+\*\s*$/.test(a) ? '*' : a;
+}
+
 export function fieldShape(f: Field): Shape {
   return parseArraysize(f.arraysize, `FIELD "${f.name}" arraysize`);
 }

@@ -1,4 +1,4 @@
-import { fieldShape } from './arraysize.js';
+import { declaredArraysize, fieldShape } from './arraysize.js';
 import { magicNull, textFormatter } from './cells.js';
 import type { Coosys, Field, Group, Info, Link, Param, Resource, Timesys } from './types.js';
 
@@ -74,7 +74,7 @@ function fieldAttrs(f: Field): string {
     ID: f.ID,
     name: f.name,
     datatype: f.datatype,
-    arraysize: f.arraysize,
+    arraysize: declaredArraysize(f),
     width: f.width,
     precision: f.precision,
     unit: f.unit,

@@ -66,8 +66,9 @@ describe('VOTable encoders round trip through the streaming reader', () => {
       const bytes = await collect(encode(format, sampleDoc(), { chunkSize: 1024 }));
       const { fields, rows, serialization } = await readAll(bytes);
       expect(serialization).toBe(ser);
+      // A bounded variable string (cv10, char 10*) is declared * for astropy < 7.1 (arraysize.ts).
       expect(fields.map((f) => [f.name, f.datatype, f.arraysize, f.xtype])).toEqual(
-        FIELDS.map((f) => [f.name, f.datatype, f.arraysize, f.xtype]),
+        FIELDS.map((f) => [f.name, f.datatype, f.name === 'cv10' ? '*' : f.arraysize, f.xtype]),
       );
       expect(rows.length).toBe(ROWS.length);
       for (let r = 0; r < ROWS.length; r++) {
