@@ -106,6 +106,30 @@ describe('FITS binary tables', () => {
     expect(got).toHaveLength(32);
   });
 
+  it('reads complex columns as [re, im] pairs, like the VOTable reader', async () => {
+    const fields = [
+      { name: 'z', datatype: 'doubleComplex' as const },
+      { name: 'zz', datatype: 'floatComplex' as const, arraysize: '2' },
+    ];
+    const rows = [
+      [
+        [1, 2],
+        [1, 2, 3, 4],
+      ],
+      [
+        [3, -4],
+        [5, 6, 7, 8],
+      ],
+    ];
+    for (const fmt of ['fits', 'votable/binary2'] as const) {
+      const p = join(dir, `complex.${fmt.replace('/', '_')}`);
+      await writeEncoded(p, fmt, fields, rows);
+      const ds = await openDataSource(p);
+      expect(ds.columns, fmt).toEqual(fields);
+      expect((await readAll(ds)).rows, fmt).toEqual(rows);
+    }
+  });
+
   it('refuses a FITS file without a binary table and a file that is not FITS', async () => {
     const img = handFits().subarray(0, 2880 * 3);
     expect((await failure(openDataSource(file('image.fits', img)))).message).toMatch(/no binary table/);
