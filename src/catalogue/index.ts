@@ -1,5 +1,12 @@
 export { BUILTIN_SCHEMAS, ensureBuiltinCatalogue, reconcileTapSchema } from './builtin.js';
 export {
+  type LiveCatalogue,
+  type LiveCatalogueOptions,
+  loadPublishedSchemas,
+  startLiveCatalogue,
+} from './live.js';
+export { staticCatalogueSource } from './static.js';
+export {
   CATALOGUE_CHANNEL,
   notifyCatalogueChanged,
   type PublishedRow,
@@ -12,3 +19,5 @@ export {
   removePublishedTable,
   wholeTableRights,
 } from './store.js';
+export type { CatalogueSource, CatalogueView, ViewIdentity } from './types.js';
+export { CatalogueSnapshot, catalogueTableOf, tableVisibleTo, viewOf } from './view.js';
