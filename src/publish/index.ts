@@ -13,6 +13,15 @@ export type {
   TimeDescription,
   ValidationLevel,
 } from './description.js';
+export { parseFelis } from './felis.js';
+export { DescriptionError, type DescriptionIssue, parseDescription, parseDescriptionFile } from './parse.js';
+export {
+  DEFAULT_HEALPIX_COLUMN,
+  healpixColumn,
+  healpixColumnName,
+  publishedTableOf,
+  unpublishedColumns,
+} from './published.js';
 export {
   type DataInput,
   type Progress,
@@ -33,3 +42,6 @@ export {
   type SourceColumn,
 } from './source.js';
 export { cleanupPublishing, STAGING_SCHEMA } from './staging.js';
+export { checkUcd } from './ucd.js';
+export { formatProblems, type Problem, type Validation, validateDescription } from './validate.js';
+export { checkVOUnit, type VOUnitReport } from './vounit.js';
