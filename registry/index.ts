@@ -2,12 +2,15 @@ export { type OaiArguments, oaiResponse, type Repository } from './oai.js';
 export {
   authorityRecord,
   type Curation,
+  licenceRights,
   RECORD_NS,
   type ResourceRecord,
   type ResourceText,
   registryRecord,
+  type ServiceExtras,
   serviceRecord,
   utcSeconds,
+  wavebandTerms,
 } from './records.js';
 export {
   type TableSetColumn,

@@ -13,6 +13,7 @@ import type pg from 'pg';
 import { errorDocument } from '../votable/index.js';
 import { authPlugin, devIssuerPlugin, nodeAuthFromEnv, rewriteLoginUrl } from './auth/index.js';
 import { registerBroker } from './broker/index.js';
+import { type CatalogueSource, staticCatalogueSource } from './catalogue/index.js';
 import type { Config } from './config/index.js';
 import type { DaliError } from './dali/index.js';
 import { registerDataLink } from './datalink/index.js';
@@ -54,6 +55,8 @@ export interface AppOptions {
   readonly nodeName?: string;
   /** When given, requests failing while the database is down get 503 (db/outage.ts). */
   readonly database?: DatabaseHealth;
+  /** The published tables; by default the declarations in code (src/tap/tables). */
+  readonly catalogues?: CatalogueSource;
 }
 
 /**
@@ -107,10 +110,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         ? reply.type('application/x-votable+xml;charset=UTF-8').send(errorDocument(message))
         : reply.type('text/plain; charset=utf-8').send(`${message}\n`),
   });
-  const services = nodeServices(opts.config.tap, auth.verifier !== undefined);
-  registerLanding(app, { services, baseUrl: opts.baseUrl, nodeName: opts.nodeName ?? 'vonode' });
-  registerVosi(app, { services, baseUrl: opts.baseUrl, pool: opts.pool, health: opts.health });
+  const tokens = auth.verifier !== undefined;
+  const services = nodeServices(opts.config.tap, tokens);
   const schemas = publishedSchemas();
+  const catalogues = opts.catalogues ?? staticCatalogueSource(schemas);
+  registerLanding(app, { services, baseUrl: opts.baseUrl, nodeName: opts.nodeName ?? 'vonode' });
+  registerVosi(app, {
+    services,
+    baseUrl: opts.baseUrl,
+    pool: opts.pool,
+    health: opts.health,
+    catalogues,
+    tokens,
+  });
   registerTap(app, { schemas });
   const catalogue = publishedCatalogue(schemas);
   // One gate for /tap/sync and /scs/query: their caps count together.
@@ -125,18 +137,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await registerTapAsync(app, opts, catalogue);
   registerTapExamples(app);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
-  registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl });
+  registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl, catalogues });
   registerHips(app, {
     pool: opts.pool,
     baseUrl: opts.baseUrl,
     dataDir: opts.config.dataDir,
     authority: opts.config.publisher.authority,
   });
-  registerOai(app, { pool: opts.pool, baseUrl: opts.baseUrl, services, publisher: opts.config.publisher });
+  registerOai(app, {
+    pool: opts.pool,
+    baseUrl: opts.baseUrl,
+    services,
+    publisher: opts.config.publisher,
+    catalogues,
+  });
   registerScs(app, {
     gate: syncGate,
     pool: opts.pool,
-    catalogue,
+    catalogues,
     limits: {
       maxSR: opts.config.scsMaxSR,
       maxrecDefault: opts.config.tap.maxrecDefault,

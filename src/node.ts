@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import type { CatalogueSource } from './catalogue/index.js';
 import { type Config, ConfigError } from './config/index.js';
 import { type Database, openDatabase } from './db/index.js';
 import { ensureDemoData } from './ingest/demo.js';
@@ -17,6 +18,7 @@ export interface RunningNode {
 export async function startNode(
   config: Config,
   log: (line: string) => void = () => {},
+  opts: { readonly catalogues?: CatalogueSource } = {},
 ): Promise<RunningNode> {
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
@@ -46,6 +48,7 @@ export async function startNode(
       health,
       logLevel: config.logLevel,
       database: db.health,
+      ...(opts.catalogues ? { catalogues: opts.catalogues } : {}),
     });
     try {
       await app.listen({ port: config.port, host: config.host });
