@@ -1,4 +1,4 @@
-export { type OaiArguments, oaiResponse, type Repository } from './oai.js';
+export { type DeletedRecord, type OaiArguments, oaiResponse, type Repository } from './oai.js';
 export {
   authorityRecord,
   type Curation,

@@ -14,7 +14,8 @@ import { ANONYMOUS } from '../auth/index.js';
 import type { CatalogueSource } from '../catalogue/index.js';
 import type { ServiceEntry } from '../services.js';
 import type { PublishedSchema } from '../tap/tables/model.js';
-import { catalogueRecords } from './catalogues.js';
+import { catalogueIdentifier, catalogueRecords } from './catalogues.js';
+import { syncRegistryRecords } from './ledger.js';
 
 /** Who the node's records say publishes it (VONODE_AUTHORITY, VONODE_PUBLISHER, VONODE_CONTACT_EMAIL). */
 export interface Publisher {
@@ -149,12 +150,18 @@ export function registerOai(app: FastifyInstance, deps: OaiDeps): void {
       subjects: SUBJECTS,
       dates: nodeDates,
     });
+    const served = view.positional().map((t) => ({
+      identifier: catalogueIdentifier(publisher.authority, t),
+      tableName: `${t.schema}.${t.name}`,
+    }));
+    const deleted = await syncRegistryRecords(deps.pool, publisher.authority, served);
     return {
       name: `${deps.publisher.name} publishing registry`,
       baseUrl: `${deps.baseUrl}/registry/oai`,
       adminEmail: deps.publisher.email,
       registry,
       records: [...records, ...catalogues],
+      deleted,
     };
   };
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {

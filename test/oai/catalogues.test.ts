@@ -47,11 +47,12 @@ const parser = new XMLParser({
 const resources = (text: string) =>
   [...text.matchAll(/<ri:Resource[\s\S]*?<\/ri:Resource>/g)].map((m) => m[0]);
 const errorCode = (text: string) => /<error code="(\w+)"/.exec(text)?.[1];
-const identifiers = async () =>
-  (
-    parser.parse(await oai({ verb: 'ListIdentifiers', metadataPrefix: 'ivo_vor' }))['OAI-PMH'].ListIdentifiers
-      .header as Array<{ identifier: string; datestamp: string }>
-  ).map((h) => h.identifier);
+type Header = { identifier: string; datestamp: string; '@_status'?: string };
+const headers = async (): Promise<Header[]> =>
+  parser.parse(await oai({ verb: 'ListIdentifiers', metadataPrefix: 'ivo_vor' }))['OAI-PMH'].ListIdentifiers
+    .header as Header[];
+/** The identifiers of the records served (deleted headers left out). */
+const identifiers = async () => (await headers()).filter((h) => !h['@_status']).map((h) => h.identifier);
 
 describe('/registry/oai: a VOResource record per published catalogue with a position', () => {
   it('lists the public catalogue under the authority, dated by its publication, and not the proprietary one', async () => {
@@ -135,18 +136,32 @@ describe('/registry/oai: a VOResource record per published catalogue with a posi
     expect(tap).not.toContain('private_cat');
   });
 
-  it('records appear with a publish and go with an unpublish', async () => {
+  it('records appear with a publish; an unpublish leaves a deleted header for harvesters; a new publish brings the record back (REG-32, REG-34)', async () => {
     const id = `ivo://src.example.org/${fx.schema}/fresh`;
     expect(await identifiers()).not.toContain(id);
+    expect(errorCode(await oai({ verb: 'GetRecord', identifier: id, metadataPrefix: 'ivo_vor' }))).toBe(
+      'idDoesNotExist',
+    );
     await fx.publish('fresh', 20, 80, -10);
     expect(await identifiers()).toContain(id);
     const rec = await oai({ verb: 'GetRecord', identifier: id, metadataPrefix: 'ivo_vor' });
     expect(xsdResourceErrors(resources(rec)[0])).toBe('');
     await fx.unpublish('fresh');
     expect(await identifiers()).not.toContain(id);
-    expect(errorCode(await oai({ verb: 'GetRecord', identifier: id, metadataPrefix: 'ivo_vor' }))).toBe(
-      'idDoesNotExist',
-    );
+    const gone = (await headers()).find((h) => h.identifier === id);
+    expect(gone?.['@_status']).toBe('deleted');
+    const deleted = await oai({ verb: 'GetRecord', identifier: id, metadataPrefix: 'ivo_vor' });
+    expect(errorCode(deleted)).toBeUndefined();
+    expect(deleted).toMatch(/<header status="deleted">/);
+    expect(resources(deleted)).toEqual([]);
+    const listed = await oai({ verb: 'ListRecords', metadataPrefix: 'oai_dc', from: gone?.datestamp ?? '' });
+    expect(listed).toContain(`<identifier>${id}</identifier>`);
+    const identify = parser.parse(await oai({ verb: 'Identify' }))['OAI-PMH'].Identify;
+    expect(identify.deletedRecord).toBe('persistent');
+    await fx.publish('fresh', 20, 80, -10);
+    expect(await identifiers()).toContain(id);
+    expect((await headers()).filter((h) => h.identifier === id)).toHaveLength(1);
+    await fx.unpublish('fresh');
   });
 
   it('a proprietary catalogue gets its record once its release date has passed', async () => {
