@@ -123,8 +123,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     catalogues,
     tokens,
   });
-  registerTap(app, { schemas });
-  const catalogue = publishedCatalogue(schemas);
+  registerTap(app, { catalogues });
   // One gate for /tap/sync and /scs/query: their caps count together.
   const syncGate = new SyncGate(opts.config.sync, join(opts.config.dataDir, 'spool'));
   registerTapSync(app, {
@@ -132,9 +131,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     pool: opts.pool,
     limits: opts.config.tap,
     uploadLimits: opts.config.upload,
-    catalogue,
+    catalogues,
   });
-  await registerTapAsync(app, opts, catalogue);
+  await registerTapAsync(app, opts, catalogues);
   registerTapExamples(app);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
   registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl, catalogues });
@@ -180,11 +179,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 }
 
 /** TAP async (TAP-8): UWS jobs running the sync query path, results in the data folder. */
-async function registerTapAsync(
-  app: FastifyInstance,
-  opts: AppOptions,
-  catalogue: ReturnType<typeof publishedCatalogue>,
-) {
+async function registerTapAsync(app: FastifyInstance, opts: AppOptions, catalogues: CatalogueSource) {
   const { config } = opts;
   const jobFiles = new JobFiles(join(config.dataDir, 'uploads'), {
     maxTotalBytes: config.uws.uploadSpoolMaxBytes,
@@ -193,7 +188,7 @@ async function registerTapAsync(
     pool: opts.pool,
     limits: config.tap,
     uploadLimits: config.upload,
-    catalogue,
+    catalogues,
     files: jobFiles,
     logError: (err: unknown, jobId: string) => app.log.error({ err, jobId }, 'TAP job failed'),
   };
