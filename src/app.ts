@@ -36,7 +36,6 @@ import { nodeServices } from './services.js';
 import { registerSia } from './sia/index.js';
 import { registerSodaAsync, registerSodaSync } from './soda/index.js';
 import { tapJobParameters, tapJobRunner } from './tap/async.js';
-import { publishedCatalogue } from './tap/catalogue.js';
 import { registerTapExamples } from './tap/examples.js';
 import { registerTap } from './tap/routes.js';
 import { SyncGate } from './tap/spooled.js';
