@@ -140,7 +140,8 @@ describe('/registry/oai (OAI-PMH 2.0 publishing registry)', () => {
     const same = parser.parse(
       (await oai({ verb: 'ListIdentifiers', metadataPrefix: 'oai_dc', from: stamp, until: stamp })).text,
     )['OAI-PMH'];
-    expect(live(same).length).toBe(live(all).length);
+    // Published catalogues carry their own publication date, so compare with that stamp's records.
+    expect(live(same).length).toBe(live(all).filter((h) => h.datestamp === stamp).length);
   });
 
   it('answers protocol errors in the envelope with 200 and the OAI code (REG-30)', async () => {
