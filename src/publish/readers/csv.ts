@@ -120,8 +120,7 @@ function converter(datatype: Datatype): Convert {
       return (t) => {
         const v = Number(t);
         // Number() also takes '', hex, binary and 'Infinity' spellings: only decimal text passes.
-        if (!Number.isNaN(v) && FLOAT_RE.test(t.trim()))
-          return datatype === 'float' ? Math.fround(v) : v;
+        if (!Number.isNaN(v) && FLOAT_RE.test(t.trim())) return datatype === 'float' ? Math.fround(v) : v;
         const s = t.trim();
         const special = NAN_INF.get(s);
         if (special !== undefined) return Number.isNaN(special) ? null : special;
