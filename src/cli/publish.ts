@@ -155,7 +155,10 @@ function oneLine(err: unknown): Error {
     const n = err.issues.length;
     return new PublishError(`${n} problem(s) in the description: ${err.message.split('\n').join('; ')}`);
   }
-  if (err instanceof DataFileError && !err.message.includes(err.path))
+  const e = err as { code?: string; path?: string };
+  if (e?.code === 'ENOENT' || e?.code === 'EACCES' || e?.code === 'EISDIR')
+    return new PublishError(`cannot read ${e.path ?? 'a file'} (${e.code})`);
+  if (err instanceof DataFileError && !/^row \d+/.test(err.message) && !err.message.includes(err.path))
     return new PublishError(`${err.path}: ${err.message}`);
   return err instanceof Error ? err : new Error(String(err));
 }

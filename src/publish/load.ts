@@ -190,9 +190,11 @@ function asPublishError(err: unknown): Error {
     const where = [err.row !== undefined ? `row ${err.row}` : '', err.column ? `column ${err.column}` : '']
       .filter(Boolean)
       .join(', ');
-    const msg = err.message.includes(err.path)
-      ? err.message
-      : `${err.path}: ${where ? `${where}: ` : ''}${err.message}`;
+    const msg = /^row \d+/.test(err.message)
+      ? `${err.path}: ${err.message}`
+      : err.message.includes(err.path)
+        ? err.message
+        : `${err.path}: ${where ? `${where}: ` : ''}${err.message}`;
     return new PublishError(msg);
   }
   const e = err as { code?: string; message?: string; detail?: string };
@@ -241,6 +243,7 @@ async function buildVersion(
   const client = await pool.connect();
   let broken = false;
   const table = plan.tableName;
+  const made: string[] = [];
   const progress = (phase: PublishPhase, rows: number, start: number) =>
     opts.onProgress?.({
       table,
@@ -260,6 +263,7 @@ async function buildVersion(
     // again in HEALPix order (PostgreSQL sorts on disk: the loader's memory stays flat).
     const loadName = plan.healpix ? stagingName(table, version, 'load') : finalName;
     const load = `${staging}.${quoteIdent(loadName)}`;
+    made.push(load, final);
     await client.query(`SET maintenance_work_mem = '256MB'`);
     await client.query(`SET work_mem = '128MB'`);
     await client.query(`BEGIN`);
@@ -345,6 +349,8 @@ async function buildVersion(
     };
   } catch (err) {
     if (!broken) await client.query('ROLLBACK').catch(() => {});
+    // Under this table's advisory lock: no one else uses these names.
+    for (const t of made) await pool.query(`DROP TABLE IF EXISTS ${t}`).catch(() => {});
     throw err;
   } finally {
     if (!broken) {
