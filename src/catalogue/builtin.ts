@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { IVOA_SCHEMA, type PublishedSchema, TAP_SCHEMA } from '../tap/tables/index.js';
 import { descriptionOf, publishedTableOf } from './convert.js';
 import {
+  LAST_SCHEMA_INDEX,
   notifyCatalogueChanged,
   putPublishedSchema,
   putPublishedTable,
@@ -85,7 +86,7 @@ async function repair(client: pg.ClientBase): Promise<void> {
         );
       await client.query(
         `INSERT INTO tap_schema.schemas (schema_name, description, schema_index)
-         VALUES ($1, NULL, (SELECT COALESCE(max(schema_index), 0) + 1 FROM tap_schema.schemas WHERE schema_index < 1000000))
+         VALUES ($1, NULL, (SELECT COALESCE(max(schema_index), 0) + 1 FROM tap_schema.schemas WHERE schema_index < ${LAST_SCHEMA_INDEX}))
          ON CONFLICT (schema_name) DO NOTHING`,
         [t.schema],
       );
