@@ -38,7 +38,7 @@ import {
   stagingName,
   versionTableName,
 } from './staging.js';
-import { type Problem, validateDescription } from './validate.js';
+import { type Problem, type Validation, validateDescription } from './validate.js';
 
 export type PublishPhase = 'read' | 'sort' | 'index' | 'analyze' | 'swap';
 
@@ -59,9 +59,11 @@ export interface PublishOptions {
   /** The catalogue store's writes (src/catalogue/store.ts), passed in: src/catalogue reads src/publish. */
   readonly store: CatalogueStore;
   /** Opens a data file; default openDataSource (src/publish/readers) with the described types. */
-  readonly openSource?: (path: string, table: TableDescription) => Promise<DataSource>;
+  readonly openSource?: (path: string) => Promise<DataSource>;
   /** Default publishedTableOf (src/publish/published.ts). */
   readonly toPublished?: ToPublished;
+  /** Default validateDescription (src/publish/validate.ts). */
+  readonly validate?: (desc: CatalogueDescription, level: ValidationLevel) => Validation;
 }
 
 export interface PublishedVersion {
@@ -110,7 +112,7 @@ export async function publishCatalogue(
   const log = opts.log ?? (() => {});
   const level = opts.validation ?? description.validation ?? 'strict';
   // Errors refuse at any level, metadata warnings only in strict (validate.ts).
-  const checked = validateDescription(description, level);
+  const checked = (opts.validate ?? validateDescription)(description, level);
   const refused = checked.problems.filter((p) => p.severity === 'error' || level === 'strict');
   if (!checked.ok || refused.length > 0)
     throw new PublishError(
@@ -239,7 +241,9 @@ async function buildVersion(
   log: (line: string) => void,
 ): Promise<Built> {
   const source =
-    typeof input === 'string' ? await (opts.openSource ?? openDescribed)(input, plan.desc) : input;
+    typeof input === 'string'
+      ? await (opts.openSource ? opts.openSource(input) : openDescribed(input, plan.desc))
+      : input;
   const client = await pool.connect();
   let broken = false;
   const table = plan.tableName;
