@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALPIX_INDEX_ORDER, nestedIndex } from '../../sky/index.js';
 import { ANONYMOUS, type Identity, normaliseGroups, withReadOnlyIdentity } from '../../src/auth/index.js';
+import { assignDataFiles } from '../../src/cli/publish.js';
 import {
   type CatalogueDescription,
   cleanupPublishing,
@@ -11,7 +12,7 @@ import {
   unpublishTable,
 } from '../../src/publish/index.js';
 import { testDatabaseUrl } from '../support/db.js';
-import { memorySource, testStore, testToPublished } from './load-support.js';
+import { memorySource, recordingStore } from './load-support.js';
 
 const SCHEMA = process.env.KEEP_SCHEMA ?? `pub_${Math.random().toString(36).slice(2, 8)}`;
 const member = (...groups: string[]): Identity => ({
@@ -56,24 +57,18 @@ function table(name: string, extra: Partial<TableDescription> = {}): TableDescri
 }
 
 const catalogue = (...tables: TableDescription[]): CatalogueDescription => ({
-  schemas: [{ name: SCHEMA }],
+  schemas: [{ name: SCHEMA, description: 'tables of the loader tests' }],
   tables,
 });
 
 describe('publishCatalogue on the real PostgreSQL', () => {
   let pool: pg.Pool;
-  let store: Awaited<ReturnType<typeof testStore>>;
-  const opts = () => ({
-    store,
-    toPublished: testToPublished,
-    openSource: async () => {
-      throw new Error('no files in this test');
-    },
-  });
+  let store: ReturnType<typeof recordingStore>;
+  const opts = () => ({ store, validation: 'lax' as const });
 
   beforeAll(async () => {
     pool = new pg.Pool({ connectionString: testDatabaseUrl(), max: 6 });
-    store = await testStore(pool);
+    store = recordingStore();
   });
   afterAll(async () => {
     await pool.query(`DELETE FROM vonode.published_tables WHERE schema_name = $1`, [SCHEMA]);
@@ -190,7 +185,7 @@ describe('publishCatalogue on the real PostgreSQL', () => {
     ];
     const desc: TableDescription = {
       schema: SCHEMA,
-      name: 'rows',
+      name: 'perrow',
       description: 'rows with rights',
       primaryKey: ['id'],
       rights: { ownerGroupColumn: 'grp', releaseColumn: 'rel' },
@@ -215,7 +210,7 @@ describe('publishCatalogue on the real PostgreSQL', () => {
       opts(),
     );
     const ids = async (who: Identity) =>
-      (await read(who, `SELECT id FROM ${SCHEMA}.rows_v1 ORDER BY id`)).map((r) => Number(r.id));
+      (await read(who, `SELECT id FROM ${SCHEMA}.perrow_v1 ORDER BY id`)).map((r) => Number(r.id));
     expect(await ids(ANONYMOUS)).toEqual([1, 3]);
     expect(await ids(member('team-a'))).toEqual([1, 2, 3, 4]);
     expect(await ids(member('team-b'))).toEqual([1, 3, 5]);
@@ -243,5 +238,37 @@ describe('publishCatalogue on the real PostgreSQL', () => {
     );
     const served = await pool.query('SELECT to_regclass($1) AS r', [`${SCHEMA}.cat_v2`]);
     expect(served.rows[0].r).not.toBeNull();
+  });
+});
+
+describe('which data file feeds which table (vonode publish)', () => {
+  const t = (name: string): TableDescription => ({ schema: 'dp02', name, description: name, columns: [] });
+  const tables = [t('Object'), t('Source'), t('Visit')];
+
+  it('maps by name when every file is named after a table; the others get no rows', () => {
+    expect(assignDataFiles(tables, ['/d/Visit.vot', '/d/object.csv.gz'], new Map())).toEqual([
+      '/d/object.csv.gz',
+      null,
+      '/d/Visit.vot',
+    ]);
+  });
+
+  it('maps in order otherwise, and says so when the counts differ', () => {
+    expect(assignDataFiles(tables, ['a.csv', 'b.csv', 'c.csv'], new Map())).toEqual([
+      'a.csv',
+      'b.csv',
+      'c.csv',
+    ]);
+    expect(() => assignDataFiles(tables, ['a.csv'], new Map())).toThrow(/1 data file\(s\) for 3 table\(s\)/);
+    expect(() => assignDataFiles(tables, [], new Map())).toThrow(/no data files/);
+  });
+
+  it('takes --table TABLE=FILE first', () => {
+    expect(assignDataFiles(tables, ['x.csv', 'y.csv'], new Map([['dp02.source', 's.fits']]))).toEqual([
+      'x.csv',
+      's.fits',
+      'y.csv',
+    ]);
+    expect(() => assignDataFiles(tables, [], new Map([['nope', 'n.csv']]))).toThrow(/no such table/);
   });
 });
