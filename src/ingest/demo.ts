@@ -2,13 +2,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { notifyCatalogueChanged, putPublishedTable, removePublishedTable } from '../catalogue/index.js';
-import {
-  parseDescriptionFile,
-  publishCatalogue,
-  publishedTableOf,
-  validateDescription,
-} from '../publish/index.js';
-import { openDataSource } from '../publish/readers/index.js';
+import { parseDescriptionFile, publishCatalogue } from '../publish/index.js';
 import { DEMO_CATALOGUE_VERSION, type DemoField } from './demo-catalogue.js';
 import { ensureDemoProducts } from './demo-fits.js';
 import { type DemoImageSpec, demoProductPlan } from './demo-products.js';
@@ -131,9 +125,6 @@ async function ensureCatalogue(client: pg.PoolClient, opts: DemoOptions): Promis
   // (or nothing), never a half-loaded table, and the next start publishes again.
   const report = await publishCatalogue(opts.pool, description, [source], {
     store: { putPublishedTable, removePublishedTable, notifyCatalogueChanged },
-    toPublished: publishedTableOf,
-    openSource: openDataSource,
-    validate: validateDescription,
     log: opts.log,
   });
   const n = report.tables[0]?.nrows ?? 0;
