@@ -13,6 +13,7 @@ import type pg from 'pg';
 import { errorDocument } from '../votable/index.js';
 import { authPlugin, devIssuerPlugin, nodeAuthFromEnv, rewriteLoginUrl } from './auth/index.js';
 import { registerBroker } from './broker/index.js';
+import { type CatalogueSource, staticCatalogueSource } from './catalogue/index.js';
 import type { Config } from './config/index.js';
 import type { DaliError } from './dali/index.js';
 import { registerDataLink } from './datalink/index.js';
@@ -35,7 +36,6 @@ import { nodeServices } from './services.js';
 import { registerSia } from './sia/index.js';
 import { registerSodaAsync, registerSodaSync } from './soda/index.js';
 import { tapJobParameters, tapJobRunner } from './tap/async.js';
-import { publishedCatalogue } from './tap/catalogue.js';
 import { registerTapExamples } from './tap/examples.js';
 import { registerTap } from './tap/routes.js';
 import { SyncGate } from './tap/spooled.js';
@@ -54,6 +54,8 @@ export interface AppOptions {
   readonly nodeName?: string;
   /** When given, requests failing while the database is down get 503 (db/outage.ts). */
   readonly database?: DatabaseHealth;
+  /** The published tables; by default the declarations in code (src/tap/tables). */
+  readonly catalogues?: CatalogueSource;
 }
 
 /**
@@ -107,12 +109,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         ? reply.type('application/x-votable+xml;charset=UTF-8').send(errorDocument(message))
         : reply.type('text/plain; charset=utf-8').send(`${message}\n`),
   });
-  const services = nodeServices(opts.config.tap, auth.verifier !== undefined);
-  registerLanding(app, { services, baseUrl: opts.baseUrl, nodeName: opts.nodeName ?? 'vonode' });
-  registerVosi(app, { services, baseUrl: opts.baseUrl, pool: opts.pool, health: opts.health });
+  const tokens = auth.verifier !== undefined;
+  const services = nodeServices(opts.config.tap, tokens);
   const schemas = publishedSchemas();
-  registerTap(app, { schemas });
-  const catalogue = publishedCatalogue(schemas);
+  const catalogues = opts.catalogues ?? staticCatalogueSource(schemas);
+  registerLanding(app, { services, baseUrl: opts.baseUrl, nodeName: opts.nodeName ?? 'vonode' });
+  registerVosi(app, {
+    services,
+    baseUrl: opts.baseUrl,
+    pool: opts.pool,
+    health: opts.health,
+    catalogues,
+    tokens,
+  });
+  registerTap(app, { catalogues });
   // One gate for /tap/sync and /scs/query: their caps count together.
   const syncGate = new SyncGate(opts.config.sync, join(opts.config.dataDir, 'spool'));
   registerTapSync(app, {
@@ -120,23 +130,29 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     pool: opts.pool,
     limits: opts.config.tap,
     uploadLimits: opts.config.upload,
-    catalogue,
+    catalogues,
   });
-  await registerTapAsync(app, opts, catalogue);
+  await registerTapAsync(app, opts, catalogues);
   registerTapExamples(app);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
-  registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl });
+  registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl, catalogues });
   registerHips(app, {
     pool: opts.pool,
     baseUrl: opts.baseUrl,
     dataDir: opts.config.dataDir,
     authority: opts.config.publisher.authority,
   });
-  registerOai(app, { pool: opts.pool, baseUrl: opts.baseUrl, services, publisher: opts.config.publisher });
+  registerOai(app, {
+    pool: opts.pool,
+    baseUrl: opts.baseUrl,
+    services,
+    publisher: opts.config.publisher,
+    catalogues,
+  });
   registerScs(app, {
     gate: syncGate,
     pool: opts.pool,
-    catalogue,
+    catalogues,
     limits: {
       maxSR: opts.config.scsMaxSR,
       maxrecDefault: opts.config.tap.maxrecDefault,
@@ -162,11 +178,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 }
 
 /** TAP async (TAP-8): UWS jobs running the sync query path, results in the data folder. */
-async function registerTapAsync(
-  app: FastifyInstance,
-  opts: AppOptions,
-  catalogue: ReturnType<typeof publishedCatalogue>,
-) {
+async function registerTapAsync(app: FastifyInstance, opts: AppOptions, catalogues: CatalogueSource) {
   const { config } = opts;
   const jobFiles = new JobFiles(join(config.dataDir, 'uploads'), {
     maxTotalBytes: config.uws.uploadSpoolMaxBytes,
@@ -175,7 +187,7 @@ async function registerTapAsync(
     pool: opts.pool,
     limits: config.tap,
     uploadLimits: config.upload,
-    catalogue,
+    catalogues,
     files: jobFiles,
     logError: (err: unknown, jobId: string) => app.log.error({ err, jobId }, 'TAP job failed'),
   };

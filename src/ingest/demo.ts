@@ -1,14 +1,12 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { withMaintenance } from '../auth/index.js';
-import { copyRows } from './copy.js';
-import {
-  DEMO_CATALOGUE_VERSION,
-  DEMO_SOURCE_COLUMNS,
-  type DemoField,
-  demoCatalogueRows,
-} from './demo-catalogue.js';
+import { notifyCatalogueChanged, putPublishedTable, removePublishedTable } from '../catalogue/index.js';
+import { parseDescriptionFile, publishCatalogue } from '../publish/index.js';
+import { DEMO_CATALOGUE_VERSION, type DemoField } from './demo-catalogue.js';
 import { ensureDemoProducts } from './demo-fits.js';
 import { type DemoImageSpec, demoProductPlan } from './demo-products.js';
+import { DEMO_TABLE, demoDataSource } from './demo-source.js';
 
 export interface DemoOptions {
   readonly pool: pg.Pool;
@@ -91,35 +89,47 @@ export async function ensureDemoData(opts: DemoOptions): Promise<void> {
   }
 }
 
+/** The demo catalogue's description file, published like any site's catalogue. */
+export const DEMO_DESCRIPTION = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'catalogues',
+  'demo.yaml',
+);
+
 async function ensureCatalogue(client: pg.PoolClient, opts: DemoOptions): Promise<void> {
   const state = await client.query<{ detail: { rows: number; version?: number } }>(
     "SELECT detail FROM vonode.demo_state WHERE item = 'catalogue'",
   );
   const stored = state.rows[0]?.detail;
-  if (stored && stored.rows === opts.rows && (stored.version ?? 1) === DEMO_CATALOGUE_VERSION) return;
+  const published = await client.query('SELECT 1 FROM vonode.published_tables WHERE table_name = $1', [
+    DEMO_TABLE,
+  ]);
+  if (
+    published.rowCount &&
+    stored &&
+    stored.rows === opts.rows &&
+    (stored.version ?? 1) === DEMO_CATALOGUE_VERSION
+  )
+    return;
   const t0 = Date.now();
   opts.log(`generating the demo source catalogue: ${opts.rows} rows`);
-  await client.query('BEGIN');
-  try {
-    // The tables are under forced row-level security; loading them is maintenance.
-    await withMaintenance(client);
-    await client.query('DROP INDEX IF EXISTS demo.sources_healpix');
-    await client.query('TRUNCATE demo.sources');
-    await client.query("DELETE FROM vonode.demo_state WHERE item IN ('catalogue', 'products')");
-    const n = await copyRows(
-      client,
-      { schema: 'demo', table: 'sources', columns: DEMO_SOURCE_COLUMNS },
-      demoCatalogueRows({ rows: opts.rows, fields: demoFields(opts.scale) }),
-    );
-    await client.query('CREATE INDEX sources_healpix ON demo.sources (healpix)');
-    await client.query("INSERT INTO vonode.demo_state (item, detail) VALUES ('catalogue', $1)", [
-      JSON.stringify({ rows: n, version: DEMO_CATALOGUE_VERSION }),
-    ]);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  }
-  await client.query('ANALYZE demo.sources');
+  await client.query("DELETE FROM vonode.demo_state WHERE item IN ('catalogue', 'products')");
+  const description = await parseDescriptionFile(DEMO_DESCRIPTION);
+  const table = description.tables.find((t) => `${t.schema}.${t.name}` === DEMO_TABLE);
+  if (!table || description.tables.length !== 1)
+    throw new Error(`${DEMO_DESCRIPTION} must describe the one table ${DEMO_TABLE}`);
+  const source = demoDataSource(table, { rows: opts.rows, fields: demoFields(opts.scale) });
+  // The same path as `vonode publish`: a killed start leaves the previous version served
+  // (or nothing), never a half-loaded table, and the next start publishes again.
+  const report = await publishCatalogue(opts.pool, description, [source], {
+    store: { putPublishedTable, removePublishedTable, notifyCatalogueChanged },
+    log: opts.log,
+  });
+  const n = report.tables[0]?.nrows ?? 0;
+  await client.query("INSERT INTO vonode.demo_state (item, detail) VALUES ('catalogue', $1)", [
+    JSON.stringify({ rows: n, version: DEMO_CATALOGUE_VERSION }),
+  ]);
   opts.log(`demo source catalogue ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }

@@ -1,3 +1,4 @@
+export { encoderFor, escapeText, sqlTypeOf, ValueError } from './copy-encoding.js';
 export type {
   CatalogueDescription,
   ColumnDescription,
@@ -13,7 +14,18 @@ export type {
   ValidationLevel,
 } from './description.js';
 export { parseFelis } from './felis.js';
+export {
+  type DataInput,
+  type Progress,
+  type PublishedVersion,
+  type PublishOptions,
+  type PublishPhase,
+  type PublishReport,
+  publishCatalogue,
+  unpublishTable,
+} from './load.js';
 export { DescriptionError, type DescriptionIssue, parseDescription, parseDescriptionFile } from './parse.js';
+export { PublishError, planTable, qualifiedTableName } from './plan.js';
 export {
   DEFAULT_HEALPIX_COLUMN,
   healpixColumn,
@@ -21,6 +33,7 @@ export {
   publishedTableOf,
   unpublishedColumns,
 } from './published.js';
+export type { CatalogueStore, PublishedRowInput, ToPublished } from './register.js';
 export {
   DataFileError,
   type DataFormat,
@@ -28,6 +41,7 @@ export {
   type SourceBatch,
   type SourceColumn,
 } from './source.js';
+export { cleanupPublishing, STAGING_SCHEMA } from './staging.js';
 export { checkUcd } from './ucd.js';
 export { formatProblems, type Problem, type Validation, validateDescription } from './validate.js';
 export { checkVOUnit, type VOUnitReport } from './vounit.js';

@@ -1,3 +1,6 @@
+// Not published from here: the demo catalogue is catalogues/demo.yaml, published through the
+// loader at start. Kept only as the reference test/publish/parse.test.ts compares that file
+// with; it goes when that test reads its expectations elsewhere.
 import type { PublishedSchema } from './model.js';
 
 export const DEMO_SCHEMA: PublishedSchema = {
