@@ -273,9 +273,10 @@ def catalogue_checks(entry):
         return f"{len(t)} rows within {CONE_RADIUS} deg of ({state['ra']:.4f}, {state['dec']:.4f})"
 
     def crossmatch():
-        t = state.get("cone")
-        assert t is not None, "no cone result to upload"
-        t = t[:200]
+        assert "ra" in state, "no cone centre"
+        circle = f"CIRCLE('ICRS', {state['ra']!r}, {state['dec']!r}, 1.0)"
+        t = rows(tap, f"SELECT TOP 200 {idc}, {ra}, {dec} FROM {q} WHERE 1 = CONTAINS(POINT('ICRS', {ra}, {dec}), {circle})")
+        assert len(t) > 0, "no rows within 1 deg of the cone centre"
         mine = Table({"my_ra": np.array(t[ra], dtype=float), "my_dec": np.array(t[dec], dtype=float),
                       "tag": np.array(t[idc]).astype(str)})
         m = rows(tap,

@@ -8,13 +8,14 @@
  *   tsx conformance/publish/generate.ts csv     OUT.csv     ROWS   all-sky component list
  *   tsx conformance/publish/generate.ts parquet OUT.parquet ROWS   spectral-index catalogue
  *   tsx conformance/publish/generate.ts felis   SCHEMA.yaml OUTDIR [Table=ROWS ...]
- *       one VOTable per named table (OUTDIR/<Table>.vot), columns and types from the Felis file
+ *       one VOTable per table of the Felis file (OUTDIR/<Table>.vot; 300 rows unless named),
+ *       OUTDIR/files.txt listing them in the file's table order, OUTDIR/rows.json their row counts
  *
  * Every generator streams (flat memory, any row count) except Parquet, which the writer
  * builds in memory. Values come from a seeded generator, so reruns give the same files.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { parse as parseYaml } from 'yaml';
@@ -443,6 +444,7 @@ interface FelisTable {
 }
 
 const FK_SPAN = 300;
+const FELIS_DEFAULT_ROWS = 300;
 
 function felisField(c: FelisColumn): VoField {
   const size = c['votable:arraysize'] !== undefined ? String(c['votable:arraysize']) : undefined;
@@ -516,12 +518,14 @@ async function writeFelisRows(schemaPath: string, outDir: string, wanted: string
   const rowsOf = new Map<string, number>();
   for (const w of wanted) {
     const [name, n] = w.split('=');
-    rowsOf.set(name, n ? Number(n) : 500);
+    rowsOf.set(name, n ? Number(n) : FELIS_DEFAULT_ROWS);
   }
   const rnd = random(5);
+  const written: string[] = [];
+  const counts: Record<string, number> = {};
   for (const table of schema.tables) {
-    const rows = rowsOf.get(table.name);
-    if (rows === undefined) continue;
+    const rows = rowsOf.get(table.name) ?? FELIS_DEFAULT_ROWS;
+    counts[table.name] = rows;
     const pk = new Set([table.primaryKey ?? []].flat().map(bare));
     const fk = new Set(
       (table.constraints ?? [])
@@ -533,7 +537,9 @@ async function writeFelisRows(schemaPath: string, outDir: string, wanted: string
     const roles = table.columns.map((c) =>
       pk.size === 1 && pk.has(c.name) ? 'pk' : fk.has(c.name) ? 'fk' : 'plain',
     ) as ('pk' | 'fk' | 'plain')[];
-    const out = new Out(join(outDir, `${table.name}.vot`));
+    const path = join(outDir, `${table.name}.vot`);
+    written.push(path);
+    const out = new Out(path);
     out.put(votableHead(`Generated rows of ${schema.name}.${table.name}`, table.name, fields));
     for (let r = 0; r < rows; r++) {
       let tr = '          <TR>';
@@ -546,6 +552,8 @@ async function writeFelisRows(schemaPath: string, outDir: string, wanted: string
   }
   const missing = [...rowsOf.keys()].filter((n) => !schema.tables.some((t) => t.name === n));
   if (missing.length) throw new Error(`${schemaPath} has no table ${missing.join(', ')}`);
+  await writeFile(join(outDir, 'files.txt'), `${written.join('\n')}\n`);
+  await writeFile(join(outDir, 'rows.json'), `${JSON.stringify(counts)}\n`);
 }
 
 async function main(argv: string[]): Promise<void> {
