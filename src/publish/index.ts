@@ -12,6 +12,15 @@ export type {
   TimeDescription,
   ValidationLevel,
 } from './description.js';
+export { parseFelis } from './felis.js';
+export { DescriptionError, type DescriptionIssue, parseDescription, parseDescriptionFile } from './parse.js';
+export {
+  DEFAULT_HEALPIX_COLUMN,
+  healpixColumn,
+  healpixColumnName,
+  publishedTableOf,
+  unpublishedColumns,
+} from './published.js';
 export {
   DataFileError,
   type DataFormat,
@@ -19,3 +28,6 @@ export {
   type SourceBatch,
   type SourceColumn,
 } from './source.js';
+export { checkUcd } from './ucd.js';
+export { formatProblems, type Problem, type Validation, validateDescription } from './validate.js';
+export { checkVOUnit, type VOUnitReport } from './vounit.js';

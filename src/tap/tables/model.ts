@@ -62,6 +62,8 @@ export interface PublishedTable {
   readonly rights?: RightsDescription;
   /** What the VOResource record says. */
   readonly registry?: RegistryDescription;
+  /** When this version was published (vonode.published_tables.published_at): OAI datestamps. */
+  readonly publishedAt?: Date;
 }
 
 export interface PublishedSchema {

@@ -1,0 +1,376 @@
+/**
+ * CSV (RFC 4180: header row, "-quoted fields with "" escapes, CRLF or LF line ends) and TSV
+ * (IANA text/tab-separated-values: no quoting; the \t \n \r \\ escapes vonode's own TSV
+ * output uses are undone). Column types are inferred from a sample of the first rows
+ * (long, double, boolean, else char); an empty cell is null; a later cell that does not fit
+ * the inferred type is a DataFileError naming the row and column. `opts.types` overrides the
+ * inference per column (the loader passes the description's datatypes).
+ */
+import type { Datatype } from '../../../votable/index.js';
+import { DataFileError, type DataSource, type SourceBatch, type SourceColumn } from '../source.js';
+import { type FileBytes, openFileBytes } from './bytes.js';
+
+export interface DelimitedOptions {
+  /** Rows read to infer the column types (default 1000). */
+  sampleRows?: number;
+  /** Rows per batch (default 10,000). */
+  batchRows?: number;
+  /** Datatype per column name, instead of the inferred one. */
+  types?: Readonly<Record<string, Datatype>>;
+  /** Longest accepted cell or line, in characters (default 16 MiB): a file with no line breaks fails fast. */
+  maxLineLength?: number;
+}
+
+const INT_RE = /^[+-]?[0-9]+$/;
+const FLOAT_RE = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/;
+const NAN_INF = new Map<string, number>([
+  ['NaN', Number.NaN],
+  ['nan', Number.NaN],
+  ['NAN', Number.NaN],
+  ['Inf', Number.POSITIVE_INFINITY],
+  ['+Inf', Number.POSITIVE_INFINITY],
+  ['inf', Number.POSITIVE_INFINITY],
+  ['+inf', Number.POSITIVE_INFINITY],
+  ['Infinity', Number.POSITIVE_INFINITY],
+  ['+Infinity', Number.POSITIVE_INFINITY],
+  ['-Inf', Number.NEGATIVE_INFINITY],
+  ['-inf', Number.NEGATIVE_INFINITY],
+  ['-Infinity', Number.NEGATIVE_INFINITY],
+]);
+const TRUE = new Set(['true', 'True', 'TRUE', 't', 'T']);
+const FALSE = new Set(['false', 'False', 'FALSE', 'f', 'F']);
+const LONG_MIN = -(2n ** 63n);
+const LONG_MAX = 2n ** 63n - 1n;
+
+/** Converts a non-empty cell; throws a message (without the row) when the text does not fit. */
+type Convert = (t: string) => unknown;
+
+class CellError extends Error {}
+
+function isLong(t: string): boolean {
+  if (!INT_RE.test(t)) return false;
+  if (t.length < 19) return true;
+  const b = BigInt(t);
+  return b >= LONG_MIN && b <= LONG_MAX;
+}
+
+function isDouble(t: string): boolean {
+  return FLOAT_RE.test(t) || NAN_INF.has(t);
+}
+
+/** The narrowest of boolean, long, double, char that every non-empty sample cell fits. */
+export function inferDatatype(cells: readonly string[]): Datatype {
+  let bool = true;
+  let long = true;
+  let dbl = true;
+  let any = false;
+  for (const raw of cells) {
+    const t = raw.trim();
+    if (t === '') continue;
+    any = true;
+    if (bool && !TRUE.has(t) && !FALSE.has(t)) bool = false;
+    if (long && !isLong(t)) long = false;
+    if (dbl && !long && !isDouble(t)) dbl = false;
+    if (!bool && !dbl) return 'char';
+  }
+  if (!any) return 'char';
+  if (bool) return 'boolean';
+  if (long) return 'long';
+  return 'double';
+}
+
+function converter(datatype: Datatype): Convert {
+  switch (datatype) {
+    case 'boolean':
+      return (t) => {
+        const s = t.trim();
+        if (TRUE.has(s) || s === '1') return true;
+        if (FALSE.has(s) || s === '0') return false;
+        throw new CellError(`"${s.slice(0, 40)}" is not a boolean`);
+      };
+    case 'long':
+      return (t) => {
+        const s =
+          t.length > 0 && (t.charCodeAt(0) === 32 || t.charCodeAt(t.length - 1) === 32) ? t.trim() : t;
+        if (!INT_RE.test(s)) throw new CellError(`"${s.slice(0, 40)}" is not a long`);
+        if (s.length < 16) return BigInt(Number(s));
+        const b = BigInt(s);
+        if (b < LONG_MIN || b > LONG_MAX) throw new CellError(`${s} is out of range for long`);
+        return b;
+      };
+    case 'unsignedByte':
+    case 'short':
+    case 'int': {
+      const [lo, hi] =
+        datatype === 'unsignedByte'
+          ? [0, 255]
+          : datatype === 'short'
+            ? [-32768, 32767]
+            : [-(2 ** 31), 2 ** 31 - 1];
+      return (t) => {
+        const s = t.trim();
+        if (!INT_RE.test(s)) throw new CellError(`"${s.slice(0, 40)}" is not an integer`);
+        const n = Number(s);
+        if (n < lo || n > hi) throw new CellError(`${s} is out of range for ${datatype}`);
+        return n;
+      };
+    }
+    case 'float':
+    case 'double':
+      return (t) => {
+        const v = Number(t);
+        // Number() also takes '', hex, binary and 'Infinity' spellings: only decimal text passes.
+        if (!Number.isNaN(v) && FLOAT_RE.test(t.trim()))
+          return datatype === 'float' ? Math.fround(v) : v;
+        const s = t.trim();
+        const special = NAN_INF.get(s);
+        if (special !== undefined) return Number.isNaN(special) ? null : special;
+        throw new CellError(`"${s.slice(0, 40)}" is not a ${datatype}`);
+      };
+    default:
+      return (t) => t;
+  }
+}
+
+/** Splits text into records; returns where the unfinished record starts. */
+function splitRecords(
+  text: string,
+  final: boolean,
+  delim: number,
+  quoting: boolean,
+  out: string[][],
+  maxRecords: number,
+  onBadQuote: (recordIndex: number) => never,
+): number {
+  const n = text.length;
+  let p = 0;
+  while (p < n && out.length < maxRecords) {
+    const rowStart = p;
+    const fields: string[] = [];
+    let c = -1;
+    for (;;) {
+      if (quoting && p < n && text.charCodeAt(p) === 34) {
+        let q = p + 1;
+        let seg = q;
+        let val = '';
+        for (;;) {
+          const k = text.indexOf('"', q);
+          if (k < 0) {
+            if (!final) return rowStart;
+            throw new DataFileError('the file ends inside a quoted field: truncated?', '');
+          }
+          if (k + 1 < n && text.charCodeAt(k + 1) === 34) {
+            val += text.slice(seg, k + 1);
+            q = k + 2;
+            seg = q;
+            continue;
+          }
+          if (k + 1 >= n && !final) return rowStart;
+          val += text.slice(seg, k);
+          p = k + 1;
+          break;
+        }
+        fields.push(val);
+        c = p < n ? text.charCodeAt(p) : -1;
+        if (c !== delim && c !== 10 && c !== 13 && c !== -1) onBadQuote(out.length);
+      } else {
+        let q = p;
+        while (q < n) {
+          const ch = text.charCodeAt(q);
+          if (ch === delim || ch === 10 || ch === 13) break;
+          q++;
+        }
+        if (q >= n && !final) return rowStart;
+        fields.push(text.slice(p, q));
+        p = q;
+        c = p < n ? text.charCodeAt(p) : -1;
+      }
+      if (c === delim) {
+        p++;
+        continue;
+      }
+      break;
+    }
+    if (c === 13) {
+      p++;
+      if (p < n && text.charCodeAt(p) === 10) p++;
+    } else if (c === 10) p++;
+    // Blank lines (a trailing newline, separators) carry no row.
+    if (!(fields.length === 1 && fields[0] === '' && p - rowStart <= 2)) out.push(fields);
+  }
+  return p;
+}
+
+const TSV_ESCAPE = /\\[tnr\\]/g;
+const TSV_UNESCAPE: Record<string, string> = { '\\t': '\t', '\\n': '\n', '\\r': '\r', '\\\\': '\\' };
+
+/** Opens a CSV or TSV file: reads the header and the type sample, ready to stream rows. */
+export async function openDelimited(
+  path: string,
+  format: 'csv' | 'tsv',
+  size: number,
+  gzip: boolean,
+  opts: DelimitedOptions = {},
+): Promise<DataSource> {
+  const sampleRows = Math.max(1, opts.sampleRows ?? 1000);
+  const batchRows = Math.max(1, opts.batchRows ?? 10_000);
+  const maxLine = opts.maxLineLength ?? 16 * 1024 * 1024;
+  const delim = format === 'tsv' ? 9 : 44;
+  const quoting = format === 'csv';
+  const bytes: FileBytes = openFileBytes(path, size, gzip);
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const it = bytes.chunks()[Symbol.asyncIterator]();
+  let text = '';
+  let eof = false;
+  // Data rows split but not yet handed out (1-based row number of the first one: nextRow).
+  let pending: string[][] = [];
+  let nextRow = 0; // becomes 1 after the header
+  let header: string[] | undefined;
+
+  const fail = (msg: string, row?: number, column?: string): never => {
+    throw new DataFileError(
+      row !== undefined ? `row ${row}${column ? `, column "${column}"` : ''}: ${msg}` : msg,
+      path,
+      row,
+      column,
+    );
+  };
+
+  /** Splits more records into `pending` until it holds `want` rows or the file ends. */
+  const fill = async (want: number): Promise<void> => {
+    while (pending.length < want) {
+      const before = pending.length;
+      let rest: number;
+      try {
+        rest = splitRecords(text, eof, delim, quoting, pending, want + (header ? 0 : 1), (i) =>
+          fail('text after a closing quote (a quote inside a field must be doubled, RFC 4180)', rowOf(i)),
+        );
+      } catch (e) {
+        if (e instanceof DataFileError && e.path === '')
+          fail(
+            `the file ends inside a quoted field: it is truncated or a quote is not closed`,
+            rowOf(pending.length),
+          );
+        throw e;
+      }
+      text = rest === text.length ? '' : text.slice(rest);
+      if (!header && pending.length > 0) {
+        header = (pending.shift() as string[]).map((h, i) => {
+          const name = h.trim().replace(/^\uFEFF/, '');
+          return name === '' ? `col${i + 1}` : name;
+        });
+        nextRow = 1;
+      }
+      if (pending.length >= want || (eof && text === '')) return;
+      if (eof) {
+        if (pending.length === before) fail('cannot split the last line into fields', rowOf(pending.length));
+        continue;
+      }
+      if (text.length > maxLine)
+        fail(
+          `a line is longer than ${maxLine} characters: is this really ${format.toUpperCase()}?`,
+          rowOf(pending.length),
+        );
+      let r: IteratorResult<Buffer>;
+      r = await it.next();
+      if (r.done) {
+        eof = true;
+        try {
+          text += utf8.decode();
+        } catch {
+          fail('the file is not valid UTF-8 text', rowOf(pending.length));
+        }
+      } else {
+        try {
+          text += utf8.decode(r.value, { stream: true });
+        } catch {
+          fail('the file is not valid UTF-8 text', rowOf(pending.length));
+        }
+      }
+    }
+  };
+  const rowOf = (i: number) => (header ? nextRow + i : 0);
+
+  let columns: SourceColumn[];
+  let convert: Convert[];
+  try {
+    await fill(sampleRows);
+    if (!header) fail(`the file is empty: a ${format.toUpperCase()} file needs a header row`);
+    const names = header as string[];
+    const sample = pending.slice(0, sampleRows);
+    columns = names.map((name, i) => {
+      const datatype = opts.types?.[name] ?? inferDatatype(sample.map((r) => (i < r.length ? r[i] : '')));
+      return datatype === 'char' ? { name, datatype, arraysize: '*' } : { name, datatype };
+    });
+    convert = columns.map((c) => converter(c.datatype));
+  } catch (e) {
+    bytes.close();
+    throw e;
+  }
+  const ncol = columns.length;
+  const unescapeTsv = format === 'tsv';
+
+  async function* batches(): AsyncGenerator<SourceBatch> {
+    try {
+      for (;;) {
+        await fill(batchRows);
+        if (pending.length === 0) return;
+        const take = pending.length > batchRows ? pending.slice(0, batchRows) : pending;
+        pending = take === pending ? [] : pending.slice(batchRows);
+        const first = nextRow;
+        for (let r = 0; r < take.length; r++) {
+          const row = take[r];
+          if (row.length !== ncol) {
+            const atEnd = eof && pending.length === 0 && r === take.length - 1 && text === '';
+            fail(
+              `${row.length} fields for ${ncol} columns${atEnd && row.length < ncol ? ' (the file ends inside this row: truncated?)' : ''}`,
+              first + r,
+            );
+          }
+          for (let i = 0; i < ncol; i++) {
+            let t = row[i];
+            if (t === '') {
+              row[i] = null as unknown as string;
+              continue;
+            }
+            if (unescapeTsv && t.includes('\\')) t = t.replace(TSV_ESCAPE, (m) => TSV_UNESCAPE[m]);
+            try {
+              row[i] = convert[i](t) as string;
+            } catch (e) {
+              if (e instanceof CellError)
+                fail(
+                  `${e.message}${opts.types?.[columns[i].name] ? '' : ` (type inferred from the first ${sampleRows} rows; declare the column's datatype in the description)`}`,
+                  first + r,
+                  columns[i].name,
+                );
+              throw e;
+            }
+          }
+        }
+        nextRow += take.length;
+        yield { firstRow: first, rows: take };
+      }
+    } finally {
+      bytes.close();
+    }
+  }
+
+  let iterated = false;
+  return {
+    path,
+    format,
+    columns,
+    meta: {},
+    totalBytes: size,
+    bytesRead: () => bytes.bytesRead(),
+    batches() {
+      if (iterated) throw new DataFileError('the rows of a data source can be read once', path);
+      iterated = true;
+      return batches();
+    },
+    async close() {
+      bytes.close();
+      await it.return?.();
+    },
+  };
+}
