@@ -1,6 +1,7 @@
 import { runTokenCommand } from '../auth/index.js';
 import { ConfigError, parseConfig } from '../config/index.js';
 import { startNode } from '../node.js';
+import { runDescribeCommand } from './describe.js';
 import { runIngestCommand } from './ingest.js';
 
 const USAGE = `usage: vonode <command>
@@ -8,6 +9,8 @@ const USAGE = `usage: vonode <command>
 commands:
   serve            start the node (default); demo data is generated on first start
   ingest PATH...   register FITS images and cubes in ivoa.obscore (vonode ingest --help)
+  describe FILE    draft a table description (YAML) from a FITS, VOTable, CSV/TSV or
+                   Parquet file: vonode describe FILE [--schema S] [--name T] > T.yaml
   token            print a development token: vonode token --sub NAME --groups G1,G2
                    (needs VONODE_DEV_ISSUER=on; see the README)
   help             show this text
@@ -23,6 +26,8 @@ export async function main(argv: string[]): Promise<number> {
         return await serve();
       case 'ingest':
         return await runIngestCommand(argv.slice(1));
+      case 'describe':
+        return await runDescribeCommand(argv.slice(1));
       case 'token':
         return await runTokenCommand(argv.slice(1), process.env);
       case 'help':
