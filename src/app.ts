@@ -13,6 +13,7 @@ import type pg from 'pg';
 import { errorDocument } from '../votable/index.js';
 import { authPlugin, devIssuerPlugin, nodeAuthFromEnv, rewriteLoginUrl } from './auth/index.js';
 import { registerBroker } from './broker/index.js';
+import { type CatalogueSource, staticCatalogueSource } from './catalogue/index.js';
 import type { Config } from './config/index.js';
 import type { DaliError } from './dali/index.js';
 import { registerDataLink } from './datalink/index.js';
@@ -54,6 +55,8 @@ export interface AppOptions {
   readonly nodeName?: string;
   /** When given, requests failing while the database is down get 503 (db/outage.ts). */
   readonly database?: DatabaseHealth;
+  /** The published tables; by default the declarations in code (src/tap/tables). */
+  readonly catalogues?: CatalogueSource;
 }
 
 /**
@@ -111,7 +114,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerLanding(app, { services, baseUrl: opts.baseUrl, nodeName: opts.nodeName ?? 'vonode' });
   registerVosi(app, { services, baseUrl: opts.baseUrl, pool: opts.pool, health: opts.health });
   const schemas = publishedSchemas();
-  registerTap(app, { schemas });
+  const catalogues = opts.catalogues ?? staticCatalogueSource(schemas);
+  registerTap(app, { catalogues });
   const catalogue = publishedCatalogue(schemas);
   // One gate for /tap/sync and /scs/query: their caps count together.
   const syncGate = new SyncGate(opts.config.sync, join(opts.config.dataDir, 'spool'));
@@ -120,9 +124,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     pool: opts.pool,
     limits: opts.config.tap,
     uploadLimits: opts.config.upload,
-    catalogue,
+    catalogues,
   });
-  await registerTapAsync(app, opts, catalogue);
+  await registerTapAsync(app, opts, catalogues);
   registerTapExamples(app);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
   registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl });
@@ -162,11 +166,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 }
 
 /** TAP async (TAP-8): UWS jobs running the sync query path, results in the data folder. */
-async function registerTapAsync(
-  app: FastifyInstance,
-  opts: AppOptions,
-  catalogue: ReturnType<typeof publishedCatalogue>,
-) {
+async function registerTapAsync(app: FastifyInstance, opts: AppOptions, catalogues: CatalogueSource) {
   const { config } = opts;
   const jobFiles = new JobFiles(join(config.dataDir, 'uploads'), {
     maxTotalBytes: config.uws.uploadSpoolMaxBytes,
@@ -175,7 +175,7 @@ async function registerTapAsync(
     pool: opts.pool,
     limits: config.tap,
     uploadLimits: config.upload,
-    catalogue,
+    catalogues,
     files: jobFiles,
     logError: (err: unknown, jobId: string) => app.log.error({ err, jobId }, 'TAP job failed'),
   };

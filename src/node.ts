@@ -1,9 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import {
+  type CatalogueSource,
+  ensureBuiltinCatalogue,
+  type LiveCatalogue,
+  startLiveCatalogue,
+} from './catalogue/index.js';
 import { type Config, ConfigError } from './config/index.js';
 import { type Database, openDatabase } from './db/index.js';
 import { ensureDemoData } from './ingest/demo.js';
-import { publishedSchemas, syncTapSchema } from './tap/tables/index.js';
 import type { HealthState } from './vosi/routes.js';
 
 /** A running node: its database, its HTTP server, and how to stop both cleanly. */
@@ -17,6 +22,7 @@ export interface RunningNode {
 export async function startNode(
   config: Config,
   log: (line: string) => void = () => {},
+  opts: { readonly catalogues?: CatalogueSource } = {},
 ): Promise<RunningNode> {
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
@@ -28,8 +34,10 @@ export async function startNode(
   });
   const health: HealthState = { upSince: new Date(), draining: false, database: db.health };
   let app: FastifyInstance | undefined;
+  let live: LiveCatalogue | undefined;
   try {
-    await syncTapSchema(db.pool, publishedSchemas());
+    // The built-in schemas are rows like any published table; others' rows are kept.
+    await ensureBuiltinCatalogue(db.pool);
     if (config.demoRows > 0) {
       await ensureDemoData({
         pool: db.pool,
@@ -39,6 +47,13 @@ export async function startNode(
         log,
       });
     }
+    live = opts.catalogues
+      ? undefined
+      : await startLiveCatalogue(db.pool, {
+          ...(config.defaultSchema ? { defaultSchema: config.defaultSchema } : {}),
+          log,
+        });
+    const catalogues = opts.catalogues ?? live;
     app = await buildApp({
       config,
       baseUrl: config.baseUrl,
@@ -46,6 +61,7 @@ export async function startNode(
       health,
       logLevel: config.logLevel,
       database: db.health,
+      ...(catalogues ? { catalogues } : {}),
     });
     try {
       await app.listen({ port: config.port, host: config.host });
@@ -73,6 +89,7 @@ export async function startNode(
     }
   } catch (err) {
     await app?.close().catch(() => {});
+    await live?.close().catch(() => {});
     await db.close().catch(() => {});
     throw err;
   }
@@ -80,6 +97,7 @@ export async function startNode(
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   let closing: Promise<void> | undefined;
   const running = app;
+  const catalogue = live;
   return {
     app: running,
     db,
@@ -89,6 +107,7 @@ export async function startNode(
         health.draining = true;
         // Fastify stops accepting, lets in-flight responses finish, then we stop PostgreSQL.
         await running.close();
+        await catalogue?.close();
         await db.close();
       })();
       return closing;

@@ -5,7 +5,7 @@ export {
   loadPublishedSchemas,
   startLiveCatalogue,
 } from './live.js';
-export { staticCatalogueSource } from './static.js';
+export { adqlCatalogueSource, staticCatalogueSource } from './static.js';
 export {
   CATALOGUE_CHANNEL,
   notifyCatalogueChanged,

@@ -1,5 +1,6 @@
+import type { CatalogueTable } from '../../adql/index.js';
 import { type PublishedSchema, type PublishedTable, qualifiedName } from '../tap/tables/model.js';
-import type { CatalogueSource } from './types.js';
+import type { CatalogueSource, CatalogueView } from './types.js';
 import { CatalogueSnapshot } from './view.js';
 
 /**
@@ -54,4 +55,18 @@ export function staticCatalogueSource(
       );
     },
   };
+}
+
+/** A source serving only these ADQL tables, to everyone (tests and benches of the query path). */
+export function adqlCatalogueSource(
+  tables: readonly CatalogueTable[],
+  defaultSchema?: string,
+): CatalogueSource {
+  const view: CatalogueView = {
+    schemas: [],
+    adql: { tables: () => tables, ...(defaultSchema ? { defaultSchema } : {}) },
+    table: () => undefined,
+    positional: () => [],
+  };
+  return { version: 1, view: () => view, onChange: () => () => {} };
 }

@@ -23,6 +23,8 @@ export interface Config {
   readonly demoRows: number;
   /** 1 for full-size demo FITS products; 2..16 for coarser, smaller ones. */
   readonly demoScale: number;
+  /** ADQL schema in which unqualified table names resolve first; undefined: none. */
+  readonly defaultSchema: string | undefined;
   /** Pool size of the service's PostgreSQL connections. */
   readonly dbPoolSize: number;
   /** Seconds a request waits for a pooled connection before it is answered 503 with Retry-After. */
@@ -113,6 +115,11 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     name: 'VONODE_DEMO_SCALE',
     meaning: 'demo FITS products this many times coarser per axis (1: 2048² images)',
     default: '1',
+  },
+  {
+    name: 'VONODE_DEFAULT_SCHEMA',
+    meaning: 'ADQL schema where unqualified table names (FROM sources) resolve first; "none" for none',
+    default: 'demo with demo data, else none',
   },
   { name: 'VONODE_DB_POOL', meaning: 'PostgreSQL connections per process', default: '20' },
   {
@@ -278,6 +285,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
     dataDir,
     demoRows,
     demoScale: integer(env, 'VONODE_DEMO_SCALE', 1, 1, 16),
+    defaultSchema: parseDefaultSchema(env.VONODE_DEFAULT_SCHEMA, demoRows > 0),
     dbPoolSize,
     dbAcquireTimeoutSeconds: integer(env, 'VONODE_DB_ACQUIRE_TIMEOUT', 5, 1, 600),
     sync: syncSettings(env),
@@ -307,6 +315,30 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       maxRedirects: integer(env, 'VONODE_UPLOAD_MAX_REDIRECTS', 5, 0, 20),
     },
   };
+}
+
+/** The demo catalogue's ADQL schema (catalogues/demo.yaml). */
+export const DEMO_SCHEMA_NAME = 'demo';
+
+// An ADQL regular identifier (ADQL 2.1 §2.1.3): a letter, then letters, digits, underscores.
+const REGULAR_IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/**
+ * VONODE_DEFAULT_SCHEMA: a schema name as TAP_SCHEMA lists it. Unset: the demo schema
+ * when the demo data are generated, else none; 'none' turns it off explicitly. Whether
+ * the schema is published is not known here (it may be published later): an unknown
+ * schema simply resolves nothing.
+ */
+function parseDefaultSchema(raw: string | undefined, demo: boolean): string | undefined {
+  const text = raw?.trim();
+  if (!text) return demo ? DEMO_SCHEMA_NAME : undefined;
+  if (text.toLowerCase() === 'none') return undefined;
+  if (!REGULAR_IDENTIFIER.test(text) || text.length > 128)
+    throw new ConfigError(
+      `VONODE_DEFAULT_SCHEMA='${raw}' is not a schema name`,
+      'give a schema name as TAP_SCHEMA.schemas lists it (letters, digits, underscores, starting with a letter), or none',
+    );
+  return text;
 }
 
 // REG-1: an IVOID authority is at least three characters from this set, starting alphanumeric.

@@ -1,5 +1,8 @@
 import type pg from 'pg';
 import { withMaintenance } from '../auth/index.js';
+import { descriptionOf } from '../catalogue/convert.js';
+import { notifyCatalogueChanged, putPublishedTable } from '../catalogue/index.js';
+import { DEMO_SCHEMA } from '../tap/tables/index.js';
 import { copyRows } from './copy.js';
 import {
   DEMO_CATALOGUE_VERSION,
@@ -84,6 +87,7 @@ export async function ensureDemoData(opts: DemoOptions): Promise<void> {
   try {
     await client.query('SELECT pg_advisory_lock($1)', [DEMO_LOCK]);
     await ensureCatalogue(client, opts);
+    await registerDemoCatalogue(client);
     await ensureDemoProducts(client, opts, demoFields(opts.scale), demoPlan(opts.scale));
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [DEMO_LOCK]).catch(() => {});
@@ -122,4 +126,31 @@ async function ensureCatalogue(client: pg.PoolClient, opts: DemoOptions): Promis
   }
   await client.query('ANALYZE demo.sources');
   opts.log(`demo source catalogue ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+/** The demo catalogue is a published table like any other (a row, TAP_SCHEMA rows). */
+async function registerDemoCatalogue(client: pg.PoolClient): Promise<void> {
+  const t = DEMO_SCHEMA.tables[0];
+  const n = await client.query<{ n: string }>(
+    'SELECT reltuples::bigint::text AS n FROM pg_class WHERE oid = $1::regclass',
+    ['demo.sources'],
+  );
+  await client.query('BEGIN');
+  try {
+    await putPublishedTable(client, {
+      table: t,
+      sqlSchema: t.sql.schema,
+      sqlTable: t.sql.table,
+      description: descriptionOf(t),
+      nrows: Math.max(0, Number(n.rows[0]?.n ?? 0)),
+      bytes: null,
+      version: 1,
+      schema: { name: DEMO_SCHEMA.name, description: DEMO_SCHEMA.description },
+    });
+    await notifyCatalogueChanged(client, 'demo.sources');
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
 }

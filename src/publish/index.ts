@@ -1,3 +1,4 @@
+export { encoderFor, escapeText, sqlTypeOf, ValueError } from './copy-encoding.js';
 export type {
   CatalogueDescription,
   ColumnDescription,
@@ -22,12 +23,25 @@ export {
   unpublishedColumns,
 } from './published.js';
 export {
+  type DataInput,
+  type Progress,
+  type PublishedVersion,
+  type PublishOptions,
+  type PublishPhase,
+  type PublishReport,
+  publishCatalogue,
+  unpublishTable,
+} from './load.js';
+export { PublishError, planTable, qualifiedTableName } from './plan.js';
+export type { CatalogueStore, PublishedRowInput, ToPublished } from './register.js';
+export {
   DataFileError,
   type DataFormat,
   type DataSource,
   type SourceBatch,
   type SourceColumn,
 } from './source.js';
+export { cleanupPublishing, STAGING_SCHEMA } from './staging.js';
 export { checkUcd } from './ucd.js';
 export { formatProblems, type Problem, type Validation, validateDescription } from './validate.js';
 export { checkVOUnit, type VOUnitReport } from './vounit.js';

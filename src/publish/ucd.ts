@@ -5,6 +5,7 @@
  * Words are compared without regard to case and may carry the default `ivoa:` namespace.
  */
 import { readFileSync } from 'node:fs';
+import { nearest } from './yaml-reader.js';
 
 type Code = 'P' | 'S' | 'Q' | 'E' | 'C' | 'V';
 
@@ -82,11 +83,6 @@ export function checkUcd(ucd: string): string[] {
 }
 
 function suggest(key: string, valid: ReadonlyMap<string, { word: string }>): string {
-  // The most common slip is a missing or extra atom: offer a listed word that extends it
-  // or that it extends.
-  const parent = key.split('.').slice(0, -1).join('.');
-  const ext = [...valid.keys()].find((k) => k.startsWith(`${key}.`));
-  if (ext) return ` (did you mean '${valid.get(ext)!.word}'?)`;
-  if (parent && valid.has(parent)) return ` (did you mean '${valid.get(parent)!.word}'?)`;
-  return '';
+  const near = nearest(key, [...valid.keys()]);
+  return near ? ` (did you mean '${valid.get(near)!.word}'?)` : '';
 }

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { AdqlError, type CatalogueTable } from '../../adql/index.js';
 import { copyFormatFor, encode, errorDocument } from '../../votable/index.js';
 import { ANONYMOUS, type Identity } from '../auth/index.js';
+import type { CatalogueSource } from '../catalogue/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import { hasNul, NulInputError } from '../errors/index.js';
 import {
@@ -35,7 +36,8 @@ export interface TapAsyncOptions {
   readonly pool: pg.Pool;
   readonly limits: TapLimits;
   readonly uploadLimits: UploadLimits;
-  readonly catalogue: readonly CatalogueTable[];
+  /** The published tables; a job compiles against what its owner may see when it runs. */
+  readonly catalogues: CatalogueSource;
   /** Where inline uploads wait for their job; they belong to it and go with it (issue 13). */
   readonly files: JobFiles;
   /** Where unexpected failures are reported (the client sees a generic message). */
@@ -146,7 +148,9 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
             for (const [i, u] of tap.uploads.entries()) {
               uploaded.push(await loadUpload(client, u, files.get(u)!, opts.uploadLimits, i));
             }
-            return compileAdql(tap.query, opts.catalogue, uploaded, { maxrec: tap.maxrec });
+            return compileAdql(tap.query, opts.catalogues.view(identity).adql, uploaded, {
+              maxrec: tap.maxrec,
+            });
           },
           {
             identity,

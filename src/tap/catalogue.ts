@@ -19,10 +19,24 @@ export function publishedCatalogue(schemas: readonly PublishedSchema[]): Catalog
   return out;
 }
 
+/** The published tables (a caller's view, or a plain list) plus this request's uploads. */
 export function catalogueOf(
-  base: readonly CatalogueTable[],
+  base: Catalogue | readonly CatalogueTable[],
   uploads: readonly CatalogueTable[] = [],
 ): Catalogue {
-  const all = uploads.length === 0 ? base : [...base, ...uploads];
-  return { tables: () => all };
+  const published = tablesOf(base);
+  const all = uploads.length === 0 ? published : [...published, ...uploads];
+  const defaultSchema = isCatalogue(base) ? base.defaultSchema : undefined;
+  return { tables: () => all, ...(defaultSchema ? { defaultSchema } : {}) };
+}
+
+function isCatalogue(c: Catalogue | readonly CatalogueTable[]): c is Catalogue {
+  return !Array.isArray(c);
+}
+
+/** The tables of a catalogue as a plain list (what the compile worker is sent). */
+export function tablesOf(c: Catalogue | readonly CatalogueTable[]): readonly CatalogueTable[] {
+  if (!isCatalogue(c)) return c;
+  const t = c.tables();
+  return Array.isArray(t) ? t : [...t];
 }

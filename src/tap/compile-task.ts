@@ -11,7 +11,11 @@ port.on('message', (req: CompileRequest) => {
   let reply: CompileReply;
   try {
     const options: CompileOptions = req.options;
-    reply = { id: req.id, ok: compile(req.adql, { tables: () => tables }, options) };
+    const catalogue = {
+      tables: () => tables,
+      ...(req.defaultSchema ? { defaultSchema: req.defaultSchema } : {}),
+    };
+    reply = { id: req.id, ok: compile(req.adql, catalogue, options) };
   } catch (e) {
     if (e instanceof AdqlError) reply = { id: req.id, adqlError: e.toData() };
     else reply = { id: req.id, failure: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };

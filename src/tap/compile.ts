@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import {
   AdqlError,
   type AdqlErrorData,
+  type Catalogue,
   type CatalogueTable,
   type CompiledQuery,
   type CompileOptions,
@@ -13,7 +14,7 @@ import {
   MAX_QUERY_LENGTH,
 } from '../../adql/index.js';
 import { ConfigError } from '../config/errors.js';
-import { catalogueOf } from './catalogue.js';
+import { catalogueOf, tablesOf } from './catalogue.js';
 
 export interface AdqlLimits {
   /** Longest ADQL text accepted, characters (VONODE_ADQL_MAX_LENGTH). */
@@ -69,6 +70,7 @@ export interface CompileRequest {
   readonly id: number;
   readonly adql: string;
   readonly tables: readonly CatalogueTable[];
+  readonly defaultSchema?: string;
   readonly options: CompileOptions;
 }
 
@@ -84,7 +86,7 @@ export type CompileReply =
  */
 export async function compileAdql(
   adql: string,
-  published: readonly CatalogueTable[],
+  published: Catalogue | readonly CatalogueTable[],
   uploads: readonly CatalogueTable[] = [],
   options: Pick<CompileOptions, 'maxrec'> = {},
   limits: AdqlLimits = limitsFromProcessEnv(),
@@ -93,8 +95,8 @@ export async function compileAdql(
   // Too long is refused here, before the text is copied to the worker.
   if (adql.length <= INLINE_BELOW || adql.length > limits.maxLength)
     return compile(adql, catalogueOf(published, uploads), full);
-  const tables = uploads.length ? [...published, ...uploads] : published;
-  return compilePool.run(adql, tables, full, limits.timeoutMs);
+  const catalogue = catalogueOf(published, uploads);
+  return compilePool.run(adql, tablesOf(catalogue), catalogue.defaultSchema, full, limits.timeoutMs);
 }
 
 interface Pending {
@@ -116,9 +118,22 @@ class CompilePool {
   private readonly queue: Pending[] = [];
   private nextId = 1;
 
-  run(adql: string, tables: readonly CatalogueTable[], options: CompileOptions, timeoutMs: number) {
+  run(
+    adql: string,
+    tables: readonly CatalogueTable[],
+    defaultSchema: string | undefined,
+    options: CompileOptions,
+    timeoutMs: number,
+  ) {
     return new Promise<CompiledQuery>((resolve, reject) => {
-      this.queue.push({ request: { id: this.nextId++, adql, tables, options }, timeoutMs, resolve, reject });
+      const request = {
+        id: this.nextId++,
+        adql,
+        tables,
+        ...(defaultSchema ? { defaultSchema } : {}),
+        options,
+      };
+      this.queue.push({ request, timeoutMs, resolve, reject });
       this.pump();
     });
   }

@@ -1,28 +1,41 @@
 import type { FastifyInstance } from 'fastify';
 import { tableDocument, tablesetDocument } from '../../registry/index.js';
-import { findPublishedTable, type PublishedSchema } from './tables/index.js';
+import { ANONYMOUS } from '../auth/index.js';
+import type { CatalogueSource, CatalogueView } from '../catalogue/index.js';
 
 const XML = 'text/xml; charset=UTF-8';
 
 export interface TapOptions {
-  readonly schemas: readonly PublishedSchema[];
+  /** The published tables; each caller gets the tables it may see. */
+  readonly catalogues: CatalogueSource;
 }
 
-/** The TAP service's resources (TAP-1): /tables now; /sync, /async, /examples join it. */
+/**
+ * The TAP service's resources (TAP-1): /tables (VOSI-21..VOSI-29) from the caller's view of
+ * the live catalogue, so a table published a moment ago is listed and a table the caller
+ * may not see is not. Documents are made once per view (views are shared by callers who
+ * see the same tables, and replaced on every change).
+ */
 export function registerTap(app: FastifyInstance, opts: TapOptions): void {
-  const full = tablesetDocument(opts.schemas, 'max');
-  const brief = tablesetDocument(opts.schemas, 'min');
+  const documents = new WeakMap<CatalogueView, { max?: string; min?: string }>();
+  const tableset = (view: CatalogueView, detail: 'max' | 'min'): string => {
+    let d = documents.get(view);
+    if (!d) documents.set(view, (d = {}));
+    d[detail] ??= tablesetDocument(view.schemas, detail);
+    return d[detail];
+  };
 
   app.get('/tap/tables', async (request, reply) => {
     const detail = queryParam(request.query, 'detail')?.toLowerCase();
     if (detail !== undefined && detail !== 'min' && detail !== 'max') {
       return reply.status(400).type('text/plain; charset=utf-8').send(`detail='${detail}' is not min or max`);
     }
-    return reply.type(XML).send(detail === 'min' ? brief : full);
+    const view = opts.catalogues.view(request.identity ?? ANONYMOUS);
+    return reply.type(XML).send(tableset(view, detail === 'min' ? 'min' : 'max'));
   });
 
   app.get<{ Params: { name: string } }>('/tap/tables/:name', async (request, reply) => {
-    const table = findPublishedTable(opts.schemas, request.params.name);
+    const table = opts.catalogues.view(request.identity ?? ANONYMOUS).table(request.params.name);
     if (!table) {
       return reply
         .status(404)

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { AdqlError, type CatalogueTable } from '../../adql/index.js';
 import { copyFormatFor, encode, errorDocument, type Info } from '../../votable/index.js';
 import { ANONYMOUS } from '../auth/index.js';
+import type { CatalogueSource } from '../catalogue/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import { ServiceBusy } from '../db/acquire.js';
 import { malformedBodyMessage, reportInternalError } from '../errors/index.js';
@@ -18,7 +19,8 @@ export interface SyncOptions {
   readonly pool: pg.Pool;
   readonly limits: TapLimits;
   readonly uploadLimits: UploadLimits;
-  readonly catalogue: readonly CatalogueTable[];
+  /** The published tables; each request compiles against what its caller may see. */
+  readonly catalogues: CatalogueSource;
   /** Caps on sync queries in progress, and the spool their results go through. */
   readonly gate: SyncGate;
 }
@@ -45,6 +47,8 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
         if (!reply.raw.writableFinished) abort.abort('client-gone');
       });
       const req = tap;
+      const identity = request.identity ?? ANONYMOUS;
+      const catalogue = opts.catalogues.view(identity).adql;
       // Few results are produced at once, so encoding them cannot starve other requests.
       await ticket.startProducing(abort.signal);
       const result = await executeQuery(
@@ -54,10 +58,10 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
           for (const [i, u] of req.uploads.entries()) {
             uploaded.push(await loadUpload(client, u, spool.fileFor(u), opts.uploadLimits, i));
           }
-          return compileAdql(req.query, opts.catalogue, uploaded, { maxrec: req.maxrec });
+          return compileAdql(req.query, catalogue, uploaded, { maxrec: req.maxrec });
         },
         {
-          identity: request.identity ?? ANONYMOUS,
+          identity,
           maxrec: req.maxrec,
           timeoutSeconds: opts.limits.syncTimeoutSeconds,
           signal: abort.signal,

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CatalogueTable } from '../../adql/index.js';
 import { READER_ROLE } from '../../src/auth/index.js';
+import { adqlCatalogueSource } from '../../src/catalogue/index.js';
 import { tapJobRunner } from '../../src/tap/async.js';
 import { JobFiles } from '../../src/uws/index.js';
 import { type FullDisk, mountFullDisk } from '../support/full-disk.js';
@@ -112,7 +113,7 @@ describe('a full result store (issue 13)', () => {
             fetchTimeoutSeconds: 5,
             allowPrivateUrls: false,
           },
-          catalogue: [table],
+          catalogues: adqlCatalogueSource([table]),
           files: new JobFiles(uploads),
         }),
       });

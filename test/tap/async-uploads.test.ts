@@ -4,6 +4,7 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adqlCatalogueSource } from '../../src/catalogue/index.js';
 import { tapJobParameters, tapJobRunner } from '../../src/tap/async.js';
 import { FileResultStore, JobFiles, UwsService, uwsRoutes } from '../../src/uws/index.js';
 import { errorDocument } from '../../votable/index.js';
@@ -50,7 +51,13 @@ beforeAll(async () => {
   results = tempFolder();
   spool = tempFolder();
   files = new JobFiles(spool.path, { maxTotalBytes: SPOOL_CAP, orphanGrace: 60_000 });
-  const opts = { pool: db.pool, limits: LIMITS, uploadLimits: UPLOAD_LIMITS, catalogue: [], files };
+  const opts = {
+    pool: db.pool,
+    limits: LIMITS,
+    uploadLimits: UPLOAD_LIMITS,
+    catalogues: adqlCatalogueSource([]),
+    files,
+  };
   // Wired as app.ts wires /tap/async.
   service = new UwsService({
     pool: db.pool,

@@ -456,6 +456,11 @@ export async function openFitsTable(
   let offset = 0;
   try {
     for (let n = 1; n <= tfields; n++) {
+      if (gzip && /^\s*[0-9]*[PQ]/.test(h.string(`TFORM${n}`) ?? ''))
+        throw new DataFileError(
+          `column ${n} (TFORM${n} = '${h.string(`TFORM${n}`)}') is a variable-length array, read by position from the heap: gunzip the file first`,
+          path,
+        );
       const p = planColumn(h, n, path, heap);
       if (p.decode) plans.push({ column: p.column, offset, decode: p.decode });
       offset += p.width;

@@ -1,0 +1,471 @@
+/**
+ * `vonode publish`: a described catalogue and its data files become published tables.
+ *
+ * Each table's new version is built beside whatever is served: COPY into an unlogged
+ * table in vonode_staging, rewritten in HEALPix order, indexed and analysed there. Only
+ * then one transaction, under each table's advisory lock, moves the versions into their
+ * schemas, applies their rights and writes the catalogue rows (TAP_SCHEMA follows in the
+ * store, and NOTIFY tells every node process). Queries in flight finish on the old
+ * version, which is dropped after the commit. A failed or killed load has touched nothing
+ * the catalogue references: its tables in vonode_staging are removed by the next publish
+ * or start (cleanupPublishing).
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { CatalogueDescription, TableDescription, ValidationLevel } from './description.js';
+import { PublishError, planTable, rowEncoder, type TablePlan } from './plan.js';
+import type { CatalogueStore, ToPublished } from './register.js';
+import { DataFileError, type DataSource } from './source.js';
+import {
+  cleanupPublishing,
+  dropWithRetry,
+  LOCK_KEY_SQL,
+  markStaging,
+  markVersion,
+  quoteIdent,
+  STAGING_SCHEMA,
+  stagingName,
+  versionTableName,
+} from './staging.js';
+
+export type PublishPhase = 'read' | 'sort' | 'index' | 'analyze' | 'swap';
+
+export interface Progress {
+  readonly table: string;
+  readonly phase: PublishPhase;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly totalBytes?: number;
+  readonly elapsedMs: number;
+}
+
+export interface PublishOptions {
+  readonly validation?: ValidationLevel;
+  readonly onProgress?: (p: Progress) => void;
+  /** One line per phase and table, with its timing. */
+  readonly log?: (line: string) => void;
+  /** Opens a data file (src/publish/readers). */
+  readonly openSource: (path: string) => Promise<DataSource>;
+  /** The catalogue store (src/catalogue) and the description conversion (published.ts). */
+  readonly store: CatalogueStore;
+  readonly toPublished: ToPublished;
+  /**
+   * Metadata problems of the description (validateDescription); with strict validation
+   * any problem refuses the publish, with lax they are logged.
+   */
+  readonly validate?: (
+    desc: CatalogueDescription,
+    level: ValidationLevel,
+  ) => { problems: readonly unknown[] };
+}
+
+export interface PublishedVersion {
+  readonly tableName: string;
+  readonly sqlSchema: string;
+  readonly sqlTable: string;
+  readonly version: number;
+  readonly nrows: number;
+  readonly bytes: number;
+  /** The version this one replaced, if any. */
+  readonly replaced?: number;
+}
+
+export interface PublishReport {
+  readonly tables: readonly PublishedVersion[];
+  /** Metadata problems found by a lax validation. */
+  readonly problems: readonly string[];
+  readonly seconds: number;
+}
+
+interface Built {
+  readonly plan: TablePlan;
+  readonly version: number;
+  /** The finished table in vonode_staging (quoted, qualified) and its bare name. */
+  readonly staged: string;
+  readonly stagedName: string;
+  readonly nrows: number;
+  readonly bytes: number;
+}
+
+/** A data file: a path, or an open DataSource (rows generated in process, e.g. the demo). */
+export type DataInput = string | DataSource;
+
+/**
+ * Publishes the tables of `description`, table i from `dataFiles[i]`. All tables are
+ * swapped in by one transaction: either every table of the file is published or none.
+ */
+export async function publishCatalogue(
+  pool: pg.Pool,
+  description: CatalogueDescription,
+  dataFiles: readonly DataInput[],
+  opts: PublishOptions,
+): Promise<PublishReport> {
+  const t0 = Date.now();
+  const log = opts.log ?? (() => {});
+  const level = opts.validation ?? description.validation ?? 'strict';
+  const problems = (opts.validate?.(description, level).problems ?? []).map(problemText);
+  if (problems.length > 0 && level === 'strict')
+    throw new PublishError(`the description has ${problems.length} problem(s): ${problems.join('; ')}`);
+  for (const p of problems) log(`warning: ${p}`);
+  if (description.tables.length === 0) throw new PublishError('the description declares no table');
+  if (dataFiles.length !== description.tables.length)
+    throw new PublishError(
+      `the description declares ${description.tables.length} table(s) (${description.tables.map((t) => `${t.schema}.${t.name}`).join(', ')}) but ${dataFiles.length} data file(s) were given`,
+    );
+  const plans = description.tables.map(planTable);
+  const names = new Set<string>();
+  for (const p of plans) {
+    if (names.has(p.tableName.toLowerCase()))
+      throw new PublishError(`table ${p.tableName} is declared twice`);
+    names.add(p.tableName.toLowerCase());
+  }
+  await cleanupPublishing(pool, { log });
+
+  // One connection holds every table's lock for the whole publish (sorted: no deadlock
+  // between two publishers of overlapping sets); a killed process drops them with it.
+  const locker = await pool.connect();
+  let lockerBroken = false;
+  const built: Built[] = [];
+  try {
+    for (const name of [...names].sort()) {
+      const key = plans.find((p) => p.tableName.toLowerCase() === name)?.tableName ?? name;
+      await locker.query(`SELECT pg_advisory_lock(${LOCK_KEY_SQL})`, [key]);
+    }
+    for (let i = 0; i < plans.length; i++) {
+      built.push(await buildVersion(pool, plans[i], dataFiles[i], opts, log));
+    }
+    const versions = await swap(locker, built, opts);
+    for (const v of versions) {
+      if (v.replaced === undefined) continue;
+      const old = `${quoteIdent(v.sqlSchema)}.${quoteIdent(v.oldTable ?? '')}`;
+      if (v.oldTable) await dropWithRetry(pool, old, { log });
+    }
+    const report: PublishReport = {
+      tables: versions.map(({ oldTable: _, ...v }) => v),
+      problems,
+      seconds: (Date.now() - t0) / 1000,
+    };
+    return report;
+  } catch (err) {
+    for (const b of built) await pool.query(`DROP TABLE IF EXISTS ${b.staged}`).catch(() => {});
+    throw asPublishError(err);
+  } finally {
+    try {
+      await locker.query('SELECT pg_advisory_unlock_all()');
+    } catch {
+      lockerBroken = true;
+    }
+    locker.release(lockerBroken);
+  }
+}
+
+function problemText(p: unknown): string {
+  if (typeof p === 'string') return p;
+  const o = p as { message?: string; path?: string; line?: number };
+  if (o && typeof o.message === 'string') return o.line ? `line ${o.line}: ${o.message}` : o.message;
+  return String(p);
+}
+
+/** Errors as one line naming the problem: PostgreSQL and reader errors included. */
+function asPublishError(err: unknown): Error {
+  if (err instanceof PublishError) return err;
+  if (err instanceof DataFileError) {
+    const where = [err.row !== undefined ? `row ${err.row}` : '', err.column ? `column ${err.column}` : '']
+      .filter(Boolean)
+      .join(', ');
+    const msg = err.message.includes(err.path)
+      ? err.message
+      : `${err.path}: ${where ? `${where}: ` : ''}${err.message}`;
+    return new PublishError(msg);
+  }
+  const e = err as { code?: string; message?: string; detail?: string };
+  if (e?.code === '23505') return new PublishError(`duplicate primary key value: ${e.detail ?? e.message}`);
+  if (e?.code === 'ENOENT') return new PublishError(e.message ?? 'no such file');
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+async function nextVersion(client: pg.ClientBase, plan: TablePlan): Promise<number> {
+  const r = await client
+    .query<{ v: number | null }>(
+      'SELECT max(version)::int AS v FROM vonode.published_tables WHERE table_name = $1',
+      [plan.tableName],
+    )
+    .catch(() => ({ rows: [{ v: null }] }));
+  // Versions a failed drop left behind keep their numbers taken.
+  const left = await client.query<{ relname: string }>(
+    `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND obj_description(c.oid, 'pg_class') = $2`,
+    [plan.sqlSchema, `vonode published version of ${plan.tableName}`],
+  );
+  let v = r.rows[0]?.v ?? 0;
+  for (const row of left.rows) {
+    const m = /_v(\d+)$/.exec(row.relname);
+    if (m) v = Math.max(v, Number(m[1]));
+  }
+  return v + 1;
+}
+
+function columnDdl(plan: TablePlan, constraints: boolean): string {
+  return plan.columns
+    .map((c) => `${quoteIdent(c.sqlName)} ${c.sqlType}${constraints && c.notNull ? ' NOT NULL' : ''}`)
+    .join(', ');
+}
+
+/** Loads, sorts, indexes and analyses one table's new version inside vonode_staging. */
+async function buildVersion(
+  pool: pg.Pool,
+  plan: TablePlan,
+  input: DataInput,
+  opts: PublishOptions,
+  log: (line: string) => void,
+): Promise<Built> {
+  const source = typeof input === 'string' ? await opts.openSource(input) : input;
+  const client = await pool.connect();
+  let broken = false;
+  const table = plan.tableName;
+  const progress = (phase: PublishPhase, rows: number, start: number) =>
+    opts.onProgress?.({
+      table,
+      phase,
+      rows,
+      bytes: source.bytesRead(),
+      totalBytes: source.totalBytes,
+      elapsedMs: Date.now() - start,
+    });
+  try {
+    const encoder = rowEncoder(plan, source);
+    const version = await nextVersion(client, plan);
+    const staging = quoteIdent(STAGING_SCHEMA);
+    const finalName = stagingName(table, version, 'v');
+    const final = `${staging}.${quoteIdent(finalName)}`;
+    // With a position the rows are loaded unsorted into an unlogged table and written
+    // again in HEALPix order (PostgreSQL sorts on disk: the loader's memory stays flat).
+    const loadName = plan.healpix ? stagingName(table, version, 'load') : finalName;
+    const load = `${staging}.${quoteIdent(loadName)}`;
+    await client.query(`SET maintenance_work_mem = '256MB'`);
+    await client.query(`SET work_mem = '128MB'`);
+    await client.query(`BEGIN`);
+    await client.query(
+      `CREATE ${plan.healpix ? 'UNLOGGED ' : ''}TABLE ${load} (${columnDdl(plan, !plan.healpix)})`,
+    );
+    await markStaging(client, load, table);
+    await client.query('COMMIT');
+
+    let t = Date.now();
+    let rows = 0;
+    const copySql = `COPY ${load} (${plan.columns.map((c) => quoteIdent(c.sqlName)).join(', ')}) FROM STDIN`;
+    async function* chunks(): AsyncGenerator<string> {
+      let buf = '';
+      let lastReport = 0;
+      for await (const batch of source.batches()) {
+        let row = batch.firstRow;
+        for (const values of batch.rows) buf += encoder.line(values, row++);
+        rows += batch.rows.length;
+        if (buf.length >= 1 << 18) {
+          yield buf;
+          buf = '';
+        }
+        if (Date.now() - lastReport > 200) {
+          lastReport = Date.now();
+          progress('read', rows, t);
+        }
+      }
+      if (buf.length > 0) yield buf;
+    }
+    try {
+      await pipeline(Readable.from(chunks(), { objectMode: false }), client.query(copyFrom(copySql)));
+    } catch (err) {
+      broken = true;
+      throw err;
+    } finally {
+      await source.close().catch(() => {});
+    }
+    progress('read', rows, t);
+    const mb = source.bytesRead() / 1e6;
+    log(`${table}: read ${rows} rows (${mb.toFixed(1)} MB) in ${secs(t)} s`);
+
+    if (plan.healpix) {
+      t = Date.now();
+      progress('sort', rows, t);
+      await client.query('BEGIN');
+      await client.query(`CREATE TABLE ${final} (${columnDdl(plan, true)})`);
+      await markStaging(client, final, table);
+      await client.query(`INSERT INTO ${final} SELECT * FROM ${load} ORDER BY ${quoteIdent(plan.healpix)}`);
+      await client.query(`DROP TABLE ${load}`);
+      await client.query('COMMIT');
+      log(`${table}: sorted in HEALPix order in ${secs(t)} s`);
+    }
+
+    t = Date.now();
+    progress('index', rows, t);
+    if (plan.primaryKey.length > 0)
+      await client.query(
+        `ALTER TABLE ${final} ADD CONSTRAINT ${quoteIdent(`${finalName}_pkey`)} PRIMARY KEY (${plan.primaryKey.map(quoteIdent).join(', ')})`,
+      );
+    const indexCols = [...(plan.healpix ? [plan.healpix] : []), ...plan.indexed];
+    for (let i = 0; i < indexCols.length; i++)
+      await client.query(
+        `CREATE INDEX ${quoteIdent(`${finalName}_i${i}`)} ON ${final} (${quoteIdent(indexCols[i])})`,
+      );
+    log(`${table}: indexed in ${secs(t)} s`);
+
+    t = Date.now();
+    progress('analyze', rows, t);
+    await client.query(`ANALYZE ${final}`);
+    const size = await client.query<{ bytes: string }>(
+      `SELECT pg_total_relation_size($1::regclass)::text AS bytes`,
+      [final],
+    );
+    log(`${table}: analysed in ${secs(t)} s`);
+    return {
+      plan,
+      version,
+      staged: final,
+      stagedName: finalName,
+      nrows: rows,
+      bytes: Number(size.rows[0].bytes),
+    };
+  } catch (err) {
+    if (!broken) await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    if (!broken) {
+      await client.query('RESET maintenance_work_mem').catch(() => {});
+      await client.query('RESET work_mem').catch(() => {});
+    }
+    client.release(broken);
+  }
+}
+
+function secs(t: number): string {
+  return ((Date.now() - t) / 1000).toFixed(1);
+}
+
+type Swapped = PublishedVersion & { oldTable?: string };
+
+/** The one transaction that makes every new version the served one. */
+async function swap(
+  client: pg.ClientBase,
+  built: readonly Built[],
+  opts: PublishOptions,
+): Promise<Swapped[]> {
+  const t = Date.now();
+  try {
+    await client.query('BEGIN');
+    const out: Swapped[] = [];
+    for (const b of [...built].sort((x, y) => (x.plan.tableName < y.plan.tableName ? -1 : 1))) {
+      await client.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY_SQL})`, [b.plan.tableName]);
+    }
+    for (const b of built) {
+      const { plan } = b;
+      const desc = plan.desc;
+      opts.onProgress?.({ table: plan.tableName, phase: 'swap', rows: b.nrows, bytes: 0, elapsedMs: 0 });
+      const old = await client
+        .query<{ sql_table: string; version: number; sql_schema: string }>(
+          'SELECT sql_schema, sql_table, version FROM vonode.published_tables WHERE table_name = $1',
+          [plan.tableName],
+        )
+        .catch(() => ({ rows: [] }));
+      const sqlTable = versionTableName(desc.name, b.version);
+      const schema = quoteIdent(plan.sqlSchema);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await client.query(`ALTER TABLE ${b.staged} SET SCHEMA ${schema}`);
+      const target = `${schema}.${quoteIdent(sqlTable)}`;
+      await client.query(
+        `ALTER TABLE ${schema}.${quoteIdent(b.stagedName)} RENAME TO ${quoteIdent(sqlTable)}`,
+      );
+      await markVersion(client, target, plan.tableName);
+      await applyRights(client, target, desc);
+      await opts.store.putPublishedTable(client, {
+        table: opts.toPublished(desc, { sqlSchema: plan.sqlSchema, sqlTable }, b.nrows),
+        sqlSchema: plan.sqlSchema,
+        sqlTable,
+        description: desc,
+        nrows: b.nrows,
+        bytes: b.bytes,
+        version: b.version,
+      });
+      await opts.store.notifyCatalogueChanged(client, plan.tableName);
+      const prev = old.rows[0];
+      out.push({
+        tableName: plan.tableName,
+        sqlSchema: plan.sqlSchema,
+        sqlTable,
+        version: b.version,
+        nrows: b.nrows,
+        bytes: b.bytes,
+        ...(prev ? { replaced: prev.version, oldTable: prev.sql_table } : {}),
+      });
+      // The old version may live in another schema if the description moved it.
+      if (prev && prev.sql_schema !== plan.sqlSchema) out[out.length - 1].oldTable = undefined;
+    }
+    await client.query('COMMIT');
+    opts.log?.(
+      `swapped ${out.map((o) => `${o.tableName} (version ${o.version})`).join(', ')} in ${secs(t)} s`,
+    );
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
+
+/** Rights as RLS policies (sql/115_publish_rights.sql); no owner group: readable by all. */
+async function applyRights(client: pg.ClientBase, target: string, desc: TableDescription): Promise<void> {
+  const r = desc.rights;
+  const col = (name: string | undefined) => {
+    if (!name) return null;
+    const c = desc.columns.find((x) => x.name.toLowerCase() === name.toLowerCase());
+    return c ? (c.sqlName ?? c.name.replace(/^"|"$/g, '')) : name;
+  };
+  await client.query('SELECT auth.protect_published_table($1::regclass, $2, $3, $4, $5::timestamptz)', [
+    target,
+    col(r?.ownerGroupColumn),
+    col(r?.releaseColumn),
+    r?.ownerGroup ?? null,
+    r?.releaseDate ?? null,
+  ]);
+}
+
+/**
+ * Withdraws a published table: its catalogue row goes in one transaction (every node
+ * process is told), then its physical table is dropped once no query reads it.
+ */
+export async function unpublishTable(
+  pool: pg.Pool,
+  tableName: string,
+  opts: { readonly store: CatalogueStore; readonly log?: (line: string) => void },
+): Promise<void> {
+  const client = await pool.connect();
+  let found: { sql_schema: string; sql_table: string; table_name: string } | undefined;
+  try {
+    await client.query('BEGIN');
+    const r = await client.query<{
+      sql_schema: string;
+      sql_table: string;
+      table_name: string;
+      builtin: boolean;
+    }>(
+      'SELECT table_name, sql_schema, sql_table, builtin FROM vonode.published_tables WHERE lower(table_name) = lower($1)',
+      [tableName],
+    );
+    found = r.rows[0];
+    if (!found) throw new PublishError(`no published table ${tableName}; 'vonode tables' lists them`);
+    if (r.rows[0].builtin)
+      throw new PublishError(`${found.table_name} is built into vonode and cannot be unpublished`);
+    await client.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY_SQL})`, [found.table_name]);
+    await opts.store.removePublishedTable(client, found.table_name);
+    await opts.store.notifyCatalogueChanged(client, found.table_name);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+  await dropWithRetry(pool, `${quoteIdent(found.sql_schema)}.${quoteIdent(found.sql_table)}`, {
+    log: opts.log,
+  });
+}
