@@ -21,7 +21,7 @@ import type {
   ValidationLevel,
 } from './description.js';
 import { felisDescription, looksLikeFelis } from './felis.js';
-import { type At, defined, YamlFile } from './yaml-reader.js';
+import { type At, DescriptionError, defined, YamlFile } from './yaml-reader.js';
 
 export { DescriptionError, type DescriptionIssue } from './yaml-reader.js';
 
@@ -94,7 +94,16 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|
 
 /** Reads a description file (ours or Felis) from disk. */
 export async function parseDescriptionFile(path: string): Promise<CatalogueDescription> {
-  return parseDescription(await readFile(path, 'utf8'), path);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why =
+      err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.message;
+    throw new DescriptionError(path, [{ line: 0, col: 0, path: '', message: `cannot be read: ${why}` }]);
+  }
+  return parseDescription(text, path);
 }
 
 /**
@@ -211,11 +220,12 @@ function readColumn(at: At): ColumnDescription | undefined {
     datatype,
     arraysize,
     xtype: f.get('xtype').str(),
-    // `unit: 1` (dimensionless in VOUnit) reads as a number in YAML
-    unit: f.get('unit').str({ numbers: true }),
-    ucd: f.get('ucd').str(),
+    // `unit: 1` (dimensionless in VOUnit) reads as a number in YAML. An empty unit is how
+    // VOUnits §2.8 says "no unit" (and how VOTable and FITS files write it): no unit here.
+    unit: f.get('unit').str({ numbers: true }) || undefined,
+    ucd: f.get('ucd').str() || undefined,
     utype: f.get('utype').str(),
-    description: f.get('description').str(),
+    description: f.get('description').str() || undefined,
     principal: f.get('principal').bool(),
     indexed: f.get('indexed').bool(),
     nullable: f.get('nullable').bool(),

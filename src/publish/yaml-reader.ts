@@ -29,7 +29,8 @@ export class DescriptionError extends Error {
 
 export function formatIssue(file: string, i: DescriptionIssue): string {
   const where = i.path ? `${i.path} ` : '';
-  return `${file}:${i.line}:${i.col}: ${where}${i.message}`;
+  // line 0: about the file as a whole (it cannot be read)
+  return i.line > 0 ? `${file}:${i.line}:${i.col}: ${where}${i.message}` : `${file}: ${where}${i.message}`;
 }
 
 /** A parsed YAML document and the issues found while reading it. */
@@ -201,9 +202,11 @@ export class At {
     const n = this.file.resolve(this.node);
     const entries = new Map<string, At>();
     const start = n?.range?.[0] ?? this.offset;
+    let broken = false;
     if (n != null && !(isScalar(n) && n.value === null)) {
       if (!isMap(n)) {
         this.fail(`must be a mapping of keys to values, not ${kindOf(n)}`);
+        broken = true;
       } else {
         for (const pair of n.items) {
           const keyNode = pair.key as Node | null;
@@ -226,7 +229,7 @@ export class At {
         }
       }
     }
-    return new Fields(this, entries, start);
+    return new Fields(this, entries, start, broken);
   }
 }
 
@@ -235,6 +238,8 @@ export class Fields {
     readonly at: At,
     private readonly entries: Map<string, At>,
     private readonly start: number,
+    /** Not a mapping at all (already reported): missing keys are not reported again. */
+    private readonly broken = false,
   ) {}
 
   has(key: string): boolean {
@@ -250,7 +255,7 @@ export class Fields {
   /** A key that must be present: reported at the mapping when absent. */
   required(key: string): At {
     const e = this.get(key);
-    if (e.missing) this.at.fail(`needs '${key}'`);
+    if (e.missing && !this.broken) this.at.fail(`needs '${key}'`);
     return e;
   }
 }

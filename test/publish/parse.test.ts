@@ -94,6 +94,16 @@ const ERRORS: readonly (readonly [name: string, text: string, messages: readonly
   ],
   ['no tables', 'schema: radio\n', ["t.yaml:1:1: needs 'tables'"]],
   [
+    'a list where a mapping belongs is reported once',
+    `${BASE}    position: [ra, dec]\n`,
+    ['t.yaml:8:15: tables[0].position must be a mapping of keys to values, not a list'],
+  ],
+  [
+    'a file that is not a mapping',
+    '- a\n- b\n',
+    ['t.yaml:1:1: must be a mapping of keys to values, not a list'],
+  ],
+  [
     'broken YAML',
     'schema: radio\ntables:\n  - name: x\n   columns: []\n',
     ['t.yaml:4:1: YAML: Sequence item without - indicator'],
@@ -115,6 +125,12 @@ describe('description files', () => {
     }
     expect(caught).toBeInstanceOf(DescriptionError);
     expect((caught as Error).message.split('\n')).toEqual(messages);
+  });
+
+  it('names a file it cannot read in one line', async () => {
+    await expect(parseDescriptionFile('catalogues/nope.yaml')).rejects.toThrow(
+      /^catalogues\/nope\.yaml: cannot be read: no such file$/,
+    );
   });
 
   it('reads every key into the description types', () => {
@@ -217,6 +233,17 @@ tables:
     expect(parseDescription(text, 'all.yaml')).toStrictEqual(expected);
   });
 
+  it('reads an empty unit, UCD or description as none (VOUnits §2.8: no unit is an empty string)', () => {
+    const d = parseDescription(
+      BASE.replace(
+        'unit: deg, ucd: pos.eq.ra;meta.main, description: RA',
+        'unit: "", ucd: "", description: ""',
+      ),
+      'e.yaml',
+    );
+    expect(d.tables[0].columns[1]).toStrictEqual({ name: 'ra', datatype: 'double' });
+  });
+
   it('gives a table the file’s single schema, and a file without schemas those of its tables', () => {
     expect(parseDescription(BASE, 'b.yaml').tables[0].schema).toBe('radio');
     const noSchema = BASE.replace('schema: {name: radio, description: Radio catalogues}\n', '').replace(
@@ -224,6 +251,31 @@ tables:
       '  - name: srl\n    schema: optical',
     );
     expect(parseDescription(noSchema, 'c.yaml').schemas).toStrictEqual([{ name: 'optical' }]);
+  });
+
+  it('reads the complete example of docs/publishing.md, which passes strict validation', () => {
+    const doc = readFileSync('docs/publishing.md', 'utf8');
+    const example = /## A complete description[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const desc = parseDescription(example!, 'publishing.md');
+    expect(validateDescription(desc)).toEqual({ problems: [], ok: true });
+    const t = desc.tables[0];
+    // every table key of the reference tables is used in the example (but utype)
+    expect(Object.keys(t).sort()).toEqual(
+      [
+        'columns',
+        'description',
+        'foreignKeys',
+        'name',
+        'position',
+        'primaryKey',
+        'registry',
+        'rights',
+        'schema',
+      ]
+        .concat(['spectral', 'time', 'title', 'type'])
+        .sort(),
+    );
   });
 
   it('reads catalogues/demo.yaml, which passes strict validation', async () => {

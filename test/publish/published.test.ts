@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { publishedTableOf, type TableDescription } from '../../src/publish/index.js';
+
+const DESC: TableDescription = {
+  schema: 'radio',
+  name: 'srl',
+  title: 'Sources',
+  description: 'source list',
+  columns: [
+    { name: 'id', datatype: 'long', ucd: 'meta.id;meta.main', description: 'id', nullable: false },
+    {
+      name: 'ra',
+      datatype: 'double',
+      unit: 'deg',
+      ucd: 'pos.eq.ra;meta.main',
+      description: 'RA',
+      principal: true,
+    },
+    {
+      name: 'dec',
+      datatype: 'double',
+      unit: 'deg',
+      ucd: 'pos.eq.dec;meta.main',
+      description: 'Dec',
+      principal: true,
+    },
+    {
+      name: '"Min"',
+      sqlName: 'min_axis',
+      source: 'Min',
+      datatype: 'float',
+      unit: 'arcsec',
+      ucd: 'phys.angSize.sminAxis',
+    },
+    { name: 'grp', datatype: 'char', arraysize: '*', ucd: 'meta.id', description: 'owner' },
+    {
+      name: 'rel',
+      datatype: 'char',
+      arraysize: '*',
+      xtype: 'timestamp',
+      ucd: 'time.release',
+      description: 'release',
+    },
+  ],
+  primaryKey: ['id'],
+  position: { ra: 'ra', dec: 'dec', healpixColumn: 'hpx' },
+  foreignKeys: [{ target: 'radio.fields', columns: [['id', 'source_id']], description: 'field' }],
+  rights: { ownerGroupColumn: 'grp', releaseColumn: 'rel' },
+  registry: { waveband: ['Radio'], licence: 'CC-BY-4.0' },
+};
+
+describe('publishedTableOf', () => {
+  it('publishes the description at the physical table the loader chose', () => {
+    expect(publishedTableOf(DESC, { sqlSchema: 'radio', sqlTable: 'srl_v3' }, 1234)).toStrictEqual({
+      schema: 'radio',
+      name: 'srl',
+      sql: { schema: 'radio', table: 'srl_v3' },
+      type: 'table',
+      description: 'source list',
+      title: 'Sources',
+      columns: [
+        // the leading primary-key column is indexed (its unique index)
+        { name: 'id', datatype: 'long', ucd: 'meta.id;meta.main', description: 'id', indexed: true },
+        {
+          name: 'ra',
+          datatype: 'double',
+          unit: 'deg',
+          ucd: 'pos.eq.ra;meta.main',
+          description: 'RA',
+          principal: true,
+        },
+        {
+          name: 'dec',
+          datatype: 'double',
+          unit: 'deg',
+          ucd: 'pos.eq.dec;meta.main',
+          description: 'Dec',
+          principal: true,
+        },
+        // source is the data file's business; a missing description publishes empty
+        {
+          name: '"Min"',
+          sqlName: 'min_axis',
+          datatype: 'float',
+          unit: 'arcsec',
+          ucd: 'phys.angSize.sminAxis',
+          description: '',
+        },
+        // grp and rel (the rights columns) are enforced, not published; the HEALPix column is added
+        {
+          name: 'hpx',
+          datatype: 'long',
+          ucd: 'pos.healpix',
+          description: 'HEALPix NESTED index at order 29 (ICRS), for spatial indexing',
+          indexed: true,
+        },
+      ],
+      // TAP_SCHEMA.keys.key_id is unique across the service (TAP-60)
+      foreignKeys: [
+        { id: 'radio.srl.fk1', target: 'radio.fields', columns: [['id', 'source_id']], description: 'field' },
+      ],
+      spatialIndex: { column: 'hpx', lon: 'ra', lat: 'dec' },
+      primaryKey: ['id'],
+      nrows: 1234,
+      rights: { ownerGroupColumn: 'grp', releaseColumn: 'rel' },
+      registry: { waveband: ['Radio'], licence: 'CC-BY-4.0' },
+    });
+  });
+
+  it('adds no HEALPix column or spatial index to a table without a position', () => {
+    const { position: _p, ...noPosition } = DESC;
+    const p = publishedTableOf(noPosition, { sqlSchema: 's', sqlTable: 't' });
+    expect(p.spatialIndex).toBeUndefined();
+    expect(p.columns.map((c) => c.name)).toEqual(['id', 'ra', 'dec', '"Min"']);
+    expect(p.nrows).toBeUndefined();
+  });
+});
