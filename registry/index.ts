@@ -1,13 +1,16 @@
-export { type OaiArguments, oaiResponse, type Repository } from './oai.js';
+export { type DeletedRecord, type OaiArguments, oaiResponse, type Repository } from './oai.js';
 export {
   authorityRecord,
   type Curation,
+  licenceRights,
   RECORD_NS,
   type ResourceRecord,
   type ResourceText,
   registryRecord,
+  type ServiceExtras,
   serviceRecord,
   utcSeconds,
+  wavebandTerms,
 } from './records.js';
 export {
   type TableSetColumn,

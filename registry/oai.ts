@@ -26,6 +26,16 @@ export interface Repository {
   readonly registry: ResourceRecord;
   /** Every record, the registry's included. */
   readonly records: readonly ResourceRecord[];
+  /**
+   * Records once served and since withdrawn (a catalogue unpublished): kept for good, so a
+   * harvester learns of the deletion (REG-32, REG-34 deletedRecord persistent).
+   */
+  readonly deleted?: readonly DeletedRecord[];
+}
+
+export interface DeletedRecord {
+  readonly identifier: string;
+  readonly deletedAt: Date;
 }
 
 type ErrorCode =
@@ -164,17 +174,20 @@ function answer(root: XMLBuilder, verb: string, args: Map<string, string>, repo:
       el.ele(OAI_NS, 'baseURL').txt(repo.baseUrl);
       el.ele(OAI_NS, 'protocolVersion').txt('2.0');
       el.ele(OAI_NS, 'adminEmail').txt(repo.adminEmail);
-      const earliest = Math.min(...repo.records.map((r) => r.updated.getTime()));
+      const earliest = Math.min(
+        ...repo.records.map((r) => r.updated.getTime()),
+        ...(repo.deleted ?? []).map((d) => d.deletedAt.getTime()),
+      );
       el.ele(OAI_NS, 'earliestDatestamp').txt(utcSeconds(new Date(earliest)));
-      // Records are generated from the node's own services: none is ever deleted.
-      el.ele(OAI_NS, 'deletedRecord').txt('no');
+      // A withdrawn catalogue's record stays as a deleted header for good.
+      el.ele(OAI_NS, 'deletedRecord').txt('persistent');
       el.ele(OAI_NS, 'granularity').txt('YYYY-MM-DDThh:mm:ssZ');
       repo.registry.write(el.ele(OAI_NS, 'description'));
       return;
     }
     case 'ListMetadataFormats': {
       const id = args.get('identifier');
-      if (id !== undefined && !repo.records.some((r) => r.identifier === id))
+      if (id !== undefined && !repo.records.some((r) => r.identifier === id) && !deletedOf(repo, id))
         throw new OaiError('idDoesNotExist', `no record has the identifier '${id}'`);
       const el = root.ele(OAI_NS, 'ListMetadataFormats');
       for (const f of FORMATS) {
@@ -195,6 +208,11 @@ function answer(root: XMLBuilder, verb: string, args: Map<string, string>, repo:
       const prefix = checkPrefix(args.get('metadataPrefix') as string);
       const id = args.get('identifier') as string;
       const rec = repo.records.find((r) => r.identifier === id);
+      const gone = rec ? undefined : deletedOf(repo, id);
+      if (gone) {
+        writeDeleted(root.ele(OAI_NS, 'GetRecord'), gone);
+        return;
+      }
       if (!rec) throw new OaiError('idDoesNotExist', `no record has the identifier '${id}'`);
       writeRecord(root.ele(OAI_NS, 'GetRecord'), rec, prefix);
       return;
@@ -212,18 +230,23 @@ function answer(root: XMLBuilder, verb: string, args: Map<string, string>, repo:
       if (from && until && from > until) throw new OaiError('badArgument', 'from is later than until');
       const set = args.get('set');
       // Compared at the granularity datestamps are written with: whole seconds.
-      const stamp = (r: ResourceRecord) => Math.floor(r.updated.getTime() / 1000) * 1000;
-      const matching = repo.records.filter(
-        (r) =>
-          (set === undefined || set === MANAGED_SET) &&
-          (!from || stamp(r) >= from.getTime()) &&
-          (!until || stamp(r) <= until.getTime()),
-      );
-      if (matching.length === 0) throw new OaiError('noRecordsMatch', 'no record matches these arguments');
+      const seconds = (d: Date) => Math.floor(d.getTime() / 1000) * 1000;
+      const within = (d: Date) =>
+        (set === undefined || set === MANAGED_SET) &&
+        (!from || seconds(d) >= from.getTime()) &&
+        (!until || seconds(d) <= until.getTime());
+      const matching = repo.records.filter((r) => within(r.updated));
+      const gone = (repo.deleted ?? []).filter((d) => within(d.deletedAt));
+      if (matching.length + gone.length === 0)
+        throw new OaiError('noRecordsMatch', 'no record matches these arguments');
       const el = root.ele(OAI_NS, verb);
       for (const r of matching) {
         if (verb === 'ListIdentifiers') writeHeader(el, r);
         else writeRecord(el, r, prefix);
+      }
+      for (const d of gone) {
+        if (verb === 'ListIdentifiers') writeDeletedHeader(el, d);
+        else writeDeleted(el, d);
       }
     }
   }
@@ -245,6 +268,22 @@ function writeHeader(parent: XMLBuilder, r: ResourceRecord): void {
   h.ele(OAI_NS, 'identifier').txt(r.identifier);
   h.ele(OAI_NS, 'datestamp').txt(utcSeconds(r.updated));
   h.ele(OAI_NS, 'setSpec').txt(MANAGED_SET);
+}
+
+const deletedOf = (repo: Repository, id: string) =>
+  // IVOIDs compare case-insensitively (REG-1).
+  repo.deleted?.find((d) => d.identifier.toLowerCase() === id.toLowerCase());
+
+/** A deleted record is its header alone, with status="deleted" (OAI-PMH 2.5.1). */
+function writeDeletedHeader(parent: XMLBuilder, d: DeletedRecord): void {
+  const h = parent.ele(OAI_NS, 'header', { status: 'deleted' });
+  h.ele(OAI_NS, 'identifier').txt(d.identifier);
+  h.ele(OAI_NS, 'datestamp').txt(utcSeconds(d.deletedAt));
+  h.ele(OAI_NS, 'setSpec').txt(MANAGED_SET);
+}
+
+function writeDeleted(parent: XMLBuilder, d: DeletedRecord): void {
+  writeDeletedHeader(parent.ele(OAI_NS, 'record'), d);
 }
 
 function writeRecord(parent: XMLBuilder, r: ResourceRecord, prefix: 'ivo_vor' | 'oai_dc'): void {

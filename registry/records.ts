@@ -21,6 +21,8 @@ const SCHEMA_LOCATIONS = [
 /** Who publishes the node's resources: the same curation on every record (REG-7). */
 export interface Curation {
   readonly publisher: string;
+  /** The people or bodies who made the resource's content (a catalogue's authors). */
+  readonly creators?: readonly string[];
   readonly contactName: string;
   readonly contactEmail: string;
 }
@@ -36,6 +38,11 @@ export interface ResourceText {
   readonly referenceURL: string;
   /** content_type vocabulary terms: Catalog, Registry, Organisation... */
   readonly types?: readonly string[];
+  /** Related resources (REG-8), e.g. IsServedBy the TAP service (REG-28). */
+  readonly relationships?: ReadonlyArray<{
+    readonly type: string;
+    readonly resources: ReadonlyArray<{ readonly name: string; readonly id: string }>;
+  }>;
 }
 
 /** One VOResource record: its IVOID, its datestamp, and how to write it as ri:Resource. */
@@ -82,6 +89,7 @@ function resource(
   r.ele('', 'identifier').txt(text.identifier);
   const cur = r.ele('', 'curation');
   cur.ele('', 'publisher').txt(curation.publisher);
+  for (const c of curation.creators ?? []) cur.ele('', 'creator').ele('', 'name').txt(c);
   const contact = cur.ele('', 'contact');
   contact.ele('', 'name').txt(curation.contactName);
   contact.ele('', 'email').txt(curation.contactEmail);
@@ -90,6 +98,11 @@ function resource(
   content.ele('', 'description').txt(text.description);
   content.ele('', 'referenceURL').txt(text.referenceURL);
   for (const t of text.types ?? []) content.ele('', 'type').txt(t);
+  for (const rel of text.relationships ?? []) {
+    const re = content.ele('', 'relationship');
+    re.ele('', 'relationshipType').txt(rel.type);
+    for (const x of rel.resources) re.ele('', 'relatedResource', { 'ivo-id': x.id }).txt(x.name);
+  }
   return r;
 }
 
@@ -103,6 +116,7 @@ export function serviceRecord(
   dates: Dates,
   capabilities: readonly Capability[],
   schemas?: readonly TableSetSchema[],
+  more: ServiceExtras = {},
 ): ResourceRecord {
   const type = schemas ? 'vs:CatalogService' : 'vs:DataService';
   return {
@@ -113,10 +127,49 @@ export function serviceRecord(
     type,
     write(parent) {
       const r = resource(parent, type, text, curation, dates);
+      // vr:Service: rights* then capability* (REG-9); vs:DataService: coverage? (REG-14, REG-15).
+      for (const x of more.rights ?? []) r.ele('', 'rights', x.uri ? { rightsURI: x.uri } : {}).txt(x.text);
       for (const c of capabilities) writeCapability(r, c);
+      if (more.coverage && (more.coverage.footprint || more.coverage.wavebands?.length)) {
+        const cov = r.ele('', 'coverage');
+        if (more.coverage.footprint) cov.ele('', 'footprint').txt(more.coverage.footprint);
+        for (const w of more.coverage.wavebands ?? []) cov.ele('', 'waveband').txt(w);
+      }
       if (schemas) writeSchemas(r.ele('', 'tableset'), schemas, 'max');
     },
   };
+}
+
+/** What a catalogue's record says beyond a plain service's (VOResource 1.1, VODataService 1.1). */
+export interface ServiceExtras {
+  /** Licences and terms: the text, and a URI such as an SPDX licence page (REG-9). */
+  readonly rights?: ReadonlyArray<{ readonly text: string; readonly uri?: string }>;
+  /** A MOC URL of the sky covered, and VODataService waveband terms (REG-15). */
+  readonly coverage?: { readonly footprint?: string; readonly wavebands?: readonly string[] };
+}
+
+// VODataService's waveband vocabulary (REG-15), matched without regard to case.
+const WAVEBANDS = ['Radio', 'Millimeter', 'Infrared', 'Optical', 'UV', 'EUV', 'X-ray', 'Gamma-ray'];
+
+/** A description's waveband words as the schema spells them; others are left out. */
+export function wavebandTerms(words: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const w of words) {
+    const term = WAVEBANDS.find((x) => x.toLowerCase() === w.trim().toLowerCase());
+    if (term && !out.includes(term)) out.push(term);
+  }
+  return out;
+}
+
+// An SPDX licence identifier (CC-BY-4.0, MIT, ...): its page is the rightsURI VOResource 1.2 recommends.
+const SPDX = /^[A-Za-z0-9][A-Za-z0-9.+-]*$/;
+
+/** A licence as a rights element: a URI as it is, an SPDX identifier with its spdx.org page. */
+export function licenceRights(licence: string): { text: string; uri?: string } {
+  const l = licence.trim();
+  if (/^https?:\/\//.test(l)) return { text: l, uri: l };
+  if (SPDX.test(l)) return { text: l, uri: `https://spdx.org/licenses/${l}.html` };
+  return { text: l };
 }
 
 /** The publishing registry's own record (REG-36, REG-37). */

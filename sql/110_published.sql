@@ -86,3 +86,18 @@ CREATE POLICY vonode_may_see ON tap_schema.schemas FOR SELECT TO vonode_reader
   USING (EXISTS (SELECT 1 FROM tap_schema.tables t WHERE t.schema_name = schemas.schema_name));
 
 GRANT SELECT ON ALL TABLES IN SCHEMA tap_schema TO vonode_reader;
+
+-- Until now TAP_SCHEMA was rewritten from code at every start; from now on it follows
+-- vonode.published_tables. Its old rows go: the next start writes the built-in rows
+-- again and publishes the demo catalogue through the loader.
+DELETE FROM tap_schema.key_columns;
+DELETE FROM tap_schema.keys;
+DELETE FROM tap_schema.columns;
+DELETE FROM tap_schema.tables;
+DELETE FROM tap_schema.schemas;
+
+-- The demo catalogue becomes a published table like any other (catalogues/demo.yaml):
+-- the loader stores it as demo.sources_v<N> with a view demo.sources following the
+-- version served. The table of the old layout is generated again at the next start.
+DROP TABLE IF EXISTS demo.sources CASCADE;
+DELETE FROM vonode.demo_state WHERE item = 'catalogue';

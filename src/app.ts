@@ -36,7 +36,6 @@ import { nodeServices } from './services.js';
 import { registerSia } from './sia/index.js';
 import { registerSodaAsync, registerSodaSync } from './soda/index.js';
 import { tapJobParameters, tapJobRunner } from './tap/async.js';
-import { publishedCatalogue } from './tap/catalogue.js';
 import { registerTapExamples } from './tap/examples.js';
 import { registerTap } from './tap/routes.js';
 import { SyncGate } from './tap/spooled.js';
@@ -110,13 +109,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         ? reply.type('application/x-votable+xml;charset=UTF-8').send(errorDocument(message))
         : reply.type('text/plain; charset=utf-8').send(`${message}\n`),
   });
-  const services = nodeServices(opts.config.tap, auth.verifier !== undefined);
-  registerLanding(app, { services, baseUrl: opts.baseUrl, nodeName: opts.nodeName ?? 'vonode' });
-  registerVosi(app, { services, baseUrl: opts.baseUrl, pool: opts.pool, health: opts.health });
+  const tokens = auth.verifier !== undefined;
+  const services = nodeServices(opts.config.tap, tokens);
   const schemas = publishedSchemas();
   const catalogues = opts.catalogues ?? staticCatalogueSource(schemas);
+  registerLanding(app, { services, baseUrl: opts.baseUrl, nodeName: opts.nodeName ?? 'vonode' });
+  registerVosi(app, {
+    services,
+    baseUrl: opts.baseUrl,
+    pool: opts.pool,
+    health: opts.health,
+    catalogues,
+    tokens,
+  });
   registerTap(app, { catalogues });
-  const catalogue = publishedCatalogue(schemas);
   // One gate for /tap/sync and /scs/query: their caps count together.
   const syncGate = new SyncGate(opts.config.sync, join(opts.config.dataDir, 'spool'));
   registerTapSync(app, {
@@ -129,18 +135,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await registerTapAsync(app, opts, catalogues);
   registerTapExamples(app);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
-  registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl });
+  registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl, catalogues });
   registerHips(app, {
     pool: opts.pool,
     baseUrl: opts.baseUrl,
     dataDir: opts.config.dataDir,
     authority: opts.config.publisher.authority,
   });
-  registerOai(app, { pool: opts.pool, baseUrl: opts.baseUrl, services, publisher: opts.config.publisher });
+  registerOai(app, {
+    pool: opts.pool,
+    baseUrl: opts.baseUrl,
+    services,
+    publisher: opts.config.publisher,
+    catalogues,
+  });
   registerScs(app, {
     gate: syncGate,
     pool: opts.pool,
-    catalogue,
+    catalogues,
     limits: {
       maxSR: opts.config.scsMaxSR,
       maxrecDefault: opts.config.tap.maxrecDefault,

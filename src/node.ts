@@ -9,6 +9,7 @@ import {
 import { type Config, ConfigError } from './config/index.js';
 import { type Database, openDatabase } from './db/index.js';
 import { ensureDemoData } from './ingest/demo.js';
+import { cleanupPublishing } from './publish/index.js';
 import type { HealthState } from './vosi/routes.js';
 
 /** A running node: its database, its HTTP server, and how to stop both cleanly. */
@@ -38,6 +39,8 @@ export async function startNode(
   try {
     // The built-in schemas are rows like any published table; others' rows are kept.
     await ensureBuiltinCatalogue(db.pool);
+    // Versions and staging tables a killed publish left behind (the loader's rule).
+    await cleanupPublishing(db.pool, { log });
     if (config.demoRows > 0) {
       await ensureDemoData({
         pool: db.pool,

@@ -72,7 +72,8 @@ export function nodeServices(tapLimits: TapLimits, tokens = false): ServiceEntry
     {
       path: 'scs',
       title: 'Simple Cone Search',
-      summary: 'sources of the demo catalogue within a cone (SCS 1.03)',
+      summary:
+        'sources within a cone (SCS 1.03): /scs/query for the demo catalogue, /scs/<schema>.<table>/query for each published catalogue with a position',
       // SCS-01: the base URL ends in '?' and clients append RA, DEC and SR. pyvo strips
       // the '?' before asking its AuthSession which credentials to send, so this
       // accessURL is no prefix of what it asks about; the node-wide capability covers it.
@@ -162,6 +163,11 @@ function withTokenInterfaces(entry: ServiceEntry): ServiceEntry {
       ];
     },
   };
+}
+
+/** A capability as a node accepting tokens lists it: each interface with its secured twins. */
+export function securedCapability(cap: Capability): Capability {
+  return { ...cap, interfaces: cap.interfaces.flatMap(secured) };
 }
 
 function secured(i: Interface): Interface[] {

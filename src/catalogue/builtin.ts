@@ -4,9 +4,10 @@
  * is never rewritten wholesale and what others published survives a restart.
  */
 import type pg from 'pg';
-import { IVOA_SCHEMA, type PublishedSchema, TAP_SCHEMA } from '../tap/tables/index.js';
-import { descriptionOf, publishedTableOf } from './convert.js';
+import { publishedTableOf, type TableDescription } from '../publish/index.js';
+import { type PublishedSchema, type PublishedTable, publishedSchemas } from '../tap/tables/index.js';
 import {
+  LAST_SCHEMA_INDEX,
   notifyCatalogueChanged,
   putPublishedSchema,
   putPublishedTable,
@@ -18,7 +19,7 @@ import {
 /** Serialises whole-catalogue writers (start-up of several nodes, repairs). */
 const CATALOGUE_LOCK = 7_460_110_003;
 
-export const BUILTIN_SCHEMAS: readonly PublishedSchema[] = [IVOA_SCHEMA, TAP_SCHEMA];
+export const BUILTIN_SCHEMAS: readonly PublishedSchema[] = publishedSchemas();
 
 /** Upserts the built-in rows and brings TAP_SCHEMA in line with the stored rows. */
 export async function ensureBuiltinCatalogue(pool: pg.Pool): Promise<void> {
@@ -85,7 +86,7 @@ async function repair(client: pg.ClientBase): Promise<void> {
         );
       await client.query(
         `INSERT INTO tap_schema.schemas (schema_name, description, schema_index)
-         VALUES ($1, NULL, (SELECT COALESCE(max(schema_index), 0) + 1 FROM tap_schema.schemas WHERE schema_index < 1000000))
+         VALUES ($1, NULL, (SELECT COALESCE(max(schema_index), 0) + 1 FROM tap_schema.schemas WHERE schema_index < ${LAST_SCHEMA_INDEX}))
          ON CONFLICT (schema_name) DO NOTHING`,
         [t.schema],
       );
@@ -116,4 +117,37 @@ async function inTransaction(pool: pg.Pool, fn: (client: pg.PoolClient) => Promi
   } finally {
     client.release();
   }
+}
+
+/** A declared table as a description (what published_tables.description holds for it). */
+export function descriptionOf(t: PublishedTable): TableDescription {
+  return {
+    schema: t.schema,
+    name: t.name,
+    ...(t.title ? { title: t.title } : {}),
+    description: t.description,
+    type: t.type,
+    ...(t.utype ? { utype: t.utype } : {}),
+    columns: t.columns.map((c) => {
+      const { fieldId: _f, region: _r, ...rest } = c;
+      return rest;
+    }),
+    ...(t.primaryKey ? { primaryKey: t.primaryKey } : {}),
+    ...(t.spatialIndex
+      ? {
+          position: { ra: t.spatialIndex.lon, dec: t.spatialIndex.lat, healpixColumn: t.spatialIndex.column },
+        }
+      : {}),
+    ...(t.foreignKeys?.length
+      ? {
+          foreignKeys: t.foreignKeys.map((fk) => ({
+            target: fk.target,
+            columns: fk.columns,
+            ...(fk.description ? { description: fk.description } : {}),
+          })),
+        }
+      : {}),
+    ...(t.rights ? { rights: t.rights } : {}),
+    ...(t.registry ? { registry: t.registry } : {}),
+  };
 }

@@ -6,9 +6,9 @@
  * notifications sent while it was down are lost.
  */
 import pg from 'pg';
+import { publishedTableOf } from '../publish/index.js';
 import type { PublishedSchema, PublishedTable } from '../tap/tables/model.js';
 import { reconcileTapSchema } from './builtin.js';
-import { publishedTableOf } from './convert.js';
 import { CATALOGUE_CHANNEL, readPublishedSchemas, readPublishedTables } from './store.js';
 import type { CatalogueSource } from './types.js';
 import { CatalogueSnapshot } from './view.js';

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import type { SchemaDescription, TableDescription } from '../publish/index.js';
+import { fitIdentifier, plainName, quoteIdent, quoteLiteral } from '../publish/staging.js';
 import { columnSize, type ForeignKey, type PublishedTable, qualifiedName } from '../tap/tables/model.js';
 
 /** The NOTIFY channel every node process listens on; the payload is the table_name changed. */
@@ -50,7 +51,9 @@ export interface PublishedSchemaRow {
 }
 
 /** TAP_SCHEMA lists the built-in schemas first (ivoa) and last (TAP_SCHEMA); others between. */
-const LAST_SCHEMA_INDEX = 1_000_000;
+export const LAST_SCHEMA_INDEX = 10_000;
+/** A table's table_index is its schema's schema_index times this, plus its place in the schema. */
+const TABLES_PER_SCHEMA = 100_000;
 
 /**
  * Whole-table rights as the database enforces them (auth.may_see_table): an owner group
@@ -97,6 +100,55 @@ export async function putPublishedTable(client: pg.ClientBase, row: PublishedTab
     ],
   );
   await writeTapSchemaRows(client, t, row.nrows);
+  if (!row.builtin) await pointStableName(client, t.name, row.sqlSchema, row.sqlTable);
+}
+
+const STABLE_NAME_MARK = 'vonode: the published version of ';
+
+/**
+ * The loader stores each version in its own table (<table>_v<N>); a view under the
+ * table's own name follows the version served, so SQL written by hand (operators, the
+ * demo's image generator, psql sessions) never has to know the version. security_invoker:
+ * whoever reads through the view gets its own rights, row-level security included.
+ * A real table already holding that name is left alone.
+ */
+async function pointStableName(
+  client: pg.ClientBase,
+  table: string,
+  sqlSchema: string,
+  sqlTable: string,
+): Promise<void> {
+  const stable = fitIdentifier(plainName(table));
+  if (stable === sqlTable) return;
+  const target = `${quoteIdent(sqlSchema)}.${quoteIdent(sqlTable)}`;
+  // A row may name a table not there (yet): nothing to follow.
+  const present = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [target]);
+  if (!present.rows[0]?.t) return;
+  const existing = await client.query<{ relkind: string; note: string | null }>(
+    `SELECT c.relkind, obj_description(c.oid, 'pg_class') AS note FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
+    [sqlSchema, stable],
+  );
+  const found = existing.rows[0];
+  if (found && (found.relkind !== 'v' || !found.note?.startsWith(STABLE_NAME_MARK))) return;
+  const view = `${quoteIdent(sqlSchema)}.${quoteIdent(stable)}`;
+  if (found) await client.query(`DROP VIEW ${view}`);
+  await client.query(`CREATE VIEW ${view} WITH (security_invoker = true) AS SELECT * FROM ${target}`);
+  await client.query(
+    `COMMENT ON VIEW ${view} IS ${quoteLiteral(STABLE_NAME_MARK + `${sqlSchema}.${table}`)}`,
+  );
+  await client.query(`GRANT SELECT ON ${view} TO vonode_reader`);
+}
+
+async function dropStableName(client: pg.ClientBase, table: string, sqlSchema: string): Promise<void> {
+  const stable = fitIdentifier(plainName(table));
+  const existing = await client.query<{ note: string | null }>(
+    `SELECT obj_description(c.oid, 'pg_class') AS note FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'v'`,
+    [sqlSchema, stable],
+  );
+  if (existing.rows[0]?.note?.startsWith(STABLE_NAME_MARK))
+    await client.query(`DROP VIEW ${quoteIdent(sqlSchema)}.${quoteIdent(stable)}`);
 }
 
 /** Upserts a schema's row (published_schemas and TAP_SCHEMA.schemas), in the caller's transaction. */
@@ -137,7 +189,8 @@ async function putSchemaRow(
     `INSERT INTO tap_schema.schemas (schema_name, utype, description, schema_index)
      VALUES ($1, $2, $3, COALESCE($4::int,
        (SELECT COALESCE(max(schema_index), 0) + 1 FROM tap_schema.schemas WHERE schema_index < ${LAST_SCHEMA_INDEX})))
-     ON CONFLICT (schema_name) DO UPDATE SET utype = EXCLUDED.utype, description = EXCLUDED.description`,
+     ON CONFLICT (schema_name) DO UPDATE SET utype = EXCLUDED.utype, description = EXCLUDED.description,
+       schema_index = COALESCE($4::int, tap_schema.schemas.schema_index)`,
     [name, d.utype ?? null, d.description ?? null, index],
   );
 }
@@ -154,7 +207,9 @@ export async function writeTapSchemaRows(
   const name = qualifiedName(t);
   await client.query(
     `INSERT INTO tap_schema.tables (schema_name, table_name, table_type, utype, description, table_index, nrows)
-     VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(max(table_index), -1) + 1 FROM tap_schema.tables), $6)
+     VALUES ($1, $2, $3, $4, $5, COALESCE(
+       (SELECT max(table_index) + 1 FROM tap_schema.tables WHERE schema_name = $1),
+       (SELECT schema_index * ${TABLES_PER_SCHEMA} FROM tap_schema.schemas WHERE schema_name = $1)), $6)
      ON CONFLICT (table_name) DO UPDATE SET schema_name = EXCLUDED.schema_name, table_type = EXCLUDED.table_type,
        utype = EXCLUDED.utype, description = EXCLUDED.description, nrows = EXCLUDED.nrows`,
     [t.schema, name, t.type, t.utype ?? null, t.description, nrows],
@@ -254,12 +309,15 @@ async function deleteOwnKeys(client: pg.ClientBase, name: string): Promise<void>
  * transaction; dropping the physical table is the loader's business.
  */
 export async function removePublishedTable(client: pg.ClientBase, tableName: string): Promise<void> {
-  const gone = await client.query<{ schema_name: string }>(
-    'DELETE FROM vonode.published_tables WHERE table_name = $1 RETURNING schema_name',
+  const gone = await client.query<{ schema_name: string; sql_schema: string; name: string }>(
+    `DELETE FROM vonode.published_tables WHERE table_name = $1
+     RETURNING schema_name, sql_schema, description->>'name' AS name`,
     [tableName],
   );
   await removeTapSchemaRows(client, tableName);
-  const schema = gone.rows[0]?.schema_name;
+  const row = gone.rows[0];
+  if (row?.name) await dropStableName(client, row.name, row.sql_schema);
+  const schema = row?.schema_name;
   if (schema !== undefined) await removeSchemaIfEmpty(client, schema);
 }
 

@@ -11,6 +11,7 @@ import {
   writeDemoCube,
   writeDemoImage,
 } from './demo-products.js';
+import { demoSourcesTable } from './demo-source.js';
 import { describeFitsProduct } from './fits-product.js';
 import { datalinkUrl, publisherDid, upsertRecord } from './products.js';
 
@@ -104,6 +105,7 @@ async function sourcesIn(
   await client.query('BEGIN');
   try {
     await withMaintenance(client);
+    const sources = await demoSourcesTable(client);
     const r = await client.query<{
       ra: number;
       dec: number;
@@ -114,7 +116,7 @@ async function sourcesIn(
       spectral_index: number;
     }>(
       `SELECT s.ra, s.dec, s.flux_int, s.maj_axis, s.min_axis, s.pos_angle, s.spectral_index
-         FROM demo.sources s JOIN unnest($1::bigint[], $2::bigint[]) AS r(lo, hi) ON s.healpix >= r.lo AND s.healpix < r.hi
+         FROM ${sources} s JOIN unnest($1::bigint[], $2::bigint[]) AS r(lo, hi) ON s.healpix >= r.lo AND s.healpix < r.hi
         WHERE s.flux_peak > $3`,
       [lo, hi, spec.noiseJy * 0.3],
     );

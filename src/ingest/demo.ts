@@ -1,17 +1,18 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { withMaintenance } from '../auth/index.js';
-import { descriptionOf } from '../catalogue/convert.js';
-import { notifyCatalogueChanged, putPublishedTable } from '../catalogue/index.js';
-import { DEMO_SCHEMA } from '../tap/tables/index.js';
-import { copyRows } from './copy.js';
+import { notifyCatalogueChanged, putPublishedTable, removePublishedTable } from '../catalogue/index.js';
 import {
-  DEMO_CATALOGUE_VERSION,
-  DEMO_SOURCE_COLUMNS,
-  type DemoField,
-  demoCatalogueRows,
-} from './demo-catalogue.js';
+  parseDescriptionFile,
+  publishCatalogue,
+  publishedTableOf,
+  validateDescription,
+} from '../publish/index.js';
+import { openDataSource } from '../publish/readers/index.js';
+import { DEMO_CATALOGUE_VERSION, type DemoField } from './demo-catalogue.js';
 import { ensureDemoProducts } from './demo-fits.js';
 import { type DemoImageSpec, demoProductPlan } from './demo-products.js';
+import { DEMO_TABLE, demoDataSource } from './demo-source.js';
 
 export interface DemoOptions {
   readonly pool: pg.Pool;
@@ -87,7 +88,6 @@ export async function ensureDemoData(opts: DemoOptions): Promise<void> {
   try {
     await client.query('SELECT pg_advisory_lock($1)', [DEMO_LOCK]);
     await ensureCatalogue(client, opts);
-    await registerDemoCatalogue(client);
     await ensureDemoProducts(client, opts, demoFields(opts.scale), demoPlan(opts.scale));
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [DEMO_LOCK]).catch(() => {});
@@ -95,62 +95,50 @@ export async function ensureDemoData(opts: DemoOptions): Promise<void> {
   }
 }
 
+/** The demo catalogue's description file, published like any site's catalogue. */
+export const DEMO_DESCRIPTION = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'catalogues',
+  'demo.yaml',
+);
+
 async function ensureCatalogue(client: pg.PoolClient, opts: DemoOptions): Promise<void> {
   const state = await client.query<{ detail: { rows: number; version?: number } }>(
     "SELECT detail FROM vonode.demo_state WHERE item = 'catalogue'",
   );
   const stored = state.rows[0]?.detail;
-  if (stored && stored.rows === opts.rows && (stored.version ?? 1) === DEMO_CATALOGUE_VERSION) return;
+  const published = await client.query('SELECT 1 FROM vonode.published_tables WHERE table_name = $1', [
+    DEMO_TABLE,
+  ]);
+  if (
+    published.rowCount &&
+    stored &&
+    stored.rows === opts.rows &&
+    (stored.version ?? 1) === DEMO_CATALOGUE_VERSION
+  )
+    return;
   const t0 = Date.now();
   opts.log(`generating the demo source catalogue: ${opts.rows} rows`);
-  await client.query('BEGIN');
-  try {
-    // The tables are under forced row-level security; loading them is maintenance.
-    await withMaintenance(client);
-    await client.query('DROP INDEX IF EXISTS demo.sources_healpix');
-    await client.query('TRUNCATE demo.sources');
-    await client.query("DELETE FROM vonode.demo_state WHERE item IN ('catalogue', 'products')");
-    const n = await copyRows(
-      client,
-      { schema: 'demo', table: 'sources', columns: DEMO_SOURCE_COLUMNS },
-      demoCatalogueRows({ rows: opts.rows, fields: demoFields(opts.scale) }),
-    );
-    await client.query('CREATE INDEX sources_healpix ON demo.sources (healpix)');
-    await client.query("INSERT INTO vonode.demo_state (item, detail) VALUES ('catalogue', $1)", [
-      JSON.stringify({ rows: n, version: DEMO_CATALOGUE_VERSION }),
-    ]);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  }
-  await client.query('ANALYZE demo.sources');
+  await client.query("DELETE FROM vonode.demo_state WHERE item IN ('catalogue', 'products')");
+  const description = await parseDescriptionFile(DEMO_DESCRIPTION);
+  const table = description.tables.find((t) => `${t.schema}.${t.name}` === DEMO_TABLE);
+  if (!table || description.tables.length !== 1)
+    throw new Error(`${DEMO_DESCRIPTION} must describe the one table ${DEMO_TABLE}`);
+  const source = demoDataSource(table, { rows: opts.rows, fields: demoFields(opts.scale) });
+  // The same path as `vonode publish`: a killed start leaves the previous version served
+  // (or nothing), never a half-loaded table, and the next start publishes again.
+  const report = await publishCatalogue(opts.pool, description, [source], {
+    store: { putPublishedTable, removePublishedTable, notifyCatalogueChanged },
+    toPublished: publishedTableOf,
+    openSource: openDataSource,
+    validate: validateDescription,
+    log: opts.log,
+  });
+  const n = report.tables[0]?.nrows ?? 0;
+  await client.query("INSERT INTO vonode.demo_state (item, detail) VALUES ('catalogue', $1)", [
+    JSON.stringify({ rows: n, version: DEMO_CATALOGUE_VERSION }),
+  ]);
   opts.log(`demo source catalogue ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-}
-
-/** The demo catalogue is a published table like any other (a row, TAP_SCHEMA rows). */
-async function registerDemoCatalogue(client: pg.PoolClient): Promise<void> {
-  const t = DEMO_SCHEMA.tables[0];
-  const n = await client.query<{ n: string }>(
-    'SELECT reltuples::bigint::text AS n FROM pg_class WHERE oid = $1::regclass',
-    ['demo.sources'],
-  );
-  await client.query('BEGIN');
-  try {
-    await putPublishedTable(client, {
-      table: t,
-      sqlSchema: t.sql.schema,
-      sqlTable: t.sql.table,
-      description: descriptionOf(t),
-      nrows: Math.max(0, Number(n.rows[0]?.n ?? 0)),
-      bytes: null,
-      version: 1,
-      schema: { name: DEMO_SCHEMA.name, description: DEMO_SCHEMA.description },
-    });
-    await notifyCatalogueChanged(client, 'demo.sources');
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  }
 }

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { HEALPIX_INDEX_ORDER, Moc, type MocCell, SkyError } from '../../sky/index.js';
-import { ANONYMOUS, withReadOnlyIdentity } from '../auth/index.js';
+import { ANONYMOUS, type Identity, withReadOnlyIdentity } from '../auth/index.js';
+import type { CatalogueSource } from '../catalogue/index.js';
 import { ServiceBusy } from '../db/acquire.js';
 import { reportInternalError } from '../errors/index.js';
 
@@ -23,8 +24,21 @@ const DEFAULT_PRODUCTS_ORDER = 10;
 export interface MocDeps {
   readonly pool: pg.Pool;
   readonly baseUrl: string;
+  /** The published tables: each one with a position has a MOC at /moc/<schema>.<table>. */
+  readonly catalogues: CatalogueSource;
   readonly limits?: Partial<MocLimits>;
 }
+
+/** The catalogue /moc/sources has always described. */
+const SOURCES_TABLE = 'demo.sources';
+
+/** MOCs computed, at most this many kept. */
+const CACHE_ENTRIES = 64;
+/**
+ * A cached MOC is reused for at most this long even when nothing was published: a row's
+ * release date passing changes what a caller may see without any change to the catalogue.
+ */
+const CACHE_TTL_MS = 10 * 60_000;
 
 type MocFormat = 'fits' | 'json' | 'ascii';
 
@@ -35,6 +49,9 @@ const CONTENT_TYPE: Record<MocFormat, string> = {
 };
 
 class MocRequestError extends Error {}
+class MocNotFound extends Error {}
+
+const pgIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 function one(query: unknown, name: string): string | undefined {
   const v = (query as Record<string, unknown>)[name];
@@ -79,6 +96,8 @@ function send(reply: FastifyReply, moc: Moc, format: MocFormat, mocType: 'IMAGE'
 export function registerMoc(app: FastifyInstance, deps: MocDeps): void {
   const limits: MocLimits = { ...DEFAULT_MOC_LIMITS, ...deps.limits };
   const fail = (reply: FastifyReply, err: unknown, request: FastifyRequest) => {
+    if (err instanceof MocNotFound)
+      return reply.status(404).type('text/plain; charset=utf-8').send(`${err.message}\n`);
     if (err instanceof MocRequestError || err instanceof SkyError)
       return reply.status(400).type('text/plain; charset=utf-8').send(`${err.message}\n`);
     if (err instanceof ServiceBusy) throw err; // 503 + Retry-After by the app's error handler
@@ -88,7 +107,7 @@ export function registerMoc(app: FastifyInstance, deps: MocDeps): void {
       .send(`${reportInternalError(request.log, err, 'MOC request failed')}\n`);
   };
 
-  app.get('/moc', async (_request, reply) =>
+  app.get('/moc', async (request, reply) =>
     reply.type('application/json').send({
       mocs: [
         {
@@ -109,32 +128,89 @@ export function registerMoc(app: FastifyInstance, deps: MocDeps): void {
             format: 'fits|json|ascii',
           },
         },
+        // Each published catalogue with a position the caller may see.
+        ...deps.catalogues
+          .view(request.identity ?? ANONYMOUS)
+          .positional()
+          .filter((t) => `${t.schema}.${t.name}`.toLowerCase() !== SOURCES_TABLE)
+          .map((t) => ({
+            url: `${deps.baseUrl}/moc/${encodeURIComponent(`${t.schema}.${t.name}`)}`,
+            description: `the catalogue ${t.schema}.${t.name}${t.title ? ` (${t.title})` : ''}, one cell per row at the order asked`,
+            parameters: {
+              order: `0..${limits.maxSourcesOrder}, default ${DEFAULT_SOURCES_ORDER}`,
+              format: 'fits|json|ascii',
+            },
+          })),
       ],
     }),
   );
 
-  app.get('/moc/sources', async (request, reply) => {
+  // Keyed on the catalogue's version, the table, the order and the caller's groups (RLS
+  // decides on groups alone); a publish bumps the version, so a new table version is never
+  // answered from the old one's cells.
+  const cache = new Map<string, { at: number; cells: Promise<MocCell[]> }>();
+  const catalogueCells = (identity: Identity, table: string, order: number): Promise<MocCell[]> => {
+    const view = deps.catalogues.view(identity);
+    const t =
+      view.table(table) ??
+      view
+        .positional()
+        .find(
+          (x) =>
+            `${x.schema}.${x.name}`.replaceAll('"', '').toLowerCase() ===
+            table.replaceAll('"', '').toLowerCase(),
+        );
+    // A table the caller may not see is answered like one that does not exist.
+    if (!t?.spatialIndex)
+      throw new MocNotFound(
+        `no published catalogue with a position is named '${table}'; see ${deps.baseUrl}/moc`,
+      );
+    const column = t.columns.find((c) => c.name === t.spatialIndex?.column);
+    const sqlColumn = column?.sqlName ?? t.spatialIndex.column.replace(/^"(.*)"$/, '$1');
+    const key = [
+      deps.catalogues.version,
+      `${t.schema}.${t.name}`,
+      order,
+      [...identity.groups].sort().join(','),
+    ].join('|');
+    const hit = cache.get(key);
+    if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.cells;
+    const shift = 2 * (HEALPIX_INDEX_ORDER - order);
+    const from = `${pgIdent(t.sql.schema)}.${pgIdent(t.sql.table)}`;
+    const cells = withReadOnlyIdentity(
+      deps.pool,
+      identity,
+      async (client) => {
+        // Computed as the caller: row-level security leaves out the rows it may not read.
+        const r = await client.query<{ cell: string }>(
+          `SELECT DISTINCT ${pgIdent(sqlColumn)} >> $1 AS cell FROM ${from} WHERE ${pgIdent(sqlColumn)} IS NOT NULL`,
+          [shift],
+        );
+        return r.rows.map((row): MocCell => ({ order, index: BigInt(row.cell) }));
+      },
+      { statementTimeoutMs: limits.timeoutMs },
+    );
+    cache.delete(key);
+    cache.set(key, { at: Date.now(), cells });
+    // A failure is not kept; the oldest entries go first.
+    cells.catch(() => cache.delete(key));
+    while (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+    return cells;
+  };
+  const catalogueMoc = async (request: FastifyRequest, reply: FastifyReply, table: string) => {
     try {
       const order = parseOrder(one(request.query, 'order'), DEFAULT_SOURCES_ORDER, limits.maxSourcesOrder);
       const format = parseFormat(one(request.query, 'format'));
-      const shift = 2 * (HEALPIX_INDEX_ORDER - order);
-      const cells = await withReadOnlyIdentity(
-        deps.pool,
-        request.identity ?? ANONYMOUS,
-        async (client) => {
-          const r = await client.query<{ cell: bigint }>(
-            'SELECT DISTINCT healpix >> $1 AS cell FROM demo.sources',
-            [shift],
-          );
-          return r.rows.map((row): MocCell => ({ order, index: BigInt(row.cell) }));
-        },
-        { statementTimeoutMs: limits.timeoutMs },
-      );
+      const cells = await catalogueCells(request.identity ?? ANONYMOUS, table, order);
       return send(reply, Moc.fromCells(cells, order), format, 'CATALOG');
     } catch (err) {
       return fail(reply, err, request);
     }
-  });
+  };
+  app.get('/moc/sources', (request, reply) => catalogueMoc(request, reply, SOURCES_TABLE));
+  app.get('/moc/:table', (request, reply) =>
+    catalogueMoc(request, reply, (request.params as { table: string }).table),
+  );
 
   app.get('/moc/products', async (request, reply) => {
     try {

@@ -10,8 +10,12 @@ import {
   serviceRecord,
   vosiCapabilities,
 } from '../../registry/index.js';
+import { ANONYMOUS } from '../auth/index.js';
+import type { CatalogueSource } from '../catalogue/index.js';
 import type { ServiceEntry } from '../services.js';
-import { publishedSchemas } from '../tap/tables/index.js';
+import type { PublishedSchema } from '../tap/tables/model.js';
+import { catalogueIdentifier, catalogueRecords } from './catalogues.js';
+import { syncRegistryRecords } from './ledger.js';
 
 /** Who the node's records say publishes it (VONODE_AUTHORITY, VONODE_PUBLISHER, VONODE_CONTACT_EMAIL). */
 export interface Publisher {
@@ -26,6 +30,8 @@ export interface OaiDeps {
   readonly baseUrl: string;
   readonly services: readonly ServiceEntry[];
   readonly publisher: Publisher;
+  /** The published tables: the TAP record's tableset and one record per catalogue with a position. */
+  readonly catalogues: CatalogueSource;
 }
 
 const SUBJECTS = ['radio-astronomy'];
@@ -36,8 +42,9 @@ const SUBJECTS = ['radio-astronomy'];
  * up, updated when an upgrade last changed it (REG-36, REG-40).
  */
 export function nodeRecords(
-  deps: Omit<OaiDeps, 'pool'>,
+  deps: Omit<OaiDeps, 'pool' | 'catalogues'>,
   dates: { created: Date; updated: Date },
+  schemas: readonly PublishedSchema[],
 ): {
   registry: ResourceRecord;
   records: ResourceRecord[];
@@ -94,7 +101,7 @@ export function nodeRecords(
         curation,
         dates,
         [...s.capabilities(url), ...vosiCapabilities(url)],
-        s.path === 'tap' ? publishedSchemas() : undefined,
+        s.path === 'tap' ? schemas : undefined,
       );
     });
   return { registry, records: [registry, authority, ...services] };
@@ -119,21 +126,43 @@ function argumentsOf(request: FastifyRequest): Map<string, string[]> {
 
 /** The OAI-PMH 2.0 endpoint of the publishing registry at /registry/oai (REG-29), GET and POST. */
 export function registerOai(app: FastifyInstance, deps: OaiDeps): void {
-  let repo: Repository | undefined;
+  let nodeDates: { created: Date; updated: Date } | undefined;
+  // The records follow the catalogue: built from the public view on each request (cheap,
+  // no query), so a publish or unpublish shows at once, and so does a release date passing.
   const repository = async (): Promise<Repository> => {
-    if (repo) return repo;
-    const r = await deps.pool.query<{ created: Date; updated: Date }>(
-      'SELECT min(applied_at) AS created, max(applied_at) AS updated FROM vonode.schema_migrations',
-    );
-    const { registry, records } = nodeRecords(deps, r.rows[0]);
-    repo = {
+    if (!nodeDates) {
+      const r = await deps.pool.query<{ created: Date; updated: Date }>(
+        'SELECT min(applied_at) AS created, max(applied_at) AS updated FROM vonode.schema_migrations',
+      );
+      nodeDates = r.rows[0];
+    }
+    const view = deps.catalogues.view(ANONYMOUS);
+    const { registry, records } = nodeRecords(deps, nodeDates, view.schemas);
+    const { publisher, baseUrl } = deps;
+    const catalogues = catalogueRecords(view, {
+      baseUrl,
+      authority: publisher.authority,
+      curation: {
+        publisher: publisher.name,
+        contactName: `${publisher.name} operations`,
+        contactEmail: publisher.email,
+      },
+      subjects: SUBJECTS,
+      dates: nodeDates,
+    });
+    const served = view.positional().map((t) => ({
+      identifier: catalogueIdentifier(publisher.authority, t),
+      tableName: `${t.schema}.${t.name}`,
+    }));
+    const deleted = await syncRegistryRecords(deps.pool, publisher.authority, served);
+    return {
       name: `${deps.publisher.name} publishing registry`,
       baseUrl: `${deps.baseUrl}/registry/oai`,
       adminEmail: deps.publisher.email,
       registry,
-      records,
+      records: [...records, ...catalogues],
+      deleted,
     };
-    return repo;
   };
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const body = oaiResponse(argumentsOf(request), await repository());

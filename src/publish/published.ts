@@ -12,6 +12,8 @@
  *   the data and enforced by row-level security, but are not published: who owns a row
  *   and when it becomes public is access-control data, not part of the catalogue (the
  *   demo catalogue has always kept owner_group and release_date out of TAP_SCHEMA).
+ * Otherwise the conversion adds nothing: a declared table written as a description and
+ * converted back is the same table (the built-in tables are stored that way).
  */
 import type { PublishedColumn, PublishedTable } from '../tap/tables/model.js';
 import type { ColumnDescription, TableDescription } from './description.js';
@@ -54,12 +56,10 @@ export function publishedTableOf(
   nrows?: number,
 ): PublishedTable {
   const hidden = unpublishedColumns(desc);
-  const pkFirst = desc.primaryKey?.[0];
-  const columns: PublishedColumn[] = desc.columns
-    .filter((c) => !hidden.has(c.name))
-    .map((c) => publishedColumnOf(c, c.name === pkFirst));
+  const columns: PublishedColumn[] = desc.columns.filter((c) => !hidden.has(c.name)).map(publishedColumnOf);
   const hp = healpixColumnName(desc);
-  if (hp && desc.position) columns.push(healpixColumn(hp));
+  // A description written from a declared table (the built-in ones) already lists it.
+  if (hp && !columns.some((c) => c.name === hp)) columns.push(healpixColumn(hp));
   const qualified = `${desc.schema}.${desc.name}`;
   return defined({
     schema: desc.schema,
@@ -88,7 +88,7 @@ export function publishedTableOf(
   }) as PublishedTable;
 }
 
-function publishedColumnOf(c: ColumnDescription, leadsPrimaryKey: boolean): PublishedColumn {
+function publishedColumnOf(c: ColumnDescription): PublishedColumn {
   return defined({
     name: c.name,
     sqlName: c.sqlName,
@@ -100,8 +100,7 @@ function publishedColumnOf(c: ColumnDescription, leadsPrimaryKey: boolean): Publ
     utype: c.utype,
     description: c.description ?? '',
     principal: c.principal,
-    // The primary key's index makes its leading column fast to search (TAP_SCHEMA indexed).
-    indexed: c.indexed || leadsPrimaryKey || undefined,
+    indexed: c.indexed,
     std: c.std,
   });
 }

@@ -1,3 +1,4 @@
-export { type ConeCatalogue, DEMO_CONE_CATALOGUE } from './query.js';
+export { coneCapability } from './capability.js';
+export { type ConeCatalogue, coneCatalogueOf } from './query.js';
 export { type ConeRequest, parseConeRequest, type ScsLimits, type Verbosity } from './request.js';
-export { registerScs, type ScsDeps } from './routes.js';
+export { DEFAULT_CONE_TABLE, findPositional, registerScs, type ScsDeps } from './routes.js';

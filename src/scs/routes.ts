@@ -1,22 +1,25 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { AdqlError, type CatalogueTable } from '../../adql/index.js';
+import { AdqlError } from '../../adql/index.js';
 import { copyFormatFor, encode, errorDocument, type Info } from '../../votable/index.js';
 import { ANONYMOUS } from '../auth/index.js';
+import type { CatalogueSource, CatalogueView } from '../catalogue/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import { ServiceBusy } from '../db/acquire.js';
 import { reportInternalError } from '../errors/index.js';
 import { compileAdql } from '../tap/compile.js';
 import { executeQuery, QueryStopped } from '../tap/execute.js';
 import { SYNC_RETRY_AFTER_SECONDS, type SyncGate } from '../tap/spooled.js';
-import { type ConeCatalogue, coneAdql, coneFields, DEMO_CONE_CATALOGUE } from './query.js';
+import { type ConeCatalogue, coneAdql, coneCatalogueOf, coneFields } from './query.js';
 import { parseConeRequest, type ScsLimits } from './request.js';
 
 export interface ScsDeps {
   readonly pool: pg.Pool;
-  readonly catalogue: readonly CatalogueTable[];
+  /** The published tables; each caller's view decides what its cones may reach. */
+  readonly catalogues: CatalogueSource;
   readonly limits: ScsLimits;
-  readonly cone?: ConeCatalogue;
+  /** The catalogue /scs/query serves (default demo.sources, else the default schema's first). */
+  readonly defaultTable?: string;
   /** Shared with /tap/sync: caps on sync queries in progress, and the result spool. */
   readonly gate: SyncGate;
 }
@@ -24,14 +27,62 @@ export interface ScsDeps {
 // SCS-10: what 1.03 clients and validators expect when no RESPONSEFORMAT is asked for.
 const SCS_CONTENT_TYPE = 'text/xml;content=x-votable;charset=UTF-8';
 
-/** Simple Cone Search 1.03 (with the 1.1 draft's MAXREC and RESPONSEFORMAT) at /scs/query. */
+/** The catalogue /scs/query has always served. */
+export const DEFAULT_CONE_TABLE = 'demo.sources';
+
+/** A published table by the name in a URL: as TAP_SCHEMA writes it, delimiting quotes optional. */
+export function findPositional(view: CatalogueView, name: string) {
+  const direct = view.table(name);
+  if (direct?.spatialIndex) return direct;
+  const wanted = name.replaceAll('"', '').toLowerCase();
+  return view.positional().find((t) => `${t.schema}.${t.name}`.replaceAll('"', '').toLowerCase() === wanted);
+}
+
+/**
+ * The cone search of `name` as this caller sees it. A table the caller may not see is
+ * answered like one that does not exist, so its existence is not disclosed.
+ */
+function coneFor(view: CatalogueView, name: string | undefined, defaultTable: string): ConeCatalogue {
+  if (name === undefined) {
+    const t =
+      findPositional(view, defaultTable) ??
+      view.positional().find((x) => x.schema === view.adql.defaultSchema && coneCatalogueOf(x));
+    const cat = t && coneCatalogueOf(t);
+    if (!cat)
+      throw new DaliError('this node publishes no catalogue for /scs/query; see /scs/capabilities', 404);
+    return cat;
+  }
+  const t = findPositional(view, name);
+  if (!t)
+    throw new DaliError(
+      `no published catalogue with a position is named '${name}'; see /scs/capabilities`,
+      404,
+    );
+  const cat = coneCatalogueOf(t);
+  if (!cat)
+    throw new DaliError(
+      `${name} has no row identifier (a column with UCD meta.id;meta.main or a one-column primary key), which a cone search needs`,
+      404,
+    );
+  return cat;
+}
+
+/**
+ * Simple Cone Search 1.03 (with the 1.1 draft's MAXREC and RESPONSEFORMAT): one endpoint per
+ * published catalogue with a position at /scs/<schema>.<table>/query (SCS-40), and
+ * /scs/query for the node's default catalogue.
+ */
 export function registerScs(app: FastifyInstance, deps: ScsDeps): void {
-  const cat = deps.cone ?? DEMO_CONE_CATALOGUE;
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const ticket = deps.gate.admit(request);
     if (typeof ticket === 'string')
       return sendError(request, reply, new ServiceBusy(ticket, SYNC_RETRY_AFTER_SECONDS));
     try {
+      const identity = request.identity ?? ANONYMOUS;
+      const view = deps.catalogues.view(identity);
+      const named = (request.params as { table?: string }).table;
+      const cat = coneFor(view, named, deps.defaultTable ?? DEFAULT_CONE_TABLE);
+      const tables = [...view.adql.tables()];
       const params = new DaliParams().add(request.query);
       if (request.method === 'POST') params.add(request.body);
       const cone = parseConeRequest(params, deps.limits);
@@ -45,9 +96,9 @@ export function registerScs(app: FastifyInstance, deps: ScsDeps): void {
       await ticket.startProducing(abort.signal);
       const result = await executeQuery(
         deps.pool,
-        () => compileAdql(coneAdql(cat, cone), deps.catalogue, [], { maxrec }),
+        () => compileAdql(coneAdql(cat, cone), tables, [], { maxrec }),
         {
-          identity: request.identity ?? ANONYMOUS,
+          identity,
           maxrec,
           timeoutSeconds: deps.limits.timeoutSeconds,
           signal: abort.signal,
@@ -87,6 +138,8 @@ export function registerScs(app: FastifyInstance, deps: ScsDeps): void {
   };
   app.get('/scs/query', handler);
   app.post('/scs/query', handler);
+  app.get('/scs/:table/query', handler);
+  app.post('/scs/:table/query', handler);
 }
 
 function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown) {

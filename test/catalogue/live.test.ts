@@ -1,6 +1,5 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishedTableOf } from '../../src/catalogue/convert.js';
 import {
   ensureBuiltinCatalogue,
   type LiveCatalogue,
@@ -9,7 +8,7 @@ import {
   removePublishedTable,
   startLiveCatalogue,
 } from '../../src/catalogue/index.js';
-import type { TableDescription } from '../../src/publish/index.js';
+import { publishedTableOf, type TableDescription } from '../../src/publish/index.js';
 import { testDatabaseUrl } from '../support/db.js';
 
 // Two catalogues on two pools stand for two node processes on one database: what one

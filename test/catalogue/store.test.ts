@@ -1,14 +1,13 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANONYMOUS, withIdentity } from '../../src/auth/index.js';
-import { publishedTableOf } from '../../src/catalogue/convert.js';
 import {
   ensureBuiltinCatalogue,
   putPublishedTable,
   readPublishedTables,
   removePublishedTable,
 } from '../../src/catalogue/index.js';
-import type { TableDescription } from '../../src/publish/index.js';
+import { publishedTableOf, type TableDescription } from '../../src/publish/index.js';
 import { testDatabaseUrl } from '../support/db.js';
 
 // The stored catalogue against the real PostgreSQL: rows, TAP_SCHEMA rows written in the

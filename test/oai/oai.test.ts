@@ -73,8 +73,8 @@ describe('/registry/oai (OAI-PMH 2.0 publishing registry)', () => {
 
   it('ListRecords gives the registry, the authority and every service, headers named by IVOID (REG-32, REG-36, REG-40)', async () => {
     const r = await oai({ verb: 'ListRecords', metadataPrefix: 'ivo_vor', set: 'ivo_managed' });
-    const recs = parser.parse(r.text)['OAI-PMH'].ListRecords.record as Array<{
-      header: Array<{ identifier: string; setSpec: string; datestamp: string }>;
+    const listed = parser.parse(r.text)['OAI-PMH'].ListRecords.record as Array<{
+      header: Array<{ identifier: string; setSpec: string; datestamp: string; '@_status'?: string }>;
       metadata: {
         Resource: {
           identifier: string;
@@ -84,6 +84,8 @@ describe('/registry/oai (OAI-PMH 2.0 publishing registry)', () => {
         };
       };
     }>;
+    // Catalogues other tests publish and withdraw on the same database leave deleted headers.
+    const recs = listed.filter((x) => x.header[0]['@_status'] !== 'deleted');
     const ids = recs.map((x) => x.header[0].identifier);
     expect(ids).toEqual(
       expect.arrayContaining([
@@ -127,15 +129,19 @@ describe('/registry/oai (OAI-PMH 2.0 publishing registry)', () => {
         .text,
     )['OAI-PMH'];
     expect(dc.GetRecord.record[0].metadata.dc.identifier).toBe('ivo://src.example.org/tap');
+    type Header = { datestamp: string; '@_status'?: string };
+    const live = (doc: { ListIdentifiers: { header: Header[] } }) =>
+      doc.ListIdentifiers.header.filter((h) => h['@_status'] !== 'deleted');
     const all = parser.parse(
       (await oai({ verb: 'ListIdentifiers', metadataPrefix: 'oai_dc', from: '2000-01-01' })).text,
     )['OAI-PMH'];
-    expect(all.ListIdentifiers.header.length).toBeGreaterThanOrEqual(8);
-    const stamp = all.ListIdentifiers.header[0].datestamp as string;
+    expect(live(all).length).toBeGreaterThanOrEqual(8);
+    const stamp = live(all)[0].datestamp;
     const same = parser.parse(
       (await oai({ verb: 'ListIdentifiers', metadataPrefix: 'oai_dc', from: stamp, until: stamp })).text,
     )['OAI-PMH'];
-    expect(same.ListIdentifiers.header.length).toBe(all.ListIdentifiers.header.length);
+    // Published catalogues carry their own publication date, so compare with that stamp's records.
+    expect(live(same).length).toBe(live(all).filter((h) => h.datestamp === stamp).length);
   });
 
   it('answers protocol errors in the envelope with 200 and the OAI code (REG-30)', async () => {

@@ -59,8 +59,7 @@ describe('publishedTableOf', () => {
       description: 'source list',
       title: 'Sources',
       columns: [
-        // the leading primary-key column is indexed (its unique index)
-        { name: 'id', datatype: 'long', ucd: 'meta.id;meta.main', description: 'id', indexed: true },
+        { name: 'id', datatype: 'long', ucd: 'meta.id;meta.main', description: 'id' },
         {
           name: 'ra',
           datatype: 'double',
@@ -113,5 +112,20 @@ describe('publishedTableOf', () => {
     expect(p.spatialIndex).toBeUndefined();
     expect(p.columns.map((c) => c.name)).toEqual(['id', 'ra', 'dec', '"Min"']);
     expect(p.nrows).toBeUndefined();
+  });
+
+  it('keeps a HEALPix column a description already lists (a declared table written as a description)', () => {
+    const hpx = {
+      name: 'hpx',
+      datatype: 'long',
+      ucd: 'pos.healpix',
+      description: 'index',
+      indexed: true,
+    } as const;
+    const p = publishedTableOf(
+      { ...DESC, columns: [...DESC.columns, hpx] },
+      { sqlSchema: 's', sqlTable: 't' },
+    );
+    expect(p.columns.filter((c) => c.name === 'hpx')).toStrictEqual([hpx]);
   });
 });

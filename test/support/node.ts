@@ -1,3 +1,4 @@
+import type { CatalogueSource } from '../../src/catalogue/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { type RunningNode, startNode } from '../../src/node.js';
 import { testDatabaseUrl, testDataDir } from './db.js';
@@ -11,6 +12,7 @@ export const TEST_BASE_URL = 'http://vo.example.test/node';
 /** A real node on the test database and the run's shared data folder, on a free loopback port. */
 export async function startTestNode(
   env: Record<string, string> = {},
+  opts: { readonly catalogues?: CatalogueSource } = {},
 ): Promise<RunningNode & { dataDir: string; stop(): Promise<void> }> {
   const dataDir = testDataDir();
   const config = parseConfig({
@@ -23,7 +25,7 @@ export async function startTestNode(
     VONODE_LOG_LEVEL: 'silent',
     ...env,
   });
-  const node = await startNode(config);
+  const node = await startNode(config, undefined, opts);
   return Object.assign(node, {
     dataDir,
     async stop() {

@@ -15,7 +15,8 @@ const PREFIX = 'uk/ac/starlink/ttools/taplint/';
 let folder: string | undefined;
 
 const NAMESPACES: Array<[ns: string, file: string]> = [
-  ['http://www.ivoa.net/xml/VOResource/v1.0', 'VOResource-v1.0.xsd'],
+  // VOResource 1.1 (same namespace): one securityMethod per interface, rights with rightsURI.
+  ['http://www.ivoa.net/xml/VOResource/v1.0', 'VOResource-v1.1.xsd'],
   ['http://www.ivoa.net/xml/VODataService/v1.1', 'VODataService-v1.1.xsd'],
   ['http://www.ivoa.net/xml/TAPRegExt/v1.0', 'TAPRegExt-v1.0-Erratum1.xsd'],
   ['http://www.ivoa.net/xml/VOSICapabilities/v1.0', 'VOSICapabilities-v1.0.xsd'],
@@ -46,7 +47,7 @@ for n in z.namelist():
     const path = join(dir, f);
     const text = readFileSync(path, 'utf8').replace(/schemaLocation="([^"]+)"/g, (_m, loc: string) => {
       const base = loc.split('/').pop() ?? loc;
-      const target = local[base] ?? (base.startsWith('VOResource') ? 'VOResource-v1.0.xsd' : base);
+      const target = base.startsWith('VOResource') ? 'VOResource-v1.1.xsd' : (local[base] ?? base);
       return `schemaLocation="${target}"`;
     });
     writeFileSync(path, text);
@@ -78,7 +79,7 @@ export function xsdErrors(xml: string): string {
 
 /**
  * Validates a registry record's ri:Resource as a vr:Resource (with its xsi:type, e.g.
- * vs:CatalogService). No RegistryInterface or VORegistry schema ships with STILTS, so the
+ * vs:CatalogService), against VOResource 1.1. No RegistryInterface or VORegistry schema ships with STILTS, so the
  * record's root is renamed into a test namespace whose one element has type vr:Resource:
  * everything inside is checked against VOResource, VODataService and TAPRegExt.
  */
@@ -90,7 +91,7 @@ export function xsdResourceErrors(record: string): string {
       wrapper,
       `<?xml version="1.0"?>
 <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:vr="http://www.ivoa.net/xml/VOResource/v1.0" targetNamespace="urn:vonode:record" elementFormDefault="unqualified">
-  <xs:import namespace="http://www.ivoa.net/xml/VOResource/v1.0" schemaLocation="VOResource-v1.0.xsd"/>
+  <xs:import namespace="http://www.ivoa.net/xml/VOResource/v1.0" schemaLocation="VOResource-v1.1.xsd"/>
   <xs:import namespace="http://www.ivoa.net/xml/VODataService/v1.1" schemaLocation="VODataService-v1.1.xsd"/>
   <xs:import namespace="http://www.ivoa.net/xml/TAPRegExt/v1.0" schemaLocation="TAPRegExt-v1.0-Erratum1.xsd"/>
   <xs:element name="Resource" type="vr:Resource"/>

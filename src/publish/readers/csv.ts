@@ -6,6 +6,7 @@
  * the inferred type is a DataFileError naming the row and column. `opts.types` overrides the
  * inference per column (the loader passes the description's datatypes).
  */
+import { isAscii } from 'node:buffer';
 import type { Datatype } from '../../../votable/index.js';
 import { DataFileError, type DataSource, type SourceBatch, type SourceColumn } from '../source.js';
 import { type FileBytes, openFileBytes } from './bytes.js';
@@ -82,6 +83,7 @@ export function inferDatatype(cells: readonly string[]): Datatype {
 function converter(datatype: Datatype): Convert {
   switch (datatype) {
     case 'boolean':
+    case 'bit':
       return (t) => {
         const s = t.trim();
         if (TRUE.has(s) || s === '1') return true;
@@ -90,10 +92,25 @@ function converter(datatype: Datatype): Convert {
       };
     case 'long':
       return (t) => {
-        const s =
-          t.length > 0 && (t.charCodeAt(0) === 32 || t.charCodeAt(t.length - 1) === 32) ? t.trim() : t;
+        // Digits only (the usual case) are read without a regex; anything else takes the slow path.
+        const len = t.length;
+        if (len <= 15) {
+          let i = 0;
+          let c = t.charCodeAt(0);
+          const neg = c === 45;
+          if (neg || c === 43) i = 1;
+          if (i < len) {
+            let v = 0;
+            for (; i < len; i++) {
+              c = t.charCodeAt(i) - 48;
+              if (c < 0 || c > 9) break;
+              v = v * 10 + c;
+            }
+            if (i === len) return BigInt(neg ? -v : v);
+          }
+        }
+        const s = t.trim();
         if (!INT_RE.test(s)) throw new CellError(`"${s.slice(0, 40)}" is not a long`);
-        if (s.length < 16) return BigInt(Number(s));
         const b = BigInt(s);
         if (b < LONG_MIN || b > LONG_MAX) throw new CellError(`${s} is out of range for long`);
         return b;
@@ -118,10 +135,16 @@ function converter(datatype: Datatype): Convert {
     case 'float':
     case 'double':
       return (t) => {
+        // Number() reads decimal text, but also hex/binary/octal (0x..), 'Infinity' and blanks:
+        // those are told apart by their first characters instead of a regex per cell.
         const v = Number(t);
-        // Number() also takes '', hex, binary and 'Infinity' spellings: only decimal text passes.
-        if (!Number.isNaN(v) && FLOAT_RE.test(t.trim()))
+        if (!Number.isNaN(v)) {
+          const c1 = t.length > 2 ? t.charCodeAt(1) | 32 : 0;
+          if (c1 === 120 || c1 === 98 || c1 === 111)
+            throw new CellError(`"${t.slice(0, 40)}" is not a ${datatype}`);
+          if (v === 0 && t.trim() === '') return null;
           return datatype === 'float' ? Math.fround(v) : v;
+        }
         const s = t.trim();
         const special = NAN_INF.get(s);
         if (special !== undefined) return Number.isNaN(special) ? null : special;
@@ -143,9 +166,22 @@ function splitRecords(
   onBadQuote: (recordIndex: number) => never,
 ): number {
   const n = text.length;
+  const delimChar = String.fromCharCode(delim);
   let p = 0;
+  // Where the next quote is (-1: none left): lines before it are split natively.
+  let quote = quoting ? text.indexOf('"') : -1;
   while (p < n && out.length < maxRecords) {
     const rowStart = p;
+    if (quote !== -1 && quote < p) quote = text.indexOf('"', p);
+    const nl = text.indexOf('\n', p);
+    if (nl < 0 && !final) return rowStart;
+    if (quote === -1 || (nl >= 0 && quote > nl)) {
+      const end = nl < 0 ? n : nl;
+      const stop = end > p && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+      p = nl < 0 ? n : nl + 1;
+      if (stop > rowStart) out.push(text.slice(rowStart, stop).split(delimChar));
+      continue;
+    }
     const fields: string[] = [];
     let c = -1;
     for (;;) {
@@ -219,6 +255,7 @@ export async function openDelimited(
   const quoting = format === 'csv';
   const bytes: FileBytes = openFileBytes(path, size, gzip);
   const utf8 = new TextDecoder('utf-8', { fatal: true });
+  let decoderPending = false;
   const it = bytes.chunks()[Symbol.asyncIterator]();
   let text = '';
   let eof = false;
@@ -282,7 +319,13 @@ export async function openDelimited(
         }
       } else {
         try {
-          text += utf8.decode(r.value, { stream: true });
+          // ASCII text (most catalogues) is taken as Latin-1: one-byte strings, no UTF-8 decoding.
+          // The decoder is kept for any chunk after a non-ASCII one, which may end mid-character.
+          if (!decoderPending && isAscii(r.value)) text += r.value.toString('latin1');
+          else {
+            text += utf8.decode(r.value, { stream: true });
+            decoderPending = !isAscii(r.value);
+          }
         } catch {
           fail('the file is not valid UTF-8 text', rowOf(pending.length));
         }

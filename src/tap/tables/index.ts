@@ -1,9 +1,7 @@
-import { DEMO_SCHEMA } from './demo.js';
 import type { PublishedSchema, PublishedTable } from './model.js';
 import { IVOA_SCHEMA } from './obscore.js';
 import { TAP_SCHEMA } from './tap-schema.js';
 
-export { DEMO_SCHEMA } from './demo.js';
 export {
   columnSize,
   type Datatype,
@@ -14,12 +12,14 @@ export {
   qualifiedName,
 } from './model.js';
 export { IVOA_SCHEMA, OBSCORE_COLUMNS } from './obscore.js';
-export { syncTapSchema } from './sync.js';
 export { TAP_SCHEMA } from './tap-schema.js';
 
-/** Everything this node publishes through TAP, in display order. */
+/**
+ * The built-in schemas, declared in code: stored as rows at start (src/catalogue/builtin.ts)
+ * beside every published catalogue, which are data (catalogues/*.yaml, `vonode publish`).
+ */
 export function publishedSchemas(): PublishedSchema[] {
-  return [IVOA_SCHEMA, DEMO_SCHEMA, TAP_SCHEMA];
+  return [IVOA_SCHEMA, TAP_SCHEMA];
 }
 
 /** Finds a published table by its qualified name as VOSI and TAP_SCHEMA write it. */
