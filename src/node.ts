@@ -32,6 +32,7 @@ export async function startNode(
     acquireTimeoutMs: config.dbAcquireTimeoutSeconds * 1000,
     log: (l) => (config.logLevel === 'debug' || config.logLevel === 'trace' ? log(l) : undefined),
     notice: log,
+    recordConnection: true,
   });
   const health: HealthState = { upSince: new Date(), draining: false, database: db.health };
   let app: FastifyInstance | undefined;

@@ -3,6 +3,7 @@ import { ConfigError, parseConfig } from '../config/index.js';
 import { startNode } from '../node.js';
 import { runDescribeCommand } from './describe.js';
 import { runIngestCommand } from './ingest.js';
+import { runPublishCommand, runTablesCommand, runUnpublishCommand } from './publish.js';
 
 const USAGE = `usage: vonode <command>
 
@@ -11,6 +12,9 @@ commands:
   ingest PATH...   register FITS images and cubes in ivoa.obscore (vonode ingest --help)
   describe FILE    draft a table description (YAML) from a FITS, VOTable, CSV/TSV or
                    Parquet file: vonode describe FILE [--schema S] [--name T] > T.yaml
+  publish DESC [DATA...]  publish the catalogues of a description file (vonode publish --help)
+  unpublish SCHEMA.TABLE  withdraw a published table
+  tables           list the published tables: rows, size, rights, when
   token            print a development token: vonode token --sub NAME --groups G1,G2
                    (needs VONODE_DEV_ISSUER=on; see the README)
   help             show this text
@@ -28,6 +32,12 @@ export async function main(argv: string[]): Promise<number> {
         return await runIngestCommand(argv.slice(1));
       case 'describe':
         return await runDescribeCommand(argv.slice(1));
+      case 'publish':
+        return await runPublishCommand(argv.slice(1));
+      case 'unpublish':
+        return await runUnpublishCommand(argv.slice(1));
+      case 'tables':
+        return await runTablesCommand(argv.slice(1));
       case 'token':
         return await runTokenCommand(argv.slice(1), process.env);
       case 'help':

@@ -2,12 +2,14 @@ import pg from 'pg';
 import { ConfigError } from '../config/errors.js';
 import { NodePool } from './acquire.js';
 import { clientClassFor } from './client.js';
+import { removeConnectionFile, writeConnectionFile } from './connection-file.js';
 import { type EmbeddedDatabase, ensureDatabase, startEmbeddedPostgres } from './embedded.js';
 import { DatabaseHealth } from './health.js';
 import { applyMigrations } from './migrate.js';
 
 export { controlPoolOf, isServiceBusy, NodePool, ServiceBusy } from './acquire.js';
 export { isDatabaseUnavailable } from './client.js';
+export { runningNodeDatabase } from './connection-file.js';
 export { ensureDatabase, startEmbeddedPostgres } from './embedded.js';
 export { DatabaseHealth, type DatabaseStatus } from './health.js';
 export { applyMigrations, loadMigrations, MIGRATIONS_DIR } from './migrate.js';
@@ -36,6 +38,8 @@ export interface OpenOptions {
   readonly log?: (line: string) => void;
   /** Outages, restarts and recoveries of the database: lines an operator should see. */
   readonly notice?: (line: string) => void;
+  /** Write the embedded database's URL to the data folder for commands (the serving node). */
+  readonly recordConnection?: boolean;
 }
 
 /**
@@ -96,12 +100,15 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     throw describeConnectionFailure(err, options.databaseUrl);
   }
   opened = true;
+  // `vonode publish` and the other commands find this database through it.
+  if (embedded && options.recordConnection) writeConnectionFile(options.dataDir, url);
   return {
     pool,
     url,
     embedded: embedded !== undefined,
     health,
     async close() {
+      if (embedded && options.recordConnection) removeConnectionFile(options.dataDir);
       health.close();
       await pool.end().catch(() => {});
       await embedded?.stop();

@@ -14,14 +14,6 @@ export type {
   ValidationLevel,
 } from './description.js';
 export { parseFelis } from './felis.js';
-export { DescriptionError, type DescriptionIssue, parseDescription, parseDescriptionFile } from './parse.js';
-export {
-  DEFAULT_HEALPIX_COLUMN,
-  healpixColumn,
-  healpixColumnName,
-  publishedTableOf,
-  unpublishedColumns,
-} from './published.js';
 export {
   type DataInput,
   type Progress,
@@ -32,7 +24,15 @@ export {
   publishCatalogue,
   unpublishTable,
 } from './load.js';
+export { DescriptionError, type DescriptionIssue, parseDescription, parseDescriptionFile } from './parse.js';
 export { PublishError, planTable, qualifiedTableName } from './plan.js';
+export {
+  DEFAULT_HEALPIX_COLUMN,
+  healpixColumn,
+  healpixColumnName,
+  publishedTableOf,
+  unpublishedColumns,
+} from './published.js';
 export type { CatalogueStore, PublishedRowInput, ToPublished } from './register.js';
 export {
   DataFileError,

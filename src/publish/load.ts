@@ -14,8 +14,16 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { CatalogueDescription, TableDescription, ValidationLevel } from './description.js';
+import type {
+  CatalogueDescription,
+  Datatype,
+  SchemaDescription,
+  TableDescription,
+  ValidationLevel,
+} from './description.js';
 import { PublishError, planTable, rowEncoder, type TablePlan } from './plan.js';
+import { publishedTableOf } from './published.js';
+import { openDataSource } from './readers/index.js';
 import type { CatalogueStore, ToPublished } from './register.js';
 import { DataFileError, type DataSource } from './source.js';
 import {
@@ -24,11 +32,13 @@ import {
   LOCK_KEY_SQL,
   markStaging,
   markVersion,
+  plainName,
   quoteIdent,
   STAGING_SCHEMA,
   stagingName,
   versionTableName,
 } from './staging.js';
+import { type Problem, type Validation, validateDescription } from './validate.js';
 
 export type PublishPhase = 'read' | 'sort' | 'index' | 'analyze' | 'swap';
 
@@ -46,19 +56,14 @@ export interface PublishOptions {
   readonly onProgress?: (p: Progress) => void;
   /** One line per phase and table, with its timing. */
   readonly log?: (line: string) => void;
-  /** Opens a data file (src/publish/readers). */
-  readonly openSource: (path: string) => Promise<DataSource>;
-  /** The catalogue store (src/catalogue) and the description conversion (published.ts). */
+  /** The catalogue store's writes (src/catalogue/store.ts), passed in: src/catalogue reads src/publish. */
   readonly store: CatalogueStore;
-  readonly toPublished: ToPublished;
-  /**
-   * Metadata problems of the description (validateDescription); with strict validation
-   * any problem refuses the publish, with lax they are logged.
-   */
-  readonly validate?: (
-    desc: CatalogueDescription,
-    level: ValidationLevel,
-  ) => { problems: readonly unknown[] };
+  /** Opens a data file; default openDataSource (src/publish/readers) with the described types. */
+  readonly openSource?: (path: string) => Promise<DataSource>;
+  /** Default publishedTableOf (src/publish/published.ts). */
+  readonly toPublished?: ToPublished;
+  /** Default validateDescription (src/publish/validate.ts). */
+  readonly validate?: (desc: CatalogueDescription, level: ValidationLevel) => Validation;
 }
 
 export interface PublishedVersion {
@@ -81,6 +86,7 @@ export interface PublishReport {
 
 interface Built {
   readonly plan: TablePlan;
+  readonly schema?: SchemaDescription;
   readonly version: number;
   /** The finished table in vonode_staging (quoted, qualified) and its bare name. */
   readonly staged: string;
@@ -105,9 +111,14 @@ export async function publishCatalogue(
   const t0 = Date.now();
   const log = opts.log ?? (() => {});
   const level = opts.validation ?? description.validation ?? 'strict';
-  const problems = (opts.validate?.(description, level).problems ?? []).map(problemText);
-  if (problems.length > 0 && level === 'strict')
-    throw new PublishError(`the description has ${problems.length} problem(s): ${problems.join('; ')}`);
+  // Errors refuse at any level, metadata warnings only in strict (validate.ts).
+  const checked = (opts.validate ?? validateDescription)(description, level);
+  const refused = checked.problems.filter((p) => p.severity === 'error' || level === 'strict');
+  if (!checked.ok || refused.length > 0)
+    throw new PublishError(
+      `the description has ${refused.length} problem(s)${level === 'lax' ? '' : ' (strict)'}: ${refused.map(problemText).join('; ')}`,
+    );
+  const problems = checked.problems.map(problemText);
   for (const p of problems) log(`warning: ${p}`);
   if (description.tables.length === 0) throw new PublishError('the description declares no table');
   if (dataFiles.length !== description.tables.length)
@@ -134,7 +145,9 @@ export async function publishCatalogue(
       await locker.query(`SELECT pg_advisory_lock(${LOCK_KEY_SQL})`, [key]);
     }
     for (let i = 0; i < plans.length; i++) {
-      built.push(await buildVersion(pool, plans[i], dataFiles[i], opts, log));
+      const b = await buildVersion(pool, plans[i], dataFiles[i], opts, log);
+      const schema = description.schemas.find((s) => s.name === plans[i].desc.schema);
+      built.push(schema ? { ...b, schema } : b);
     }
     const versions = await swap(locker, built, opts);
     for (const v of versions) {
@@ -161,11 +174,15 @@ export async function publishCatalogue(
   }
 }
 
-function problemText(p: unknown): string {
-  if (typeof p === 'string') return p;
-  const o = p as { message?: string; path?: string; line?: number };
-  if (o && typeof o.message === 'string') return o.line ? `line ${o.line}: ${o.message}` : o.message;
-  return String(p);
+function problemText(p: Problem): string {
+  return p.where ? `${p.where}: ${p.message}` : p.message;
+}
+
+/** The data file opened with the described datatypes (CSV/TSV then skip inferring them). */
+function openDescribed(path: string, table: TableDescription): Promise<DataSource> {
+  const types: Record<string, Datatype> = {};
+  for (const c of table.columns) types[plainName(c.source ?? c.name)] = c.datatype;
+  return openDataSource(path, { types });
 }
 
 /** Errors as one line naming the problem: PostgreSQL and reader errors included. */
@@ -175,9 +192,11 @@ function asPublishError(err: unknown): Error {
     const where = [err.row !== undefined ? `row ${err.row}` : '', err.column ? `column ${err.column}` : '']
       .filter(Boolean)
       .join(', ');
-    const msg = err.message.includes(err.path)
-      ? err.message
-      : `${err.path}: ${where ? `${where}: ` : ''}${err.message}`;
+    const msg = /^row \d+/.test(err.message)
+      ? `${err.path}: ${err.message}`
+      : err.message.includes(err.path)
+        ? err.message
+        : `${err.path}: ${where ? `${where}: ` : ''}${err.message}`;
     return new PublishError(msg);
   }
   const e = err as { code?: string; message?: string; detail?: string };
@@ -221,10 +240,14 @@ async function buildVersion(
   opts: PublishOptions,
   log: (line: string) => void,
 ): Promise<Built> {
-  const source = typeof input === 'string' ? await opts.openSource(input) : input;
+  const source =
+    typeof input === 'string'
+      ? await (opts.openSource ? opts.openSource(input) : openDescribed(input, plan.desc))
+      : input;
   const client = await pool.connect();
   let broken = false;
   const table = plan.tableName;
+  const made: string[] = [];
   const progress = (phase: PublishPhase, rows: number, start: number) =>
     opts.onProgress?.({
       table,
@@ -244,6 +267,7 @@ async function buildVersion(
     // again in HEALPix order (PostgreSQL sorts on disk: the loader's memory stays flat).
     const loadName = plan.healpix ? stagingName(table, version, 'load') : finalName;
     const load = `${staging}.${quoteIdent(loadName)}`;
+    made.push(load, final);
     await client.query(`SET maintenance_work_mem = '256MB'`);
     await client.query(`SET work_mem = '128MB'`);
     await client.query(`BEGIN`);
@@ -329,6 +353,8 @@ async function buildVersion(
     };
   } catch (err) {
     if (!broken) await client.query('ROLLBACK').catch(() => {});
+    // Under this table's advisory lock: no one else uses these names.
+    for (const t of made) await pool.query(`DROP TABLE IF EXISTS ${t}`).catch(() => {});
     throw err;
   } finally {
     if (!broken) {
@@ -379,13 +405,14 @@ async function swap(
       await markVersion(client, target, plan.tableName);
       await applyRights(client, target, desc);
       await opts.store.putPublishedTable(client, {
-        table: opts.toPublished(desc, { sqlSchema: plan.sqlSchema, sqlTable }, b.nrows),
+        table: (opts.toPublished ?? publishedTableOf)(desc, { sqlSchema: plan.sqlSchema, sqlTable }, b.nrows),
         sqlSchema: plan.sqlSchema,
         sqlTable,
         description: desc,
         nrows: b.nrows,
         bytes: b.bytes,
         version: b.version,
+        ...(b.schema ? { schema: b.schema } : {}),
       });
       await opts.store.notifyCatalogueChanged(client, plan.tableName);
       const prev = old.rows[0];

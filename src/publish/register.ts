@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import type { PublishedTable } from '../tap/tables/model.js';
-import type { TableDescription } from './description.js';
+import type { SchemaDescription, TableDescription } from './description.js';
 
 export interface PublishedRowInput {
   readonly table: PublishedTable;
@@ -17,6 +17,8 @@ export interface PublishedRowInput {
   readonly bytes: number;
   readonly version: number;
   readonly builtin?: boolean;
+  /** The schema's own description (kept when absent). */
+  readonly schema?: SchemaDescription;
 }
 
 /** The catalogue store's writes, called inside the loader's swap transaction. */

@@ -1,12 +1,9 @@
-import type pg from 'pg';
-import type {
-  CatalogueStore,
-  DataSource,
-  PublishedRowInput,
-  SourceColumn,
-  TableDescription,
-} from '../../src/publish/index.js';
-import type { PublishedTable } from '../../src/tap/tables/model.js';
+import {
+  notifyCatalogueChanged,
+  putPublishedTable,
+  removePublishedTable,
+} from '../../src/catalogue/index.js';
+import type { CatalogueStore, DataSource, SourceColumn } from '../../src/publish/index.js';
 
 /** Rows held in memory as a DataSource, in batches of `batch` rows. */
 export function memorySource(
@@ -39,59 +36,16 @@ export function memorySource(
   };
 }
 
-/**
- * The catalogue store's writes as src/catalogue/store.ts makes them (vonode.published_tables),
- * for the loader's own tests.
- */
-export async function testStore(pool: pg.Pool): Promise<CatalogueStore & { notified: string[] }> {
-  await pool.query(`CREATE TABLE IF NOT EXISTS vonode.published_tables (
-    table_name text PRIMARY KEY, schema_name text NOT NULL, sql_schema text NOT NULL, sql_table text NOT NULL,
-    description jsonb NOT NULL, nrows bigint, bytes bigint, version int NOT NULL,
-    builtin boolean NOT NULL DEFAULT false, published_at timestamptz NOT NULL DEFAULT now())`);
+/** The catalogue store (src/catalogue/store.ts), recording what it was told to announce. */
+export function recordingStore(): CatalogueStore & { notified: string[] } {
   const notified: string[] = [];
   return {
     notified,
-    async putPublishedTable(client, row: PublishedRowInput) {
-      await client.query(
-        `INSERT INTO vonode.published_tables (table_name, schema_name, sql_schema, sql_table, description, nrows, bytes, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (table_name) DO UPDATE SET sql_schema = EXCLUDED.sql_schema, sql_table = EXCLUDED.sql_table,
-           description = EXCLUDED.description, nrows = EXCLUDED.nrows, bytes = EXCLUDED.bytes,
-           version = EXCLUDED.version, published_at = now()`,
-        [
-          `${row.table.schema}.${row.table.name}`,
-          row.table.schema,
-          row.sqlSchema,
-          row.sqlTable,
-          JSON.stringify(row.description),
-          row.nrows,
-          row.bytes,
-          row.version,
-        ],
-      );
-    },
-    async removePublishedTable(client, name) {
-      await client.query('DELETE FROM vonode.published_tables WHERE table_name = $1', [name]);
-    },
+    putPublishedTable,
+    removePublishedTable,
     async notifyCatalogueChanged(client, name) {
-      await client.query("SELECT pg_notify('vonode_catalogue', $1)", [name]);
+      await notifyCatalogueChanged(client, name);
       notified.push(name);
     },
-  };
-}
-
-export function testToPublished(
-  desc: TableDescription,
-  where: { sqlSchema: string; sqlTable: string },
-  nrows?: number,
-): PublishedTable {
-  return {
-    schema: desc.schema,
-    name: desc.name,
-    sql: { schema: where.sqlSchema, table: where.sqlTable },
-    type: 'table',
-    description: desc.description,
-    columns: desc.columns.map((c) => ({ ...c, description: c.description ?? '' })),
-    ...(nrows !== undefined ? { nrows } : {}),
   };
 }

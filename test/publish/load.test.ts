@@ -11,7 +11,7 @@ import {
   unpublishTable,
 } from '../../src/publish/index.js';
 import { testDatabaseUrl } from '../support/db.js';
-import { memorySource, testStore, testToPublished } from './load-support.js';
+import { memorySource, recordingStore } from './load-support.js';
 
 const SCHEMA = process.env.KEEP_SCHEMA ?? `pub_${Math.random().toString(36).slice(2, 8)}`;
 const member = (...groups: string[]): Identity => ({
@@ -56,24 +56,18 @@ function table(name: string, extra: Partial<TableDescription> = {}): TableDescri
 }
 
 const catalogue = (...tables: TableDescription[]): CatalogueDescription => ({
-  schemas: [{ name: SCHEMA }],
+  schemas: [{ name: SCHEMA, description: 'tables of the loader tests' }],
   tables,
 });
 
 describe('publishCatalogue on the real PostgreSQL', () => {
   let pool: pg.Pool;
-  let store: Awaited<ReturnType<typeof testStore>>;
-  const opts = () => ({
-    store,
-    toPublished: testToPublished,
-    openSource: async () => {
-      throw new Error('no files in this test');
-    },
-  });
+  let store: ReturnType<typeof recordingStore>;
+  const opts = () => ({ store, validation: 'lax' as const });
 
   beforeAll(async () => {
     pool = new pg.Pool({ connectionString: testDatabaseUrl(), max: 6 });
-    store = await testStore(pool);
+    store = recordingStore();
   });
   afterAll(async () => {
     await pool.query(`DELETE FROM vonode.published_tables WHERE schema_name = $1`, [SCHEMA]);
@@ -190,7 +184,7 @@ describe('publishCatalogue on the real PostgreSQL', () => {
     ];
     const desc: TableDescription = {
       schema: SCHEMA,
-      name: 'rows',
+      name: 'perrow',
       description: 'rows with rights',
       primaryKey: ['id'],
       rights: { ownerGroupColumn: 'grp', releaseColumn: 'rel' },
@@ -215,7 +209,7 @@ describe('publishCatalogue on the real PostgreSQL', () => {
       opts(),
     );
     const ids = async (who: Identity) =>
-      (await read(who, `SELECT id FROM ${SCHEMA}.rows_v1 ORDER BY id`)).map((r) => Number(r.id));
+      (await read(who, `SELECT id FROM ${SCHEMA}.perrow_v1 ORDER BY id`)).map((r) => Number(r.id));
     expect(await ids(ANONYMOUS)).toEqual([1, 3]);
     expect(await ids(member('team-a'))).toEqual([1, 2, 3, 4]);
     expect(await ids(member('team-b'))).toEqual([1, 3, 5]);
