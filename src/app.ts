@@ -148,6 +148,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     services,
     publisher: opts.config.publisher,
     catalogues,
+    tokens,
   });
   registerScs(app, {
     gate: syncGate,

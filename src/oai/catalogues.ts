@@ -8,6 +8,7 @@ import {
 } from '../../registry/index.js';
 import type { CatalogueView } from '../catalogue/index.js';
 import { coneCapability, coneCatalogueOf } from '../scs/index.js';
+import { securedCapability } from '../services.js';
 import type { PublishedTable } from '../tap/tables/model.js';
 
 const TAP_AUX = 'ivo://ivoa.net/std/TAP#aux';
@@ -26,6 +27,8 @@ export interface CatalogueRecordContext {
   readonly authority: string;
   readonly curation: Curation;
   readonly subjects: readonly string[];
+  /** Tokens accepted: the cone search listed with its secured interfaces too (SSO-1, services.ts). */
+  readonly tokens?: boolean;
   /** The node's dates, for tables with no publication date (declared in code). */
   readonly dates: { readonly created: Date; readonly updated: Date };
 }
@@ -44,7 +47,8 @@ export function catalogueRecords(publicView: CatalogueView, ctx: CatalogueRecord
     const when = t.publishedAt ?? ctx.dates.updated;
     const capabilities = [];
     if (coneCatalogueOf(t)) {
-      capabilities.push(coneCapability(ctx.baseUrl, t));
+      const cone = coneCapability(ctx.baseUrl, t);
+      capabilities.push(ctx.tokens ? securedCapability(cone) : cone);
       capabilities.push(
         ...vosiCapabilities(`${ctx.baseUrl}/scs/${encodeURIComponent(`${t.schema}.${t.name}`)}`),
       );

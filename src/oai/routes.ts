@@ -32,6 +32,8 @@ export interface OaiDeps {
   readonly publisher: Publisher;
   /** The published tables: the TAP record's tableset and one record per catalogue with a position. */
   readonly catalogues: CatalogueSource;
+  /** Tokens accepted (the catalogue records' cone searches list their secured interfaces). */
+  readonly tokens?: boolean;
 }
 
 const SUBJECTS = ['radio-astronomy'];
@@ -149,6 +151,7 @@ export function registerOai(app: FastifyInstance, deps: OaiDeps): void {
       },
       subjects: SUBJECTS,
       dates: nodeDates,
+      ...(deps.tokens ? { tokens: true } : {}),
     });
     const served = view.positional().map((t) => ({
       identifier: catalogueIdentifier(publisher.authority, t),

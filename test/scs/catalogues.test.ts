@@ -8,7 +8,7 @@ import {
   createCatalogueFixture,
   OWNER_GROUP,
 } from '../support/published-catalogues.js';
-import { xsdErrors } from '../support/xsd.js';
+import { xsdErrors, xsdResourceErrors } from '../support/xsd.js';
 
 const AUDIENCE = 'vonode-scs-catalogues';
 const issuer = new TestIssuer();
@@ -199,6 +199,19 @@ describe('/scs/<schema>.<table>/query: a cone search per published catalogue (SC
     expect(one).toContain(`http://vo.example.test/node/scs/${fx.schema}.pybdsf/availability`);
     const res = await fetch(`${node.url}/scs/${fx.schema}.private_cat/capabilities`);
     expect(res.status).toBe(404);
+    // Tokens are accepted here: each cone search also has its secured interfaces (SSO-1).
+    expect(one).toContain('ivo://ivoa.net/sso#OAuth');
+    const list = await caps('/registry/oai?verb=ListIdentifiers&metadataPrefix=ivo_vor');
+    const id = [...list.matchAll(/<identifier>([^<]+)<\/identifier>/g)]
+      .map((m) => m[1])
+      .find((x) => x.endsWith(`/${fx.schema}/pybdsf`));
+    expect(id).toBeDefined();
+    const rec = await caps(
+      `/registry/oai?verb=GetRecord&metadataPrefix=ivo_vor&identifier=${encodeURIComponent(id ?? '')}`,
+    );
+    const resource = /<ri:Resource[\s\S]*<\/ri:Resource>/.exec(rec)?.[0] ?? '';
+    expect(xsdResourceErrors(resource)).toBe('');
+    expect(resource).toContain('ivo://ivoa.net/sso#OAuth');
     const avail = await fetch(`${node.url}/scs/${fx.schema}.pybdsf/availability`);
     expect(await avail.text()).toContain('<vosi:available>true</vosi:available>');
   });
