@@ -45,6 +45,9 @@ fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 
 export VONODE_DATA_DIR="$DATA" PORT VONODE_BASE_URL="$BASE" VONODE_DEV_ISSUER=on \
   VONODE_DEMO_ROWS=${VONODE_DEMO_ROWS:-20000} VONODE_DEMO_SCALE=${VONODE_DEMO_SCALE:-8} VONODE_LOG_LEVEL=warn
+# A cone or a crossmatch of a few hundred positions that needs minutes is a failure here: a bound
+# shorter than the default 300 s keeps a slow plan from eating the run's time.
+export VONODE_TAP_SYNC_TIMEOUT=${VONODE_TAP_SYNC_TIMEOUT:-120}
 
 T_START=$(date +%s.%N)
 TIMINGS="$OUT/timings.txt"
