@@ -160,7 +160,7 @@ async function main() {
       console.log(
         `${name.padEnd(16)}${mb.toFixed(1).padStart(7)}${refMBs.toFixed(0).padStart(11)}${(n / got.seconds).toFixed(0).padStart(10)}` +
           `${mbs.toFixed(1).padStart(9)}${(mbs / refMBs).toFixed(3).padStart(8)}${(n / got.cpu).toFixed(0).padStart(13)}` +
-          `${(got.rss / 1e6).toFixed(0).padStart(8)} MB`,
+          `${(got.rss / 1e6).toFixed(0).padStart(8)} MB (plain read ${(ref.rss / 1e6).toFixed(0)} MB)`,
       );
       if (!keep) rmSync(path);
     }

@@ -33,6 +33,27 @@ CREATE TABLE vonode.published_tables (
   release_date timestamptz
 );
 
+-- owner_group/release_date always follow description.rights, whoever writes the row
+-- (the store, or a person with psql), so the database and the node agree on what is hidden.
+CREATE FUNCTION vonode.published_whole_table_rights() RETURNS trigger
+  LANGUAGE plpgsql
+  AS $$
+BEGIN
+  IF NEW.description->'rights'->>'ownerGroup' IS NOT NULL
+     AND NEW.description->'rights'->>'ownerGroupColumn' IS NULL
+     AND NEW.description->'rights'->>'releaseColumn' IS NULL THEN
+    NEW.owner_group := NEW.description->'rights'->>'ownerGroup';
+    NEW.release_date := (NEW.description->'rights'->>'releaseDate')::timestamptz;
+  ELSE
+    NEW.owner_group := NULL;
+    NEW.release_date := NULL;
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER published_whole_table_rights BEFORE INSERT OR UPDATE ON vonode.published_tables
+  FOR EACH ROW EXECUTE FUNCTION vonode.published_whole_table_rights();
+
 -- TAP 1.1 allows extra columns in TAP_SCHEMA (TAP-55); TOPCAT shows nrows.
 ALTER TABLE tap_schema.tables ADD COLUMN IF NOT EXISTS nrows bigint;
 

@@ -17,6 +17,8 @@ export interface RunningNode {
   readonly app: FastifyInstance;
   readonly db: Database;
   readonly url: string;
+  /** What the node publishes, as it serves it (live from the database unless given). */
+  readonly catalogues: CatalogueSource;
   close(): Promise<void>;
 }
 
@@ -102,10 +104,12 @@ export async function startNode(
   let closing: Promise<void> | undefined;
   const running = app;
   const catalogue = live;
+  const served = opts.catalogues ?? live!;
   return {
     app: running,
     db,
     url: `http://127.0.0.1:${port}`,
+    catalogues: served,
     close() {
       closing ??= (async () => {
         health.draining = true;

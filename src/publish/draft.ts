@@ -171,7 +171,8 @@ export function draftTable(source: DataSource, where: { schema?: string; name?: 
       }
     }
     if (!c.description) note(name, 'description');
-    if (!unit && (c.datatype === 'float' || c.datatype === 'double')) note(name, 'unit (or remove the TODO if it has none)');
+    if (!unit && (c.datatype === 'float' || c.datatype === 'double'))
+      note(name, 'unit (or remove the TODO if it has none)');
     if (!ucd) note(name, 'ucd');
     return {
       name,

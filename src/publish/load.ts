@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { CopyBinaryWriter } from './copy-binary.js';
 import type {
   CatalogueDescription,
   Datatype,
@@ -263,40 +264,39 @@ async function buildVersion(
     const staging = quoteIdent(STAGING_SCHEMA);
     const finalName = stagingName(table, version, 'v');
     const final = `${staging}.${quoteIdent(finalName)}`;
-    // With a position the rows are loaded unsorted into an unlogged table and written
-    // again in HEALPix order (PostgreSQL sorts on disk: the loader's memory stays flat).
-    const loadName = plan.healpix ? stagingName(table, version, 'load') : finalName;
+    // The rows are loaded into an unlogged table, then written again in HEALPix order
+    // with their final types (PostgreSQL sorts on disk: the loader's memory stays flat).
+    const loadName = stagingName(table, version, 'load');
     const load = `${staging}.${quoteIdent(loadName)}`;
     made.push(load, final);
     await client.query(`SET maintenance_work_mem = '256MB'`);
     await client.query(`SET work_mem = '128MB'`);
     await client.query(`BEGIN`);
     await client.query(
-      `CREATE ${plan.healpix ? 'UNLOGGED ' : ''}TABLE ${load} (${columnDdl(plan, !plan.healpix)})`,
+      `CREATE UNLOGGED TABLE ${load} (${plan.columns.map((c) => `${quoteIdent(c.sqlName)} ${c.loadType}`).join(', ')})`,
     );
     await markStaging(client, load, table);
     await client.query('COMMIT');
 
     let t = Date.now();
     let rows = 0;
-    const copySql = `COPY ${load} (${plan.columns.map((c) => quoteIdent(c.sqlName)).join(', ')}) FROM STDIN`;
-    async function* chunks(): AsyncGenerator<string> {
-      let buf = '';
+    const copySql = `COPY ${load} (${plan.columns.map((c) => quoteIdent(c.sqlName)).join(', ')}) FROM STDIN (FORMAT binary)`;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      const w = new CopyBinaryWriter();
+      w.header();
       let lastReport = 0;
       for await (const batch of source.batches()) {
         let row = batch.firstRow;
-        for (const values of batch.rows) buf += encoder.line(values, row++);
+        for (const values of batch.rows) encoder.write(w, values, row++);
         rows += batch.rows.length;
-        if (buf.length >= 1 << 18) {
-          yield buf;
-          buf = '';
-        }
+        if (w.length >= 1 << 18) yield w.take();
         if (Date.now() - lastReport > 200) {
           lastReport = Date.now();
           progress('read', rows, t);
         }
       }
-      if (buf.length > 0) yield buf;
+      w.trailer();
+      yield w.take();
     }
     try {
       await pipeline(Readable.from(chunks(), { objectMode: false }), client.query(copyFrom(copySql)));
@@ -310,17 +310,22 @@ async function buildVersion(
     const mb = source.bytesRead() / 1e6;
     log(`${table}: read ${rows} rows (${mb.toFixed(1)} MB) in ${secs(t)} s`);
 
-    if (plan.healpix) {
-      t = Date.now();
-      progress('sort', rows, t);
-      await client.query('BEGIN');
-      await client.query(`CREATE TABLE ${final} (${columnDdl(plan, true)})`);
-      await markStaging(client, final, table);
-      await client.query(`INSERT INTO ${final} SELECT * FROM ${load} ORDER BY ${quoteIdent(plan.healpix)}`);
-      await client.query(`DROP TABLE ${load}`);
-      await client.query('COMMIT');
-      log(`${table}: sorted in HEALPix order in ${secs(t)} s`);
-    }
+    t = Date.now();
+    progress('sort', rows, t);
+    const select = plan.columns
+      .map((c) =>
+        c.loadType === c.sqlType ? quoteIdent(c.sqlName) : `${quoteIdent(c.sqlName)}::${c.sqlType}`,
+      )
+      .join(', ');
+    await client.query('BEGIN');
+    await client.query(`CREATE TABLE ${final} (${columnDdl(plan, true)})`);
+    await markStaging(client, final, table);
+    await client.query(
+      `INSERT INTO ${final} SELECT ${select} FROM ${load}${plan.healpix ? ` ORDER BY ${quoteIdent(plan.healpix)}` : ''}`,
+    );
+    await client.query(`DROP TABLE ${load}`);
+    await client.query('COMMIT');
+    if (plan.healpix) log(`${table}: sorted in HEALPix order in ${secs(t)} s`);
 
     t = Date.now();
     progress('index', rows, t);

@@ -5,7 +5,8 @@
  * fails at once with every problem named.
  */
 import { HEALPIX_INDEX_ORDER, nestedIndex } from '../../sky/index.js';
-import { type Encoder, encoderFor, sqlTypeOf, ValueError } from './copy-encoding.js';
+import { type BinaryEncoder, binaryColumnOf, type CopyBinaryWriter, writeLong } from './copy-binary.js';
+import { sqlTypeOf, ValueError } from './copy-encoding.js';
 import type { ColumnDescription, TableDescription } from './description.js';
 import type { DataSource } from './source.js';
 import { plainName } from './staging.js';
@@ -22,6 +23,8 @@ export interface PhysicalColumn {
   /** The PostgreSQL column name (unquoted). */
   readonly sqlName: string;
   readonly sqlType: string;
+  /** Its type in the load table (cast to sqlType when the rows are rewritten in order). */
+  readonly loadType: string;
   readonly notNull: boolean;
   /** The ADQL name, for messages. */
   readonly name: string;
@@ -83,7 +86,13 @@ export function planTable(desc: TableDescription): TablePlan {
     const sqlName = sqlNameOf(c);
     if (seen.has(sqlName.toLowerCase())) problems.push(`column ${c.name} is declared twice`);
     seen.add(sqlName.toLowerCase());
-    columns.push({ sqlName, sqlType: sqlType ?? 'text', notNull: c.nullable === false, name: c.name });
+    columns.push({
+      sqlName,
+      sqlType: sqlType ?? 'text',
+      loadType: binaryColumnOf(c).loadType,
+      notNull: c.nullable === false,
+      name: c.name,
+    });
   }
   const find = (name: string) => desc.columns.find((c) => same(c.name, name));
   const numeric = new Set(['double', 'float', 'int', 'long', 'short', 'unsignedByte']);
@@ -103,7 +112,8 @@ export function planTable(desc: TableDescription): TablePlan {
     healpix = declared ? sqlNameOf(declared) : name;
     if (declared && declared.datatype !== 'long')
       problems.push(`column ${declared.name} holds the HEALPix index and must be long`);
-    if (!declared) columns.push({ sqlName: name, sqlType: 'bigint', notNull: false, name });
+    if (!declared)
+      columns.push({ sqlName: name, sqlType: 'bigint', loadType: 'bigint', notNull: false, name });
   }
   const primaryKey: string[] = [];
   for (const k of desc.primaryKey ?? []) {
@@ -136,10 +146,10 @@ export function planTable(desc: TableDescription): TablePlan {
   return { desc, tableName, sqlSchema, columns, healpix, primaryKey, indexed };
 }
 
-/** Turns a file's rows into COPY text lines of the plan's physical columns. */
+/** Writes a file's rows as COPY binary rows of the plan's physical columns. */
 export interface RowEncoder {
-  /** One row as a COPY text line (with its newline); `row` is the 1-based data row. */
-  line(values: readonly unknown[], row: number): string;
+  /** One row; `row` is the 1-based data row, for messages. */
+  write(w: CopyBinaryWriter, values: readonly unknown[], row: number): void;
 }
 
 /**
@@ -151,18 +161,18 @@ export function rowEncoder(plan: TablePlan, source: DataSource): RowEncoder {
   const desc = plan.desc;
   const fileCols = source.columns.map((c) => c.name.toLowerCase());
   const missing: string[] = [];
-  const feeds: { index: number; enc: Encoder; name: string }[] = [];
+  const feeds: { index: number; enc: BinaryEncoder; name: string }[] = [];
   let healpixAt = -1;
   for (const c of desc.columns) {
     if (plan.healpix !== undefined && sqlNameOf(c) === plan.healpix) {
       healpixAt = feeds.length;
-      feeds.push({ index: -1, enc: () => '', name: c.name });
+      feeds.push({ index: -1, enc: () => {}, name: c.name });
       continue;
     }
     const wanted = plainName(c.source ?? c.name).toLowerCase();
     const index = fileCols.indexOf(wanted);
     if (index < 0) missing.push(c.source ? `${c.name} (source ${c.source})` : c.name);
-    feeds.push({ index, enc: encoderFor(c), name: c.name });
+    feeds.push({ index, enc: binaryColumnOf(c).encode, name: c.name });
   }
   if (missing.length > 0)
     throw new PublishError(
@@ -170,7 +180,7 @@ export function rowEncoder(plan: TablePlan, source: DataSource): RowEncoder {
     );
   if (plan.healpix !== undefined && healpixAt < 0) {
     healpixAt = feeds.length;
-    feeds.push({ index: -1, enc: () => '', name: plan.healpix });
+    feeds.push({ index: -1, enc: () => {}, name: plan.healpix });
   }
   const pos = desc.position;
   const raIndex = pos ? fileCols.indexOf(plainName(sourceOf(desc, pos.ra)).toLowerCase()) : -1;
@@ -179,28 +189,29 @@ export function rowEncoder(plan: TablePlan, source: DataSource): RowEncoder {
   const path = source.path;
   const n = feeds.length;
   return {
-    line(values, row) {
+    write(w, values, row) {
       if (values.length !== width)
         throw new PublishError(
           `${path}: row ${row} has ${values.length} values where the file declares ${width} columns`,
         );
-      let out = '';
+      w.int16(n);
       for (let i = 0; i < n; i++) {
-        if (i > 0) out += '\t';
         if (i === healpixAt) {
-          out += healpixText(values[raIndex], values[decIndex], path, row, pos?.ra ?? '', pos?.dec ?? '');
+          writeLong(
+            w,
+            healpixOf(values[raIndex], values[decIndex], path, row, pos?.ra ?? '', pos?.dec ?? ''),
+          );
           continue;
         }
         const f = feeds[i];
         try {
-          out += f.enc(values[f.index]);
+          f.enc(w, values[f.index]);
         } catch (err) {
           if (err instanceof ValueError)
             throw new PublishError(`${path}: row ${row}, column ${f.name}: ${err.message}`);
           throw err;
         }
       }
-      return `${out}\n`;
     },
   };
 }
@@ -218,15 +229,15 @@ function toNumber(v: unknown): number {
 }
 
 /** The order-29 NESTED index of a row's position; NULL when the position is missing. */
-function healpixText(
+function healpixOf(
   ra: unknown,
   dec: unknown,
   path: string,
   row: number,
   raName: string,
   decName: string,
-): string {
-  if (ra === null || ra === undefined || dec === null || dec === undefined) return '\\N';
+): bigint | null {
+  if (ra === null || ra === undefined || dec === null || dec === undefined) return null;
   const lon = toNumber(ra);
   const lat = toNumber(dec);
   if (!Number.isFinite(lon))
@@ -237,5 +248,5 @@ function healpixText(
     throw new PublishError(
       `${path}: row ${row}, column ${decName}: value ${String(dec)} is not a declination in [-90, 90]`,
     );
-  return String(nestedIndex(HEALPIX_INDEX_ORDER, lon, lat));
+  return nestedIndex(HEALPIX_INDEX_ORDER, lon, lat);
 }

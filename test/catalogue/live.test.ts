@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withIdentity } from '../../src/auth/index.js';
 import {
   ensureBuiltinCatalogue,
   type LiveCatalogue,
@@ -86,7 +87,8 @@ afterAll(async () => {
   await a?.close();
   await b?.close();
   await tx(poolA, async (c) => {
-    for (const t of ['one', 'hand', 'secret', 'later']) await removePublishedTable(c, `${SCHEMA}.${t}`);
+    for (const t of ['one', 'hand', 'handsecret', 'secret', 'later'])
+      await removePublishedTable(c, `${SCHEMA}.${t}`);
   });
   await poolA?.end();
   await poolB?.end();
@@ -140,6 +142,33 @@ describe('the live catalogue', () => {
     expect(cols.rows.map((r) => r.column_name)).toEqual(['id', 'ra', 'dec', 'healpix']);
     const t = await poolA.query('SELECT nrows FROM tap_schema.tables WHERE table_name = $1', [name]);
     expect(t.rows).toEqual([{ nrows: '7' }]);
+  });
+
+  it('a row written by hand with whole-table rights is hidden in TAP_SCHEMA and in the views alike', async () => {
+    const name = `${SCHEMA}.handsecret`;
+    const seen = heard(a, name);
+    await poolB.query(
+      `INSERT INTO vonode.published_tables (table_name, schema_name, sql_schema, sql_table, description)
+       VALUES ($1, $2, $2, 'handsecret', $3)`,
+      [name, SCHEMA, JSON.stringify(desc('handsecret', { rights: { ownerGroup: 'team-h' } }))],
+    );
+    await poolB.query('SELECT pg_notify($1, $2)', ['vonode_catalogue', name]);
+    await seen;
+    expect(a.view(null).table(name)).toBeUndefined();
+    expect(a.view({ groups: ['team-h'] }).table(name)).toBeDefined();
+    const count = async (groups: string[]) => {
+      const c = await poolA.connect();
+      try {
+        await c.query('BEGIN');
+        await withIdentity(c, { sub: 'x', groups });
+        return (await c.query('SELECT 1 FROM tap_schema.columns WHERE table_name = $1', [name])).rowCount;
+      } finally {
+        await c.query('ROLLBACK');
+        c.release();
+      }
+    };
+    expect(await count([])).toBe(0);
+    expect(await count(['team-h'])).toBe(4);
   });
 
   it('a table hidden by whole-table rights is absent from the views of other callers', async () => {

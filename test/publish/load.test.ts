@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALPIX_INDEX_ORDER, nestedIndex } from '../../sky/index.js';
 import { ANONYMOUS, type Identity, normaliseGroups, withReadOnlyIdentity } from '../../src/auth/index.js';
+import { assignDataFiles } from '../../src/cli/publish.js';
 import {
   type CatalogueDescription,
   cleanupPublishing,
@@ -237,5 +238,37 @@ describe('publishCatalogue on the real PostgreSQL', () => {
     );
     const served = await pool.query('SELECT to_regclass($1) AS r', [`${SCHEMA}.cat_v2`]);
     expect(served.rows[0].r).not.toBeNull();
+  });
+});
+
+describe('which data file feeds which table (vonode publish)', () => {
+  const t = (name: string): TableDescription => ({ schema: 'dp02', name, description: name, columns: [] });
+  const tables = [t('Object'), t('Source'), t('Visit')];
+
+  it('maps by name when every file is named after a table; the others get no rows', () => {
+    expect(assignDataFiles(tables, ['/d/Visit.vot', '/d/object.csv.gz'], new Map())).toEqual([
+      '/d/object.csv.gz',
+      null,
+      '/d/Visit.vot',
+    ]);
+  });
+
+  it('maps in order otherwise, and says so when the counts differ', () => {
+    expect(assignDataFiles(tables, ['a.csv', 'b.csv', 'c.csv'], new Map())).toEqual([
+      'a.csv',
+      'b.csv',
+      'c.csv',
+    ]);
+    expect(() => assignDataFiles(tables, ['a.csv'], new Map())).toThrow(/1 data file\(s\) for 3 table\(s\)/);
+    expect(() => assignDataFiles(tables, [], new Map())).toThrow(/no data files/);
+  });
+
+  it('takes --table TABLE=FILE first', () => {
+    expect(assignDataFiles(tables, ['x.csv', 'y.csv'], new Map([['dp02.source', 's.fits']]))).toEqual([
+      'x.csv',
+      's.fits',
+      'y.csv',
+    ]);
+    expect(() => assignDataFiles(tables, [], new Map([['nope', 'n.csv']]))).toThrow(/no such table/);
   });
 });

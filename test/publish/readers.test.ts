@@ -106,6 +106,30 @@ describe('FITS binary tables', () => {
     expect(got).toHaveLength(32);
   });
 
+  it('reads complex columns as [re, im] pairs, like the VOTable reader', async () => {
+    const fields = [
+      { name: 'z', datatype: 'doubleComplex' as const },
+      { name: 'zz', datatype: 'floatComplex' as const, arraysize: '2' },
+    ];
+    const rows = [
+      [
+        [1, 2],
+        [1, 2, 3, 4],
+      ],
+      [
+        [3, -4],
+        [5, 6, 7, 8],
+      ],
+    ];
+    for (const fmt of ['fits', 'votable/binary2'] as const) {
+      const p = join(dir, `complex.${fmt.replace('/', '_')}`);
+      await writeEncoded(p, fmt, fields, rows);
+      const ds = await openDataSource(p);
+      expect(ds.columns, fmt).toEqual(fields);
+      expect((await readAll(ds)).rows, fmt).toEqual(rows);
+    }
+  });
+
   it('refuses a FITS file without a binary table and a file that is not FITS', async () => {
     const img = handFits().subarray(0, 2880 * 3);
     expect((await failure(openDataSource(file('image.fits', img)))).message).toMatch(/no binary table/);
@@ -235,6 +259,23 @@ describe('CSV and TSV', () => {
     expect(cut.message).toMatch(/row 2: .*truncated/);
     const quote = await failure(openDataSource(file('quote.csv', 'a,b\n1,"open\n2,3\n')).then(readAll));
     expect(quote.message).toMatch(/row 1: .*quoted field.*truncated/);
+  });
+
+  it('hands numbers out as checked text on request, and still refuses cells that do not fit', async () => {
+    const p = file('text.csv', 'id,x,n\n1, 2.5 ,3\n-12345678901234567,-inf,\n9223372036854775807,NaN,4\n');
+    const ds = await openDataSource(p, { numbersAsText: true, types: { n: 'int' } });
+    expect(ds.columns.map((c) => c.datatype)).toEqual(['long', 'double', 'int']);
+    expect((await readAll(ds)).rows).toEqual([
+      ['1', '2.5', '3'],
+      ['-12345678901234567', '-Infinity', null],
+      ['9223372036854775807', null, '4'],
+    ]);
+    const big = file('big.csv', 'id\n1\n2\n9223372036854775808\n');
+    const err = await failure(openDataSource(big, { numbersAsText: true, sampleRows: 2 }).then(readAll));
+    expect(err.message).toMatch(/^row 3, column "id": 9223372036854775808 is out of range for long/);
+    const hex = file('hex.csv', 'x\n1.5\n0x10\n');
+    const e2 = await failure(openDataSource(hex, { numbersAsText: true, sampleRows: 1 }).then(readAll));
+    expect(e2.message).toMatch(/^row 2, column "x": "0x10" is not a double/);
   });
 
   it('reads TSV (with vonode escapes), batches and gzip', async () => {

@@ -20,6 +20,12 @@ export interface DelimitedOptions {
   types?: Readonly<Record<string, Datatype>>;
   /** Longest accepted cell or line, in characters (default 16 MiB): a file with no line breaks fails fast. */
   maxLineLength?: number;
+  /**
+   * Numeric cells are handed out as their checked text (trimmed; infinities as `Infinity` /
+   * `-Infinity`, NaN as null) instead of number/bigint: for a consumer that writes them as
+   * text again (COPY), which then neither parses nor formats them.
+   */
+  numbersAsText?: boolean;
 }
 
 const INT_RE = /^[+-]?[0-9]+$/;
@@ -78,6 +84,50 @@ export function inferDatatype(cells: readonly string[]): Datatype {
   if (bool) return 'boolean';
   if (long) return 'long';
   return 'double';
+}
+
+const trimmed = (t: string) =>
+  t.charCodeAt(0) === 32 || t.charCodeAt(t.length - 1) === 32 || t.charCodeAt(0) === 9 ? t.trim() : t;
+
+/** As converter, but numbers stay text once checked (DelimitedOptions.numbersAsText). */
+function textConverter(datatype: Datatype): Convert {
+  const checked = converter(datatype);
+  switch (datatype) {
+    case 'long':
+      return (t) => {
+        // Up to 18 digits cannot leave the long range: checked by a scan, no BigInt made.
+        const len = t.length;
+        if (len <= 18) {
+          let i = t.charCodeAt(0) === 45 || t.charCodeAt(0) === 43 ? 1 : 0;
+          if (i < len) {
+            for (; i < len; i++) {
+              const c = t.charCodeAt(i) - 48;
+              if (c < 0 || c > 9) break;
+            }
+            if (i === len) return t;
+          }
+        }
+        return String(checked(t));
+      };
+    case 'unsignedByte':
+    case 'short':
+    case 'int':
+      return (t) => {
+        checked(t);
+        return trimmed(t);
+      };
+    case 'float':
+    case 'double':
+      return (t) => {
+        const v = checked(t) as number | null;
+        if (v === null) return null;
+        if (v === Number.POSITIVE_INFINITY) return 'Infinity';
+        if (v === Number.NEGATIVE_INFINITY) return '-Infinity';
+        return trimmed(t);
+      };
+    default:
+      return checked;
+  }
 }
 
 function converter(datatype: Datatype): Convert {
@@ -345,7 +395,7 @@ export async function openDelimited(
       const datatype = opts.types?.[name] ?? inferDatatype(sample.map((r) => (i < r.length ? r[i] : '')));
       return datatype === 'char' ? { name, datatype, arraysize: '*' } : { name, datatype };
     });
-    convert = columns.map((c) => converter(c.datatype));
+    convert = columns.map((c) => (opts.numbersAsText ? textConverter(c.datatype) : converter(c.datatype)));
   } catch (e) {
     bytes.close();
     throw e;

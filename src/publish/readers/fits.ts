@@ -234,14 +234,20 @@ function planColumn(
   const width = repeat * size;
   const complex = code === 'C' || code === 'M';
   if (repeat === 0) return { column: { name, datatype: item.datatype, ...meta }, width: 0 };
-  if (repeat === 1 && !dims)
+  if (repeat === 1 && !dims && !complex)
     return {
       column: { name, datatype: item.datatype, ...meta },
       width,
       decode: (dv, off) => item.read(dv, off, true),
     };
+  // Complex values are [re, im] pairs (flat for arrays), as votable/ maps them.
   return {
-    column: { name, datatype: item.datatype, arraysize: arraysize(repeat), ...meta },
+    column: {
+      name,
+      datatype: item.datatype,
+      ...((repeat > 1 || dims) && { arraysize: arraysize(repeat) }),
+      ...meta,
+    },
     width,
     decode: (dv, off) => {
       const out = new Array(complex ? repeat * 2 : repeat);

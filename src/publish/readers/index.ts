@@ -25,6 +25,11 @@ export interface OpenOptions {
   sampleRows?: number;
   /** CSV/TSV: datatype per column name instead of the inferred one (e.g. from the description). */
   types?: Readonly<Record<string, Datatype>>;
+  /**
+   * CSV/TSV: numeric cells as their checked text (infinities `Infinity`/`-Infinity`, NaN
+   * null) rather than number/bigint, for a loader writing COPY text (no parse + format).
+   */
+  numbersAsText?: boolean;
 }
 
 /** Which format a file is, from its first bytes and name. */

@@ -41,6 +41,13 @@ export const TAP_SCHEMA: PublishedSchema = {
         s('utype', 'utype of the table'),
         s('description', 'description of the table'),
         i('table_index', 'recommended order of tables for display'),
+        // An extra column (TAP 1.1 allows them, TAP-55); TOPCAT shows it.
+        {
+          name: 'nrows',
+          datatype: 'long',
+          description: 'number of rows of the table, when counted',
+          principal: true,
+        },
       ],
       [
         {
