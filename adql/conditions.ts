@@ -39,8 +39,7 @@ export function condition(cx: Cx, c: Condition, ctx: Ctx): string {
           );
         }
       }
-      // ADQL-61: ADQL LIKE has no escape character; PostgreSQL's default is backslash.
-      return `${a.sql} ${c.not ? 'NOT ' : ''}${c.insensitive ? 'ILIKE' : 'LIKE'} ${p.sql} ESCAPE ''`;
+      return cx.dialect.like(a.sql, p.sql, c.not, c.insensitive);
     }
     case 'between': {
       const a = cx.expr(c.arg, ctx);

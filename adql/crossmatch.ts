@@ -46,7 +46,7 @@ export function conjuncts(
       const list = cx.lateral.get(xm.idx.rel) ?? [];
       list.push({
         name,
-        call: `adql.xmatch_ranges(${xm.cc.lon}, ${xm.cc.lat}, ${xm.cc.r})`,
+        call: cx.dialect.xmatchRanges(xm.cc.lon, xm.cc.lat, xm.cc.r),
         cond: `(${cx.rangeArms(xm.idx.hpx, xr)}) AND ${xm.exact}`,
       });
       cx.lateral.set(xm.idx.rel, list);
@@ -153,7 +153,7 @@ export function crossmatchRanges(
   idx: { rel: Rel; hpx: string },
   cc: { lon: string; lat: string; r: string; rels: Set<Rel> },
 ): string {
-  const call = `adql.xmatch_ranges(${cc.lon}, ${cc.lat}, ${cc.r})`;
+  const call = cx.dialect.xmatchRanges(cc.lon, cc.lat, cc.r);
   let g = `(${call})`;
   const others = [...cc.rels];
   if (others.length === 1 && others[0].table && others[0] !== idx.rel && cx.rels.includes(others[0])) {

@@ -172,7 +172,7 @@ export function math(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
   switch (n) {
     case 'ABS':
       return {
-        sql: `abs(${a.sql})`,
+        sql: cx.dialect.mathFunction('ABS', [a.sql]),
         t: { ...a.t, meta: { datatype: a.t.meta.datatype, unit: a.t.meta.unit } },
         name,
         agg,
@@ -180,28 +180,34 @@ export function math(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
         k: a.k !== undefined ? Math.abs(a.k) : undefined,
       };
     case 'CEILING':
-      return dbl(`ceil(${d(a)})`, a.t.meta.unit ? { unit: a.t.meta.unit } : undefined);
+      return dbl(
+        cx.dialect.mathFunction('CEILING', [d(a)]),
+        a.t.meta.unit ? { unit: a.t.meta.unit } : undefined,
+      );
     case 'FLOOR':
-      return dbl(`floor(${d(a)})`, a.t.meta.unit ? { unit: a.t.meta.unit } : undefined);
+      return dbl(
+        cx.dialect.mathFunction('FLOOR', [d(a)]),
+        a.t.meta.unit ? { unit: a.t.meta.unit } : undefined,
+      );
     case 'DEGREES':
-      return dbl(`degrees(${d(a)})`, { unit: 'deg' });
+      return dbl(cx.dialect.mathFunction('DEGREES', [d(a)]), { unit: 'deg' });
     case 'RADIANS':
-      return dbl(`radians(${d(a)})`, { unit: 'rad' });
+      return dbl(cx.dialect.mathFunction('RADIANS', [d(a)]), { unit: 'rad' });
     case 'EXP':
-      return dbl(`exp(${d(a)})`);
+      return dbl(cx.dialect.mathFunction('EXP', [d(a)]));
     case 'LOG': // ADQL-60: natural logarithm; PostgreSQL's log() is base 10.
-      return dbl(`ln(${d(a)})`);
+      return dbl(cx.dialect.mathFunction('LOG', [d(a)]));
     case 'LOG10':
-      return dbl(`log(${d(a)})`);
+      return dbl(cx.dialect.mathFunction('LOG10', [d(a)]));
     case 'SQRT':
-      return dbl(`sqrt(${d(a)})`);
+      return dbl(cx.dialect.mathFunction('SQRT', [d(a)]));
     case 'PI':
       return { ...dbl('pi()'), k: Math.PI };
     case 'RAND':
       // ADQL-18: the seed's meaning is undefined; PostgreSQL's random() cannot take one per call.
       return dbl('random()');
     case 'POWER':
-      return dbl(`power(${d(a)}, ${d(args[1])})`);
+      return dbl(cx.dialect.mathFunction('POWER', [d(a), d(args[1])]));
     case 'MOD': {
       // ADQL-18: remainder with the sign of x; PostgreSQL mod() does this for integers and numeric.
       if (a.t.integer && args[1].t.integer) {
@@ -228,14 +234,14 @@ export function math(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
     case 'ACOS':
     case 'ASIN':
     case 'ATAN':
-      return dbl(`${name}(${d(a)})`, { unit: 'rad' });
+      return dbl(cx.dialect.mathFunction(n, [d(a)]), { unit: 'rad' });
     case 'COS':
     case 'SIN':
     case 'TAN':
     case 'COT':
-      return dbl(`${name}(${d(a)})`);
+      return dbl(cx.dialect.mathFunction(n, [d(a)]));
     case 'ATAN2':
-      return dbl(`atan2(${d(a)}, ${d(args[1])})`, { unit: 'rad' });
+      return dbl(cx.dialect.mathFunction('ATAN2', [d(a), d(args[1])]), { unit: 'rad' });
     default:
       throw new AdqlError('unsupported', `function ${n} is not supported`, e.pos, n);
   }

@@ -153,7 +153,7 @@ export function tableRel(cx: Cx, name: Identifier[], corr: Identifier | undefine
     table: t,
     columns: [],
     extras: [],
-    baseSql: `${cx.dialect.quoteIdent(t.sql.schema)}.${cx.dialect.quoteIdent(t.sql.table)}`,
+    baseSql: cx.dialect.table(t.sql.schema, t.sql.table),
     placeholder: '',
   };
   rel.placeholder = cx.placeholderFor(rel);

@@ -35,8 +35,7 @@ export function queryExpression(
     .join(', ');
   let sql = `SELECT ${list} FROM (${body.sql}) AS "_q"`;
   if (order.length) sql += ` ORDER BY ${order.join(', ')}`;
-  if (limit !== undefined) sql += ` LIMIT ${limit}`;
-  if (q.offset !== undefined) sql += ` OFFSET ${q.offset}`;
+  sql += cx.dialect.limitOffset(limit, q.offset);
   return { sql, cols: body.cols.map((c, i) => ({ name: final ? names[i] : c.name, t: c.t })) };
 }
 
@@ -329,8 +328,7 @@ export function select(
   if (groupSql.length) sql += ` GROUP BY ${groupSql.join(', ')}`;
   sql += having;
   if (order.length) sql += ` ORDER BY ${order.join(', ')}`;
-  if (limit !== undefined) sql += ` LIMIT ${limit}`;
-  if (offset !== undefined) sql += ` OFFSET ${offset}`;
+  sql += cx.dialect.limitOffset(limit, offset);
   return { sql, cols: items.map((it, i) => ({ name: final ? names[i] : rawNames[i], t: it.val.t })) };
 }
 
