@@ -19,7 +19,7 @@ import type {
 import type { CatalogueColumn, CatalogueTable, ColumnMetadata, CompileOptions } from './catalogue.js';
 import type { Dialect } from './dialect.js';
 import type { Position } from './errors.js';
-import { stripQuotes } from './identifiers.js';
+import type { DeclaredName } from './identifiers.js';
 
 export type Cat = 'num' | 'str' | 'time' | 'geo' | 'bool' | 'null' | 'array';
 export type GeoKind = 'point' | 'circle' | 'polygon' | 'region';
@@ -54,10 +54,14 @@ export interface Val {
   shape?: Shape;
   column?: { rel: Rel; col: RelCol };
   coordsys?: string;
+  /** The value's name (a column's) was declared delimited. */
+  exact?: boolean;
 }
 
 export interface RelCol {
   name: string;
+  /** Declared delimited (ADQL 2.1 §2.1.3): only the exact spelling reaches it. */
+  exact: boolean;
   sql: string;
   t: VType;
   meta: ColumnMetadata;
@@ -68,6 +72,8 @@ export interface Rel {
   corr?: Identifier;
   schemaName?: string;
   tableName: string;
+  /** The relation's own name, as declared (a table's published name, a WITH name). */
+  declared: DeclaredName;
   table?: CatalogueTable;
   columns: RelCol[];
   /** Extra computed columns (per-row crossmatch ranges), materialised once per row. */
@@ -99,6 +105,8 @@ export interface StarEntry {
 
 export interface OutCol {
   name: string;
+  /** The name was declared delimited (a delimited alias or catalogue name). */
+  exact: boolean;
   t: VType;
 }
 
@@ -149,14 +157,14 @@ export class Scope {
   readonly relSet = new Set<Rel>();
   readonly columnsByName = new Map<string, Array<{ rel: Rel; col: RelCol }>>();
   readonly relsByName = new Map<string, Rel[]>();
-  merged = new Map<string, Val>();
+  /** Columns joined by USING/NATURAL, by lower-case name: each appears once (SQL-92). */
+  readonly merged = new Map<string, Array<{ decl: DeclaredName; val: Val }>>();
   constructor(readonly parent?: Scope) {}
   add(rel: Rel): void {
     this.rels.push(rel);
     this.relSet.add(rel);
     pushTo(this.relsByName, (rel.corr ? rel.corr.name : rel.tableName).toLowerCase(), rel);
-    for (const col of rel.columns)
-      pushTo(this.columnsByName, stripQuotes(col.name).name.toLowerCase(), { rel, col });
+    for (const col of rel.columns) pushTo(this.columnsByName, col.name.toLowerCase(), { rel, col });
   }
 }
 
@@ -171,6 +179,11 @@ export interface Ctx {
   allowAgg: boolean;
   aggDepth: number;
   grouping?: Set<string>;
+  /**
+   * Tables whose whole primary key is grouped: their other columns may be selected too, as
+   * PostgreSQL allows (functional dependency on the key; CatalogueTable.primaryKey).
+   */
+  groupedRels?: Set<Rel>;
   ungrouped: Array<{ name: string; pos: Position }>;
   clause: string;
 }

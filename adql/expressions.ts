@@ -66,6 +66,7 @@ export function exprInner(cx: Cx, e: Expr, ctx: Ctx): Val {
         ctx.grouping &&
         ctx.aggDepth === 0 &&
         !ctx.grouping.has(v.sql) &&
+        !(v.column && ctx.groupedRels?.has(v.column.rel)) &&
         v.rels.size &&
         [...v.rels].some((r) => ctx.scope.relSet.has(r))
       ) {

@@ -1,7 +1,7 @@
 import type { Identifier, TableRef } from './ast.js';
-import { type Cx, type Rel, type Scope, type StarEntry, type Val, Visible } from './context.js';
+import { type Cx, pushTo, type Rel, type Scope, type StarEntry, type Val, Visible } from './context.js';
 import { AdqlError } from './errors.js';
-import { matches } from './identifiers.js';
+import { asDeclared, type DeclaredName, matchesId, sameName } from './identifiers.js';
 import { compatible } from './types.js';
 
 /**
@@ -33,6 +33,7 @@ export function fromItem(
       alias,
       corr: ref.alias,
       tableName: ref.alias.name,
+      declared: asDeclared(ref.alias),
       columns: [],
       extras: [],
       baseSql: `(${inner.sql})`,
@@ -41,6 +42,7 @@ export function fromItem(
     rel.placeholder = cx.placeholderFor(rel);
     rel.columns = inner.cols.map((c, i) => ({
       name: c.name,
+      exact: c.exact,
       sql: `${cx.dialect.quoteIdent(alias)}.${cx.dialect.quoteIdent(`c${i + 1}`)}`,
       t: c.t,
       meta: { name: c.name, ...c.t.meta },
@@ -69,11 +71,18 @@ export function fromItem(
       rels: [...left.rels, ...right.rels],
     };
   }
-  let names: Identifier[] = [];
+  // The join columns, each with the test that finds it on either side: USING (x) names x
+  // as written in the query; NATURAL pairs the columns whose declared names are the same
+  // identifier (§2.1.3: `id`, `ID` and `"id"` are one name, `"Id"` another).
+  let names: Array<{ id: Identifier; is: (s: StarEntry) => boolean }> = [];
   if (ref.natural) {
     for (const l of left.star) {
-      if (right.star.some((r) => r.val.name.toLowerCase() === l.val.name.toLowerCase())) {
-        names.push({ name: l.val.name, delimited: false, pos: ref.pos });
+      const decl = declOf(l);
+      if (right.star.some((r) => sameName(decl, declOf(r)))) {
+        names.push({
+          id: { name: l.val.name, delimited: decl.exact, pos: ref.pos },
+          is: (s) => sameName(decl, declOf(s)),
+        });
       }
     }
     if (!names.length)
@@ -82,7 +91,7 @@ export function fromItem(
         star: [...left.star, ...right.star],
         rels: [...left.rels, ...right.rels],
       };
-  } else if (ref.using) names = ref.using;
+  } else if (ref.using) names = ref.using.map((id) => ({ id, is: (s) => matchesId(id, declOf(s)) }));
   else {
     // An ON crossmatch on the joined table itself can filter it in a LATERAL: for INNER
     // and LEFT joins that is the same join (unmatched left rows still get NULLs).
@@ -137,9 +146,9 @@ export function fromItem(
   const mergedStar: StarEntry[] = [];
   const dropLeft = new Set<StarEntry>();
   const dropRight = new Set<StarEntry>();
-  for (const id of names) {
-    const l = left.star.filter((s) => matches(id, s.val.name));
-    const r = right.star.filter((s) => matches(id, s.val.name));
+  for (const { id, is } of names) {
+    const l = left.star.filter(is);
+    const r = right.star.filter(is);
     if (l.length !== 1 || r.length !== 1) {
       const side = l.length !== 1 ? 'left' : 'right';
       const n = l.length !== 1 ? l.length : r.length;
@@ -170,7 +179,7 @@ export function fromItem(
       rels: new Set([...l[0].val.rels, ...r[0].val.rels]),
       column: undefined,
     };
-    scope.merged.set(l[0].val.name.toLowerCase(), val);
+    pushTo(scope.merged, l[0].val.name.toLowerCase(), { decl: declOf(l[0]), val });
     mergedStar.push({ val });
   }
   return {
@@ -182,4 +191,9 @@ export function fromItem(
     ],
     rels: [...left.rels, ...right.rels],
   };
+}
+
+/** The declared name of a FROM item's column. */
+function declOf(s: StarEntry): DeclaredName {
+  return { name: s.val.name, exact: s.val.exact === true };
 }

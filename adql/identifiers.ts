@@ -17,11 +17,6 @@ export function stripQuotes(name: string): DeclaredName {
   return { name, exact: false };
 }
 
-/** The published spelling of a name declared in a query (a delimited one gets its quotes back). */
-export function declaredForm(id: Identifier): string {
-  return id.delimited ? `"${id.name.replace(/"/g, '""')}"` : id.name;
-}
-
 /**
  * Whether `id`, as written in a query, names the declared `published` (ADQL 2.1 §2.1.3):
  * - a regular identifier is case-insensitive: it matches a regular declared name ignoring
@@ -33,6 +28,21 @@ export function declaredForm(id: Identifier): string {
  */
 export function matches(id: Identifier, published: string): boolean {
   return matchesName(id.name, id.delimited, stripQuotes(published));
+}
+
+/** A name declared in the query itself (a correlation name, a WITH name, an alias). */
+export function asDeclared(id: Identifier): DeclaredName {
+  return { name: id.name, exact: id.delimited };
+}
+
+/** `matches` for a declared name already read (catalogue columns, result columns, aliases). */
+export function matchesId(id: Identifier, declared: DeclaredName): boolean {
+  return matchesName(id.name, id.delimited, declared);
+}
+
+/** How to write a declared name in a query (for messages and suggestions). */
+export function spelling(d: DeclaredName): string {
+  return d.exact ? `"${d.name.replace(/"/g, '""')}"` : d.name;
 }
 
 export function matchesName(written: string, delimited: boolean, p: DeclaredName): boolean {

@@ -16,7 +16,7 @@ import {
   type WithEntry,
 } from './context.js';
 import { AdqlError, closest, type Position } from './errors.js';
-import { declaredForm, matches, stripQuotes } from './identifiers.js';
+import { asDeclared, matches, matchesId, sameName, spelling, stripQuotes } from './identifiers.js';
 import { columnType } from './types.js';
 
 /** A column's type with its published metadata, by that metadata (values are never modified). */
@@ -25,7 +25,7 @@ export const META_KEYS = ['arraysize', 'xtype', 'unit', 'ucd', 'utype', 'descrip
 /** Per published column, what every compile needs (published metadata is immutable per catalogue object). */
 export const columnCache = new WeakMap<
   CatalogueColumn,
-  { name: string; phys: string; meta: ColumnMetadata; t: VType }
+  { name: string; exact: boolean; phys: string; meta: ColumnMetadata; t: VType }
 >();
 
 /** Indexes the published tables by lower-case name: only names equal ignoring case can match. */
@@ -40,7 +40,7 @@ export function indexCatalogue(cx: Cx, catalogue: Catalogue): void {
 /** ADQL-46: each WITH name once (names compared as in §2.1.3). */
 export function checkNewWith(cx: Cx, id: Identifier): void {
   for (const c of cx.ctesByName.get(id.name.toLowerCase()) ?? []) {
-    if (matches(id, declaredForm(c.id)) || matches(c.id, declaredForm(id))) {
+    if (sameName(asDeclared(id), asDeclared(c.id))) {
       throw new AdqlError('semantic', `WITH query '${id.name}' is defined twice`, id.pos, id.name);
     }
   }
@@ -65,15 +65,14 @@ export function placeholderFor(cx: Cx, rel: Rel): string {
 }
 
 export function addRel(_cx: Cx, scope: Scope, rel: Rel, nameId: Identifier): void {
-  // Two names can clash only if they are equal ignoring case: look at those alone.
+  // Two names can clash only if they are equal ignoring case: look at those alone. Names
+  // that differ as identifiers (`obs` and `"Obs"`, `"s"` and `"S"`) do not clash (§2.1.3).
   for (const other of scope.relsByName.get((rel.corr ? rel.corr.name : rel.tableName).toLowerCase()) ?? []) {
     const same = rel.corr
       ? other.corr
-        ? matches(rel.corr, other.corr.delimited ? `"${other.corr.name}"` : other.corr.name)
+        ? sameName(asDeclared(rel.corr), asDeclared(other.corr))
         : false
-      : !other.corr &&
-        other.tableName.toLowerCase() === rel.tableName.toLowerCase() &&
-        other.schemaName === rel.schemaName;
+      : !other.corr && sameName(other.declared, rel.declared) && other.schemaName === rel.schemaName;
     if (same) {
       throw new AdqlError(
         'semantic',
@@ -90,12 +89,14 @@ export function tableRel(cx: Cx, name: Identifier[], corr: Identifier | undefine
   const last = name[name.length - 1];
   if (name.length === 1) {
     for (const cte of cx.ctesByName.get(last.name.toLowerCase()) ?? []) {
-      if (matches(last, cte.id.delimited ? `"${cte.id.name}"` : cte.id.name)) {
+      // WITH names shadow published tables (ADQL-46), matched like any identifier (§2.1.3).
+      if (matchesId(last, asDeclared(cte.id))) {
         const alias = cx.nextAlias();
         const rel: Rel = {
           alias,
           corr,
           tableName: cte.id.name,
+          declared: asDeclared(cte.id),
           columns: [],
           extras: [],
           baseSql: cx.dialect.quoteIdent(cte.alias),
@@ -104,6 +105,7 @@ export function tableRel(cx: Cx, name: Identifier[], corr: Identifier | undefine
         rel.placeholder = cx.placeholderFor(rel);
         rel.columns = cte.cols.map((c, i) => ({
           name: c.name,
+          exact: c.exact,
           sql: `${cx.dialect.quoteIdent(alias)}.${cx.dialect.quoteIdent(`c${i + 1}`)}`,
           t: c.t,
           meta: { name: c.name, ...c.t.meta },
@@ -120,9 +122,15 @@ export function tableRel(cx: Cx, name: Identifier[], corr: Identifier | undefine
       name[0].name,
     );
   }
-  const candidates = (cx.tablesByName.get(last.name.toLowerCase()) ?? []).filter(
+  let candidates = (cx.tablesByName.get(last.name.toLowerCase()) ?? []).filter(
     (t) => matches(last, t.name) && (name.length === 1 || matches(name[0], t.schema)),
   );
+  // An unqualified name: first the default schema, then the one table of that name (issue 15).
+  if (candidates.length > 1 && name.length === 1 && cx.defaultSchema !== undefined) {
+    const home = stripQuotes(cx.defaultSchema);
+    const inHome = candidates.filter((t) => sameName(stripQuotes(t.schema), home));
+    if (inHome.length > 0) candidates = inHome;
+  }
   if (candidates.length === 0) {
     const full = name.map((n) => n.name).join('.');
     const all = cx.allTables.map((t) =>
@@ -137,7 +145,7 @@ export function tableRel(cx: Cx, name: Identifier[], corr: Identifier | undefine
   if (candidates.length > 1) {
     throw new AdqlError(
       'semantic',
-      `table name '${last.name}' is ambiguous: ${candidates.map((t) => `${t.schema}.${t.name}`).join(', ')}`,
+      `table name '${last.name}' is ambiguous: ${candidates.map((t) => `${t.schema}.${t.name}`).join(', ')}; qualify it with its schema`,
       last.pos,
       last.name,
       `${candidates[0].schema}.${candidates[0].name}`,
@@ -150,6 +158,7 @@ export function tableRel(cx: Cx, name: Identifier[], corr: Identifier | undefine
     corr,
     schemaName: t.schema,
     tableName: stripQuotes(t.name).name,
+    declared: stripQuotes(t.name),
     table: t,
     columns: [],
     extras: [],
@@ -165,16 +174,23 @@ export function tableRel(cx: Cx, name: Identifier[], corr: Identifier | undefine
 export function catalogueColumn(cx: Cx, alias: string, c: CatalogueColumn): RelCol {
   let base = columnCache.get(c);
   if (!base) {
-    const plain = stripQuotes(c.name).name;
+    const { name: plain, exact } = stripQuotes(c.name);
     const meta: ColumnMetadata = { name: plain, datatype: c.datatype };
     for (const k of META_KEYS) {
       const v = c[k];
       if (v !== undefined && v !== null) meta[k] = v;
     }
-    base = { name: plain, phys: cx.dialect.quoteIdent(c.sqlName ?? plain), meta, t: columnType(c, meta) };
+    base = { name: plain, exact, phys: c.sqlName ?? plain, meta, t: columnType(c, meta) };
     columnCache.set(c, base);
   }
-  return { name: base.name, sql: `${cx.dialect.quoteIdent(alias)}.${base.phys}`, t: base.t, meta: base.meta };
+  const q = cx.dialect;
+  return {
+    name: base.name,
+    exact: base.exact,
+    sql: `${q.quoteIdent(alias)}.${q.quoteIdent(base.phys)}`,
+    t: base.t,
+    meta: base.meta,
+  };
 }
 
 export function colVal(_cx: Cx, rel: Rel, col: RelCol): Val {
@@ -193,15 +209,15 @@ export function colVal(_cx: Cx, rel: Rel, col: RelCol): Val {
     agg: false,
     rels: new Set([rel]),
     column: { rel, col },
+    exact: col.exact,
   };
 }
 
 export function relMatches(_cx: Cx, rel: Rel, q: Identifier[]): boolean {
   if (q.length === 1) {
-    if (rel.corr) return matches(q[0], rel.corr.delimited ? `"${rel.corr.name}"` : rel.corr.name);
-    return rel.table
-      ? matches(q[0], rel.table.name)
-      : q[0].name.toLowerCase() === rel.tableName.toLowerCase();
+    // Correlation names and WITH names are identifiers like any other (§2.1.3): `t AS S`
+    // is reached by `s.id`, but `t AS "S"` only by `"S".id`.
+    return matchesId(q[0], rel.corr ? asDeclared(rel.corr) : rel.declared);
   }
   if (rel.corr || !rel.table) return false;
   if (q.length === 2) return matches(q[0], rel.table.schema) && matches(q[1], rel.table.name);
@@ -231,7 +247,7 @@ export function findRel(
   }
   if (!mustExist) return undefined;
   const names = cx.scopeRelNames(scope);
-  const text = q.map((x) => x.name).join('.');
+  const text = q.map((x) => spelling(asDeclared(x))).join('.');
   throw new AdqlError(
     'semantic',
     `no table or correlation name '${text}' in FROM`,
@@ -244,7 +260,7 @@ export function findRel(
 export function scopeRelNames(_cx: Cx, scope: Scope): string[] {
   const names: string[] = [];
   for (let s: Scope | undefined = scope; s; s = s.parent) {
-    for (const r of s.rels) names.push(r.corr ? r.corr.name : r.tableName);
+    for (const r of s.rels) names.push(spelling(r.corr ? asDeclared(r.corr) : r.declared));
   }
   return names;
 }
@@ -271,11 +287,10 @@ export function resolveColumn(cx: Cx, parts: Identifier[], scope: Scope, pos: Po
   }
   if (parts.length === 1) {
     for (let s: Scope | undefined = scope; s; s = s.parent) {
-      for (const [k, v] of s.merged) if (matches(colId, k)) return v;
+      const key = colId.name.toLowerCase();
+      for (const m of s.merged.get(key) ?? []) if (matchesId(colId, m.decl)) return m.val;
       // Only columns equal to the name ignoring case can match (in FROM order, as written).
-      const found = (s.columnsByName.get(colId.name.toLowerCase()) ?? []).filter((f) =>
-        matches(colId, f.col.name),
-      );
+      const found = (s.columnsByName.get(key) ?? []).filter((f) => matchesId(colId, f.col));
       if (found.length > 1) {
         const where = found.map((f) => f.rel.corr?.name ?? f.rel.tableName).join(', ');
         throw new AdqlError(
@@ -289,7 +304,7 @@ export function resolveColumn(cx: Cx, parts: Identifier[], scope: Scope, pos: Po
       if (found.length === 1) return cx.colVal(found[0].rel, found[0].col);
     }
     const rels = scope.rels;
-    const all = rels.flatMap((r) => r.columns.map((c) => c.name));
+    const all = rels.flatMap((r) => r.columns.map(spelling));
     const s = closest(colId.name, all);
     const where =
       rels.length === 1
@@ -304,7 +319,7 @@ export function resolveColumn(cx: Cx, parts: Identifier[], scope: Scope, pos: Po
     );
   }
   const rel = cx.findRel(parts.slice(0, -1), scope, pos, true)!;
-  const cols = rel.columns.filter((c) => matches(colId, c.name));
+  const cols = rel.columns.filter((c) => matchesId(colId, c));
   if (cols.length === 1) return cx.colVal(rel, cols[0]);
   if (cols.length > 1)
     throw new AdqlError(
@@ -313,11 +328,10 @@ export function resolveColumn(cx: Cx, parts: Identifier[], scope: Scope, pos: Po
       colId.pos,
       colId.name,
     );
-  const s = closest(
-    colId.name,
-    rel.columns.map((c) => c.name),
-  );
-  const tname = rel.corr ? rel.corr.name : `${rel.schemaName ? `${rel.schemaName}.` : ''}${rel.tableName}`;
+  const s = closest(colId.name, rel.columns.map(spelling));
+  const tname = rel.corr
+    ? spelling(asDeclared(rel.corr))
+    : `${rel.schemaName ? `${rel.schemaName}.` : ''}${spelling(rel.declared)}`;
   throw new AdqlError(
     'semantic',
     `no column '${colId.name}' in ${tname}`,
@@ -326,5 +340,3 @@ export function resolveColumn(cx: Cx, parts: Identifier[], scope: Scope, pos: Po
     s && `'${s}'`,
   );
 }
-
-// ------------------------------------------------------------------ conditions

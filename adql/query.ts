@@ -12,7 +12,7 @@ import {
   Visible,
 } from './context.js';
 import { AdqlError, closest } from './errors.js';
-import { matches } from './identifiers.js';
+import { asDeclared, matchesId, sameName, stripQuotes } from './identifiers.js';
 import { compatible, condHasAggregate, describeType, hasAggregate, presented } from './types.js';
 
 export function queryExpression(
@@ -36,7 +36,10 @@ export function queryExpression(
   let sql = `SELECT ${list} FROM (${body.sql}) AS "_q"`;
   if (order.length) sql += ` ORDER BY ${order.join(', ')}`;
   sql += cx.dialect.limitOffset(limit, q.offset);
-  return { sql, cols: body.cols.map((c, i) => ({ name: final ? names[i] : c.name, t: c.t })) };
+  return {
+    sql,
+    cols: body.cols.map((c, i) => ({ name: final ? names[i] : c.name, exact: c.exact, t: c.t })),
+  };
 }
 
 export function setOrderTerm(_cx: Cx, o: OrderTerm, cols: OutCol[]): string {
@@ -54,7 +57,7 @@ export function setOrderTerm(_cx: Cx, o: OrderTerm, cols: OutCol[]): string {
     return `"_q"."c${e.value}"${dir}`;
   }
   if (e.kind === 'column' && e.parts.length === 1) {
-    const idx = cols.findIndex((c) => matches(e.parts[0], c.name));
+    const idx = cols.findIndex((c) => matchesId(e.parts[0], c));
     if (idx >= 0) return `"_q"."c${idx + 1}"${dir}`;
     const s = closest(
       e.parts[0].name,
@@ -218,10 +221,7 @@ export function select(
     if (g.kind === 'column' && g.parts.length === 1 && !cx.tryResolve(g.parts, scope)) {
       // GROUP BY an output alias (ADQL-58 `GROUP BY band`).
       const item = sel.items.find(
-        (it) =>
-          it.kind === 'expr' &&
-          it.alias &&
-          matches(g.parts[0], it.alias.delimited ? `"${it.alias.name}"` : it.alias.name),
+        (it) => it.kind === 'expr' && it.alias && matchesId(g.parts[0], asDeclared(it.alias)),
       );
       if (item && item.kind === 'expr') v = cx.expr(item.expr, ctx('GROUP BY', false));
     }
@@ -229,6 +229,7 @@ export function select(
     groupSql.push(v.sql);
     grouping.add(v.sql);
   }
+  const groupedRels = aggregated ? keyGrouped(cx, scope, grouping) : undefined;
 
   const items: Array<{ val: Val; alias?: Identifier }> = [];
   for (const it of sel.items) {
@@ -242,14 +243,22 @@ export function select(
       continue;
     }
     const c = ctx('SELECT', true);
-    if (aggregated) c.grouping = grouping;
+    if (aggregated) {
+      c.grouping = grouping;
+      c.groupedRels = groupedRels;
+    }
     const v = cx.expr(it.expr, c);
     cx.checkGrouped(c);
     items.push({ val: v, alias: it.alias });
   }
   if (aggregated) {
     for (const s of items) {
-      if (sel.items.some((x) => x.kind === 'all') && s.val.column && !grouping.has(s.val.sql)) {
+      if (
+        sel.items.some((x) => x.kind === 'all') &&
+        s.val.column &&
+        !grouping.has(s.val.sql) &&
+        !groupedRels?.has(s.val.column.rel)
+      ) {
         throw new AdqlError(
           'semantic',
           `column '${s.val.name}' must appear in GROUP BY or be used in an aggregate function`,
@@ -264,6 +273,7 @@ export function select(
   if (sel.having) {
     const c = ctx('HAVING', true);
     c.grouping = grouping;
+    c.groupedRels = groupedRels;
     having = ` HAVING ${cx.condition(sel.having, c)}`;
     cx.checkGrouped(c);
   }
@@ -295,16 +305,17 @@ export function select(
       continue;
     }
     if (e.kind === 'column' && e.parts.length === 1) {
-      const idx = items.findIndex(
-        (it) => it.alias && matches(e.parts[0], it.alias.delimited ? `"${it.alias.name}"` : it.alias.name),
-      );
+      const idx = items.findIndex((it) => it.alias && matchesId(e.parts[0], asDeclared(it.alias)));
       if (idx >= 0) {
         order.push(`${idx + 1}${dir}`);
         continue;
       }
     }
     const c = ctx('ORDER BY', true);
-    if (aggregated) c.grouping = grouping;
+    if (aggregated) {
+      c.grouping = grouping;
+      c.groupedRels = groupedRels;
+    }
     const v = cx.expr(e, c);
     cx.checkGrouped(c);
     if (v.t.cat === 'geo' || v.t.cat === 'array') {
@@ -329,7 +340,14 @@ export function select(
   sql += having;
   if (order.length) sql += ` ORDER BY ${order.join(', ')}`;
   sql += cx.dialect.limitOffset(limit, offset);
-  return { sql, cols: items.map((it, i) => ({ name: final ? names[i] : rawNames[i], t: it.val.t })) };
+  return {
+    sql,
+    cols: items.map((it, i) => ({
+      name: final ? names[i] : rawNames[i],
+      exact: it.alias ? it.alias.delimited : it.val.exact === true,
+      t: it.val.t,
+    })),
+  };
 }
 
 export function checkGrouped(_cx: Cx, c: Ctx): void {
@@ -345,3 +363,24 @@ export function checkGrouped(_cx: Cx, c: Ctx): void {
 }
 
 // ------------------------------------------------------------------ FROM
+
+/**
+ * The tables of this FROM whose whole primary key is in GROUP BY: PostgreSQL lets their
+ * other columns be selected ungrouped (functional dependency on the key), so the compiler
+ * must not refuse what the database accepts (CatalogueTable.primaryKey). Only a table read
+ * directly qualifies: PostgreSQL knows no key of a subquery (a LATERAL crossmatch filter or
+ * per-row ranges wrap the table in one).
+ */
+function keyGrouped(cx: Cx, scope: Scope, grouping: Set<string>): Set<Rel> | undefined {
+  let out: Set<Rel> | undefined;
+  for (const rel of scope.rels) {
+    const key = rel.table?.primaryKey;
+    if (!key?.length || rel.extras.length || cx.lateral.has(rel)) continue;
+    const all = key.every((k) => {
+      const col = rel.columns.find((c) => sameName(c, stripQuotes(k)));
+      return col !== undefined && grouping.has(col.sql);
+    });
+    if (all) (out ??= new Set()).add(rel);
+  }
+  return out;
+}
