@@ -6,8 +6,8 @@
 import { coneCoverage } from '../sky/index.js';
 import type { Condition, Expr } from './ast.js';
 import { type Ctx, type Cx, leftSpine, type Rel, unionRels, type Val, type XmHoist } from './context.js';
+import { cachedCoverage } from './coverage.js';
 import { num, toVec } from './geometry.js';
-import { cachedCoverage } from './spatial.js';
 import { geoMeta, NUM_DOUBLE } from './types.js';
 
 /**

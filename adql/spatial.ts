@@ -14,41 +14,11 @@ import {
   unionRels,
   type Val,
 } from './context.js';
+import { cachedCoverage, SKY_END } from './coverage.js';
 import { AdqlError } from './errors.js';
 import { boxVertices, num, polygonInfo } from './geometry.js';
 import { stripQuotes } from './identifiers.js';
 import { describeType, geoMeta, NUM_DOUBLE, numType } from './types.js';
-
-/**
- * Coverage of constant shapes, memoised: computing it dominates compile time (hundreds of
- * microseconds), and clients repeat the same cone (paging, polling, reruns). Bounded LRU.
- */
-export const COVERAGE_CACHE_SIZE = 512;
-export const coverageCache = new Map<string, ReadonlyArray<PixelRange>>();
-export function cachedCoverage(
-  key: string,
-  compute: () => ReadonlyArray<PixelRange>,
-): ReadonlyArray<PixelRange> {
-  const hit = coverageCache.get(key);
-  if (hit) {
-    coverageCache.delete(key);
-    coverageCache.set(key, hit);
-    return hit;
-  }
-  let value: ReadonlyArray<PixelRange>;
-  try {
-    value = compute();
-  } catch (e) {
-    // A prefilter is an optimisation: if coverage cannot be computed, the exact test alone is still correct.
-    if (e instanceof Error && e.name === 'SkyError') return [[0n, SKY_END]];
-    throw e;
-  }
-  coverageCache.set(key, value);
-  if (coverageCache.size > COVERAGE_CACHE_SIZE)
-    coverageCache.delete(coverageCache.keys().next().value as string);
-  return value;
-}
-export const SKY_END = 12n << 58n;
 
 export function constVerts(shape: Shape): Array<[number, number]> | undefined {
   if (shape.kind === 'box') {
