@@ -31,7 +31,7 @@ import type {
   CompiledQuery,
   CompileOptions,
 } from './catalogue.js';
-import * as conditions from './conditions.js';
+import { checkComparable, coerceTo, compare, condition } from './conditions.js';
 import type {
   CircleParts,
   Compiled,
@@ -48,15 +48,59 @@ import type {
   WithEntry,
   XmHoist,
 } from './context.js';
-import * as crossmatch from './crossmatch.js';
+import {
+  conjuncts,
+  crossmatchRanges,
+  distanceTest,
+  expandPlaceholders,
+  pointInCircle,
+  rangeArms,
+  relSql,
+} from './crossmatch.js';
 import { type Dialect, POSTGRES } from './dialect.js';
 import type { Position } from './errors.js';
-import * as expressions from './expressions.js';
-import * as from from './from.js';
-import * as functions from './functions.js';
-import * as names from './names.js';
-import * as query from './query.js';
-import * as spatial from './spatial.js';
+import { aggregate, binary, binaryStep, caseExpr, cast, expr, exprInner } from './expressions.js';
+import { fromItem } from './from.js';
+import { call, inUnit, math } from './functions.js';
+import {
+  addRel,
+  catalogueColumn,
+  checkNewWith,
+  colVal,
+  declareWith,
+  findRel,
+  indexCatalogue,
+  nextAlias,
+  placeholderFor,
+  relMatches,
+  resolveColumn,
+  scopeRelNames,
+  tableRel,
+  tryResolve,
+} from './names.js';
+import {
+  checkGrouped,
+  outputNames,
+  queryExpression,
+  queryTerm,
+  select,
+  setOperation,
+  setOrderTerm,
+} from './query.js';
+import {
+  area,
+  circleParts,
+  contains,
+  distanceArgs,
+  indexOf,
+  pointInPolygon,
+  pointParts,
+  polygonArray,
+  rangeSql,
+  region,
+  shape,
+  spatialTest,
+} from './spatial.js';
 import { resultColumns } from './types.js';
 
 const DEFAULT_MAX_RANGES = 16;
@@ -82,7 +126,7 @@ export class Compiler implements Cx {
     readonly options: CompileOptions = {},
     readonly dialect: Dialect = POSTGRES,
   ) {
-    names.indexCatalogue(this, catalogue);
+    indexCatalogue(this, catalogue);
     this.maxRanges = options.maxRanges ?? DEFAULT_MAX_RANGES;
     if (options.maxrec !== undefined && !(Number.isSafeInteger(options.maxrec) && options.maxrec >= 0)) {
       throw new RangeError(`maxrec must be a non-negative integer, got ${options.maxrec}`);
@@ -92,9 +136,9 @@ export class Compiler implements Cx {
   compile(ast: QueryAst): CompiledQuery {
     const withSql: string[] = [];
     for (const w of ast.with) {
-      names.checkNewWith(this, w.name);
+      checkNewWith(this, w.name);
       const compiled = this.queryExpression(w.query, undefined, false);
-      const cte = names.declareWith(this, w.name, compiled.cols);
+      const cte = declareWith(this, w.name, compiled.cols);
       withSql.push(`${this.dialect.quoteIdent(cte.alias)} AS (${compiled.sql})`);
     }
     const main = this.queryExpression(ast.query, undefined, true, this.options.maxrec);
@@ -119,37 +163,37 @@ export class Compiler implements Cx {
 
   // The passes (each implemented in its module).
   nextAlias(): string {
-    return names.nextAlias(this);
+    return nextAlias(this);
   }
   placeholderFor(rel: Rel): string {
-    return names.placeholderFor(this, rel);
+    return placeholderFor(this, rel);
   }
   addRel(scope: Scope, rel: Rel, nameId: Identifier): void {
-    names.addRel(this, scope, rel, nameId);
+    addRel(this, scope, rel, nameId);
   }
   tableRel(name: Identifier[], corr: Identifier | undefined, pos: Position): Rel {
-    return names.tableRel(this, name, corr, pos);
+    return tableRel(this, name, corr, pos);
   }
   catalogueColumn(alias: string, c: CatalogueColumn): RelCol {
-    return names.catalogueColumn(this, alias, c);
+    return catalogueColumn(this, alias, c);
   }
   colVal(rel: Rel, col: RelCol): Val {
-    return names.colVal(this, rel, col);
+    return colVal(this, rel, col);
   }
   relMatches(rel: Rel, q: Identifier[]): boolean {
-    return names.relMatches(this, rel, q);
+    return relMatches(this, rel, q);
   }
   findRel(q: Identifier[], scope: Scope, pos: Position, mustExist: boolean): Rel | undefined {
-    return names.findRel(this, q, scope, pos, mustExist);
+    return findRel(this, q, scope, pos, mustExist);
   }
   scopeRelNames(scope: Scope): string[] {
-    return names.scopeRelNames(this, scope);
+    return scopeRelNames(this, scope);
   }
   tryResolve(parts: Identifier[], scope: Scope): boolean {
-    return names.tryResolve(this, parts, scope);
+    return tryResolve(this, parts, scope);
   }
   resolveColumn(parts: Identifier[], scope: Scope, pos: Position): Val {
-    return names.resolveColumn(this, parts, scope, pos);
+    return resolveColumn(this, parts, scope, pos);
   }
   fromItem(
     ref: TableRef,
@@ -157,22 +201,22 @@ export class Compiler implements Cx {
     visible: Visible,
     inner: boolean,
   ): { sql: string; star: StarEntry[]; rels: Rel[] } {
-    return from.fromItem(this, ref, scope, visible, inner);
+    return fromItem(this, ref, scope, visible, inner);
   }
   queryExpression(q: QueryExpression, parent: Scope | undefined, final: boolean, maxrec?: number): Compiled {
-    return query.queryExpression(this, q, parent, final, maxrec);
+    return queryExpression(this, q, parent, final, maxrec);
   }
   setOrderTerm(o: OrderTerm, cols: OutCol[]): string {
-    return query.setOrderTerm(this, o, cols);
+    return setOrderTerm(this, o, cols);
   }
   queryTerm(term: QueryTerm, parent: Scope | undefined): Compiled {
-    return query.queryTerm(this, term, parent);
+    return queryTerm(this, term, parent);
   }
   setOperation(term: SetOperation, left: Compiled, parent: Scope | undefined): Compiled {
-    return query.setOperation(this, term, left, parent);
+    return setOperation(this, term, left, parent);
   }
   outputNames(names: string[]): string[] {
-    return query.outputNames(this, names);
+    return outputNames(this, names);
   }
   select(
     sel: SelectQuery,
@@ -182,114 +226,114 @@ export class Compiler implements Cx {
     offset: number | undefined,
     maxrec: number | undefined,
   ): Compiled {
-    return query.select(this, sel, parent, final, orderBy, offset, maxrec);
+    return select(this, sel, parent, final, orderBy, offset, maxrec);
   }
   checkGrouped(c: Ctx): void {
-    query.checkGrouped(this, c);
+    checkGrouped(this, c);
   }
   condition(c: Condition, ctx: Ctx): string {
-    return conditions.condition(this, c, ctx);
+    return condition(this, c, ctx);
   }
   compare(c: Extract<Condition, { kind: 'compare' }>, ctx: Ctx): string {
-    return conditions.compare(this, c, ctx);
+    return compare(this, c, ctx);
   }
   coerceTo(v: Val, other: Val): Val {
-    return conditions.coerceTo(this, v, other);
+    return coerceTo(this, v, other);
   }
   checkComparable(a: Val, b: Val, pos: Position, what: string): void {
-    conditions.checkComparable(this, a, b, pos, what);
+    checkComparable(this, a, b, pos, what);
   }
   expr(e: Expr, ctx: Ctx): Val {
-    return expressions.expr(this, e, ctx);
+    return expr(this, e, ctx);
   }
   exprInner(e: Expr, ctx: Ctx): Val {
-    return expressions.exprInner(this, e, ctx);
+    return exprInner(this, e, ctx);
   }
   binary(e: Extract<Expr, { kind: 'binary' }>, ctx: Ctx): Val {
-    return expressions.binary(this, e, ctx);
+    return binary(this, e, ctx);
   }
   binaryStep(e: Extract<Expr, { kind: 'binary' }>, l: Val, r: Val, rels: Set<Rel>): Val {
-    return expressions.binaryStep(this, e, l, r, rels);
+    return binaryStep(this, e, l, r, rels);
   }
   aggregate(e: Extract<Expr, { kind: 'aggregate' }>, ctx: Ctx): Val {
-    return expressions.aggregate(this, e, ctx);
+    return aggregate(this, e, ctx);
   }
   cast(argE: Expr, target: CastTarget, pos: Position, ctx: Ctx): Val {
-    return expressions.cast(this, argE, target, pos, ctx);
+    return cast(this, argE, target, pos, ctx);
   }
   caseExpr(e: Extract<Expr, { kind: 'case' }>, ctx: Ctx): Val {
-    return expressions.caseExpr(this, e, ctx);
+    return caseExpr(this, e, ctx);
   }
   call(e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-    return functions.call(this, e, ctx);
+    return call(this, e, ctx);
   }
   math(e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-    return functions.math(this, e, ctx);
+    return math(this, e, ctx);
   }
   inUnit(e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-    return functions.inUnit(this, e, ctx);
+    return inUnit(this, e, ctx);
   }
   shape(e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-    return spatial.shape(this, e, ctx);
+    return shape(this, e, ctx);
   }
   region(e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-    return spatial.region(this, e, ctx);
+    return region(this, e, ctx);
   }
   pointParts(v: Val): PointParts {
-    return spatial.pointParts(this, v);
+    return pointParts(this, v);
   }
   circleParts(v: Val): CircleParts {
-    return spatial.circleParts(this, v);
+    return circleParts(this, v);
   }
   polygonArray(v: Val): string {
-    return spatial.polygonArray(this, v);
+    return polygonArray(this, v);
   }
   area(e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-    return spatial.area(this, e, ctx);
+    return area(this, e, ctx);
   }
   distanceArgs(
     e: Extract<Expr, { kind: 'call' }>,
     ctx: Ctx,
   ): Array<{ lon: string; lat: string; v: Val[]; lonV?: Val; latV?: Val }> {
-    return spatial.distanceArgs(this, e, ctx);
+    return distanceArgs(this, e, ctx);
   }
   spatialTest(e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): string {
-    return spatial.spatialTest(this, e, ctx);
+    return spatialTest(this, e, ctx);
   }
   contains(a: Val, b: Val): string {
-    return spatial.contains(this, a, b);
+    return contains(this, a, b);
   }
   indexOf(p: Val): { rel: Rel; hpx: string } | undefined {
-    return spatial.indexOf(this, p);
+    return indexOf(this, p);
   }
   rangeSql(hpx: string, ranges: ReadonlyArray<PixelRange>): string | undefined {
-    return spatial.rangeSql(this, hpx, ranges);
+    return rangeSql(this, hpx, ranges);
   }
   pointInPolygon(p: Val, poly: Val): string {
-    return spatial.pointInPolygon(this, p, poly);
+    return pointInPolygon(this, p, poly);
   }
   conjuncts(c: Condition, ctx: Ctx, accepts: XmHoist['accepts'], commit?: XmHoist['commit']): string {
-    return crossmatch.conjuncts(this, c, ctx, accepts, commit);
+    return conjuncts(this, c, ctx, accepts, commit);
   }
   distanceTest(call: Extract<Expr, { kind: 'call' }>, r: Val, strict: boolean, ctx: Ctx): string {
-    return crossmatch.distanceTest(this, call, r, strict, ctx);
+    return distanceTest(this, call, r, strict, ctx);
   }
   pointInCircle(p: Val, c: Val, strict: boolean): string {
-    return crossmatch.pointInCircle(this, p, c, strict);
+    return pointInCircle(this, p, c, strict);
   }
   crossmatchRanges(
     idx: { rel: Rel; hpx: string },
     cc: { lon: string; lat: string; r: string; rels: Set<Rel> },
   ): string {
-    return crossmatch.crossmatchRanges(this, idx, cc);
+    return crossmatchRanges(this, idx, cc);
   }
   rangeArms(hpx: string, g: string): string {
-    return crossmatch.rangeArms(this, hpx, g);
+    return rangeArms(this, hpx, g);
   }
   expandPlaceholders(sql: string, done?: Set<number>): string {
-    return crossmatch.expandPlaceholders(this, sql, done);
+    return expandPlaceholders(this, sql, done);
   }
   relSql(rel: Rel): string {
-    return crossmatch.relSql(this, rel);
+    return relSql(this, rel);
   }
 }

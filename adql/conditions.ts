@@ -1,6 +1,7 @@
 import type { Condition, Expr } from './ast.js';
 import { type Ctx, type Cx, leftSpine, type Val } from './context.js';
 import { AdqlError, type Position } from './errors.js';
+import { expr } from './expressions.js';
 import { compatible, describeType, refuseRegionCompare } from './types.js';
 
 export function condition(cx: Cx, c: Condition, ctx: Ctx): string {
@@ -10,24 +11,24 @@ export function condition(cx: Cx, c: Condition, ctx: Ctx): string {
       // A chain `x OR y OR ...` is a left-deep tree as long as the query: walked by a
       // loop, left to right, so its length cannot overflow the stack.
       const sep = ` ${c.kind.toUpperCase()} `;
-      const parts = leftSpine(c, c.kind).map((x) => cx.condition(x, ctx));
+      const parts = leftSpine(c, c.kind).map((x) => condition(cx, x, ctx));
       return parts.join(sep);
     }
     case 'not':
-      return `NOT (${cx.condition(c.arg, ctx)})`;
+      return `NOT (${condition(cx, c.arg, ctx)})`;
     case 'group':
-      return `(${cx.condition(c.arg, ctx)})`;
+      return `(${condition(cx, c.arg, ctx)})`;
     case 'exists': {
       const q = cx.queryExpression(c.query, ctx.scope, false);
       return `EXISTS (${q.sql})`;
     }
     case 'isnull': {
-      const v = cx.expr(c.arg, ctx);
+      const v = expr(cx, c.arg, ctx);
       return `(${v.sql}) IS ${c.not ? 'NOT ' : ''}NULL`;
     }
     case 'like': {
-      const a = cx.expr(c.arg, ctx);
-      const p = cx.expr(c.pattern, ctx);
+      const a = expr(cx, c.arg, ctx);
+      const p = expr(cx, c.pattern, ctx);
       refuseRegionCompare([a, p], c.pos, c.insensitive ? 'ILIKE' : 'LIKE');
       for (const v of [a, p]) {
         if (v.t.cat !== 'str' && v.t.cat !== 'null') {
@@ -42,14 +43,14 @@ export function condition(cx: Cx, c: Condition, ctx: Ctx): string {
       return cx.dialect.like(a.sql, p.sql, c.not, c.insensitive);
     }
     case 'between': {
-      const a = cx.expr(c.arg, ctx);
-      const lo = cx.coerceTo(cx.expr(c.low, ctx), a);
-      const hi = cx.coerceTo(cx.expr(c.high, ctx), a);
-      for (const v of [lo, hi]) cx.checkComparable(a, v, c.pos, 'BETWEEN');
+      const a = expr(cx, c.arg, ctx);
+      const lo = coerceTo(cx, expr(cx, c.low, ctx), a);
+      const hi = coerceTo(cx, expr(cx, c.high, ctx), a);
+      for (const v of [lo, hi]) checkComparable(cx, a, v, c.pos, 'BETWEEN');
       return `${a.sql} ${c.not ? 'NOT ' : ''}BETWEEN ${lo.sql} AND ${hi.sql}`;
     }
     case 'in': {
-      const a = cx.expr(c.arg, ctx);
+      const a = expr(cx, c.arg, ctx);
       if (c.query) {
         const q = cx.queryExpression(c.query, ctx.scope, false);
         if (q.cols.length !== 1) {
@@ -60,18 +61,18 @@ export function condition(cx: Cx, c: Condition, ctx: Ctx): string {
             'IN',
           );
         }
-        cx.checkComparable(a, { ...a, t: q.cols[0].t, name: q.cols[0].name }, c.pos, 'IN');
+        checkComparable(cx, a, { ...a, t: q.cols[0].t, name: q.cols[0].name }, c.pos, 'IN');
         return `${a.sql} ${c.not ? 'NOT ' : ''}IN (${q.sql})`;
       }
       const items = c.list!.map((e) => {
-        const v = cx.coerceTo(cx.expr(e, ctx), a);
-        cx.checkComparable(a, v, e.pos, 'IN');
+        const v = coerceTo(cx, expr(cx, e, ctx), a);
+        checkComparable(cx, a, v, e.pos, 'IN');
         return v.sql;
       });
       return `${a.sql} ${c.not ? 'NOT ' : ''}IN (${items.join(', ')})`;
     }
     case 'compare':
-      return cx.compare(c, ctx);
+      return compare(cx, c, ctx);
   }
 }
 
@@ -96,21 +97,21 @@ export function compare(cx: Cx, c: Extract<Condition, { kind: 'compare' }>, ctx:
   // DISTANCE(p, q) < r (and r > DISTANCE(...)) is a cone/crossmatch: ADQL-39.
   const dist = (e: Expr) => e.kind === 'call' && e.name === 'DISTANCE';
   if (dist(c.left) && (op === '<' || op === '<=')) {
-    const r = cx.expr(c.right, ctx);
+    const r = expr(cx, c.right, ctx);
     if (r.t.cat === 'num' && !r.agg)
       return cx.distanceTest(c.left as Extract<Expr, { kind: 'call' }>, r, op === '<', ctx);
   }
   if (dist(c.right) && (op === '>' || op === '>=')) {
-    const r = cx.expr(c.left, ctx);
+    const r = expr(cx, c.left, ctx);
     if (r.t.cat === 'num' && !r.agg)
       return cx.distanceTest(c.right as Extract<Expr, { kind: 'call' }>, r, op === '>', ctx);
   }
-  let l = cx.expr(c.left, ctx);
-  let r = cx.expr(c.right, ctx);
-  l = cx.coerceTo(l, r);
-  r = cx.coerceTo(r, l);
+  let l = expr(cx, c.left, ctx);
+  let r = expr(cx, c.right, ctx);
+  l = coerceTo(cx, l, r);
+  r = coerceTo(cx, r, l);
   refuseRegionCompare([l, r], c.pos, c.op);
-  cx.checkComparable(l, r, c.pos, c.op);
+  checkComparable(cx, l, r, c.pos, c.op);
   if (l.t.cat === 'geo' || r.t.cat === 'geo' || l.t.cat === 'array' || r.t.cat === 'array') {
     if (op !== '=' && op !== '<>') {
       throw new AdqlError('semantic', `cannot compare geometries with ${c.op}`, c.pos, c.op);

@@ -47,7 +47,7 @@ export function conjuncts(
       list.push({
         name,
         call: cx.dialect.xmatchRanges(xm.cc.lon, xm.cc.lat, xm.cc.r),
-        cond: `(${cx.rangeArms(xm.idx.hpx, xr)}) AND ${xm.exact}`,
+        cond: `(${rangeArms(cx, xm.idx.hpx, xr)}) AND ${xm.exact}`,
       });
       cx.lateral.set(xm.idx.rel, list);
       return 'true';
@@ -88,7 +88,7 @@ export function distanceTest(
       rels: new Set([...c.rels, ...r.rels]),
     };
   };
-  if (cx.indexOf(qv) && !cx.indexOf(pv)) return cx.pointInCircle(qv, circleAround(pv), strict);
+  if (cx.indexOf(qv) && !cx.indexOf(pv)) return pointInCircle(cx, qv, circleAround(pv), strict);
   // Both indexed (a self-join): index the side a LATERAL can reach, if only one can.
   const qi = cx.indexOf(qv);
   const h = cx.xmHoist;
@@ -99,9 +99,9 @@ export function distanceTest(
     const pNow = h.accepts(pRel, qv.rels, false);
     const qNow = h.accepts(qi.rel, pv.rels, false);
     const useQ = pNow ? false : qNow || (!h.accepts(pRel, qv.rels) && h.accepts(qi.rel, pv.rels));
-    if (useQ) return cx.pointInCircle(qv, circleAround(pv), strict);
+    if (useQ) return pointInCircle(cx, qv, circleAround(pv), strict);
   }
-  return cx.pointInCircle(pv, circleAround(qv), strict);
+  return pointInCircle(cx, pv, circleAround(qv), strict);
 }
 
 export function pointInCircle(cx: Cx, p: Val, c: Val, strict: boolean): string {
@@ -161,7 +161,7 @@ export function crossmatchRanges(
     others[0].extras.push({ name, sql: call });
     g = `${cx.dialect.quoteIdent(others[0].alias)}.${cx.dialect.quoteIdent(name)}`;
   }
-  return cx.rangeArms(idx.hpx, g);
+  return rangeArms(cx, idx.hpx, g);
 }
 
 /** `hpx` within one of the 4 ranges of an adql.xmatch_ranges array `g`. */
@@ -185,7 +185,7 @@ export function expandPlaceholders(cx: Cx, sql: string, done = new Set<number>()
     // as it is (NUL cannot reach PostgreSQL: the query fails rather than mean something else).
     if (!rel || done.has(k)) return whole;
     done.add(k);
-    return cx.expandPlaceholders(cx.relSql(rel), done);
+    return expandPlaceholders(cx, relSql(cx, rel), done);
   });
 }
 

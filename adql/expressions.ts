@@ -5,11 +5,12 @@ import type { CastTarget, Condition, Expr } from './ast.js';
 import type { VOTableDatatype } from './catalogue.js';
 import type { Ctx, Cx, Meta, Rel, Val, VType } from './context.js';
 import { AdqlError, closest, type Position } from './errors.js';
+import { resolveColumn } from './names.js';
 import { compatible, describeType, geoMeta, numType, presented, STR, widerInt } from './types.js';
 
 export function expr(cx: Cx, e: Expr, ctx: Ctx): Val {
   const mark = ctx.ungrouped.length;
-  const v = cx.exprInner(e, ctx);
+  const v = exprInner(cx, e, ctx);
   if (ctx.grouping && ctx.ungrouped.length > mark && ctx.grouping.has(v.sql)) ctx.ungrouped.length = mark;
   return v;
 }
@@ -61,7 +62,7 @@ export function exprInner(cx: Cx, e: Expr, ctx: Ctx): Val {
         name: 'expr',
       };
     case 'column': {
-      const v = cx.resolveColumn(e.parts, ctx.scope, e.pos);
+      const v = resolveColumn(cx, e.parts, ctx.scope, e.pos);
       if (
         ctx.grouping &&
         ctx.aggDepth === 0 &&
@@ -75,11 +76,11 @@ export function exprInner(cx: Cx, e: Expr, ctx: Ctx): Val {
       return v;
     }
     case 'paren': {
-      const v = cx.expr(e.arg, ctx);
+      const v = expr(cx, e.arg, ctx);
       return { ...v, sql: `(${v.sql})`, column: undefined };
     }
     case 'unary': {
-      const v = cx.expr(e.arg, ctx);
+      const v = expr(cx, e.arg, ctx);
       if (v.t.cat !== 'num' && v.t.cat !== 'null')
         throw new AdqlError(
           'semantic',
@@ -97,13 +98,13 @@ export function exprInner(cx: Cx, e: Expr, ctx: Ctx): Val {
       };
     }
     case 'binary':
-      return cx.binary(e, ctx);
+      return binary(cx, e, ctx);
     case 'aggregate':
-      return cx.aggregate(e, ctx);
+      return aggregate(cx, e, ctx);
     case 'cast':
-      return cx.cast(e.arg, e.target, e.pos, ctx);
+      return cast(cx, e.arg, e.target, e.pos, ctx);
     case 'case':
-      return cx.caseExpr(e, ctx);
+      return caseExpr(cx, e, ctx);
     case 'scalar': {
       const q = cx.queryExpression(e.query, ctx.scope, false);
       if (q.cols.length !== 1)
@@ -181,11 +182,11 @@ export function binary(cx: Cx, e: Extract<Expr, { kind: 'binary' }>, ctx: Ctx): 
     first = first.left;
   }
   const mark = ctx.ungrouped.length;
-  let acc = cx.expr(first, ctx);
+  let acc = expr(cx, first, ctx);
   const rels = new Set(acc.rels);
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i];
-    const r = cx.expr(node.right, ctx);
+    const r = expr(cx, node.right, ctx);
     for (const rel of r.rels) rels.add(rel);
     acc = cx.binaryStep(node, acc, r, rels);
     if (i > 0 && ctx.grouping && ctx.ungrouped.length > mark && ctx.grouping.has(acc.sql))
@@ -284,7 +285,7 @@ export function aggregate(cx: Cx, e: Extract<Expr, { kind: 'aggregate' }>, ctx: 
       rels: new Set(),
     };
   ctx.aggDepth++;
-  const a = cx.expr(e.arg, ctx);
+  const a = expr(cx, e.arg, ctx);
   ctx.aggDepth--;
   const q = e.quantifier === 'DISTINCT' ? 'DISTINCT ' : '';
   const base = { name, agg: true, rels: a.rels };
@@ -323,7 +324,7 @@ export function aggregate(cx: Cx, e: Extract<Expr, { kind: 'aggregate' }>, ctx: 
 }
 
 export function cast(cx: Cx, argE: Expr, target: CastTarget, pos: Position, ctx: Ctx): Val {
-  const a = cx.expr(argE, ctx);
+  const a = expr(cx, argE, ctx);
   const base = { name: a.name, agg: a.agg, rels: a.rels };
   const from = a.t.cat;
   const fail = (): never => {
@@ -394,25 +395,25 @@ export function caseExpr(cx: Cx, e: Extract<Expr, { kind: 'case' }>, ctx: Ctx): 
     for (const r of v.rels) rels.add(r);
     agg ||= v.agg;
   };
-  const operand = e.operand ? cx.expr(e.operand, ctx) : undefined;
+  const operand = e.operand ? expr(cx, e.operand, ctx) : undefined;
   if (operand) track(operand);
   const parts: string[] = [];
   const results: Val[] = [];
   for (const w of e.whens) {
     let when: string;
     if (operand) {
-      const v = cx.coerceTo(cx.expr(w.when as Expr, ctx), operand);
+      const v = cx.coerceTo(expr(cx, w.when as Expr, ctx), operand);
       cx.checkComparable(operand, v, e.pos, 'CASE');
       track(v);
       when = v.sql;
     } else when = cx.condition(w.when as Condition, ctx);
-    const then = cx.expr(w.result, ctx);
+    const then = expr(cx, w.result, ctx);
     track(then);
     results.push(then);
     parts.push(`WHEN ${when} THEN ${then.sql}`);
   }
   if (e.otherwise) {
-    const v = cx.expr(e.otherwise, ctx);
+    const v = expr(cx, e.otherwise, ctx);
     track(v);
     results.push(v);
     parts.push(`ELSE ${v.sql}`);

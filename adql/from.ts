@@ -2,6 +2,7 @@ import type { Identifier, TableRef } from './ast.js';
 import { type Cx, pushTo, type Rel, type Scope, type StarEntry, type Val, Visible } from './context.js';
 import { AdqlError } from './errors.js';
 import { asDeclared, type DeclaredName, matchesId, sameName } from './identifiers.js';
+import { addRel, colVal, nextAlias, placeholderFor, tableRel } from './names.js';
 import { compatible } from './types.js';
 
 /**
@@ -17,18 +18,18 @@ export function fromItem(
   inner: boolean,
 ): { sql: string; star: StarEntry[]; rels: Rel[] } {
   if (ref.kind === 'table') {
-    const rel = cx.tableRel(ref.name, ref.alias, ref.pos);
-    cx.addRel(scope, rel, ref.alias ?? ref.name[ref.name.length - 1]);
+    const rel = tableRel(cx, ref.name, ref.alias, ref.pos);
+    addRel(cx, scope, rel, ref.alias ?? ref.name[ref.name.length - 1]);
     cx.fromInfo.set(rel, { visible, inner });
     return {
       sql: rel.placeholder,
-      star: rel.columns.map((c) => ({ val: cx.colVal(rel, c) })),
+      star: rel.columns.map((c) => ({ val: colVal(cx, rel, c) })),
       rels: [rel],
     };
   }
   if (ref.kind === 'derived') {
     const inner = cx.queryExpression(ref.query, scope.parent, false);
-    const alias = cx.nextAlias();
+    const alias = nextAlias(cx);
     const rel: Rel = {
       alias,
       corr: ref.alias,
@@ -39,7 +40,7 @@ export function fromItem(
       baseSql: `(${inner.sql})`,
       placeholder: '',
     };
-    rel.placeholder = cx.placeholderFor(rel);
+    rel.placeholder = placeholderFor(cx, rel);
     rel.columns = inner.cols.map((c, i) => ({
       name: c.name,
       exact: c.exact,
@@ -47,10 +48,10 @@ export function fromItem(
       t: c.t,
       meta: { name: c.name, ...c.t.meta },
     }));
-    cx.addRel(scope, rel, ref.alias);
+    addRel(cx, scope, rel, ref.alias);
     return {
       sql: rel.placeholder,
-      star: rel.columns.map((c) => ({ val: cx.colVal(rel, c) })),
+      star: rel.columns.map((c) => ({ val: colVal(cx, rel, c) })),
       rels: [rel],
     };
   }

@@ -4,6 +4,7 @@
 import type { Expr } from './ast.js';
 import { type Ctx, type Cx, type Meta, unionRels, type Val } from './context.js';
 import { AdqlError } from './errors.js';
+import { expr } from './expressions.js';
 import { num } from './geometry.js';
 import { compatible, describeType, geoMeta, numType, STR, widerInt } from './types.js';
 import { conversionFactor } from './units.js';
@@ -21,7 +22,7 @@ export function call(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
     case 'CONTAINS':
     case 'INTERSECTS': {
       const test = cx.spatialTest(e, ctx);
-      const args = e.args.map((a) => cx.expr(a, ctx));
+      const args = e.args.map((a) => expr(cx, a, ctx));
       return {
         sql: `CASE WHEN ${test} THEN 1 ELSE 0 END`,
         t: numType(true, 'int'),
@@ -42,7 +43,7 @@ export function call(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
     }
     case 'COORD1':
     case 'COORD2': {
-      const g = cx.expr(e.args[0], ctx);
+      const g = expr(cx, e.args[0], ctx);
       if (g.t.cat === 'null') return { ...g, name: n.toLowerCase() };
       if (g.t.geo !== 'point')
         throw new AdqlError('semantic', `${n} needs a POINT, got ${describeType(g.t)}`, e.args[0].pos, n);
@@ -58,7 +59,7 @@ export function call(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
       };
     }
     case 'COORDSYS': {
-      const g = cx.expr(e.args[0], ctx);
+      const g = expr(cx, e.args[0], ctx);
       if (g.t.cat !== 'geo' && g.t.cat !== 'null')
         throw new AdqlError(
           'semantic',
@@ -71,7 +72,7 @@ export function call(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
     case 'AREA':
       return cx.area(e, ctx);
     case 'CENTROID': {
-      const g = cx.expr(e.args[0], ctx);
+      const g = expr(cx, e.args[0], ctx);
       if (g.t.cat !== 'geo')
         throw new AdqlError(
           'semantic',
@@ -102,9 +103,9 @@ export function call(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
       throw new AdqlError('unsupported', 'CENTROID of a region is not supported', e.pos, n);
     }
     case 'IN_UNIT':
-      return cx.inUnit(e, ctx);
+      return inUnit(cx, e, ctx);
     case 'COALESCE': {
-      const args = e.args.map((a) => cx.expr(a, ctx));
+      const args = e.args.map((a) => expr(cx, a, ctx));
       let t = args[0].t;
       for (const a of args) {
         if (t.cat === 'null') t = a.t;
@@ -128,7 +129,7 @@ export function call(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
     }
     case 'LOWER':
     case 'UPPER': {
-      const a = cx.expr(e.args[0], ctx);
+      const a = expr(cx, e.args[0], ctx);
       if (a.t.cat !== 'str' && a.t.cat !== 'null')
         throw new AdqlError('semantic', `${n} needs a string, got ${describeType(a.t)}`, e.args[0].pos, n);
       return {
@@ -140,13 +141,13 @@ export function call(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
       };
     }
     default:
-      return cx.math(e, ctx);
+      return math(cx, e, ctx);
   }
 }
 
 export function math(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
   const n = e.name;
-  const args = e.args.map((a) => cx.expr(a, ctx));
+  const args = e.args.map((a) => expr(cx, a, ctx));
   args.forEach((a, i) => {
     if (a.t.cat !== 'num' && a.t.cat !== 'null') {
       throw new AdqlError(
@@ -248,7 +249,7 @@ export function math(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
 }
 
 export function inUnit(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-  const a = cx.expr(e.args[0], ctx);
+  const a = expr(cx, e.args[0], ctx);
   const target = (e.args[1] as Extract<Expr, { kind: 'string' }>).value;
   if (a.t.cat !== 'num')
     throw new AdqlError(

@@ -15,6 +15,7 @@ import {
   type VType,
   type WithEntry,
 } from './context.js';
+import type { Dialect } from './dialect.js';
 import { AdqlError, closest, type Position } from './errors.js';
 import { asDeclared, matches, matchesId, sameName, spelling, stripQuotes } from './identifiers.js';
 import { columnType } from './types.js';
@@ -25,7 +26,7 @@ export const META_KEYS = ['arraysize', 'xtype', 'unit', 'ucd', 'utype', 'descrip
 /** Per published column, what every compile needs (published metadata is immutable per catalogue object). */
 export const columnCache = new WeakMap<
   CatalogueColumn,
-  { name: string; exact: boolean; phys: string; meta: ColumnMetadata; t: VType }
+  { name: string; exact: boolean; phys: string; dialect: Dialect; meta: ColumnMetadata; t: VType }
 >();
 
 /** Indexes the published tables by lower-case name: only names equal ignoring case can match. */
@@ -91,7 +92,7 @@ export function tableRel(cx: Cx, name: Identifier[], corr: Identifier | undefine
     for (const cte of cx.ctesByName.get(last.name.toLowerCase()) ?? []) {
       // WITH names shadow published tables (ADQL-46), matched like any identifier (§2.1.3).
       if (matchesId(last, asDeclared(cte.id))) {
-        const alias = cx.nextAlias();
+        const alias = nextAlias(cx);
         const rel: Rel = {
           alias,
           corr,
@@ -102,7 +103,7 @@ export function tableRel(cx: Cx, name: Identifier[], corr: Identifier | undefine
           baseSql: cx.dialect.quoteIdent(cte.alias),
           placeholder: '',
         };
-        rel.placeholder = cx.placeholderFor(rel);
+        rel.placeholder = placeholderFor(cx, rel);
         rel.columns = cte.cols.map((c, i) => ({
           name: c.name,
           exact: c.exact,
@@ -152,7 +153,7 @@ export function tableRel(cx: Cx, name: Identifier[], corr: Identifier | undefine
     );
   }
   const t = candidates[0];
-  const alias = cx.nextAlias();
+  const alias = nextAlias(cx);
   const rel: Rel = {
     alias,
     corr,
@@ -165,8 +166,8 @@ export function tableRel(cx: Cx, name: Identifier[], corr: Identifier | undefine
     baseSql: cx.dialect.table(t.sql.schema, t.sql.table),
     placeholder: '',
   };
-  rel.placeholder = cx.placeholderFor(rel);
-  rel.columns = t.columns.map((c) => cx.catalogueColumn(alias, c));
+  rel.placeholder = placeholderFor(cx, rel);
+  rel.columns = t.columns.map((c) => catalogueColumn(cx, alias, c));
   void pos;
   return rel;
 }
@@ -180,14 +181,17 @@ export function catalogueColumn(cx: Cx, alias: string, c: CatalogueColumn): RelC
       const v = c[k];
       if (v !== undefined && v !== null) meta[k] = v;
     }
-    base = { name: plain, exact, phys: c.sqlName ?? plain, meta, t: columnType(c, meta) };
+    const phys = cx.dialect.quoteIdent(c.sqlName ?? plain);
+    base = { name: plain, exact, phys, dialect: cx.dialect, meta, t: columnType(c, meta) };
     columnCache.set(c, base);
   }
   const q = cx.dialect;
+  // The physical name quoted once per column (and per dialect: a dialect may quote otherwise).
+  const phys = base.dialect === q ? base.phys : q.quoteIdent(c.sqlName ?? base.name);
   return {
     name: base.name,
     exact: base.exact,
-    sql: `${q.quoteIdent(alias)}.${q.quoteIdent(base.phys)}`,
+    sql: `${q.quoteIdent(alias)}.${phys}`,
     t: base.t,
     meta: base.meta,
   };
@@ -233,7 +237,7 @@ export function findRel(
 ): Rel | undefined {
   for (let s: Scope | undefined = scope; s; s = s.parent) {
     const found = (s.relsByName.get(q[q.length - 1].name.toLowerCase()) ?? []).filter((r) =>
-      cx.relMatches(r, q),
+      relMatches(cx, r, q),
     );
     if (found.length > 1) {
       throw new AdqlError(
@@ -246,7 +250,7 @@ export function findRel(
     if (found.length === 1) return found[0];
   }
   if (!mustExist) return undefined;
-  const names = cx.scopeRelNames(scope);
+  const names = scopeRelNames(cx, scope);
   const text = q.map((x) => spelling(asDeclared(x))).join('.');
   throw new AdqlError(
     'semantic',
@@ -267,7 +271,7 @@ export function scopeRelNames(_cx: Cx, scope: Scope): string[] {
 
 export function tryResolve(cx: Cx, parts: Identifier[], scope: Scope): boolean {
   try {
-    cx.resolveColumn(parts, scope, parts[0].pos);
+    resolveColumn(cx, parts, scope, parts[0].pos);
     return true;
   } catch (e) {
     if (e instanceof AdqlError) return false;
@@ -301,7 +305,7 @@ export function resolveColumn(cx: Cx, parts: Identifier[], scope: Scope, pos: Po
           `${found[0].rel.corr?.name ?? found[0].rel.tableName}.${found[0].col.name}`,
         );
       }
-      if (found.length === 1) return cx.colVal(found[0].rel, found[0].col);
+      if (found.length === 1) return colVal(cx, found[0].rel, found[0].col);
     }
     const rels = scope.rels;
     const all = rels.flatMap((r) => r.columns.map(spelling));
@@ -318,9 +322,9 @@ export function resolveColumn(cx: Cx, parts: Identifier[], scope: Scope, pos: Po
       s && `'${s}'`,
     );
   }
-  const rel = cx.findRel(parts.slice(0, -1), scope, pos, true)!;
+  const rel = findRel(cx, parts.slice(0, -1), scope, pos, true)!;
   const cols = rel.columns.filter((c) => matchesId(colId, c));
-  if (cols.length === 1) return cx.colVal(rel, cols[0]);
+  if (cols.length === 1) return colVal(cx, rel, cols[0]);
   if (cols.length > 1)
     throw new AdqlError(
       'semantic',

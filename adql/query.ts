@@ -12,7 +12,9 @@ import {
   Visible,
 } from './context.js';
 import { AdqlError, closest } from './errors.js';
+import { expr } from './expressions.js';
 import { asDeclared, matchesId, sameName, stripQuotes } from './identifiers.js';
+import { colVal, findRel, tryResolve } from './names.js';
 import { compatible, condHasAggregate, describeType, hasAggregate, presented } from './types.js';
 
 export function queryExpression(
@@ -23,10 +25,15 @@ export function queryExpression(
   maxrec?: number,
 ): Compiled {
   if (q.body.kind === 'select') return cx.select(q.body, parent, final, q.orderBy, q.offset, maxrec);
-  const body = cx.queryTerm(q.body, parent);
-  const order = q.orderBy.map((o) => cx.setOrderTerm(o, body.cols));
+  const body = queryTerm(cx, q.body, parent);
+  const order = q.orderBy.map((o) => setOrderTerm(cx, o, body.cols));
   const limit = maxrec !== undefined ? maxrec + 1 : undefined;
-  const names = final ? cx.outputNames(body.cols.map((c) => c.name)) : body.cols.map((_, i) => `c${i + 1}`);
+  const names = final
+    ? outputNames(
+        cx,
+        body.cols.map((c) => c.name),
+      )
+    : body.cols.map((_, i) => `c${i + 1}`);
   const list = body.cols
     .map((c, i) => {
       const col = `"_q".${cx.dialect.quoteIdent(`c${i + 1}`)}`;
@@ -88,7 +95,7 @@ export function queryTerm(cx: Cx, term: QueryTerm, parent: Scope | undefined): C
     nodes.push(first);
     first = first.left;
   }
-  let acc = cx.queryTerm(first, parent);
+  let acc = queryTerm(cx, first, parent);
   for (let i = nodes.length - 1; i >= 0; i--) acc = cx.setOperation(nodes[i], acc, parent);
   return acc;
 }
@@ -99,7 +106,7 @@ export function setOperation(
   left: Compiled,
   parent: Scope | undefined,
 ): Compiled {
-  const right = cx.queryTerm(term.right, parent);
+  const right = queryTerm(cx, term.right, parent);
   if (left.cols.length !== right.cols.length) {
     throw new AdqlError(
       'semantic',
@@ -218,14 +225,14 @@ export function select(
   const grouping = new Set<string>();
   for (const g of sel.groupBy) {
     let v: Val | undefined;
-    if (g.kind === 'column' && g.parts.length === 1 && !cx.tryResolve(g.parts, scope)) {
+    if (g.kind === 'column' && g.parts.length === 1 && !tryResolve(cx, g.parts, scope)) {
       // GROUP BY an output alias (ADQL-58 `GROUP BY band`).
       const item = sel.items.find(
         (it) => it.kind === 'expr' && it.alias && matchesId(g.parts[0], asDeclared(it.alias)),
       );
-      if (item && item.kind === 'expr') v = cx.expr(item.expr, ctx('GROUP BY', false));
+      if (item && item.kind === 'expr') v = expr(cx, item.expr, ctx('GROUP BY', false));
     }
-    v ??= cx.expr(g, ctx('GROUP BY', false));
+    v ??= expr(cx, g, ctx('GROUP BY', false));
     groupSql.push(v.sql);
     grouping.add(v.sql);
   }
@@ -237,8 +244,8 @@ export function select(
       if (!it.qualifier) {
         for (const s of star) items.push({ val: s.val });
       } else {
-        const rel = cx.findRel(it.qualifier, scope, it.pos, true);
-        for (const c of rel!.columns) items.push({ val: cx.colVal(rel!, c) });
+        const rel = findRel(cx, it.qualifier, scope, it.pos, true);
+        for (const c of rel!.columns) items.push({ val: colVal(cx, rel!, c) });
       }
       continue;
     }
@@ -247,8 +254,8 @@ export function select(
       c.grouping = grouping;
       c.groupedRels = groupedRels;
     }
-    const v = cx.expr(it.expr, c);
-    cx.checkGrouped(c);
+    const v = expr(cx, it.expr, c);
+    checkGrouped(cx, c);
     items.push({ val: v, alias: it.alias });
   }
   if (aggregated) {
@@ -275,11 +282,11 @@ export function select(
     c.grouping = grouping;
     c.groupedRels = groupedRels;
     having = ` HAVING ${cx.condition(sel.having, c)}`;
-    cx.checkGrouped(c);
+    checkGrouped(cx, c);
   }
 
   const rawNames = items.map((it) => (it.alias ? it.alias.name : it.val.name));
-  const names = final ? cx.outputNames(rawNames) : items.map((_, i) => `c${i + 1}`);
+  const names = final ? outputNames(cx, rawNames) : items.map((_, i) => `c${i + 1}`);
   const list = items
     .map((it, i) => {
       let sql = final ? presented(it.val.sql, it.val.t) : it.val.sql;
@@ -316,8 +323,8 @@ export function select(
       c.grouping = grouping;
       c.groupedRels = groupedRels;
     }
-    const v = cx.expr(e, c);
-    cx.checkGrouped(c);
+    const v = expr(cx, e, c);
+    checkGrouped(cx, c);
     if (v.t.cat === 'geo' || v.t.cat === 'array') {
       throw new AdqlError('semantic', 'cannot ORDER BY a geometry or array value', o.pos);
     }

@@ -16,6 +16,7 @@ import {
 } from './context.js';
 import { cachedCoverage, SKY_END } from './coverage.js';
 import { AdqlError } from './errors.js';
+import { expr } from './expressions.js';
 import { boxVertices, num, polygonInfo } from './geometry.js';
 import { stripQuotes } from './identifiers.js';
 import { describeType, geoMeta, NUM_DOUBLE, numType } from './types.js';
@@ -37,7 +38,7 @@ export function constVerts(shape: Shape): Array<[number, number]> | undefined {
 }
 
 export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-  const args = e.args.map((a) => cx.expr(a, ctx));
+  const args = e.args.map((a) => expr(cx, a, ctx));
   const agg = args.some((a) => a.agg);
   const rels = unionRels(args);
   const needNum = (v: Val, i: number, what: string) => {
@@ -61,7 +62,7 @@ export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val
     }
   };
   const pointOf = (v: Val): [Val, Val] => {
-    const p = cx.pointParts(v);
+    const p = pointParts(cx, v);
     return [
       { ...v, sql: p.lon, t: NUM_DOUBLE, k: p.klon, column: undefined },
       { ...v, sql: p.lat, t: NUM_DOUBLE, k: p.klat, column: undefined },
@@ -269,14 +270,14 @@ export function polygonArray(_cx: Cx, v: Val): string {
 }
 
 export function area(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-  const g = cx.expr(e.args[0], ctx);
+  const g = expr(cx, e.args[0], ctx);
   if (g.t.cat !== 'geo')
     throw new AdqlError('semantic', `AREA needs a geometry, got ${describeType(g.t)}`, e.args[0].pos, 'AREA');
   const t = numType(false, 'double', { unit: 'deg**2', ucd: 'phys.area' });
   const base = { t, name: 'area', agg: g.agg, rels: g.rels };
   if (g.t.geo === 'point') return { ...base, sql: '0::float8', k: 0 };
   if (g.t.geo === 'circle') {
-    const c = cx.circleParts(g);
+    const c = circleParts(cx, g);
     // Spherical cap: 2π(1 − cos r) steradians, in square degrees.
     return { ...base, sql: `(2 * pi() * (1 - cosd(least(${c.r}, 180))) * power(180 / pi(), 2))` };
   }
@@ -289,7 +290,7 @@ export function distanceArgs(
   e: Extract<Expr, { kind: 'call' }>,
   ctx: Ctx,
 ): Array<{ lon: string; lat: string; v: Val[]; lonV?: Val; latV?: Val }> {
-  const args = e.args.map((a) => cx.expr(a, ctx));
+  const args = e.args.map((a) => expr(cx, a, ctx));
   if (args.length === 4) {
     args.forEach((a, i) => {
       if (a.t.cat !== 'num' && a.t.cat !== 'null')
@@ -317,15 +318,15 @@ export function distanceArgs(
         'DISTANCE',
       );
     }
-    const p = cx.pointParts(a);
+    const p = pointParts(cx, a);
     return { lon: p.lon, lat: p.lat, v: [a], lonV: p.lonV, latV: p.latV };
   });
 }
 
 /** The boolean SQL of CONTAINS/INTERSECTS (ADQL-37, ADQL-38). */
 export function spatialTest(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): string {
-  const a = cx.expr(e.args[0], ctx);
-  const b = cx.expr(e.args[1], ctx);
+  const a = expr(cx, e.args[0], ctx);
+  const b = expr(cx, e.args[1], ctx);
   e.args.forEach((arg, i) => {
     const v = i === 0 ? a : b;
     if (v.t.cat !== 'geo' && v.t.cat !== 'null')
@@ -341,21 +342,21 @@ export function spatialTest(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx
   if (a.t.cat === 'null' || b.t.cat === 'null') return 'NULL::boolean';
   if (e.name === 'INTERSECTS') {
     // ADQL-38: with a POINT, INTERSECTS is CONTAINS with the point first.
-    if (b.t.geo === 'point' && a.t.geo !== 'point') return cx.contains(b, a);
-    if (a.t.geo === 'point') return cx.contains(a, b);
+    if (b.t.geo === 'point' && a.t.geo !== 'point') return contains(cx, b, a);
+    if (a.t.geo === 'point') return contains(cx, a, b);
     if (a.t.geo === 'circle' && b.t.geo === 'circle') {
-      const c1 = cx.circleParts(a);
-      const c2 = cx.circleParts(b);
+      const c1 = circleParts(cx, a);
+      const c2 = circleParts(cx, b);
       return `adql.chord2(${c1.lon}, ${c1.lat}, ${c2.lon}, ${c2.lat}) <= adql.chord2_of(${c1.r} + ${c2.r})`;
     }
     return `adql.geom_intersects(${a.sql}, '${a.t.geo}', ${b.sql}, '${b.t.geo}')`;
   }
-  return cx.contains(a, b);
+  return contains(cx, a, b);
 }
 
 export function contains(cx: Cx, a: Val, b: Val): string {
   if (a.t.geo === 'point' && b.t.geo === 'circle') return cx.pointInCircle(a, b, false);
-  if (a.t.geo === 'point' && b.t.geo === 'polygon') return cx.pointInPolygon(a, b);
+  if (a.t.geo === 'point' && b.t.geo === 'polygon') return pointInPolygon(cx, a, b);
   return `adql.geom_contains(${a.sql}, '${a.t.geo}', ${b.sql}, '${b.t.geo}')`;
 }
 
@@ -384,9 +385,9 @@ export function rangeSql(_cx: Cx, hpx: string, ranges: ReadonlyArray<PixelRange>
 }
 
 export function pointInPolygon(cx: Cx, p: Val, poly: Val): string {
-  const pp = cx.pointParts(p);
+  const pp = pointParts(cx, p);
   const verts = poly.shape ? constVerts(poly.shape) : undefined;
-  const idx = cx.indexOf(p);
+  const idx = indexOf(cx, p);
   if (!verts) return `adql.polygon_contains(${poly.sql}, ${pp.lon}, ${pp.lat})`;
   const info = polygonInfo(verts);
   const exact = info.convexNormals
@@ -395,7 +396,8 @@ export function pointInPolygon(cx: Cx, p: Val, poly: Val): string {
         .join(' AND ')
     : `adql.polygon_contains(${poly.sql}, ${pp.lon}, ${pp.lat})`;
   const ranges = idx
-    ? cx.rangeSql(
+    ? rangeSql(
+        cx,
         idx.hpx,
         cachedCoverage(`p ${verts.join(' ')} ${cx.maxRanges}`, () =>
           polygonCoverage(verts, { maxRanges: cx.maxRanges }),
