@@ -103,6 +103,65 @@ import {
 } from './spatial.js';
 import { resultColumns } from './types.js';
 
+/**
+ * The pass functions in one plain object, read once: calls through it stay cheap where a
+ * module loader turns each imported binding into a getter (tsx does).
+ */
+const PASSES = {
+  addRel,
+  aggregate,
+  area,
+  binary,
+  binaryStep,
+  call,
+  caseExpr,
+  cast,
+  catalogueColumn,
+  checkComparable,
+  checkGrouped,
+  circleParts,
+  coerceTo,
+  colVal,
+  compare,
+  condition,
+  conjuncts,
+  contains,
+  crossmatchRanges,
+  distanceArgs,
+  distanceTest,
+  expandPlaceholders,
+  expr,
+  exprInner,
+  findRel,
+  fromItem,
+  indexOf,
+  inUnit,
+  math,
+  nextAlias,
+  outputNames,
+  placeholderFor,
+  pointInCircle,
+  pointInPolygon,
+  pointParts,
+  polygonArray,
+  queryExpression,
+  queryTerm,
+  rangeArms,
+  rangeSql,
+  region,
+  relMatches,
+  relSql,
+  resolveColumn,
+  scopeRelNames,
+  select,
+  setOperation,
+  setOrderTerm,
+  shape,
+  spatialTest,
+  tableRel,
+  tryResolve,
+};
+
 const DEFAULT_MAX_RANGES = 16;
 
 export class Compiler implements Cx {
@@ -163,37 +222,37 @@ export class Compiler implements Cx {
 
   // The passes (each implemented in its module).
   nextAlias(): string {
-    return nextAlias(this);
+    return PASSES.nextAlias(this);
   }
   placeholderFor(rel: Rel): string {
-    return placeholderFor(this, rel);
+    return PASSES.placeholderFor(this, rel);
   }
   addRel(scope: Scope, rel: Rel, nameId: Identifier): void {
-    addRel(this, scope, rel, nameId);
+    PASSES.addRel(this, scope, rel, nameId);
   }
   tableRel(name: Identifier[], corr: Identifier | undefined, pos: Position): Rel {
-    return tableRel(this, name, corr, pos);
+    return PASSES.tableRel(this, name, corr, pos);
   }
   catalogueColumn(alias: string, c: CatalogueColumn): RelCol {
-    return catalogueColumn(this, alias, c);
+    return PASSES.catalogueColumn(this, alias, c);
   }
   colVal(rel: Rel, col: RelCol): Val {
-    return colVal(this, rel, col);
+    return PASSES.colVal(this, rel, col);
   }
   relMatches(rel: Rel, q: Identifier[]): boolean {
-    return relMatches(this, rel, q);
+    return PASSES.relMatches(this, rel, q);
   }
   findRel(q: Identifier[], scope: Scope, pos: Position, mustExist: boolean): Rel | undefined {
-    return findRel(this, q, scope, pos, mustExist);
+    return PASSES.findRel(this, q, scope, pos, mustExist);
   }
   scopeRelNames(scope: Scope): string[] {
-    return scopeRelNames(this, scope);
+    return PASSES.scopeRelNames(this, scope);
   }
   tryResolve(parts: Identifier[], scope: Scope): boolean {
-    return tryResolve(this, parts, scope);
+    return PASSES.tryResolve(this, parts, scope);
   }
   resolveColumn(parts: Identifier[], scope: Scope, pos: Position): Val {
-    return resolveColumn(this, parts, scope, pos);
+    return PASSES.resolveColumn(this, parts, scope, pos);
   }
   fromItem(
     ref: TableRef,
@@ -201,22 +260,22 @@ export class Compiler implements Cx {
     visible: Visible,
     inner: boolean,
   ): { sql: string; star: StarEntry[]; rels: Rel[] } {
-    return fromItem(this, ref, scope, visible, inner);
+    return PASSES.fromItem(this, ref, scope, visible, inner);
   }
   queryExpression(q: QueryExpression, parent: Scope | undefined, final: boolean, maxrec?: number): Compiled {
-    return queryExpression(this, q, parent, final, maxrec);
+    return PASSES.queryExpression(this, q, parent, final, maxrec);
   }
   setOrderTerm(o: OrderTerm, cols: OutCol[]): string {
-    return setOrderTerm(this, o, cols);
+    return PASSES.setOrderTerm(this, o, cols);
   }
   queryTerm(term: QueryTerm, parent: Scope | undefined): Compiled {
-    return queryTerm(this, term, parent);
+    return PASSES.queryTerm(this, term, parent);
   }
   setOperation(term: SetOperation, left: Compiled, parent: Scope | undefined): Compiled {
-    return setOperation(this, term, left, parent);
+    return PASSES.setOperation(this, term, left, parent);
   }
   outputNames(names: string[]): string[] {
-    return outputNames(this, names);
+    return PASSES.outputNames(this, names);
   }
   select(
     sel: SelectQuery,
@@ -226,114 +285,114 @@ export class Compiler implements Cx {
     offset: number | undefined,
     maxrec: number | undefined,
   ): Compiled {
-    return select(this, sel, parent, final, orderBy, offset, maxrec);
+    return PASSES.select(this, sel, parent, final, orderBy, offset, maxrec);
   }
   checkGrouped(c: Ctx): void {
-    checkGrouped(this, c);
+    PASSES.checkGrouped(this, c);
   }
   condition(c: Condition, ctx: Ctx): string {
-    return condition(this, c, ctx);
+    return PASSES.condition(this, c, ctx);
   }
   compare(c: Extract<Condition, { kind: 'compare' }>, ctx: Ctx): string {
-    return compare(this, c, ctx);
+    return PASSES.compare(this, c, ctx);
   }
   coerceTo(v: Val, other: Val): Val {
-    return coerceTo(this, v, other);
+    return PASSES.coerceTo(this, v, other);
   }
   checkComparable(a: Val, b: Val, pos: Position, what: string): void {
-    checkComparable(this, a, b, pos, what);
+    PASSES.checkComparable(this, a, b, pos, what);
   }
   expr(e: Expr, ctx: Ctx): Val {
-    return expr(this, e, ctx);
+    return PASSES.expr(this, e, ctx);
   }
   exprInner(e: Expr, ctx: Ctx): Val {
-    return exprInner(this, e, ctx);
+    return PASSES.exprInner(this, e, ctx);
   }
   binary(e: Extract<Expr, { kind: 'binary' }>, ctx: Ctx): Val {
-    return binary(this, e, ctx);
+    return PASSES.binary(this, e, ctx);
   }
   binaryStep(e: Extract<Expr, { kind: 'binary' }>, l: Val, r: Val, rels: Set<Rel>): Val {
-    return binaryStep(this, e, l, r, rels);
+    return PASSES.binaryStep(this, e, l, r, rels);
   }
   aggregate(e: Extract<Expr, { kind: 'aggregate' }>, ctx: Ctx): Val {
-    return aggregate(this, e, ctx);
+    return PASSES.aggregate(this, e, ctx);
   }
   cast(argE: Expr, target: CastTarget, pos: Position, ctx: Ctx): Val {
-    return cast(this, argE, target, pos, ctx);
+    return PASSES.cast(this, argE, target, pos, ctx);
   }
   caseExpr(e: Extract<Expr, { kind: 'case' }>, ctx: Ctx): Val {
-    return caseExpr(this, e, ctx);
+    return PASSES.caseExpr(this, e, ctx);
   }
   call(e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-    return call(this, e, ctx);
+    return PASSES.call(this, e, ctx);
   }
   math(e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-    return math(this, e, ctx);
+    return PASSES.math(this, e, ctx);
   }
   inUnit(e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-    return inUnit(this, e, ctx);
+    return PASSES.inUnit(this, e, ctx);
   }
   shape(e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-    return shape(this, e, ctx);
+    return PASSES.shape(this, e, ctx);
   }
   region(e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-    return region(this, e, ctx);
+    return PASSES.region(this, e, ctx);
   }
   pointParts(v: Val): PointParts {
-    return pointParts(this, v);
+    return PASSES.pointParts(this, v);
   }
   circleParts(v: Val): CircleParts {
-    return circleParts(this, v);
+    return PASSES.circleParts(this, v);
   }
   polygonArray(v: Val): string {
-    return polygonArray(this, v);
+    return PASSES.polygonArray(this, v);
   }
   area(e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
-    return area(this, e, ctx);
+    return PASSES.area(this, e, ctx);
   }
   distanceArgs(
     e: Extract<Expr, { kind: 'call' }>,
     ctx: Ctx,
   ): Array<{ lon: string; lat: string; v: Val[]; lonV?: Val; latV?: Val }> {
-    return distanceArgs(this, e, ctx);
+    return PASSES.distanceArgs(this, e, ctx);
   }
   spatialTest(e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): string {
-    return spatialTest(this, e, ctx);
+    return PASSES.spatialTest(this, e, ctx);
   }
   contains(a: Val, b: Val): string {
-    return contains(this, a, b);
+    return PASSES.contains(this, a, b);
   }
   indexOf(p: Val): { rel: Rel; hpx: string } | undefined {
-    return indexOf(this, p);
+    return PASSES.indexOf(this, p);
   }
   rangeSql(hpx: string, ranges: ReadonlyArray<PixelRange>): string | undefined {
-    return rangeSql(this, hpx, ranges);
+    return PASSES.rangeSql(this, hpx, ranges);
   }
   pointInPolygon(p: Val, poly: Val): string {
-    return pointInPolygon(this, p, poly);
+    return PASSES.pointInPolygon(this, p, poly);
   }
   conjuncts(c: Condition, ctx: Ctx, accepts: XmHoist['accepts'], commit?: XmHoist['commit']): string {
-    return conjuncts(this, c, ctx, accepts, commit);
+    return PASSES.conjuncts(this, c, ctx, accepts, commit);
   }
   distanceTest(call: Extract<Expr, { kind: 'call' }>, r: Val, strict: boolean, ctx: Ctx): string {
-    return distanceTest(this, call, r, strict, ctx);
+    return PASSES.distanceTest(this, call, r, strict, ctx);
   }
   pointInCircle(p: Val, c: Val, strict: boolean): string {
-    return pointInCircle(this, p, c, strict);
+    return PASSES.pointInCircle(this, p, c, strict);
   }
   crossmatchRanges(
     idx: { rel: Rel; hpx: string },
     cc: { lon: string; lat: string; r: string; rels: Set<Rel> },
   ): string {
-    return crossmatchRanges(this, idx, cc);
+    return PASSES.crossmatchRanges(this, idx, cc);
   }
   rangeArms(hpx: string, g: string): string {
-    return rangeArms(this, hpx, g);
+    return PASSES.rangeArms(this, hpx, g);
   }
   expandPlaceholders(sql: string, done?: Set<number>): string {
-    return expandPlaceholders(this, sql, done);
+    return PASSES.expandPlaceholders(this, sql, done);
   }
   relSql(rel: Rel): string {
-    return relSql(this, rel);
+    return PASSES.relSql(this, rel);
   }
 }
