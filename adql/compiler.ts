@@ -32,7 +32,7 @@ import type {
   VOTableDatatype,
 } from './catalogue.js';
 import { AdqlError, closest, type Position } from './errors.js';
-import { boxVertices, num, polygonInfo, toVec } from './geometry.js';
+import { boxVertices, num, polygonCap, polygonInfo, toVec } from './geometry.js';
 import { inferredConversion, inferUnit } from './units.js';
 
 type Cat = 'num' | 'str' | 'time' | 'geo' | 'bool' | 'null' | 'array';
@@ -2461,6 +2461,7 @@ export class Compiler {
         throw new AdqlError('unsupported', `${e.name} on a region column is not supported`, arg.pos, e.name);
     });
     if (a.t.cat === 'null' || b.t.cat === 'null') return 'NULL::boolean';
+    if (a.t.geo === 'polygon' && b.t.geo === 'polygon') return this.polygonPair(e.name, a, b, ctx);
     if (e.name === 'INTERSECTS') {
       // ADQL-38: with a POINT, INTERSECTS is CONTAINS with the point first.
       if (b.t.geo === 'point' && a.t.geo !== 'point') return this.contains(b, a);
@@ -2479,6 +2480,31 @@ export class Compiler {
     if (a.t.geo === 'point' && b.t.geo === 'circle') return this.pointInCircle(a, b, false);
     if (a.t.geo === 'point' && b.t.geo === 'polygon') return this.pointInPolygon(a, b);
     return `adql.geom_contains(${a.sql}, '${a.t.geo}', ${b.sql}, '${b.t.geo}')`;
+  }
+
+  /**
+   * Polygon against polygon (ADQL-37, ADQL-38): bounding caps first, a few multiplications
+   * per pair (sql/037_adql_polygon_filter.sql), then the exact O(n*m) test only for pairs
+   * whose caps meet. A constant polygon's cap is computed here; in a join condition a
+   * column polygon's cap is computed once per row of its table (an extra column, as
+   * crossmatch ranges are) rather than once per pair.
+   */
+  private polygonPair(name: string, a: Val, b: Val, ctx: Ctx): string {
+    const fn = name === 'CONTAINS' ? 'adql.geom_contains' : 'adql.geom_intersects';
+    const cap = (p: Val, other: Val): string => {
+      const verts = p.shape ? constVerts(p.shape) : undefined;
+      if (verts) return polygonCapSql(verts);
+      const [rel, more] = [...p.rels];
+      // Only a join needs it: against a constant the cap is computed once per row anyway,
+      // and the subquery holding the extra column would hide the table's indexes.
+      const hoist = (ctx.clause === 'WHERE' || ctx.clause === 'ON') && !p.agg && !more && other.rels.size > 0;
+      if (!hoist || !rel?.table || !this.rels.includes(rel) || other.rels.has(rel))
+        return `adql.polygon_cap(${p.sql})`;
+      const col = `_pc${++this.xmCount}`;
+      rel.extras.push({ name: col, sql: `adql.polygon_cap(${p.sql})` });
+      return `${quoteIdent(rel.alias)}.${quoteIdent(col)}`;
+    };
+    return `adql.caps_meet(${cap(a, b)}, ${cap(b, a)}) AND ${fn}(${a.sql}, 'polygon', ${b.sql}, 'polygon')`;
   }
 
   /** The relation and HEALPix column when `p` is POINT(t.lon, t.lat) of a table with a spatial index. */
@@ -2592,6 +2618,12 @@ export class Compiler {
       : undefined;
     return ranges ? `(${ranges}) AND ${exact}` : exact;
   }
+}
+
+/** The cap of adql.polygon_cap for a constant polygon, as a literal (same construction). */
+function polygonCapSql(verts: Array<[number, number]>): string {
+  const c = polygonCap(verts);
+  return `ARRAY[${c.map(num).join(', ')}]::float8[]`;
 }
 
 function constVerts(shape: Shape): Array<[number, number]> | undefined {

@@ -247,7 +247,7 @@ function callUnit(e: Extract<Expr, { kind: 'call' }>, infer: (x: Expr) => Inferr
       const a = arg(0);
       const b = arg(1);
       if (b.kind === 'unit' && (a.kind !== 'unit' || !sameDims(a.dims, b.dims) || a.scale !== b.scale))
-        return cannot(e, `MOD of a quantity in '${describe(a)}' by one in '${b.text}'`);
+        return cannot(e, `MOD of ${describe(a)} by a quantity in '${b.text}'`);
       return a;
     }
     case 'SQRT':
@@ -314,7 +314,7 @@ function callUnit(e: Extract<Expr, { kind: 'call' }>, infer: (x: Expr) => Inferr
           out &&
           !(u.kind === 'unit' && out.kind === 'unit' && sameDims(u.dims, out.dims) && u.scale === out.scale)
         )
-          return cannot(e, `COALESCE of values in '${describe(out)}' and '${describe(u)}'`);
+          return cannot(e, `COALESCE of values in ${describe(out)} and ${describe(u)}`);
         out = u;
       }
       return out ?? NUMBER;
