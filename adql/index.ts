@@ -1,6 +1,7 @@
 import type { QueryAst } from './ast.js';
 import type { Catalogue, CompiledQuery, CompileOptions } from './catalogue.js';
 import { Compiler } from './compiler.js';
+import type { Dialect } from './dialect.js';
 import { AdqlError } from './errors.js';
 import { parse } from './parser.js';
 
@@ -15,6 +16,7 @@ export type {
   RegionStorage,
   VOTableDatatype,
 } from './catalogue.js';
+export { type Dialect, POSTGRES, PostgresDialect } from './dialect.js';
 export { AdqlError, type AdqlErrorData, type AdqlErrorKind, type Position } from './errors.js';
 export { LANGUAGE_FEATURES, type LanguageFeatureGroup } from './features.js';
 export { MAX_QUERY_LENGTH } from './lexer.js';
@@ -27,12 +29,18 @@ const START = { line: 1, column: 1, offset: 0 };
 /**
  * ADQL 2.1 text -> PostgreSQL SQL with bind parameters and the metadata of every result
  * column. Throws only AdqlError (syntax, semantic or unsupported) for bad queries.
+ * `dialect` (default PostgreSQL) spells the SQL; see adql/dialect.ts.
  */
-export function compile(adql: string, catalogue: Catalogue, options?: CompileOptions): CompiledQuery {
+export function compile(
+  adql: string,
+  catalogue: Catalogue,
+  options?: CompileOptions,
+  dialect?: Dialect,
+): CompiledQuery {
   let ast: QueryAst | undefined;
   try {
     ast = parse(adql, options);
-    return new Compiler(catalogue, options).compile(ast);
+    return new Compiler(catalogue, options, dialect).compile(ast);
   } catch (e) {
     // Chains are walked by loops and nesting is bounded, so the stack should never run out;
     // if some shape still exhausts it, that is the query's size: say so, not a 500.

@@ -1,0 +1,142 @@
+import type { Condition, Expr } from './ast.js';
+import { type Ctx, type Cx, leftSpine, type Val } from './context.js';
+import { AdqlError, type Position } from './errors.js';
+import { compatible, describeType, refuseRegionCompare } from './types.js';
+
+export function condition(cx: Cx, c: Condition, ctx: Ctx): string {
+  switch (c.kind) {
+    case 'and':
+    case 'or': {
+      // A chain `x OR y OR ...` is a left-deep tree as long as the query: walked by a
+      // loop, left to right, so its length cannot overflow the stack.
+      const sep = ` ${c.kind.toUpperCase()} `;
+      const parts = leftSpine(c, c.kind).map((x) => cx.condition(x, ctx));
+      return parts.join(sep);
+    }
+    case 'not':
+      return `NOT (${cx.condition(c.arg, ctx)})`;
+    case 'group':
+      return `(${cx.condition(c.arg, ctx)})`;
+    case 'exists': {
+      const q = cx.queryExpression(c.query, ctx.scope, false);
+      return `EXISTS (${q.sql})`;
+    }
+    case 'isnull': {
+      const v = cx.expr(c.arg, ctx);
+      return `(${v.sql}) IS ${c.not ? 'NOT ' : ''}NULL`;
+    }
+    case 'like': {
+      const a = cx.expr(c.arg, ctx);
+      const p = cx.expr(c.pattern, ctx);
+      refuseRegionCompare([a, p], c.pos, c.insensitive ? 'ILIKE' : 'LIKE');
+      for (const v of [a, p]) {
+        if (v.t.cat !== 'str' && v.t.cat !== 'null') {
+          throw new AdqlError(
+            'semantic',
+            `${c.insensitive ? 'ILIKE' : 'LIKE'} needs strings, got ${describeType(v.t)}`,
+            c.pos,
+            v.name,
+          );
+        }
+      }
+      return cx.dialect.like(a.sql, p.sql, c.not, c.insensitive);
+    }
+    case 'between': {
+      const a = cx.expr(c.arg, ctx);
+      const lo = cx.coerceTo(cx.expr(c.low, ctx), a);
+      const hi = cx.coerceTo(cx.expr(c.high, ctx), a);
+      for (const v of [lo, hi]) cx.checkComparable(a, v, c.pos, 'BETWEEN');
+      return `${a.sql} ${c.not ? 'NOT ' : ''}BETWEEN ${lo.sql} AND ${hi.sql}`;
+    }
+    case 'in': {
+      const a = cx.expr(c.arg, ctx);
+      if (c.query) {
+        const q = cx.queryExpression(c.query, ctx.scope, false);
+        if (q.cols.length !== 1) {
+          throw new AdqlError(
+            'semantic',
+            `the subquery of IN must return one column, not ${q.cols.length}`,
+            c.pos,
+            'IN',
+          );
+        }
+        cx.checkComparable(a, { ...a, t: q.cols[0].t, name: q.cols[0].name }, c.pos, 'IN');
+        return `${a.sql} ${c.not ? 'NOT ' : ''}IN (${q.sql})`;
+      }
+      const items = c.list!.map((e) => {
+        const v = cx.coerceTo(cx.expr(e, ctx), a);
+        cx.checkComparable(a, v, e.pos, 'IN');
+        return v.sql;
+      });
+      return `${a.sql} ${c.not ? 'NOT ' : ''}IN (${items.join(', ')})`;
+    }
+    case 'compare':
+      return cx.compare(c, ctx);
+  }
+}
+
+export function compare(cx: Cx, c: Extract<Condition, { kind: 'compare' }>, ctx: Ctx): string {
+  const op = c.op === '!=' ? '<>' : c.op;
+  // 1 = CONTAINS(...), INTERSECTS(...) = 0 and friends become boolean spatial tests.
+  const spatial = (e: Expr): e is Extract<Expr, { kind: 'call' }> =>
+    e.kind === 'call' && (e.name === 'CONTAINS' || e.name === 'INTERSECTS');
+  const bit = (e: Expr): number | undefined =>
+    e.kind === 'number' && e.integer && (e.value === 0 || e.value === 1) ? e.value : undefined;
+  for (const [call, other] of [
+    [c.left, c.right],
+    [c.right, c.left],
+  ] as const) {
+    const b = bit(other);
+    if (spatial(call) && b !== undefined && (op === '=' || op === '<>')) {
+      const test = cx.spatialTest(call, ctx);
+      const positive = (op === '=') === (b === 1);
+      return positive ? `(${test})` : `NOT (${test})`;
+    }
+  }
+  // DISTANCE(p, q) < r (and r > DISTANCE(...)) is a cone/crossmatch: ADQL-39.
+  const dist = (e: Expr) => e.kind === 'call' && e.name === 'DISTANCE';
+  if (dist(c.left) && (op === '<' || op === '<=')) {
+    const r = cx.expr(c.right, ctx);
+    if (r.t.cat === 'num' && !r.agg)
+      return cx.distanceTest(c.left as Extract<Expr, { kind: 'call' }>, r, op === '<', ctx);
+  }
+  if (dist(c.right) && (op === '>' || op === '>=')) {
+    const r = cx.expr(c.left, ctx);
+    if (r.t.cat === 'num' && !r.agg)
+      return cx.distanceTest(c.right as Extract<Expr, { kind: 'call' }>, r, op === '>', ctx);
+  }
+  let l = cx.expr(c.left, ctx);
+  let r = cx.expr(c.right, ctx);
+  l = cx.coerceTo(l, r);
+  r = cx.coerceTo(r, l);
+  refuseRegionCompare([l, r], c.pos, c.op);
+  cx.checkComparable(l, r, c.pos, c.op);
+  if (l.t.cat === 'geo' || r.t.cat === 'geo' || l.t.cat === 'array' || r.t.cat === 'array') {
+    if (op !== '=' && op !== '<>') {
+      throw new AdqlError('semantic', `cannot compare geometries with ${c.op}`, c.pos, c.op);
+    }
+  }
+  return `${l.sql} ${op} ${r.sql}`;
+}
+
+/** A string literal compared with a TIMESTAMP is read as a timestamp (ADQL-23). */
+export function coerceTo(_cx: Cx, v: Val, other: Val): Val {
+  if (other.t.cat === 'time' && v.t.cat === 'str' && v.sql.startsWith('$')) {
+    return { ...v, sql: `CAST(${v.sql} AS timestamp)`, t: other.t };
+  }
+  return v;
+}
+
+export function checkComparable(_cx: Cx, a: Val, b: Val, pos: Position, what: string): void {
+  refuseRegionCompare([a, b], pos, what);
+  if (!compatible(a.t, b.t)) {
+    throw new AdqlError(
+      'semantic',
+      `cannot compare ${describeType(a.t)} with ${describeType(b.t)} (${what})`,
+      pos,
+      what,
+    );
+  }
+}
+
+// ------------------------------------------------------------------ expressions
