@@ -7,7 +7,7 @@ import { AdqlError } from './errors.js';
 import { expr } from './expressions.js';
 import { num } from './geometry.js';
 import { compatible, describeType, geoMeta, numType, STR, widerInt } from './types.js';
-import { conversionFactor } from './units.js';
+import { inferredConversion, inferUnit } from './units.js';
 
 export function call(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
   const n = e.name;
@@ -258,17 +258,13 @@ export function inUnit(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Va
       e.args[0].pos,
       'IN_UNIT',
     );
-  const from = a.t.meta.unit;
-  if (!from) {
-    throw new AdqlError(
-      'semantic',
-      `IN_UNIT: '${a.name}' has no unit to convert from (ADQL-50)`,
-      e.args[0].pos,
-      'IN_UNIT',
-    );
+  // ADQL-50 with unit inference (adql/units.ts): the unit of any numeric expression.
+  const from = inferUnit(e.args[0], (c) => cx.resolveColumn(c.parts, ctx.scope, c.pos).t.meta.unit);
+  const f = inferredConversion(from, target);
+  if (typeof f !== 'number') {
+    const [pos, token] = from.kind === 'number' ? [e.args[0].pos, 'IN_UNIT'] : [e.args[1].pos, target];
+    throw new AdqlError('semantic', `IN_UNIT: ${f.error}`, pos, token);
   }
-  const f = conversionFactor(from, target);
-  if (typeof f !== 'number') throw new AdqlError('semantic', `IN_UNIT: ${f.error}`, e.args[1].pos, target);
   const meta: Partial<Meta> = { unit: target };
   if (a.t.meta.ucd) meta.ucd = a.t.meta.ucd;
   return {

@@ -88,3 +88,22 @@ export function num(x: number): string {
   const s = String(x);
   return x < 0 || Object.is(x, -0) ? `(${s})` : s;
 }
+
+/**
+ * A cap holding a polygon, as adql.polygon_cap computes it (sql/037_adql_polygon_filter.sql):
+ * [x, y, z, r] with the centre the normalised sum of the vertex vectors and r (degrees,
+ * padded by 1e-6) reaching the farthest vertex; the whole sky [0, 0, 1, 180] when that is
+ * 90 degrees or more, where a cap no longer bounds the polygon's edges.
+ */
+export function polygonCap(vertices: ReadonlyArray<readonly [number, number]>): number[] {
+  const vs = vertices.map(([lon, lat]) => toVec(lon, lat));
+  const s: Vec3 = [0, 0, 0];
+  for (const v of vs) for (let k = 0; k < 3; k++) s[k] += v[k];
+  const len = Math.hypot(s[0], s[1], s[2]);
+  if (vs.length < 3 || len < 1e-9) return [0, 0, 1, 180];
+  const c: Vec3 = [s[0] / len, s[1] / len, s[2] / len];
+  let lowest = 1;
+  for (const v of vs) lowest = Math.min(lowest, dot(v, c));
+  if (!(lowest > 1e-9)) return [0, 0, 1, 180];
+  return [c[0], c[1], c[2], Math.acos(Math.min(1, lowest)) / DEG + 1e-6];
+}

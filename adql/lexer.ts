@@ -61,6 +61,26 @@ function refuseControlCharacters(src: string): void {
   );
 }
 
+/**
+ * The end of the run of <separator>s (white space and `--` comments, ADQL-9) starting at
+ * `from`, with the offsets of the newlines in it. A comment runs to its newline; a comment
+ * ending the text has none.
+ */
+function skipSeparators(src: string, from: number): { end: number; newlines: number[] } {
+  const newlines: number[] = [];
+  let i = from;
+  for (;;) {
+    const c = src.charCodeAt(i);
+    if (c === 10) newlines.push(i);
+    if (c === 10 || c === 32 || c === 9 || c === 13 || c === 12 || c === 11) i++;
+    else if (c === 45 && src.charCodeAt(i + 1) === 45) {
+      const nl = src.indexOf('\n', i);
+      if (nl === -1) return { end: src.length, newlines };
+      i = nl;
+    } else return { end: i, newlines };
+  }
+}
+
 /** Splits ADQL text into tokens (ADQL-1..9). Comments are dropped: they never reach SQL. */
 export function tokenize(src: string, options: LexOptions = {}): Token[] {
   const maxLength = options.maxLength ?? MAX_QUERY_LENGTH;
@@ -135,11 +155,17 @@ export function tokenize(src: string, options: LexOptions = {}): Token[] {
       // Copied a run at a time between quotes (not a character at a time): a long literal
       // costs one slice.
       let value = '';
+      let segment = start;
       i++;
       for (;;) {
         const q = src.indexOf("'", i);
         if (q === -1)
-          throw new AdqlError('syntax', 'unterminated string literal', pos, src.slice(start, start + 20));
+          throw new AdqlError(
+            'syntax',
+            'unterminated string literal',
+            segment === start ? pos : posAt(segment),
+            src.slice(segment, segment + 20),
+          );
         for (let nl = src.indexOf('\n', i); nl !== -1 && nl < q; nl = src.indexOf('\n', nl + 1)) {
           line++;
           lineStart = nl + 1;
@@ -151,6 +177,19 @@ export function tokenize(src: string, options: LexOptions = {}): Token[] {
           continue;
         }
         i = q + 1;
+        // ADQL 2.1 BNF <character_string_literal> (as SQL-92): quoted parts separated only
+        // by <separator>s (spaces, newlines, comments) are one literal: 'abc' \n 'def' is
+        // 'abcdef'. Without a separator '' is an escaped quote, handled above.
+        const next = skipSeparators(src, i);
+        if (next.end > i && src.charCodeAt(next.end) === 39) {
+          for (const nl of next.newlines) {
+            line++;
+            lineStart = nl + 1;
+          }
+          segment = next.end;
+          i = next.end + 1;
+          continue;
+        }
         break;
       }
       tokens.push({ type: 'string', value, text: src.slice(start, i), pos, spaced });

@@ -569,13 +569,47 @@ class Parser {
   // ---- value expressions ----
   valueExpression(): Expr {
     this.enter();
+    const first = this.i;
     let left = this.numericValue();
+    if (this.isOp('||')) this.refuseSignedConcatOperand(first, first, this.i);
     while (this.isOp('||')) {
       const pos = this.t[this.i++].pos;
-      left = { kind: 'binary', pos, op: '||', left, right: this.numericValue() };
+      const start = this.i;
+      const right = this.numericValue();
+      this.refuseSignedConcatOperand(first, start, this.i);
+      left = { kind: 'binary', pos, op: '||', left, right };
     }
     this.leave();
     return left;
+  }
+
+  /**
+   * ADQL 2.1 BNF: the operands of || are <character_factor>s, which carry no sign, so
+   * `'id-' || -5` is not ADQL, while `'id-' || (-5)` is. The message shows the rewrite,
+   * with the whole expression when it is short.
+   */
+  private refuseSignedConcatOperand(first: number, from: number, to: number): void {
+    const sign = this.t[from];
+    if (sign.type !== 'op' || (sign.value !== '-' && sign.value !== '+')) return;
+    const operand = `(${this.sourceText(from, to)})`;
+    const before = from > first ? this.sourceText(first, from) : '';
+    const after = from === first ? ' ||' : '';
+    const whole = `${before}${before ? ' ' : ''}${operand}${after}`;
+    throw new AdqlError(
+      'syntax',
+      'an operand of || cannot start with a sign (ADQL 2.1: a <character_factor> is not signed); put it in parentheses',
+      sign.pos,
+      sign.text,
+      whole.length <= 60 ? whole : `${from > first ? '|| ' : ''}${operand}${after}`,
+    );
+  }
+
+  /** The tokens [from, to) as written, for messages. */
+  private sourceText(from: number, to: number): string {
+    return this.t
+      .slice(from, to)
+      .map((tk, k) => (k > 0 && tk.spaced ? ` ${tk.text}` : tk.text))
+      .join('');
   }
 
   private numericValue(): Expr {

@@ -17,7 +17,7 @@ import {
 import { cachedCoverage, SKY_END } from './coverage.js';
 import { AdqlError } from './errors.js';
 import { expr } from './expressions.js';
-import { boxVertices, num, polygonInfo } from './geometry.js';
+import { boxVertices, num, polygonCap, polygonInfo } from './geometry.js';
 import { stripQuotes } from './identifiers.js';
 import { describeType, geoMeta, NUM_DOUBLE, numType } from './types.js';
 
@@ -340,6 +340,7 @@ export function spatialTest(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx
       throw new AdqlError('unsupported', `${e.name} on a region column is not supported`, arg.pos, e.name);
   });
   if (a.t.cat === 'null' || b.t.cat === 'null') return 'NULL::boolean';
+  if (a.t.geo === 'polygon' && b.t.geo === 'polygon') return polygonPair(cx, e.name, a, b, ctx);
   if (e.name === 'INTERSECTS') {
     // ADQL-38: with a POINT, INTERSECTS is CONTAINS with the point first.
     if (b.t.geo === 'point' && a.t.geo !== 'point') return contains(cx, b, a);
@@ -352,6 +353,32 @@ export function spatialTest(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx
     return `adql.geom_intersects(${a.sql}, '${a.t.geo}', ${b.sql}, '${b.t.geo}')`;
   }
   return contains(cx, a, b);
+}
+
+/**
+ * Polygon against polygon (ADQL-37, ADQL-38): bounding caps first, a few multiplications
+ * per pair (sql/037_adql_polygon_filter.sql), then the exact O(n*m) test only for pairs
+ * whose caps meet. A constant polygon's cap is computed here; in a join condition a
+ * column polygon's cap is computed once per row of its table (an extra column, as
+ * crossmatch ranges are) rather than once per pair.
+ */
+function polygonPair(cx: Cx, name: string, a: Val, b: Val, ctx: Ctx): string {
+  const fn = name === 'CONTAINS' ? 'adql.geom_contains' : 'adql.geom_intersects';
+  const q = (id: string) => cx.dialect.quoteIdent(id);
+  const cap = (p: Val, other: Val): string => {
+    const verts = p.shape ? constVerts(p.shape) : undefined;
+    if (verts) return `ARRAY[${polygonCap(verts).map(num).join(', ')}]::float8[]`;
+    const [rel, more] = [...p.rels];
+    // Only a join needs it: against a constant the cap is computed once per row anyway,
+    // and the subquery holding the extra column would hide the table's indexes.
+    const hoist = (ctx.clause === 'WHERE' || ctx.clause === 'ON') && !p.agg && !more && other.rels.size > 0;
+    if (!hoist || !rel?.table || !cx.rels.includes(rel) || other.rels.has(rel))
+      return `adql.polygon_cap(${p.sql})`;
+    const col = `_pc${++cx.xmCount}`;
+    rel.extras.push({ name: col, sql: `adql.polygon_cap(${p.sql})` });
+    return `${q(rel.alias)}.${q(col)}`;
+  };
+  return `adql.caps_meet(${cap(a, b)}, ${cap(b, a)}) AND ${fn}(${a.sql}, 'polygon', ${b.sql}, 'polygon')`;
 }
 
 export function contains(cx: Cx, a: Val, b: Val): string {

@@ -1,6 +1,8 @@
 // A small VOUnit reader for IN_UNIT (ADQL-50): enough to convert between the units
 // catalogues actually carry (angles, lengths, times, masses, frequencies, flux
 // densities). An unknown unit or a dimension mismatch is an error, never a guess.
+import type { Expr } from './ast.js';
+import { AdqlError, type Position } from './errors.js';
 
 // Dimensions: m, kg, s, rad, K, A, mol, cd.
 type Dims = [number, number, number, number, number, number, number, number];
@@ -115,4 +117,272 @@ export function conversionFactor(from: string, to: string): number | { error: st
   if (a.dims.some((d, k) => d !== b.dims[k]))
     return { error: `cannot convert '${from}' to '${to}': different dimensions` };
   return a.factor / b.factor;
+}
+
+// ---------------------------------------------------------------------------------------
+// Unit inference for IN_UNIT of an expression (ADQL-50: "computed expressions are unitless
+// unless the service implements unit inference"; this one does). The unit of a value
+// expression is worked out from the declared units of its columns with the usual algebra:
+// products and quotients multiply, powers scale dimensions, sums need one unit on both
+// sides. What cannot be inferred is an AdqlError saying why, never a guess.
+
+/**
+ * What an expression is worth in units: a quantity in a known unit (`scale` times the SI
+ * base units of `dims` per unit of the SQL value), or a pure number: a literal, PI(), a
+ * COUNT, or a column declaring no unit (`column` names it so messages can point at it).
+ */
+export type InferredUnit =
+  | { readonly kind: 'unit'; readonly scale: number; readonly dims: Dims; readonly text: string }
+  | { readonly kind: 'number'; readonly column?: string };
+
+/** The one thing unit inference needs from name resolution: a column's declared unit. */
+export type ColumnUnitOf = (column: Extract<Expr, { kind: 'column' }>) => string | undefined;
+
+const NUMBER: InferredUnit = { kind: 'number' };
+const RAD_PER_DEG = PI / 180;
+
+/**
+ * The unit of the numeric value expression `e` (ADQL-50), or an AdqlError naming the
+ * sub-expression whose unit cannot be inferred and why.
+ */
+export function inferUnit(e: Expr, columnUnit: ColumnUnitOf): InferredUnit {
+  const infer = (x: Expr): InferredUnit => inferUnit(x, columnUnit);
+  switch (e.kind) {
+    case 'number':
+    case 'null':
+      return NUMBER;
+    case 'paren':
+      return infer(e.arg);
+    case 'unary':
+      return infer(e.arg);
+    case 'column': {
+      const name = e.parts.map((p) => p.name).join('.');
+      const text = columnUnit(e);
+      if (!text) return { kind: 'number', column: name };
+      const u = parseUnit(text);
+      if (!u) cannot(e, `the unit '${text}' of column '${name}' is not a VOUnit this service understands`);
+      return { kind: 'unit', scale: u.factor, dims: u.dims, text };
+    }
+    case 'binary':
+      return binaryUnit(e, infer(e.left), infer(e.right));
+    case 'cast':
+      if (['SMALLINT', 'INTEGER', 'BIGINT', 'REAL', 'DOUBLE PRECISION'].includes(e.target.type))
+        return infer(e.arg);
+      return cannot(e, `CAST to ${e.target.type} is not a number`);
+    case 'aggregate':
+      if (e.name === 'COUNT' || !e.arg) return NUMBER;
+      return infer(e.arg);
+    case 'call':
+      return callUnit(e, infer);
+    case 'string':
+      return cannot(e, 'a string has no unit');
+    case 'udf':
+      return cannot(e, `the unit of the result of ${e.name.name}() is not known`);
+    case 'case':
+      return cannot(e, 'the unit of a CASE expression is not inferred');
+    case 'scalar':
+      return cannot(e, 'the unit of a subquery is not inferred');
+  }
+}
+
+function binaryUnit(e: Extract<Expr, { kind: 'binary' }>, l: InferredUnit, r: InferredUnit): InferredUnit {
+  switch (e.op) {
+    case '||':
+      return cannot(e, 'a string has no unit');
+    case '*':
+    case '/': {
+      if (l.kind === 'number' && r.kind === 'number') return NUMBER;
+      const sign = e.op === '*' ? 1 : -1;
+      const a = asUnit(l);
+      const b = asUnit(r);
+      const dims = a.dims.map((d, k) => d + sign * b.dims[k]) as Dims;
+      const scale = e.op === '*' ? a.scale * b.scale : a.scale / b.scale;
+      const text =
+        r.kind === 'number'
+          ? a.text
+          : l.kind === 'number'
+            ? sign > 0
+              ? b.text
+              : `1/${wrap(b.text)}`
+            : `${wrap(a.text)}${e.op === '*' ? '.' : '/'}${wrap(b.text)}`;
+      return { kind: 'unit', scale, dims, text };
+    }
+    default: {
+      // + and -: one unit on both sides. A literal takes the other side's unit (`ra + 1` is
+      // in degrees); a column without a unit does not, and two scales of one dimension
+      // (deg + arcsec) would add numbers that mean different things.
+      if (l.kind === 'number' && r.kind === 'number') return NUMBER;
+      const verb = e.op === '+' ? 'add' : 'subtract';
+      if (l.kind === 'number' || r.kind === 'number') {
+        const bare = (l.kind === 'number' ? l : r) as { column?: string };
+        const other = (l.kind === 'unit' ? l : r) as { text: string };
+        if (!bare.column) return l.kind === 'unit' ? l : r;
+        return cannot(
+          e,
+          `cannot ${verb} '${bare.column}', which has no unit, and a quantity in '${other.text}'`,
+        );
+      }
+      if (!sameDims(l.dims, r.dims))
+        return cannot(e, `cannot ${verb} quantities in '${l.text}' and '${r.text}': different dimensions`);
+      if (Math.abs(l.scale - r.scale) > 1e-12 * Math.abs(l.scale))
+        return cannot(
+          e,
+          `cannot ${verb} quantities in '${l.text}' and '${r.text}' without converting one; write IN_UNIT(..., '${l.text}') around the other`,
+        );
+      return l;
+    }
+  }
+}
+
+function callUnit(e: Extract<Expr, { kind: 'call' }>, infer: (x: Expr) => InferredUnit): InferredUnit {
+  const arg = (i: number) => infer(e.args[i]);
+  switch (e.name) {
+    case 'ABS':
+    case 'CEILING':
+    case 'FLOOR':
+    case 'ROUND':
+    case 'TRUNCATE':
+      return arg(0);
+    case 'MOD': {
+      const a = arg(0);
+      const b = arg(1);
+      if (b.kind === 'unit' && (a.kind !== 'unit' || !sameDims(a.dims, b.dims) || a.scale !== b.scale))
+        return cannot(e, `MOD of ${describe(a)} by a quantity in '${b.text}'`);
+      return a;
+    }
+    case 'SQRT':
+      return power(arg(0), 0.5);
+    case 'POWER': {
+      const base = arg(0);
+      if (base.kind === 'number' && arg(1).kind === 'number') return NUMBER;
+      const n = constantOf(e.args[1]);
+      if (n === undefined)
+        return cannot(e, 'POWER of a quantity with units needs a constant exponent, such as POWER(x, 2)');
+      return power(base, n);
+    }
+    case 'DEGREES':
+    case 'RADIANS': {
+      // degrees(x) is x * 180/pi: a number read as radians becomes degrees; an angle keeps
+      // its dimension with the scale changed accordingly.
+      const a = arg(0);
+      const toDeg = e.name === 'DEGREES';
+      if (a.kind === 'number' && !a.column) return toDeg ? unitOf('deg') : unitOf('rad');
+      if (a.kind === 'unit' && sameDims(a.dims, ANGLE)) {
+        const scale = toDeg ? a.scale * RAD_PER_DEG : a.scale / RAD_PER_DEG;
+        if (Math.abs(scale - RAD_PER_DEG) < 1e-15) return unitOf('deg');
+        if (Math.abs(scale - 1) < 1e-15) return unitOf('rad');
+        return { kind: 'unit', scale, dims: a.dims, text: `${e.name}(${a.text})` };
+      }
+      return cannot(e, `${e.name} needs an angle, got ${describe(a)}`);
+    }
+    case 'ACOS':
+    case 'ASIN':
+    case 'ATAN':
+    case 'ATAN2':
+      return unitOf('rad');
+    case 'COS':
+    case 'SIN':
+    case 'TAN':
+    case 'COT':
+    case 'EXP':
+    case 'LOG':
+    case 'LOG10':
+    case 'PI':
+    case 'RAND':
+    case 'CONTAINS':
+    case 'INTERSECTS':
+      return NUMBER;
+    case 'DISTANCE':
+    case 'COORD1':
+    case 'COORD2':
+      return unitOf('deg');
+    case 'AREA':
+      return unitOf('deg**2');
+    case 'IN_UNIT': {
+      const target = e.args[1];
+      const text = target.kind === 'string' ? target.value : '';
+      const u = parseUnit(text);
+      if (!u) return cannot(target, `'${text}' is not a valid VOUnit (or not one this service knows)`);
+      return { kind: 'unit', scale: u.factor, dims: u.dims, text };
+    }
+    case 'COALESCE': {
+      let out: InferredUnit | undefined;
+      for (const a of e.args) {
+        const u = infer(a);
+        if (u.kind === 'number' && !u.column) continue;
+        if (
+          out &&
+          !(u.kind === 'unit' && out.kind === 'unit' && sameDims(u.dims, out.dims) && u.scale === out.scale)
+        )
+          return cannot(e, `COALESCE of values in ${describe(out)} and ${describe(u)}`);
+        out = u;
+      }
+      return out ?? NUMBER;
+    }
+    default:
+      return cannot(e, `${e.name} is not a number`);
+  }
+}
+
+const ANGLE = D(0, 0, 0, 1);
+
+function unitOf(text: string): InferredUnit {
+  const u = parseUnit(text) as Unit;
+  return { kind: 'unit', scale: u.factor, dims: u.dims, text };
+}
+
+function asUnit(u: InferredUnit): { scale: number; dims: Dims; text: string } {
+  return u.kind === 'unit' ? u : { scale: 1, dims: D(), text: '' };
+}
+
+function power(base: InferredUnit, n: number): InferredUnit {
+  if (base.kind === 'number') return NUMBER;
+  const text = n === 0.5 ? `sqrt(${base.text})` : `${wrap(base.text)}**${n}`;
+  return { kind: 'unit', scale: base.scale ** n, dims: base.dims.map((d) => d * n) as Dims, text };
+}
+
+/** The value of a constant exponent: a number literal, possibly signed or parenthesised. */
+function constantOf(e: Expr): number | undefined {
+  if (e.kind === 'number') return e.value;
+  if (e.kind === 'paren') return constantOf(e.arg);
+  if (e.kind === 'unary') {
+    const v = constantOf(e.arg);
+    return v === undefined ? undefined : e.op === '-' ? -v : v;
+  }
+  return undefined;
+}
+
+function sameDims(a: Dims, b: Dims): boolean {
+  return a.every((d, k) => Math.abs(d - b[k]) < 1e-9);
+}
+
+function wrap(text: string): string {
+  return /[./*]/.test(text) ? `(${text})` : text;
+}
+
+function describe(u: InferredUnit): string {
+  if (u.kind === 'unit') return `'${u.text}'`;
+  return u.column ? `'${u.column}' (no unit)` : 'a pure number';
+}
+
+function cannot(e: { pos: Position }, why: string): never {
+  throw new AdqlError('semantic', `IN_UNIT cannot infer the unit of this expression: ${why}`, e.pos);
+}
+
+/**
+ * The factor converting the SQL value of an expression whose unit was inferred to the
+ * unit `to`, or a reason it cannot (ADQL-50).
+ */
+export function inferredConversion(from: InferredUnit, to: string): number | { error: string } {
+  if (from.kind === 'number')
+    return {
+      error: from.column
+        ? `'${from.column}' has no unit to convert from (ADQL-50)`
+        : 'the expression has no unit to convert from (ADQL-50)',
+    };
+  const b = parseUnit(to);
+  if (!b) return { error: `'${to}' is not a valid VOUnit (or not one this service knows)` };
+  if (!sameDims(from.dims, b.dims))
+    return { error: `cannot convert '${from.text}' to '${to}': different dimensions` };
+  return from.scale / b.factor;
 }
