@@ -22,23 +22,7 @@ import { notifyCatalogueChanged, putPublishedTable, removePublishedTable } from 
 import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded.js';
 import { applyMigrations } from '../src/db/migrate.js';
 import { parseDescriptionFile, publishCatalogue, unpublishTable } from '../src/publish/index.js';
-import { encode, type Field, type OutputFormat } from '../votable/index.js';
-
-const FIELDS: Field[] = [
-  { name: 'source_id', datatype: 'long' },
-  { name: 'isl_id', datatype: 'int' },
-  { name: 'ra', datatype: 'double' },
-  { name: 'dec', datatype: 'double' },
-  { name: 'e_ra', datatype: 'double' },
-  { name: 'e_dec', datatype: 'double' },
-  { name: 'total_flux', datatype: 'double' },
-  { name: 'e_total_flux', datatype: 'double' },
-  { name: 'peak_flux', datatype: 'float' },
-  { name: 'maj', datatype: 'float' },
-  { name: 'min', datatype: 'float' },
-  { name: 'pa', datatype: 'float' },
-  { name: 's_code', datatype: 'char', arraysize: '1' },
-];
+import { SOURCE_FIELDS as FIELDS, writeSourceTable as writeFormat } from './source-table.js';
 
 const DESCRIPTION = `validation: lax
 schema: {name: bench, description: publishing benchmark}
@@ -62,41 +46,6 @@ tables:
       - {name: pa, datatype: float, unit: deg, description: position angle}
       - {name: s_code, datatype: char, arraysize: '1', description: code}
 `;
-
-function* rows(n: number): Generator<unknown[]> {
-  let x = 12345;
-  const rnd = () => {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    return x / 0x7fffffff;
-  };
-  for (let i = 0; i < n; i++)
-    yield [
-      BigInt(i + 1),
-      i >> 2,
-      rnd() * 360,
-      rnd() * 180 - 90,
-      rnd() * 1e-4,
-      rnd() * 1e-4,
-      rnd() * 0.5,
-      i % 50 === 0 ? null : rnd() * 0.01,
-      Math.fround(rnd() * 0.3),
-      Math.fround(rnd() * 20),
-      Math.fround(rnd() * 10),
-      Math.fround(rnd() * 180),
-      'SMC'[i % 3],
-    ];
-}
-
-async function writeFormat(path: string, format: OutputFormat, n: number): Promise<void> {
-  const { open } = await import('node:fs/promises');
-  const h = await open(path, 'w');
-  try {
-    for await (const c of encode(format, { fields: FIELDS, rows: rows(n) }, { chunkSize: 1 << 20 }))
-      await h.write(c);
-  } finally {
-    await h.close();
-  }
-}
 
 interface ChildResult {
   rows: number;
