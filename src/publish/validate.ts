@@ -17,7 +17,7 @@ import type {
   TableDescription,
   ValidationLevel,
 } from './description.js';
-import { healpixColumnName } from './published.js';
+import { healpixColumnName, unpublishedColumns } from './published.js';
 import { checkUcd } from './ucd.js';
 import { checkVOUnit } from './vounit.js';
 
@@ -98,6 +98,7 @@ function validateTable(
 
   const byName = new Map<string, ColumnDescription>();
   const physical = new Set<string>();
+  const hidden = unpublishedColumns(t);
   for (const c of t.columns) {
     const cw = `${tw}.${c.name}`;
     checkName(c.name, 'column', cw, error);
@@ -113,7 +114,9 @@ function validateTable(
     if (SYSTEM_COLUMNS.has(stored)) {
       error(cw, `'${stored}' is a PostgreSQL system column name: rename the column or give a sqlName`);
     }
-    validateColumn(c, cw, error, warn);
+    // The rights columns are loaded and enforced but never published (published.ts), so
+    // clients never see their description or UCD: only their types matter (checked below).
+    validateColumn(c, cw, error, hidden.has(c.name) ? () => {} : warn);
   }
   const col = (name: string) => byName.get(fold(name));
 

@@ -162,7 +162,12 @@ export async function createCatalogueFixture(): Promise<CatalogueFixture> {
       const proprietary = desc.rights?.ownerGroupColumn !== undefined;
       await publishCatalogue(
         pool,
-        { schemas: [{ name: schema, description: 'Catalogues published by the tests' }], tables: [desc] },
+        {
+          schemas: [{ name: schema, description: 'Catalogues published by the tests' }],
+          tables: [desc],
+          // private_cat publishes owner_group/release_date as plain columns without UCDs.
+          validation: 'lax',
+        },
         [memorySource(FILE_COLUMNS, rows(n, ra, dec, proprietary))],
         {
           store,
