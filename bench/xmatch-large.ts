@@ -4,7 +4,7 @@
 // a single indexed 1-arcsec cone on the same table in the same run (the reference).
 // The upload is a temporary table, timed before and after ANALYZE (src/tap/upload.ts runs it).
 //
-//   npx tsx bench/xmatch-large.ts [rows=10000000] [limit-seconds=300]
+//   npx tsx bench/xmatch-large.ts [rows=10000000] [limit-seconds=300] [row-padding-bytes=0]
 //
 // Prints the plan (EXPLAIN) of the crossmatch, its time and the cone's, and their ratio;
 // the crossmatch is stopped after limit-seconds (the TAP sync limit) and reported as over.
@@ -22,7 +22,10 @@ import { applyMigrations } from '../src/db/migrate.js';
 
 const ROWS = Number(process.argv[2] ?? 10_000_000);
 const LIMIT_S = Number(process.argv[3] ?? 300);
-const TABLE = `components_${ROWS}`;
+// Bytes of other columns per row (a published table is seldom 4 columns wide): wider rows
+// make a sequential scan relatively cheaper than many random heap reads.
+const PAD = Number(process.argv[4] ?? 0);
+const TABLE = `components_${ROWS}${PAD ? `_w${PAD}` : ''}`;
 
 let url = process.env.DATABASE_URL;
 const keep = Boolean(url);
@@ -52,7 +55,8 @@ try {
     await client.query(`DROP TABLE IF EXISTS bench_xmatch.${TABLE}`);
     // Uniform on the sphere; healpix computed in SQL by sky.healpix_nest, as the loader does.
     await client.query(`CREATE TABLE bench_xmatch.${TABLE} AS
-      SELECT i AS component_id, ra_deg, dec_deg, sky.healpix_nest(29, ra_deg, dec_deg) AS healpix
+      SELECT i AS component_id, ra_deg, dec_deg, sky.healpix_nest(29, ra_deg, dec_deg) AS healpix,
+        repeat('x', ${PAD}) AS other_columns
       FROM (SELECT i, 360 * random() AS ra_deg, degrees(asin(2 * random() - 1)) AS dec_deg
             FROM generate_series(1, ${ROWS}) AS i) AS s`);
     await client.query(`CREATE INDEX ${TABLE}_healpix ON bench_xmatch.${TABLE} (healpix)`);
