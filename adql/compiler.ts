@@ -176,7 +176,7 @@ export class Compiler implements Cx {
   xmCount = 0;
   rels: Rel[] = [];
   fromInfo = new Map<Rel, { visible: Visible; inner: boolean }>();
-  lateral = new Map<Rel, Array<{ name: string; call: string; cond: string }>>();
+  lateral = new Map<Rel, Array<{ name: string; call: string; hpx: string; exact: string }>>();
   xmHoist?: XmHoist;
   readonly maxRanges: number;
 

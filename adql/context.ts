@@ -234,7 +234,7 @@ export interface Cx {
   /** Where each table reference sits in its FROM: what a LATERAL there may see, and whether only inner joins lead to it. */
   fromInfo: Map<Rel, { visible: Visible; inner: boolean }>;
   /** Crossmatch filters moved into a LATERAL subquery on the indexed relation. */
-  lateral: Map<Rel, Array<{ name: string; call: string; cond: string }>>;
+  lateral: Map<Rel, Array<{ name: string; call: string; hpx: string; exact: string }>>;
   /** Set while a top-level conjunct of WHERE/ON compiles: crossmatches there may become LATERAL. */
   xmHoist?: XmHoist;
 

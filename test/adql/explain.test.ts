@@ -130,6 +130,65 @@ describe('EXPLAIN shows the HEALPix index in use', () => {
       expect(rows.rowCount).toBeGreaterThanOrEqual(1000);
     }
   });
+
+  it('for a 16-row upload at 1 arcsec, with and without statistics: one index range scan per range', async () => {
+    // The ranges are rows (lo, hi) and the table is scanned per range with parameters as
+    // bounds: no Seq Scan of the table whatever its size or the upload's statistics (with
+    // bounds as array subscripts, each range was estimated at a ninth of the table).
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('CREATE TEMPORARY TABLE mine (tag text, ra float8, dec float8) ON COMMIT DROP');
+      await client.query(
+        `INSERT INTO mine SELECT 'near' || id, ra + 1e-4 * cosd(dec), dec FROM big WHERE id <= 12
+         UNION ALL SELECT 'far' || i, 97.5 * i, -80 + 40 * i FROM generate_series(1, 4) AS i`,
+      );
+      const withUpload: Catalogue = {
+        tables: () => [
+          ...catalogue.tables(),
+          {
+            schema: 'TAP_UPLOAD',
+            name: 'mine',
+            sql: { schema: 'pg_temp', table: 'mine' },
+            columns: [
+              { name: 'tag', datatype: 'char', arraysize: '*' },
+              { name: 'ra', datatype: 'double', unit: 'deg' },
+              { name: 'dec', datatype: 'double', unit: 'deg' },
+            ],
+          },
+        ],
+      };
+      const adql =
+        "SELECT m.tag, s.id FROM TAP_UPLOAD.mine m JOIN demo.big s ON 1=CONTAINS(POINT('ICRS', s.ra, s.dec), CIRCLE('ICRS', m.ra, m.dec, 1.0/3600))";
+      const c = compile(adql, withUpload);
+      const j = compile(adql, withUpload, { crossmatch: 'join' });
+      for (const stats of ['none', 'ANALYZE']) {
+        if (stats === 'ANALYZE') await client.query('ANALYZE pg_temp.mine');
+        const r = await client.query({ text: `EXPLAIN (FORMAT JSON) ${c.sql}`, values: c.params });
+        const all = nodes((r.rows[0]['QUERY PLAN'] as Array<{ Plan: FullPlan }>)[0].Plan);
+        const onBig = all.filter((n) => n['Relation Name'] === 'big');
+        expect(onBig.length).toBeGreaterThan(0);
+        expect(onBig.map((n) => n['Node Type'])).not.toContain('Seq Scan');
+        const scans = all.filter((n) => n['Index Name'] === 'big_hpx');
+        expect(scans.map((n) => n['Node Type'])).toEqual([
+          expect.stringMatching(/^(Index Scan|Index Only Scan|Bitmap Index Scan)$/),
+        ]);
+        // one range (one row of the ranges), not the OR of 4 arms
+        expect(scans[0]['Index Cond']).toMatch(/^\(\(hpx >= .*\) AND \(hpx < .*\)\)$/);
+        expect(scans[0]['Index Cond']).not.toMatch(/ OR /);
+        // PostgreSQL's default selectivity of a range between two parameters (0.5%).
+        expect((scans[0] as { 'Plan Rows'?: number })['Plan Rows']).toBeLessThanOrEqual(1_000_000 * 0.005);
+      }
+      const rows = async (q: { sql: string; params: unknown[] }) =>
+        (await client.query({ text: q.sql, values: q.params })).rows.map((x) => `${x.tag} ${x.id}`).sort();
+      const got = await rows(c);
+      expect(got.length).toBeGreaterThanOrEqual(12);
+      expect(got).toEqual(await rows(j));
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
 });
 
 // A self-crossmatch whose circle side is cut down by a constant cone (0.5 deg, ~19 rows of
