@@ -13,7 +13,7 @@
  * 10,000,000 rows.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,6 +133,8 @@ async function main(): Promise<void> {
     .split(',') ?? ['csv', 'fits'];
   const keep = args.includes('--keep');
   const dir = mkdtempSync(join(tmpdir(), 'vonode-bench-publish-'));
+  // Run as root, the embedded PostgreSQL runs as the postgres user, which must enter the folder.
+  chmodSync(dir, 0o755);
   let stop = async () => {};
   let url = process.env.DATABASE_URL;
   try {
