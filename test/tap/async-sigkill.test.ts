@@ -65,12 +65,27 @@ describe('TAP async jobs across a node SIGKILL (issue 13)', () => {
       await node.stop('SIGKILL');
       // Statements the killed process had already sent (a claim, a completion) still commit:
       // give PostgreSQL a moment to finish them, so the snapshot is what the kill left.
+      // Under load a backend can take longer than that: wait (at most 5 s) until no other
+      // statement is still active in the database.
       await new Promise((r) => setTimeout(r, 500));
-      executingAtKill = (
-        await db.query<{ id: string }>("SELECT id FROM uws.jobs WHERE run_id = $1 AND phase = 'EXECUTING'", [
-          runId,
-        ])
-      ).rows.map((r) => r.id);
+      for (const until = Date.now() + 5000; Date.now() < until; ) {
+        const { rows } = await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'`,
+        );
+        if (rows[0].n === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      executingAtKill =
+        // Caught by the kill: EXECUTING, or holding a run that had been opened (a claim commits
+        // the run before the phase, so a job can be taken without being EXECUTING yet).
+        (
+          await db.query<{ id: string }>(
+            `SELECT j.id FROM uws.jobs j WHERE j.run_id = $1 AND (j.phase = 'EXECUTING'
+              OR EXISTS (SELECT 1 FROM uws.runs r WHERE r.job_id = j.id AND r.end_time IS NULL))`,
+            [runId],
+          )
+        ).rows.map((r) => r.id);
       const before = await counts(runId);
       expect(before.QUEUED ?? 0, JSON.stringify(before)).toBeGreaterThan(0);
 
