@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseQueryString } from 'node:querystring';
-import formbody from '@fastify/formbody';
+import type { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import Fastify, {
   type FastifyError,
@@ -15,7 +14,7 @@ import { authPlugin, devIssuerPlugin, nodeAuthFromEnv, rewriteLoginUrl } from '.
 import { registerBroker } from './broker/index.js';
 import { type CatalogueSource, staticCatalogueSource } from './catalogue/index.js';
 import type { Config } from './config/index.js';
-import type { DaliError } from './dali/index.js';
+import { type DaliError, MAX_FORM_BYTES, readForm } from './dali/index.js';
 import { registerDataLink } from './datalink/index.js';
 import { ServiceBusy } from './db/acquire.js';
 import type { DatabaseHealth } from './db/health.js';
@@ -83,9 +82,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).type('text/plain; charset=utf-8').send(`no resource at ${request.url}`);
   });
-  // Node's own querystring parser: linear and several times faster than formbody's default on
-  // long escaped values (a 1 MB ADQL IN list took 100-130 ms of event loop there, 10-35 here).
-  await app.register(formbody, { bodyLimit: 16 * 1024 * 1024, parser: (body) => parseQueryString(body) });
+  // Forms are decoded chunk by chunk as they arrive (src/dali/form.ts): parsing a 1.3 MB
+  // escaped ADQL query in one piece held the event loop 30-360 ms, delaying every other request.
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    (_request: FastifyRequest, payload: Readable) => readForm(payload, MAX_FORM_BYTES),
+  );
   await app.register(multipart, {
     limits: {
       fileSize: opts.config.upload.maxBytes,
