@@ -25,6 +25,8 @@ export interface TableSetTable {
   readonly type: 'table' | 'view';
   readonly description?: string;
   readonly utype?: string;
+  /** Row count when known: VODataService 1.2's <nrows>, which TOPCAT shows beside the name. */
+  readonly nrows?: number;
   readonly columns: readonly TableSetColumn[];
   readonly foreignKeys?: ReadonlyArray<{
     readonly target: string;
@@ -84,6 +86,9 @@ function writeTable(te: XMLBuilder, t: TableSetTable, detail: 'min' | 'max'): vo
   te.ele('', 'name').txt(`${t.schema}.${t.name}`);
   if (t.description) te.ele('', 'description').txt(t.description);
   if (t.utype) te.ele('', 'utype').txt(t.utype);
+  // VOSI-24: VODataService 1.2 added nrows in the same namespace (v1.1), between utype and column.
+  if (t.nrows !== undefined && Number.isSafeInteger(t.nrows) && t.nrows >= 0)
+    te.ele('', 'nrows').txt(String(t.nrows));
   if (detail === 'min') return;
   for (const c of t.columns) {
     const ce = te.ele('', 'column', c.std ? { std: 'true' } : {});

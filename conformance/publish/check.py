@@ -245,10 +245,9 @@ def catalogue_checks(entry):
         bad = []
         if t["description"] != table["description"]:
             bad.append(f"description {t['description']!r}")
-        # <nrows> is VODataService 1.2; /tables is written (and schema-checked) as 1.1, so the
-        # row count is required in TAP_SCHEMA.tables (what TOPCAT shows) and checked here when given.
-        if t["nrows"] and int(t["nrows"]) != nrows:
-            bad.append(f"nrows {t['nrows']}")
+        # <nrows> (VODataService 1.2) is the row count the publish counted.
+        if not t["nrows"] or int(t["nrows"]) != nrows:
+            bad.append(f"nrows {t['nrows']!r}, published {nrows}")
         for c in table["columns"]:
             v = t["columns"].get(c["name"]) or t["columns"].get(strip_quotes(c["name"]))
             if v is None:

@@ -153,6 +153,8 @@ describe('a running node and the published catalogue', () => {
     expect(await tablesDoc()).toContain(`<name>${name}</name>`);
     const one = await fetch(`${node.url}/tap/tables/${name}`);
     expect(one.status).toBe(200);
+    // VODataService 1.2 row count, as in TAP_SCHEMA (VOSI-24).
+    expect(await one.text()).toMatch(/<nrows>3<\/nrows>/);
   });
 
   it('hides a table with whole-table rights and no release date from everyone but its owner group', async () => {

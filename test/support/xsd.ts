@@ -17,7 +17,7 @@ let folder: string | undefined;
 const NAMESPACES: Array<[ns: string, file: string]> = [
   // VOResource 1.1 (same namespace): one securityMethod per interface, rights with rightsURI.
   ['http://www.ivoa.net/xml/VOResource/v1.0', 'VOResource-v1.1.xsd'],
-  ['http://www.ivoa.net/xml/VODataService/v1.1', 'VODataService-v1.1.xsd'],
+  ['http://www.ivoa.net/xml/VODataService/v1.1', 'VODataService-v1.2.xsd'],
   ['http://www.ivoa.net/xml/TAPRegExt/v1.0', 'TAPRegExt-v1.0-Erratum1.xsd'],
   ['http://www.ivoa.net/xml/VOSICapabilities/v1.0', 'VOSICapabilities-v1.0.xsd'],
   ['http://www.ivoa.net/xml/VOSIAvailability/v1.0', 'VOSIAvailability-v1.0.xsd'],
@@ -92,7 +92,7 @@ export function xsdResourceErrors(record: string): string {
       `<?xml version="1.0"?>
 <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:vr="http://www.ivoa.net/xml/VOResource/v1.0" targetNamespace="urn:vonode:record" elementFormDefault="unqualified">
   <xs:import namespace="http://www.ivoa.net/xml/VOResource/v1.0" schemaLocation="VOResource-v1.1.xsd"/>
-  <xs:import namespace="http://www.ivoa.net/xml/VODataService/v1.1" schemaLocation="VODataService-v1.1.xsd"/>
+  <xs:import namespace="http://www.ivoa.net/xml/VODataService/v1.1" schemaLocation="VODataService-v1.2.xsd"/>
   <xs:import namespace="http://www.ivoa.net/xml/TAPRegExt/v1.0" schemaLocation="TAPRegExt-v1.0-Erratum1.xsd"/>
   <xs:element name="Resource" type="vr:Resource"/>
 </xs:schema>
