@@ -100,7 +100,7 @@ const QUERY_STYLE = `
 #editor .cm-editor{min-height:9rem;max-height:24rem}
 #editor .cm-focused{outline:2px solid #0b4f9c}
 .controls{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.6rem 0}
-.controls input{width:9rem}
+.controls input{width:12rem}
 .hint{color:#3d3d3d;font-size:.9em}
 .error,[role=alert]:not([hidden]){border-left:4px solid #b00020;background:#fdecee;color:#5f0010;padding:.5rem .8rem;margin:.5rem 0;white-space:pre-wrap}
 .notice{border-left:4px solid #8a5a00;background:#fff5dc;color:#3d2800;padding:.5rem .8rem;margin:.5rem 0}
@@ -108,6 +108,7 @@ const QUERY_STYLE = `
 table.rows{border-collapse:collapse;font-size:.9rem;width:auto}
 table.rows th,table.rows td{border:1px solid #ccc;padding:.2rem .4rem;white-space:nowrap}
 table.rows td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.rows thead th{position:sticky;top:0;background:#fff;box-shadow:0 1px 0 #ccc}
 table.rows th button{background:none;border:0;font:inherit;font-weight:600;cursor:pointer;padding:0;color:inherit}
 table.rows th .unit{display:block;font-weight:400;color:#444;font-size:.8em}
 #result-table{overflow:auto;max-height:70vh}

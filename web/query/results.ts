@@ -361,7 +361,7 @@ export class ResultView {
         h(
           'button',
           { type: 'button', onclick: go(0), disabled: this.page === 0, 'aria-label': 'First page' },
-          '⏮ First',
+          '« First',
         ),
         h(
           'button',
@@ -394,7 +394,7 @@ export class ResultView {
             disabled: this.page >= pages - 1,
             'aria-label': 'Last page',
           },
-          'Last ⏭',
+          'Last »',
         ),
         h('label', { for: 'page-size' }, 'Rows per page'),
         size,
