@@ -322,6 +322,20 @@ describe('the query page (issue 18)', () => {
     await page.keyboard.press('Control+Enter');
     await expect.poll(() => page.locator('#result-status').innerText()).toMatch(/could not be reached/);
     await page.unroute('**/tap/sync');
+    // An answer cut in the middle of the table: the rows so far, and a message that they are not all.
+    await page.route('**/tap/sync', async (route) => {
+      const whole = await (await route.fetch()).text();
+      await route.fulfill({
+        status: 200,
+        contentType: 'application/x-votable+xml',
+        body: whole.slice(0, whole.indexOf('<TR>', whole.indexOf('<TR>') + 1) + 10),
+      });
+    });
+    await page.keyboard.press('Control+Enter');
+    await expect
+      .poll(() => page.locator('#result-status').innerText())
+      .toMatch(/stopped before the table ended, after 1 rows/);
+    await page.unroute('**/tap/sync');
     await page.screenshot({ path: join(SHOTS, 'connection-lost.png') });
   });
 

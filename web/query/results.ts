@@ -122,7 +122,7 @@ export class ResultView {
           }
           this.scheduleRender();
         },
-        end: (infos) => this.finish(infos, source.label, performance.now() - started),
+        end: (infos, complete) => this.finish(infos, complete, source.label, performance.now() - started),
       });
       const decoder = res.body.pipeThrough(new TextDecoderStream());
       const stream = decoder.getReader();
@@ -163,12 +163,17 @@ export class ResultView {
     }
   }
 
-  private finish(infos: Info[], label: string, ms: number): void {
+  private finish(infos: Info[], complete: boolean, label: string, ms: number): void {
     this.done = true;
     const trailing = infos.find((i) => i.name === 'QUERY_STATUS');
     const status = trailing?.value === 'ERROR' || !this.leadingStatus ? trailing : this.leadingStatus;
     const n = this.rows.length.toLocaleString('en');
-    if (status?.value === 'OVERFLOW')
+    if (!complete)
+      this.outcome = message(
+        'error',
+        `The answer stopped before the table ended, after ${n} rows: the connection was lost or the node stopped. The rows shown are incomplete; run the query again.`,
+      );
+    else if (status?.value === 'OVERFLOW')
       this.outcome = message(
         'notice',
         `OVERFLOW: the result was cut at MAXREC, ${n} rows. More rows match the query; raise MAXREC (up to the node's limit) or narrow the query.`,

@@ -24,8 +24,11 @@ export interface Info {
 export interface TableEvents {
   header(fields: Field[], infos: Info[]): void;
   rows(rows: string[]): void;
-  /** The INFOs after the table; QUERY_STATUS among them says OK, OVERFLOW or ERROR. */
-  end(infos: Info[]): void;
+  /**
+   * The INFOs after the table; QUERY_STATUS among them says OK, OVERFLOW or ERROR.
+   * `complete` is false when the document stopped inside the table or before </VOTABLE>.
+   */
+  end(infos: Info[], complete: boolean): void;
 }
 
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
@@ -123,12 +126,9 @@ export class TableDataReader {
 
   /** The document is complete: the INFOs after the table, or of a document without one. */
   end(): void {
-    if (this.state === 'head') {
-      this.on.header([], parseInfos(this.buf));
-      this.on.end(parseInfos(this.buf));
-    } else {
-      this.on.end(parseInfos(this.buf));
-    }
+    const complete = this.state !== 'rows' && this.buf.includes('</VOTABLE>');
+    if (this.state === 'head') this.on.header([], parseInfos(this.buf));
+    this.on.end(parseInfos(this.buf), complete);
     this.buf = '';
   }
 }
