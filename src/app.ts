@@ -42,7 +42,7 @@ import { registerTapSync } from './tap/sync.js';
 import { publishedSchemas } from './tap/tables/index.js';
 import { FileResultStore, JobFiles, UwsService, uwsRoutes } from './uws/index.js';
 import { type HealthState, registerVosi } from './vosi/routes.js';
-import { registerLanding } from './web/landing.js';
+import { registerWeb } from './web/index.js';
 
 export interface AppOptions {
   readonly config: Config;
@@ -115,7 +115,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const services = nodeServices(opts.config.tap, tokens);
   const schemas = publishedSchemas();
   const catalogues = opts.catalogues ?? staticCatalogueSource(schemas);
-  registerLanding(app, { services, baseUrl: opts.baseUrl, nodeName: opts.nodeName ?? 'vonode' });
+  registerWeb(app, {
+    services,
+    baseUrl: opts.baseUrl,
+    nodeName: opts.nodeName ?? 'vonode',
+    maxrecDefault: opts.config.tap.maxrecDefault,
+    maxrecHard: opts.config.tap.maxrecHard,
+    uploadMaxBytes: opts.config.upload.maxBytes,
+    ...(opts.config.defaultSchema ? { defaultSchema: opts.config.defaultSchema } : {}),
+  });
   registerVosi(app, {
     services,
     baseUrl: opts.baseUrl,

@@ -1,6 +1,7 @@
 import { runTokenCommand } from '../auth/index.js';
 import { ConfigError, parseConfig } from '../config/index.js';
 import { startNode } from '../node.js';
+import { webAssets } from '../web/index.js';
 import { runDescribeCommand } from './describe.js';
 import { runIngestCommand } from './ingest.js';
 import { runPublishCommand, runTablesCommand, runUnpublishCommand } from './publish.js';
@@ -66,6 +67,10 @@ async function serve(): Promise<number> {
   const t0 = Date.now();
   const node = await startNode(config, say);
   say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s at ${config.baseUrl} (data in ${config.dataDir})`);
+  // The query page's script is bundled now, not when the first person opens the page.
+  webAssets().catch((err) =>
+    say(`the web pages' script could not be built: ${err instanceof Error ? err.message : err}`),
+  );
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

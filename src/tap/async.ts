@@ -18,7 +18,7 @@ import {
   UwsError,
 } from '../uws/index.js';
 import type { TapLimits } from './capability.js';
-import { compileAdql } from './compile.js';
+import { adqlErrorInfos, compileAdql } from './compile.js';
 import { executeQuery, QueryStopped } from './execute.js';
 import { parseTapRequest, type UploadSpec } from './request.js';
 import { loadUpload, type UploadLimits, UploadSpool, usesStoredUploadScheme } from './upload.js';
@@ -218,6 +218,9 @@ function failure(err: unknown): JobFailure {
   return new JobFailure({
     message,
     type: 'fatal',
-    detail: { mime: 'application/x-votable+xml', body: errorDocument(message) },
+    detail: {
+      mime: 'application/x-votable+xml',
+      body: errorDocument(message, err instanceof AdqlError ? adqlErrorInfos(err) : []),
+    },
   });
 }

@@ -212,3 +212,17 @@ class CompilePool {
 }
 
 const compilePool = new CompilePool();
+
+/**
+ * Where an ADQL error lies, as INFOs of the DALI error document beside QUERY_STATUS (DALI
+ * allows further INFOs there): 1-based line and column of the query text, so a client (the
+ * query page among them) can point at the place without parsing the message.
+ */
+export function adqlErrorInfos(err: AdqlError): Array<{ name: string; value: string }> {
+  const infos = [
+    { name: 'ADQL_ERROR_LINE', value: String(err.line) },
+    { name: 'ADQL_ERROR_COLUMN', value: String(err.column) },
+  ];
+  if (err.token !== undefined) infos.push({ name: 'ADQL_ERROR_TOKEN', value: err.token });
+  return infos;
+}

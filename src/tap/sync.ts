@@ -9,7 +9,7 @@ import { DaliError, DaliParams } from '../dali/index.js';
 import { ServiceBusy } from '../db/acquire.js';
 import { malformedBodyMessage, reportInternalError } from '../errors/index.js';
 import type { TapLimits } from './capability.js';
-import { compileAdql } from './compile.js';
+import { adqlErrorInfos, compileAdql } from './compile.js';
 import { executeQuery, QueryStopped } from './execute.js';
 import { parseTapRequest, type TapQueryRequest } from './request.js';
 import { SYNC_RETRY_AFTER_SECONDS, type SyncGate } from './spooled.js';
@@ -146,6 +146,7 @@ function sendError(
   } else if (err instanceof AdqlError) {
     status = 400;
     message = err.message;
+    infos.push(...adqlErrorInfos(err));
   } else if (err instanceof QueryStopped) {
     if (err.reason === 'client-gone') return reply;
     status = err.reason === 'timeout' ? 503 : 500;

@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServiceEntry } from '../services.js';
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+import { escapeHtml, PAGE_STYLE } from './html.js';
 
 /** The landing page: what this node is and where each service lives. */
 export function landingPage(services: readonly ServiceEntry[], baseUrl: string, nodeName: string): string {
@@ -16,13 +14,17 @@ export function landingPage(services: readonly ServiceEntry[], baseUrl: string, 
 <html lang="en">
 <head><meta charset="utf-8"><title>${escapeHtml(nodeName)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1b1b1b}
-table{border-collapse:collapse;width:100%}td,th{padding:.4rem .6rem;border-bottom:1px solid #ddd;text-align:left}
-code{font-size:.95em}</style></head>
+<style>${PAGE_STYLE}body{max-width:60rem}table{width:100%}</style></head>
 <body>
 <h1>${escapeHtml(nodeName)}</h1>
 <p>An IVOA node of an SKA Regional Centre, served by vonode. Point TOPCAT, Aladin, pyvo or astroquery at the
 services below. Public data is open to everyone; proprietary data needs a bearer token of its owners' group.</p>
+<h2>In the browser</h2>
+<ul>
+<li><a href="web/query">Write and run an ADQL query</a>: the tables, completion, examples, sync and async runs, uploads and downloads</li>
+<li><a href="tap/examples">Example queries</a> of this node's data</li>
+</ul>
+<h2>Services</h2>
 <table><thead><tr><th>path</th><th>service</th><th>what it does</th><th>status</th></tr></thead>
 <tbody>
 ${rows}
