@@ -11,8 +11,29 @@ import type { ColumnDescription, Datatype } from './description.js';
 
 /** A growing buffer of COPY binary rows; take() hands over what is written so far. */
 export class CopyBinaryWriter {
-  private buf = Buffer.allocUnsafe(1 << 20);
+  private buf: Buffer;
   pos = 0;
+
+  constructor(initialBytes = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** The bytes written so far are buffer[0 .. length). */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  /** Forgets what was written, keeping the buffer. */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** Copies bytes (an encoded row) as they are. */
+  bytes(src: Buffer, start: number, len: number): void {
+    this.ensure(len);
+    src.copy(this.buf, this.pos, start, start + len);
+    this.pos += len;
+  }
 
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;

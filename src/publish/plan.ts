@@ -148,8 +148,11 @@ export function planTable(desc: TableDescription): TablePlan {
 
 /** Writes a file's rows as COPY binary rows of the plan's physical columns. */
 export interface RowEncoder {
-  /** One row; `row` is the 1-based data row, for messages. */
-  write(w: CopyBinaryWriter, values: readonly unknown[], row: number): void;
+  /**
+   * One row; `row` is the 1-based data row, for messages. Returns where in w's buffer the
+   * 8 bytes of the row's HEALPix index are (the sort key), -1 when it has none.
+   */
+  write(w: CopyBinaryWriter, values: readonly unknown[], row: number): number;
 }
 
 /**
@@ -195,12 +198,12 @@ export function rowEncoder(plan: TablePlan, source: DataSource): RowEncoder {
           `${path}: row ${row} has ${values.length} values where the file declares ${width} columns`,
         );
       w.int16(n);
+      let keyAt = -1;
       for (let i = 0; i < n; i++) {
         if (i === healpixAt) {
-          writeLong(
-            w,
-            healpixOf(values[raIndex], values[decIndex], path, row, pos?.ra ?? '', pos?.dec ?? ''),
-          );
+          const h = healpixOf(values[raIndex], values[decIndex], path, row, pos?.ra ?? '', pos?.dec ?? '');
+          if (h !== null) keyAt = w.pos + 4;
+          writeLong(w, h);
           continue;
         }
         const f = feeds[i];
@@ -212,6 +215,7 @@ export function rowEncoder(plan: TablePlan, source: DataSource): RowEncoder {
           throw err;
         }
       }
+      return keyAt;
     },
   };
 }
