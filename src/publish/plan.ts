@@ -4,8 +4,8 @@
  * load can find out before reading a row is found here, so a wrong description or file
  * fails at once with every problem named.
  */
-import { HEALPIX_INDEX_ORDER, nestedIndex } from '../../sky/index.js';
-import { type BinaryEncoder, binaryColumnOf, type CopyBinaryWriter, writeLong } from './copy-binary.js';
+import { HEALPIX_INDEX_ORDER, nestedIndexWords } from '../../sky/index.js';
+import { type BinaryEncoder, binaryColumnOf, type CopyBinaryWriter } from './copy-binary.js';
 import { sqlTypeOf, ValueError } from './copy-encoding.js';
 import type { ColumnDescription, TableDescription } from './description.js';
 import type { DataSource } from './source.js';
@@ -201,9 +201,10 @@ export function rowEncoder(plan: TablePlan, source: DataSource): RowEncoder {
       let keyAt = -1;
       for (let i = 0; i < n; i++) {
         if (i === healpixAt) {
-          const h = healpixOf(values[raIndex], values[decIndex], path, row, pos?.ra ?? '', pos?.dec ?? '');
-          if (h !== null) keyAt = w.pos + 4;
-          writeLong(w, h);
+          if (healpixOf(values[raIndex], values[decIndex], path, row, pos?.ra ?? '', pos?.dec ?? '')) {
+            keyAt = w.pos + 4;
+            w.int64Field(WORDS[0], WORDS[1]);
+          } else w.nullField();
           continue;
         }
         const f = feeds[i];
@@ -232,7 +233,12 @@ function toNumber(v: unknown): number {
   return Number.NaN;
 }
 
-/** The order-29 NESTED index of a row's position; NULL when the position is missing. */
+const WORDS = new Uint32Array(2);
+
+/**
+ * The order-29 NESTED index of a row's position into WORDS (high, low); false when the
+ * position is missing (NULL index).
+ */
 function healpixOf(
   ra: unknown,
   dec: unknown,
@@ -240,8 +246,8 @@ function healpixOf(
   row: number,
   raName: string,
   decName: string,
-): bigint | null {
-  if (ra === null || ra === undefined || dec === null || dec === undefined) return null;
+): boolean {
+  if (ra === null || ra === undefined || dec === null || dec === undefined) return false;
   const lon = toNumber(ra);
   const lat = toNumber(dec);
   if (!Number.isFinite(lon))
@@ -252,5 +258,6 @@ function healpixOf(
     throw new PublishError(
       `${path}: row ${row}, column ${decName}: value ${String(dec)} is not a declination in [-90, 90]`,
     );
-  return nestedIndex(HEALPIX_INDEX_ORDER, lon, lat);
+  nestedIndexWords(HEALPIX_INDEX_ORDER, lon, lat, WORDS);
+  return true;
 }
