@@ -176,7 +176,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     name: 'VONODE_PUBLISH_SORT_MEMORY',
     meaning:
       'bytes of rows vonode publish holds to put them in HEALPix order; more go through temporary files (TMPDIR)',
-    default: '67108864',
+    default: '50331648',
   },
   { name: 'VONODE_SCS_MAX_SR', meaning: 'largest cone radius /scs/query accepts, degrees', default: '10' },
   {

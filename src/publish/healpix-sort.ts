@@ -4,9 +4,10 @@
  * with bench/publish.ts, that rewrite cost nearly as much as the COPY of the file).
  *
  * An external merge sort with bounded memory: encoded COPY binary rows gather in one run
- * buffer (VONODE_PUBLISH_SORT_MEMORY bytes); a full run is ordered by its keys (a radix
- * sort of the order-29 NESTED index, two 32-bit words) and written to a temporary file;
- * at the end the runs are merged. A file small enough for one run never touches the disk.
+ * buffer (VONODE_PUBLISH_SORT_MEMORY bytes, default 48 MiB); a full run is ordered by its
+ * keys (a radix sort of the order-29 NESTED index, two 32-bit words) and written to a
+ * temporary file; at the end the runs are merged. A file small enough for one run never
+ * touches the disk.
  * Temporary files are unlinked as soon as they are opened: a killed load leaves nothing.
  * Rows without a position (NULL index) come last, as PostgreSQL's ORDER BY puts them.
  */
@@ -20,7 +21,9 @@ import { CopyBinaryWriter } from './copy-binary.js';
 const NULL_WORD = 0xffffffff;
 /** Bytes of a spilled row's frame: key high word, key low word, row length. */
 const FRAME = 12;
+/** Bytes of the spill buffer, and of each run's read buffer in the merge (30 runs for 10^7 rows). */
 const IO_BYTES = 1 << 20;
+const READ_BYTES = 1 << 18;
 const OUT_BYTES = 1 << 18;
 
 export interface SortOptions {
@@ -225,7 +228,7 @@ export class HealpixSorter {
 
 /** A spilled run read back through a buffer; a row longer than the buffer gets its own. */
 function fileRun(fd: number): RunSource {
-  let buf = Buffer.allocUnsafe(IO_BYTES);
+  let buf = Buffer.allocUnsafe(READ_BYTES);
   let filled = 0;
   let pos = 0;
   let filePos = 0;
