@@ -313,13 +313,13 @@ function fastInteger(text: string, a: number, b: number): number {
  * fast path does not take (blanks, NaN, 17 digits, out of range...) is left as its text
  * for the column's converter, which also words the errors.
  */
-function splitTyped(text: string, a: number, b: number, delim: number, kinds: Uint8Array): unknown[] {
+function splitTyped(text: string, a: number, b: number, delimChar: string, kinds: Uint8Array): unknown[] {
   const row: unknown[] = [];
   let p = a;
   let i = 0;
   for (;;) {
-    let q = p;
-    while (q < b && text.charCodeAt(q) !== delim) q++;
+    let q = text.indexOf(delimChar, p);
+    if (q < 0 || q > b) q = b;
     const k = i < kinds.length ? kinds[i] : FAST_TEXT;
     let v: unknown;
     // A cell longer than 17 characters has more than 15 digits or an unusual form: text.
@@ -376,7 +376,7 @@ function splitRecords(
       if (stop > rowStart)
         out.push(
           kinds
-            ? splitTyped(text, rowStart, stop, delim, kinds)
+            ? splitTyped(text, rowStart, stop, delimChar, kinds)
             : text.slice(rowStart, stop).split(delimChar),
         );
       continue;
