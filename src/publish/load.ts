@@ -439,12 +439,17 @@ async function buildVersion(
 
 /** Memory of the HEALPix sort's runs: the option, else VONODE_PUBLISH_SORT_MEMORY, else 48 MiB. */
 function sortMemoryBytes(opts: PublishOptions): number {
-  if (opts.sortMemoryBytes !== undefined) return Math.max(1 << 16, Math.floor(opts.sortMemoryBytes));
+  // Row offsets in a run are 32-bit: a run stays far below 4 GiB.
+  const most = 1 << 30;
+  if (opts.sortMemoryBytes !== undefined)
+    return Math.min(most, Math.max(1 << 16, Math.floor(opts.sortMemoryBytes)));
   const env = process.env.VONODE_PUBLISH_SORT_MEMORY?.trim();
   if (!env) return 48 * 1024 * 1024;
   const bytes = Number(env);
-  if (!Number.isSafeInteger(bytes) || bytes < 1 << 16)
-    throw new PublishError(`VONODE_PUBLISH_SORT_MEMORY is '${env}': give a number of bytes, at least 65536`);
+  if (!Number.isSafeInteger(bytes) || bytes < 1 << 16 || bytes > most)
+    throw new PublishError(
+      `VONODE_PUBLISH_SORT_MEMORY is '${env}': give a number of bytes from 65536 to ${most}`,
+    );
   return bytes;
 }
 
