@@ -134,6 +134,28 @@ export function nestedIndex(order: number, lonDeg: number, latDeg: number): bigi
   return xyfToNested(order, outFace, outIx, outIy);
 }
 
+/**
+ * nestedIndex as its two 32-bit words, high then low, into `out`: no BigInt is made, for
+ * loaders that write millions of indexes (src/publish writes them as COPY binary int8).
+ */
+export function nestedIndexWords(order: number, lonDeg: number, latDeg: number, out: Uint32Array): void {
+  checkOrder(order);
+  checkLonLat(lonDeg, latDeg);
+  locate(2 ** order, lonDeg, latDeg);
+  if (order <= 15) {
+    const v = face2Nested(order) * outFace + ((spread16(outIx) | (spread16(outIy) << 1)) >>> 0);
+    out[0] = Math.floor(v / 4294967296);
+    out[1] = v >>> 0;
+    return;
+  }
+  const lo = (spread16(outIx & 0xffff) | (spread16(outIy & 0xffff) << 1)) >>> 0;
+  const hi = (spread16(outIx >>> 16) | (spread16(outIy >>> 16) << 1)) >>> 0;
+  out[0] = outFace * 2 ** (2 * order - 32) + hi;
+  out[1] = lo;
+}
+
+const face2Nested = (order: number) => 2 ** (2 * order);
+
 /** Splits a NESTED index into face, ix, iy (HPX-03 inverse). */
 export function nestedToXyf(order: number, ipix: bigint): { face: number; ix: number; iy: number } {
   checkOrder(order);

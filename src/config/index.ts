@@ -172,6 +172,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     meaning: 'seconds over which the minimum read rate is measured',
     default: '30',
   },
+  {
+    name: 'VONODE_PUBLISH_SORT_MEMORY',
+    meaning:
+      'bytes of rows vonode publish holds to put them in HEALPix order; more go through temporary files (TMPDIR); 65536 to 1073741824',
+    default: '50331648',
+  },
   { name: 'VONODE_SCS_MAX_SR', meaning: 'largest cone radius /scs/query accepts, degrees', default: '10' },
   {
     name: 'VONODE_AUTHORITY',

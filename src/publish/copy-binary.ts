@@ -11,14 +11,97 @@ import type { ColumnDescription, Datatype } from './description.js';
 
 /** A growing buffer of COPY binary rows; take() hands over what is written so far. */
 export class CopyBinaryWriter {
-  private buf = Buffer.allocUnsafe(1 << 20);
+  private buf: Buffer;
+  // Fixed-size fields go through a DataView: measured, it is several times faster per
+  // value than Buffer's writeXxxBE (no argument checks, inlined by the compiler).
+  private view: DataView;
   pos = 0;
+
+  constructor(initialBytes = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+  }
+
+  private use(b: Buffer): void {
+    this.buf = b;
+    this.view = new DataView(b.buffer, b.byteOffset, b.length);
+  }
+
+  /** A 2-byte integer field (smallint). */
+  int16Field(v: number): void {
+    if (this.pos + 6 > this.buf.length) this.ensure(6);
+    this.view.setInt32(this.pos, 2);
+    this.view.setInt16(this.pos + 4, v);
+    this.pos += 6;
+  }
+
+  /** A 4-byte integer field. */
+  int32Field(v: number): void {
+    if (this.pos + 8 > this.buf.length) this.ensure(8);
+    this.view.setInt32(this.pos, 4);
+    this.view.setInt32(this.pos + 4, v);
+    this.pos += 8;
+  }
+
+  /** An 8-byte integer field from its two 32-bit words (two's complement). */
+  int64Field(hi: number, lo: number): void {
+    if (this.pos + 12 > this.buf.length) this.ensure(12);
+    this.view.setInt32(this.pos, 8);
+    this.view.setUint32(this.pos + 4, hi >>> 0);
+    this.view.setUint32(this.pos + 8, lo >>> 0);
+    this.pos += 12;
+  }
+
+  bigint64Field(v: bigint): void {
+    if (this.pos + 12 > this.buf.length) this.ensure(12);
+    this.view.setInt32(this.pos, 8);
+    this.view.setBigInt64(this.pos + 4, v);
+    this.pos += 12;
+  }
+
+  float32Field(v: number): void {
+    if (this.pos + 8 > this.buf.length) this.ensure(8);
+    this.view.setInt32(this.pos, 4);
+    this.view.setFloat32(this.pos + 4, v);
+    this.pos += 8;
+  }
+
+  float64Field(v: number): void {
+    if (this.pos + 12 > this.buf.length) this.ensure(12);
+    this.view.setInt32(this.pos, 8);
+    this.view.setFloat64(this.pos + 4, v);
+    this.pos += 12;
+  }
+
+  /** A NULL field. */
+  nullField(): void {
+    if (this.pos + 4 > this.buf.length) this.ensure(4);
+    this.view.setInt32(this.pos, -1);
+    this.pos += 4;
+  }
+
+  /** The bytes written so far are buffer[0 .. length). */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  /** Forgets what was written, keeping the buffer. */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** Copies bytes (an encoded row) as they are. */
+  bytes(src: Buffer, start: number, len: number): void {
+    this.ensure(len);
+    src.copy(this.buf, this.pos, start, start + len);
+    this.pos += len;
+  }
 
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    this.use(next);
   }
 
   /** The signature, flags and header extension that open a binary COPY stream. */
@@ -34,13 +117,15 @@ export class CopyBinaryWriter {
   }
 
   int16(v: number): void {
-    this.ensure(2);
-    this.pos = this.buf.writeInt16BE(v, this.pos);
+    if (this.pos + 2 > this.buf.length) this.ensure(2);
+    this.view.setInt16(this.pos, v);
+    this.pos += 2;
   }
 
   int32(v: number): void {
-    this.ensure(4);
-    this.pos = this.buf.writeInt32BE(v, this.pos);
+    if (this.pos + 4 > this.buf.length) this.ensure(4);
+    this.view.setInt32(this.pos, v);
+    this.pos += 4;
   }
 
   /** A field: its length then its bytes. */
@@ -61,7 +146,7 @@ export class CopyBinaryWriter {
 
   take(): Buffer {
     const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(this.buf.length);
+    this.use(Buffer.allocUnsafe(this.buf.length));
     this.pos = 0;
     return out;
   }
@@ -154,7 +239,7 @@ export function binaryColumnOf(c: ColumnDescription): BinaryColumn {
     (w, v) => {
       if (v === null || v === undefined) {
         if (!nullable) throw new ValueError('is empty but the column is not nullable');
-        w.int32(-1);
+        w.nullField();
         return;
       }
       inner(w, v);
@@ -182,37 +267,33 @@ export function binaryColumnOf(c: ColumnDescription): BinaryColumn {
     case 'short':
       return {
         loadType: 'smallint',
-        encode: withNull((w, v) => {
-          w.pos = w.field(2).writeInt16BE(toInteger(v, d), w.pos);
-        }),
+        encode: withNull((w, v) => w.int16Field(toInteger(v, d))),
       };
     case 'int':
       return {
         loadType: 'integer',
-        encode: withNull((w, v) => {
-          w.pos = w.field(4).writeInt32BE(toInteger(v, d), w.pos);
-        }),
+        encode: withNull((w, v) => w.int32Field(toInteger(v, d))),
       };
     case 'long':
       return {
         loadType: 'bigint',
         encode: withNull((w, v) => {
-          w.pos = w.field(8).writeBigInt64BE(toLong(v), w.pos);
+          // A safe integer (most identifiers) is written as its two words, no BigInt made.
+          if (typeof v === 'number' && Number.isSafeInteger(v)) {
+            const hi = Math.floor(v / 4294967296);
+            w.int64Field(hi, v - hi * 4294967296);
+          } else w.bigint64Field(toLong(v));
         }),
       };
     case 'float':
       return {
         loadType: 'real',
-        encode: withNull((w, v) => {
-          w.pos = w.field(4).writeFloatBE(toFloat(v, d), w.pos);
-        }),
+        encode: withNull((w, v) => w.float32Field(typeof v === 'number' ? v : toFloat(v, d))),
       };
     case 'double':
       return {
         loadType: 'double precision',
-        encode: withNull((w, v) => {
-          w.pos = w.field(8).writeDoubleBE(toFloat(v, d), w.pos);
-        }),
+        encode: withNull((w, v) => w.float64Field(typeof v === 'number' ? v : toFloat(v, d))),
       };
     case 'char':
     case 'unicodeChar':
@@ -225,15 +306,6 @@ export function binaryColumnOf(c: ColumnDescription): BinaryColumn {
         },
       };
   }
-}
-
-/** The bigint HEALPix column, or NULL. */
-export function writeLong(w: CopyBinaryWriter, v: bigint | null): void {
-  if (v === null) {
-    w.int32(-1);
-    return;
-  }
-  w.pos = w.field(8).writeBigInt64BE(v, w.pos);
 }
 
 function unescapeCopyText(s: string): string {

@@ -4,8 +4,8 @@
  * load can find out before reading a row is found here, so a wrong description or file
  * fails at once with every problem named.
  */
-import { HEALPIX_INDEX_ORDER, nestedIndex } from '../../sky/index.js';
-import { type BinaryEncoder, binaryColumnOf, type CopyBinaryWriter, writeLong } from './copy-binary.js';
+import { HEALPIX_INDEX_ORDER, nestedIndexWords } from '../../sky/index.js';
+import { type BinaryEncoder, binaryColumnOf, type CopyBinaryWriter } from './copy-binary.js';
 import { sqlTypeOf, ValueError } from './copy-encoding.js';
 import type { ColumnDescription, TableDescription } from './description.js';
 import type { DataSource } from './source.js';
@@ -148,8 +148,11 @@ export function planTable(desc: TableDescription): TablePlan {
 
 /** Writes a file's rows as COPY binary rows of the plan's physical columns. */
 export interface RowEncoder {
-  /** One row; `row` is the 1-based data row, for messages. */
-  write(w: CopyBinaryWriter, values: readonly unknown[], row: number): void;
+  /**
+   * One row; `row` is the 1-based data row, for messages. Returns where in w's buffer the
+   * 8 bytes of the row's HEALPix index are (the sort key), -1 when it has none.
+   */
+  write(w: CopyBinaryWriter, values: readonly unknown[], row: number): number;
 }
 
 /**
@@ -195,12 +198,13 @@ export function rowEncoder(plan: TablePlan, source: DataSource): RowEncoder {
           `${path}: row ${row} has ${values.length} values where the file declares ${width} columns`,
         );
       w.int16(n);
+      let keyAt = -1;
       for (let i = 0; i < n; i++) {
         if (i === healpixAt) {
-          writeLong(
-            w,
-            healpixOf(values[raIndex], values[decIndex], path, row, pos?.ra ?? '', pos?.dec ?? ''),
-          );
+          if (healpixOf(values[raIndex], values[decIndex], path, row, pos?.ra ?? '', pos?.dec ?? '')) {
+            keyAt = w.pos + 4;
+            w.int64Field(WORDS[0], WORDS[1]);
+          } else w.nullField();
           continue;
         }
         const f = feeds[i];
@@ -212,6 +216,7 @@ export function rowEncoder(plan: TablePlan, source: DataSource): RowEncoder {
           throw err;
         }
       }
+      return keyAt;
     },
   };
 }
@@ -228,7 +233,12 @@ function toNumber(v: unknown): number {
   return Number.NaN;
 }
 
-/** The order-29 NESTED index of a row's position; NULL when the position is missing. */
+const WORDS = new Uint32Array(2);
+
+/**
+ * The order-29 NESTED index of a row's position into WORDS (high, low); false when the
+ * position is missing (NULL index).
+ */
 function healpixOf(
   ra: unknown,
   dec: unknown,
@@ -236,8 +246,8 @@ function healpixOf(
   row: number,
   raName: string,
   decName: string,
-): bigint | null {
-  if (ra === null || ra === undefined || dec === null || dec === undefined) return null;
+): boolean {
+  if (ra === null || ra === undefined || dec === null || dec === undefined) return false;
   const lon = toNumber(ra);
   const lat = toNumber(dec);
   if (!Number.isFinite(lon))
@@ -248,5 +258,6 @@ function healpixOf(
     throw new PublishError(
       `${path}: row ${row}, column ${decName}: value ${String(dec)} is not a declination in [-90, 90]`,
     );
-  return nestedIndex(HEALPIX_INDEX_ORDER, lon, lat);
+  nestedIndexWords(HEALPIX_INDEX_ORDER, lon, lat, WORDS);
+  return true;
 }

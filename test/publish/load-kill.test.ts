@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { recordingStore } from './load-support.js';
 const SCHEMA = `pubk_${Math.random().toString(36).slice(2, 8)}`;
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vonode.js');
 const BIG_ROWS = 400_000;
+const STAGED_HASH = createHash('sha256').update(`${SCHEMA}.cat`).digest('hex').slice(0, 12);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,7 +69,12 @@ tables:
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Starts `vonode publish` and kills it once its COPY into vonode_staging has rows. */
+  /**
+   * Starts `vonode publish` and kills it once its COPY into vonode_staging has rows. The
+   * table being filled is created in the COPY's own transaction (invisible to this
+   * session), so the COPY is found by its statement, which names the staging table
+   * (`v_<sha256 of the table name>_v<N>`, src/publish/staging.ts).
+   */
   async function killMidLoad(): Promise<void> {
     const child: ChildProcess = spawn(process.execPath, [BIN, 'publish', desc, big], {
       env: {
@@ -85,10 +92,9 @@ tables:
     let copying = false;
     while (!copying && child.exitCode === null) {
       const r = await pool.query(
-        `SELECT p.tuples_processed FROM pg_stat_progress_copy p
-           JOIN pg_class c ON c.oid = p.relid JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname = 'vonode_staging' AND obj_description(c.oid, 'pg_class') = $1 AND p.tuples_processed > 0`,
-        [`vonode staging of ${SCHEMA}.cat`],
+        `SELECT p.tuples_processed FROM pg_stat_progress_copy p JOIN pg_stat_activity a ON a.pid = p.pid
+          WHERE a.query LIKE $1 AND p.tuples_processed > 0`,
+        [`COPY "vonode_staging"."v_${STAGED_HASH}_v%`],
       );
       copying = (r.rowCount ?? 0) > 0;
       if (!copying) await sleep(20);
@@ -124,12 +130,11 @@ tables:
       )
     ).rows.map((r) => r.relname);
 
-  it('mid-load of a first publish: nothing is published, the leftovers go at the next publish/start', async () => {
+  it('mid-load of a first publish: nothing is published, any leftover goes at the next publish/start', async () => {
     await killMidLoad();
     const row = await pool.query('SELECT 1 FROM vonode.published_tables WHERE schema_name = $1', [SCHEMA]);
     expect(row.rowCount).toBe(0);
     expect(await servedTables()).toEqual([]);
-    expect((await leftovers()).length).toBeGreaterThan(0);
     await cleanUntilGone();
   });
 

@@ -137,6 +137,29 @@ describe('publishCatalogue on the real PostgreSQL', () => {
     expect(staged.rows[0].n).toBe(0);
   });
 
+  it('sorts through temporary runs when the rows exceed the sort memory: every row, in HEALPix order, no position last', async () => {
+    const lines: string[] = [];
+    const data = rows(6000).map((r, i) => (i % 1000 === 3 ? [r[0], null, r[2], r[3], r[4]] : r));
+    const report = await publishCatalogue(
+      pool,
+      catalogue(table('runs')),
+      [memorySource(FILE_COLUMNS, data)],
+      { ...opts(), sortMemoryBytes: 64 * 1024, log: (l) => lines.push(l) },
+    );
+    expect(report.tables[0].nrows).toBe(6000);
+    expect(lines.some((l) => /HEALPix order .*\(\d+ rows through temporary files\)/.test(l))).toBe(true);
+    // COPY appends to the new table, so its physical order is the order the rows were sent in.
+    const got = await read(ANONYMOUS, `SELECT id, ra, dec, healpix FROM ${SCHEMA}.runs_v1 ORDER BY ctid`);
+    expect(got).toHaveLength(6000);
+    expect(new Set(got.map((r) => String(r.id))).size).toBe(6000);
+    const keys = got.map((r) => (r.healpix === null ? null : BigInt(r.healpix)));
+    expect(keys.slice(-6)).toEqual([null, null, null, null, null, null]);
+    const placed = keys.slice(0, -6) as bigint[];
+    for (let i = 1; i < placed.length; i++) expect(placed[i - 1] <= placed[i]).toBe(true);
+    for (const r of got.slice(0, 50))
+      expect(BigInt(r.healpix)).toBe(nestedIndex(HEALPIX_INDEX_ORDER, r.ra, r.dec));
+  });
+
   it('re-publishing swaps in a new version and drops the old one', async () => {
     const report = await publishCatalogue(
       pool,

@@ -235,6 +235,64 @@ describe('CSV and TSV', () => {
     ]);
   });
 
+  it('reads declared numbers straight from the text to the same values Number() gives', async () => {
+    const cells = [
+      '0',
+      '-0',
+      '+1',
+      '.5',
+      '5.',
+      '-.5e-3',
+      '1e22',
+      '1e23',
+      '1E5',
+      '1e+5',
+      '00012.5000',
+      '0.1',
+      '0.30000000000000004',
+      '123456789012345',
+      '1234567890123456',
+      '9007199254740993',
+      '1.7976931348623157e308',
+      '5e-324',
+      '2.2250738585072014e-308',
+      '0.000000000000000000001',
+      '1.5e-22',
+      '4.35',
+      ' 7',
+      '8 ',
+    ];
+    let x = 7;
+    const rnd = () => {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      return x / 0x7fffffff;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const v = (rnd() - 0.5) * 10 ** Math.floor(rnd() * 40 - 20);
+      const digits = 1 + Math.floor(rnd() * 17);
+      cells.push(i % 3 === 0 ? v.toExponential(digits - 1) : i % 3 === 1 ? v.toPrecision(digits) : String(v));
+    }
+    const ints = ['0', '-2147483648', '2147483647', '+12', '007', '-5'];
+    let text = 'd,f,i\n';
+    cells.forEach((c, k) => {
+      text += `${c},${c},${ints[k % ints.length]}\n`;
+    });
+    const ds = await openDataSource(file('numbers.csv', text), {
+      sampleRows: 1,
+      batchRows: 100,
+      types: { d: 'double', f: 'float', i: 'int' },
+    });
+    const got = (await readAll(ds)).rows;
+    expect(got).toEqual(
+      cells.map((c, k) => [Number(c), Math.fround(Number(c)), Number(ints[k % ints.length])]),
+    );
+    const big = file('range.csv', `n\n1\n2\n40000\n`);
+    const err = await failure(
+      openDataSource(big, { sampleRows: 1, types: { n: 'short' } }).then((d) => readAll(d)),
+    );
+    expect(err.message).toMatch(/row 3, column "n": 40000 is out of range for short/);
+  });
+
   it('names the row and column of a cell that does not fit the inferred type', async () => {
     let text = 'id,mag\n';
     for (let i = 1; i <= 30; i++) text += `${i},${i === 25 ? 'bright' : i / 2}\n`;

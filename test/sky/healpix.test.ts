@@ -4,6 +4,7 @@ import {
   angularDistanceDeg,
   HEALPIX_INDEX_ORDER,
   nestedIndex,
+  nestedIndexWords,
   nestedToLonLat,
   SkyError,
 } from '../../sky/index.js';
@@ -109,6 +110,15 @@ describe('HEALPix NESTED index (HPX-01..06) against astropy_healpix', () => {
         expect(angularDistanceDeg(a, b, c.lon, c.lat)).toBeLessThanOrEqual(radiusDeg * (1 + 1e-9));
       }
     }
+  });
+
+  it('gives the same index as two 32-bit words at every order, special points included (HPX-05)', () => {
+    const words = new Uint32Array(2);
+    for (const [lon, lat] of [...randomPoints(500, 7), ...specialPoints()])
+      for (const order of ORDERS) {
+        nestedIndexWords(order, lon, lat, words);
+        expect((BigInt(words[0]) << 32n) | BigInt(words[1])).toBe(nestedIndex(order, lon, lat));
+      }
   });
 
   it('keeps the hierarchy: the order-k index is the order-29 index shifted (HPX-04)', () => {

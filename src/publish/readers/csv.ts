@@ -205,15 +205,159 @@ function converter(datatype: Datatype): Convert {
   }
 }
 
+/**
+ * How the fast path reads a column's cells (FAST_*): numbers straight from the text,
+ * without a string per cell; anything it does not recognise stays text for the converter.
+ */
+const FAST_TEXT = 0;
+const FAST_DOUBLE = 1;
+const FAST_FLOAT = 2;
+const FAST_LONG = 3;
+const FAST_INT = 4;
+const FAST_SHORT = 5;
+const FAST_BYTE = 6;
+
+function fastKind(datatype: Datatype): number {
+  switch (datatype) {
+    case 'double':
+      return FAST_DOUBLE;
+    case 'float':
+      return FAST_FLOAT;
+    case 'long':
+      return FAST_LONG;
+    case 'int':
+      return FAST_INT;
+    case 'short':
+      return FAST_SHORT;
+    case 'unsignedByte':
+      return FAST_BYTE;
+    default:
+      return FAST_TEXT;
+  }
+}
+
+const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/**
+ * A plain decimal (sign, at most 15 significant digits, point, exponent) read from
+ * text[a..b) as the nearest double, NaN when it is anything else. With m < 2^53 and
+ * |e| <= 22 both m and 10^|e| are exact doubles, so the one division or multiplication
+ * rounds correctly (Clinger's fast path): the same double Number() gives.
+ */
+function fastDecimal(text: string, a: number, b: number): number {
+  let i = a;
+  let c = text.charCodeAt(i);
+  const neg = c === 45;
+  if (neg || c === 43) i++;
+  let m = 0;
+  let digits = 0;
+  let scale = 0;
+  let any = false;
+  let dot = false;
+  let exp = 0;
+  for (; i < b; i++) {
+    c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      any = true;
+      if (m === 0 && c === 48) {
+        if (dot) scale++;
+        continue;
+      }
+      if (digits === 15) return Number.NaN;
+      m = m * 10 + (c - 48);
+      digits++;
+      if (dot) scale++;
+    } else if (c === 46 && !dot) dot = true;
+    else if ((c === 101 || c === 69) && any) {
+      i++;
+      c = text.charCodeAt(i);
+      const eneg = c === 45;
+      if (eneg || c === 43) i++;
+      if (i >= b || b - i > 3) return Number.NaN;
+      for (; i < b; i++) {
+        c = text.charCodeAt(i) - 48;
+        if (c < 0 || c > 9) return Number.NaN;
+        exp = exp * 10 + c;
+      }
+      if (eneg) exp = -exp;
+    } else return Number.NaN;
+  }
+  if (!any) return Number.NaN;
+  const e = exp - scale;
+  let v: number;
+  if (m === 0 || e === 0) v = m;
+  else if (e > 0 && e <= 22) v = m * POW10[e];
+  else if (e < 0 && e >= -22) v = m / POW10[-e];
+  else return Number.NaN;
+  return neg ? -v : v;
+}
+
+/** Digits with an optional sign, at most 15 of them, from text[a..b); NaN otherwise. */
+function fastInteger(text: string, a: number, b: number): number {
+  let i = a;
+  let c = text.charCodeAt(i);
+  const neg = c === 45;
+  if (neg || c === 43) i++;
+  if (i >= b || b - i > 15) return Number.NaN;
+  let v = 0;
+  for (; i < b; i++) {
+    c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return Number.NaN;
+    v = v * 10 + c;
+  }
+  return neg ? -v : v;
+}
+
+/**
+ * The cells of one unquoted line, numbers converted on the way by `kinds`. A cell the
+ * fast path does not take (blanks, NaN, 17 digits, out of range...) is left as its text
+ * for the column's converter, which also words the errors.
+ */
+function splitTyped(text: string, a: number, b: number, delimChar: string, kinds: Uint8Array): unknown[] {
+  const row: unknown[] = [];
+  let p = a;
+  let i = 0;
+  for (;;) {
+    let q = text.indexOf(delimChar, p);
+    if (q < 0 || q > b) q = b;
+    const k = i < kinds.length ? kinds[i] : FAST_TEXT;
+    let v: unknown;
+    // A cell longer than 17 characters has more than 15 digits or an unusual form: text.
+    if (q === p || k === FAST_TEXT || q - p > 17) v = text.slice(p, q);
+    else if (k === FAST_DOUBLE || k === FAST_FLOAT) {
+      const x = fastDecimal(text, p, q);
+      v = !Number.isNaN(x) ? (k === FAST_FLOAT ? Math.fround(x) : x) : text.slice(p, q);
+    } else {
+      const x = fastInteger(text, p, q);
+      if (Number.isNaN(x)) v = text.slice(p, q);
+      else if (k === FAST_LONG) v = BigInt(x);
+      else if (
+        k === FAST_INT
+          ? x >= -2147483648 && x <= 2147483647
+          : k === FAST_SHORT
+            ? x >= -32768 && x <= 32767
+            : x >= 0 && x <= 255
+      )
+        v = x;
+      else v = text.slice(p, q);
+    }
+    row.push(v);
+    i++;
+    if (q >= b) return row;
+    p = q + 1;
+  }
+}
+
 /** Splits text into records; returns where the unfinished record starts. */
 function splitRecords(
   text: string,
   final: boolean,
   delim: number,
   quoting: boolean,
-  out: string[][],
+  out: unknown[][],
   maxRecords: number,
   onBadQuote: (recordIndex: number) => never,
+  kinds: Uint8Array | null,
 ): number {
   const n = text.length;
   const delimChar = String.fromCharCode(delim);
@@ -229,7 +373,12 @@ function splitRecords(
       const end = nl < 0 ? n : nl;
       const stop = end > p && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
       p = nl < 0 ? n : nl + 1;
-      if (stop > rowStart) out.push(text.slice(rowStart, stop).split(delimChar));
+      if (stop > rowStart)
+        out.push(
+          kinds
+            ? splitTyped(text, rowStart, stop, delimChar, kinds)
+            : text.slice(rowStart, stop).split(delimChar),
+        );
       continue;
     }
     const fields: string[] = [];
@@ -310,7 +459,9 @@ export async function openDelimited(
   let text = '';
   let eof = false;
   // Data rows split but not yet handed out (1-based row number of the first one: nextRow).
-  let pending: string[][] = [];
+  let pending: unknown[][] = [];
+  // Set once the column types are known (after the header and the type sample).
+  let kinds: Uint8Array | null = null;
   let nextRow = 0; // becomes 1 after the header
   let header: string[] | undefined;
 
@@ -329,8 +480,16 @@ export async function openDelimited(
       const before = pending.length;
       let rest: number;
       try {
-        rest = splitRecords(text, eof, delim, quoting, pending, want + (header ? 0 : 1), (i) =>
-          fail('text after a closing quote (a quote inside a field must be doubled, RFC 4180)', rowOf(i)),
+        rest = splitRecords(
+          text,
+          eof,
+          delim,
+          quoting,
+          pending,
+          want + (header ? 0 : 1),
+          (i) =>
+            fail('text after a closing quote (a quote inside a field must be doubled, RFC 4180)', rowOf(i)),
+          kinds,
         );
       } catch (e) {
         if (e instanceof DataFileError && e.path === '')
@@ -390,12 +549,15 @@ export async function openDelimited(
     await fill(sampleRows);
     if (!header) fail(`the file is empty: a ${format.toUpperCase()} file needs a header row`);
     const names = header as string[];
-    const sample = pending.slice(0, sampleRows);
+    const sample = pending.slice(0, sampleRows) as string[][];
     columns = names.map((name, i) => {
       const datatype = opts.types?.[name] ?? inferDatatype(sample.map((r) => (i < r.length ? r[i] : '')));
       return datatype === 'char' ? { name, datatype, arraysize: '*' } : { name, datatype };
     });
     convert = columns.map((c) => (opts.numbersAsText ? textConverter(c.datatype) : converter(c.datatype)));
+    // TSV cells may hold escapes: those stay on the converters' path.
+    if (!opts.numbersAsText && format === 'csv')
+      kinds = Uint8Array.from(columns, (c) => fastKind(c.datatype));
   } catch (e) {
     bytes.close();
     throw e;
@@ -421,14 +583,17 @@ export async function openDelimited(
             );
           }
           for (let i = 0; i < ncol; i++) {
-            let t = row[i];
+            const cell = row[i];
+            // Numbers the fast path already read (splitTyped).
+            if (typeof cell !== 'string') continue;
+            let t = cell;
             if (t === '') {
-              row[i] = null as unknown as string;
+              row[i] = null;
               continue;
             }
             if (unescapeTsv && t.includes('\\')) t = t.replace(TSV_ESCAPE, (m) => TSV_UNESCAPE[m]);
             try {
-              row[i] = convert[i](t) as string;
+              row[i] = convert[i](t);
             } catch (e) {
               if (e instanceof CellError)
                 fail(
