@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parquetWriteFile } from 'hyparquet-writer';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeUserTablePermissions } from '../../src/usertables/index.js';
 import { signingKey, TestIssuer } from '../auth/issuer.js';
 import { testDatabaseUrl } from '../support/db.js';
 import { startTestNode } from '../support/node.js';
@@ -227,6 +232,30 @@ describe('loading rows', () => {
       expect(r.status, `${type}: ${r.text}`).toBe(200);
     }
     expect(await count('user_alice.stars')).toBe(400);
+    // Parquet needs its footer first: the body is kept in the data folder while it is read.
+    const dir = mkdtempSync(join(tmpdir(), 'vonode-usertables-'));
+    const file = join(dir, 'rows.parquet');
+    const rows = starRows(401, 50);
+    const col = (i: number) => rows.map((r) => r[i]);
+    await parquetWriteFile({
+      filename: file,
+      columnData: [
+        { name: 'id', data: col(0) as bigint[], type: 'INT64' },
+        { name: 'ra', data: col(1) as number[], type: 'DOUBLE' },
+        { name: 'dec', data: col(2) as number[], type: 'DOUBLE' },
+        { name: 'mag', data: col(3) as number[], type: 'DOUBLE' },
+        { name: 'label', data: col(4) as string[], type: 'STRING' },
+      ],
+    });
+    const pq = await load(
+      'alice',
+      'user_alice.fromvot',
+      'application/vnd.apache.parquet',
+      readFileSync(file),
+    );
+    rmSync(dir, { recursive: true, force: true });
+    expect(pq.status, pq.text).toBe(200);
+    expect(await count('user_alice.fromvot')).toBe(60);
     const stored = await pool.query(
       "SELECT nrows::int AS n FROM vonode.published_tables WHERE table_name = 'user_alice.stars'",
     );
@@ -367,6 +396,41 @@ describe("alice's table is absent for others (TAP_SCHEMA, /tables, ADQL)", () =>
     expect((await call('GET', '/tap/tables', { who: 'alice' })).text).toContain(
       '<name>user_alice.stars</name>',
     );
+  });
+});
+
+describe('grants written through the permissions API take effect at once', () => {
+  /** Waits (without timing) until the node's views have heard of the change. */
+  async function until(check: () => Promise<boolean>) {
+    while (!(await check())) await new Promise((r) => setImmediate(r));
+  }
+
+  it('lets a read group query the table, and only read it; public shows it to everyone', async () => {
+    const client = await pool.connect();
+    try {
+      await writeUserTablePermissions(client, 'user_alice.stars', { readGroups: ['/bob-team'] });
+    } finally {
+      client.release();
+    }
+    await until(async () =>
+      (await call('GET', '/tap/tables', { who: 'bob' })).text.includes('user_alice.stars'),
+    );
+    expect(await count('user_alice.stars', 'bob')).toBe(405);
+    expectDaliError(await load('bob', 'user_alice.stars', 'text/csv', 'id\n1\n'), 403, /not load rows/);
+    expectDaliError(
+      await call('DELETE', '/tap/tables/user_alice.stars', { who: 'bob' }),
+      403,
+      /only the owner/,
+    );
+    expect((await adql('SELECT COUNT(*) FROM user_alice.stars')).status).toBe(400);
+    const c2 = await pool.connect();
+    try {
+      await writeUserTablePermissions(c2, 'user_alice.stars', { public: true });
+    } finally {
+      c2.release();
+    }
+    await until(async () => (await call('GET', '/tap/tables')).text.includes('user_alice.stars'));
+    expect((await adql('SELECT COUNT(*) FROM user_alice.stars')).rows).toEqual([['405']]);
   });
 });
 
