@@ -316,6 +316,30 @@ describe('loading rows', () => {
   });
 });
 
+describe('querying a user table like any catalogue', () => {
+  it('crossmatches an uploaded table against it on the HEALPix index (TAP-47 inline upload)', async () => {
+    const upload = await body('votable/td', [[1n, 10, -20, 0, 'here']]);
+    const form = new FormData();
+    form.set('LANG', 'ADQL');
+    form.set('RESPONSEFORMAT', 'csv');
+    form.set('UPLOAD', 'mine,param:t');
+    form.set(
+      'QUERY',
+      "SELECT COUNT(*) FROM TAP_UPLOAD.mine AS u JOIN user_alice.stars AS s ON 1 = CONTAINS(POINT('ICRS', s.ra, s.dec), CIRCLE('ICRS', u.ra, u.dec, 0.02))",
+    );
+    form.set('t', new Blob([upload], { type: 'application/x-votable+xml' }), 't.xml');
+    const res = await fetch(`${node.url}/tap/sync`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.alice}` },
+      body: form,
+    });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    // The even ids lie within 0.01 degrees of (10, -20): 200 of rows 1..400 and 2 of 30001..30005.
+    expect(text.trim().split(/\r?\n/)[1]).toBe('202');
+  });
+});
+
 describe('the index job (POST /tap/table-update, UWS)', () => {
   async function runJob(params: Record<string, string>): Promise<{ phase: string; job: string }> {
     const a = await call('POST', '/tap/table-update', {
