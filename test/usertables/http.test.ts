@@ -210,7 +210,14 @@ describe('creating user tables (VOSI-33)', () => {
       409,
       /already exists/,
     );
+    const junk = await call('PUT', '/tap/tables/user_alice.junk', {
+      who: 'alice',
+      type: 'application/x-votable+xml',
+      body: 'this is not a VOTable',
+    });
+    expectDaliError(junk, 400, /VOTable|XML|TABLE/);
     expect((await pool.query("SELECT to_regclass('user_alice.bad') AS t")).rows[0].t).toBeNull();
+    expect((await pool.query("SELECT to_regclass('user_alice.junk') AS t")).rows[0].t).toBeNull();
   });
 
   it("refuses a table in someone else's schema with 403, naming the caller's own", async () => {
@@ -283,6 +290,12 @@ describe('loading rows', () => {
     const bad = await load('alice', 'user_alice.stars', 'text/csv', lines.join('\r\n'));
     expectDaliError(bad, 400, /row 9001.*mag|mag.*row 9001/);
     expect(await count('user_alice.stars')).toBe(400);
+    expectDaliError(await load('alice', 'user_alice.stars', 'text/csv', ''), 400, /empty|header/);
+    expectDaliError(
+      await load('alice', 'user_alice.stars', 'application/fits', 'SIMPLE  = nonsense'),
+      400,
+      /FITS|truncated|header/,
+    );
     const unsupported = await load('alice', 'user_alice.stars', 'application/json', '{}');
     expectDaliError(unsupported, 415, /text\/tab-separated-values/);
   });
