@@ -486,6 +486,11 @@ describe('quotas and limits (named, advertised, 413/403 with a DALI error)', () 
     expect(
       (await load('carol', 'user_carol.big', 'text/csv', await body('csv', starRows(1, 25_000)))).status,
     ).toBe(200);
+    // The first large load built the HEALPix index after the rows: it is there.
+    const idx = await pool.query(
+      "SELECT indexdef FROM pg_indexes WHERE schemaname = 'user_carol' AND tablename = 'big'",
+    );
+    expect(idx.rows.map((r) => r.indexdef).join('\n')).toMatch(/\(healpix\)/);
     const over = await load(
       'carol',
       'user_carol.big',
