@@ -37,12 +37,12 @@ import type {
   Compiled,
   Ctx,
   Cx,
+  FromItem,
   OutCol,
   PointParts,
   Rel,
   RelCol,
   Scope,
-  StarEntry,
   Val,
   Visible,
   WithEntry,
@@ -254,12 +254,7 @@ export class Compiler implements Cx {
   resolveColumn(parts: Identifier[], scope: Scope, pos: Position): Val {
     return PASSES.resolveColumn(this, parts, scope, pos);
   }
-  fromItem(
-    ref: TableRef,
-    scope: Scope,
-    visible: Visible,
-    inner: boolean,
-  ): { sql: string; star: StarEntry[]; rels: Rel[] } {
+  fromItem(ref: TableRef, scope: Scope, visible: Visible, inner: boolean): FromItem {
     return PASSES.fromItem(this, ref, scope, visible, inner);
   }
   queryExpression(q: QueryExpression, parent: Scope | undefined, final: boolean, maxrec?: number): Compiled {

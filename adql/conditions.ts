@@ -1,5 +1,5 @@
 import type { Condition, Expr } from './ast.js';
-import { type Ctx, type Cx, leftSpine, type Val } from './context.js';
+import { type Ctx, type Cx, leftSpine, revalue, type Val } from './context.js';
 import { AdqlError, type Position } from './errors.js';
 import { expr } from './expressions.js';
 import { compatible, describeType, refuseRegionCompare } from './types.js';
@@ -123,7 +123,7 @@ export function compare(cx: Cx, c: Extract<Condition, { kind: 'compare' }>, ctx:
 /** A string literal compared with a TIMESTAMP is read as a timestamp (ADQL-23). */
 export function coerceTo(_cx: Cx, v: Val, other: Val): Val {
   if (other.t.cat === 'time' && v.t.cat === 'str' && v.sql.startsWith('$')) {
-    return { ...v, sql: `CAST(${v.sql} AS timestamp)`, t: other.t };
+    return revalue(v, `CAST(${v.sql} AS timestamp)`, other.t, v.k, v.column);
   }
   return v;
 }

@@ -103,6 +103,20 @@ export interface StarEntry {
   val: Val;
 }
 
+/**
+ * The columns `*` stands for in a FROM item: a relation stands for all its columns, made
+ * into values only when a `*` or a NATURAL/USING join asks (most queries name their
+ * columns, and a value per column of every table was most of a small query's work).
+ */
+export type StarItem = Rel | StarEntry;
+
+/** What a FROM item compiles to. */
+export interface FromItem {
+  sql: string;
+  star: StarItem[];
+  rels: Rel[];
+}
+
 export interface OutCol {
   name: string;
   /** The name was declared delimited (a delimited alias or catalogue name). */
@@ -250,12 +264,7 @@ export interface Cx {
   scopeRelNames(scope: Scope): string[];
   tryResolve(parts: Identifier[], scope: Scope): boolean;
   resolveColumn(parts: Identifier[], scope: Scope, pos: Position): Val;
-  fromItem(
-    ref: TableRef,
-    scope: Scope,
-    visible: Visible,
-    inner: boolean,
-  ): { sql: string; star: StarEntry[]; rels: Rel[] };
+  fromItem(ref: TableRef, scope: Scope, visible: Visible, inner: boolean): FromItem;
   queryExpression(q: QueryExpression, parent: Scope | undefined, final: boolean, maxrec?: number): Compiled;
   setOrderTerm(o: OrderTerm, cols: OutCol[]): string;
   queryTerm(term: QueryTerm, parent: Scope | undefined): Compiled;
@@ -309,6 +318,39 @@ export interface Cx {
   rangeArms(hpx: string, g: string): string;
   expandPlaceholders(sql: string, done?: Set<number>): string;
   relSql(rel: Rel): string;
+}
+
+/**
+ * `v` with another SQL text, type and constant, every field written out. Not a spread
+ * (`{ ...v, sql, column: undefined }`): V8 (Node 20) takes microseconds for an object
+ * spread followed by a property the source lacks, which was most of a small query's
+ * compile time. `column` is dropped unless given: the value is no longer the column.
+ */
+export function revalue(
+  v: Val,
+  sql: string,
+  t: VType = v.t,
+  k: number | undefined = v.k,
+  column: Val['column'] = undefined,
+  name: string = v.name,
+): Val {
+  return {
+    sql,
+    t,
+    name,
+    agg: v.agg,
+    rels: v.rels,
+    k,
+    shape: v.shape,
+    column,
+    coordsys: v.coordsys,
+    exact: v.exact,
+  };
+}
+
+/** A new value of `base`'s name, aggregation and relations (written out: see revalue). */
+export function newVal(base: { name: string; agg: boolean; rels: Set<Rel> }, sql: string, t: VType): Val {
+  return { sql, t, name: base.name, agg: base.agg, rels: base.rels };
 }
 
 /** The relations named by any of the values. */

@@ -79,13 +79,32 @@ export function distanceTest(
   const qv = asVal(q);
   const circleAround = (c: Val): Val => {
     const cp = cx.pointParts(c);
-    const lon: Val = { ...c, sql: cp.lon, t: NUM_DOUBLE, k: cp.klon, shape: undefined };
-    const lat: Val = { ...c, sql: cp.lat, t: NUM_DOUBLE, k: cp.klat, shape: undefined };
+    // Written out, not spread (see revalue in context.ts).
+    const part = (sql: string, k: number | undefined): Val => ({
+      sql,
+      t: NUM_DOUBLE,
+      name: c.name,
+      agg: c.agg,
+      rels: c.rels,
+      k,
+      shape: undefined,
+      column: c.column,
+      coordsys: c.coordsys,
+      exact: c.exact,
+    });
+    const lon = part(cp.lon, cp.klon);
+    const lat = part(cp.lat, cp.klat);
     return {
-      ...c,
+      sql: c.sql,
       t: { cat: 'geo', geo: 'circle', meta: geoMeta('circle') },
-      shape: { kind: 'circle', lon, lat, r },
+      name: c.name,
+      agg: c.agg,
       rels: new Set([...c.rels, ...r.rels]),
+      k: c.k,
+      shape: { kind: 'circle', lon, lat, r },
+      column: c.column,
+      coordsys: c.coordsys,
+      exact: c.exact,
     };
   };
   if (cx.indexOf(qv) && !cx.indexOf(pv)) return pointInCircle(cx, qv, circleAround(pv), strict);

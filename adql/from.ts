@@ -1,31 +1,31 @@
 import type { Identifier, TableRef } from './ast.js';
-import { type Cx, pushTo, type Rel, type Scope, type StarEntry, type Val, Visible } from './context.js';
+import {
+  type Cx,
+  type FromItem,
+  pushTo,
+  type Rel,
+  type Scope,
+  type StarEntry,
+  type StarItem,
+  type Val,
+  Visible,
+} from './context.js';
 import { AdqlError } from './errors.js';
 import { asDeclared, type DeclaredName, matchesId, sameName } from './identifiers.js';
 import { addRel, colVal, nextAlias, placeholderFor, tableRel } from './names.js';
-import { compatible } from './types.js';
+import { columnMeta, compatible } from './types.js';
 
 /**
  * `visible`: the relations a LATERAL item here may refer to; `inner`: only inner joins
  * (or the preserved side of a LEFT join) lead here, so a WHERE filter on it may be applied
  * before the joins.
  */
-export function fromItem(
-  cx: Cx,
-  ref: TableRef,
-  scope: Scope,
-  visible: Visible,
-  inner: boolean,
-): { sql: string; star: StarEntry[]; rels: Rel[] } {
+export function fromItem(cx: Cx, ref: TableRef, scope: Scope, visible: Visible, inner: boolean): FromItem {
   if (ref.kind === 'table') {
     const rel = tableRel(cx, ref.name, ref.alias, ref.pos);
     addRel(cx, scope, rel, ref.alias ?? ref.name[ref.name.length - 1]);
     cx.fromInfo.set(rel, { visible, inner });
-    return {
-      sql: rel.placeholder,
-      star: rel.columns.map((c) => ({ val: colVal(cx, rel, c) })),
-      rels: [rel],
-    };
+    return { sql: rel.placeholder, star: [rel], rels: [rel] };
   }
   if (ref.kind === 'derived') {
     const inner = cx.queryExpression(ref.query, scope.parent, false);
@@ -46,14 +46,10 @@ export function fromItem(
       exact: c.exact,
       sql: `${cx.dialect.quoteIdent(alias)}.${cx.dialect.quoteIdent(`c${i + 1}`)}`,
       t: c.t,
-      meta: { name: c.name, ...c.t.meta },
+      meta: columnMeta(c.name, c.t.meta),
     }));
     addRel(cx, scope, rel, ref.alias);
-    return {
-      sql: rel.placeholder,
-      star: rel.columns.map((c) => ({ val: colVal(cx, rel, c) })),
-      rels: [rel],
-    };
+    return { sql: rel.placeholder, star: [rel], rels: [rel] };
   }
   const left = cx.fromItem(ref.left, scope, visible, inner && ref.type !== 'RIGHT' && ref.type !== 'FULL');
   // PostgreSQL lets the right side of an INNER or LEFT join refer laterally to its left side.
@@ -76,10 +72,16 @@ export function fromItem(
   // as written in the query; NATURAL pairs the columns whose declared names are the same
   // identifier (§2.1.3: `id`, `ID` and `"id"` are one name, `"Id"` another).
   let names: Array<{ id: Identifier; is: (s: StarEntry) => boolean }> = [];
+  let leftStar: StarEntry[] = [];
+  let rightStar: StarEntry[] = [];
+  if (ref.natural || ref.using) {
+    leftStar = starEntries(cx, left.star);
+    rightStar = starEntries(cx, right.star);
+  }
   if (ref.natural) {
-    for (const l of left.star) {
+    for (const l of leftStar) {
       const decl = declOf(l);
-      if (right.star.some((r) => sameName(decl, declOf(r)))) {
+      if (rightStar.some((r) => sameName(decl, declOf(r)))) {
         names.push({
           id: { name: l.val.name, delimited: decl.exact, pos: ref.pos },
           is: (s) => sameName(decl, declOf(s)),
@@ -148,8 +150,8 @@ export function fromItem(
   const dropLeft = new Set<StarEntry>();
   const dropRight = new Set<StarEntry>();
   for (const { id, is } of names) {
-    const l = left.star.filter(is);
-    const r = right.star.filter(is);
+    const l = leftStar.filter(is);
+    const r = rightStar.filter(is);
     if (l.length !== 1 || r.length !== 1) {
       const side = l.length !== 1 ? 'left' : 'right';
       const n = l.length !== 1 ? l.length : r.length;
@@ -174,11 +176,18 @@ export function fromItem(
         : ref.type === 'RIGHT'
           ? r[0].val.sql
           : l[0].val.sql;
+    const lv = l[0].val;
     const val: Val = {
-      ...l[0].val,
       sql,
-      rels: new Set([...l[0].val.rels, ...r[0].val.rels]),
+      t: lv.t,
+      name: lv.name,
+      agg: lv.agg,
+      rels: new Set([...lv.rels, ...r[0].val.rels]),
+      k: lv.k,
+      shape: lv.shape,
       column: undefined,
+      coordsys: lv.coordsys,
+      exact: lv.exact,
     };
     pushTo(scope.merged, l[0].val.name.toLowerCase(), { decl: declOf(l[0]), val });
     mergedStar.push({ val });
@@ -187,11 +196,21 @@ export function fromItem(
     sql: `${left.sql} ${kw} ${right.sql} ON ${conds.join(' AND ')}`,
     star: [
       ...mergedStar,
-      ...left.star.filter((s) => !dropLeft.has(s)),
-      ...right.star.filter((s) => !dropRight.has(s)),
+      ...leftStar.filter((s) => !dropLeft.has(s)),
+      ...rightStar.filter((s) => !dropRight.has(s)),
     ],
     rels: [...left.rels, ...right.rels],
   };
+}
+
+/** The values `*` stands for, in FROM order: each relation's columns, then as given. */
+export function starEntries(cx: Cx, star: readonly StarItem[]): StarEntry[] {
+  const out: StarEntry[] = [];
+  for (const s of star) {
+    if ('val' in s) out.push(s);
+    else for (const c of s.columns) out.push({ val: colVal(cx, s, c) });
+  }
+  return out;
 }
 
 /** The declared name of a FROM item's column. */

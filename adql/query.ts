@@ -7,12 +7,13 @@ import {
   type Rel,
   RelList,
   Scope,
-  type StarEntry,
+  type StarItem,
   type Val,
   Visible,
 } from './context.js';
 import { AdqlError, closest } from './errors.js';
 import { expr } from './expressions.js';
+import { starEntries } from './from.js';
 import { asDeclared, matchesId, sameName, stripQuotes } from './identifiers.js';
 import { colVal, findRel, tryResolve } from './names.js';
 import { compatible, condHasAggregate, describeType, hasAggregate, presented } from './types.js';
@@ -156,7 +157,7 @@ export function select(
 ): Compiled {
   const scope = new Scope(parent);
   const fromSql: string[] = [];
-  const star: StarEntry[] = [];
+  const star: StarItem[] = [];
   const earlier = new RelList();
   // Plain tables of the comma list: one of them may be moved last (below).
   const plain = new Map<Rel, number>();
@@ -242,7 +243,7 @@ export function select(
   for (const it of sel.items) {
     if (it.kind === 'all') {
       if (!it.qualifier) {
-        for (const s of star) items.push({ val: s.val });
+        for (const s of starEntries(cx, star)) items.push({ val: s.val });
       } else {
         const rel = findRel(cx, it.qualifier, scope, it.pos, true);
         for (const c of rel!.columns) items.push({ val: colVal(cx, rel!, c) });

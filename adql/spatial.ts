@@ -8,8 +8,10 @@ import {
   type CircleParts,
   type Ctx,
   type Cx,
+  newVal,
   type PointParts,
   type Rel,
+  revalue,
   type Shape,
   unionRels,
   type Val,
@@ -63,12 +65,8 @@ export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val
   };
   const pointOf = (v: Val): [Val, Val] => {
     const p = pointParts(cx, v);
-    return [
-      { ...v, sql: p.lon, t: NUM_DOUBLE, k: p.klon, column: undefined },
-      { ...v, sql: p.lat, t: NUM_DOUBLE, k: p.klat, column: undefined },
-    ];
+    return [revalue(v, p.lon, NUM_DOUBLE, p.klon), revalue(v, p.lat, NUM_DOUBLE, p.klat)];
   };
-  const common = { agg, rels, coordsys: e.coordsys };
   switch (e.name) {
     case 'POINT': {
       for (const [i, a] of args.entries()) needNum(a, i, i === 0 ? 'the longitude' : 'the latitude');
@@ -76,7 +74,9 @@ export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val
       if (lat.k !== undefined && Math.abs(lat.k) > 90)
         throw new AdqlError('semantic', `latitude ${lat.k} is outside [-90, 90]`, e.args[1].pos, e.name);
       return {
-        ...common,
+        agg,
+        rels,
+        coordsys: e.coordsys,
         sql: `ARRAY[${lon.sql}, ${lat.sql}]::float8[]`,
         t: { cat: 'geo', geo: 'point', meta: geoMeta('point') },
         name: 'point',
@@ -101,7 +101,9 @@ export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val
       if (lat.k !== undefined && Math.abs(lat.k) > 90)
         throw new AdqlError('semantic', `latitude ${lat.k} is outside [-90, 90]`, e.pos, e.name);
       return {
-        ...common,
+        agg,
+        rels,
+        coordsys: e.coordsys,
         sql: `ARRAY[${lon.sql}, ${lat.sql}, ${r.sql}]::float8[]`,
         t: { cat: 'geo', geo: 'circle', meta: geoMeta('circle') },
         name: 'circle',
@@ -133,7 +135,9 @@ export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val
         ? `ARRAY[${verts.flat().map(num).join(', ')}]::float8[]`
         : `adql.box_polygon(${lon.sql}, ${lat.sql}, ${w.sql}, ${h.sql})`;
       return {
-        ...common,
+        agg,
+        rels,
+        coordsys: e.coordsys,
         sql,
         t: { cat: 'geo', geo: 'polygon', meta: geoMeta('polygon') },
         name: 'box',
@@ -175,7 +179,9 @@ export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val
       }
       const sql = `ARRAY[${verts.flatMap(([a, b]) => [a.sql, b.sql]).join(', ')}]::float8[]`;
       return {
-        ...common,
+        agg,
+        rels,
+        coordsys: e.coordsys,
         sql,
         t: { cat: 'geo', geo: 'polygon', meta: geoMeta('polygon') },
         name: 'polygon',
@@ -274,14 +280,14 @@ export function area(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
   if (g.t.cat !== 'geo')
     throw new AdqlError('semantic', `AREA needs a geometry, got ${describeType(g.t)}`, e.args[0].pos, 'AREA');
   const t = numType(false, 'double', { unit: 'deg**2', ucd: 'phys.area' });
-  const base = { t, name: 'area', agg: g.agg, rels: g.rels };
-  if (g.t.geo === 'point') return { ...base, sql: '0::float8', k: 0 };
+  const base = { name: 'area', agg: g.agg, rels: g.rels };
+  if (g.t.geo === 'point') return { sql: '0::float8', t, name: 'area', agg: g.agg, rels: g.rels, k: 0 };
   if (g.t.geo === 'circle') {
     const c = circleParts(cx, g);
     // Spherical cap: 2π(1 − cos r) steradians, in square degrees.
-    return { ...base, sql: `(2 * pi() * (1 - cosd(least(${c.r}, 180))) * power(180 / pi(), 2))` };
+    return newVal(base, `(2 * pi() * (1 - cosd(least(${c.r}, 180))) * power(180 / pi(), 2))`, t);
   }
-  if (g.t.geo === 'polygon') return { ...base, sql: `adql.polygon_area(${g.sql})` };
+  if (g.t.geo === 'polygon') return newVal(base, `adql.polygon_area(${g.sql})`, t);
   throw new AdqlError('unsupported', 'AREA of a region is not supported', e.pos, 'AREA');
 }
 
