@@ -47,6 +47,7 @@ import type {
   Visible,
   WithEntry,
   XmHoist,
+  XmPlan,
 } from './context.js';
 import {
   conjuncts,
@@ -366,8 +367,8 @@ export class Compiler implements Cx {
   pointInPolygon(p: Val, poly: Val): string {
     return PASSES.pointInPolygon(this, p, poly);
   }
-  conjuncts(c: Condition, ctx: Ctx, accepts: XmHoist['accepts'], commit?: XmHoist['commit']): string {
-    return PASSES.conjuncts(this, c, ctx, accepts, commit);
+  conjuncts(c: Condition, ctx: Ctx, plan: XmPlan): string {
+    return PASSES.conjuncts(this, c, ctx, plan);
   }
   distanceTest(call: Extract<Expr, { kind: 'call' }>, r: Val, strict: boolean, ctx: Ctx): string {
     return PASSES.distanceTest(this, call, r, strict, ctx);

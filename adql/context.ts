@@ -88,7 +88,12 @@ export interface PendingCrossmatch {
   exact: string;
 }
 
-export interface XmHoist {
+/**
+ * Where a WHERE or ON clause lets a crossmatch become a LATERAL filter. An object with
+ * methods (query.ts, from.ts), not closures made per clause: under tsx each named closure
+ * costs a defineProperty when it is made.
+ */
+export interface XmPlan {
   /**
    * Whether a crossmatch on indexed `idx` around a circle from `circle` may filter idx in a
    * LATERAL; with `allowMove` false, only as the FROM list is written. No side effects.
@@ -96,6 +101,10 @@ export interface XmHoist {
   accepts(idx: Rel, circle: Set<Rel>, allowMove?: boolean): boolean;
   /** Called when the crossmatch does become idx's LATERAL filter. */
   commit?(idx: Rel, circle: Set<Rel>): void;
+}
+
+export interface XmHoist {
+  plan: XmPlan;
   pending: Map<string, PendingCrossmatch>;
 }
 
@@ -308,7 +317,7 @@ export interface Cx {
   indexOf(p: Val): { rel: Rel; hpx: string } | undefined;
   rangeSql(hpx: string, ranges: ReadonlyArray<PixelRange>): string | undefined;
   pointInPolygon(p: Val, poly: Val): string;
-  conjuncts(c: Condition, ctx: Ctx, accepts: XmHoist['accepts'], commit?: XmHoist['commit']): string;
+  conjuncts(c: Condition, ctx: Ctx, plan: XmPlan): string;
   distanceTest(call: Extract<Expr, { kind: 'call' }>, r: Val, strict: boolean, ctx: Ctx): string;
   pointInCircle(p: Val, c: Val, strict: boolean): string;
   crossmatchRanges(

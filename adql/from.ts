@@ -9,6 +9,7 @@ import {
   type StarItem,
   type Val,
   Visible,
+  type XmPlan,
 } from './context.js';
 import { AdqlError } from './errors.js';
 import { asDeclared, type DeclaredName, matchesId, sameName } from './identifiers.js';
@@ -107,17 +108,6 @@ export function fromItem(cx: Cx, ref: TableRef, scope: Scope, visible: Visible, 
         ? left.rels[0]
         : undefined;
     const firstSees = first && new Visible(visible, undefined, 0, new Set(right.rels));
-    const local = scope.relSet;
-    const accepts = (idx: Rel, circle: Set<Rel>) => {
-      // Never both ways round: each would have to come after the other.
-      const sees =
-        idx === target && !(first && cx.lateral.has(first))
-          ? info?.visible
-          : idx === first && !(target && cx.lateral.has(target))
-            ? firstSees
-            : undefined;
-      return !!sees && [...circle].every((r) => !local.has(r) || sees.has(r));
-    };
     const cond = cx.conjuncts(
       ref.on!,
       {
@@ -127,7 +117,7 @@ export function fromItem(cx: Cx, ref: TableRef, scope: Scope, visible: Visible, 
         ungrouped: [],
         clause: 'ON',
       },
-      accepts,
+      new OnPlan(cx, scope.relSet, target, info?.visible, first, firstSees),
     );
     if (first && cx.lateral.has(first)) {
       // Now written before `first`, the right table can no longer see it laterally.
@@ -201,6 +191,35 @@ export function fromItem(cx: Cx, ref: TableRef, scope: Scope, visible: Visible, 
     ],
     rels: [...left.rels, ...right.rels],
   };
+}
+
+/**
+ * ON of a join: a crossmatch may filter the joined table (`target`) in a LATERAL, or, for an
+ * INNER join whose left operand is one table (`first`), that table read per row of the right
+ * operand; never both ways round, as each would have to come after the other.
+ */
+class OnPlan implements XmPlan {
+  constructor(
+    private readonly cx: Cx,
+    private readonly local: Set<Rel>,
+    private readonly target: Rel | undefined,
+    private readonly targetSees: Visible | undefined,
+    private readonly first: Rel | undefined,
+    private readonly firstSees: Visible | undefined,
+  ) {}
+
+  accepts(idx: Rel, circle: Set<Rel>): boolean {
+    const { cx, target, first } = this;
+    const sees =
+      idx === target && !(first && cx.lateral.has(first))
+        ? this.targetSees
+        : idx === first && !(target && cx.lateral.has(target))
+          ? this.firstSees
+          : undefined;
+    if (!sees) return false;
+    for (const r of circle) if (this.local.has(r) && !sees.has(r)) return false;
+    return true;
+  }
 }
 
 /** The values `*` stands for, in FROM order: each relation's columns, then as given. */
