@@ -65,6 +65,12 @@ export interface RelCol {
   sql: string;
   t: VType;
   meta: ColumnMetadata;
+  /**
+   * The type of the column's values: `t` with the column's metadata but its name, made
+   * once with the column (not per use, nor looked up per use: `*` over a FROM list of
+   * thousands of tables makes a value for every column of each).
+   */
+  vt: VType;
 }
 
 export interface Rel {

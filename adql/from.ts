@@ -42,12 +42,14 @@ export function fromItem(cx: Cx, ref: TableRef, scope: Scope, visible: Visible, 
       placeholder: '',
     };
     rel.placeholder = placeholderFor(cx, rel);
+    const qa = cx.dialect.quoteIdent(alias);
     rel.columns = inner.cols.map((c, i) => ({
       name: c.name,
       exact: c.exact,
-      sql: `${cx.dialect.quoteIdent(alias)}.${cx.dialect.quoteIdent(`c${i + 1}`)}`,
+      sql: `${qa}.${cx.dialect.quoteIdent(`c${i + 1}`)}`,
       t: c.t,
       meta: columnMeta(c.name, c.t.meta),
+      vt: c.t,
     }));
     addRel(cx, scope, rel, ref.alias);
     return { sql: rel.placeholder, star: [rel], rels: [rel] };

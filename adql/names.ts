@@ -20,13 +20,11 @@ import { AdqlError, closest, type Position } from './errors.js';
 import { asDeclared, matches, matchesId, sameName, spelling, stripQuotes } from './identifiers.js';
 import { columnMeta, columnType, metaOf } from './types.js';
 
-/** A column's type with its published metadata, by that metadata (values are never modified). */
-export const colTypes = new WeakMap<ColumnMetadata, VType>();
 export const META_KEYS = ['arraysize', 'xtype', 'unit', 'ucd', 'utype', 'description'] as const;
 /** Per published column, what every compile needs (published metadata is immutable per catalogue object). */
 export const columnCache = new WeakMap<
   CatalogueColumn,
-  { name: string; exact: boolean; phys: string; dialect: Dialect; meta: ColumnMetadata; t: VType }
+  { name: string; exact: boolean; phys: string; dialect: Dialect; meta: ColumnMetadata; t: VType; vt: VType }
 >();
 
 /** Indexes the published tables by lower-case name: only names equal ignoring case can match. */
@@ -104,12 +102,14 @@ export function tableRel(cx: Cx, name: Identifier[], corr: Identifier | undefine
           placeholder: '',
         };
         rel.placeholder = placeholderFor(cx, rel);
+        const qa = cx.dialect.quoteIdent(alias);
         rel.columns = cte.cols.map((c, i) => ({
           name: c.name,
           exact: c.exact,
-          sql: `${cx.dialect.quoteIdent(alias)}.${cx.dialect.quoteIdent(`c${i + 1}`)}`,
+          sql: `${qa}.${cx.dialect.quoteIdent(`c${i + 1}`)}`,
           t: c.t,
           meta: columnMeta(c.name, c.t.meta),
+          vt: c.t,
         }));
         return rel;
       }
@@ -206,7 +206,8 @@ export function catalogueColumn(cx: Cx, alias: string, c: CatalogueColumn): RelC
       if (v !== undefined && v !== null) meta[k] = v;
     }
     const phys = cx.dialect.quoteIdent(c.sqlName ?? plain);
-    base = { name: plain, exact, phys, dialect: cx.dialect, meta, t: columnType(c, meta) };
+    const t = columnType(c, meta);
+    base = { name: plain, exact, phys, dialect: cx.dialect, meta, t, vt: { ...t, meta: metaOf(meta) } };
     columnCache.set(c, base);
   }
   const q = cx.dialect;
@@ -218,20 +219,14 @@ export function catalogueColumn(cx: Cx, alias: string, c: CatalogueColumn): RelC
     sql: `${q.quoteIdent(alias)}.${phys}`,
     t: base.t,
     meta: base.meta,
+    vt: base.vt,
   };
 }
 
 export function colVal(_cx: Cx, rel: Rel, col: RelCol): Val {
-  // The type with the column's metadata, made once per column (not per use): `*` over a
-  // FROM list of thousands of tables makes a value for every column of each.
-  let t = colTypes.get(col.meta);
-  if (!t) {
-    t = { ...col.t, meta: metaOf(col.meta) };
-    colTypes.set(col.meta, t);
-  }
   return {
     sql: col.sql,
-    t,
+    t: col.vt,
     name: col.name,
     agg: false,
     rels: new Set([rel]),
