@@ -37,16 +37,17 @@ import type {
   Compiled,
   Ctx,
   Cx,
+  FromItem,
   OutCol,
   PointParts,
   Rel,
   RelCol,
   Scope,
-  StarEntry,
   Val,
   Visible,
   WithEntry,
   XmHoist,
+  XmPlan,
 } from './context.js';
 import {
   conjuncts,
@@ -254,12 +255,7 @@ export class Compiler implements Cx {
   resolveColumn(parts: Identifier[], scope: Scope, pos: Position): Val {
     return PASSES.resolveColumn(this, parts, scope, pos);
   }
-  fromItem(
-    ref: TableRef,
-    scope: Scope,
-    visible: Visible,
-    inner: boolean,
-  ): { sql: string; star: StarEntry[]; rels: Rel[] } {
+  fromItem(ref: TableRef, scope: Scope, visible: Visible, inner: boolean): FromItem {
     return PASSES.fromItem(this, ref, scope, visible, inner);
   }
   queryExpression(q: QueryExpression, parent: Scope | undefined, final: boolean, maxrec?: number): Compiled {
@@ -371,8 +367,8 @@ export class Compiler implements Cx {
   pointInPolygon(p: Val, poly: Val): string {
     return PASSES.pointInPolygon(this, p, poly);
   }
-  conjuncts(c: Condition, ctx: Ctx, accepts: XmHoist['accepts'], commit?: XmHoist['commit']): string {
-    return PASSES.conjuncts(this, c, ctx, accepts, commit);
+  conjuncts(c: Condition, ctx: Ctx, plan: XmPlan): string {
+    return PASSES.conjuncts(this, c, ctx, plan);
   }
   distanceTest(call: Extract<Expr, { kind: 'call' }>, r: Val, strict: boolean, ctx: Ctx): string {
     return PASSES.distanceTest(this, call, r, strict, ctx);

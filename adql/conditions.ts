@@ -1,5 +1,5 @@
 import type { Condition, Expr } from './ast.js';
-import { type Ctx, type Cx, leftSpine, type Val } from './context.js';
+import { type Ctx, type Cx, leftSpine, revalue, type Val } from './context.js';
 import { AdqlError, type Position } from './errors.js';
 import { expr } from './expressions.js';
 import { compatible, describeType, refuseRegionCompare } from './types.js';
@@ -79,23 +79,11 @@ export function condition(cx: Cx, c: Condition, ctx: Ctx): string {
 export function compare(cx: Cx, c: Extract<Condition, { kind: 'compare' }>, ctx: Ctx): string {
   const op = c.op === '!=' ? '<>' : c.op;
   // 1 = CONTAINS(...), INTERSECTS(...) = 0 and friends become boolean spatial tests.
-  const spatial = (e: Expr): e is Extract<Expr, { kind: 'call' }> =>
-    e.kind === 'call' && (e.name === 'CONTAINS' || e.name === 'INTERSECTS');
-  const bit = (e: Expr): number | undefined =>
-    e.kind === 'number' && e.integer && (e.value === 0 || e.value === 1) ? e.value : undefined;
-  for (const [call, other] of [
-    [c.left, c.right],
-    [c.right, c.left],
-  ] as const) {
-    const b = bit(other);
-    if (spatial(call) && b !== undefined && (op === '=' || op === '<>')) {
-      const test = cx.spatialTest(call, ctx);
-      const positive = (op === '=') === (b === 1);
-      return positive ? `(${test})` : `NOT (${test})`;
-    }
+  if (op === '=' || op === '<>') {
+    const test = spatialBit(cx, c.left, c.right, op, ctx) ?? spatialBit(cx, c.right, c.left, op, ctx);
+    if (test !== undefined) return test;
   }
   // DISTANCE(p, q) < r (and r > DISTANCE(...)) is a cone/crossmatch: ADQL-39.
-  const dist = (e: Expr) => e.kind === 'call' && e.name === 'DISTANCE';
   if (dist(c.left) && (op === '<' || op === '<=')) {
     const r = expr(cx, c.right, ctx);
     if (r.t.cat === 'num' && !r.agg)
@@ -120,10 +108,24 @@ export function compare(cx: Cx, c: Extract<Condition, { kind: 'compare' }>, ctx:
   return `${l.sql} ${op} ${r.sql}`;
 }
 
+/** `CONTAINS(...) = 1`, `INTERSECTS(...) = 0` and the like as a spatial test, else undefined. */
+function spatialBit(cx: Cx, call: Expr, other: Expr, op: '=' | '<>', ctx: Ctx): string | undefined {
+  if (call.kind !== 'call' || (call.name !== 'CONTAINS' && call.name !== 'INTERSECTS')) return undefined;
+  if (other.kind !== 'number' || !other.integer || (other.value !== 0 && other.value !== 1)) return undefined;
+  const test = cx.spatialTest(call, ctx);
+  const positive = (op === '=') === (other.value === 1);
+  return positive ? `(${test})` : `NOT (${test})`;
+}
+
+/** A call of DISTANCE. Module functions, not closures per comparison: see XmPlan. */
+function dist(e: Expr): boolean {
+  return e.kind === 'call' && e.name === 'DISTANCE';
+}
+
 /** A string literal compared with a TIMESTAMP is read as a timestamp (ADQL-23). */
 export function coerceTo(_cx: Cx, v: Val, other: Val): Val {
   if (other.t.cat === 'time' && v.t.cat === 'str' && v.sql.startsWith('$')) {
-    return { ...v, sql: `CAST(${v.sql} AS timestamp)`, t: other.t };
+    return revalue(v, `CAST(${v.sql} AS timestamp)`, other.t, v.k, v.column);
   }
   return v;
 }

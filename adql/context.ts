@@ -65,6 +65,12 @@ export interface RelCol {
   sql: string;
   t: VType;
   meta: ColumnMetadata;
+  /**
+   * The type of the column's values: `t` with the column's metadata but its name, made
+   * once with the column (not per use, nor looked up per use: `*` over a FROM list of
+   * thousands of tables makes a value for every column of each).
+   */
+  vt: VType;
 }
 
 export interface Rel {
@@ -88,7 +94,12 @@ export interface PendingCrossmatch {
   exact: string;
 }
 
-export interface XmHoist {
+/**
+ * Where a WHERE or ON clause lets a crossmatch become a LATERAL filter. An object with
+ * methods (query.ts, from.ts), not closures made per clause: under tsx each named closure
+ * costs a defineProperty when it is made.
+ */
+export interface XmPlan {
   /**
    * Whether a crossmatch on indexed `idx` around a circle from `circle` may filter idx in a
    * LATERAL; with `allowMove` false, only as the FROM list is written. No side effects.
@@ -96,11 +107,29 @@ export interface XmHoist {
   accepts(idx: Rel, circle: Set<Rel>, allowMove?: boolean): boolean;
   /** Called when the crossmatch does become idx's LATERAL filter. */
   commit?(idx: Rel, circle: Set<Rel>): void;
+}
+
+export interface XmHoist {
+  plan: XmPlan;
   pending: Map<string, PendingCrossmatch>;
 }
 
 export interface StarEntry {
   val: Val;
+}
+
+/**
+ * The columns `*` stands for in a FROM item: a relation stands for all its columns, made
+ * into values only when a `*` or a NATURAL/USING join asks (most queries name their
+ * columns, and a value per column of every table was most of a small query's work).
+ */
+export type StarItem = Rel | StarEntry;
+
+/** What a FROM item compiles to. */
+export interface FromItem {
+  sql: string;
+  star: StarItem[];
+  rels: Rel[];
 }
 
 export interface OutCol {
@@ -250,12 +279,7 @@ export interface Cx {
   scopeRelNames(scope: Scope): string[];
   tryResolve(parts: Identifier[], scope: Scope): boolean;
   resolveColumn(parts: Identifier[], scope: Scope, pos: Position): Val;
-  fromItem(
-    ref: TableRef,
-    scope: Scope,
-    visible: Visible,
-    inner: boolean,
-  ): { sql: string; star: StarEntry[]; rels: Rel[] };
+  fromItem(ref: TableRef, scope: Scope, visible: Visible, inner: boolean): FromItem;
   queryExpression(q: QueryExpression, parent: Scope | undefined, final: boolean, maxrec?: number): Compiled;
   setOrderTerm(o: OrderTerm, cols: OutCol[]): string;
   queryTerm(term: QueryTerm, parent: Scope | undefined): Compiled;
@@ -299,7 +323,7 @@ export interface Cx {
   indexOf(p: Val): { rel: Rel; hpx: string } | undefined;
   rangeSql(hpx: string, ranges: ReadonlyArray<PixelRange>): string | undefined;
   pointInPolygon(p: Val, poly: Val): string;
-  conjuncts(c: Condition, ctx: Ctx, accepts: XmHoist['accepts'], commit?: XmHoist['commit']): string;
+  conjuncts(c: Condition, ctx: Ctx, plan: XmPlan): string;
   distanceTest(call: Extract<Expr, { kind: 'call' }>, r: Val, strict: boolean, ctx: Ctx): string;
   pointInCircle(p: Val, c: Val, strict: boolean): string;
   crossmatchRanges(
@@ -309,6 +333,39 @@ export interface Cx {
   rangeArms(hpx: string, g: string): string;
   expandPlaceholders(sql: string, done?: Set<number>): string;
   relSql(rel: Rel): string;
+}
+
+/**
+ * `v` with another SQL text, type and constant, every field written out. Not a spread
+ * (`{ ...v, sql, column: undefined }`): V8 (Node 20) takes microseconds for an object
+ * spread followed by a property the source lacks, which was most of a small query's
+ * compile time. `column` is dropped unless given: the value is no longer the column.
+ */
+export function revalue(
+  v: Val,
+  sql: string,
+  t: VType = v.t,
+  k: number | undefined = v.k,
+  column: Val['column'] = undefined,
+  name: string = v.name,
+): Val {
+  return {
+    sql,
+    t,
+    name,
+    agg: v.agg,
+    rels: v.rels,
+    k,
+    shape: v.shape,
+    column,
+    coordsys: v.coordsys,
+    exact: v.exact,
+  };
+}
+
+/** A new value of `base`'s name, aggregation and relations (written out: see revalue). */
+export function newVal(base: { name: string; agg: boolean; rels: Set<Rel> }, sql: string, t: VType): Val {
+  return { sql, t, name: base.name, agg: base.agg, rels: base.rels };
 }
 
 /** The relations named by any of the values. */

@@ -5,7 +5,16 @@
 
 import { coneCoverage } from '../sky/index.js';
 import type { Condition, Expr } from './ast.js';
-import { type Ctx, type Cx, leftSpine, type Rel, unionRels, type Val, type XmHoist } from './context.js';
+import {
+  type Ctx,
+  type Cx,
+  leftSpine,
+  type Rel,
+  unionRels,
+  type Val,
+  type XmHoist,
+  type XmPlan,
+} from './context.js';
 import { cachedCoverage } from './coverage.js';
 import { num, toVec } from './geometry.js';
 import { geoMeta, NUM_DOUBLE } from './types.js';
@@ -15,21 +24,15 @@ import { geoMeta, NUM_DOUBLE } from './types.js';
  * accepted by `accepts` becomes a filter inside the indexed table's LATERAL subquery and
  * `true` here; any other crossmatch keeps the range join condition.
  */
-export function conjuncts(
-  cx: Cx,
-  c: Condition,
-  ctx: Ctx,
-  accepts: XmHoist['accepts'],
-  commit?: XmHoist['commit'],
-): string {
+export function conjuncts(cx: Cx, c: Condition, ctx: Ctx, plan: XmPlan): string {
   if (c.kind === 'and')
     return leftSpine(c, 'and')
-      .map((x) => cx.conjuncts(x, ctx, accepts, commit))
+      .map((x) => cx.conjuncts(x, ctx, plan))
       .join(' AND ');
-  if (c.kind === 'group') return `(${cx.conjuncts(c.arg, ctx, accepts, commit)})`;
+  if (c.kind === 'group') return `(${cx.conjuncts(c.arg, ctx, plan)})`;
   if (cx.options.crossmatch === 'join') return cx.condition(c, ctx);
   const saved = cx.xmHoist;
-  const hoist: XmHoist = { accepts, commit, pending: new Map() };
+  const hoist: XmHoist = { plan, pending: new Map() };
   cx.xmHoist = hoist;
   let sql: string;
   try {
@@ -41,7 +44,7 @@ export function conjuncts(
     const [[token, xm]] = hoist.pending;
     if (sql === token || sql === `(${token})`) {
       const name = `_xr${++cx.xmCount}`;
-      hoist.commit?.(xm.idx.rel, xm.cc.rels);
+      plan.commit?.(xm.idx.rel, xm.cc.rels);
       const list = cx.lateral.get(xm.idx.rel) ?? [];
       list.push({
         name,
@@ -58,6 +61,34 @@ export function conjuncts(
   return sql;
 }
 
+// distanceTest's values: module functions, not closures per call (under tsx each named
+// closure costs a defineProperty when it is made); written out, not spread (see revalue).
+function pointVal(x: { lon: string; lat: string; v: Val[]; lonV?: Val; latV?: Val }): Val {
+  return {
+    sql: `ARRAY[${x.lon}, ${x.lat}]::float8[]`,
+    t: { cat: 'geo', geo: 'point', meta: geoMeta('point') },
+    name: 'point',
+    agg: false,
+    rels: unionRels(x.v),
+    shape: x.lonV && x.latV ? { kind: 'point', lon: x.lonV, lat: x.latV } : undefined,
+  };
+}
+
+/** The circle of radius `r` around point `c`. */
+function circleAround(cx: Cx, c: Val, r: Val): Val {
+  const cp = cx.pointParts(c);
+  const lon: Val = { sql: cp.lon, t: NUM_DOUBLE, name: c.name, agg: c.agg, rels: c.rels, k: cp.klon };
+  const lat: Val = { sql: cp.lat, t: NUM_DOUBLE, name: c.name, agg: c.agg, rels: c.rels, k: cp.klat };
+  return {
+    sql: c.sql,
+    t: { cat: 'geo', geo: 'circle', meta: geoMeta('circle') },
+    name: c.name,
+    agg: c.agg,
+    rels: new Set([...c.rels, ...r.rels]),
+    shape: { kind: 'circle', lon, lat, r },
+  };
+}
+
 export function distanceTest(
   cx: Cx,
   call: Extract<Expr, { kind: 'call' }>,
@@ -67,28 +98,9 @@ export function distanceTest(
 ): string {
   const [p, q] = cx.distanceArgs(call, ctx);
   // Either point may be the indexed one.
-  const asVal = (x: { lon: string; lat: string; v: Val[]; lonV?: Val; latV?: Val }): Val => ({
-    sql: `ARRAY[${x.lon}, ${x.lat}]::float8[]`,
-    t: { cat: 'geo', geo: 'point', meta: geoMeta('point') },
-    name: 'point',
-    agg: false,
-    rels: unionRels(x.v),
-    shape: x.lonV && x.latV ? { kind: 'point', lon: x.lonV, lat: x.latV } : undefined,
-  });
-  const pv = asVal(p);
-  const qv = asVal(q);
-  const circleAround = (c: Val): Val => {
-    const cp = cx.pointParts(c);
-    const lon: Val = { ...c, sql: cp.lon, t: NUM_DOUBLE, k: cp.klon, shape: undefined };
-    const lat: Val = { ...c, sql: cp.lat, t: NUM_DOUBLE, k: cp.klat, shape: undefined };
-    return {
-      ...c,
-      t: { cat: 'geo', geo: 'circle', meta: geoMeta('circle') },
-      shape: { kind: 'circle', lon, lat, r },
-      rels: new Set([...c.rels, ...r.rels]),
-    };
-  };
-  if (cx.indexOf(qv) && !cx.indexOf(pv)) return pointInCircle(cx, qv, circleAround(pv), strict);
+  const pv = pointVal(p);
+  const qv = pointVal(q);
+  if (cx.indexOf(qv) && !cx.indexOf(pv)) return pointInCircle(cx, qv, circleAround(cx, pv, r), strict);
   // Both indexed (a self-join): index the side a LATERAL can reach, if only one can.
   const qi = cx.indexOf(qv);
   const h = cx.xmHoist;
@@ -96,12 +108,12 @@ export function distanceTest(
     const pRel = cx.indexOf(pv)!.rel;
     // Prefer a side a LATERAL reaches as the FROM list is written; only then one reached
     // by moving a table of a comma list.
-    const pNow = h.accepts(pRel, qv.rels, false);
-    const qNow = h.accepts(qi.rel, pv.rels, false);
-    const useQ = pNow ? false : qNow || (!h.accepts(pRel, qv.rels) && h.accepts(qi.rel, pv.rels));
-    if (useQ) return pointInCircle(cx, qv, circleAround(pv), strict);
+    const pNow = h.plan.accepts(pRel, qv.rels, false);
+    const qNow = h.plan.accepts(qi.rel, pv.rels, false);
+    const useQ = pNow ? false : qNow || (!h.plan.accepts(pRel, qv.rels) && h.plan.accepts(qi.rel, pv.rels));
+    if (useQ) return pointInCircle(cx, qv, circleAround(cx, pv, r), strict);
   }
-  return pointInCircle(cx, pv, circleAround(qv), strict);
+  return pointInCircle(cx, pv, circleAround(cx, qv, r), strict);
 }
 
 export function pointInCircle(cx: Cx, p: Val, c: Val, strict: boolean): string {
@@ -130,7 +142,7 @@ export function pointInCircle(cx: Cx, p: Val, c: Val, strict: boolean): string {
     exact = `adql.chord2(${pp.lon}, ${pp.lat}, ${cc.lon}, ${cc.lat}) ${cmp} adql.chord2_of(${cc.r})`;
     if (idx && !cc.rels.has(idx.rel)) {
       const hoist = cx.xmHoist;
-      if (hoist?.accepts(idx.rel, cc.rels)) {
+      if (hoist?.plan.accepts(idx.rel, cc.rels)) {
         // Decided by conjuncts() once it sees whether this test is the whole conjunct.
         const token = `\u0000X${++cx.xmCount}\u0000`;
         hoist.pending.set(token, { idx, cc, exact });

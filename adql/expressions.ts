@@ -3,10 +3,10 @@
 
 import type { CastTarget, Condition, Expr } from './ast.js';
 import type { VOTableDatatype } from './catalogue.js';
-import type { Ctx, Cx, Meta, Rel, Val, VType } from './context.js';
+import { type Ctx, type Cx, type Meta, newVal, type Rel, revalue, type Val, type VType } from './context.js';
 import { AdqlError, closest, type Position } from './errors.js';
 import { resolveColumn } from './names.js';
-import { compatible, describeType, geoMeta, numType, presented, STR, widerInt } from './types.js';
+import { addMeta, compatible, describeType, geoMeta, numType, presented, STR, widerInt } from './types.js';
 
 export function expr(cx: Cx, e: Expr, ctx: Ctx): Val {
   const mark = ctx.ungrouped.length;
@@ -77,7 +77,7 @@ export function exprInner(cx: Cx, e: Expr, ctx: Ctx): Val {
     }
     case 'paren': {
       const v = expr(cx, e.arg, ctx);
-      return { ...v, sql: `(${v.sql})`, column: undefined };
+      return revalue(v, `(${v.sql})`);
     }
     case 'unary': {
       const v = expr(cx, e.arg, ctx);
@@ -88,14 +88,8 @@ export function exprInner(cx: Cx, e: Expr, ctx: Ctx): Val {
           e.pos,
           e.op,
         );
-      if (e.op === '+') return { ...v, column: undefined };
-      return {
-        ...v,
-        sql: `(-${v.sql})`,
-        k: v.k === undefined ? undefined : -v.k,
-        column: undefined,
-        name: v.name,
-      };
+      if (e.op === '+') return revalue(v, v.sql);
+      return revalue(v, `(-${v.sql})`, v.t, v.k === undefined ? undefined : -v.k);
     }
     case 'binary':
       return binary(cx, e, ctx);
@@ -291,9 +285,9 @@ export function aggregate(cx: Cx, e: Extract<Expr, { kind: 'aggregate' }>, ctx: 
   const base = { name, agg: true, rels: a.rels };
   switch (e.name) {
     case 'COUNT':
-      return { ...base, sql: `count(${q}${a.sql})`, t: numType(true, 'long', { ucd: 'meta.number' }) };
+      return newVal(base, `count(${q}${a.sql})`, numType(true, 'long', { ucd: 'meta.number' }));
     case 'MIN':
-    case 'MAX':
+    case 'MAX': {
       if (a.t.cat === 'geo' || a.t.cat === 'array')
         throw new AdqlError(
           'semantic',
@@ -301,11 +295,12 @@ export function aggregate(cx: Cx, e: Extract<Expr, { kind: 'aggregate' }>, ctx: 
           e.pos,
           e.name,
         );
-      return {
-        ...base,
-        sql: `${name}(${q}${a.sql})`,
-        t: { ...a.t, meta: { ...a.t.meta, description: undefined } },
-      };
+      // The extreme's metadata without the column's description: it describes no row.
+      const meta: Meta = { datatype: a.t.meta.datatype };
+      addMeta(meta, a.t.meta);
+      meta.description = undefined;
+      return newVal(base, `${name}(${q}${a.sql})`, { ...a.t, meta });
+    }
     default: {
       if (a.t.cat !== 'num' && a.t.cat !== 'null')
         throw new AdqlError('semantic', `${e.name} needs numbers, got ${describeType(a.t)}`, e.pos, e.name);
@@ -313,12 +308,8 @@ export function aggregate(cx: Cx, e: Extract<Expr, { kind: 'aggregate' }>, ctx: 
       if (a.t.meta.unit) meta.unit = a.t.meta.unit;
       if (a.t.meta.ucd && e.name === 'AVG') meta.ucd = `stat.mean;${a.t.meta.ucd}`;
       if (e.name === 'SUM' && a.t.integer)
-        return { ...base, sql: `CAST(sum(${q}${a.sql}) AS bigint)`, t: numType(true, 'long', meta) };
-      return {
-        ...base,
-        sql: `CAST(${name}(${q}${a.sql}) AS double precision)`,
-        t: numType(false, 'double', meta),
-      };
+        return newVal(base, `CAST(sum(${q}${a.sql}) AS bigint)`, numType(true, 'long', meta));
+      return newVal(base, `CAST(${name}(${q}${a.sql}) AS double precision)`, numType(false, 'double', meta));
     }
   }
 }
@@ -346,11 +337,11 @@ export function cast(cx: Cx, argE: Expr, target: CastTarget, pos: Position, ctx:
       };
       const integer = ['SMALLINT', 'INTEGER', 'BIGINT'].includes(target.type);
       const pg = target.type.toLowerCase();
-      return {
-        ...base,
-        sql: `CAST(${a.sql} AS ${pg})`,
-        t: numType(integer, dt[target.type], a.t.meta.unit ? { unit: a.t.meta.unit } : undefined),
-      };
+      return newVal(
+        base,
+        `CAST(${a.sql} AS ${pg})`,
+        numType(integer, dt[target.type], a.t.meta.unit ? { unit: a.t.meta.unit } : undefined),
+      );
     }
     case 'CHAR':
     case 'VARCHAR': {
@@ -358,31 +349,26 @@ export function cast(cx: Cx, argE: Expr, target: CastTarget, pos: Position, ctx:
       const pg = target.length ? `${target.type === 'CHAR' ? 'char' : 'varchar'}(${target.length})` : 'text';
       const arraysize = target.length ? `${target.length}${target.type === 'VARCHAR' ? '*' : ''}` : '*';
       const sql = from === 'time' ? `to_char(${a.sql}, 'YYYY-MM-DD"T"HH24:MI:SS.MS')` : presented(a.sql, a.t);
-      return {
-        ...base,
-        sql: `CAST(${sql} AS ${pg})`,
-        t: { cat: 'str', meta: { datatype: 'char', arraysize } },
-      };
+      return newVal(base, `CAST(${sql} AS ${pg})`, { cat: 'str', meta: { datatype: 'char', arraysize } });
     }
     case 'TIMESTAMP':
       if (from !== 'str' && from !== 'time' && from !== 'null') fail();
-      return {
-        ...base,
-        sql: `CAST(${a.sql} AS timestamp)`,
-        t: { cat: 'time', meta: { datatype: 'char', arraysize: '*', xtype: 'timestamp' } },
-      };
+      return newVal(base, `CAST(${a.sql} AS timestamp)`, {
+        cat: 'time',
+        meta: { datatype: 'char', arraysize: '*', xtype: 'timestamp' },
+      });
     default: {
       const kind = target.type.toLowerCase() as 'point' | 'circle' | 'polygon';
       // CAST(region AS POLYGON) hands out the stored DALI polygon itself.
       if (from === 'geo' && a.t.geo === kind && a.t.stcs)
-        return { ...a, t: { cat: 'geo', geo: kind, meta: geoMeta(kind) }, column: undefined };
-      if (from === 'geo' && a.t.geo === kind) return { ...a, column: undefined };
+        return revalue(a, a.sql, { cat: 'geo', geo: kind, meta: geoMeta(kind) });
+      if (from === 'geo' && a.t.geo === kind) return revalue(a, a.sql);
       if (from !== 'str' && from !== 'null') fail();
-      return {
-        ...base,
-        sql: `adql.parse_dali(${a.sql}, '${kind}')`,
-        t: { cat: 'geo', geo: kind, meta: geoMeta(kind) },
-      };
+      return newVal(base, `adql.parse_dali(${a.sql}, '${kind}')`, {
+        cat: 'geo',
+        geo: kind,
+        meta: geoMeta(kind),
+      });
     }
   }
 }

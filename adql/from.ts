@@ -1,31 +1,32 @@
 import type { Identifier, TableRef } from './ast.js';
-import { type Cx, pushTo, type Rel, type Scope, type StarEntry, type Val, Visible } from './context.js';
+import {
+  type Cx,
+  type FromItem,
+  pushTo,
+  type Rel,
+  type Scope,
+  type StarEntry,
+  type StarItem,
+  type Val,
+  Visible,
+  type XmPlan,
+} from './context.js';
 import { AdqlError } from './errors.js';
 import { asDeclared, type DeclaredName, matchesId, sameName } from './identifiers.js';
 import { addRel, colVal, nextAlias, placeholderFor, tableRel } from './names.js';
-import { compatible } from './types.js';
+import { columnMeta, compatible } from './types.js';
 
 /**
  * `visible`: the relations a LATERAL item here may refer to; `inner`: only inner joins
  * (or the preserved side of a LEFT join) lead here, so a WHERE filter on it may be applied
  * before the joins.
  */
-export function fromItem(
-  cx: Cx,
-  ref: TableRef,
-  scope: Scope,
-  visible: Visible,
-  inner: boolean,
-): { sql: string; star: StarEntry[]; rels: Rel[] } {
+export function fromItem(cx: Cx, ref: TableRef, scope: Scope, visible: Visible, inner: boolean): FromItem {
   if (ref.kind === 'table') {
     const rel = tableRel(cx, ref.name, ref.alias, ref.pos);
     addRel(cx, scope, rel, ref.alias ?? ref.name[ref.name.length - 1]);
     cx.fromInfo.set(rel, { visible, inner });
-    return {
-      sql: rel.placeholder,
-      star: rel.columns.map((c) => ({ val: colVal(cx, rel, c) })),
-      rels: [rel],
-    };
+    return { sql: rel.placeholder, star: [rel], rels: [rel] };
   }
   if (ref.kind === 'derived') {
     const inner = cx.queryExpression(ref.query, scope.parent, false);
@@ -41,19 +42,17 @@ export function fromItem(
       placeholder: '',
     };
     rel.placeholder = placeholderFor(cx, rel);
+    const qa = cx.dialect.quoteIdent(alias);
     rel.columns = inner.cols.map((c, i) => ({
       name: c.name,
       exact: c.exact,
-      sql: `${cx.dialect.quoteIdent(alias)}.${cx.dialect.quoteIdent(`c${i + 1}`)}`,
+      sql: `${qa}.${cx.dialect.quoteIdent(`c${i + 1}`)}`,
       t: c.t,
-      meta: { name: c.name, ...c.t.meta },
+      meta: columnMeta(c.name, c.t.meta),
+      vt: c.t,
     }));
     addRel(cx, scope, rel, ref.alias);
-    return {
-      sql: rel.placeholder,
-      star: rel.columns.map((c) => ({ val: colVal(cx, rel, c) })),
-      rels: [rel],
-    };
+    return { sql: rel.placeholder, star: [rel], rels: [rel] };
   }
   const left = cx.fromItem(ref.left, scope, visible, inner && ref.type !== 'RIGHT' && ref.type !== 'FULL');
   // PostgreSQL lets the right side of an INNER or LEFT join refer laterally to its left side.
@@ -76,10 +75,16 @@ export function fromItem(
   // as written in the query; NATURAL pairs the columns whose declared names are the same
   // identifier (§2.1.3: `id`, `ID` and `"id"` are one name, `"Id"` another).
   let names: Array<{ id: Identifier; is: (s: StarEntry) => boolean }> = [];
+  let leftStar: StarEntry[] = [];
+  let rightStar: StarEntry[] = [];
+  if (ref.natural || ref.using) {
+    leftStar = starEntries(cx, left.star);
+    rightStar = starEntries(cx, right.star);
+  }
   if (ref.natural) {
-    for (const l of left.star) {
+    for (const l of leftStar) {
       const decl = declOf(l);
-      if (right.star.some((r) => sameName(decl, declOf(r)))) {
+      if (rightStar.some((r) => sameName(decl, declOf(r)))) {
         names.push({
           id: { name: l.val.name, delimited: decl.exact, pos: ref.pos },
           is: (s) => sameName(decl, declOf(s)),
@@ -105,17 +110,6 @@ export function fromItem(
         ? left.rels[0]
         : undefined;
     const firstSees = first && new Visible(visible, undefined, 0, new Set(right.rels));
-    const local = scope.relSet;
-    const accepts = (idx: Rel, circle: Set<Rel>) => {
-      // Never both ways round: each would have to come after the other.
-      const sees =
-        idx === target && !(first && cx.lateral.has(first))
-          ? info?.visible
-          : idx === first && !(target && cx.lateral.has(target))
-            ? firstSees
-            : undefined;
-      return !!sees && [...circle].every((r) => !local.has(r) || sees.has(r));
-    };
     const cond = cx.conjuncts(
       ref.on!,
       {
@@ -125,7 +119,7 @@ export function fromItem(
         ungrouped: [],
         clause: 'ON',
       },
-      accepts,
+      new OnPlan(cx, scope.relSet, target, info?.visible, first, firstSees),
     );
     if (first && cx.lateral.has(first)) {
       // Now written before `first`, the right table can no longer see it laterally.
@@ -148,8 +142,8 @@ export function fromItem(
   const dropLeft = new Set<StarEntry>();
   const dropRight = new Set<StarEntry>();
   for (const { id, is } of names) {
-    const l = left.star.filter(is);
-    const r = right.star.filter(is);
+    const l = leftStar.filter(is);
+    const r = rightStar.filter(is);
     if (l.length !== 1 || r.length !== 1) {
       const side = l.length !== 1 ? 'left' : 'right';
       const n = l.length !== 1 ? l.length : r.length;
@@ -174,11 +168,18 @@ export function fromItem(
         : ref.type === 'RIGHT'
           ? r[0].val.sql
           : l[0].val.sql;
+    const lv = l[0].val;
     const val: Val = {
-      ...l[0].val,
       sql,
-      rels: new Set([...l[0].val.rels, ...r[0].val.rels]),
+      t: lv.t,
+      name: lv.name,
+      agg: lv.agg,
+      rels: new Set([...lv.rels, ...r[0].val.rels]),
+      k: lv.k,
+      shape: lv.shape,
       column: undefined,
+      coordsys: lv.coordsys,
+      exact: lv.exact,
     };
     pushTo(scope.merged, l[0].val.name.toLowerCase(), { decl: declOf(l[0]), val });
     mergedStar.push({ val });
@@ -187,11 +188,50 @@ export function fromItem(
     sql: `${left.sql} ${kw} ${right.sql} ON ${conds.join(' AND ')}`,
     star: [
       ...mergedStar,
-      ...left.star.filter((s) => !dropLeft.has(s)),
-      ...right.star.filter((s) => !dropRight.has(s)),
+      ...leftStar.filter((s) => !dropLeft.has(s)),
+      ...rightStar.filter((s) => !dropRight.has(s)),
     ],
     rels: [...left.rels, ...right.rels],
   };
+}
+
+/**
+ * ON of a join: a crossmatch may filter the joined table (`target`) in a LATERAL, or, for an
+ * INNER join whose left operand is one table (`first`), that table read per row of the right
+ * operand; never both ways round, as each would have to come after the other.
+ */
+class OnPlan implements XmPlan {
+  constructor(
+    private readonly cx: Cx,
+    private readonly local: Set<Rel>,
+    private readonly target: Rel | undefined,
+    private readonly targetSees: Visible | undefined,
+    private readonly first: Rel | undefined,
+    private readonly firstSees: Visible | undefined,
+  ) {}
+
+  accepts(idx: Rel, circle: Set<Rel>): boolean {
+    const { cx, target, first } = this;
+    const sees =
+      idx === target && !(first && cx.lateral.has(first))
+        ? this.targetSees
+        : idx === first && !(target && cx.lateral.has(target))
+          ? this.firstSees
+          : undefined;
+    if (!sees) return false;
+    for (const r of circle) if (this.local.has(r) && !sees.has(r)) return false;
+    return true;
+  }
+}
+
+/** The values `*` stands for, in FROM order: each relation's columns, then as given. */
+export function starEntries(cx: Cx, star: readonly StarItem[]): StarEntry[] {
+  const out: StarEntry[] = [];
+  for (const s of star) {
+    if ('val' in s) out.push(s);
+    else for (const c of s.columns) out.push({ val: colVal(cx, s, c) });
+  }
+  return out;
 }
 
 /** The declared name of a FROM item's column. */

@@ -2,7 +2,7 @@
 // and the geometry functions that return a value (DISTANCE, COORD1/2, CENTROID, ...).
 
 import type { Expr } from './ast.js';
-import { type Ctx, type Cx, type Meta, unionRels, type Val } from './context.js';
+import { type Ctx, type Cx, type Meta, revalue, unionRels, type Val } from './context.js';
 import { AdqlError } from './errors.js';
 import { expr } from './expressions.js';
 import { num } from './geometry.js';
@@ -81,7 +81,7 @@ export function call(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
           n,
         );
       const meta = geoMeta('point');
-      if (g.t.geo === 'point') return { ...g, name: 'centroid', column: undefined };
+      if (g.t.geo === 'point') return revalue(g, g.sql, g.t, g.k, undefined, 'centroid');
       if (g.t.geo === 'circle') {
         const c = cx.circleParts(g);
         return {
@@ -203,7 +203,7 @@ export function math(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
     case 'SQRT':
       return dbl(cx.dialect.mathFunction('SQRT', [d(a)]));
     case 'PI':
-      return { ...dbl('pi()'), k: Math.PI };
+      return { sql: 'pi()', t: numType(false, 'double'), name, agg, rels, k: Math.PI };
     case 'RAND':
       // ADQL-18: the seed's meaning is undefined; PostgreSQL's random() cannot take one per call.
       return dbl('random()');

@@ -81,6 +81,11 @@ function skipSeparators(src: string, from: number): { end: number; newlines: num
   }
 }
 
+/** The position of offset `off` on a line starting at `lineStart` (a function, not a closure per call of tokenize). */
+function posAt(line: number, lineStart: number, off: number): Position {
+  return { line, column: off - lineStart + 1, offset: off };
+}
+
 /** Splits ADQL text into tokens (ADQL-1..9). Comments are dropped: they never reach SQL. */
 export function tokenize(src: string, options: LexOptions = {}): Token[] {
   const maxLength = options.maxLength ?? MAX_QUERY_LENGTH;
@@ -98,7 +103,6 @@ export function tokenize(src: string, options: LexOptions = {}): Token[] {
   let lineStart = 0;
   let spaced = true;
   const n = src.length;
-  const posAt = (off: number): Position => ({ line, column: off - lineStart + 1, offset: off });
   while (i < n) {
     const c = src.charCodeAt(i);
     if (c === 10) {
@@ -120,7 +124,7 @@ export function tokenize(src: string, options: LexOptions = {}): Token[] {
       continue;
     }
     const start = i;
-    const pos = posAt(start);
+    const pos = posAt(line, lineStart, start);
     if (isLetter(c)) {
       i++;
       while (i < n) {
@@ -163,7 +167,7 @@ export function tokenize(src: string, options: LexOptions = {}): Token[] {
           throw new AdqlError(
             'syntax',
             'unterminated string literal',
-            segment === start ? pos : posAt(segment),
+            segment === start ? pos : posAt(line, lineStart, segment),
             src.slice(segment, segment + 20),
           );
         for (let nl = src.indexOf('\n', i); nl !== -1 && nl < q; nl = src.indexOf('\n', nl + 1)) {
@@ -245,6 +249,12 @@ export function tokenize(src: string, options: LexOptions = {}): Token[] {
     }
     spaced = false;
   }
-  tokens.push({ type: 'eof', value: '', text: '<end of query>', pos: posAt(n), spaced: true });
+  tokens.push({
+    type: 'eof',
+    value: '',
+    text: '<end of query>',
+    pos: posAt(line, lineStart, n),
+    spaced: true,
+  });
   return tokens;
 }

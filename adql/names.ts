@@ -3,7 +3,7 @@
 // (adql/identifiers.ts). Builds the relations (Rel) FROM items refer to.
 
 import type { Identifier } from './ast.js';
-import type { Catalogue, CatalogueColumn, ColumnMetadata } from './catalogue.js';
+import type { Catalogue, CatalogueColumn, CatalogueTable, ColumnMetadata } from './catalogue.js';
 import {
   type Cx,
   type OutCol,
@@ -18,15 +18,13 @@ import {
 import type { Dialect } from './dialect.js';
 import { AdqlError, closest, type Position } from './errors.js';
 import { asDeclared, matches, matchesId, sameName, spelling, stripQuotes } from './identifiers.js';
-import { columnType } from './types.js';
+import { columnMeta, columnType, metaOf } from './types.js';
 
-/** A column's type with its published metadata, by that metadata (values are never modified). */
-export const colTypes = new WeakMap<ColumnMetadata, VType>();
 export const META_KEYS = ['arraysize', 'xtype', 'unit', 'ucd', 'utype', 'description'] as const;
 /** Per published column, what every compile needs (published metadata is immutable per catalogue object). */
 export const columnCache = new WeakMap<
   CatalogueColumn,
-  { name: string; exact: boolean; phys: string; dialect: Dialect; meta: ColumnMetadata; t: VType }
+  { name: string; exact: boolean; phys: string; dialect: Dialect; meta: ColumnMetadata; t: VType; vt: VType }
 >();
 
 /** Indexes the published tables by lower-case name: only names equal ignoring case can match. */
@@ -104,12 +102,14 @@ export function tableRel(cx: Cx, name: Identifier[], corr: Identifier | undefine
           placeholder: '',
         };
         rel.placeholder = placeholderFor(cx, rel);
+        const qa = cx.dialect.quoteIdent(alias);
         rel.columns = cte.cols.map((c, i) => ({
           name: c.name,
           exact: c.exact,
-          sql: `${cx.dialect.quoteIdent(alias)}.${cx.dialect.quoteIdent(`c${i + 1}`)}`,
+          sql: `${qa}.${cx.dialect.quoteIdent(`c${i + 1}`)}`,
           t: c.t,
-          meta: { name: c.name, ...c.t.meta },
+          meta: columnMeta(c.name, c.t.meta),
+          vt: c.t,
         }));
         return rel;
       }
@@ -167,9 +167,33 @@ export function tableRel(cx: Cx, name: Identifier[], corr: Identifier | undefine
     placeholder: '',
   };
   rel.placeholder = placeholderFor(cx, rel);
-  rel.columns = t.columns.map((c) => catalogueColumn(cx, alias, c));
+  rel.columns = tableColumns(cx, t, alias);
   void pos;
   return rel;
+}
+
+/**
+ * A published table's columns under the alias `_tN`, made once per table, dialect and
+ * alias and then shared by every compilation (a RelCol is never modified): aliases are
+ * numbered from 1 in each compilation, so the first few recur in every query, and making
+ * a column per column of each table read was a good part of a small query's work. Only
+ * the first aliases are kept, so a query naming thousands of tables leaves no trace.
+ */
+const tableColumnsCache = new WeakMap<CatalogueTable, Map<string, { dialect: Dialect; cols: RelCol[] }>>();
+const CACHED_ALIASES = 8;
+
+function tableColumns(cx: Cx, t: CatalogueTable, alias: string): RelCol[] {
+  if (cx.relCount > CACHED_ALIASES) return t.columns.map((c) => catalogueColumn(cx, alias, c));
+  let byAlias = tableColumnsCache.get(t);
+  if (!byAlias) {
+    byAlias = new Map();
+    tableColumnsCache.set(t, byAlias);
+  }
+  const hit = byAlias.get(alias);
+  if (hit && hit.dialect === cx.dialect) return hit.cols;
+  const cols = t.columns.map((c) => catalogueColumn(cx, alias, c));
+  byAlias.set(alias, { dialect: cx.dialect, cols });
+  return cols;
 }
 
 export function catalogueColumn(cx: Cx, alias: string, c: CatalogueColumn): RelCol {
@@ -182,7 +206,8 @@ export function catalogueColumn(cx: Cx, alias: string, c: CatalogueColumn): RelC
       if (v !== undefined && v !== null) meta[k] = v;
     }
     const phys = cx.dialect.quoteIdent(c.sqlName ?? plain);
-    base = { name: plain, exact, phys, dialect: cx.dialect, meta, t: columnType(c, meta) };
+    const t = columnType(c, meta);
+    base = { name: plain, exact, phys, dialect: cx.dialect, meta, t, vt: { ...t, meta: metaOf(meta) } };
     columnCache.set(c, base);
   }
   const q = cx.dialect;
@@ -194,21 +219,14 @@ export function catalogueColumn(cx: Cx, alias: string, c: CatalogueColumn): RelC
     sql: `${q.quoteIdent(alias)}.${phys}`,
     t: base.t,
     meta: base.meta,
+    vt: base.vt,
   };
 }
 
 export function colVal(_cx: Cx, rel: Rel, col: RelCol): Val {
-  // The type with the column's metadata, made once per column (not per use): `*` over a
-  // FROM list of thousands of tables makes a value for every column of each.
-  let t = colTypes.get(col.meta);
-  if (!t) {
-    const { name: _n, ...meta } = col.meta;
-    t = { ...col.t, meta };
-    colTypes.set(col.meta, t);
-  }
   return {
     sql: col.sql,
-    t,
+    t: col.vt,
     name: col.name,
     agg: false,
     rels: new Set([rel]),

@@ -7,12 +7,14 @@ import {
   type Rel,
   RelList,
   Scope,
-  type StarEntry,
+  type StarItem,
   type Val,
   Visible,
+  type XmPlan,
 } from './context.js';
 import { AdqlError, closest } from './errors.js';
 import { expr } from './expressions.js';
+import { starEntries } from './from.js';
 import { asDeclared, matchesId, sameName, stripQuotes } from './identifiers.js';
 import { colVal, findRel, tryResolve } from './names.js';
 import { compatible, condHasAggregate, describeType, hasAggregate, presented } from './types.js';
@@ -156,7 +158,7 @@ export function select(
 ): Compiled {
   const scope = new Scope(parent);
   const fromSql: string[] = [];
-  const star: StarEntry[] = [];
+  const star: StarItem[] = [];
   const earlier = new RelList();
   // Plain tables of the comma list: one of them may be moved last (below).
   const plain = new Map<Rel, number>();
@@ -168,47 +170,13 @@ export function select(
     star.push(...r.star);
     for (const rel of r.rels) earlier.add(rel);
   }
-  const ctx = (clause: string, allowAgg: boolean): Ctx => ({
-    scope,
-    allowAgg,
-    aggDepth: 0,
-    ungrouped: [],
-    clause,
-  });
 
   let where = '';
   if (sel.where) {
-    const local = scope.relSet;
-    // A WHERE crossmatch may move into the indexed table's LATERAL only if no outer join
-    // can null-extend that table, and the circle's relations precede it.
-    // A comma list is a cross join, whose order means nothing to the result (the select
-    // list names its columns): an indexed table written before the circle's table is
-    // moved to the end of the list, where it sees every other item. Once only, and not
-    // when another item's LATERAL already reads it.
-    let moved: Rel | undefined;
-    const seesAll = (idx: Rel, circle: Set<Rel>) => {
-      const info = cx.fromInfo.get(idx);
-      return [...circle].every((r) => !local.has(r) || info?.visible.has(r));
-    };
-    const accepts = (idx: Rel, circle: Set<Rel>, allowMove = true) => {
-      if (!cx.fromInfo.get(idx)?.inner || !local.has(idx)) return false;
-      // Once moved last, no other item may read that table laterally.
-      if (moved && idx !== moved && circle.has(moved)) return false;
-      if (seesAll(idx, circle)) return true;
-      if (!allowMove || moved || !plain.has(idx) || circle.has(idx)) return false;
-      // Nor may the move take it away from an item whose LATERAL could already read it.
-      for (const [rel, xs] of cx.lateral)
-        if (rel !== idx && local.has(rel) && xs.length > 0 && cx.fromInfo.get(rel)?.visible.has(idx))
-          return false;
-      return true;
-    };
-    const commit = (idx: Rel, circle: Set<Rel>) => {
-      if (seesAll(idx, circle)) return;
-      moved = idx;
-      const info = cx.fromInfo.get(idx)!;
-      cx.fromInfo.set(idx, { ...info, visible: new Visible(info.visible, undefined, 0, local) });
-    };
-    where = ` WHERE ${cx.conjuncts(sel.where, ctx('WHERE', false), accepts, commit)}`;
+    // Crossmatches in WHERE may become LATERAL filters, the comma list reordered (CommaListPlan).
+    const plan = new CommaListPlan(cx, scope.relSet, plain);
+    where = ` WHERE ${cx.conjuncts(sel.where, ctx(scope, 'WHERE', false), plan)}`;
+    const moved = plan.moved;
     if (moved && cx.lateral.has(moved)) {
       const at = plain.get(moved) as number;
       fromSql.push(...fromSql.splice(at, 1));
@@ -230,9 +198,9 @@ export function select(
       const item = sel.items.find(
         (it) => it.kind === 'expr' && it.alias && matchesId(g.parts[0], asDeclared(it.alias)),
       );
-      if (item && item.kind === 'expr') v = expr(cx, item.expr, ctx('GROUP BY', false));
+      if (item && item.kind === 'expr') v = expr(cx, item.expr, ctx(scope, 'GROUP BY', false));
     }
-    v ??= expr(cx, g, ctx('GROUP BY', false));
+    v ??= expr(cx, g, ctx(scope, 'GROUP BY', false));
     groupSql.push(v.sql);
     grouping.add(v.sql);
   }
@@ -242,14 +210,14 @@ export function select(
   for (const it of sel.items) {
     if (it.kind === 'all') {
       if (!it.qualifier) {
-        for (const s of star) items.push({ val: s.val });
+        for (const s of starEntries(cx, star)) items.push({ val: s.val });
       } else {
         const rel = findRel(cx, it.qualifier, scope, it.pos, true);
         for (const c of rel!.columns) items.push({ val: colVal(cx, rel!, c) });
       }
       continue;
     }
-    const c = ctx('SELECT', true);
+    const c = ctx(scope, 'SELECT', true);
     if (aggregated) {
       c.grouping = grouping;
       c.groupedRels = groupedRels;
@@ -278,7 +246,7 @@ export function select(
 
   let having = '';
   if (sel.having) {
-    const c = ctx('HAVING', true);
+    const c = ctx(scope, 'HAVING', true);
     c.grouping = grouping;
     c.groupedRels = groupedRels;
     having = ` HAVING ${cx.condition(sel.having, c)}`;
@@ -318,7 +286,7 @@ export function select(
         continue;
       }
     }
-    const c = ctx('ORDER BY', true);
+    const c = ctx(scope, 'ORDER BY', true);
     if (aggregated) {
       c.grouping = grouping;
       c.groupedRels = groupedRels;
@@ -355,6 +323,55 @@ export function select(
       t: it.val.t,
     })),
   };
+}
+
+/** The context of one clause of a SELECT (a function, not a closure per SELECT: see XmPlan). */
+function ctx(scope: Scope, clause: string, allowAgg: boolean): Ctx {
+  return { scope, allowAgg, aggDepth: 0, ungrouped: [], clause };
+}
+
+/**
+ * WHERE of a SELECT: a crossmatch may move into the indexed table's LATERAL only if no
+ * outer join can null-extend that table, and the circle's relations precede it. A comma
+ * list is a cross join, whose order means nothing to the result (the select list names its
+ * columns): an indexed table written before the circle's table is moved to the end of the
+ * list, where it sees every other item. Once only, and not when another item's LATERAL
+ * already reads it.
+ */
+class CommaListPlan implements XmPlan {
+  moved?: Rel;
+  constructor(
+    private readonly cx: Cx,
+    private readonly local: Set<Rel>,
+    private readonly plain: Map<Rel, number>,
+  ) {}
+
+  private seesAll(idx: Rel, circle: Set<Rel>): boolean {
+    const info = this.cx.fromInfo.get(idx);
+    for (const r of circle) if (this.local.has(r) && !info?.visible.has(r)) return false;
+    return true;
+  }
+
+  accepts(idx: Rel, circle: Set<Rel>, allowMove = true): boolean {
+    const { cx, local, moved } = this;
+    if (!cx.fromInfo.get(idx)?.inner || !local.has(idx)) return false;
+    // Once moved last, no other item may read that table laterally.
+    if (moved && idx !== moved && circle.has(moved)) return false;
+    if (this.seesAll(idx, circle)) return true;
+    if (!allowMove || moved || !this.plain.has(idx) || circle.has(idx)) return false;
+    // Nor may the move take it away from an item whose LATERAL could already read it.
+    for (const [rel, xs] of cx.lateral)
+      if (rel !== idx && local.has(rel) && xs.length > 0 && cx.fromInfo.get(rel)?.visible.has(idx))
+        return false;
+    return true;
+  }
+
+  commit(idx: Rel, circle: Set<Rel>): void {
+    if (this.seesAll(idx, circle)) return;
+    this.moved = idx;
+    const info = this.cx.fromInfo.get(idx)!;
+    this.cx.fromInfo.set(idx, { ...info, visible: new Visible(info.visible, undefined, 0, this.local) });
+  }
 }
 
 export function checkGrouped(_cx: Cx, c: Ctx): void {

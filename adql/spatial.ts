@@ -8,8 +8,10 @@ import {
   type CircleParts,
   type Ctx,
   type Cx,
+  newVal,
   type PointParts,
   type Rel,
+  revalue,
   type Shape,
   unionRels,
   type Val,
@@ -37,46 +39,49 @@ export function constVerts(shape: Shape): Array<[number, number]> | undefined {
   return out;
 }
 
+// The argument checks of shape(): module functions, not closures per call (under tsx each
+// named closure costs a defineProperty when it is made).
+function needNum(e: Extract<Expr, { kind: 'call' }>, v: Val, i: number, what: string): void {
+  if (v.t.cat !== 'num' && v.t.cat !== 'null') {
+    throw new AdqlError(
+      'semantic',
+      `${e.name}: ${what} must be a number, got ${describeType(v.t)}`,
+      e.args[i].pos,
+      e.name,
+    );
+  }
+}
+
+function needPoint(e: Extract<Expr, { kind: 'call' }>, v: Val, i: number): void {
+  if (v.t.geo !== 'point' && v.t.cat !== 'null') {
+    throw new AdqlError(
+      'semantic',
+      `${e.name}: argument ${i + 1} must be a POINT or a number pair, got ${describeType(v.t)}`,
+      e.args[i].pos,
+      e.name,
+    );
+  }
+}
+
+function pointOf(cx: Cx, v: Val): [Val, Val] {
+  const p = pointParts(cx, v);
+  return [revalue(v, p.lon, NUM_DOUBLE, p.klon), revalue(v, p.lat, NUM_DOUBLE, p.klat)];
+}
+
 export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val {
   const args = e.args.map((a) => expr(cx, a, ctx));
   const agg = args.some((a) => a.agg);
   const rels = unionRels(args);
-  const needNum = (v: Val, i: number, what: string) => {
-    if (v.t.cat !== 'num' && v.t.cat !== 'null') {
-      throw new AdqlError(
-        'semantic',
-        `${e.name}: ${what} must be a number, got ${describeType(v.t)}`,
-        e.args[i].pos,
-        e.name,
-      );
-    }
-  };
-  const needPoint = (v: Val, i: number) => {
-    if (v.t.geo !== 'point' && v.t.cat !== 'null') {
-      throw new AdqlError(
-        'semantic',
-        `${e.name}: argument ${i + 1} must be a POINT or a number pair, got ${describeType(v.t)}`,
-        e.args[i].pos,
-        e.name,
-      );
-    }
-  };
-  const pointOf = (v: Val): [Val, Val] => {
-    const p = pointParts(cx, v);
-    return [
-      { ...v, sql: p.lon, t: NUM_DOUBLE, k: p.klon, column: undefined },
-      { ...v, sql: p.lat, t: NUM_DOUBLE, k: p.klat, column: undefined },
-    ];
-  };
-  const common = { agg, rels, coordsys: e.coordsys };
   switch (e.name) {
     case 'POINT': {
-      for (const [i, a] of args.entries()) needNum(a, i, i === 0 ? 'the longitude' : 'the latitude');
+      for (const [i, a] of args.entries()) needNum(e, a, i, i === 0 ? 'the longitude' : 'the latitude');
       const [lon, lat] = args;
       if (lat.k !== undefined && Math.abs(lat.k) > 90)
         throw new AdqlError('semantic', `latitude ${lat.k} is outside [-90, 90]`, e.args[1].pos, e.name);
       return {
-        ...common,
+        agg,
+        rels,
+        coordsys: e.coordsys,
         sql: `ARRAY[${lon.sql}, ${lat.sql}]::float8[]`,
         t: { cat: 'geo', geo: 'point', meta: geoMeta('point') },
         name: 'point',
@@ -88,12 +93,12 @@ export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val
       let lat: Val;
       let r: Val;
       if (args.length === 2) {
-        needPoint(args[0], 0);
-        [lon, lat] = pointOf(args[0]);
+        needPoint(e, args[0], 0);
+        [lon, lat] = pointOf(cx, args[0]);
         r = args[1];
-        needNum(r, 1, 'the radius');
+        needNum(e, r, 1, 'the radius');
       } else {
-        for (const [i, a] of args.entries()) needNum(a, i, i === 2 ? 'the radius' : 'a centre coordinate');
+        for (const [i, a] of args.entries()) needNum(e, a, i, i === 2 ? 'the radius' : 'a centre coordinate');
         [lon, lat, r] = args;
       }
       if (r.k !== undefined && r.k < 0)
@@ -101,7 +106,9 @@ export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val
       if (lat.k !== undefined && Math.abs(lat.k) > 90)
         throw new AdqlError('semantic', `latitude ${lat.k} is outside [-90, 90]`, e.pos, e.name);
       return {
-        ...common,
+        agg,
+        rels,
+        coordsys: e.coordsys,
         sql: `ARRAY[${lon.sql}, ${lat.sql}, ${r.sql}]::float8[]`,
         t: { cat: 'geo', geo: 'circle', meta: geoMeta('circle') },
         name: 'circle',
@@ -114,13 +121,13 @@ export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val
       let w: Val;
       let h: Val;
       if (args.length === 3) {
-        needPoint(args[0], 0);
-        [lon, lat] = pointOf(args[0]);
+        needPoint(e, args[0], 0);
+        [lon, lat] = pointOf(cx, args[0]);
         [w, h] = args.slice(1);
-        needNum(w, 1, 'the width');
-        needNum(h, 2, 'the height');
+        needNum(e, w, 1, 'the width');
+        needNum(e, h, 2, 'the height');
       } else {
-        for (const [i, a] of args.entries()) needNum(a, i, 'a BOX argument');
+        for (const [i, a] of args.entries()) needNum(e, a, i, 'a BOX argument');
         [lon, lat, w, h] = args;
       }
       for (const v of [w, h]) {
@@ -133,7 +140,9 @@ export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val
         ? `ARRAY[${verts.flat().map(num).join(', ')}]::float8[]`
         : `adql.box_polygon(${lon.sql}, ${lat.sql}, ${w.sql}, ${h.sql})`;
       return {
-        ...common,
+        agg,
+        rels,
+        coordsys: e.coordsys,
         sql,
         t: { cat: 'geo', geo: 'polygon', meta: geoMeta('polygon') },
         name: 'box',
@@ -144,7 +153,7 @@ export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val
       const verts: Array<[Val, Val]> = [];
       const points = args.every((a) => a.t.geo === 'point');
       if (points) {
-        for (const a of args) verts.push(pointOf(a));
+        for (const a of args) verts.push(pointOf(cx, a));
       } else {
         if (args.some((a) => a.t.cat === 'geo'))
           throw new AdqlError(
@@ -161,7 +170,7 @@ export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val
             e.name,
           );
         }
-        for (const [i, a] of args.entries()) needNum(a, i, 'a vertex coordinate');
+        for (const [i, a] of args.entries()) needNum(e, a, i, 'a vertex coordinate');
         for (let i = 0; i < args.length; i += 2) verts.push([args[i], args[i + 1]]);
       }
       const shape: Shape = { kind: 'polygon', verts };
@@ -175,7 +184,9 @@ export function shape(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val
       }
       const sql = `ARRAY[${verts.flatMap(([a, b]) => [a.sql, b.sql]).join(', ')}]::float8[]`;
       return {
-        ...common,
+        agg,
+        rels,
+        coordsys: e.coordsys,
         sql,
         t: { cat: 'geo', geo: 'polygon', meta: geoMeta('polygon') },
         name: 'polygon',
@@ -274,14 +285,14 @@ export function area(cx: Cx, e: Extract<Expr, { kind: 'call' }>, ctx: Ctx): Val 
   if (g.t.cat !== 'geo')
     throw new AdqlError('semantic', `AREA needs a geometry, got ${describeType(g.t)}`, e.args[0].pos, 'AREA');
   const t = numType(false, 'double', { unit: 'deg**2', ucd: 'phys.area' });
-  const base = { t, name: 'area', agg: g.agg, rels: g.rels };
-  if (g.t.geo === 'point') return { ...base, sql: '0::float8', k: 0 };
+  const base = { name: 'area', agg: g.agg, rels: g.rels };
+  if (g.t.geo === 'point') return { sql: '0::float8', t, name: 'area', agg: g.agg, rels: g.rels, k: 0 };
   if (g.t.geo === 'circle') {
     const c = circleParts(cx, g);
     // Spherical cap: 2π(1 − cos r) steradians, in square degrees.
-    return { ...base, sql: `(2 * pi() * (1 - cosd(least(${c.r}, 180))) * power(180 / pi(), 2))` };
+    return newVal(base, `(2 * pi() * (1 - cosd(least(${c.r}, 180))) * power(180 / pi(), 2))`, t);
   }
-  if (g.t.geo === 'polygon') return { ...base, sql: `adql.polygon_area(${g.sql})` };
+  if (g.t.geo === 'polygon') return newVal(base, `adql.polygon_area(${g.sql})`, t);
   throw new AdqlError('unsupported', 'AREA of a region is not supported', e.pos, 'AREA');
 }
 

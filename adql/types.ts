@@ -72,7 +72,37 @@ export function geoMeta(kind: 'point' | 'circle' | 'polygon'): Meta {
 
 export function numType(integer: boolean, datatype?: VOTableDatatype, extra?: Partial<Meta>): VType {
   const meta: Meta = { datatype: datatype ?? (integer ? 'long' : 'double') };
-  return { cat: 'num', integer, meta: extra ? { ...meta, ...extra } : meta };
+  if (extra) addMeta(meta, extra);
+  return { cat: 'num', integer, meta };
+}
+
+/**
+ * Copies the metadata `from` has into `to`, key by key. Metadata is never merged with an
+ * object spread in the compiler: V8 (Node 20) takes microseconds for a spread followed by
+ * a property the source lacks, several times the cost of the rest of a small query.
+ */
+export function addMeta(to: Partial<Meta>, from: Partial<Meta>): void {
+  if (from.datatype !== undefined) to.datatype = from.datatype;
+  if (from.arraysize !== undefined) to.arraysize = from.arraysize;
+  if (from.xtype !== undefined) to.xtype = from.xtype;
+  if (from.unit !== undefined) to.unit = from.unit;
+  if (from.ucd !== undefined) to.ucd = from.ucd;
+  if (from.utype !== undefined) to.utype = from.utype;
+  if (from.description !== undefined) to.description = from.description;
+}
+
+/** A result column's metadata: its name with the metadata of its type. */
+export function columnMeta(name: string, meta: Meta): ColumnMetadata {
+  const m: ColumnMetadata = { name, datatype: meta.datatype };
+  addMeta(m, meta);
+  return m;
+}
+
+/** A type's metadata without the column's name (the type of a column value). */
+export function metaOf(c: ColumnMetadata): Meta {
+  const m: Meta = { datatype: c.datatype };
+  addMeta(m, c);
+  return m;
 }
 
 export const STR: VType = { cat: 'str', meta: { datatype: 'char', arraysize: '*' } };
