@@ -43,6 +43,7 @@ export async function loadPublishedSchemas(pool: pg.Pool): Promise<PublishedSche
       ...base,
       ...(r.nrows !== null ? { nrows: r.nrows } : {}),
       publishedAt: r.publishedAt,
+      ...(r.access ? { access: r.access } : {}),
     };
     const list = bySchema.get(t.schema) ?? [];
     list.push(t);

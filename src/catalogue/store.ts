@@ -7,7 +7,13 @@
 import type pg from 'pg';
 import type { SchemaDescription, TableDescription } from '../publish/index.js';
 import { fitIdentifier, plainName, quoteIdent, quoteLiteral } from '../publish/staging.js';
-import { columnSize, type ForeignKey, type PublishedTable, qualifiedName } from '../tap/tables/model.js';
+import {
+  columnSize,
+  type ForeignKey,
+  type PublishedTable,
+  qualifiedName,
+  type TableAccess,
+} from '../tap/tables/model.js';
 
 /** The NOTIFY channel every node process listens on; the payload is the table_name changed. */
 export const CATALOGUE_CHANNEL = 'vonode_catalogue';
@@ -42,6 +48,8 @@ export interface PublishedRow {
   readonly version: number;
   readonly builtin: boolean;
   readonly publishedAt: Date;
+  /** A user table's owner and grants (sql/130_user_tables.sql); absent for the site's tables. */
+  readonly access?: TableAccess;
 }
 
 export interface PublishedSchemaRow {
@@ -365,13 +373,18 @@ interface RawTableRow {
   version: number;
   builtin: boolean;
   published_at: Date;
+  owner_subject: string | null;
+  public_read: boolean;
+  read_groups: string[];
+  write_groups: string[];
 }
 
 /** Every published table, in the order TAP_SCHEMA lists them (new ones last). */
 export async function readPublishedTables(client: pg.ClientBase | pg.Pool): Promise<PublishedRow[]> {
   const r = await client.query<RawTableRow>(
     `SELECT p.table_name, p.schema_name, p.sql_schema, p.sql_table, p.description, p.published, p.nrows::text,
-            p.bytes::text, p.version, p.builtin, p.published_at
+            p.bytes::text, p.version, p.builtin, p.published_at, p.owner_subject, p.public_read,
+            p.read_groups, p.write_groups
        FROM vonode.published_tables p LEFT JOIN tap_schema.tables t ON t.table_name = p.table_name
       ORDER BY t.table_index NULLS LAST, p.published_at, p.table_name`,
   );
@@ -387,6 +400,16 @@ export async function readPublishedTables(client: pg.ClientBase | pg.Pool): Prom
     version: x.version,
     builtin: x.builtin,
     publishedAt: x.published_at,
+    ...(x.owner_subject !== null
+      ? {
+          access: {
+            owner: x.owner_subject,
+            public: x.public_read,
+            readGroups: x.read_groups,
+            writeGroups: x.write_groups,
+          },
+        }
+      : {}),
   }));
 }
 

@@ -6,8 +6,11 @@
 import type { Catalogue } from '../../adql/index.js';
 import type { PublishedSchema, PublishedTable } from '../tap/tables/model.js';
 
-/** The groups a caller belongs to; null or absent is anonymous. */
-export type ViewIdentity = { readonly groups: readonly string[] } | null;
+/**
+ * The groups a caller belongs to and its subject (which owns its user tables); null or
+ * absent is anonymous.
+ */
+export type ViewIdentity = { readonly groups: readonly string[]; readonly sub?: string | null } | null;
 
 /** What one caller may see, one snapshot. */
 export interface CatalogueView {

@@ -5,7 +5,12 @@
  * catalogue never disagree about what exists.
  */
 import type { CatalogueTable } from '../../adql/index.js';
-import { type PublishedSchema, type PublishedTable, qualifiedName } from '../tap/tables/model.js';
+import {
+  type PublishedSchema,
+  type PublishedTable,
+  qualifiedName,
+  type TableAccess,
+} from '../tap/tables/model.js';
 import { wholeTableRights } from './store.js';
 import type { CatalogueView, ViewIdentity } from './types.js';
 
@@ -22,11 +27,23 @@ export function tableVisibleTo(
   identity: ViewIdentity | undefined,
   now = new Date(),
 ): boolean {
+  if (t.access && !userTableVisibleTo(t.access, identity)) return false;
   const whole = wholeTableRights(t.rights);
   if (!whole) return true;
   if (whole.releaseDate !== null && new Date(whole.releaseDate).getTime() <= now.getTime()) return true;
   const owner = bareGroup(whole.ownerGroup);
   return (identity?.groups ?? []).some((g) => bareGroup(g) === owner);
+}
+
+/**
+ * A user table (issue 16) is seen by its owner, by everyone when public, and by members of
+ * its read or write groups: the rule of auth.may_read_user_table (sql/130_user_tables.sql).
+ */
+export function userTableVisibleTo(access: TableAccess, identity: ViewIdentity | undefined): boolean {
+  if (access.public) return true;
+  if (identity?.sub && identity.sub === access.owner) return true;
+  const granted = new Set([...access.readGroups, ...access.writeGroups].map(bareGroup));
+  return (identity?.groups ?? []).some((g) => granted.has(bareGroup(g)));
 }
 
 /** The ADQL catalogue entry of a published table. */
@@ -57,7 +74,9 @@ export class CatalogueSnapshot {
     readonly defaultSchema?: string,
   ) {
     for (const s of schemas) for (const t of s.tables) this.adqlTables.set(t, catalogueTableOf(t));
-    this.restricted = schemas.flatMap((s) => s.tables.filter((t) => wholeTableRights(t.rights)));
+    this.restricted = schemas.flatMap((s) =>
+      s.tables.filter((t) => wholeTableRights(t.rights) || (t.access && !t.access.public)),
+    );
   }
 
   view(identity: ViewIdentity | undefined, now = new Date()): CatalogueView {

@@ -39,6 +39,18 @@ export interface ForeignKey {
   readonly description?: string;
 }
 
+/**
+ * Who may see a user table (issue 16; vonode.published_tables.owner_subject and the grant
+ * columns, sql/130_user_tables.sql): its owner, everyone when public, members of a read or
+ * write group. Absent for tables the site publishes.
+ */
+export interface TableAccess {
+  readonly owner: string;
+  readonly public: boolean;
+  readonly readGroups: readonly string[];
+  readonly writeGroups: readonly string[];
+}
+
 export interface PublishedTable {
   /** ADQL schema name as published. */
   readonly schema: string;
@@ -62,6 +74,8 @@ export interface PublishedTable {
   readonly rights?: RightsDescription;
   /** What the VOResource record says. */
   readonly registry?: RegistryDescription;
+  /** A user table's owner and grants (read from the row, never from the stored JSON). */
+  readonly access?: TableAccess;
   /** When this version was published (vonode.published_tables.published_at): OAI datestamps. */
   readonly publishedAt?: Date;
 }
