@@ -41,6 +41,7 @@ import { registerTap } from './tap/routes.js';
 import { SyncGate } from './tap/spooled.js';
 import { registerTapSync } from './tap/sync.js';
 import { publishedSchemas } from './tap/tables/index.js';
+import { registerPermissions } from './usertables/index.js';
 import { FileResultStore, JobFiles, UwsService, uwsRoutes } from './uws/index.js';
 import { type HealthState, registerVosi } from './vosi/routes.js';
 import { registerLanding } from './web/landing.js';
@@ -123,6 +124,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     tokens,
   });
   registerTap(app, { catalogues });
+  registerPermissions(app, { pool: opts.pool, catalogues });
   // One gate for /tap/sync and /scs/query: their caps count together.
   const syncGate = new SyncGate(opts.config.sync, join(opts.config.dataDir, 'spool'));
   registerTapSync(app, {

@@ -1,6 +1,7 @@
 import { LANGUAGE_FEATURES } from '../adql/index.js';
 import { type Capability, type Interface, STANDARD_ID, vosiCapabilities } from '../registry/index.js';
 import { DEFAULT_TAP_LIMITS, type TapLimits, tapCapability } from './tap/capability.js';
+import { TABLE_PERMISSIONS_STANDARD_ID } from './usertables/index.js';
 
 /**
  * One service of the node at a fixed path (the URL layout is part of the contract with
@@ -42,6 +43,9 @@ export function nodeServices(tapLimits: TapLimits, tokens = false): ServiceEntry
           standardID: STANDARD_ID.tables,
           interfaces: [{ ...paramHttp(`${url}/tables`, 'full', '1.1') }],
         },
+        // youcat's prototype capability, which cadc-tap looks for before it reads or sets
+        // a table's permissions (its access URL + '/' + the table's name)
+        auxiliary(TABLE_PERMISSIONS_STANDARD_ID, `${url}/permissions`),
       ],
     },
     {

@@ -45,3 +45,17 @@ export {
   type UserTableSettings,
   userTableSettings,
 } from './settings.js';
+export {
+  assertMayWrite,
+  grantsFromHeaders,
+  groupOf,
+  type HeaderGrants,
+  PERMISSIONS_PATH,
+  parsePermissionsDocument,
+  permissionHeaders,
+  permissionsDocument,
+  registerPermissions,
+  TABLE_PERMISSIONS_STANDARD_ID,
+  type UserTableAccess,
+  userTableAccess,
+} from './youcat-permissions.js';
