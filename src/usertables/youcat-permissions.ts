@@ -24,7 +24,8 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type pg from 'pg';
-import { ANONYMOUS, type Identity, sendAuthenticationRequired } from '../auth/index.js';
+import { errorDocument } from '../../votable/index.js';
+import { ANONYMOUS, bearerChallenge, type Identity } from '../auth/index.js';
 import type { CatalogueSource, LiveCatalogue } from '../catalogue/index.js';
 import { UserTableError } from './names.js';
 import {
@@ -41,6 +42,7 @@ export const PERMISSIONS_PATH = '/tap/permissions';
 export const MAX_PERMISSIONS_DOCUMENT_BYTES = 16 * 1024;
 
 const TEXT = 'text/plain; charset=utf-8';
+const VOTABLE = 'application/x-votable+xml;charset=UTF-8';
 /** youcat's word for "no value" in a header (TablesAction.HDR_UNSET_VALUE). */
 const UNSET = 'null';
 /** A group name as tokens carry them (see src/auth normaliseGroups): no blanks, '=' or '?'. */
@@ -245,18 +247,27 @@ async function setCaller(client: pg.ClientBase, identity: Identity): Promise<voi
   );
 }
 
+/** Refusals are DALI error documents, as everywhere under /tap (DALI-43); cadc-tap shows their text. */
+function refuse(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).type(VOTABLE).send(errorDocument(message));
+}
+
 function notFound(reply: FastifyReply, name: string): FastifyReply {
-  return reply
-    .status(404)
-    .type(TEXT)
-    .send(`no table '${name}' is published here; GET /tap/tables lists them\n`);
+  return refuse(reply, 404, `no table '${name}' is published here; GET /tap/tables lists them`);
 }
 
 function notOwner(reply: FastifyReply, p: UserTablePermissions): FastifyReply {
-  return reply
-    .status(403)
-    .type(TEXT)
-    .send(`only the owner of ${p.tableName} may read or change its permissions\n`);
+  return refuse(reply, 403, `only the owner of ${p.tableName} may read or change its permissions`);
+}
+
+function unauthorized(reply: FastifyReply): FastifyReply {
+  const challenges = bearerChallenge(reply.server.authChallenge);
+  reply.header('WWW-Authenticate', challenges.length === 1 ? challenges[0] : challenges);
+  return refuse(
+    reply,
+    401,
+    'Unauthorized: table permissions need a token: send Authorization: Bearer <token>',
+  );
 }
 
 export interface PermissionsRouteOptions {
@@ -292,7 +303,7 @@ export function registerPermissions(app: FastifyInstance, opts: PermissionsRoute
 
   app.get<{ Params: { name: string } }>(`${PERMISSIONS_PATH}/:name`, async (request, reply) => {
     const identity = request.identity ?? ANONYMOUS;
-    if (identity.sub === null) return sendAuthenticationRequired(reply);
+    if (identity.sub === null) return unauthorized(reply);
     const a = await run((c) => access(c, request.params.name, identity));
     if (!a.permissions || a.access === 'none') return notFound(reply, request.params.name);
     if (a.access !== 'owner') return notOwner(reply, a.permissions);
@@ -305,24 +316,22 @@ export function registerPermissions(app: FastifyInstance, opts: PermissionsRoute
     { bodyLimit: MAX_PERMISSIONS_DOCUMENT_BYTES },
     async (request, reply) => {
       const identity = request.identity ?? ANONYMOUS;
-      if (identity.sub === null) return sendAuthenticationRequired(reply);
+      if (identity.sub === null) return unauthorized(reply);
       const type = String(request.headers['content-type'] ?? '')
         .split(';')[0]
         ?.trim()
         .toLowerCase();
       if (type !== 'text/plain')
-        return reply
-          .status(400)
-          .type(TEXT)
-          .send(
-            `the permissions document is text/plain (lines such as r-group=<group>), not '${type || 'none'}'\n`,
-          );
+        return refuse(
+          reply,
+          400,
+          `the permissions document is text/plain (lines such as r-group=<group>), not '${type || 'none'}'`,
+        );
       let grants: UserTableGrants;
       try {
         grants = parsePermissionsDocument(typeof request.body === 'string' ? request.body : '');
       } catch (err) {
-        if (err instanceof UserTableError)
-          return reply.status(err.status).type(TEXT).send(`${err.message}\n`);
+        if (err instanceof UserTableError) return refuse(reply, err.status, err.message);
         throw err;
       }
       const outcome = await run(async (c) => {
