@@ -11,7 +11,13 @@ import Fastify, {
 } from 'fastify';
 import type pg from 'pg';
 import { errorDocument } from '../votable/index.js';
-import { authPlugin, devIssuerPlugin, nodeAuthFromEnv, rewriteLoginUrl } from './auth/index.js';
+import {
+  authPlugin,
+  bearerChallenge,
+  devIssuerPlugin,
+  nodeAuthFromEnv,
+  rewriteLoginUrl,
+} from './auth/index.js';
 import { registerBroker } from './broker/index.js';
 import { type CatalogueSource, staticCatalogueSource } from './catalogue/index.js';
 import type { Config } from './config/index.js';
@@ -41,7 +47,15 @@ import { registerTap } from './tap/routes.js';
 import { SyncGate } from './tap/spooled.js';
 import { registerTapSync } from './tap/sync.js';
 import { publishedSchemas } from './tap/tables/index.js';
-import { registerPermissions } from './usertables/index.js';
+import {
+  registerPermissions,
+  TABLE_UPDATE_KIND,
+  tableUpdateParameters,
+  tableUpdateRunner,
+  type UserTableSettings,
+  userTableRoutes,
+  userTableSettings,
+} from './usertables/index.js';
 import { FileResultStore, JobFiles, UwsService, uwsRoutes } from './uws/index.js';
 import { type HealthState, registerVosi } from './vosi/routes.js';
 import { registerLanding } from './web/landing.js';
@@ -111,7 +125,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         : reply.type('text/plain; charset=utf-8').send(`${message}\n`),
   });
   const tokens = auth.verifier !== undefined;
-  const services = nodeServices(opts.config.tap, tokens);
+  const userTables = userTableSettings(opts.config.env);
+  const services = nodeServices(opts.config.tap, tokens, userTables);
   const schemas = publishedSchemas();
   const catalogues = opts.catalogues ?? staticCatalogueSource(schemas);
   registerLanding(app, { services, baseUrl: opts.baseUrl, nodeName: opts.nodeName ?? 'vonode' });
@@ -134,7 +149,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     uploadLimits: opts.config.upload,
     catalogues,
   });
-  await registerTapAsync(app, opts, catalogues);
+  await registerTapAsync(app, opts, catalogues, userTables);
   registerTapExamples(app);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
   registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl, catalogues });
@@ -181,7 +196,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 }
 
 /** TAP async (TAP-8): UWS jobs running the sync query path, results in the data folder. */
-async function registerTapAsync(app: FastifyInstance, opts: AppOptions, catalogues: CatalogueSource) {
+async function registerTapAsync(
+  app: FastifyInstance,
+  opts: AppOptions,
+  catalogues: CatalogueSource,
+  userTables: UserTableSettings,
+) {
   const { config } = opts;
   const jobFiles = new JobFiles(join(config.dataDir, 'uploads'), {
     maxTotalBytes: config.uws.uploadSpoolMaxBytes,
@@ -197,7 +217,7 @@ async function registerTapAsync(app: FastifyInstance, opts: AppOptions, catalogu
   const service = new UwsService({
     pool: opts.pool,
     resultStore: new FileResultStore(join(config.dataDir, 'results')),
-    runners: { tap: tapJobRunner(asyncOpts) },
+    runners: { tap: tapJobRunner(asyncOpts), [TABLE_UPDATE_KIND]: tableUpdateRunner(opts.pool) },
     jobFiles,
     limits: {
       defaultExecutionDuration: config.tap.asyncDurationDefault,
@@ -229,6 +249,38 @@ async function registerTapAsync(app: FastifyInstance, opts: AppOptions, catalogu
       contentType: 'application/x-votable+xml;charset=UTF-8',
       body: errorDocument(message),
     }),
+  });
+  // User tables (issue 16): youcat's table management under /tap. The index job is a UWS
+  // job of its own kind on the same service, at /tap/table-update/{id} as youcat has it.
+  await app.register(userTableRoutes, {
+    pool: opts.pool,
+    settings: userTables,
+    spoolDir: join(config.dataDir, 'uploads', 'user-tables'),
+    catalogues,
+  });
+  await app.register(async (scope) => {
+    // Only a token holder creates an index job; the 401 carries the node's challenges.
+    scope.addHook('onRequest', async (request, reply) => {
+      if (request.method !== 'POST' || request.identity?.sub) return;
+      const challenges = bearerChallenge(app.authChallenge);
+      return reply
+        .code(401)
+        .header('WWW-Authenticate', challenges.length === 1 ? challenges[0] : challenges)
+        .type('application/x-votable+xml;charset=UTF-8')
+        .send(errorDocument('Unauthorized: table updates need a token: send Authorization: Bearer <token>'));
+    });
+    await scope.register(uwsRoutes, {
+      prefix: '/tap/table-update',
+      service,
+      kind: TABLE_UPDATE_KIND,
+      identify: (request) => ({ owner: request.identity?.sub ?? null }),
+      parseJobParameters: tableUpdateParameters(opts.pool),
+      ...(config.baseUrlExplicit ? { baseUrl: `${config.baseUrl}/tap/table-update` } : {}),
+      requestError: (_status, message) => ({
+        contentType: 'application/x-votable+xml;charset=UTF-8',
+        body: errorDocument(message),
+      }),
+    });
   });
 }
 

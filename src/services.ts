@@ -1,7 +1,12 @@
 import { LANGUAGE_FEATURES } from '../adql/index.js';
 import { type Capability, type Interface, STANDARD_ID, vosiCapabilities } from '../registry/index.js';
 import { DEFAULT_TAP_LIMITS, type TapLimits, tapCapability } from './tap/capability.js';
-import { TABLE_PERMISSIONS_STANDARD_ID } from './usertables/index.js';
+import {
+  DEFAULT_USER_TABLE_SETTINGS,
+  TABLE_PERMISSIONS_STANDARD_ID,
+  type UserTableSettings,
+  userTableCapabilities,
+} from './usertables/index.js';
 
 /**
  * One service of the node at a fixed path (the URL layout is part of the contract with
@@ -27,7 +32,11 @@ const auxiliary = (id: string, url: string): Capability => ({
 });
 
 /** The services of a node whose TAP states these limits. */
-export function nodeServices(tapLimits: TapLimits, tokens = false): ServiceEntry[] {
+export function nodeServices(
+  tapLimits: TapLimits,
+  tokens = false,
+  userTables: UserTableSettings = DEFAULT_USER_TABLE_SETTINGS,
+): ServiceEntry[] {
   const services: ServiceEntry[] = [
     {
       path: 'tap',
@@ -43,6 +52,8 @@ export function nodeServices(tapLimits: TapLimits, tokens = false): ServiceEntry
           standardID: STANDARD_ID.tables,
           interfaces: [{ ...paramHttp(`${url}/tables`, 'full', '1.1') }],
         },
+        // User tables (issue 16): youcat's table load and table update (VOSI-33 [1.2-WD]).
+        ...userTableCapabilities(url, userTables),
         // youcat's prototype capability, which cadc-tap looks for before it reads or sets
         // a table's permissions (its access URL + '/' + the table's name)
         auxiliary(TABLE_PERMISSIONS_STANDARD_ID, `${url}/permissions`),

@@ -1,3 +1,4 @@
+export { CopyBinaryWriter } from './copy-binary.js';
 export { encoderFor, escapeText, sqlTypeOf, ValueError } from './copy-encoding.js';
 export type {
   CatalogueDescription,
@@ -25,7 +26,7 @@ export {
   unpublishTable,
 } from './load.js';
 export { DescriptionError, type DescriptionIssue, parseDescription, parseDescriptionFile } from './parse.js';
-export { PublishError, planTable, qualifiedTableName } from './plan.js';
+export { PublishError, planTable, qualifiedTableName, rowEncoder, type TablePlan } from './plan.js';
 export {
   DEFAULT_HEALPIX_COLUMN,
   healpixColumn,
@@ -33,6 +34,7 @@ export {
   publishedTableOf,
   unpublishedColumns,
 } from './published.js';
+export { openStreamSource } from './readers/index.js';
 export type { CatalogueStore, PublishedRowInput, ToPublished } from './register.js';
 export {
   DataFileError,

@@ -20,7 +20,19 @@
  * - Naming: userSchemaOf(identity, claim) is the caller's schema `user_<name>`;
  *   ownTable(name, schema) checks a requested name against it (403 elsewhere).
  * - Settings: userTableSettings(env), USER_TABLE_VARIABLES (VONODE_USER_TABLE_*).
+ * - HTTP: userTableRoutes (PUT/DELETE /tap/tables/{name}, POST /tap/load/{name}), the UWS
+ *   job kind TABLE_UPDATE_KIND with tableUpdateRunner / tableUpdateParameters for
+ *   /tap/table-update, and userTableCapabilities for /tap/capabilities.
  */
+
+export {
+  limitsText,
+  TABLE_LOAD_SYNC_ID,
+  TABLE_UPDATE_ASYNC_ID,
+  userTableCapabilities,
+} from './capabilities.js';
+export { positionOf, tableFromFields, tableFromVosi } from './definition.js';
+export { TABLE_UPDATE_KIND, tableUpdateParameters, tableUpdateRunner } from './index-job.js';
 export {
   foldName,
   nameProblem,
@@ -39,12 +51,14 @@ export {
   type UserTablePermissions,
   writeUserTablePermissions,
 } from './permissions.js';
+export { type UserTableRoutesOptions, userTableRoutes } from './routes.js';
 export {
   DEFAULT_USER_TABLE_SETTINGS,
   USER_TABLE_VARIABLES,
   type UserTableSettings,
   userTableSettings,
 } from './settings.js';
+export { createUserTable, dropUserTable, findUserTable, loadUserTable, type UserTableRow } from './tables.js';
 export {
   assertMayWrite,
   grantsFromHeaders,

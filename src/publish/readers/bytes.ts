@@ -100,6 +100,45 @@ export function openFileBytes(path: string, size: number, gzip: boolean): FileBy
 }
 
 /**
+ * The bytes of a stream that is not a file (an HTTP request body: user tables, issue 16),
+ * pulled once by the reader, with the same count of bytes consumed. `path` only names the
+ * source in messages. No gzip: a client compresses with Content-Encoding, not in the body.
+ */
+export function streamFileBytes(path: string, source: AsyncIterable<Buffer>): FileBytes {
+  let consumed = 0;
+  let closed = false;
+  let iterator: AsyncIterator<Buffer> | undefined;
+  return {
+    path,
+    gzip: false,
+    size: 0,
+    bytesRead: () => consumed,
+    async *chunks() {
+      if (iterator) throw new DataFileError('the body of a request can be read once', path);
+      iterator = source[Symbol.asyncIterator]();
+      try {
+        while (!closed) {
+          const r = await iterator.next();
+          if (r.done) return;
+          const chunk = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+          consumed += chunk.length;
+          yield chunk;
+        }
+      } catch (e) {
+        // A refusal of the consumer's own (a size limit) keeps its meaning; I/O failures
+        // (a connection reset: the body was cut off) are the data's.
+        if (e instanceof DataFileError || (e as { code?: unknown }).code === undefined) throw e;
+        throw new DataFileError(`cannot read the body: ${(e as Error).message}`, path);
+      }
+    },
+    close() {
+      closed = true;
+      void iterator?.return?.();
+    },
+  };
+}
+
+/**
  * Pulls exact byte counts out of a chunk stream (FITS headers and rows). `take(n)` returns
  * a Buffer of n bytes, fewer only at the end of the stream.
  */

@@ -26,6 +26,8 @@ export interface DelimitedOptions {
    * text again (COPY), which then neither parses nor formats them.
    */
   numbersAsText?: boolean;
+  /** The bytes to read instead of the file at `path` (a request body: streamFileBytes). */
+  bytes?: FileBytes;
 }
 
 const INT_RE = /^[+-]?[0-9]+$/;
@@ -303,7 +305,7 @@ export async function openDelimited(
   const maxLine = opts.maxLineLength ?? 16 * 1024 * 1024;
   const delim = format === 'tsv' ? 9 : 44;
   const quoting = format === 'csv';
-  const bytes: FileBytes = openFileBytes(path, size, gzip);
+  const bytes: FileBytes = opts.bytes ?? openFileBytes(path, size, gzip);
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   let decoderPending = false;
   const it = bytes.chunks()[Symbol.asyncIterator]();

@@ -16,13 +16,15 @@ import type { Datatype } from '../../../votable/index.js';
 import { parseCards } from '../../fits/header.js';
 import { BLOCK_SIZE, type FitsCard, FitsError, FitsHeader } from '../../fits/index.js';
 import { DataFileError, type DataSource, type SourceBatch, type SourceColumn } from '../source.js';
-import { ByteReader, openFileBytes } from './bytes.js';
+import { ByteReader, type FileBytes, openFileBytes } from './bytes.js';
 
 export interface FitsReadOptions {
   /** Rows per batch (default 10,000). */
   batchRows?: number;
   /** Largest header accepted, in 2880-byte blocks (default 1000). */
   maxHeaderBlocks?: number;
+  /** The bytes to read instead of the file at `path` (a request body: streamFileBytes). */
+  bytes?: FileBytes;
 }
 
 type Decode = (dv: DataView, off: number, row: number) => unknown;
@@ -411,7 +413,7 @@ export async function openFitsTable(
 ): Promise<DataSource> {
   const batchRows = Math.max(1, opts.batchRows ?? 10_000);
   const maxBlocks = opts.maxHeaderBlocks ?? 1000;
-  const bytes = openFileBytes(path, size, gzip);
+  const bytes = opts.bytes ?? openFileBytes(path, size, gzip);
   const reader = new ByteReader(bytes.chunks());
   let header: FitsHeader | undefined;
   let dataStart = 0;
@@ -441,6 +443,11 @@ export async function openFitsTable(
   const tfields = h.integer('TFIELDS') ?? 0;
   const theap = h.integer('THEAP') ?? rowBytes * nrows;
   const heap = (): Heap => {
+    if (opts.bytes)
+      throw new DataFileError(
+        'variable-length array columns (TFORMn P/Q) need random access, which a streamed body does not give',
+        path,
+      );
     if (gzip)
       throw new DataFileError(
         'variable-length array columns (TFORMn P/Q) need random access: gunzip the file first',
@@ -462,7 +469,7 @@ export async function openFitsTable(
   let offset = 0;
   try {
     for (let n = 1; n <= tfields; n++) {
-      if (gzip && /^\s*[0-9]*[PQ]/.test(h.string(`TFORM${n}`) ?? ''))
+      if ((gzip || opts.bytes) && /^\s*[0-9]*[PQ]/.test(h.string(`TFORM${n}`) ?? ''))
         throw new DataFileError(
           `column ${n} (TFORM${n} = '${h.string(`TFORM${n}`)}') is a variable-length array, read by position from the heap: gunzip the file first`,
           path,
@@ -481,7 +488,7 @@ export async function openFitsTable(
     throw new DataFileError(`the TFORMn widths add up to ${offset} bytes but NAXIS1 is ${rowBytes}`, path);
   }
   // Uncompressed: a short file is known now, before a row is loaded.
-  if (!gzip && dataStart + rowBytes * nrows > size) {
+  if (!gzip && !opts.bytes && dataStart + rowBytes * nrows > size) {
     bytes.close();
     const whole = Math.floor((size - dataStart) / Math.max(1, rowBytes));
     throw new DataFileError(

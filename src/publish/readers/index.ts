@@ -8,7 +8,7 @@
 import { basename } from 'node:path';
 import type { Datatype } from '../../../votable/index.js';
 import { DataFileError, type DataFormat, type DataSource } from '../source.js';
-import { peekBytes } from './bytes.js';
+import { peekBytes, streamFileBytes } from './bytes.js';
 import { openDelimited } from './csv.js';
 import { openFitsTable } from './fits.js';
 import { openParquet } from './parquet.js';
@@ -72,5 +72,30 @@ export async function openDataSource(path: string, opts: OpenOptions = {}): Prom
       return openParquet(path, size, opts);
     default:
       throw new DataFileError(`unknown data format "${String(format)}"`, path);
+  }
+}
+
+/**
+ * Opens a stream that is not a file (a request body) as a DataSource of a known format:
+ * CSV/TSV, FITS binary table or VOTable. Parquet needs random access to its footer and
+ * is not streamed. `label` names the source in messages.
+ */
+export async function openStreamSource(
+  label: string,
+  body: AsyncIterable<Buffer>,
+  format: Exclude<DataFormat, 'parquet'>,
+  opts: OpenOptions = {},
+): Promise<DataSource> {
+  const bytes = streamFileBytes(label, body);
+  switch (format) {
+    case 'fits':
+      return openFitsTable(label, 0, false, { ...opts, bytes });
+    case 'csv':
+    case 'tsv':
+      return openDelimited(label, format, 0, false, { ...opts, bytes });
+    case 'votable':
+      return openVOTable(label, 0, false, Buffer.alloc(0), { ...opts, bytes });
+    default:
+      throw new DataFileError(`unknown data format "${String(format)}"`, label);
   }
 }

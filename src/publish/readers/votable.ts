@@ -7,11 +7,13 @@
  */
 import { type ReadEvent, readVOTable, VOTableReadError } from '../../../votable/index.js';
 import { DataFileError, type DataSource, type SourceBatch, type SourceColumn } from '../source.js';
-import { openFileBytes } from './bytes.js';
+import { type FileBytes, openFileBytes } from './bytes.js';
 
 export interface VOTableReadOptions {
   /** Rows per batch (default 10,000). */
   batchRows?: number;
+  /** The bytes to read instead of the file at `path` (a request body: streamFileBytes). */
+  bytes?: FileBytes;
 }
 
 function attr(tag: string, name: string): string | undefined {
@@ -55,7 +57,7 @@ export async function openVOTable(
   head: Buffer,
   opts: VOTableReadOptions = {},
 ): Promise<DataSource> {
-  const bytes = openFileBytes(path, size, gzip);
+  const bytes = opts.bytes ?? openFileBytes(path, size, gzip);
   const events = readVOTable(bytes.chunks(), {
     batchRows: Math.max(1, opts.batchRows ?? 10_000),
     maxBytes: Number.MAX_SAFE_INTEGER,
