@@ -72,7 +72,7 @@ check() {
 echo "== youcat protocol, permissions, pyvo 1.2 queries ($ROWS rows)"
 timed "check.py main ($ROWS rows)" check main || fail "check.py main: see the FAIL lines above"
 
-echo "== a load crossing the row quota ($QUOTA_ROWS rows per user)"
+echo "== a load crossing the row quota ($QUOTA_ROWS rows per table)"
 stop_node
 export VONODE_USER_TABLE_MAX_ROWS=$QUOTA_ROWS
 if timed "restart with VONODE_USER_TABLE_MAX_ROWS=$QUOTA_ROWS" start_node "$LOG"; then

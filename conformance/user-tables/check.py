@@ -78,6 +78,16 @@ GOLDEN_ANGLE = 180.0 * (3.0 - math.sqrt(5.0))
 PHI = (math.sqrt(5.0) - 1.0) / 2.0
 BANDS = np.array(["g", "r", "i", "z"])
 COLUMNS = ["id", "ra", "dec", "mag", "band"]
+# The node adds the HEALPix index column of a table with a position (ra, dec with the
+# pos.eq.*;meta.main UCDs): published, so it may be listed after the defined columns.
+GENERATED = {"healpix"}
+
+
+def same_columns(names, ordered=True):
+    names = list(names)
+    rest = names[len(COLUMNS):] if ordered else sorted(set(names) - set(COLUMNS))
+    head = names[:len(COLUMNS)] if ordered else sorted(set(names) & set(COLUMNS))
+    return head == (COLUMNS if ordered else sorted(COLUMNS)) and set(rest) <= GENERATED
 
 
 def make_rows(start, stop):
@@ -258,7 +268,7 @@ def message_of(r):
             root = ET.fromstring(body)
             for el in root.iter():
                 if el.tag.endswith("INFO") and el.get("name") == "QUERY_STATUS":
-                    return ((el.text or "") + " " + (el.get("value") or "")).strip()
+                    return (el.text or "").strip() or (el.get("value") or "")
         except ET.ParseError:
             pass
     return r.text[:500].strip()
@@ -417,7 +427,7 @@ def create_sources():
     v = ok(http["alice"].get(f"{TAP}/tables/{TABLE}", timeout=60))
     root = ET.fromstring(v.content)
     names = [el.findtext("name") for el in root.iter() if el.tag.split("}")[-1] == "column"]
-    assert names == COLUMNS, f"VOSI columns {names}"
+    assert same_columns(names), f"VOSI columns {names}"
     return f"201; VOSI /tables/{TABLE} has {names}"
 
 
@@ -600,7 +610,8 @@ def grant_bob():
 
 def bob_reads():
     assert TABLE in tap_schema_tables("bob"), "not in TAP_SCHEMA.tables"
-    assert tap_schema_columns("bob", TABLE) == sorted(COLUMNS), "columns missing from TAP_SCHEMA.columns"
+    cols = tap_schema_columns("bob", TABLE)
+    assert same_columns(cols, ordered=False), f"TAP_SCHEMA.columns has {cols}"
     assert TABLE in vosi_names("bob"), "not listed by /tap/tables"
     ok(http["bob"].get(f"{TAP}/tables/{TABLE}", timeout=60))
     n = count("bob", TABLE)
@@ -650,7 +661,7 @@ def group_write():
 
 
 def auth_read():
-    name = f"{SCHEMA}.open"
+    name = f"{SCHEMA}.for_everyone"
     r = ok(create_table("alice", name, vosi_definition(name), headers={"x-vosi-auth-read": "false"}))
     assert r.status_code == 201, f"HTTP {r.status_code}"
     ok(load_table("alice", name, tsv_stream(0, 10), "tsv"))
@@ -739,7 +750,7 @@ def quota():
     def advertised():
         r = ok(http["anonymous"].get(f"{TAP}/capabilities", timeout=60))
         assert str(QUOTA_ROWS) in r.text, f"{QUOTA_ROWS} does not appear in the capabilities"
-        return f"{QUOTA_ROWS} rows per user in the capabilities"
+        return f"{QUOTA_ROWS} rows per table in the capabilities"
 
     check("the row quota is advertised", advertised)
     if not check(f"create_table {name}", lambda: f"HTTP {ok(create_table('alice', name, vosi_definition(name))).status_code}"):
