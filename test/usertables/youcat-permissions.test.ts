@@ -22,16 +22,19 @@ import { startTestNode } from '../support/node.js';
 // /tap/sync (VOSI-30: TAP_SCHEMA tells no more than /tables).
 
 const AUDIENCE = 'vonode-test';
-const SCHEMA = `user_grants${Math.random().toString(36).slice(2, 7)}`;
+const SUFFIX = Math.random().toString(36).slice(2, 7);
+const SCHEMA = `user_grants${SUFFIX}`;
+// Subjects of their own: other test files count the tables an 'alice' owns (quotas).
+const ALICE = `alice-${SUFFIX}`;
 const NAME = `${SCHEMA}.stars`;
 const issuer = new TestIssuer();
 let node: Awaited<ReturnType<typeof startTestNode>>;
 let pool: pg.Pool;
 const tokens: Record<'alice' | 'bob' | 'carol', string> = { alice: '', bob: '', carol: '' };
 const identities = {
-  alice: { sub: 'alice', groups: ['team-a'] },
-  bob: { sub: 'bob', groups: ['team-b'] },
-  carol: { sub: 'carol', groups: ['team-c'] },
+  alice: { sub: ALICE, groups: ['team-a'] },
+  bob: { sub: `bob-${SUFFIX}`, groups: ['team-b'] },
+  carol: { sub: `carol-${SUFFIX}`, groups: ['team-c'] },
 } as const;
 
 const desc: TableDescription = {
@@ -70,7 +73,7 @@ beforeAll(async () => {
     });
     await client.query('UPDATE vonode.published_tables SET owner_subject = $2 WHERE table_name = $1', [
       NAME,
-      'alice',
+      ALICE,
     ]);
     await client.query(`SELECT pg_notify('vonode_catalogue', $1)`, [NAME]);
     await client.query('COMMIT');
@@ -133,7 +136,7 @@ describe('GET/POST /tap/permissions in the youcat text form', () => {
     const res = await getPermissions('alice');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
-    expect(await res.text()).toBe('owner=alice\npublic=false\nr-group=\nrw-group=\n');
+    expect(await res.text()).toBe(`owner=${ALICE}\npublic=false\nr-group=\nrw-group=\n`);
     const anon = await getPermissions('anonymous');
     expect(anon.status).toBe(401);
     expect(anon.headers.get('www-authenticate')).toMatch(/Bearer/);
@@ -151,7 +154,7 @@ describe('GET/POST /tap/permissions in the youcat text form', () => {
     const res = await postPermissions('alice', 'r-group=ivo://cadc.nrc.ca/gms?team-b\n');
     expect(res.status).toBe(200);
     expect(await (await getPermissions('alice')).text()).toBe(
-      'owner=alice\npublic=false\nr-group=team-b\nrw-group=\n',
+      `owner=${ALICE}\npublic=false\nr-group=team-b\nrw-group=\n`,
     );
     expect(await seen('bob')).toEqual({ tap: 1, rows: 3 });
     expect(await seen('carol')).toEqual({ tap: 0, rows: 'no table' });
@@ -181,7 +184,7 @@ describe('GET/POST /tap/permissions in the youcat text form', () => {
     expect(wrongType.status).toBe(400);
     expect(await wrongType.text()).toMatch(/text\/plain/);
     expect(await (await getPermissions('alice')).text()).toBe(
-      'owner=alice\npublic=false\nr-group=team-b\nrw-group=\n',
+      `owner=${ALICE}\npublic=false\nr-group=team-b\nrw-group=\n`,
     );
   });
 
@@ -225,9 +228,9 @@ describe('the database decides who may write and who may re-grant', () => {
   });
 
   it('refuses a change of grants made in a transaction of anyone but the owner', async () => {
-    const asCaller = (sub: string) =>
+    const asCaller = (who: 'alice' | 'bob' | 'carol') =>
       inTransaction(async (c) => {
-        await c.query("SELECT set_config('vonode.user', $1, true)", [sub]);
+        await c.query("SELECT set_config('vonode.user', $1, true)", [identities[who].sub]);
         await c.query('UPDATE vonode.published_tables SET public_read = true WHERE table_name = $1', [NAME]);
         return 'updated';
       });
@@ -236,7 +239,10 @@ describe('the database decides who may write and who may re-grant', () => {
     expect(await asCaller('alice')).toBe('updated'); // rolled back
     await expect(
       inTransaction((c) =>
-        c.query("UPDATE vonode.published_tables SET owner_subject = 'bob' WHERE table_name = $1", [NAME]),
+        c.query('UPDATE vonode.published_tables SET owner_subject = $2 WHERE table_name = $1', [
+          NAME,
+          identities.bob.sub,
+        ]),
       ),
     ).rejects.toThrow(/owner .* cannot be changed/);
   });
@@ -247,12 +253,12 @@ describe('the x-vosi-* headers of a create', () => {
     expect(
       grantsFromHeaders(
         {
-          'x-vosi-owner': 'alice',
+          'x-vosi-owner': ALICE,
           'x-vosi-auth-read': 'false',
           'x-vosi-group-read': 'ivo://cadc.nrc.ca/gms?team-b',
           'x-vosi-group-write': '/team-c/',
         },
-        'alice',
+        ALICE,
       ),
     ).toEqual({ given: true, grants: { public: true, readGroups: ['team-b'], writeGroups: ['team-c'] } });
     expect(
