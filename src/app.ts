@@ -52,6 +52,7 @@ import {
   TABLE_UPDATE_KIND,
   tableUpdateParameters,
   tableUpdateRunner,
+  tapSaveResult,
   type UserTableSettings,
   userTableRoutes,
   userTableSettings,
@@ -213,6 +214,7 @@ async function registerTapAsync(
     catalogues,
     files: jobFiles,
     logError: (err: unknown, jobId: string) => app.log.error({ err, jobId }, 'TAP job failed'),
+    saveResult: tapSaveResult(opts.pool, userTables),
   };
   const service = new UwsService({
     pool: opts.pool,

@@ -53,6 +53,13 @@ export {
 } from './permissions.js';
 export { type UserTableRoutesOptions, userTableRoutes } from './routes.js';
 export {
+  type SavedTable,
+  type SaveRequest,
+  savedColumnNames,
+  saveQueryResult,
+  tapSaveResult,
+} from './save-result.js';
+export {
   DEFAULT_USER_TABLE_SETTINGS,
   USER_TABLE_VARIABLES,
   type UserTableSettings,
