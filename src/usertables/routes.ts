@@ -320,5 +320,9 @@ function asHttpError(err: unknown): { status: number; message: string } | undefi
     const msg = /^row \d+/.test(err.message) || !where ? err.message : `${where}: ${err.message}`;
     return { status: 400, message: `the body could not be read: ${msg}` };
   }
+  // The client went away in the middle of its body: whatever it sent is dropped.
+  const code = (err as { code?: unknown }).code;
+  if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error)?.message === 'aborted')
+    return { status: 400, message: 'the request body ended before it was complete; nothing of it was kept' };
   return undefined;
 }

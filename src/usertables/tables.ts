@@ -44,6 +44,9 @@ export interface UserTableRow {
   readonly nrows: number;
 }
 
+/** From this many rows, a first load builds the indexes after the rows and analyses the table. */
+const BULK_INDEX_ROWS = 10_000;
+
 const qualified = (schema: string, table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
 
 export async function findUserTable(
@@ -271,12 +274,37 @@ async function appendRows(
     .map((c) => (c.loadType === c.sqlType ? quoteIdent(c.sqlName) : `${quoteIdent(c.sqlName)}::${c.sqlType}`))
     .join(', ');
   await withMaintenance(client);
+  // Room to sort and build indexes in memory, for this transaction only (as the publisher has).
+  await client.query("SET LOCAL work_mem = '128MB'");
+  await client.query("SET LOCAL maintenance_work_mem = '256MB'");
+  // The first large load of a table builds its indexes afterwards, in one pass each, rather
+  // than entry by entry (bench/user-tables.ts: several times faster); the table is empty, so
+  // nobody waits on the lock this takes. Later loads keep the indexes and add to them.
+  const rebuild: string[] = [];
+  if (before === 0 && rows >= BULK_INDEX_ROWS) {
+    const idx = await client.query<{ name: string; def: string }>(
+      'SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = $1 AND tablename = $2',
+      [plan.sqlSchema, plan.desc.name],
+    );
+    for (const i of idx.rows) {
+      await client.query(`DROP INDEX ${qualified(plan.sqlSchema, i.name)}`);
+      rebuild.push(i.def);
+    }
+  }
   try {
-    await client.query(`INSERT INTO ${target} (${columns}) SELECT ${select} FROM ${load}`);
+    // In HEALPix order, as the publisher writes catalogues: the index's B-tree is then filled
+    // leaf after leaf instead of at random, and a cone's rows lie on few pages.
+    await client.query(
+      `INSERT INTO ${target} (${columns}) SELECT ${select} FROM ${load}${plan.healpix ? ` ORDER BY ${quoteIdent(plan.healpix)}` : ''}`,
+    );
+    for (const def of rebuild) await client.query(def);
   } catch (err) {
     throw asLoadError(err);
   }
   await client.query(`DROP TABLE ${load}`);
+  // Statistics for the planner at once (cones choose the HEALPix index by them), when the
+  // load is most of the table; autovacuum keeps them current after.
+  if (rows >= BULK_INDEX_ROWS && rows >= before) await client.query(`ANALYZE ${target}`);
   const size = await client.query<{ table_bytes: string; user_bytes: string }>(
     `SELECT pg_total_relation_size($1::regclass)::text AS table_bytes,
             (SELECT COALESCE(sum(pg_total_relation_size(format('%I.%I', sql_schema, sql_table)::regclass)), 0)

@@ -210,7 +210,14 @@ describe('creating user tables (VOSI-33)', () => {
       409,
       /already exists/,
     );
+    const junk = await call('PUT', '/tap/tables/user_alice.junk', {
+      who: 'alice',
+      type: 'application/x-votable+xml',
+      body: 'this is not a VOTable',
+    });
+    expectDaliError(junk, 400, /VOTable|XML|TABLE/);
     expect((await pool.query("SELECT to_regclass('user_alice.bad') AS t")).rows[0].t).toBeNull();
+    expect((await pool.query("SELECT to_regclass('user_alice.junk') AS t")).rows[0].t).toBeNull();
   });
 
   it("refuses a table in someone else's schema with 403, naming the caller's own", async () => {
@@ -283,6 +290,12 @@ describe('loading rows', () => {
     const bad = await load('alice', 'user_alice.stars', 'text/csv', lines.join('\r\n'));
     expectDaliError(bad, 400, /row 9001.*mag|mag.*row 9001/);
     expect(await count('user_alice.stars')).toBe(400);
+    expectDaliError(await load('alice', 'user_alice.stars', 'text/csv', ''), 400, /empty|header/);
+    expectDaliError(
+      await load('alice', 'user_alice.stars', 'application/fits', 'SIMPLE  = nonsense'),
+      400,
+      /FITS|truncated|header/,
+    );
     const unsupported = await load('alice', 'user_alice.stars', 'application/json', '{}');
     expectDaliError(unsupported, 415, /text\/tab-separated-values/);
   });
@@ -313,6 +326,30 @@ describe('loading rows', () => {
     const after = await load('alice', 'user_alice.stars', 'text/csv', await body('csv', starRows(30_001, 5)));
     expect(after.status, after.text).toBe(200);
     expect(await count('user_alice.stars')).toBe(405);
+  });
+});
+
+describe('querying a user table like any catalogue', () => {
+  it('crossmatches an uploaded table against it on the HEALPix index (TAP-47 inline upload)', async () => {
+    const upload = await body('votable/td', [[1n, 10, -20, 0, 'here']]);
+    const form = new FormData();
+    form.set('LANG', 'ADQL');
+    form.set('RESPONSEFORMAT', 'csv');
+    form.set('UPLOAD', 'mine,param:t');
+    form.set(
+      'QUERY',
+      "SELECT COUNT(*) FROM TAP_UPLOAD.mine AS u JOIN user_alice.stars AS s ON 1 = CONTAINS(POINT('ICRS', s.ra, s.dec), CIRCLE('ICRS', u.ra, u.dec, 0.02))",
+    );
+    form.set('t', new Blob([upload], { type: 'application/x-votable+xml' }), 't.xml');
+    const res = await fetch(`${node.url}/tap/sync`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.alice}` },
+      body: form,
+    });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    // The even ids lie within 0.01 degrees of (10, -20): 200 of rows 1..400 and 2 of 30001..30005.
+    expect(text.trim().split(/\r?\n/)[1]).toBe('202');
   });
 });
 
@@ -449,6 +486,11 @@ describe('quotas and limits (named, advertised, 413/403 with a DALI error)', () 
     expect(
       (await load('carol', 'user_carol.big', 'text/csv', await body('csv', starRows(1, 25_000)))).status,
     ).toBe(200);
+    // The first large load built the HEALPix index after the rows: it is there.
+    const idx = await pool.query(
+      "SELECT indexdef FROM pg_indexes WHERE schemaname = 'user_carol' AND tablename = 'big'",
+    );
+    expect(idx.rows.map((r) => r.indexdef).join('\n')).toMatch(/\(healpix\)/);
     const over = await load(
       'carol',
       'user_carol.big',
