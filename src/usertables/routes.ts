@@ -17,6 +17,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
@@ -110,7 +111,8 @@ export async function userTableRoutes(app: FastifyInstance, opts: UserTableRoute
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
-  app.setErrorHandler(async (err: unknown, _request, reply) => {
+  app.setErrorHandler(async (err: unknown, request, reply) => {
+    discardRest(request.raw, settings.maxRequestBytes);
     const e = asHttpError(err);
     if (e) return dali(reply, e.status, e.message);
     const status = (err as { statusCode?: number }).statusCode;
@@ -283,6 +285,22 @@ async function visibleTable(pool: pg.Pool, name: string, identity: Identity) {
   return table;
 }
 
+/**
+ * Reads and drops what is left of a refused request's body, at most `limit` bytes (past that
+ * the connection is closed), so a client that sends everything before reading gets its
+ * answer.
+ */
+function discardRest(raw: Readable, limit: number): void {
+  if (raw.readableEnded || raw.destroyed) return;
+  let n = 0;
+  raw.on('data', (chunk: Buffer) => {
+    n += chunk.length;
+    if (n > limit) raw.destroy();
+  });
+  raw.on('error', () => {});
+  raw.resume();
+}
+
 function dali(reply: FastifyReply, status: number, message: string): FastifyReply {
   return reply.code(status).type(VOTABLE_TYPE).send(errorDocument(message));
 }
@@ -294,9 +312,15 @@ function tooLarge(limit: number): UserTableError {
   );
 }
 
-async function* limited(stream: AsyncIterable<Buffer>, limit: number): AsyncGenerator<Buffer> {
+/**
+ * The body, counted against the limit. Read without destroying the request when reading
+ * stops early (a refusal mid-stream): clients such as requests (pyvo) send the whole body
+ * before they read any answer, so the rest must still be taken (discardRest) for them to
+ * see the refusal rather than a reset connection.
+ */
+async function* limited(stream: Readable, limit: number): AsyncGenerator<Buffer> {
   let n = 0;
-  for await (const chunk of stream) {
+  for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     n += chunk.length;
     if (n > limit) throw tooLarge(limit);
     yield chunk;

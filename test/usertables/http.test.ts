@@ -501,6 +501,34 @@ describe('quotas and limits (named, advertised, 413/403 with a DALI error)', () 
     expect(await count('user_carol.big', 'carol')).toBe(25_000);
   });
 
+  it('answers a refusal mid-stream to a client that sends its whole body before reading (requests, pyvo)', async () => {
+    // 400,000 rows (17 MB) where 5,000 are allowed: the refusal comes early, the client
+    // is still sending, and it must get the 413, not a connection reset.
+    const data = await body('csv', starRows(100_001, 400_000));
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(`${node.url}/tap/load/user_carol.big`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${tokens.carol}`,
+          'content-type': 'text/csv',
+          'content-length': String(data.length),
+        },
+      });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (c) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.end(data);
+    });
+    expect(answer.status).toBe(413);
+    expect(answer.text).toMatch(/VONODE_USER_TABLE_MAX_ROWS/);
+    expect(await count('user_carol.big', 'carol')).toBe(25_000);
+  });
+
   it("refuses a load that takes a user's tables past the bytes quota", async () => {
     // Random labels: PostgreSQL would compress repeated text to almost nothing.
     const rows = starRows(40_001, 4000).map((r) => [...r.slice(0, 4), randomBytes(1500).toString('base64')]);
