@@ -214,7 +214,7 @@ async function registerTapAsync(
     catalogues,
     files: jobFiles,
     logError: (err: unknown, jobId: string) => app.log.error({ err, jobId }, 'TAP job failed'),
-    saveResult: tapSaveResult(opts.pool, userTables),
+    saveResult: tapSaveResult(opts.pool, userTables, catalogues),
   };
   const service = new UwsService({
     pool: opts.pool,

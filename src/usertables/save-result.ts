@@ -15,7 +15,7 @@ import type pg from 'pg';
 import { type CompiledQuery, inlineParameters } from '../../adql/index.js';
 import { HEALPIX_INDEX_ORDER } from '../../sky/index.js';
 import { type Identity, withIdentity, withMaintenance } from '../auth/index.js';
-import { notifyCatalogueChanged } from '../catalogue/index.js';
+import { type CatalogueSource, type LiveCatalogue, notifyCatalogueChanged } from '../catalogue/index.js';
 import { DaliError } from '../dali/index.js';
 import { planTable, type SourceColumn } from '../publish/index.js';
 import { quoteIdent } from '../publish/staging.js';
@@ -179,11 +179,21 @@ export async function saveQueryResult(
   }
 }
 
-/** saveQueryResult as the TAP job runner takes it (TapAsyncOptions.saveResult): refusals as DaliErrors. */
-export function tapSaveResult(pool: pg.Pool, settings: UserTableSettings) {
+/**
+ * saveQueryResult as the TAP job runner takes it (TapAsyncOptions.saveResult): refusals as
+ * DaliErrors. With this process's live catalogue, the job completes only once it has reloaded,
+ * so a query sent here right after COMPLETED finds the table (other processes follow on NOTIFY).
+ */
+export function tapSaveResult(
+  pool: pg.Pool,
+  settings: UserTableSettings,
+  catalogues?: CatalogueSource | LiveCatalogue,
+) {
   return async (req: SaveRequest): Promise<SavedTable> => {
     try {
-      return await saveQueryResult(pool, settings, req);
+      const saved = await saveQueryResult(pool, settings, req);
+      if (catalogues && 'reload' in catalogues) await catalogues.reload();
+      return saved;
     } catch (err) {
       if (err instanceof UserTableError) throw new DaliError(err.message, err.status);
       throw err;
