@@ -12,40 +12,20 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-PY=/usr/bin/python3
+. conformance/lib/node.sh
 PORT=${CONFORMANCE_AUTH_PORT:-18782}
-BASE="http://127.0.0.1:$PORT"
 DATA=$(mktemp -d /tmp/vonode-auth-clients-XXXXXX)
 chmod 755 "$DATA"
 LOG="$DATA/node.log"
 OUT="$DATA/out"
 mkdir -p "$OUT"
-failures=0
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 
-export VONODE_DATA_DIR="$DATA" PORT VONODE_BASE_URL="$BASE" VONODE_DEV_ISSUER=on \
-  VONODE_DEMO_ROWS=${VONODE_DEMO_ROWS:-20000} VONODE_DEMO_SCALE=${VONODE_DEMO_SCALE:-8} VONODE_LOG_LEVEL=warn
-
-NODE_PID=''
-stop_node() {
-  [ -n "$NODE_PID" ] || return 0
-  kill -TERM "$NODE_PID" 2>/dev/null
-  wait "$NODE_PID" 2>/dev/null
-  NODE_PID=''
-}
+node_env "$DATA" "$PORT"
 trap 'stop_node; rm -rf "$DATA"' EXIT
 
-node "$ROOT/bin/vonode.js" serve >>"$LOG" 2>&1 &
-NODE_PID=$!
-for _ in $(seq 1 600); do
-  curl -sf "$BASE/tap/availability" >/dev/null 2>&1 && break
-  kill -0 "$NODE_PID" 2>/dev/null || { cat "$LOG"; echo "FAIL the node exited"; exit 1; }
-  sleep 0.5
-done
-curl -sf "$BASE/tap/availability" >/dev/null || { cat "$LOG"; echo "FAIL the node did not start"; exit 1; }
+start_node "$LOG" || { cat "$LOG"; echo "FAIL the node did not start"; exit 1; }
 
-TOKEN=$(node "$ROOT/bin/vonode.js" token --sub alice --groups team-a) || { echo "FAIL no token"; exit 1; }
+TOKEN=$(mint_token alice team-a) || { echo "FAIL no token"; exit 1; }
 COUNT="SELECT COUNT(*) AS n FROM demo.sources WHERE field_id = 'field-07'"
 
 echo "== challenges and X-VO-Authenticated (curl)"

@@ -16,11 +16,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-PY=/usr/bin/python3
+. conformance/lib/node.sh
 TSX="$ROOT/node_modules/.bin/tsx"
-VONODE=(node "$ROOT/bin/vonode.js")
 PORT=${CONFORMANCE_PUBLISH_PORT:-18784}
-BASE="http://127.0.0.1:$PORT"
 FITS_ROWS=${PUBLISH_FITS_ROWS:-1000000}
 SOFIA_ROWS=${PUBLISH_SOFIA_ROWS:-20000}
 CSV_ROWS=${PUBLISH_CSV_ROWS:-10000000}
@@ -39,12 +37,8 @@ OUT="$WORK/out"
 mkdir -p "$DATA" "$GEN/dp02" "$DESC" "$OUT"
 chmod 755 "$DATA"
 LOG="$WORK/node.log"
-failures=0
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 
-export VONODE_DATA_DIR="$DATA" PORT VONODE_BASE_URL="$BASE" VONODE_DEV_ISSUER=on \
-  VONODE_DEMO_ROWS=${VONODE_DEMO_ROWS:-20000} VONODE_DEMO_SCALE=${VONODE_DEMO_SCALE:-8} VONODE_LOG_LEVEL=warn
+node_env "$DATA" "$PORT"
 # A cone or a crossmatch of a few hundred positions that needs minutes is a failure here: a bound
 # shorter than the default 300 s keeps a slow plan from eating the run's time.
 export VONODE_TAP_SYNC_TIMEOUT=${VONODE_TAP_SYNC_TIMEOUT:-120}
@@ -52,28 +46,8 @@ export VONODE_TAP_SYNC_TIMEOUT=${VONODE_TAP_SYNC_TIMEOUT:-120}
 T_START=$(date +%s.%N)
 TIMINGS="$OUT/timings.txt"
 : >"$TIMINGS"
-exec 3>&1 # the terminal, for progress lines of steps whose output goes to a file
-now() { date +%s.%N; }
-since() { $PY -c "print(f'{$(now) - $1:.1f}')"; }
-timed() { # timed LABEL COMMAND...: runs it, records its seconds (also from background jobs)
-  local label=$1 t0 rc s
-  shift
-  t0=$(now)
-  "$@"
-  rc=$?
-  s=$(since "$t0")
-  printf '%-58s %7s s%s\n' "$label" "$s" "$([ $rc -eq 0 ] || echo '  (failed)')" >>"$TIMINGS"
-  echo "-- $label: $s s (exit $rc)" >&3
-  return $rc
-}
+exec 3>&1 # the terminal, for progress lines of steps whose output goes to a file (timed)
 
-NODE_PID=''
-stop_node() {
-  [ -n "$NODE_PID" ] || return 0
-  kill -TERM "$NODE_PID" 2>/dev/null
-  wait "$NODE_PID" 2>/dev/null
-  NODE_PID=''
-}
 cleanup() {
   stop_node
   [ -n "${KEEP_PUBLISH_WORK:-}" ] && { echo "kept $WORK"; return; }
@@ -89,16 +63,6 @@ report() {
 }
 
 echo "== 1. the node and the data files (generated while the node starts)"
-start_node() {
-  "${VONODE[@]}" serve >>"$LOG" 2>&1 &
-  NODE_PID=$!
-  for _ in $(seq 1 600); do
-    curl -sf "$BASE/tap/availability" >/dev/null 2>&1 && return 0
-    kill -0 "$NODE_PID" 2>/dev/null || return 1
-    sleep 0.5
-  done
-  return 1
-}
 gen() { "$TSX" "$ROOT/conformance/publish/generate.ts" "$@"; }
 gen_others() {
   gen fits "$GEN/pybdsf.srl.fits" "$FITS_ROWS" &&
@@ -111,7 +75,7 @@ timed "generate $CSV_ROWS-row CSV" gen csv "$GEN/components.csv" "$CSV_ROWS" >"$
 GEN_CSV=$!
 timed "generate FITS, VOTables, Parquet, DP0.2 rows" gen_others >"$OUT/gen.log" 2>&1 &
 GEN_OTHERS=$!
-if ! timed "first start of the node (demo rows $VONODE_DEMO_ROWS)" start_node; then
+if ! timed "first start of the node (demo rows $VONODE_DEMO_ROWS)" start_node "$LOG"; then
   tail -30 "$LOG"
   fail "the node did not start"
   report
@@ -191,8 +155,8 @@ echo "== vonode tables"
 cat "$OUT/tables.txt"
 
 echo "== 4. real clients"
-TOKEN_A=$("${VONODE[@]}" token --sub alice --groups team-a) || fail "no team-a token"
-TOKEN_B=$("${VONODE[@]}" token --sub bob --groups team-b) || fail "no team-b token"
+TOKEN_A=$(mint_token alice team-a) || fail "no team-a token"
+TOKEN_B=$(mint_token bob team-b) || fail "no team-b token"
 cat >"$OUT/manifest.json" <<EOF
 {
   "catalogues": [

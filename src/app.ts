@@ -47,9 +47,11 @@ import { SyncGate } from './tap/spooled.js';
 import { registerTapSync } from './tap/sync.js';
 import { publishedSchemas } from './tap/tables/index.js';
 import {
+  registerPermissions,
   TABLE_UPDATE_KIND,
   tableUpdateParameters,
   tableUpdateRunner,
+  tapSaveResult,
   type UserTableSettings,
   userTableRoutes,
   userTableSettings,
@@ -148,6 +150,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     tokens,
   });
   registerTap(app, { catalogues });
+  registerPermissions(app, { pool: opts.pool, catalogues });
   // One gate for /tap/sync and /scs/query: their caps count together.
   const syncGate = new SyncGate(opts.config.sync, join(opts.config.dataDir, 'spool'));
   registerTapSync(app, {
@@ -221,6 +224,7 @@ async function registerTapAsync(
     catalogues,
     files: jobFiles,
     logError: (err: unknown, jobId: string) => app.log.error({ err, jobId }, 'TAP job failed'),
+    saveResult: tapSaveResult(opts.pool, userTables, catalogues),
   };
   const service = new UwsService({
     pool: opts.pool,

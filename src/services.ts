@@ -3,6 +3,7 @@ import { type Capability, type Interface, STANDARD_ID, vosiCapabilities } from '
 import { DEFAULT_TAP_LIMITS, type TapLimits, tapCapability } from './tap/capability.js';
 import {
   DEFAULT_USER_TABLE_SETTINGS,
+  TABLE_PERMISSIONS_STANDARD_ID,
   type UserTableSettings,
   userTableCapabilities,
 } from './usertables/index.js';
@@ -53,6 +54,9 @@ export function nodeServices(
         },
         // User tables (issue 16): youcat's table load and table update (VOSI-33 [1.2-WD]).
         ...userTableCapabilities(url, userTables),
+        // youcat's prototype capability, which cadc-tap looks for before it reads or sets
+        // a table's permissions (its access URL + '/' + the table's name)
+        auxiliary(TABLE_PERMISSIONS_STANDARD_ID, `${url}/permissions`),
       ],
     },
     {

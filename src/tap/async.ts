@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { AdqlError, type CatalogueTable } from '../../adql/index.js';
+import { AdqlError, type CatalogueTable, type CompiledQuery } from '../../adql/index.js';
 import { copyFormatFor, encode, errorDocument } from '../../votable/index.js';
 import { ANONYMOUS, type Identity } from '../auth/index.js';
 import type { CatalogueSource } from '../catalogue/index.js';
@@ -42,6 +42,25 @@ export interface TapAsyncOptions {
   readonly files: JobFiles;
   /** Where unexpected failures are reported (the client sees a generic message). */
   readonly logError?: (err: unknown, jobId: string) => void;
+  /**
+   * Saves a job's result as a user table instead of writing it to the result store, when
+   * the job has the parameter SAVE_AS_TABLE (src/usertables/save-result.ts; given by the
+   * node, so this module does not depend on user tables). Refusals are DaliErrors.
+   */
+  readonly saveResult?: (req: SaveResultRequest) => Promise<{ tableName: string; nrows: number }>;
+}
+
+/** The job parameter naming the user table a result is saved as (vonode's own, docs/user-tables.md). */
+export const SAVE_AS_TABLE_PARAM = 'SAVE_AS_TABLE';
+
+export interface SaveResultRequest {
+  readonly identity: Identity;
+  readonly tableName: string;
+  readonly query: string;
+  readonly build: (client: pg.PoolClient, maxrec: number) => Promise<CompiledQuery>;
+  readonly timeoutSeconds: number;
+  /** The job's MAXREC when the client gave one. */
+  readonly maxrec?: number;
 }
 
 /** UWS parameters from a TAP request: query string, form or multipart with inline uploads kept for the run. */
@@ -139,27 +158,62 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
           files.set(u, spool.fileFor(u));
         }
       }
+      const build = async (client: pg.PoolClient, maxrec: number) => {
+        const uploaded: CatalogueTable[] = [];
+        for (const [i, u] of tap.uploads.entries()) {
+          uploaded.push(await loadUpload(client, u, files.get(u)!, opts.uploadLimits, i));
+        }
+        return compileAdql(tap.query, opts.catalogues.view(identity).adql, uploaded, { maxrec });
+      };
+      const timeoutSeconds =
+        job.executionDuration > 0 ? job.executionDuration : opts.limits.asyncDurationHard;
+      const saveAs = params.get(SAVE_AS_TABLE_PARAM);
+      if (saveAs !== undefined) {
+        if (!opts.saveResult)
+          throw failure(new DaliError(`${SAVE_AS_TABLE_PARAM} is not offered by this node`));
+        let saved: { tableName: string; nrows: number };
+        try {
+          saved = await opts.saveResult({
+            identity,
+            tableName: saveAs,
+            query: tap.query,
+            build,
+            timeoutSeconds,
+            ...(params.has('MAXREC') ? { maxrec: tap.maxrec } : {}),
+          });
+        } catch (err) {
+          if (!isExpected(err)) opts.logError?.(err, job.id);
+          throw failure(err);
+        }
+        // The result is the saved table's name and size; its rows stay on the server.
+        const summary = encode(tap.format.format, {
+          fields: [
+            { name: 'table_name', datatype: 'char', arraysize: '*', ucd: 'meta.id;meta.table' },
+            { name: 'nrows', datatype: 'long', ucd: 'meta.number' },
+          ],
+          rows: (async function* () {
+            yield [saved.tableName, saved.nrows] as const;
+          })(),
+          leadingStatus: 'OK',
+          trailingStatus: () => undefined,
+          infos: [
+            { name: 'standardID', value: 'ivo://ivoa.net/std/TAP' },
+            { name: 'QUERY', value: tap.query },
+            { name: SAVE_AS_TABLE_PARAM, value: saved.tableName },
+          ],
+        });
+        await job.addResult('result', Readable.from(summary), tap.format.contentType);
+        return undefined;
+      }
       let result: Awaited<ReturnType<typeof executeQuery>>;
       try {
-        result = await executeQuery(
-          opts.pool,
-          async (client) => {
-            const uploaded: CatalogueTable[] = [];
-            for (const [i, u] of tap.uploads.entries()) {
-              uploaded.push(await loadUpload(client, u, files.get(u)!, opts.uploadLimits, i));
-            }
-            return compileAdql(tap.query, opts.catalogues.view(identity).adql, uploaded, {
-              maxrec: tap.maxrec,
-            });
-          },
-          {
-            identity,
-            maxrec: tap.maxrec,
-            timeoutSeconds: job.executionDuration > 0 ? job.executionDuration : opts.limits.asyncDurationHard,
-            signal,
-            copyFormat: copyFormatFor(tap.format.format),
-          },
-        );
+        result = await executeQuery(opts.pool, (client) => build(client, tap.maxrec), {
+          identity,
+          maxrec: tap.maxrec,
+          timeoutSeconds,
+          signal,
+          copyFormat: copyFormatFor(tap.format.format),
+        });
       } catch (err) {
         if (!isExpected(err)) opts.logError?.(err, job.id);
         throw failure(err);

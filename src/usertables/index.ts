@@ -53,9 +53,30 @@ export {
 } from './permissions.js';
 export { type UserTableRoutesOptions, userTableRoutes } from './routes.js';
 export {
+  type SavedTable,
+  type SaveRequest,
+  savedColumnNames,
+  saveQueryResult,
+  tapSaveResult,
+} from './save-result.js';
+export {
   DEFAULT_USER_TABLE_SETTINGS,
   USER_TABLE_VARIABLES,
   type UserTableSettings,
   userTableSettings,
 } from './settings.js';
 export { createUserTable, dropUserTable, findUserTable, loadUserTable, type UserTableRow } from './tables.js';
+export {
+  assertMayWrite,
+  grantsFromHeaders,
+  groupOf,
+  type HeaderGrants,
+  PERMISSIONS_PATH,
+  parsePermissionsDocument,
+  permissionHeaders,
+  permissionsDocument,
+  registerPermissions,
+  TABLE_PERMISSIONS_STANDARD_ID,
+  type UserTableAccess,
+  userTableAccess,
+} from './youcat-permissions.js';

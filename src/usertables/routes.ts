@@ -38,6 +38,7 @@ import { ownTable, UserTableError, userSchemaOf } from './names.js';
 import { mayRead, mayWrite } from './permissions.js';
 import type { UserTableSettings } from './settings.js';
 import { createUserTable, dropUserTable, findUserTable, loadUserTable } from './tables.js';
+import { grantsFromHeaders } from './youcat-permissions.js';
 
 export interface UserTableRoutesOptions {
   readonly pool: pg.Pool;
@@ -149,6 +150,7 @@ export async function userTableRoutes(app: FastifyInstance, opts: UserTableRoute
     const who = caller(request, reply);
     if (!who) return reply;
     const ref = ownTable(request.params.name, who.schema);
+    const { grants } = grantsFromHeaders(request.headers, who.identity.sub);
     const type = mediaType(request);
     if (type === 'application/x-votable+xml') {
       const source = await openStreamSource(
@@ -161,7 +163,7 @@ export async function userTableRoutes(app: FastifyInstance, opts: UserTableRoute
         const change = expectChange(opts.catalogues, ref.qualified);
         const { nrows } = await createUserTable(
           pool,
-          { ref, description, owner: who.identity.sub!, rows: source },
+          { ref, description, owner: who.identity.sub!, rows: source, grants },
           settings,
         ).catch((err) => {
           change.cancel();
@@ -181,10 +183,12 @@ export async function userTableRoutes(app: FastifyInstance, opts: UserTableRoute
       const xml = await readText(body(request, Math.min(settings.maxRequestBytes, MAX_DEFINITION_BYTES)));
       const description = tableFromVosi(xml, ref, settings);
       const change = expectChange(opts.catalogues, ref.qualified);
-      await createUserTable(pool, { ref, description, owner: who.identity.sub! }, settings).catch((err) => {
-        change.cancel();
-        throw err;
-      });
+      await createUserTable(pool, { ref, description, owner: who.identity.sub!, grants }, settings).catch(
+        (err) => {
+          change.cancel();
+          throw err;
+        },
+      );
       await change.wait();
       return reply
         .code(201)

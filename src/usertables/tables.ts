@@ -28,6 +28,7 @@ import {
 } from '../publish/index.js';
 import { LOCK_KEY_SQL, quoteIdent } from '../publish/staging.js';
 import { type TableRef, UserTableError } from './names.js';
+import { type UserTableGrants, writeUserTablePermissions } from './permissions.js';
 import type { UserTableSettings } from './settings.js';
 
 /** The stored row of a user table. */
@@ -122,6 +123,8 @@ export interface CreateInput {
   readonly owner: string;
   /** Rows to load with the creation (a VOTable definition may carry them). */
   readonly rows?: DataSource;
+  /** Grants asked for with the creation (youcat's x-vosi-* headers), set in the same transaction. */
+  readonly grants?: UserTableGrants;
 }
 
 /** Creates a user table (and loads its rows, when given) in one transaction. */
@@ -181,6 +184,7 @@ export async function createUserTable(
       ref.qualified,
       input.owner,
     ]);
+    if (input.grants) await writeUserTablePermissions(client, ref.qualified, input.grants);
     let nrows = 0;
     if (input.rows)
       nrows = await appendRows(client, plan, ref.qualified, input.owner, 0, input.rows, settings);
