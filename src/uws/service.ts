@@ -746,13 +746,16 @@ export class UwsService {
       return r !== undefined && !r.reason;
     });
     if (ids.length === 0) return;
-    const leases: Held[] = ids.map((id) => ({ id, lease: this.running.get(id)!.job.lease }));
+    // The runs asked about, kept: while the database answers, this process may claim one
+    // of these jobs again (a new run, a new lease), and only the run asked about may be
+    // stopped for a lease it no longer holds.
+    const asked = ids.map((id) => this.running.get(id)!);
+    const leases: Held[] = asked.map((r) => ({ id: r.job.id, lease: r.job.lease }));
     try {
       const held = await this.storage.heartbeat(this.workerId, leases);
-      for (const id of ids) {
-        const r = this.running.get(id);
+      for (const r of asked) {
         // Aborted, deleted or taken over while a notification was missed.
-        if (r && !r.settled && !held.has(id)) this.cancel(r, 'gone');
+        if (!r.settled && !held.has(r.job.id)) this.cancel(r, 'gone');
       }
     } catch (err) {
       this.logger.error(
