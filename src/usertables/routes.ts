@@ -37,7 +37,7 @@ import { tableFromFields, tableFromVosi } from './definition.js';
 import { ownTable, UserTableError, userSchemaOf } from './names.js';
 import { mayRead, mayWrite } from './permissions.js';
 import type { UserTableSettings } from './settings.js';
-import { createUserTable, dropUserTable, findUserTable, loadUserTable } from './tables.js';
+import { type CreateInput, createUserTable, dropUserTable, findUserTable, loadUserTable } from './tables.js';
 import { grantsFromHeaders } from './youcat-permissions.js';
 
 export interface UserTableRoutesOptions {
@@ -152,6 +152,23 @@ export async function userTableRoutes(app: FastifyInstance, opts: UserTableRoute
     const ref = ownTable(request.params.name, who.schema);
     const { grants } = grantsFromHeaders(request.headers, who.identity.sub);
     const type = mediaType(request);
+    // The table is answered only once this process's catalogue has it, so the caller's next
+    // query finds it (the NOTIFY could otherwise arrive after the answer).
+    const create = async (input: CreateInput): Promise<{ nrows: number }> => {
+      const change = expectChange(opts.catalogues, ref.qualified);
+      const made = await createUserTable(pool, input, settings).catch((err) => {
+        change.cancel();
+        throw err;
+      });
+      await change.wait();
+      return made;
+    };
+    const created = (text: string) =>
+      reply
+        .code(201)
+        .header('location', `${request.protocol}://${request.host}/tap/tables/${ref.qualified}`)
+        .type('text/plain; charset=utf-8')
+        .send(text);
     if (type === 'application/x-votable+xml') {
       const source = await openStreamSource(
         'the VOTable',
@@ -160,21 +177,8 @@ export async function userTableRoutes(app: FastifyInstance, opts: UserTableRoute
       );
       try {
         const description = tableFromFields(source.columns, ref, source.meta.description, settings);
-        const change = expectChange(opts.catalogues, ref.qualified);
-        const { nrows } = await createUserTable(
-          pool,
-          { ref, description, owner: who.identity.sub!, rows: source, grants },
-          settings,
-        ).catch((err) => {
-          change.cancel();
-          throw err;
-        });
-        await change.wait();
-        return reply
-          .code(201)
-          .header('location', `${request.protocol}://${request.host}/tap/tables/${ref.qualified}`)
-          .type('text/plain; charset=utf-8')
-          .send(`created ${ref.qualified} with ${nrows} rows\n`);
+        const { nrows } = await create({ ref, description, owner: who.identity.sub!, rows: source, grants });
+        return created(`created ${ref.qualified} with ${nrows} rows\n`);
       } finally {
         await source.close().catch(() => {});
       }
@@ -182,19 +186,8 @@ export async function userTableRoutes(app: FastifyInstance, opts: UserTableRoute
     if (type === 'text/xml' || type === 'application/xml' || type === '') {
       const xml = await readText(body(request, Math.min(settings.maxRequestBytes, MAX_DEFINITION_BYTES)));
       const description = tableFromVosi(xml, ref, settings);
-      const change = expectChange(opts.catalogues, ref.qualified);
-      await createUserTable(pool, { ref, description, owner: who.identity.sub!, grants }, settings).catch(
-        (err) => {
-          change.cancel();
-          throw err;
-        },
-      );
-      await change.wait();
-      return reply
-        .code(201)
-        .header('location', `${request.protocol}://${request.host}/tap/tables/${ref.qualified}`)
-        .type('text/plain; charset=utf-8')
-        .send(`created ${ref.qualified}\n`);
+      await create({ ref, description, owner: who.identity.sub!, grants });
+      return created(`created ${ref.qualified}\n`);
     }
     return dali(
       reply,

@@ -12,33 +12,21 @@
  * index. The row and byte quotas of user tables apply; a failure leaves no table behind.
  */
 import type pg from 'pg';
-import { type CompiledQuery, inlineParameters } from '../../adql/index.js';
+import { inlineParameters } from '../../adql/index.js';
 import { HEALPIX_INDEX_ORDER } from '../../sky/index.js';
-import { type Identity, withIdentity, withMaintenance } from '../auth/index.js';
+import { withIdentity, withMaintenance } from '../auth/index.js';
 import { type CatalogueSource, type LiveCatalogue, notifyCatalogueChanged } from '../catalogue/index.js';
 import { DaliError } from '../dali/index.js';
 import { planTable, type SourceColumn } from '../publish/index.js';
 import { quoteIdent } from '../publish/staging.js';
+import type { SaveResultRequest } from '../tap/async.js';
 import { tableFromFields } from './definition.js';
 import { foldName, nameProblem, ownTable, UserTableError, userSchemaOf } from './names.js';
 import type { UserTableSettings } from './settings.js';
 import { createUserTable, dropUserTable, findUserTable } from './tables.js';
 
-export interface SaveRequest {
-  readonly identity: Identity;
-  /** `name` (in the caller's schema) or `user_<name>.name`. */
-  readonly tableName: string;
-  /** The ADQL text, kept in the table's description. */
-  readonly query: string;
-  /**
-   * Compiles the query in the caller's transaction (after loading its uploads there),
-   * returning at most `maxrec` + 1 rows.
-   */
-  readonly build: (client: pg.PoolClient, maxrec: number) => Promise<CompiledQuery>;
-  readonly timeoutSeconds: number;
-  /** Rows the result may have: the job's MAXREC when given, else the table limit. */
-  readonly maxrec?: number;
-}
+/** What the TAP job runner asks for (the seam is declared on the TAP side, src/tap/async.ts). */
+export type SaveRequest = SaveResultRequest;
 
 export interface SavedTable {
   readonly tableName: string;
