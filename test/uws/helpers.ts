@@ -108,7 +108,10 @@ export function testRunner(log: RunLog = newRunLog()): JobRunner {
     if (log.active.has(job.id)) log.overlaps.push(job.id);
     log.active.add(job.id);
     log.started.set(job.id, (log.started.get(job.id) ?? 0) + 1);
-    signal.addEventListener('abort', () => log.aborted.add(job.id), { once: true });
+    // A run stopped before its runner began (a stop right after the claim) is aborted too:
+    // its signal fires no event any more.
+    if (signal.aborted) log.aborted.add(job.id);
+    else signal.addEventListener('abort', () => log.aborted.add(job.id), { once: true });
     const owner = job.owner ?? '';
     const now = (log.runningPerOwner.get(owner) ?? 0) + 1;
     log.runningPerOwner.set(owner, now);
