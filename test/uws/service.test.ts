@@ -498,6 +498,10 @@ describe('UwsService across processes', () => {
       run: true,
     });
     await untilPhase(leaving, job.id, 'EXECUTING');
+    // EXECUTING is committed at the claim, a moment before the runner begins; a stop in that
+    // moment gives the job back without running it, and there is no run to abort.
+    for (let i = 0; i < 500 && !seen.started.has(job.id); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(seen.started.get(job.id)).toBe(1);
     await leaving.stop();
     const back = await leaving.storage.get(job.id);
     expect(back?.phase).toBe('QUEUED');
