@@ -62,6 +62,11 @@ export class HealpixSorter {
     this.run = new CopyBinaryWriter(Math.max(1 << 16, opts.memoryBytes + (1 << 16)));
   }
 
+  /** The run is written to disk once it holds this many bytes (checked by added()). */
+  get spillAt(): number {
+    return this.opts.memoryBytes;
+  }
+
   /** Number of runs written to disk so far. */
   get runsOnDisk(): number {
     return this.spilled.length;

@@ -12,6 +12,7 @@
  * load has touched nothing the catalogue references: its tables in vonode_staging are
  * removed by the next publish or start (cleanupPublishing).
  */
+import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -25,11 +26,11 @@ import type {
   ValidationLevel,
 } from './description.js';
 import { HealpixSorter } from './healpix-sort.js';
-import { PublishError, planTable, rowEncoder, type TablePlan } from './plan.js';
+import { PublishError, planTable, type RowEncoder, rowEncoder, type TablePlan } from './plan.js';
 import { publishedTableOf } from './published.js';
 import { openDataSource } from './readers/index.js';
 import type { CatalogueStore, ToPublished } from './register.js';
-import { DataFileError, type DataSource } from './source.js';
+import { DataFileError, type DataSource, type TextRowBatch } from './source.js';
 import {
   cleanupPublishing,
   dropWithRetry,
@@ -42,6 +43,8 @@ import {
   stagingName,
   versionTableName,
 } from './staging.js';
+import { DECLINED } from './text-rows.js';
+import { TextRowPool, type TextRowsReply } from './text-rows-pool.js';
 import { type Problem, type Validation, validateDescription } from './validate.js';
 
 export type PublishPhase = 'read' | 'sort' | 'index' | 'analyze' | 'swap';
@@ -71,6 +74,11 @@ export interface PublishOptions {
    * temporary file (default VONODE_PUBLISH_SORT_MEMORY, else 48 MiB).
    */
   readonly sortMemoryBytes?: number;
+  /**
+   * Threads encoding a CSV's lines beside the main thread (default VONODE_PUBLISH_THREADS,
+   * else 1 on a machine with two cores or more, and none for a file under 16 MiB).
+   */
+  readonly threads?: number;
   /** Default validateDescription (src/publish/validate.ts). */
   readonly validate?: (desc: CatalogueDescription, level: ValidationLevel) => Validation;
 }
@@ -185,6 +193,103 @@ export async function publishCatalogue(
 
 function problemText(p: Problem): string {
   return p.where ? `${p.where}: ${p.message}` : p.message;
+}
+
+/** Where encodeRows reports each row: the HEALPix sort, or nothing. */
+interface RowSink {
+  added(start: number, keyAt: number): void;
+  /** added() may write the run away once it holds this many bytes. */
+  readonly spillAt: number;
+}
+
+/**
+ * Encodes a source's rows into w, batch by batch (yields the rows of each), telling `sort`
+ * where each row starts and where its HEALPix key is. CSV lines go through the encoder's
+ * text path (text-rows.ts), on `pool`'s threads when given, else through typed values.
+ */
+async function* encodeRows(
+  source: DataSource,
+  encoder: RowEncoder,
+  w: CopyBinaryWriter,
+  sort?: RowSink,
+  pool?: TextRowPool,
+): AsyncGenerator<number> {
+  const text = encoder.text;
+  if (text && source.textRows) {
+    const local = (b: TextRowBatch) => {
+      const { starts, ends } = b;
+      for (let i = 0; i < b.count; i++) {
+        const start = w.pos;
+        let keyAt = starts[i] >= 0 ? text(w, b.text, starts[i], ends[i]) : DECLINED;
+        if (keyAt === DECLINED) keyAt = encoder.write(w, b.values(i), b.firstRow + i);
+        sort?.added(start, keyAt);
+      }
+    };
+    // Batches sent to the threads, placed in file order; two per thread keep them busy.
+    const sent: { b: TextRowBatch; reply?: Promise<TextRowsReply> }[] = [];
+    const place = async (item: (typeof sent)[number]) => {
+      if (item.reply) placeEncoded(w, await item.reply, item.b, encoder, sort);
+      else local(item.b);
+      return item.b.count;
+    };
+    for await (const b of source.textRows()) {
+      if (!pool) {
+        local(b);
+        yield b.count;
+        continue;
+      }
+      // Records split by the reader (no text) are placed here, in their turn.
+      sent.push({ b, ...(b.text !== '' ? { reply: pool.encode(b) } : {}) });
+      if (sent.length > pool.size * 2) yield await place(sent.shift() as (typeof sent)[number]);
+    }
+    while (sent.length > 0) yield await place(sent.shift() as (typeof sent)[number]);
+    return;
+  }
+  for await (const batch of source.batches()) {
+    let row = batch.firstRow;
+    for (const values of batch.rows) {
+      const start = w.pos;
+      // Not inside sort?.added(...): without a sort its arguments would not be evaluated.
+      const keyAt = encoder.write(w, values, row++);
+      sort?.added(start, keyAt);
+    }
+    yield batch.rows.length;
+  }
+}
+
+/**
+ * A thread's encoded batch into w: runs of rows are copied as one block (as many as fit
+ * before the sort's spill point, so no spill happens while their positions are reported),
+ * and a row the thread declined is encoded here from its typed values.
+ */
+function placeEncoded(
+  w: CopyBinaryWriter,
+  reply: TextRowsReply,
+  b: TextRowBatch,
+  encoder: RowEncoder,
+  sort?: RowSink,
+): void {
+  const { bytes, starts, keys } = reply;
+  const src = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const count = keys.length;
+  const limit = sort ? sort.spillAt : Number.POSITIVE_INFINITY;
+  let i = 0;
+  while (i < count) {
+    if (keys[i] === DECLINED) {
+      const start = w.pos;
+      const keyAt = encoder.write(w, b.values(i), b.firstRow + i);
+      sort?.added(start, keyAt);
+      i++;
+      continue;
+    }
+    const room = limit - w.pos;
+    let j = i + 1;
+    while (j < count && keys[j] !== DECLINED && starts[j + 1] - starts[i] < room) j++;
+    const base = w.pos - starts[i];
+    w.bytes(src, starts[i], starts[j] - starts[i]);
+    if (sort) for (let k = i; k < j; k++) sort.added(base + starts[k], keys[k] >= 0 ? base + keys[k] : -1);
+    i = j;
+  }
 }
 
 /** The data file opened with the described datatypes (CSV/TSV then skip inferring them). */
@@ -308,18 +413,14 @@ async function buildVersion(
       // new version, in HEALPix order (healpix-sort.ts), created in the same transaction
       // so COPY FREEZE spares the index builds and ANALYZE the hint-bit writes.
       const sorter = plan.healpix ? new HealpixSorter({ memoryBytes: sortMemoryBytes(opts) }) : undefined;
+      const pool = textRowPool(encoder, source, opts);
       const tick = readProgress();
       async function* chunks(): AsyncGenerator<Buffer> {
         const w = sorter ? sorter.run : new CopyBinaryWriter();
         if (!sorter) w.header();
-        for await (const batch of source.batches()) {
-          let row = batch.firstRow;
-          if (sorter) for (const values of batch.rows) sorter.added(w.pos, encoder.write(w, values, row++));
-          else {
-            for (const values of batch.rows) encoder.write(w, values, row++);
-            if (w.length >= 1 << 18) yield w.take();
-          }
-          rows += batch.rows.length;
+        for await (const count of encodeRows(source, encoder, w, sorter, pool)) {
+          if (!sorter && w.length >= 1 << 18) yield w.take();
+          rows += count;
           tick();
         }
         progress('read', rows, t);
@@ -341,6 +442,7 @@ async function buildVersion(
         await client.query('COMMIT');
       } finally {
         sorter?.close();
+        await pool?.close();
       }
       if (sorter)
         log(
@@ -362,10 +464,8 @@ async function buildVersion(
       async function* chunks(): AsyncGenerator<Buffer> {
         const w = new CopyBinaryWriter();
         w.header();
-        for await (const batch of source.batches()) {
-          let row = batch.firstRow;
-          for (const values of batch.rows) encoder.write(w, values, row++);
-          rows += batch.rows.length;
+        for await (const count of encodeRows(source, encoder, w)) {
+          rows += count;
           if (w.length >= 1 << 18) yield w.take();
           tick();
         }
@@ -435,6 +535,28 @@ async function buildVersion(
     }
     client.release(broken);
   }
+}
+
+/** Below this size a CSV is encoded on the main thread: starting threads would cost more. */
+const THREADS_FROM_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Threads that encode a CSV's lines: the option, else VONODE_PUBLISH_THREADS, else one
+ * where the machine has a second core (the main thread reads, sorts and COPYs meanwhile).
+ */
+function textRowPool(encoder: RowEncoder, source: DataSource, opts: PublishOptions): TextRowPool | undefined {
+  if (!encoder.textSpec) return undefined;
+  let n = opts.threads;
+  if (n === undefined) {
+    if ((source.totalBytes ?? 0) < THREADS_FROM_BYTES) return undefined;
+    const env = process.env.VONODE_PUBLISH_THREADS?.trim();
+    if (env) {
+      n = Number(env);
+      if (!Number.isSafeInteger(n) || n < 0 || n > 64)
+        throw new PublishError(`VONODE_PUBLISH_THREADS is '${env}': give a number of threads from 0 to 64`);
+    } else n = availableParallelism() > 1 ? 1 : 0;
+  }
+  return n > 0 ? new TextRowPool(encoder.textSpec, n) : undefined;
 }
 
 /** Memory of the HEALPix sort's runs: the option, else VONODE_PUBLISH_SORT_MEMORY, else 48 MiB. */

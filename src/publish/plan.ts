@@ -6,10 +6,11 @@
  */
 import { HEALPIX_INDEX_ORDER, nestedIndexWords } from '../../sky/index.js';
 import { type BinaryEncoder, binaryColumnOf, type CopyBinaryWriter } from './copy-binary.js';
-import { sqlTypeOf, ValueError } from './copy-encoding.js';
+import { isArrayColumn, isTimestamp, sqlTypeOf, ValueError } from './copy-encoding.js';
 import type { ColumnDescription, TableDescription } from './description.js';
 import type { DataSource } from './source.js';
 import { plainName } from './staging.js';
+import { type TextCellKind, type TextRowSpec, type TextRowWriter, textRowWriter } from './text-rows.js';
 
 /** A publish that cannot go on; the message is the whole story, for one CLI line. */
 export class PublishError extends Error {
@@ -153,6 +154,14 @@ export interface RowEncoder {
    * 8 bytes of the row's HEALPix index are (the sort key), -1 when it has none.
    */
   write(w: CopyBinaryWriter, values: readonly unknown[], row: number): number;
+  /**
+   * The same row from its CSV line (TextRowBatch), or DECLINED for a line that needs the
+   * typed values and write(); absent when the source has no lines or a column needs the
+   * general path (arrays, timestamps, a datatype other than the reader's).
+   */
+  readonly text?: TextRowWriter;
+  /** What `text` was made from, for threads that make their own (text-rows-pool.ts). */
+  readonly textSpec?: TextRowSpec;
 }
 
 /**
@@ -164,7 +173,7 @@ export function rowEncoder(plan: TablePlan, source: DataSource): RowEncoder {
   const desc = plan.desc;
   const fileCols = source.columns.map((c) => c.name.toLowerCase());
   const missing: string[] = [];
-  const feeds: { index: number; enc: BinaryEncoder; name: string }[] = [];
+  const feeds: { index: number; enc: BinaryEncoder; name: string; column?: ColumnDescription }[] = [];
   let healpixAt = -1;
   for (const c of desc.columns) {
     if (plan.healpix !== undefined && sqlNameOf(c) === plan.healpix) {
@@ -175,7 +184,7 @@ export function rowEncoder(plan: TablePlan, source: DataSource): RowEncoder {
     const wanted = plainName(c.source ?? c.name).toLowerCase();
     const index = fileCols.indexOf(wanted);
     if (index < 0) missing.push(c.source ? `${c.name} (source ${c.source})` : c.name);
-    feeds.push({ index, enc: binaryColumnOf(c).encode, name: c.name });
+    feeds.push({ index, enc: binaryColumnOf(c).encode, name: c.name, column: c });
   }
   if (missing.length > 0)
     throw new PublishError(
@@ -191,7 +200,9 @@ export function rowEncoder(plan: TablePlan, source: DataSource): RowEncoder {
   const width = source.columns.length;
   const path = source.path;
   const n = feeds.length;
+  const textSpec = textSpecOf(source, feeds, healpixAt, raIndex, decIndex);
   return {
+    ...(textSpec ? { textSpec, text: textRowWriter(textSpec) } : {}),
     write(w, values, row) {
       if (values.length !== width)
         throw new PublishError(
@@ -220,6 +231,55 @@ export function rowEncoder(plan: TablePlan, source: DataSource): RowEncoder {
     },
   };
 }
+
+/** rowEncoder's text path, where every column can take it (text-rows.ts). */
+function textSpecOf(
+  source: DataSource,
+  feeds: readonly { index: number; column?: ColumnDescription }[],
+  healpixAt: number,
+  raIndex: number,
+  decIndex: number,
+): TextRowSpec | undefined {
+  if (!source.textRows || source.delimiter === undefined) return undefined;
+  const fields: TextRowSpec['fields'][number][] = [];
+  for (let i = 0; i < feeds.length; i++) {
+    const f = feeds[i];
+    if (i === healpixAt) {
+      fields.push({ kind: 'double', index: -1, nullable: true });
+      continue;
+    }
+    const c = f.column;
+    // The reader types a cell by its own column; the text path reads it once, so both must agree.
+    if (!c || isArrayColumn(c) || isTimestamp(c) || source.columns[f.index]?.datatype !== c.datatype)
+      return undefined;
+    const d = c.datatype;
+    const kind = d === 'char' || d === 'unicodeChar' ? 'text' : d === 'bit' ? 'boolean' : TEXT_KINDS.get(d);
+    if (!kind) return undefined;
+    fields.push({ kind, index: f.index, nullable: c.nullable !== false });
+  }
+  const positionType = (i: number) => source.columns[i]?.datatype;
+  if (healpixAt >= 0 && (raIndex < 0 || decIndex < 0)) return undefined;
+  const floatPosition =
+    healpixAt >= 0 && positionType(raIndex) === 'float' && positionType(decIndex) === 'float';
+  if (
+    healpixAt >= 0 &&
+    !floatPosition &&
+    (positionType(raIndex) !== 'double' || positionType(decIndex) !== 'double')
+  )
+    return undefined;
+  return {
+    width: source.columns.length,
+    delimiter: source.delimiter,
+    fields,
+    ra: raIndex,
+    dec: decIndex,
+    positionFloat: floatPosition,
+  };
+}
+
+const TEXT_KINDS = new Map<string, TextCellKind>(
+  (['double', 'float', 'long', 'int', 'short', 'unsignedByte', 'boolean'] as const).map((k) => [k, k]),
+);
 
 function sourceOf(desc: TableDescription, column: string): string {
   const c = desc.columns.find((x) => same(x.name, column));

@@ -27,6 +27,25 @@ export interface SourceBatch {
   readonly rows: readonly (readonly unknown[])[];
 }
 
+/**
+ * Rows still as text (CSV), for a loader that encodes cells straight from the text
+ * (text-rows.ts) instead of typed values first: most rows of a large CSV never become
+ * arrays, numbers or strings. Row i (0-based in the batch) is the line
+ * text[starts[i], ends[i]) (cells split at the source's delimiter, no quotes in it) or,
+ * where starts[i] is -1, a record the general parser had to take (quoted fields).
+ * `values(i)` gives row i typed by the reader's own converters, throwing the
+ * DataFileError that names the row and column: the loader asks for it whenever the fast
+ * path declines a row.
+ */
+export interface TextRowBatch {
+  readonly firstRow: number;
+  readonly count: number;
+  readonly text: string;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  values(i: number): readonly unknown[];
+}
+
 export interface DataSource {
   readonly path: string;
   readonly format: DataFormat;
@@ -38,6 +57,10 @@ export interface DataSource {
   /** Bytes consumed so far. */
   bytesRead(): number;
   batches(): AsyncIterable<SourceBatch>;
+  /** The rows as text instead of batches() (either may be read, once): CSV only. */
+  textRows?(): AsyncIterable<TextRowBatch>;
+  /** The cell separator of textRows() lines (a character code: 44 for CSV). */
+  readonly delimiter?: number;
   close(): Promise<void>;
 }
 

@@ -8,8 +8,15 @@
  */
 import { isAscii } from 'node:buffer';
 import type { Datatype } from '../../../votable/index.js';
-import { DataFileError, type DataSource, type SourceBatch, type SourceColumn } from '../source.js';
+import {
+  DataFileError,
+  type DataSource,
+  type SourceBatch,
+  type SourceColumn,
+  type TextRowBatch,
+} from '../source.js';
 import { type FileBytes, openFileBytes } from './bytes.js';
+import { fastDecimal, fastInteger } from './decimal.js';
 
 export interface DelimitedOptions {
   /** Rows read to infer the column types (default 1000). */
@@ -238,78 +245,6 @@ function fastKind(datatype: Datatype): number {
   }
 }
 
-const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
-
-/**
- * A plain decimal (sign, at most 15 significant digits, point, exponent) read from
- * text[a..b) as the nearest double, NaN when it is anything else. With m < 2^53 and
- * |e| <= 22 both m and 10^|e| are exact doubles, so the one division or multiplication
- * rounds correctly (Clinger's fast path): the same double Number() gives.
- */
-function fastDecimal(text: string, a: number, b: number): number {
-  let i = a;
-  let c = text.charCodeAt(i);
-  const neg = c === 45;
-  if (neg || c === 43) i++;
-  let m = 0;
-  let digits = 0;
-  let scale = 0;
-  let any = false;
-  let dot = false;
-  let exp = 0;
-  for (; i < b; i++) {
-    c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      any = true;
-      if (m === 0 && c === 48) {
-        if (dot) scale++;
-        continue;
-      }
-      if (digits === 15) return Number.NaN;
-      m = m * 10 + (c - 48);
-      digits++;
-      if (dot) scale++;
-    } else if (c === 46 && !dot) dot = true;
-    else if ((c === 101 || c === 69) && any) {
-      i++;
-      c = text.charCodeAt(i);
-      const eneg = c === 45;
-      if (eneg || c === 43) i++;
-      if (i >= b || b - i > 3) return Number.NaN;
-      for (; i < b; i++) {
-        c = text.charCodeAt(i) - 48;
-        if (c < 0 || c > 9) return Number.NaN;
-        exp = exp * 10 + c;
-      }
-      if (eneg) exp = -exp;
-    } else return Number.NaN;
-  }
-  if (!any) return Number.NaN;
-  const e = exp - scale;
-  let v: number;
-  if (m === 0 || e === 0) v = m;
-  else if (e > 0 && e <= 22) v = m * POW10[e];
-  else if (e < 0 && e >= -22) v = m / POW10[-e];
-  else return Number.NaN;
-  return neg ? -v : v;
-}
-
-/** Digits with an optional sign, at most 15 of them, from text[a..b); NaN otherwise. */
-function fastInteger(text: string, a: number, b: number): number {
-  let i = a;
-  let c = text.charCodeAt(i);
-  const neg = c === 45;
-  if (neg || c === 43) i++;
-  if (i >= b || b - i > 15) return Number.NaN;
-  let v = 0;
-  for (; i < b; i++) {
-    c = text.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return Number.NaN;
-    v = v * 10 + c;
-  }
-  return neg ? -v : v;
-}
-
 /**
  * The cells of one unquoted line, numbers converted on the way by `kinds`. A cell the
  * fast path does not take (blanks, NaN, 17 digits, out of range...) is left as its text
@@ -350,7 +285,14 @@ function splitTyped(text: string, a: number, b: number, delimChar: string, kinds
   }
 }
 
-/** Splits text into records; returns where the unfinished record starts. */
+/** splitRecords' record for a line whose offsets went to `lines` (TextRowBatch). */
+const LINE: unknown[] = [];
+
+/**
+ * Splits text into records; returns where the unfinished record starts. With `lines`, an
+ * unquoted line is not split: LINE stands for it in `out` and its start and end go to
+ * `lines` (-1, -1 for a record split into fields).
+ */
 function splitRecords(
   text: string,
   final: boolean,
@@ -360,6 +302,7 @@ function splitRecords(
   maxRecords: number,
   onBadQuote: (recordIndex: number) => never,
   kinds: Uint8Array | null,
+  lines: number[] | null,
 ): number {
   const n = text.length;
   const delimChar = String.fromCharCode(delim);
@@ -375,12 +318,17 @@ function splitRecords(
       const end = nl < 0 ? n : nl;
       const stop = end > p && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
       p = nl < 0 ? n : nl + 1;
-      if (stop > rowStart)
-        out.push(
-          kinds
-            ? splitTyped(text, rowStart, stop, delimChar, kinds)
-            : text.slice(rowStart, stop).split(delimChar),
-        );
+      if (stop > rowStart) {
+        if (lines) {
+          out.push(LINE);
+          lines.push(rowStart, stop);
+        } else
+          out.push(
+            kinds
+              ? splitTyped(text, rowStart, stop, delimChar, kinds)
+              : text.slice(rowStart, stop).split(delimChar),
+          );
+      }
       continue;
     }
     const fields: string[] = [];
@@ -433,7 +381,10 @@ function splitRecords(
       if (p < n && text.charCodeAt(p) === 10) p++;
     } else if (c === 10) p++;
     // Blank lines (a trailing newline, separators) carry no row.
-    if (!(fields.length === 1 && fields[0] === '' && p - rowStart <= 2)) out.push(fields);
+    if (!(fields.length === 1 && fields[0] === '' && p - rowStart <= 2)) {
+      out.push(fields);
+      lines?.push(-1, -1);
+    }
   }
   return p;
 }
@@ -476,6 +427,32 @@ export async function openDelimited(
     );
   };
 
+  /** Appends the next chunk of the file to `text` (sets eof at the end); `split` rows are pending. */
+  const readChunk = async (split: number): Promise<void> => {
+    let r: IteratorResult<Buffer>;
+    r = await it.next();
+    if (r.done) {
+      eof = true;
+      try {
+        text += utf8.decode();
+      } catch {
+        fail('the file is not valid UTF-8 text', rowOf(split));
+      }
+    } else {
+      try {
+        // ASCII text (most catalogues) is taken as Latin-1: one-byte strings, no UTF-8 decoding.
+        // The decoder is kept for any chunk after a non-ASCII one, which may end mid-character.
+        if (!decoderPending && isAscii(r.value)) text += r.value.toString('latin1');
+        else {
+          text += utf8.decode(r.value, { stream: true });
+          decoderPending = !isAscii(r.value);
+        }
+      } catch {
+        fail('the file is not valid UTF-8 text', rowOf(split));
+      }
+    }
+  };
+
   /** Splits more records into `pending` until it holds `want` rows or the file ends. */
   const fill = async (want: number): Promise<void> => {
     while (pending.length < want) {
@@ -492,6 +469,7 @@ export async function openDelimited(
           (i) =>
             fail('text after a closing quote (a quote inside a field must be doubled, RFC 4180)', rowOf(i)),
           kinds,
+          null,
         );
       } catch (e) {
         if (e instanceof DataFileError && e.path === '')
@@ -519,28 +497,7 @@ export async function openDelimited(
           `a line is longer than ${maxLine} characters: is this really ${format.toUpperCase()}?`,
           rowOf(pending.length),
         );
-      let r: IteratorResult<Buffer>;
-      r = await it.next();
-      if (r.done) {
-        eof = true;
-        try {
-          text += utf8.decode();
-        } catch {
-          fail('the file is not valid UTF-8 text', rowOf(pending.length));
-        }
-      } else {
-        try {
-          // ASCII text (most catalogues) is taken as Latin-1: one-byte strings, no UTF-8 decoding.
-          // The decoder is kept for any chunk after a non-ASCII one, which may end mid-character.
-          if (!decoderPending && isAscii(r.value)) text += r.value.toString('latin1');
-          else {
-            text += utf8.decode(r.value, { stream: true });
-            decoderPending = !isAscii(r.value);
-          }
-        } catch {
-          fail('the file is not valid UTF-8 text', rowOf(pending.length));
-        }
-      }
+      await readChunk(pending.length);
     }
   };
   const rowOf = (i: number) => (header ? nextRow + i : 0);
@@ -567,49 +524,149 @@ export async function openDelimited(
   const ncol = columns.length;
   const unescapeTsv = format === 'tsv';
 
+  const delimChar = String.fromCharCode(delim);
+
+  /**
+   * Row `rowNumber` typed in place by the converters (numbers the fast path read stay);
+   * `last` says it is the file's last row, for the truncation hint.
+   */
+  const typedRow = (record: string | unknown[], rowNumber: number, last: boolean): unknown[] => {
+    const row = typeof record === 'string' ? record.split(delimChar) : record;
+    if (row.length !== ncol)
+      fail(
+        `${row.length} fields for ${ncol} columns${last && row.length < ncol ? ' (the file ends inside this row: truncated?)' : ''}`,
+        rowNumber,
+      );
+    for (let i = 0; i < ncol; i++) {
+      const cell = row[i];
+      // Numbers the fast path already read (splitTyped).
+      if (typeof cell !== 'string') continue;
+      let t = cell;
+      if (t === '') {
+        row[i] = null;
+        continue;
+      }
+      if (unescapeTsv && t.includes('\\')) t = t.replace(TSV_ESCAPE, (m) => TSV_UNESCAPE[m]);
+      try {
+        row[i] = convert[i](t);
+      } catch (e) {
+        if (e instanceof CellError)
+          fail(
+            `${e.message}${opts.types?.[columns[i].name] ? '' : ` (type inferred from the first ${sampleRows} rows; declare the column's datatype in the description)`}`,
+            rowNumber,
+            columns[i].name,
+          );
+        throw e;
+      }
+    }
+    return row;
+  };
+
+  /** The next batch of pending records, numbered from nextRow; none at the end. */
+  async function nextBatch(): Promise<{ first: number; take: unknown[][]; atEnd: boolean } | undefined> {
+    await fill(batchRows);
+    if (pending.length === 0) return undefined;
+    const take = pending.length > batchRows ? pending.slice(0, batchRows) : pending;
+    pending = take === pending ? [] : pending.slice(batchRows);
+    const first = nextRow;
+    nextRow += take.length;
+    return { first, take, atEnd: eof && pending.length === 0 && text === '' };
+  }
+
   async function* batches(): AsyncGenerator<SourceBatch> {
     try {
-      for (;;) {
-        await fill(batchRows);
-        if (pending.length === 0) return;
-        const take = pending.length > batchRows ? pending.slice(0, batchRows) : pending;
-        pending = take === pending ? [] : pending.slice(batchRows);
-        const first = nextRow;
-        for (let r = 0; r < take.length; r++) {
-          const row = take[r];
-          if (row.length !== ncol) {
-            const atEnd = eof && pending.length === 0 && r === take.length - 1 && text === '';
-            fail(
-              `${row.length} fields for ${ncol} columns${atEnd && row.length < ncol ? ' (the file ends inside this row: truncated?)' : ''}`,
-              first + r,
-            );
-          }
-          for (let i = 0; i < ncol; i++) {
-            const cell = row[i];
-            // Numbers the fast path already read (splitTyped).
-            if (typeof cell !== 'string') continue;
-            let t = cell;
-            if (t === '') {
-              row[i] = null;
-              continue;
-            }
-            if (unescapeTsv && t.includes('\\')) t = t.replace(TSV_ESCAPE, (m) => TSV_UNESCAPE[m]);
-            try {
-              row[i] = convert[i](t);
-            } catch (e) {
-              if (e instanceof CellError)
-                fail(
-                  `${e.message}${opts.types?.[columns[i].name] ? '' : ` (type inferred from the first ${sampleRows} rows; declare the column's datatype in the description)`}`,
-                  first + r,
-                  columns[i].name,
-                );
-              throw e;
-            }
-          }
-        }
-        nextRow += take.length;
+      for (let b = await nextBatch(); b; b = await nextBatch()) {
+        const { first, take, atEnd } = b;
+        for (let r = 0; r < take.length; r++) typedRow(take[r], first + r, atEnd && r === take.length - 1);
         yield { firstRow: first, rows: take };
       }
+    } finally {
+      bytes.close();
+    }
+  }
+
+  /**
+   * The next TextRowBatch: the records left from the type sample, else those of the text
+   * read so far (a chunk more each time), as offsets into that text.
+   */
+  const nextTextBatch = async (): Promise<TextRowBatch | undefined> => {
+    for (;;) {
+      let batchText = '';
+      let records: unknown[][];
+      let offsets: number[] = [];
+      if (pending.length > 0) {
+        records = pending;
+        pending = [];
+        offsets = new Array<number>(records.length * 2).fill(-1);
+      } else {
+        records = [];
+        let rest: number;
+        try {
+          rest = splitRecords(
+            text,
+            eof,
+            delim,
+            quoting,
+            records,
+            Number.POSITIVE_INFINITY,
+            (i) =>
+              fail(
+                'text after a closing quote (a quote inside a field must be doubled, RFC 4180)',
+                nextRow + i,
+              ),
+            null,
+            offsets,
+          );
+        } catch (e) {
+          if (e instanceof DataFileError && e.path === '')
+            fail(
+              'the file ends inside a quoted field: it is truncated or a quote is not closed',
+              nextRow + records.length,
+            );
+          throw e;
+        }
+        batchText = text;
+        text = rest === text.length ? '' : text.slice(rest);
+      }
+      if (records.length > 0) {
+        const first = nextRow;
+        const count = records.length;
+        nextRow += count;
+        const starts = new Int32Array(count);
+        const ends = new Int32Array(count);
+        for (let i = 0; i < count; i++) {
+          starts[i] = offsets[2 * i];
+          ends[i] = offsets[2 * i + 1];
+        }
+        const atEnd = eof && text === '' && pending.length === 0;
+        const t = batchText;
+        return {
+          firstRow: first,
+          count,
+          text: t,
+          starts,
+          ends,
+          values: (i) =>
+            typedRow(
+              starts[i] >= 0 ? t.slice(starts[i], ends[i]) : records[i],
+              first + i,
+              atEnd && i === count - 1,
+            ),
+        };
+      }
+      if (eof) {
+        if (text !== '') fail('cannot split the last line into fields', nextRow);
+        return undefined;
+      }
+      if (text.length > maxLine)
+        fail(`a line is longer than ${maxLine} characters: is this really ${format.toUpperCase()}?`, nextRow);
+      await readChunk(0);
+    }
+  };
+
+  async function* textBatches(): AsyncGenerator<TextRowBatch> {
+    try {
+      for (let b = await nextTextBatch(); b; b = await nextTextBatch()) yield b;
     } finally {
       bytes.close();
     }
@@ -628,6 +685,16 @@ export async function openDelimited(
       iterated = true;
       return batches();
     },
+    ...(format === 'csv' && !opts.numbersAsText
+      ? {
+          delimiter: delim,
+          textRows() {
+            if (iterated) throw new DataFileError('the rows of a data source can be read once', path);
+            iterated = true;
+            return textBatches();
+          },
+        }
+      : {}),
     async close() {
       bytes.close();
       await it.return?.();
