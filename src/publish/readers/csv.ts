@@ -408,6 +408,7 @@ export async function openDelimited(
   const bytes: FileBytes = opts.bytes ?? openFileBytes(path, size, gzip);
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   let decoderPending = false;
+  let textAscii = true;
   const it = bytes.chunks()[Symbol.asyncIterator]();
   let text = '';
   let eof = false;
@@ -429,6 +430,8 @@ export async function openDelimited(
 
   /** Appends the next chunk of the file to `text` (sets eof at the end); `split` rows are pending. */
   const readChunk = async (split: number): Promise<void> => {
+    // Whether `text` holds only characters of ASCII chunks (so its bytes are its characters).
+    if (text === '') textAscii = true;
     let r: IteratorResult<Buffer>;
     r = await it.next();
     if (r.done) {
@@ -442,10 +445,19 @@ export async function openDelimited(
       try {
         // ASCII text (most catalogues) is taken as Latin-1: one-byte strings, no UTF-8 decoding.
         // The decoder is kept for any chunk after a non-ASCII one, which may end mid-character.
-        if (!decoderPending && isAscii(r.value)) text += r.value.toString('latin1');
-        else {
+        if (!decoderPending && isAscii(r.value)) {
+          // The unsplit rest (part of a line) goes in front as bytes: `text += chunk` would
+          // make a rope, and indexOf on a rope was measured 20 to 40 times slower.
+          text =
+            text === ''
+              ? r.value.toString('latin1')
+              : textAscii
+                ? Buffer.concat([Buffer.from(text, 'latin1'), r.value]).toString('latin1')
+                : text + r.value.toString('latin1');
+        } else {
           text += utf8.decode(r.value, { stream: true });
           decoderPending = !isAscii(r.value);
+          textAscii = false;
         }
       } catch {
         fail('the file is not valid UTF-8 text', rowOf(split));
