@@ -38,7 +38,8 @@ export function skyPage(config: SkyPageConfig, script: string): string {
 <main class="sky-layout">
 <section id="map-region" aria-labelledby="map-h">
   <h2 id="map-h" class="sr-only">Map</h2>
-  <div id="aladin" role="img" aria-label="Sky map: the node's images (HiPS), the coverage of the catalogue and of the products, product footprints and catalogue positions. The same content is listed beside the map."></div>
+  <p class="hint" id="map-hint">Drag to pan, scroll or use the + and − buttons to zoom; click inside a footprint to open its product. Everything drawn is also listed beside the map, with links.</p>
+  <div id="aladin" aria-label="Sky map (Aladin Lite): the node's images, the coverage of the catalogue and of the products, footprints and positions" aria-describedby="map-hint" role="region"></div>
   <div id="sky-status" role="status" aria-live="polite"><p>Loading…</p></div>
   <div id="sky-error" role="alert" hidden></div>
 </section>
