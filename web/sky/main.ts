@@ -111,6 +111,16 @@ function framing(points: Array<[number, number]>): { ra: number; dec: number; fo
   return { ra, dec, fov: Math.min(180, Math.max(0.5, far * 2.4)) };
 }
 
+/** A region's size for choosing among overlapping footprints: its span in RA·cos(Dec) and Dec. */
+function extent(r: Region): number {
+  if (r.kind === 'circle') return 2 * r.radius;
+  const decs = r.vertices.map((v) => v[1]);
+  const mid = ((Math.max(...decs) + Math.min(...decs)) / 2) * (Math.PI / 180);
+  // RA differences across 0h are taken the short way round.
+  const ras = r.vertices.map((v) => ((v[0] - r.vertices[0]![0] + 540) % 360) - 180);
+  return (Math.max(...ras) - Math.min(...ras)) * Math.cos(mid) + (Math.max(...decs) - Math.min(...decs));
+}
+
 const regionPoints = (fs: Footprint[]): Array<[number, number]> =>
   fs.flatMap((f) =>
     f.region.kind === 'polygon' ? f.region.vertices : [[f.region.ra, f.region.dec] as [number, number]],
@@ -209,7 +219,9 @@ async function main(): Promise<void> {
   // Clicking inside a footprint opens its product (the smallest one when they overlap).
   aladin.on('click', (e) => {
     if (e.isDragging) return;
-    const hit = footprints.filter((f) => contains(f.region, e.ra, e.dec));
+    const hit = footprints
+      .filter((f) => contains(f.region, e.ra, e.dec))
+      .sort((a, b) => extent(a.region) - extent(b.region));
     if (hit.length > 0) location.assign(productUrl(hit[0]!.id));
   });
 
