@@ -55,7 +55,9 @@ describe('the sky view (issue 18)', () => {
     );
     expect(await page.locator('#sky-error').isHidden()).toBe(true);
     // A figure for the report (not a timed assertion): navigation to everything drawn.
-    const ms = await page.evaluate(() => performance.getEntriesByName('vonode:sky')[0]?.startTime ?? Number.NaN);
+    const ms = await page.evaluate(
+      () => performance.getEntriesByName('vonode:sky')[0]?.startTime ?? Number.NaN,
+    );
     console.log(`sky view: HiPS, MOCs, footprints and positions drawn ${ms.toFixed(0)} ms after navigation`);
     // Every product of ivoa.obscore is listed, by the node's own count.
     const res = await fetch(
