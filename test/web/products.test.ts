@@ -55,7 +55,7 @@ print(json.dumps(out))
 `;
 
 describe('products: search, product page and cutout (issue 18)', () => {
-  it('searches ObsCore by position and type and lists what the node holds', async () => {
+  it('searches ObsCore by position and type and lists what the node holds (SIA-20, SIA-33)', async () => {
     const { page, base } = s;
     await page.goto(`${base}/`);
     await page.getByRole('link', { name: 'Products' }).click();
@@ -69,7 +69,7 @@ describe('products: search, product page and cutout (issue 18)', () => {
     await page.getByRole('button', { name: 'Search' }).click();
     await expect.poll(() => page.locator('#search-status').innerText()).toMatch(/^\d+ products?/);
     expect((await page.locator('#search-results tbody th').allInnerTexts()).sort()).toEqual(cubes);
-    // Position: a circle on an image's centre finds it (SIA-POS: footprints overlapping).
+    // Position: a circle on an image's centre finds it (SIA-20: footprints intersecting).
     const [obsId, ra, dec] = (
       await tapRows(
         "SELECT TOP 1 obs_id, s_ra, s_dec FROM ivoa.obscore WHERE dataproduct_type = 'image' ORDER BY obs_id",
@@ -92,6 +92,51 @@ describe('products: search, product page and cutout (issue 18)', () => {
       .toBeGreaterThan(0);
     await page.screenshot({ path: join(SHOTS, 'products.png'), fullPage: true });
   }, 120_000);
+
+  it('searches by band, dates and collection (SIA-21, SIA-22, SIA-30), as ObsCore says', async () => {
+    const { page, base } = s;
+    await page.goto(`${base}/web/products`);
+    // A band inside the first product's: every product overlapping it, by the node's table.
+    const [emMin, emMax, tMin, collection] = (
+      await tapRows('SELECT TOP 1 em_min, em_max, t_min, obs_collection FROM ivoa.obscore ORDER BY obs_id')
+    )[0]!;
+    const c = 299_792_458;
+    const [fLo, fHi] = [c / Number(emMax) / 1e6, c / Number(emMin) / 1e6];
+    const [bLo, bHi] = [fLo + (fHi - fLo) / 3, fLo + (2 * (fHi - fLo)) / 3];
+    const overlapping = (
+      await tapRows(
+        `SELECT obs_id FROM ivoa.obscore WHERE em_min <= ${c / (bLo * 1e6)} AND em_max >= ${c / (bHi * 1e6)} ORDER BY obs_id`,
+      )
+    ).map((r) => r[0]);
+    await page.getByLabel('From').first().fill(String(bLo));
+    await page.getByLabel('to', { exact: true }).first().fill(String(bHi));
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect
+      .poll(async () => (await page.locator('#search-results tbody th').allInnerTexts()).sort())
+      .toEqual(overlapping);
+    // The first product's start day, and its collection.
+    const day = new Date((Number(tMin) - 40_587) * 86_400_000).toISOString().slice(0, 10);
+    const sameDay = (
+      await tapRows(
+        `SELECT obs_id FROM ivoa.obscore WHERE em_min <= ${c / (bLo * 1e6)} AND em_max >= ${c / (bHi * 1e6)} AND t_min < ${Date.parse(`${day}T00:00:00Z`) / 86_400_000 + 40_588} AND t_max >= ${Date.parse(`${day}T00:00:00Z`) / 86_400_000 + 40_587} AND obs_collection = '${collection}' ORDER BY obs_id`,
+      )
+    ).map((r) => r[0]);
+    expect(sameDay.length).toBeGreaterThan(0);
+    await page.locator('#time-min').fill(day);
+    await page.locator('#time-max').fill(day);
+    await page.getByLabel('Collection').selectOption(collection!);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect
+      .poll(async () => (await page.locator('#search-results tbody th').allInnerTexts()).sort())
+      .toEqual(sameDay);
+    // The same search's footprints on the sky (SIA2 parameters passed to the sky view).
+    await page.getByRole('link', { name: 'Show these footprints on the sky' }).click();
+    await page.waitForURL(/\/web\/sky\?sia=/);
+    await page.waitForSelector('body[data-sky="drawn"]', { timeout: 90_000 });
+    expect(
+      (await page.locator('#footprint-list li').allInnerTexts()).map((t) => t.split(' ')[0]).sort(),
+    ).toEqual(sameDay);
+  }, 180_000);
 
   it('says clearly when nothing matches, when the input is wrong and when the node is gone', async () => {
     const { page, base } = s;
@@ -164,7 +209,7 @@ describe('products: search, product page and cutout (issue 18)', () => {
     expect(Math.hypot(dra, fits.dec - cdec)).toBeLessThanOrEqual(1.5 * fits.scale);
   }, 120_000);
 
-  it('cuts a cube by polygon and band, and says so when the region is outside the image', async () => {
+  it('cuts a cube by polygon and band, and says so when the region is outside the image (SODA-51)', async () => {
     const { page, base } = s;
     const [did, ra, dec, fov, emMin, emMax] = (
       await tapRows(
