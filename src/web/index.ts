@@ -22,8 +22,9 @@ export interface WebOptions {
 
 /** The catalogue /moc/sources describes (src/moc): the sky view shows its positions by default. */
 const SKY_CATALOGUE = 'demo.sources';
-/** Rows the sky view draws at most, as footprints or as positions. */
+/** Rows the sky view draws at most as footprints, and as positions of its default query. */
 const SKY_ROWS_MAX = 5000;
+const SKY_POSITIONS_DEFAULT = 2000;
 
 /** Labels of the download formats, one per encoder (the TAPRegExt list's first alias). */
 const FORMAT_LABELS: Record<string, string> = {
@@ -90,7 +91,7 @@ export function registerWeb(app: FastifyInstance, opts: WebOptions): void {
     hipsPath: 'hips/images',
     catalogueTable: SKY_CATALOGUE,
     footprintsMax: Math.min(SKY_ROWS_MAX, opts.maxrecHard),
-    positionsMax: Math.min(SKY_ROWS_MAX, opts.maxrecHard),
+    positionsMax: Math.min(SKY_POSITIONS_DEFAULT, opts.maxrecHard),
   });
   page('/web/sky', 'sky', (script, asset) => skyPage(sky(asset('aladin-lite.js')), script));
   page('/web/products', 'products', (script) => productsPage(opts.nodeName, script));

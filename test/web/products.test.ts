@@ -132,11 +132,11 @@ describe('products: search, product page and cutout (issue 18)', () => {
     // The same search's footprints on the sky (SIA2 parameters passed to the sky view).
     await page.getByRole('link', { name: 'Show these footprints on the sky' }).click();
     await page.waitForURL(/\/web\/sky\?sia=/);
-    await page.waitForSelector('body[data-sky="drawn"]', { timeout: 90_000 });
+    await page.waitForSelector('body[data-sky="drawn"]', { timeout: 150_000 });
     expect(
       (await page.locator('#footprint-list li').allInnerTexts()).map((t) => t.split(' ')[0]).sort(),
     ).toEqual(sameDay);
-  }, 180_000);
+  }, 240_000);
 
   it('says clearly when nothing matches, when the input is wrong and when the node is gone', async () => {
     const { page, base } = s;

@@ -37,7 +37,7 @@ const magenta = ([r, g, b]: Rgb) => r > g + 40 && b > g + 40;
 const yellow = ([r, g, b]: Rgb) => r > 170 && g > 140 && b < 90;
 const cyan = ([r, g, b]: Rgb) => g > 140 && b > 140 && r < 110;
 
-const drawn = () => s.page.waitForSelector('body[data-sky="drawn"]', { timeout: 90_000 });
+const drawn = () => s.page.waitForSelector('body[data-sky="drawn"]', { timeout: 150_000 });
 
 async function setLayer(label: RegExp, on: boolean): Promise<void> {
   await s.page.getByRole('checkbox', { name: label }).setChecked(on);
@@ -67,7 +67,7 @@ describe('the sky view (issue 18)', () => {
     expect(await page.locator('#footprint-list li').count()).toBe(n);
     // No request left the machine: no HiPS list, usage log or name resolver of CDS.
     expect(s.foreign).toEqual([]);
-  }, 120_000);
+  }, 200_000);
 
   it('shows a query page result on the sky, and draws HiPS, MOCs, footprints and positions', async () => {
     const { page, base } = s;
@@ -143,7 +143,7 @@ describe('the sky view (issue 18)', () => {
     await page.mouse.click(box.x + box.width / 2 + 7, box.y + box.height / 2 + 5);
     await page.waitForURL(/\/web\/product\?id=/);
     await expect.poll(() => page.locator('#product-h').innerText()).toBe(first);
-  }, 180_000);
+  }, 300_000);
 
   it('says so on the page when the node cannot be reached', async () => {
     const { page, base } = s;
@@ -154,5 +154,5 @@ describe('the sky view (issue 18)', () => {
       /products MOC could not be drawn: The node could not be reached/,
     );
     await page.unroute('**/moc/products*');
-  }, 120_000);
+  }, 200_000);
 });
