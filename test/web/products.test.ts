@@ -255,6 +255,14 @@ describe('products: search, product page and cutout (issue 18)', () => {
     await page.getByLabel('Radius (deg)').fill('0.1');
     await page.getByRole('button', { name: 'Download the cutout (FITS)' }).click();
     await expect.poll(() => page.locator('#cutout-error').innerText()).toMatch(/outside the image/);
+    // And on the far side of the sky, which a SIN projection must not fold back onto the field.
+    await page.getByLabel('RA (deg)').fill(String((ra + 180) % 360));
+    await page.getByLabel('Dec (deg)').fill(String(-dec));
+    await page.locator('#cutout-error').evaluate((e) => {
+      e.textContent = '';
+    });
+    await page.getByRole('button', { name: 'Download the cutout (FITS)' }).click();
+    await expect.poll(() => page.locator('#cutout-error').innerText()).toMatch(/outside the image/);
     // Bad input and a lost connection are said too.
     await page.getByLabel('Radius (deg)').fill('wide');
     await page.getByRole('button', { name: 'Download the cutout (FITS)' }).click();
