@@ -41,13 +41,13 @@ export function productsPage(nodeName: string, script: string): string {
     <label for="radius">Radius</label> <input id="radius" name="radius" type="text" inputmode="decimal" size="6" value="1" aria-describedby="pos-hint">
     <p class="hint" id="pos-hint">Products whose footprint overlaps the circle. Leave RA and Dec empty to search the whole sky.</p>
   </fieldset>
-  <fieldset><legend>Band (frequency, MHz)</legend>
-    <label for="freq-min">From</label> <input id="freq-min" name="freq-min" type="text" inputmode="decimal" size="8">
-    <label for="freq-max">to</label> <input id="freq-max" name="freq-max" type="text" inputmode="decimal" size="8">
+  <fieldset><legend>Band</legend>
+    <label for="freq-min">Lowest frequency (MHz)</label> <input id="freq-min" name="freq-min" type="text" inputmode="decimal" size="8">
+    <label for="freq-max">Highest frequency (MHz)</label> <input id="freq-max" name="freq-max" type="text" inputmode="decimal" size="8">
   </fieldset>
-  <fieldset><legend>Observed (UTC dates)</legend>
-    <label for="time-min">From</label> <input id="time-min" name="time-min" type="date">
-    <label for="time-max">to</label> <input id="time-max" name="time-max" type="date">
+  <fieldset><legend>Observed (UTC)</legend>
+    <label for="time-min">First date</label> <input id="time-min" name="time-min" type="date">
+    <label for="time-max">Last date</label> <input id="time-max" name="time-max" type="date">
   </fieldset>
   <fieldset><legend>Kind</legend>
     <label for="collection">Collection</label> <select id="collection" name="collection"><option value="">any</option></select>
@@ -105,9 +105,9 @@ export function productPage(nodeName: string, script: string): string {
       <p class="hint" id="p-hint">For example <code>10.1 -30.2  10.3 -30.2  10.2 -30.0</code>.</p>
     </div>
   </fieldset>
-  <fieldset id="band-fields"><legend>Band (frequency, MHz; cubes)</legend>
-    <label for="b-min">From</label> <input id="b-min" type="text" inputmode="decimal" size="10">
-    <label for="b-max">to</label> <input id="b-max" type="text" inputmode="decimal" size="10">
+  <fieldset id="band-fields"><legend>Band (cubes)</legend>
+    <label for="b-min">Lowest frequency (MHz)</label> <input id="b-min" type="text" inputmode="decimal" size="10">
+    <label for="b-max">Highest frequency (MHz)</label> <input id="b-max" type="text" inputmode="decimal" size="10">
   </fieldset>
   <p><button type="submit" id="cutout">Download the cutout (FITS)</button></p>
 </form>

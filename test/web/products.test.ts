@@ -83,11 +83,14 @@ describe('products: search, product page and cutout (issue 18)', () => {
     await expect.poll(() => page.locator('#search-results tbody th').allInnerTexts()).toContain(obsId);
     // Thumbnails are drawn from the node's previews.
     await expect
-      .poll(() =>
-        page
-          .locator('#search-results img')
-          .first()
-          .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+      .poll(
+        () =>
+          page
+            .locator('#search-results img')
+            .first()
+            .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+        // A preview is rendered from the FITS file on its first request.
+        { timeout: 60_000 },
       )
       .toBeGreaterThan(0);
     await page.screenshot({ path: join(SHOTS, 'products.png'), fullPage: true });
@@ -108,8 +111,8 @@ describe('products: search, product page and cutout (issue 18)', () => {
         `SELECT obs_id FROM ivoa.obscore WHERE em_min <= ${c / (bLo * 1e6)} AND em_max >= ${c / (bHi * 1e6)} ORDER BY obs_id`,
       )
     ).map((r) => r[0]);
-    await page.getByLabel('From').first().fill(String(bLo));
-    await page.getByLabel('to', { exact: true }).first().fill(String(bHi));
+    await page.getByLabel('Lowest frequency (MHz)').fill(String(bLo));
+    await page.getByLabel('Highest frequency (MHz)').fill(String(bHi));
     await page.getByRole('button', { name: 'Search' }).click();
     await expect
       .poll(async () => (await page.locator('#search-results tbody th').allInnerTexts()).sort())
@@ -122,8 +125,8 @@ describe('products: search, product page and cutout (issue 18)', () => {
       )
     ).map((r) => r[0]);
     expect(sameDay.length).toBeGreaterThan(0);
-    await page.locator('#time-min').fill(day);
-    await page.locator('#time-max').fill(day);
+    await page.getByLabel('First date').fill(day);
+    await page.getByLabel('Last date').fill(day);
     await page.getByLabel('Collection').selectOption(collection!);
     await page.getByRole('button', { name: 'Search' }).click();
     await expect
@@ -175,10 +178,13 @@ describe('products: search, product page and cutout (issue 18)', () => {
     await expect.poll(() => page.locator('#product-h').innerText()).toBe(obsId);
     // The preview is drawn, and the DataLink links are listed (DL: #this, #preview, #cutout).
     await expect
-      .poll(() =>
-        page
-          .locator('#preview img')
-          .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+      .poll(
+        () =>
+          page
+            .locator('#preview img')
+            .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+        // A preview is rendered from the FITS file on its first request.
+        { timeout: 60_000 },
       )
       .toBeGreaterThan(0);
     const links = await page.locator('#links').innerText();
@@ -225,8 +231,8 @@ describe('products: search, product page and cutout (issue 18)', () => {
     await page
       .getByLabel(/Vertices/)
       .fill(`${ra - d / cos} ${dec - d}  ${ra + d / cos} ${dec - d}  ${ra} ${dec + d}`);
-    const fLo = Number(await page.getByLabel('From').inputValue());
-    const fHi = Number(await page.getByLabel('to', { exact: true }).inputValue());
+    const fLo = Number(await page.getByLabel('Lowest frequency (MHz)').inputValue());
+    const fHi = Number(await page.getByLabel('Highest frequency (MHz)').inputValue());
     const c = 299_792_458;
     expect(fLo).toBeGreaterThan(c / emMax / 1e6);
     expect(fHi).toBeLessThan(c / emMin / 1e6);

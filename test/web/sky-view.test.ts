@@ -113,16 +113,16 @@ describe('the sky view (issue 18)', () => {
     // Each layer switched on adds pixels of its colour.
     await setLayer(/MOC of the products/, true);
     await expect
-      .poll(async () => count(await mapPixels(), green))
+      .poll(async () => count(await mapPixels(), green), { timeout: 30_000 })
       .toBeGreaterThan(count(hipsOnly, green) + 500);
     await setLayer(/MOC of the products/, false);
     await setLayer(/MOC of the catalogue/, true);
     await expect
-      .poll(async () => count(await mapPixels(), magenta))
+      .poll(async () => count(await mapPixels(), magenta), { timeout: 30_000 })
       .toBeGreaterThan(count(hipsOnly, magenta) + 500);
     await setLayer(/footprints/, true);
     await expect
-      .poll(async () => count(await mapPixels(), yellow))
+      .poll(async () => count(await mapPixels(), yellow), { timeout: 30_000 })
       .toBeGreaterThan(count(hipsOnly, yellow) + 200);
 
     // The catalogue's positions in this footprint, from the sky view's own query form.
@@ -134,8 +134,12 @@ describe('the sky view (issue 18)', () => {
         `SELECT s.source_id, s.ra, s.dec FROM demo.sources AS s, ivoa.obscore AS o WHERE o.obs_id = '${first}' AND 1 = CONTAINS(POINT('ICRS', s.ra, s.dec), CIRCLE('ICRS', o.s_ra, o.s_dec, o.s_fov / 2))`,
       );
     await page.getByRole('button', { name: 'Show', exact: true }).click();
-    await expect.poll(() => page.locator('#query-status').innerText()).toMatch(/^[1-9][\d,]* positions from/);
-    await expect.poll(async () => count(await mapPixels(), cyan)).toBeGreaterThan(before + 100);
+    await expect
+      .poll(() => page.locator('#query-status').innerText(), { timeout: 60_000 })
+      .toMatch(/^[1-9][\d,]* positions from/);
+    await expect
+      .poll(async () => count(await mapPixels(), cyan), { timeout: 30_000 })
+      .toBeGreaterThan(before + 100);
     await page.screenshot({ path: join(SHOTS, 'sky-view.png') });
 
     // A click inside the footprint opens its product.
