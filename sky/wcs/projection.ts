@@ -73,6 +73,10 @@ function sin(xi: number, eta: number): Projection {
       return [x1 === 0 && y1 === 0 ? 0 : atan2d(y1, x1), theta];
     },
     s2x(phi, theta) {
+      // The orthographic projection shows one hemisphere: a point behind it (theta < 0) would
+      // land, mirrored, on a pixel of the front one, so it has no pixel (as WCSLIB's sins2x
+      // flags it). Without this a SODA region at a field's antipode cut the field itself.
+      if (!synthesis && theta < -TOL) return [Number.NaN, Number.NaN];
       const t = theta * D2R;
       const p = phi * D2R;
       const ct = Math.cos(t);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -15,7 +16,19 @@ export interface Asset {
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The pages' entry points, in the browser source folder web/ (see docs/web.md). */
-const ENTRIES = { query: join(ROOT, 'web', 'query', 'main.ts') };
+const ENTRIES = {
+  query: join(ROOT, 'web', 'query', 'main.ts'),
+  sky: join(ROOT, 'web', 'sky', 'main.ts'),
+  products: join(ROOT, 'web', 'products', 'main.ts'),
+  product: join(ROOT, 'web', 'product', 'main.ts'),
+};
+
+/**
+ * Aladin Lite's own build (npm package `aladin-lite`, GPL-3), served as it is beside the
+ * bundles: the sky view imports it by URL (web/sky/aladin.ts). Its WebAssembly core is
+ * inlined in this one file.
+ */
+const ALADIN_LITE = join(ROOT, 'node_modules', 'aladin-lite', 'dist', 'aladin.js');
 
 let built: Promise<Map<string, Asset>> | undefined;
 
@@ -48,9 +61,14 @@ async function buildAssets(): Promise<Map<string, Asset>> {
     legalComments: 'none',
   });
   const assets = new Map<string, Asset>();
-  for (const file of result.outputFiles) {
-    const name = file.path.slice('/assets/'.length);
-    const body = Buffer.from(file.contents);
+  const files = [
+    ...result.outputFiles.map((f) => ({
+      name: f.path.slice('/assets/'.length),
+      body: Buffer.from(f.contents),
+    })),
+    { name: 'aladin-lite.js', body: await readFile(ALADIN_LITE) },
+  ];
+  for (const { name, body } of files) {
     assets.set(name, {
       contentType: name.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8',
       body,

@@ -15,3 +15,27 @@ button{font:inherit;padding:.25rem .7rem;border:1px solid #5a5a5a;border-radius:
 button:disabled{color:#6b6b6b;cursor:default}
 input,select{font:inherit}
 `;
+
+/** The pages for people, in the order the header links them. */
+const PAGES: ReadonlyArray<readonly [string, string]> = [
+  ['query', 'ADQL query'],
+  ['sky', 'Sky view'],
+  ['products', 'Products'],
+];
+
+/**
+ * The links between the pages, in a <nav> landmark; the current page is marked for screen
+ * readers (aria-current). Paths are relative to /web/.
+ */
+export function pagesNav(current: string): string {
+  const links = PAGES.map(([path, label]) =>
+    path === current
+      ? `<a href="${path}" aria-current="page">${label}</a>`
+      : `<a href="${path}">${label}</a>`,
+  ).join(' ');
+  return `<nav class="pages" aria-label="Pages">${links}</nav>`;
+}
+
+export const NAV_STYLE = `.pages{margin-left:auto;display:flex;gap:.8rem}.pages a[aria-current]{font-weight:600;color:#1b1b1b;text-decoration:none}
+.top{display:flex;gap:.5rem;align-items:baseline;flex-wrap:wrap}.top h1{font-size:1.4rem;margin:0}
+`;

@@ -4,7 +4,9 @@ import type { ServiceEntry } from '../services.js';
 import { OUTPUT_FORMATS } from '../tap/capability.js';
 import { webAssets } from './bundle.js';
 import { registerLanding } from './landing.js';
+import { productPage, productsPage } from './products-page.js';
 import { type QueryPageConfig, queryPage } from './query-page.js';
+import { type SkyPageConfig, skyPage } from './sky-page.js';
 
 export { webAssets } from './bundle.js';
 
@@ -17,6 +19,12 @@ export interface WebOptions {
   readonly uploadMaxBytes: number;
   readonly defaultSchema?: string;
 }
+
+/** The catalogue /moc/sources describes (src/moc): the sky view shows its positions by default. */
+const SKY_CATALOGUE = 'demo.sources';
+/** Rows the sky view draws at most as footprints, and as positions of its default query. */
+const SKY_ROWS_MAX = 5000;
+const SKY_POSITIONS_DEFAULT = 2000;
 
 /** Labels of the download formats, one per encoder (the TAPRegExt list's first alias). */
 const FORMAT_LABELS: Record<string, string> = {
@@ -54,19 +62,40 @@ export function registerWeb(app: FastifyInstance, opts: WebOptions): void {
       .send(`${reportInternalError(request.log, err, 'web bundle failed')}\n`);
 
   app.get('/web', async (_request, reply) => reply.redirect('web/query', 302));
-  app.get('/web/query', async (request, reply) => {
-    let assets: Awaited<ReturnType<typeof webAssets>>;
-    try {
-      assets = await webAssets();
-    } catch (err) {
-      return failed(request, reply, err);
-    }
-    const js = assets.get('query.js')!;
-    return reply
-      .type('text/html; charset=utf-8')
-      .header('Cache-Control', 'no-cache')
-      .send(queryPage(config, `assets/query.${js.hash}.js`));
+  /** A page whose script is the bundle `entry`; `render` gets the script's and Aladin's URLs. */
+  const page = (
+    path: string,
+    entry: string,
+    render: (script: string, asset: (name: string) => string) => string,
+  ) =>
+    app.get(path, async (request, reply) => {
+      let assets: Awaited<ReturnType<typeof webAssets>>;
+      try {
+        assets = await webAssets();
+      } catch (err) {
+        return failed(request, reply, err);
+      }
+      const asset = (name: string) => {
+        const [base, ext] = name.split('.');
+        return `assets/${base}.${assets.get(name)!.hash}.${ext}`;
+      };
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('Cache-Control', 'no-cache')
+        .send(render(asset(`${entry}.js`), asset));
+    });
+  page('/web/query', 'query', (script) => queryPage(config, script));
+  const sky = (aladinUrl: string): SkyPageConfig => ({
+    nodeName: opts.nodeName,
+    aladinUrl,
+    hipsPath: 'hips/images',
+    catalogueTable: SKY_CATALOGUE,
+    footprintsMax: Math.min(SKY_ROWS_MAX, opts.maxrecHard),
+    positionsMax: Math.min(SKY_POSITIONS_DEFAULT, opts.maxrecHard),
   });
+  page('/web/sky', 'sky', (script, asset) => skyPage(sky(asset('aladin-lite.js')), script));
+  page('/web/products', 'products', (script) => productsPage(opts.nodeName, script));
+  page('/web/product', 'product', (script) => productPage(opts.nodeName, script));
   app.get<{ Params: { file: string } }>('/web/assets/:file', async (request, reply) => {
     const m = /^([a-z-]+)\.([0-9a-f]{16})\.(js|css)$/.exec(request.params.file);
     let assets: Awaited<ReturnType<typeof webAssets>>;

@@ -22,6 +22,8 @@ services below. Public data is open to everyone; proprietary data needs a bearer
 <h2>In the browser</h2>
 <ul>
 <li><a href="web/query">Write and run an ADQL query</a>: the tables, completion, examples, sync and async runs, uploads and downloads</li>
+<li><a href="web/sky">Sky view</a>: the node's images (HiPS), the coverage (MOC) of the catalogue and of the products, footprints and positions on the sky</li>
+<li><a href="web/products">Products</a>: search the images and cubes, see their previews and links, and cut them out</li>
 <li><a href="tap/examples">Example queries</a> of this node's data</li>
 </ul>
 <h2>Services</h2>

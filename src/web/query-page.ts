@@ -1,4 +1,4 @@
-import { escapeHtml, PAGE_STYLE } from './html.js';
+import { escapeHtml, NAV_STYLE, PAGE_STYLE, pagesNav } from './html.js';
 
 /** What the query page needs to know of this node, written into the page as JSON. */
 export interface QueryPageConfig {
@@ -28,13 +28,13 @@ export function queryPage(config: QueryPageConfig, script: string): string {
 <head><meta charset="utf-8"><title>ADQL query · ${name}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
-<style>${PAGE_STYLE}${QUERY_STYLE}</style>
+<style>${PAGE_STYLE}${QUERY_STYLE}${NAV_STYLE}</style>
 <script type="application/json" id="vonode-config">${json}</script>
 <script type="module" src="${escapeHtml(script)}"></script>
 </head>
 <body>
 <a class="skip" href="#editor-region">Skip to the query editor</a>
-<header class="top"><a href="../">${name}</a> <span aria-hidden="true">›</span> <h1>ADQL query</h1></header>
+<header class="top"><a href="../">${name}</a> <span aria-hidden="true">›</span> <h1>ADQL query</h1> ${pagesNav('query')}</header>
 <div class="layout">
 <nav id="tables" aria-labelledby="tables-h" class="side">
   <h2 id="tables-h">Tables</h2>
@@ -56,6 +56,7 @@ export function queryPage(config: QueryPageConfig, script: string): string {
     <button type="submit" id="run-sync">Run</button>
     <button type="button" id="run-async">Run as async job</button>
     <button type="button" id="stop" disabled>Stop</button>
+    <button type="button" id="show-sky">Show on sky</button>
   </form>
   <details id="upload-box">
     <summary>Upload a table (TAP_UPLOAD)</summary>

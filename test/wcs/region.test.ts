@@ -30,6 +30,8 @@ const REGIONS: Record<string, SkyRegion> = {
   edgeCircle: { type: 'circle', ra: 0.5, dec: -35.1, radius: 0.15 },
   hugeCircle: { type: 'circle', ra: 0.3, dec: -35, radius: 20 },
   farCircle: { type: 'circle', ra: 180, dec: 40, radius: 1 },
+  // The field's antipode: behind the SIN hemisphere, it must not map onto the field itself.
+  antipodeCircle: { type: 'circle', ra: 180.3, dec: 35, radius: 0.1 },
   polygon: {
     type: 'polygon',
     vertices: [

@@ -1,3 +1,4 @@
+import { nodeFetch } from '../common/fetch.js';
 import { byId, h, message, show } from './dom.js';
 import { createEditor } from './editor.js';
 import { JobList } from './jobs.js';
@@ -190,7 +191,7 @@ function downloads(p: QueryParams): ResultSource['downloads'] {
       ? {
           label: f.label,
           filename,
-          fetch: () => fetch(nodeUrl('tap/sync'), { method: 'POST', body: queryBody(at) }),
+          fetch: () => nodeFetch(nodeUrl('tap/sync'), { method: 'POST', body: queryBody(at) }),
         }
       : { label: f.label, filename, href: syncUrl(at) };
   });
@@ -201,7 +202,7 @@ async function runSync(): Promise<void> {
   if (!p) return;
   await results.load({
     label: 'Query',
-    request: (signal) => fetch(nodeUrl('tap/sync'), { method: 'POST', body: queryBody(p), signal }),
+    request: (signal) => nodeFetch(nodeUrl('tap/sync'), { method: 'POST', body: queryBody(p), signal }),
     downloads: downloads(p),
     downloadsNote: 'Download the whole result (runs the query again):',
   });
@@ -218,7 +219,7 @@ const jobs = new JobList(byId('job-list'), {
     };
     void results.load({
       label: `Job ${job.id}`,
-      request: (signal) => fetch(result.href, { signal }),
+      request: (signal) => nodeFetch(result.href, { signal }),
       downloads: [
         { label: 'this job’s result (VOTable TABLEDATA)', href: result.href, filename: `${job.id}.vot` },
         ...(upload ? [] : downloads(q)),
@@ -305,3 +306,8 @@ loadExamples().then(
 );
 
 void jobs.restore();
+
+// "Show on sky": the sky view runs the same query and draws its footprints and positions.
+byId('show-sky').addEventListener('click', () => {
+  location.assign(`sky?query=${encodeURIComponent(editor.text())}`);
+});
