@@ -9,7 +9,8 @@
  *   npx tsx bench/publish.ts [rows] [--only=csv,fits] [--keep]
  *
  * DATABASE_URL names the PostgreSQL to use; without it an embedded one is started in a
- * temporary folder. Targets (issue 14): >= 0.5 of the reference's rows/s, RSS < 300 MB at
+ * temporary folder. BENCH_PROF=1 writes a CPU profile of each publishing child to
+ * $TMPDIR/vonode-bench-prof; VONODE_PUBLISH_THREADS reaches the children. Targets (issue 14): >= 0.5 of the reference's rows/s, RSS < 300 MB at
  * 10,000,000 rows.
  */
 import { spawnSync } from 'node:child_process';
@@ -84,10 +85,25 @@ async function child(url: string, desc: string, file: string): Promise<void> {
 
 function runChild(url: string, desc: string, file: string): ChildResult {
   const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', url, desc, file], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      ...(process.env.BENCH_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'vonode-bench-prof')}`]
+        : []),
+      '--import',
+      'tsx',
+      self,
+      '--child',
+      url,
+      desc,
+      file,
+    ],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    },
+  );
   if (r.status !== 0) throw new Error(`publishing ${file} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as ChildResult;
 }

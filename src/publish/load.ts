@@ -12,7 +12,6 @@
  * load has touched nothing the catalogue references: its tables in vonode_staging are
  * removed by the next publish or start (cleanupPublishing).
  */
-import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -76,7 +75,7 @@ export interface PublishOptions {
   readonly sortMemoryBytes?: number;
   /**
    * Threads encoding a CSV's lines beside the main thread (default VONODE_PUBLISH_THREADS,
-   * else 1 on a machine with two cores or more, and none for a file under 16 MiB).
+   * else none; never for a file under 16 MiB unless given here).
    */
   readonly threads?: number;
   /** Default validateDescription (src/publish/validate.ts). */
@@ -541,8 +540,10 @@ async function buildVersion(
 const THREADS_FROM_BYTES = 16 * 1024 * 1024;
 
 /**
- * Threads that encode a CSV's lines: the option, else VONODE_PUBLISH_THREADS, else one
- * where the machine has a second core (the main thread reads, sorts and COPYs meanwhile).
+ * Threads that encode a CSV's lines: the option, else VONODE_PUBLISH_THREADS, else none.
+ * Measured with bench/publish.ts on two cores, one thread gained little (the main thread
+ * and PostgreSQL share the cores) and cost about 100 MB more memory (365 MB peak for
+ * 10,000,000 rows against 243 MB): worth it on a machine with cores and memory to spare.
  */
 function textRowPool(encoder: RowEncoder, source: DataSource, opts: PublishOptions): TextRowPool | undefined {
   if (!encoder.textSpec) return undefined;
@@ -554,7 +555,7 @@ function textRowPool(encoder: RowEncoder, source: DataSource, opts: PublishOptio
       n = Number(env);
       if (!Number.isSafeInteger(n) || n < 0 || n > 64)
         throw new PublishError(`VONODE_PUBLISH_THREADS is '${env}': give a number of threads from 0 to 64`);
-    } else n = availableParallelism() > 1 ? 1 : 0;
+    } else n = 0;
   }
   return n > 0 ? new TextRowPool(encoder.textSpec, n) : undefined;
 }
