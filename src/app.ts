@@ -156,6 +156,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerTapSync(app, {
     gate: syncGate,
     pool: opts.pool,
+    baseUrl: opts.baseUrl,
     limits: opts.config.tap,
     uploadLimits: opts.config.upload,
     catalogues,
@@ -219,6 +220,7 @@ async function registerTapAsync(
   });
   const asyncOpts = {
     pool: opts.pool,
+    baseUrl: opts.baseUrl,
     limits: config.tap,
     uploadLimits: config.upload,
     catalogues,

@@ -102,5 +102,6 @@ function publishedColumnOf(c: ColumnDescription): PublishedColumn {
     principal: c.principal,
     indexed: c.indexed,
     std: c.std,
+    datalink: c.datalink,
   });
 }

@@ -8,6 +8,7 @@ import { ANONYMOUS, type Identity } from '../auth/index.js';
 import type { CatalogueSource } from '../catalogue/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import { hasNul, NulInputError } from '../errors/index.js';
+import { linksDescriptor } from '../sia/index.js';
 import {
   type JobContext,
   JobFailure,
@@ -34,6 +35,8 @@ const STORED_UPLOAD = 'vonode-upload:';
 
 export interface TapAsyncOptions {
   readonly pool: pg.Pool;
+  /** The node's public URL: DataLink descriptors in results point at its /datalink/links. */
+  readonly baseUrl: string;
   readonly limits: TapLimits;
   readonly uploadLimits: UploadLimits;
   /** The published tables; a job compiles against what its owner may see when it runs. */
@@ -224,6 +227,7 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
         copy: result.copy,
         leadingStatus: result.leadingStatus,
         trailingStatus: result.trailingStatus,
+        extraResources: result.datalinkFields.map((id) => linksDescriptor(opts.baseUrl, id)),
         infos: [
           { name: 'standardID', value: 'ivo://ivoa.net/std/TAP' },
           { name: 'QUERY', value: tap.query },

@@ -43,6 +43,8 @@ export interface ExecuteOptions {
 /** An open result: its status may already be known, the rest of the rows stream from a cursor. */
 export interface QueryResult {
   readonly fields: Field[];
+  /** IDs of the FIELDs whose values the DataLink service resolves (ColumnMetadata.datalink). */
+  readonly datalinkFields: readonly string[];
   readonly rows: AsyncIterable<readonly unknown[]>;
   /** Set instead of rows when the result streams as COPY bytes (ExecuteOptions.copyFormat). */
   readonly copy?: CopySource;
@@ -179,6 +181,7 @@ export async function executeQuery(
     // Uploads are written here, with the service's rights; the query itself only reads.
     const compiled = await build(client);
     const fields = compiled.columns.map(toField);
+    const datalinkFields = identifyDataLinkFields(fields, compiled.columns);
     await client.query('SET TRANSACTION READ ONLY');
     await withIdentity(client, opts.identity);
     if (maxrec === 0) {
@@ -186,6 +189,7 @@ export async function executeQuery(
       await close();
       return {
         fields,
+        datalinkFields,
         rows: (async function* () {})(),
         leadingStatus: 'OVERFLOW',
         trailingStatus: () => undefined,
@@ -220,6 +224,7 @@ export async function executeQuery(
       };
       return {
         fields,
+        datalinkFields,
         rows: (async function* () {})(),
         copy: source,
         leadingStatus: 'OK',
@@ -237,6 +242,7 @@ export async function executeQuery(
       const rows = overflow ? first.slice(0, maxrec) : first;
       return {
         fields,
+        datalinkFields,
         rows: (async function* () {
           yield* rows;
         })(),
@@ -285,6 +291,7 @@ export async function executeQuery(
     }
     return {
       fields,
+      datalinkFields,
       rows: stream(),
       leadingStatus: 'OK',
       trailingStatus: () => (overflow ? 'OVERFLOW' : undefined),
@@ -350,6 +357,32 @@ async function planCopy(
   else parsers = oids.map((oid) => pg.types.getTypeParser(oid, 'text') as CopyTextParser);
   if (!copyTypesFit(fields, format, types, parsers)) return undefined;
   return { sql: `COPY (${sql}) TO STDOUT${format === 'binary' ? ' (FORMAT binary)' : ''}`, types, parsers };
+}
+
+/**
+ * Gives each FIELD carrying DataLink identifiers an XML ID, which a service descriptor's ID
+ * parameter refs (DataLink 1.1 §4, OBS-86). The ID is the column's name where that names no
+ * other FIELD (pyvo looks a ref up as a name first), else the name with its position.
+ */
+function identifyDataLinkFields(fields: Field[], columns: CompiledQuery['columns']): string[] {
+  const ids: string[] = [];
+  const names = new Map<string, number>();
+  for (const f of fields) names.set(f.name, (names.get(f.name) ?? 0) + 1);
+  for (const [i, c] of columns.entries()) {
+    if (!c.datalink) continue;
+    const stem = xmlId(c.name);
+    let id = stem === c.name && names.get(c.name) === 1 ? stem : `${stem}_${i + 1}`;
+    while (ids.includes(id) || (id !== c.name && names.has(id))) id = `${id}_`;
+    fields[i].ID = id;
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** A name made an XML NCName: other characters become '_', and it starts with a letter or '_'. */
+function xmlId(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return /^[A-Za-z_]/.test(s) ? s : `_${s}`;
 }
 
 function toField(c: CompiledQuery['columns'][number]): Field {
