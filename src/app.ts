@@ -129,7 +129,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   const tokens = auth.verifier !== undefined;
   const userTables = userTableSettings(opts.config.env);
-  const services = nodeServices(opts.config.tap, tokens, userTables);
+  const services = nodeServices(opts.config.tap, tokens, userTables, opts.config.scsMaxSR);
+  const coneLimits = { maxSR: opts.config.scsMaxSR, maxRecords: opts.config.tap.maxrecHard };
   const schemas = publishedSchemas();
   const catalogues = opts.catalogues ?? staticCatalogueSource(schemas);
   registerWeb(app, {
@@ -148,6 +149,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     health: opts.health,
     catalogues,
     tokens,
+    coneLimits,
   });
   registerTap(app, { catalogues });
   registerPermissions(app, { pool: opts.pool, catalogues });
@@ -178,6 +180,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     publisher: opts.config.publisher,
     catalogues,
     tokens,
+    coneLimits,
   });
   registerScs(app, {
     gate: syncGate,
