@@ -192,7 +192,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
   {
     name: 'VONODE_CONTACT_EMAIL',
     meaning: 'contact and OAI-PMH admin e-mail of the registry records',
-    default: 'vo-admin@localhost',
+    default: 'vo-admin@ + VONODE_AUTHORITY',
   },
   {
     name: 'VONODE_TAP_ASYNC_DURATION',
@@ -350,6 +350,14 @@ function parseDefaultSchema(raw: string | undefined, demo: boolean): string | un
 // REG-1: an IVOID authority is at least three characters from this set, starting alphanumeric.
 const AUTHORITY = /^[A-Za-z0-9][\w\-.~*'()]{2,}$/;
 
+/** The OAI-PMH 2.0 schema's emailType pattern, \S+@(\S+\.)+\S+, anchored as XML Schema patterns are. */
+export const OAI_EMAIL = /^\S+@(\S+\.)+\S+$/;
+
+/** Without VONODE_CONTACT_EMAIL: an address at the naming authority (a domain name by custom). */
+function defaultContact(authority: string): string {
+  return `vo-admin@${authority.includes('.') ? authority : `${authority}.invalid`}`;
+}
+
 function publisherSettings(env: Env): Config['publisher'] {
   const authority = env.VONODE_AUTHORITY?.trim() || 'vonode.demo';
   if (!AUTHORITY.test(authority))
@@ -357,11 +365,13 @@ function publisherSettings(env: Env): Config['publisher'] {
       `VONODE_AUTHORITY='${env.VONODE_AUTHORITY}' is not an IVOA naming authority`,
       'give a name like ska-src.example.org, without ivo:// and without a path',
     );
-  const email = env.VONODE_CONTACT_EMAIL?.trim() || 'vo-admin@localhost';
-  if (!/^[^@\s]+@[^@\s]+$/.test(email))
+  const email = env.VONODE_CONTACT_EMAIL?.trim() || defaultContact(authority);
+  // OAI-PMH 2.0's schema (emailType) wants a dot in the domain: Identify's adminEmail with
+  // an address like vo-admin@localhost is invalid and harvesters refuse it.
+  if (!OAI_EMAIL.test(email))
     throw new ConfigError(
-      `VONODE_CONTACT_EMAIL='${env.VONODE_CONTACT_EMAIL}' is not an e-mail address`,
-      'give one like vo@example.org',
+      `VONODE_CONTACT_EMAIL='${env.VONODE_CONTACT_EMAIL}' is not an e-mail address a registry accepts`,
+      'give one like vo@example.org (OAI-PMH needs a domain with a dot)',
     );
   return { authority, name: env.VONODE_PUBLISHER?.trim() || 'vonode demo node', email };
 }
