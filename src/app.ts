@@ -20,6 +20,7 @@ import {
 import { registerBroker } from './broker/index.js';
 import { type CatalogueSource, staticCatalogueSource } from './catalogue/index.js';
 import type { Config } from './config/index.js';
+import { registerCors } from './cors/index.js';
 import { type DaliError, MAX_FORM_BYTES, readForm } from './dali/index.js';
 import { registerDataLink } from './datalink/index.js';
 import { ServiceBusy } from './db/acquire.js';
@@ -93,6 +94,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('Server', SERVER_NAME);
   });
+  // Before the auth plugin: a preflight carries no credentials and is answered at once.
+  registerCors(app, opts.config.cors);
   app.addHook('preValidation', refuseNul);
   app.setErrorHandler(answerError);
   app.setNotFoundHandler((request, reply) => {

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { type CorsSettings, isOrigin } from '../cors/index.js';
 import type { TapLimits } from '../tap/capability.js';
 import { type AdqlLimits, adqlLimitsFromEnv } from '../tap/compile.js';
 import { ConfigError } from './errors.js';
@@ -39,6 +40,8 @@ export interface Config {
   readonly adql: AdqlLimits;
   /** Largest SR of a Simple Cone Search, degrees (the capability's maxSR). */
   readonly scsMaxSR: number;
+  /** Cross-origin reading of the public endpoints (src/cors). */
+  readonly cors: CorsSettings;
   /** Who the registry records say publishes the node. */
   readonly publisher: { readonly authority: string; readonly name: string; readonly email: string };
   readonly uws: {
@@ -180,6 +183,17 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
   },
   { name: 'VONODE_SCS_MAX_SR', meaning: 'largest cone radius /scs/query accepts, degrees', default: '10' },
   {
+    name: 'VONODE_CORS_ORIGINS',
+    meaning:
+      'web origins (https://host[:port], comma-separated) whose pages may call the public endpoints with credentials (tokens, cookies); every other origin may read public answers only',
+    default: 'none',
+  },
+  {
+    name: 'VONODE_CORS_MAX_AGE',
+    meaning: 'seconds a browser may keep a CORS preflight answer',
+    default: '600',
+  },
+  {
     name: 'VONODE_AUTHORITY',
     meaning: 'IVOA naming authority of the registry records (ivo://AUTHORITY/tap ...)',
     default: 'vonode.demo',
@@ -310,6 +324,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
     },
     adql,
     scsMaxSR: integer(env, 'VONODE_SCS_MAX_SR', 10, 1, 180),
+    cors: corsSettings(env),
     publisher: publisherSettings(env),
     uws: uwsSettings(env),
     upload: {
@@ -349,6 +364,20 @@ function parseDefaultSchema(raw: string | undefined, demo: boolean): string | un
 
 // REG-1: an IVOID authority is at least three characters from this set, starting alphanumeric.
 const AUTHORITY = /^[A-Za-z0-9][\w\-.~*'()]{2,}$/;
+
+function corsSettings(env: Env): CorsSettings {
+  const origins = (env.VONODE_CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim().replace(/\/$/, ''))
+    .filter((o) => o.length > 0);
+  const bad = origins.find((o) => !isOrigin(o));
+  if (bad !== undefined)
+    throw new ConfigError(
+      `VONODE_CORS_ORIGINS has '${bad}', which is not a web origin`,
+      'list origins like https://portal.example.org or http://localhost:3000, comma-separated, without a path',
+    );
+  return { allowedOrigins: origins, maxAgeSeconds: integer(env, 'VONODE_CORS_MAX_AGE', 600, 0, 86_400) };
+}
 
 /** The OAI-PMH 2.0 schema's emailType pattern, \S+@(\S+\.)+\S+, anchored as XML Schema patterns are. */
 export const OAI_EMAIL = /^\S+@(\S+\.)+\S+$/;
