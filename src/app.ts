@@ -166,7 +166,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     uploadLimits: opts.config.upload,
     catalogues,
   });
-  await registerTapAsync(app, opts, catalogues, userTables);
+  await registerTapAsync(app, opts, catalogues, userTables, syncGate);
   registerTapExamples(app);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
   registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl, catalogues });
@@ -219,6 +219,7 @@ async function registerTapAsync(
   opts: AppOptions,
   catalogues: CatalogueSource,
   userTables: UserTableSettings,
+  syncGate: SyncGate,
 ) {
   const { config } = opts;
   const jobFiles = new JobFiles(join(config.dataDir, 'uploads'), {
@@ -231,6 +232,8 @@ async function registerTapAsync(
     uploadLimits: config.upload,
     catalogues,
     files: jobFiles,
+    // The status spool shares the synchronous results' disk budget (VONODE_SYNC_SPOOL_DISK).
+    statusSpool: () => syncGate.statusSpool(),
     logError: (err: unknown, jobId: string) => app.log.error({ err, jobId }, 'TAP job failed'),
     saveResult: tapSaveResult(opts.pool, userTables, catalogues),
   };

@@ -5,7 +5,8 @@ check.py STEP BASE: prints PASS/FAIL lines; exits non-zero on any FAIL.
              returns every product's links, each with its #this (DataLink 1.1 §4 descriptor).
   upload     an astropy Table with bool, int, float, unicode and masked columns uploaded with
              pyvo (TAP_UPLOAD) and selected back, sync and async, comes back unchanged.
-  overflow   pyvo sees OVERFLOW for SELECT * of a table larger than the default MAXREC.
+  overflow   pyvo sees OVERFLOW for SELECT * of a table larger than the default MAXREC
+             (check.py overflow BASE MAXREC), sync and async.
 """
 import sys
 import warnings
@@ -84,15 +85,23 @@ def upload(base):
             check(same, f'{mode}: {c} ({a.dtype}) comes back unchanged' + ('' if same else f': sent {av} {a.dtype}, got {bv} {b.dtype}'))
 
 
-def overflow(base):
+def overflow(base, maxrec):
     svc = pyvo.dal.TAPService(base + '/tap')
-    res = svc.run_sync('SELECT * FROM demo.sources')
-    n = len(res)
-    check(res.query_status == 'OVERFLOW', f'SELECT * FROM demo.sources at the default MAXREC: pyvo reads {res.query_status} ({n} rows)')
+    for mode in ['sync', 'async']:
+        q = 'SELECT * FROM demo.sources'
+        res = svc.run_sync(q) if mode == 'sync' else svc.run_async(q)
+        n = len(res)
+        check(
+            res.query_status == 'OVERFLOW' and n == maxrec,
+            f'{mode}: SELECT * FROM demo.sources at the default MAXREC ({maxrec}): pyvo reads {res.query_status} with {n} rows',
+        )
+    # And no false alarm: a result that fits says OK.
+    res = svc.run_sync(f'SELECT TOP {maxrec} * FROM demo.sources')
+    check(res.query_status == 'OK' and len(res) == maxrec, f'TOP {maxrec} at MAXREC {maxrec}: pyvo reads {res.query_status}')
 
 
 STEPS = {'datalinks': datalinks, 'upload': upload, 'overflow': overflow}
 
 if __name__ == '__main__':
-    STEPS[sys.argv[1]](sys.argv[2].rstrip('/'))
+    STEPS[sys.argv[1]](sys.argv[2].rstrip('/'), *[int(a) for a in sys.argv[3:]])
     sys.exit(1 if failures else 0)

@@ -88,6 +88,11 @@ export interface SyncLimits {
   readonly spoolMemoryBytes: number;
   /** Bytes all responses together may hold in temporary files; a result beyond it is cut with an error. */
   readonly spoolDiskBytes: number;
+  /**
+   * COPY bytes of a result beyond the read-ahead kept until it ends, so OVERFLOW leads the
+   * document where pyvo 1.2 reads it (0: off; larger results say it after the table).
+   */
+  readonly statusSpoolBytes: number;
   /** A client reading slower than this (bytes/s) ... */
   readonly minReadRate: number;
   /** ... over this many seconds is disconnected and its spool deleted. */
@@ -158,6 +163,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     meaning:
       'bytes all synchronous results may hold in temporary files (data folder); a result beyond it ends with an ERROR status',
     default: '4294967296',
+  },
+  {
+    name: 'VONODE_SYNC_STATUS_SPOOL',
+    meaning:
+      'bytes of one synchronous result (as PostgreSQL sends it) read to its end before the first byte goes out, so an OVERFLOW status leads the document where every client reads it; a larger result says OVERFLOW after the table (0: only the first MiB)',
+    default: '67108864',
   },
   {
     name: 'VONODE_SYNC_MIN_RATE',
@@ -413,6 +424,7 @@ function syncSettings(env: Env): SyncLimits {
     maxProducing: integer(env, 'VONODE_SYNC_PRODUCERS', 6, 1, 10_000),
     spoolMemoryBytes: integer(env, 'VONODE_SYNC_SPOOL_MEMORY', 1024 * 1024, 4096, 1e10),
     spoolDiskBytes: integer(env, 'VONODE_SYNC_SPOOL_DISK', 4 * 1024 ** 3, 0, 1e15),
+    statusSpoolBytes: integer(env, 'VONODE_SYNC_STATUS_SPOOL', 64 * 1024 ** 2, 0, 1e12),
     minReadRate: integer(env, 'VONODE_SYNC_MIN_RATE', 1024, 0, 1e10),
     readGraceSeconds: integer(env, 'VONODE_SYNC_RATE_GRACE', 30, 1, 86_400),
   };

@@ -20,6 +20,7 @@ import {
 } from '../uws/index.js';
 import type { TapLimits } from './capability.js';
 import { adqlErrorInfos, compileAdql } from './compile.js';
+import type { StatusSpool } from './copy.js';
 import { executeQuery, QueryStopped } from './execute.js';
 import { parseTapRequest, type UploadSpec } from './request.js';
 import { loadUpload, type UploadLimits, UploadSpool, usesStoredUploadScheme } from './upload.js';
@@ -43,6 +44,11 @@ export interface TapAsyncOptions {
   readonly catalogues: CatalogueSource;
   /** Where inline uploads wait for their job; they belong to it and go with it (issue 13). */
   readonly files: JobFiles;
+  /**
+   * Where a result beyond the read-ahead is kept until it ends, so OVERFLOW leads the stored
+   * result too (issue 19; src/tap/copy.ts). Absent: the status follows the table.
+   */
+  readonly statusSpool?: () => StatusSpool | undefined;
   /** Where unexpected failures are reported (the client sees a generic message). */
   readonly logError?: (err: unknown, jobId: string) => void;
   /**
@@ -216,6 +222,7 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
           timeoutSeconds,
           signal,
           copyFormat: copyFormatFor(tap.format.format),
+          ...(opts.statusSpool ? { statusSpool: opts.statusSpool } : {}),
         });
       } catch (err) {
         if (!isExpected(err)) opts.logError?.(err, job.id);

@@ -5,7 +5,7 @@ import { type CopySource, type CopyTextParser, copyTypesFit, type Field } from '
 import type { Identity } from '../auth/index.js';
 import { withIdentity } from '../auth/index.js';
 import { controlPoolOf } from '../db/acquire.js';
-import { openCopy } from './copy.js';
+import { openCopy, type StatusSpool } from './copy.js';
 
 /** Why a running query was stopped before its end. */
 export type StopReason = 'timeout' | 'client-gone' | 'aborted' | 'spool-full';
@@ -38,6 +38,11 @@ export interface ExecuteOptions {
   readonly copyFormat?: 'binary' | 'text';
   /** COPY bytes read before the first byte is written: a result that ends within them has its status up front. */
   readonly readAheadBytes?: number;
+  /**
+   * Beyond the read-ahead, where a COPY result is kept (memory, then disk) until it ends, so
+   * its OVERFLOW still leads (DALI-44); a new spool per query, disposed by the query.
+   */
+  readonly statusSpool?: () => StatusSpool | undefined;
 }
 
 /** An open result: its status may already be known, the rest of the rows stream from a cursor. */
@@ -198,8 +203,16 @@ export async function executeQuery(
     }
     const copyPlan = opts.copyFormat && (await planCopy(client, compiled, fields, opts.copyFormat));
     if (copyPlan) {
-      copy = await openCopy(client, copyPlan.sql, opts.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES);
+      copy = await openCopy(
+        client,
+        copyPlan.sql,
+        opts.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES,
+        opts.statusSpool?.(),
+      );
       const opened = copy;
+      // Ended in the status spool: the SQL asked for MAXREC+1 rows, so their count is the status.
+      const leadingStatus =
+        !opened.complete && opened.rowCount !== undefined && opened.rowCount > maxrec ? 'OVERFLOW' : 'OK';
       // A result that ended within the read-ahead needs the connection no longer.
       if (opened.complete) await close();
       const source: CopySource = {
@@ -227,7 +240,7 @@ export async function executeQuery(
         datalinkFields,
         rows: (async function* () {})(),
         copy: source,
-        leadingStatus: 'OK',
+        leadingStatus,
         trailingStatus: () => undefined,
         close: () => close(),
       };

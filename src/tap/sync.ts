@@ -69,6 +69,7 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
           timeoutSeconds: opts.limits.syncTimeoutSeconds,
           signal: abort.signal,
           copyFormat: copyFormatFor(req.format.format),
+          statusSpool: () => opts.gate.statusSpool(),
         },
       );
       const body = encode(req.format.format, {
