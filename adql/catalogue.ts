@@ -23,6 +23,11 @@ export interface ColumnMetadata {
   ucd?: string;
   utype?: string;
   description?: string;
+  /**
+   * Values are dataset identifiers the node's DataLink service resolves: a VOTable result
+   * with such a FIELD gets a DataLink service descriptor pointing at it (DataLink 1.1 §4).
+   */
+  datalink?: boolean;
 }
 
 /**

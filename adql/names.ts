@@ -205,6 +205,7 @@ export function catalogueColumn(cx: Cx, alias: string, c: CatalogueColumn): RelC
       const v = c[k];
       if (v !== undefined && v !== null) meta[k] = v;
     }
+    if (c.datalink) meta.datalink = true;
     const phys = cx.dialect.quoteIdent(c.sqlName ?? plain);
     const t = columnType(c, meta);
     base = { name: plain, exact, phys, dialect: cx.dialect, meta, t, vt: { ...t, meta: metaOf(meta) } };

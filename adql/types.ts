@@ -89,6 +89,7 @@ export function addMeta(to: Partial<Meta>, from: Partial<Meta>): void {
   if (from.ucd !== undefined) to.ucd = from.ucd;
   if (from.utype !== undefined) to.utype = from.utype;
   if (from.description !== undefined) to.description = from.description;
+  if (from.datalink !== undefined) to.datalink = from.datalink;
 }
 
 /** A result column's metadata: its name with the metadata of its type. */
@@ -220,6 +221,7 @@ export function resultColumns(cols: OutCol[]): ColumnMetadata[] {
     if (meta.ucd !== undefined) m.ucd = meta.ucd;
     if (meta.utype !== undefined) m.utype = meta.utype;
     if (meta.description !== undefined) m.description = meta.description;
+    if (meta.datalink !== undefined) m.datalink = meta.datalink;
     return m;
   });
 }

@@ -12,6 +12,7 @@ const SCHEMA_LOCATIONS = [
   [NS.vr, 'http://www.ivoa.net/xml/VOResource/v1.0'],
   [NS.vs, 'http://www.ivoa.net/xml/VODataService/v1.1'],
   [NS.tr, 'http://www.ivoa.net/xml/TAPRegExt/v1.0'],
+  [NS.cs, 'http://www.ivoa.net/xml/SimpleDALRegExt/v1.0'],
   [RECORD_NS.vg, 'http://www.ivoa.net/xml/VORegistry/v1.0'],
   [RECORD_NS.ri, 'http://www.ivoa.net/xml/RegistryInterface/v1.0'],
 ]
@@ -75,6 +76,7 @@ function resource(
     'xmlns:vr': NS.vr,
     'xmlns:vs': NS.vs,
     'xmlns:tr': NS.tr,
+    'xmlns:cs': NS.cs,
     'xmlns:vg': RECORD_NS.vg,
     'xmlns:xsi': NS.xsi,
     'xsi:type': type,

@@ -7,6 +7,8 @@ export const NS = {
   vr: 'http://www.ivoa.net/xml/VOResource/v1.0',
   vs: 'http://www.ivoa.net/xml/VODataService/v1.1',
   tr: 'http://www.ivoa.net/xml/TAPRegExt/v1.0',
+  /** SimpleDALRegExt 1.0: cs:ConeSearch (SCS-31). */
+  cs: 'http://www.ivoa.net/xml/ConeSearch/v1.0',
   xsi: 'http://www.w3.org/2001/XMLSchema-instance',
 } as const;
 
@@ -59,6 +61,7 @@ export function capabilitiesDocument(capabilities: readonly Capability[]): strin
     'xmlns:vr': NS.vr,
     'xmlns:vs': NS.vs,
     'xmlns:tr': NS.tr,
+    'xmlns:cs': NS.cs,
     'xmlns:xsi': NS.xsi,
   });
   // Children of vosi:capabilities are unqualified (VOSI-7): no namespace.

@@ -20,6 +20,7 @@ import {
 import { registerBroker } from './broker/index.js';
 import { type CatalogueSource, staticCatalogueSource } from './catalogue/index.js';
 import type { Config } from './config/index.js';
+import { registerCors } from './cors/index.js';
 import { type DaliError, MAX_FORM_BYTES, readForm } from './dali/index.js';
 import { registerDataLink } from './datalink/index.js';
 import { ServiceBusy } from './db/acquire.js';
@@ -93,6 +94,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('Server', SERVER_NAME);
   });
+  // Before the auth plugin: a preflight carries no credentials and is answered at once.
+  registerCors(app, opts.config.cors);
   app.addHook('preValidation', refuseNul);
   app.setErrorHandler(answerError);
   app.setNotFoundHandler((request, reply) => {
@@ -129,7 +132,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   const tokens = auth.verifier !== undefined;
   const userTables = userTableSettings(opts.config.env);
-  const services = nodeServices(opts.config.tap, tokens, userTables);
+  const services = nodeServices(opts.config.tap, tokens, userTables, opts.config.scsMaxSR);
+  const coneLimits = { maxSR: opts.config.scsMaxSR, maxRecords: opts.config.tap.maxrecHard };
   const schemas = publishedSchemas();
   const catalogues = opts.catalogues ?? staticCatalogueSource(schemas);
   registerWeb(app, {
@@ -148,6 +152,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     health: opts.health,
     catalogues,
     tokens,
+    coneLimits,
   });
   registerTap(app, { catalogues });
   registerPermissions(app, { pool: opts.pool, catalogues });
@@ -156,11 +161,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerTapSync(app, {
     gate: syncGate,
     pool: opts.pool,
+    baseUrl: opts.baseUrl,
     limits: opts.config.tap,
     uploadLimits: opts.config.upload,
     catalogues,
   });
-  await registerTapAsync(app, opts, catalogues, userTables);
+  await registerTapAsync(app, opts, catalogues, userTables, syncGate);
   registerTapExamples(app);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
   registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl, catalogues });
@@ -177,6 +183,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     publisher: opts.config.publisher,
     catalogues,
     tokens,
+    coneLimits,
   });
   registerScs(app, {
     gate: syncGate,
@@ -212,6 +219,7 @@ async function registerTapAsync(
   opts: AppOptions,
   catalogues: CatalogueSource,
   userTables: UserTableSettings,
+  syncGate: SyncGate,
 ) {
   const { config } = opts;
   const jobFiles = new JobFiles(join(config.dataDir, 'uploads'), {
@@ -219,10 +227,13 @@ async function registerTapAsync(
   });
   const asyncOpts = {
     pool: opts.pool,
+    baseUrl: opts.baseUrl,
     limits: config.tap,
     uploadLimits: config.upload,
     catalogues,
     files: jobFiles,
+    // The status spool shares the synchronous results' disk budget (VONODE_SYNC_SPOOL_DISK).
+    statusSpool: () => syncGate.statusSpool(),
     logError: (err: unknown, jobId: string) => app.log.error({ err, jobId }, 'TAP job failed'),
     saveResult: tapSaveResult(opts.pool, userTables, catalogues),
   };

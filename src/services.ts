@@ -1,5 +1,6 @@
 import { LANGUAGE_FEATURES } from '../adql/index.js';
 import { type Capability, type Interface, STANDARD_ID, vosiCapabilities } from '../registry/index.js';
+import { coneSearchCapability } from './scs/index.js';
 import { DEFAULT_TAP_LIMITS, type TapLimits, tapCapability } from './tap/capability.js';
 import {
   DEFAULT_USER_TABLE_SETTINGS,
@@ -31,11 +32,21 @@ const auxiliary = (id: string, url: string): Capability => ({
   interfaces: [{ type: 'vs:ParamHTTP', accessUrls: [{ url, use: 'base' }] }],
 });
 
+/** VONODE_SCS_MAX_SR's default (src/config). */
+export const DEFAULT_SCS_MAX_SR = 10;
+
+/** The cone search limits of a node with the default settings. */
+export const DEFAULT_CONE_LIMITS = {
+  maxSR: DEFAULT_SCS_MAX_SR,
+  maxRecords: DEFAULT_TAP_LIMITS.maxrecHard,
+} as const;
+
 /** The services of a node whose TAP states these limits. */
 export function nodeServices(
   tapLimits: TapLimits,
   tokens = false,
   userTables: UserTableSettings = DEFAULT_USER_TABLE_SETTINGS,
+  scsMaxSR = DEFAULT_SCS_MAX_SR,
 ): ServiceEntry[] {
   const services: ServiceEntry[] = [
     {
@@ -93,7 +104,7 @@ export function nodeServices(
       // the '?' before asking its AuthSession which credentials to send, so this
       // accessURL is no prefix of what it asks about; the node-wide capability covers it.
       capabilities: (url) => [
-        { standardID: STANDARD_ID.scs, interfaces: [paramHttp(`${url}/query?`, 'base')] },
+        coneSearchCapability(`${url}/query?`, { maxSR: scsMaxSR, maxRecords: tapLimits.maxrecHard }),
       ],
     },
     {

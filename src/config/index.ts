@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { type CorsSettings, isOrigin } from '../cors/index.js';
 import type { TapLimits } from '../tap/capability.js';
 import { type AdqlLimits, adqlLimitsFromEnv } from '../tap/compile.js';
 import { ConfigError } from './errors.js';
@@ -39,6 +40,8 @@ export interface Config {
   readonly adql: AdqlLimits;
   /** Largest SR of a Simple Cone Search, degrees (the capability's maxSR). */
   readonly scsMaxSR: number;
+  /** Cross-origin reading of the public endpoints (src/cors). */
+  readonly cors: CorsSettings;
   /** Who the registry records say publishes the node. */
   readonly publisher: { readonly authority: string; readonly name: string; readonly email: string };
   readonly uws: {
@@ -85,6 +88,11 @@ export interface SyncLimits {
   readonly spoolMemoryBytes: number;
   /** Bytes all responses together may hold in temporary files; a result beyond it is cut with an error. */
   readonly spoolDiskBytes: number;
+  /**
+   * COPY bytes of a result beyond the read-ahead kept until it ends, so OVERFLOW leads the
+   * document where pyvo 1.2 reads it (0: off; larger results say it after the table).
+   */
+  readonly statusSpoolBytes: number;
   /** A client reading slower than this (bytes/s) ... */
   readonly minReadRate: number;
   /** ... over this many seconds is disconnected and its spool deleted. */
@@ -157,6 +165,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     default: '4294967296',
   },
   {
+    name: 'VONODE_SYNC_STATUS_SPOOL',
+    meaning:
+      'bytes of one synchronous result (as PostgreSQL sends it) read to its end before the first byte goes out, so an OVERFLOW status leads the document where every client reads it; a larger result says OVERFLOW after the table (0: only the first MiB)',
+    default: '67108864',
+  },
+  {
     name: 'VONODE_SYNC_MIN_RATE',
     meaning:
       'bytes/s a client must read a synchronous result at (measured over VONODE_SYNC_RATE_GRACE) or be disconnected',
@@ -186,6 +200,17 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
   },
   { name: 'VONODE_SCS_MAX_SR', meaning: 'largest cone radius /scs/query accepts, degrees', default: '10' },
   {
+    name: 'VONODE_CORS_ORIGINS',
+    meaning:
+      'web origins (https://host[:port], comma-separated) whose pages may call the public endpoints with credentials (tokens, cookies); every other origin may read public answers only',
+    default: 'none',
+  },
+  {
+    name: 'VONODE_CORS_MAX_AGE',
+    meaning: 'seconds a browser may keep a CORS preflight answer',
+    default: '600',
+  },
+  {
     name: 'VONODE_AUTHORITY',
     meaning: 'IVOA naming authority of the registry records (ivo://AUTHORITY/tap ...)',
     default: 'vonode.demo',
@@ -198,7 +223,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
   {
     name: 'VONODE_CONTACT_EMAIL',
     meaning: 'contact and OAI-PMH admin e-mail of the registry records',
-    default: 'vo-admin@localhost',
+    default: 'vo-admin@ + VONODE_AUTHORITY',
   },
   {
     name: 'VONODE_TAP_ASYNC_DURATION',
@@ -316,6 +341,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
     },
     adql,
     scsMaxSR: integer(env, 'VONODE_SCS_MAX_SR', 10, 1, 180),
+    cors: corsSettings(env),
     publisher: publisherSettings(env),
     uws: uwsSettings(env),
     upload: {
@@ -356,6 +382,28 @@ function parseDefaultSchema(raw: string | undefined, demo: boolean): string | un
 // REG-1: an IVOID authority is at least three characters from this set, starting alphanumeric.
 const AUTHORITY = /^[A-Za-z0-9][\w\-.~*'()]{2,}$/;
 
+function corsSettings(env: Env): CorsSettings {
+  const origins = (env.VONODE_CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim().replace(/\/$/, ''))
+    .filter((o) => o.length > 0);
+  const bad = origins.find((o) => !isOrigin(o));
+  if (bad !== undefined)
+    throw new ConfigError(
+      `VONODE_CORS_ORIGINS has '${bad}', which is not a web origin`,
+      'list origins like https://portal.example.org or http://localhost:3000, comma-separated, without a path',
+    );
+  return { allowedOrigins: origins, maxAgeSeconds: integer(env, 'VONODE_CORS_MAX_AGE', 600, 0, 86_400) };
+}
+
+/** The OAI-PMH 2.0 schema's emailType pattern, \S+@(\S+\.)+\S+, anchored as XML Schema patterns are. */
+export const OAI_EMAIL = /^\S+@(\S+\.)+\S+$/;
+
+/** Without VONODE_CONTACT_EMAIL: an address at the naming authority (a domain name by custom). */
+function defaultContact(authority: string): string {
+  return `vo-admin@${authority.includes('.') ? authority : `${authority}.invalid`}`;
+}
+
 function publisherSettings(env: Env): Config['publisher'] {
   const authority = env.VONODE_AUTHORITY?.trim() || 'vonode.demo';
   if (!AUTHORITY.test(authority))
@@ -363,11 +411,13 @@ function publisherSettings(env: Env): Config['publisher'] {
       `VONODE_AUTHORITY='${env.VONODE_AUTHORITY}' is not an IVOA naming authority`,
       'give a name like ska-src.example.org, without ivo:// and without a path',
     );
-  const email = env.VONODE_CONTACT_EMAIL?.trim() || 'vo-admin@localhost';
-  if (!/^[^@\s]+@[^@\s]+$/.test(email))
+  const email = env.VONODE_CONTACT_EMAIL?.trim() || defaultContact(authority);
+  // OAI-PMH 2.0's schema (emailType) wants a dot in the domain: Identify's adminEmail with
+  // an address like vo-admin@localhost is invalid and harvesters refuse it.
+  if (!OAI_EMAIL.test(email))
     throw new ConfigError(
-      `VONODE_CONTACT_EMAIL='${env.VONODE_CONTACT_EMAIL}' is not an e-mail address`,
-      'give one like vo@example.org',
+      `VONODE_CONTACT_EMAIL='${env.VONODE_CONTACT_EMAIL}' is not an e-mail address a registry accepts`,
+      'give one like vo@example.org (OAI-PMH needs a domain with a dot)',
     );
   return { authority, name: env.VONODE_PUBLISHER?.trim() || 'vonode demo node', email };
 }
@@ -380,6 +430,7 @@ function syncSettings(env: Env): SyncLimits {
     maxProducing: integer(env, 'VONODE_SYNC_PRODUCERS', 6, 1, 10_000),
     spoolMemoryBytes: integer(env, 'VONODE_SYNC_SPOOL_MEMORY', 1024 * 1024, 4096, 1e10),
     spoolDiskBytes: integer(env, 'VONODE_SYNC_SPOOL_DISK', 4 * 1024 ** 3, 0, 1e15),
+    statusSpoolBytes: integer(env, 'VONODE_SYNC_STATUS_SPOOL', 64 * 1024 ** 2, 0, 1e12),
     minReadRate: integer(env, 'VONODE_SYNC_MIN_RATE', 1024, 0, 1e10),
     readGraceSeconds: integer(env, 'VONODE_SYNC_RATE_GRACE', 30, 1, 86_400),
   };

@@ -18,9 +18,9 @@ export interface HipsDeps {
 /** The one HiPS of the node: its public images. */
 const HIPS_NAME = 'images';
 
+// HIPS-34: Aladin Lite in any page fetches tiles across origins: the node's CORS hook
+// (src/cors) answers for /hips as for every public endpoint.
 const HEADERS = {
-  // HIPS-34: Aladin Lite in any page fetches tiles across origins.
-  'access-control-allow-origin': '*',
   'cache-control': 'public, max-age=3600',
 };
 

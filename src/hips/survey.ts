@@ -96,9 +96,13 @@ export async function loadSurvey(pool: pg.Pool): Promise<Survey | undefined> {
     moc = moc.union(im.moc);
   }
   const hash = createHash('sha256');
+  // HIPS-22 hips_release_date: when the data last changed (the newest image file), so the
+  // date is the same at every start of an unchanged node and moves when an image does.
+  let newest = 0;
   for (const im of images) {
     const st = await stat(im.path);
     hash.update(`${im.did}\n${im.path}\n${st.size}\n${st.mtimeMs}\n`);
+    newest = Math.max(newest, st.mtimeMs);
   }
   const first = images[0];
   const [ra, dec] = first.wcs.pixelToSky((first.nx + 1) / 2, (first.ny + 1) / 2);
@@ -109,7 +113,7 @@ export async function loadSurvey(pool: pg.Pool): Promise<Survey | undefined> {
     moc,
     cut: [lo, hi],
     initial: { ra, dec, fov: first.pixelDeg * Math.max(first.nx, first.ny) * 1.5 },
-    releaseDate: new Date(),
+    releaseDate: new Date(newest),
     key: hash.digest('hex').slice(0, 16),
   };
 }

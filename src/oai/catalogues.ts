@@ -7,8 +7,8 @@ import {
   wavebandTerms,
 } from '../../registry/index.js';
 import type { CatalogueView } from '../catalogue/index.js';
-import { coneCapability, coneCatalogueOf } from '../scs/index.js';
-import { securedCapability } from '../services.js';
+import { type ConeSearchLimits, coneCapability, coneCatalogueOf } from '../scs/index.js';
+import { DEFAULT_CONE_LIMITS, securedCapability } from '../services.js';
 import type { PublishedTable } from '../tap/tables/model.js';
 
 const TAP_AUX = 'ivo://ivoa.net/std/TAP#aux';
@@ -29,6 +29,8 @@ export interface CatalogueRecordContext {
   readonly subjects: readonly string[];
   /** Tokens accepted: the cone search listed with its secured interfaces too (SSO-1, services.ts). */
   readonly tokens?: boolean;
+  /** What each cone search capability advertises (SCS-30); the defaults when absent. */
+  readonly coneLimits?: ConeSearchLimits;
   /** The node's dates, for tables with no publication date (declared in code). */
   readonly dates: { readonly created: Date; readonly updated: Date };
 }
@@ -47,7 +49,7 @@ export function catalogueRecords(publicView: CatalogueView, ctx: CatalogueRecord
     const when = t.publishedAt ?? ctx.dates.updated;
     const capabilities = [];
     if (coneCatalogueOf(t)) {
-      const cone = coneCapability(ctx.baseUrl, t);
+      const cone = coneCapability(ctx.baseUrl, t, ctx.coneLimits ?? DEFAULT_CONE_LIMITS);
       capabilities.push(ctx.tokens ? securedCapability(cone) : cone);
       capabilities.push(
         ...vosiCapabilities(`${ctx.baseUrl}/scs/${encodeURIComponent(`${t.schema}.${t.name}`)}`),

@@ -12,6 +12,7 @@ import {
 } from '../../registry/index.js';
 import { ANONYMOUS } from '../auth/index.js';
 import type { CatalogueSource } from '../catalogue/index.js';
+import type { ConeSearchLimits } from '../scs/index.js';
 import type { ServiceEntry } from '../services.js';
 import type { PublishedSchema } from '../tap/tables/model.js';
 import { catalogueIdentifier, catalogueRecords } from './catalogues.js';
@@ -34,6 +35,8 @@ export interface OaiDeps {
   readonly catalogues: CatalogueSource;
   /** Tokens accepted (the catalogue records' cone searches list their secured interfaces). */
   readonly tokens?: boolean;
+  /** What each catalogue's cone search capability advertises (SCS-30). */
+  readonly coneLimits?: ConeSearchLimits;
 }
 
 const SUBJECTS = ['radio-astronomy'];
@@ -151,6 +154,7 @@ export function registerOai(app: FastifyInstance, deps: OaiDeps): void {
       },
       subjects: SUBJECTS,
       dates: nodeDates,
+      ...(deps.coneLimits ? { coneLimits: deps.coneLimits } : {}),
       ...(deps.tokens ? { tokens: true } : {}),
     });
     const served = view.positional().map((t) => ({

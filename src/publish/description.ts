@@ -30,6 +30,12 @@ export interface ColumnDescription {
   readonly nullable?: boolean;
   /** Defined by a standard (ObsCore, TAP_SCHEMA). */
   readonly std?: boolean;
+  /**
+   * The values are dataset identifiers (ivoa.obscore's obs_publisher_did) that the node's
+   * DataLink service resolves: TAP results selecting the column carry a DataLink service
+   * descriptor for it (DataLink 1.1 §4), so clients find each row's files and cutouts.
+   */
+  readonly datalink?: boolean;
 }
 
 /** The position columns: they get the order-29 HEALPix column, its B-tree and cone search. */

@@ -58,6 +58,7 @@ const COLUMN_KEYS = [
   'indexed',
   'nullable',
   'std',
+  'datalink',
 ] as const;
 const POSITION_KEYS = ['ra', 'dec', 'frame', 'healpixColumn'] as const;
 const TIME_KEYS = ['column', 'format', 'scale'] as const;
@@ -230,6 +231,7 @@ function readColumn(at: At): ColumnDescription | undefined {
     indexed: f.get('indexed').bool(),
     nullable: f.get('nullable').bool(),
     std: f.get('std').bool(),
+    datalink: f.get('datalink').bool(),
   });
 }
 

@@ -88,12 +88,22 @@ export function publishedTableOf(
   }) as PublishedTable;
 }
 
+/**
+ * A string column described without arraysize is published as `*`: that is what it stores
+ * (text of any length), strings are char arrays (VOT-18), arraysize="1" should not be written
+ * (VOT-19), and clients refuse to guess (STILTS tapskymatch: "Refuse to decode assumed char
+ * arraysize"). TAP_SCHEMA, VOSI and every result then say the same.
+ */
+function stringArraysize(c: ColumnDescription): string | undefined {
+  return c.datatype === 'char' || c.datatype === 'unicodeChar' ? '*' : undefined;
+}
+
 function publishedColumnOf(c: ColumnDescription): PublishedColumn {
   return defined({
     name: c.name,
     sqlName: c.sqlName,
     datatype: c.datatype,
-    arraysize: c.arraysize,
+    arraysize: c.arraysize ?? stringArraysize(c),
     xtype: c.xtype,
     unit: c.unit,
     ucd: c.ucd,
@@ -102,5 +112,6 @@ function publishedColumnOf(c: ColumnDescription): PublishedColumn {
     principal: c.principal,
     indexed: c.indexed,
     std: c.std,
+    datalink: c.datalink,
   });
 }

@@ -32,8 +32,11 @@ export const charParam = (name: string, value: string, extra: Partial<Param> = {
   ...extra,
 });
 
-/** A descriptor for `{links}` taking the ID from the obs_publisher_did column (DL 6.1, SIA-64). */
-export function linksDescriptor(baseUrl: string): Resource {
+/**
+ * A descriptor for `{links}` taking the ID from the FIELD `ref` (DL 6.1, SIA-64): by default
+ * ObsCore's obs_publisher_did; TAP results give the ID of their identifier FIELD (OBS-86).
+ */
+export function linksDescriptor(baseUrl: string, ref: string = DID_FIELD_ID): Resource {
   return {
     type: 'meta',
     utype: 'adhoc:service',
@@ -44,7 +47,7 @@ export function linksDescriptor(baseUrl: string): Resource {
       charParam('accessURL', `${baseUrl}/datalink/links`),
       charParam('contentType', DATALINK_CONTENT_TYPE),
     ],
-    groups: [{ name: 'inputParams', params: [charParam('ID', '', { ref: DID_FIELD_ID })] }],
+    groups: [{ name: 'inputParams', params: [charParam('ID', '', { ref })] }],
   };
 }
 

@@ -140,7 +140,8 @@ export function registerSia(app: FastifyInstance, deps: SiaDeps): void {
         fields: obscoreFields(),
         rows,
         rowCount: rows.length,
-        leadingStatus: overflow ? 'OVERFLOW' : 'OK',
+        // DALI-22, SIA-50: MAXREC=0 is the metadata-only form, which says OVERFLOW.
+        leadingStatus: overflow || maxrec === 0 ? 'OVERFLOW' : 'OK',
         infos,
         tableName: 'results',
         extraResources: [

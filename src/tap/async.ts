@@ -8,6 +8,7 @@ import { ANONYMOUS, type Identity } from '../auth/index.js';
 import type { CatalogueSource } from '../catalogue/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import { hasNul, NulInputError } from '../errors/index.js';
+import { linksDescriptor } from '../sia/index.js';
 import {
   type JobContext,
   JobFailure,
@@ -19,6 +20,7 @@ import {
 } from '../uws/index.js';
 import type { TapLimits } from './capability.js';
 import { adqlErrorInfos, compileAdql } from './compile.js';
+import type { StatusSpool } from './copy.js';
 import { executeQuery, QueryStopped } from './execute.js';
 import { parseTapRequest, type UploadSpec } from './request.js';
 import { loadUpload, type UploadLimits, UploadSpool, usesStoredUploadScheme } from './upload.js';
@@ -34,12 +36,19 @@ const STORED_UPLOAD = 'vonode-upload:';
 
 export interface TapAsyncOptions {
   readonly pool: pg.Pool;
+  /** The node's public URL: DataLink descriptors in results point at its /datalink/links. */
+  readonly baseUrl: string;
   readonly limits: TapLimits;
   readonly uploadLimits: UploadLimits;
   /** The published tables; a job compiles against what its owner may see when it runs. */
   readonly catalogues: CatalogueSource;
   /** Where inline uploads wait for their job; they belong to it and go with it (issue 13). */
   readonly files: JobFiles;
+  /**
+   * Where a result beyond the read-ahead is kept until it ends, so OVERFLOW leads the stored
+   * result too (issue 19; src/tap/copy.ts). Absent: the status follows the table.
+   */
+  readonly statusSpool?: () => StatusSpool | undefined;
   /** Where unexpected failures are reported (the client sees a generic message). */
   readonly logError?: (err: unknown, jobId: string) => void;
   /**
@@ -213,6 +222,7 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
           timeoutSeconds,
           signal,
           copyFormat: copyFormatFor(tap.format.format),
+          ...(opts.statusSpool ? { statusSpool: opts.statusSpool } : {}),
         });
       } catch (err) {
         if (!isExpected(err)) opts.logError?.(err, job.id);
@@ -224,6 +234,7 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
         copy: result.copy,
         leadingStatus: result.leadingStatus,
         trailingStatus: result.trailingStatus,
+        extraResources: result.datalinkFields.map((id) => linksDescriptor(opts.baseUrl, id)),
         infos: [
           { name: 'standardID', value: 'ivo://ivoa.net/std/TAP' },
           { name: 'QUERY', value: tap.query },

@@ -1,11 +1,17 @@
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import type { ResultSpool } from './spool.js';
 
 /** A running `COPY (query) TO STDOUT` whose first bytes have been read ahead. */
 export interface OpenCopy {
   /** The whole stream is in the read-ahead: PostgreSQL has finished. */
   readonly complete: boolean;
+  /**
+   * Rows of the whole result, when PostgreSQL finished within the read-ahead or the status
+   * spool (its COPY command tag); undefined while it still streams.
+   */
+  readonly rowCount: number | undefined;
   /** The read-ahead, then the rest as PostgreSQL sends it; PostgreSQL's error is thrown in place. */
   chunks(): AsyncGenerator<Buffer>;
   /**
@@ -29,12 +35,23 @@ const DRAIN_AFTER_CANCEL_MS = 10_000;
  * early destroys the stream while the server still sends, and the connection then hangs
  * in COPY mode. Here an early stop drains instead (finish).
  */
+/**
+ * Where a result larger than the read-ahead goes on until it ends, so its row count (and so
+ * its status) is known before the first byte is written (issue 19: pyvo 1.2 reads only the
+ * leading QUERY_STATUS); past `maxBytes` the rest streams and overflow is said after the table.
+ */
+export interface StatusSpool {
+  readonly spool: ResultSpool;
+  readonly maxBytes: number;
+}
+
 export async function openCopy(
   client: pg.PoolClient,
   sql: string,
   readAheadBytes: number,
+  statusSpool?: StatusSpool,
 ): Promise<OpenCopy> {
-  const stream: Readable = client.query(copyTo(sql));
+  const stream = client.query(copyTo(sql)) as Readable & { rowCount?: number };
   let failure: Error | undefined;
   let ended = false;
   let wake: (() => void) | undefined;
@@ -76,6 +93,25 @@ export async function openCopy(
     bytes += c.length;
   }
   const complete = ended && !failure;
+  let spooled = 0;
+  if (statusSpool) {
+    try {
+      // The spool is always ended, even unused: chunks() reads it to its end.
+      while (!complete && spooled <= statusSpool.maxBytes) {
+        const c = await next();
+        if (c === null) break;
+        await statusSpool.spool.write(c);
+        spooled += c.length;
+      }
+    } catch (err) {
+      // The caller answers with an error and never reads the spool: give its disk back now.
+      await statusSpool.spool.dispose();
+      throw err;
+    } finally {
+      statusSpool.spool.end();
+    }
+  }
+  const known = ended && !failure;
 
   const drain = async (ms: number): Promise<boolean> => {
     const deadline = Date.now() + ms;
@@ -94,8 +130,16 @@ export async function openCopy(
 
   return {
     complete,
+    rowCount: known ? stream.rowCount : undefined,
     async *chunks() {
       while (ahead.length) yield ahead.shift() as Buffer;
+      if (statusSpool)
+        try {
+          for (let c = await statusSpool.spool.read(); c !== null; c = await statusSpool.spool.read())
+            yield c;
+        } finally {
+          await statusSpool.spool.dispose();
+        }
       for (;;) {
         const c = await next();
         if (c === null) return;
@@ -103,6 +147,7 @@ export async function openCopy(
       }
     },
     async finish(cancel) {
+      await statusSpool?.spool.dispose();
       if (failure || ended) return true;
       if (await drain(DRAIN_BEFORE_CANCEL_MS)) return true;
       cancel();

@@ -5,7 +5,7 @@ import { type CopySource, type CopyTextParser, copyTypesFit, type Field } from '
 import type { Identity } from '../auth/index.js';
 import { withIdentity } from '../auth/index.js';
 import { controlPoolOf } from '../db/acquire.js';
-import { openCopy } from './copy.js';
+import { openCopy, type StatusSpool } from './copy.js';
 
 /** Why a running query was stopped before its end. */
 export type StopReason = 'timeout' | 'client-gone' | 'aborted' | 'spool-full';
@@ -38,11 +38,18 @@ export interface ExecuteOptions {
   readonly copyFormat?: 'binary' | 'text';
   /** COPY bytes read before the first byte is written: a result that ends within them has its status up front. */
   readonly readAheadBytes?: number;
+  /**
+   * Beyond the read-ahead, where a COPY result is kept (memory, then disk) until it ends, so
+   * its OVERFLOW still leads (DALI-44); a new spool per query, disposed by the query.
+   */
+  readonly statusSpool?: () => StatusSpool | undefined;
 }
 
 /** An open result: its status may already be known, the rest of the rows stream from a cursor. */
 export interface QueryResult {
   readonly fields: Field[];
+  /** IDs of the FIELDs whose values the DataLink service resolves (ColumnMetadata.datalink). */
+  readonly datalinkFields: readonly string[];
   readonly rows: AsyncIterable<readonly unknown[]>;
   /** Set instead of rows when the result streams as COPY bytes (ExecuteOptions.copyFormat). */
   readonly copy?: CopySource;
@@ -179,6 +186,7 @@ export async function executeQuery(
     // Uploads are written here, with the service's rights; the query itself only reads.
     const compiled = await build(client);
     const fields = compiled.columns.map(toField);
+    const datalinkFields = identifyDataLinkFields(fields, compiled.columns);
     await client.query('SET TRANSACTION READ ONLY');
     await withIdentity(client, opts.identity);
     if (maxrec === 0) {
@@ -186,6 +194,7 @@ export async function executeQuery(
       await close();
       return {
         fields,
+        datalinkFields,
         rows: (async function* () {})(),
         leadingStatus: 'OVERFLOW',
         trailingStatus: () => undefined,
@@ -194,8 +203,16 @@ export async function executeQuery(
     }
     const copyPlan = opts.copyFormat && (await planCopy(client, compiled, fields, opts.copyFormat));
     if (copyPlan) {
-      copy = await openCopy(client, copyPlan.sql, opts.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES);
+      copy = await openCopy(
+        client,
+        copyPlan.sql,
+        opts.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES,
+        opts.statusSpool?.(),
+      );
       const opened = copy;
+      // Ended in the status spool: the SQL asked for MAXREC+1 rows, so their count is the status.
+      const leadingStatus =
+        !opened.complete && opened.rowCount !== undefined && opened.rowCount > maxrec ? 'OVERFLOW' : 'OK';
       // A result that ended within the read-ahead needs the connection no longer.
       if (opened.complete) await close();
       const source: CopySource = {
@@ -220,9 +237,10 @@ export async function executeQuery(
       };
       return {
         fields,
+        datalinkFields,
         rows: (async function* () {})(),
         copy: source,
-        leadingStatus: 'OK',
+        leadingStatus,
         trailingStatus: () => undefined,
         close: () => close(),
       };
@@ -237,6 +255,7 @@ export async function executeQuery(
       const rows = overflow ? first.slice(0, maxrec) : first;
       return {
         fields,
+        datalinkFields,
         rows: (async function* () {
           yield* rows;
         })(),
@@ -285,6 +304,7 @@ export async function executeQuery(
     }
     return {
       fields,
+      datalinkFields,
       rows: stream(),
       leadingStatus: 'OK',
       trailingStatus: () => (overflow ? 'OVERFLOW' : undefined),
@@ -350,6 +370,32 @@ async function planCopy(
   else parsers = oids.map((oid) => pg.types.getTypeParser(oid, 'text') as CopyTextParser);
   if (!copyTypesFit(fields, format, types, parsers)) return undefined;
   return { sql: `COPY (${sql}) TO STDOUT${format === 'binary' ? ' (FORMAT binary)' : ''}`, types, parsers };
+}
+
+/**
+ * Gives each FIELD carrying DataLink identifiers an XML ID, which a service descriptor's ID
+ * parameter refs (DataLink 1.1 §4, OBS-86). The ID is the column's name where that names no
+ * other FIELD (pyvo looks a ref up as a name first), else the name with its position.
+ */
+function identifyDataLinkFields(fields: Field[], columns: CompiledQuery['columns']): string[] {
+  const ids: string[] = [];
+  const names = new Map<string, number>();
+  for (const f of fields) names.set(f.name, (names.get(f.name) ?? 0) + 1);
+  for (const [i, c] of columns.entries()) {
+    if (!c.datalink) continue;
+    const stem = xmlId(c.name);
+    let id = stem === c.name && names.get(c.name) === 1 ? stem : `${stem}_${i + 1}`;
+    while (ids.includes(id) || (id !== c.name && names.has(id))) id = `${id}_`;
+    fields[i].ID = id;
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** A name made an XML NCName: other characters become '_', and it starts with a letter or '_'. */
+function xmlId(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return /^[A-Za-z_]/.test(s) ? s : `_${s}`;
 }
 
 function toField(c: CompiledQuery['columns'][number]): Field {

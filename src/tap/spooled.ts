@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SyncLimits } from '../config/index.js';
+import type { StatusSpool } from './copy.js';
 import { QueryStopped } from './execute.js';
 import { ResultSpool, SpoolBudget } from './spool.js';
 
@@ -52,6 +53,18 @@ export class SyncGate {
     spoolDir: string,
   ) {
     this.budget = new SpoolBudget(limits.spoolDiskBytes, spoolDir);
+  }
+
+  /**
+   * A spool holding a result until its end is known (VONODE_SYNC_STATUS_SPOOL), on the same
+   * disk budget as the result spools; undefined when the setting is 0.
+   */
+  statusSpool(): StatusSpool | undefined {
+    if (this.limits.statusSpoolBytes <= 0) return undefined;
+    return {
+      spool: new ResultSpool(this.budget, this.limits.spoolMemoryBytes),
+      maxBytes: this.limits.statusSpoolBytes,
+    };
   }
 
   /** Queries in progress (running or being read). */

@@ -8,6 +8,7 @@ import type { CatalogueSource } from '../catalogue/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import { ServiceBusy } from '../db/acquire.js';
 import { malformedBodyMessage, reportInternalError } from '../errors/index.js';
+import { linksDescriptor } from '../sia/index.js';
 import type { TapLimits } from './capability.js';
 import { adqlErrorInfos, compileAdql } from './compile.js';
 import { executeQuery, QueryStopped } from './execute.js';
@@ -17,6 +18,8 @@ import { loadUpload, type UploadLimits, UploadSpool } from './upload.js';
 
 export interface SyncOptions {
   readonly pool: pg.Pool;
+  /** The node's public URL: DataLink descriptors in results point at its /datalink/links. */
+  readonly baseUrl: string;
   readonly limits: TapLimits;
   readonly uploadLimits: UploadLimits;
   /** The published tables; each request compiles against what its caller may see. */
@@ -66,6 +69,7 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
           timeoutSeconds: opts.limits.syncTimeoutSeconds,
           signal: abort.signal,
           copyFormat: copyFormatFor(req.format.format),
+          statusSpool: () => opts.gate.statusSpool(),
         },
       );
       const body = encode(req.format.format, {
@@ -74,6 +78,7 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
         copy: result.copy,
         leadingStatus: result.leadingStatus,
         trailingStatus: result.trailingStatus,
+        extraResources: result.datalinkFields.map((id) => linksDescriptor(opts.baseUrl, id)),
         infos: requestInfos(req),
       });
       // The connection is given back as soon as PostgreSQL is done, not when the client is.

@@ -211,7 +211,10 @@ export async function loadUpload(
     columns: columns.map(({ field, sqlName }) => ({
       name: /^[A-Za-z][A-Za-z0-9_]*$/.test(field.name) ? field.name : `"${field.name.replace(/"/g, '""')}"`,
       sqlName,
-      datatype: field.datatype,
+      // Kept as PostgreSQL booleans, bits come back as VOTable booleans: astropy writes numpy
+      // bool columns as bit, and reads BINARY/BINARY2 bits with the wrong mask (0x08 for the
+      // first bit, VOT-35 says 0x80), so an uploaded True came back False (issue 19).
+      datatype: field.datatype === 'bit' ? 'boolean' : field.datatype,
       // arraysize="1" is the default and deprecated (VOTable 1.3 erratum 3): not echoed.
       ...(field.arraysize && field.arraysize !== '1' ? { arraysize: field.arraysize } : {}),
       ...(field.xtype ? { xtype: field.xtype } : {}),

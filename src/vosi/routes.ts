@@ -9,8 +9,13 @@ import {
 import { ANONYMOUS } from '../auth/index.js';
 import type { CatalogueSource } from '../catalogue/index.js';
 import { controlPoolOf } from '../db/acquire.js';
-import { coneCapability, coneCatalogueOf, findPositional } from '../scs/index.js';
-import { type ServiceEntry, securedCapability, serviceCapabilities } from '../services.js';
+import { type ConeSearchLimits, coneCapability, coneCatalogueOf, findPositional } from '../scs/index.js';
+import {
+  DEFAULT_CONE_LIMITS,
+  type ServiceEntry,
+  securedCapability,
+  serviceCapabilities,
+} from '../services.js';
 
 export interface HealthState {
   readonly upSince: Date;
@@ -57,11 +62,14 @@ export interface VosiOptions {
   readonly catalogues?: CatalogueSource;
   /** Tokens accepted: capabilities listed with their secured interfaces (services.ts). */
   readonly tokens?: boolean;
+  /** What each catalogue's cone search capability advertises (SCS-30). */
+  readonly coneLimits?: ConeSearchLimits;
 }
 
 /** GET /{service}/availability and /{service}/capabilities for every service (VOSI-1). */
 export function registerVosi(app: FastifyInstance, opts: VosiOptions): void {
   const started = new Date();
+  const coneLimits = opts.coneLimits ?? DEFAULT_CONE_LIMITS;
   // VOSI-13: the capabilities of /scs change when a catalogue is published or withdrawn.
   let catalogueChanged = started;
   opts.catalogues?.onChange(() => {
@@ -74,7 +82,7 @@ export function registerVosi(app: FastifyInstance, opts: VosiOptions): void {
           .view(request.identity ?? ANONYMOUS)
           .positional()
           .filter((t) => coneCatalogueOf(t))
-          .map((t) => secure(coneCapability(opts.baseUrl, t)))
+          .map((t) => secure(coneCapability(opts.baseUrl, t, coneLimits)))
       : [];
   for (const service of opts.services) {
     const capabilities = capabilitiesDocument(serviceCapabilities(service, opts.baseUrl));
@@ -107,7 +115,12 @@ export function registerVosi(app: FastifyInstance, opts: VosiOptions): void {
       return reply
         .type(XML)
         .header('Last-Modified', catalogueChanged.toUTCString())
-        .send(capabilitiesDocument([secure(coneCapability(opts.baseUrl, t)), ...vosiCapabilities(url)]));
+        .send(
+          capabilitiesDocument([
+            secure(coneCapability(opts.baseUrl, t, coneLimits)),
+            ...vosiCapabilities(url),
+          ]),
+        );
     });
     app.get('/scs/:table/availability', (request, reply) => availability(opts, scs, request, reply));
   }

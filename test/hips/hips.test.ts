@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import pg from 'pg';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -215,4 +217,21 @@ print(json.dumps({"n": n, "bad": bad}))`,
       expect(res.headers.get('access-control-allow-origin')).toBe('*');
     }
   });
+});
+
+describe('hips_release_date (HIPS-22)', () => {
+  it('is when the images last changed, the same after a restart', async () => {
+    const minutes = new Set(
+      images.map((i) =>
+        statSync(isAbsolute(i.path) ? i.path : join(node.dataDir, i.path))
+          .mtime.toISOString()
+          .slice(0, 16),
+      ),
+    );
+    expect(minutes).toContain(props.hips_release_date.slice(0, 16));
+    await node.stop();
+    node = await startTestNode();
+    const again = await (await get('properties')).text();
+    expect(again).toMatch(new RegExp(`hips_release_date\\s*=\\s*${props.hips_release_date}`));
+  }, 120_000);
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { publishedTableOf, type TableDescription } from '../../src/publish/index.js';
+import { compile } from '../../adql/index.js';
+import { parseDescription, publishedTableOf, type TableDescription } from '../../src/publish/index.js';
+import { publishedCatalogue } from '../../src/tap/catalogue.js';
 
 const DESC: TableDescription = {
   schema: 'radio',
@@ -127,5 +129,42 @@ describe('publishedTableOf', () => {
       { sqlSchema: 's', sqlTable: 't' },
     );
     expect(p.columns.filter((c) => c.name === 'hpx')).toStrictEqual([hpx]);
+  });
+});
+
+describe('a column marked datalink (issue 19)', () => {
+  it('keeps the mark from the description to the compiled result columns, which the TAP output turns into a DataLink descriptor (DL-56)', () => {
+    const desc = parseDescription(
+      `schema: {name: radio, description: radio catalogues}
+tables:
+  - name: detections
+    description: detections on the images
+    columns:
+      - {name: det_id, datatype: long, ucd: meta.id;meta.main, description: detection}
+      - {name: image_did, datatype: char, arraysize: '*', ucd: meta.ref.ivoid, description: the image, datalink: true}
+`,
+      'd.yaml',
+    );
+    expect(desc.tables[0].columns.map((c) => c.datalink)).toEqual([undefined, true]);
+    const table = publishedTableOf(desc.tables[0], { sqlSchema: 'radio', sqlTable: 'detections' }, 0);
+    const compiled = compile(
+      'SELECT det_id, image_did, image_did AS img, UPPER(image_did) AS up FROM radio.detections',
+      { tables: () => publishedCatalogue([{ name: 'radio', description: '', tables: [table] }]) },
+    );
+    expect(compiled.columns.map((c) => c.datalink)).toEqual([undefined, true, true, undefined]);
+  });
+
+  it('refuses a datalink mark that is not a boolean', () => {
+    expect(() =>
+      parseDescription(
+        `schema: {name: radio}
+tables:
+  - name: t
+    description: t
+    columns: [{name: a, datatype: char, arraysize: '*', datalink: maybe}]
+`,
+        'd.yaml',
+      ),
+    ).toThrow(/datalink/);
   });
 });

@@ -4,6 +4,7 @@ import { ANONYMOUS, withReadOnlyIdentity } from '../../src/auth/index.js';
 import { type ReadField, readVOTable } from '../../votable/index.js';
 import { testDatabaseUrl } from '../support/db.js';
 import { startTestNode } from '../support/node.js';
+import { xsdErrors } from '../support/xsd.js';
 
 type TestNode = Awaited<ReturnType<typeof startTestNode>>;
 let node: TestNode;
@@ -162,5 +163,23 @@ describe('/scs/query (Simple Cone Search 1.03)', () => {
     });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('ID_MAIN');
+  });
+});
+
+describe('the cone search capability (SCS-30, SCS-31)', () => {
+  it('is a cs:ConeSearch with the configured maxSR and maxRecords, valid against SimpleDALRegExt', async () => {
+    const res = await fetch(`${node.url}/scs/capabilities`);
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(xsdErrors(text)).toBe('');
+    const cap =
+      text.match(/<capability standardID="ivo:\/\/ivoa.net\/std\/ConeSearch"[\s\S]*?<\/capability>/)?.[0] ??
+      '';
+    expect(cap).toContain('xsi:type="cs:ConeSearch"');
+    expect(text).toContain('xmlns:cs="http://www.ivoa.net/xml/ConeSearch/v1.0"');
+    // VONODE_SCS_MAX_SR=5 for this node; maxRecords is the hard MAXREC.
+    expect(cap).toMatch(/<maxSR>5<\/maxSR>\s*<maxRecords>\d+<\/maxRecords>\s*<verbosity>true<\/verbosity>/);
+    // The schema is really applied: without the required verbosity the document is refused.
+    expect(xsdErrors(text.replace(/<verbosity>true<\/verbosity>/g, ''))).toMatch(/verbosity/);
   });
 });

@@ -145,6 +145,12 @@ describe('SIA 2.0 query', () => {
     const zero = await sia(q({ MAXREC: '0' }));
     expect(zero.status).toBe(200);
     expect(zero.ids).toEqual([]);
+    // DALI-22: no rows, with the overflow indicator (a bare MAXREC=0 too: pyvo#519).
+    expect(zero.body).toContain('<INFO name="QUERY_STATUS" value="OVERFLOW"');
+    expect(zero.body).not.toContain('<TR>');
+    const bare = await fetch(`${node.url}/sia/query?MAXREC=0`);
+    expect(bare.status).toBe(200);
+    expect(await bare.text()).toContain('<INFO name="QUERY_STATUS" value="OVERFLOW"');
     expect(zero.body).toContain('name="s_region"');
     expect(zero.body).toContain('utype="adhoc:this"');
     expect(zero.body).toMatch(/name="COLLECTION"[\s\S]*?<OPTION value="ska-demo"\/>/);

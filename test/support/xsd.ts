@@ -23,7 +23,12 @@ const NAMESPACES: Array<[ns: string, file: string]> = [
   ['http://www.ivoa.net/xml/VOSIAvailability/v1.0', 'VOSIAvailability-v1.0.xsd'],
   ['http://www.ivoa.net/xml/VOSITables/v1.0', 'VOSITables-v1.1.xsd'],
   ['http://www.ivoa.net/xml/UWS/v1.0', 'UWS-v1.1.xsd'],
+  // SimpleDALRegExt's cs:ConeSearch: not in STILTS, see test/fixtures/xsd.
+  ['http://www.ivoa.net/xml/ConeSearch/v1.0', 'ConeSearch-v1.0.xsd'],
 ];
+
+/** Schemas STILTS does not ship, kept with the tests. */
+const FIXTURES = new URL('../fixtures/xsd/', import.meta.url);
 
 function schemaFolder(): string {
   if (folder) return folder;
@@ -41,6 +46,7 @@ for n in z.namelist():
     PREFIX,
     dir,
   ]);
+  for (const f of readdirSync(FIXTURES)) writeFileSync(join(dir, f), readFileSync(new URL(f, FIXTURES)));
   const local: Record<string, string> = { 'xml.xsd': 'xmlnamespace.xsd' };
   for (const f of readdirSync(dir)) local[f] = f;
   for (const f of readdirSync(dir)) {
@@ -94,6 +100,7 @@ export function xsdResourceErrors(record: string): string {
   <xs:import namespace="http://www.ivoa.net/xml/VOResource/v1.0" schemaLocation="VOResource-v1.1.xsd"/>
   <xs:import namespace="http://www.ivoa.net/xml/VODataService/v1.1" schemaLocation="VODataService-v1.2.xsd"/>
   <xs:import namespace="http://www.ivoa.net/xml/TAPRegExt/v1.0" schemaLocation="TAPRegExt-v1.0-Erratum1.xsd"/>
+  <xs:import namespace="http://www.ivoa.net/xml/ConeSearch/v1.0" schemaLocation="ConeSearch-v1.0.xsd"/>
   <xs:element name="Resource" type="vr:Resource"/>
 </xs:schema>
 `,

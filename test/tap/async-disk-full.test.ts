@@ -95,6 +95,7 @@ describe('a full result store (issue 13)', () => {
       const service = newService(guarded.pool, db.schema, store, {
         tap: tapJobRunner({
           pool: guarded.pool,
+          baseUrl: 'http://127.0.0.1',
           limits: {
             maxrecDefault: 1_000_000,
             maxrecHard: 1_000_000,

@@ -53,6 +53,7 @@ beforeAll(async () => {
   files = new JobFiles(spool.path, { maxTotalBytes: SPOOL_CAP, orphanGrace: 60_000 });
   const opts = {
     pool: db.pool,
+    baseUrl: 'http://127.0.0.1',
     limits: LIMITS,
     uploadLimits: UPLOAD_LIMITS,
     catalogues: adqlCatalogueSource([]),

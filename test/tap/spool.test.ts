@@ -86,6 +86,7 @@ describe('production places of synchronous results (issue 13: many results canno
     maxProducing: 2,
     spoolMemoryBytes: 4096,
     spoolDiskBytes: 1e6,
+    statusSpoolBytes: 0,
     minReadRate: 0,
     readGraceSeconds: 30,
   };

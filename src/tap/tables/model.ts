@@ -23,6 +23,8 @@ export interface PublishedColumn {
   readonly indexed?: boolean;
   /** Defined by a standard (ObsCore, TAP_SCHEMA). */
   readonly std?: boolean;
+  /** Values are identifiers /datalink/links resolves: results selecting it carry a DataLink descriptor (DataLink 1.1 §4). */
+  readonly datalink?: boolean;
   /** The XML ID of the FIELD (OBS-86: DataLink descriptors point at it). */
   readonly fieldId?: string;
   /**

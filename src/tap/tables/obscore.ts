@@ -78,7 +78,7 @@ const SPECS: Spec[] = [
     'meta.ref.ivoid',
     'Curation.publisherDID',
     'IVOA dataset identifier given by the publisher',
-    { ...str, principal: true, indexed: true, fieldId: 'obs_publisher_did' },
+    { ...str, principal: true, indexed: true, fieldId: 'obs_publisher_did', datalink: true },
   ],
   [
     'obs_creator_did',
