@@ -465,32 +465,39 @@ export async function openDelimited(
     }
   };
 
+  /**
+   * splitRecords over the text read so far into `out` (row rowOf(0) first), with `lines`
+   * for TextRowBatch offsets; its errors name the row.
+   */
+  const split = (out: unknown[][], maxRecords: number, lines: number[] | null): number => {
+    try {
+      return splitRecords(
+        text,
+        eof,
+        delim,
+        quoting,
+        out,
+        maxRecords,
+        (i) =>
+          fail('text after a closing quote (a quote inside a field must be doubled, RFC 4180)', rowOf(i)),
+        lines ? null : kinds,
+        lines,
+      );
+    } catch (e) {
+      if (e instanceof DataFileError && e.path === '')
+        fail(
+          'the file ends inside a quoted field: it is truncated or a quote is not closed',
+          rowOf(out.length),
+        );
+      throw e;
+    }
+  };
+
   /** Splits more records into `pending` until it holds `want` rows or the file ends. */
   const fill = async (want: number): Promise<void> => {
     while (pending.length < want) {
       const before = pending.length;
-      let rest: number;
-      try {
-        rest = splitRecords(
-          text,
-          eof,
-          delim,
-          quoting,
-          pending,
-          want + (header ? 0 : 1),
-          (i) =>
-            fail('text after a closing quote (a quote inside a field must be doubled, RFC 4180)', rowOf(i)),
-          kinds,
-          null,
-        );
-      } catch (e) {
-        if (e instanceof DataFileError && e.path === '')
-          fail(
-            `the file ends inside a quoted field: it is truncated or a quote is not closed`,
-            rowOf(pending.length),
-          );
-        throw e;
-      }
+      const rest = split(pending, want + (header ? 0 : 1), null);
       text = rest === text.length ? '' : text.slice(rest);
       if (!header && pending.length > 0) {
         header = (pending.shift() as string[]).map((h, i) => {
@@ -612,31 +619,7 @@ export async function openDelimited(
         offsets = new Array<number>(records.length * 2).fill(-1);
       } else {
         records = [];
-        let rest: number;
-        try {
-          rest = splitRecords(
-            text,
-            eof,
-            delim,
-            quoting,
-            records,
-            Number.POSITIVE_INFINITY,
-            (i) =>
-              fail(
-                'text after a closing quote (a quote inside a field must be doubled, RFC 4180)',
-                nextRow + i,
-              ),
-            null,
-            offsets,
-          );
-        } catch (e) {
-          if (e instanceof DataFileError && e.path === '')
-            fail(
-              'the file ends inside a quoted field: it is truncated or a quote is not closed',
-              nextRow + records.length,
-            );
-          throw e;
-        }
+        const rest = split(records, Number.POSITIVE_INFINITY, offsets);
         batchText = text;
         text = rest === text.length ? '' : text.slice(rest);
       }
