@@ -50,6 +50,7 @@ export async function startNode(
         dataDir: config.dataDir,
         baseUrl: config.baseUrl,
         rows: config.demoRows,
+        scale: config.demoScale,
         log,
       });
     }
