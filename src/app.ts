@@ -169,6 +169,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     baseUrl: opts.baseUrl,
     dataDir: opts.config.dataDir,
     authority: opts.config.publisher.authority,
+    catalogues,
   });
   registerOai(app, {
     pool: opts.pool,
