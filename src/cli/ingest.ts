@@ -116,7 +116,6 @@ export async function runIngestCommand(argv: readonly string[]): Promise<number>
     let lastProgress = t0;
     const outcomes = await ingestProducts(db.pool, files, {
       collection: args.collection,
-      baseUrl: config.baseUrl,
       didPrefix: args.didPrefix ?? `ivo://${config.publisher.authority}/${args.collection}`,
       ownerGroup: args.ownerGroup ?? null,
       ...(args.release !== undefined

@@ -7,8 +7,6 @@ import { OBSCORE_RECORD_COLUMNS, type ObsCoreRecord } from './obscore-record.js'
 
 export interface IngestOptions {
   readonly collection: string;
-  /** Base URL of the node: access_url is its DataLink {links} URL for the product (OBS-52). */
-  readonly baseUrl: string;
   /** Authority of the publisher DIDs, e.g. ivo://src.example.org/products. */
   readonly didPrefix: string;
   readonly ownerGroup?: string | null;
@@ -38,8 +36,13 @@ export function publisherDid(prefix: string, fileName: string): string {
   return `${prefix}?${fileName.replace(/\.fits(\.gz)?$/i, '')}`;
 }
 
-export function datalinkUrl(baseUrl: string, did: string): string {
-  return `${baseUrl}/datalink/links?ID=${encodeURIComponent(did)}`;
+/**
+ * access_url as stored: the DataLink {links} address of the product relative to the node
+ * (OBS-52). The node's base URL goes in front when the row is read (ivoa.node_url, sql/148),
+ * so a node that moves keeps right links without re-ingesting.
+ */
+export function datalinkUrl(did: string): string {
+  return `datalink/links?ID=${encodeURIComponent(did)}`;
 }
 
 /** Payload of the catalogue NOTIFY that tells every node process the products changed. */
@@ -72,7 +75,7 @@ export async function ingestProducts(
       const describe: DescribeFitsOptions = {
         collection: opts.collection,
         publisherDid: (_obsId, fileName) => publisherDid(opts.didPrefix, fileName),
-        accessUrl: (_obsId, did) => datalinkUrl(opts.baseUrl, did),
+        accessUrl: (_obsId, did) => datalinkUrl(did),
         dataRights: opts.dataRights ?? (opts.ownerGroup ? 'proprietary' : 'public'),
         ownerGroup: opts.ownerGroup ?? null,
         sha256: opts.sha256 ?? true,
@@ -85,7 +88,7 @@ export async function ingestProducts(
       try {
         const stored = await storeProduct(client, record, {
           didTaken: 'number',
-          accessUrl: (did) => datalinkUrl(opts.baseUrl, did),
+          accessUrl: (did) => datalinkUrl(did),
         });
         changed = true;
         outcome = { path, ok: true, ...stored };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { nestedIndex } from '../../sky/index.js';
+import { loadMigrations } from '../../src/db/index.js';
 import { demoPlan } from '../../src/ingest/demo.js';
 import { writeDemoImage } from '../../src/ingest/demo-products.js';
 import { signingKey, TestIssuer } from '../auth/issuer.js';
@@ -32,7 +33,10 @@ const SECRET_AT = { raDeg: 240, decDeg: 50 };
 const NEW_AT = { raDeg: 120, decDeg: 45 };
 const KEPT_AT = { raDeg: 60, decDeg: 40 };
 
-function vonode(args: string[]): Promise<{ code: number | null; out: string }> {
+function vonode(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: {
@@ -41,6 +45,7 @@ function vonode(args: string[]): Promise<{ code: number | null; out: string }> {
         DATABASE_URL: testDatabaseUrl(),
         VONODE_DATA_DIR: node.dataDir,
         VONODE_BASE_URL: TEST_BASE_URL,
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -64,6 +69,17 @@ async function image(name: string, at: { raDeg: number; decDeg: number }): Promi
 
 const get = (path: string, authorization?: string) =>
   fetch(`${node.url}${path}`, { headers: authorization ? { authorization } : {} });
+
+async function tapRows(node: { url: string }, query: string): Promise<string[][]> {
+  const body = new URLSearchParams({ LANG: 'ADQL', RESPONSEFORMAT: 'csv', QUERY: query });
+  const res = await fetch(`${node.url}/tap/sync`, { method: 'POST', body });
+  expect(res.status).toBe(200);
+  return (await res.text())
+    .trim()
+    .split(/\r?\n/)
+    .slice(1)
+    .map((l) => l.split(','));
+}
 
 async function tapCount(collection: string, authorization?: string): Promise<number> {
   const body = new URLSearchParams({
@@ -216,6 +232,61 @@ describe('vonode ingest into a running node', () => {
     const again = await vonode(['retract', did]);
     expect(again.code).toBe(1);
     expect(again.out).toMatch(/0 retracted/);
+  });
+
+  it('builds access URLs from the serving node, not the ingesting shell; DIDs use VONODE_AUTHORITY', async () => {
+    const path = await image('moved-field', { raDeg: 300, decDeg: 60 });
+    // The shell that ingests has another idea of the node's address.
+    const r = await vonode(['ingest', '--collection', PUBLIC, path], {
+      VONODE_BASE_URL: 'http://127.0.0.1:1/elsewhere',
+      VONODE_AUTHORITY: 'src.example.org',
+    });
+    expect(r.code, r.out).toBe(0);
+    const did = /ingested .*moved-field\.fits as (\S+)/.exec(r.out)?.[1] as string;
+    expect(did).toBe(`ivo://src.example.org/${PUBLIC}?moved-field`);
+    const link = `datalink/links?ID=${encodeURIComponent(did)}`;
+    const stored = await db.query('SELECT access_url FROM ivoa.obscore WHERE obs_publisher_did = $1', [did]);
+    expect(stored.rows).toEqual([{ access_url: link }]);
+    const query = `SELECT access_url FROM ivoa.obscore WHERE obs_publisher_did = '${did}'`;
+    expect(await tapRows(node, query)).toEqual([[`${TEST_BASE_URL}/${link}`]]);
+    const sia = await (await get('/sia/query?POS=CIRCLE+300+60+0.1')).text();
+    expect(sia).toContain(`${TEST_BASE_URL}/${link}`);
+    // Another node on the same database, at another address, gives its own.
+    const other = await startTestNode({ VONODE_BASE_URL: 'http://moved.example.test:8443/vo' });
+    try {
+      expect(await tapRows(other, query)).toEqual([[`http://moved.example.test:8443/vo/${link}`]]);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('migration 148 turns the access URLs frozen at ingest into relative ones', async () => {
+    const did = `ivo://vonode.demo/${PUBLIC}?frozen`;
+    const frozen = `http://127.0.0.1:8080/datalink/links?ID=${encodeURIComponent(did)}`;
+    await db.query(
+      `INSERT INTO ivoa.obscore (calib_level, obs_collection, obs_id, obs_publisher_did, access_url, file_path)
+       VALUES (2, $1, 'frozen', $2, $3, '/nowhere/frozen.fits'),
+              (2, $1, 'remote', $4, 'https://archive.example.org/data/remote.fits', '/nowhere/remote.fits')`,
+      [PUBLIC, did, frozen, `${did}-remote`],
+    );
+    const m = loadMigrations().find((x) => x.version === 148);
+    expect(m?.name).toBe('access_url_at_query_time');
+    await db.query('BEGIN');
+    await db.query(m?.sql as string);
+    await db.query('COMMIT');
+    const rows = await db.query(
+      'SELECT obs_id, access_url FROM ivoa.obscore WHERE obs_publisher_did = ANY($1) ORDER BY obs_id',
+      [[did, `${did}-remote`]],
+    );
+    expect(rows.rows).toEqual([
+      { obs_id: 'frozen', access_url: `datalink/links?ID=${encodeURIComponent(did)}` },
+      { obs_id: 'remote', access_url: 'https://archive.example.org/data/remote.fits' },
+    ]);
+    const query = `SELECT obs_id, access_url FROM ivoa.obscore WHERE obs_collection = '${PUBLIC}' AND obs_id IN ('frozen', 'remote') ORDER BY obs_id`;
+    expect(await tapRows(node, query)).toEqual([
+      ['frozen', `${TEST_BASE_URL}/datalink/links?ID=${encodeURIComponent(did)}`],
+      ['remote', 'https://archive.example.org/data/remote.fits'],
+    ]);
   });
 
   it('honours VONODE_DEMO_SCALE: the demo products are made that many times coarser', async () => {
