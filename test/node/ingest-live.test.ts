@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { nestedIndex } from '../../sky/index.js';
 import { loadMigrations } from '../../src/db/index.js';
-import { demoPlan } from '../../src/ingest/demo.js';
+import { DEMO_PROPRIETARY, demoPlan } from '../../src/ingest/demo.js';
 import { writeDemoImage } from '../../src/ingest/demo-products.js';
 import { signingKey, TestIssuer } from '../auth/issuer.js';
 import { testDatabaseUrl } from '../support/db.js';
@@ -16,7 +16,8 @@ import { startTestNode, TEST_BASE_URL } from '../support/node.js';
 // - an owner group with no release date is never public, on every path (OBS-82);
 // - every node process serves new and retracted products at once (SIA, MOC, HiPS), and the
 //   HiPS re-renders only the tiles a product touches;
-// - VONODE_DEMO_SCALE makes the demo products smaller.
+// - VONODE_DEMO_SCALE makes the demo products smaller;
+// - access URLs follow the serving node's base URL, not the ingesting shell's.
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vonode.js');
 const AUDIENCE = 'vonode-test';
@@ -290,17 +291,37 @@ describe('vonode ingest into a running node', () => {
   });
 
   it('honours VONODE_DEMO_SCALE: the demo products are made that many times coarser', async () => {
-    // Test nodes run with VONODE_DEMO_SCALE=8 (test/support/node.ts).
-    const plan = demoPlan(8);
-    const r = await db.query<{ obs_id: string; s_xel1: string; s_xel2: string }>(
-      "SELECT obs_id, s_xel1::text, s_xel2::text FROM ivoa.obscore WHERE obs_collection = 'ska-demo' ORDER BY obs_id",
-    );
-    expect(r.rows).toHaveLength(plan.length);
-    for (const row of r.rows) {
-      const spec = plan.find((p) => p.obsId === row.obs_id);
-      expect(spec, row.obs_id).toBeDefined();
-      expect([Number(row.s_xel1), Number(row.s_xel2)]).toEqual([spec?.nx, spec?.ny]);
-      expect(spec?.nx).toBeLessThan(demoPlan(1).find((p) => p.obsId === row.obs_id)?.nx as number);
+    // A database and data folder of its own: the shared test node keeps the full-size demo
+    // that the other tests' expectations are computed on.
+    const name = `scale_${process.pid}`;
+    await db.query(`DROP DATABASE IF EXISTS ${name}`);
+    await db.query(`CREATE DATABASE ${name}`);
+    const url = new URL(testDatabaseUrl());
+    url.pathname = `/${name}`;
+    const scaled = await startTestNode({
+      DATABASE_URL: url.toString(),
+      VONODE_DATA_DIR: join(dir, 'scaled'),
+      VONODE_DEMO_ROWS: '500',
+      VONODE_DEMO_SCALE: '8',
+    });
+    try {
+      const rows = await tapRows(
+        scaled,
+        "SELECT obs_id, s_xel1, s_xel2 FROM ivoa.obscore WHERE obs_collection = 'ska-demo' ORDER BY obs_id",
+      );
+      const full = demoPlan(1);
+      const plan = demoPlan(8);
+      // Anonymous TAP: the proprietary demo fields are not listed.
+      expect(rows).toHaveLength(plan.length - Object.keys(DEMO_PROPRIETARY).length);
+      for (const [obsId, nx, ny] of rows) {
+        const spec = plan.find((p) => p.obsId === obsId);
+        expect(spec, obsId).toBeDefined();
+        expect([Number(nx), Number(ny)]).toEqual([spec?.nx, spec?.ny]);
+        expect(Number(nx)).toBeLessThan(full.find((p) => p.obsId === obsId)?.nx as number);
+      }
+    } finally {
+      await scaled.stop();
+      await db.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
   });
 });
