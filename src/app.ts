@@ -162,7 +162,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await registerTapAsync(app, opts, catalogues, userTables);
   registerTapExamples(app);
-  registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
+  registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl, catalogues });
   registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl, catalogues });
   registerHips(app, {
     pool: opts.pool,

@@ -183,9 +183,16 @@ describe('vonode ingest into a running node', () => {
   });
 
   it('serves a new product at once (SIA, MOC, HiPS), re-renders only its tiles, and retracts it', async () => {
+    // SIA's self-description lists the collections present (SIA-63): read once, cached.
+    const described = async () => (await get('/sia/query?MAXREC=0')).text();
+    expect(await described()).not.toContain(`value="${PUBLIC}"`);
     // A public image whose HiPS tile is rendered and cached before the new one arrives.
     const kept = await image('kept-field', KEPT_AT);
     expect((await vonode(['ingest', '--collection', PUBLIC, kept])).code).toBe(0);
+    await vi.waitFor(async () => expect(await described()).toContain(`value="${PUBLIC}"`), {
+      timeout: 30_000,
+      interval: 200,
+    });
     const keptTile = tileAt(KEPT_AT, 'fits');
     await vi.waitFor(async () => expect((await get(keptTile.path)).status).toBe(200), {
       timeout: 30_000,
