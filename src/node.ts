@@ -50,7 +50,6 @@ export async function startNode(
       await ensureDemoData({
         pool: db.pool,
         dataDir: config.dataDir,
-        baseUrl: config.baseUrl,
         rows: config.demoRows,
         scale: config.demoScale,
         log,
