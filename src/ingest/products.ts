@@ -139,12 +139,22 @@ export async function storeProduct(
     if (own.rows[0]) {
       action = 'updated';
       const did = own.rows[0].obs_publisher_did;
-      if (did !== record.obs_publisher_did)
-        record = {
-          ...record,
-          obs_publisher_did: did,
-          access_url: opts.accessUrl?.(did) ?? record.access_url,
-        };
+      if (did !== record.obs_publisher_did) {
+        if (opts.didTaken === 'replace') {
+          // The demo's fixed DIDs: the row takes the DID it is given, from whichever row had it.
+          await client.query('DELETE FROM ivoa.obscore WHERE obs_publisher_did = $1 AND file_path <> $2', [
+            record.obs_publisher_did,
+            record.file_path,
+          ]);
+        } else {
+          // A site's product keeps its DID (a persistent identifier) when its file is ingested again.
+          record = {
+            ...record,
+            obs_publisher_did: did,
+            access_url: opts.accessUrl?.(did) ?? record.access_url,
+          };
+        }
+      }
     } else {
       const taken = await client.query<{ file_path: string }>(
         'SELECT file_path FROM ivoa.obscore WHERE obs_publisher_did = $1',
