@@ -168,13 +168,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await registerTapAsync(app, opts, catalogues, userTables, syncGate);
   registerTapExamples(app);
-  registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl });
+  registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl, catalogues });
   registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl, catalogues });
   registerHips(app, {
     pool: opts.pool,
     baseUrl: opts.baseUrl,
     dataDir: opts.config.dataDir,
     authority: opts.config.publisher.authority,
+    catalogues,
   });
   registerOai(app, {
     pool: opts.pool,

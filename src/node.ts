@@ -35,6 +35,8 @@ export async function startNode(
     log: (l) => (config.logLevel === 'debug' || config.logLevel === 'trace' ? log(l) : undefined),
     notice: log,
     recordConnection: true,
+    // Access URLs are stored relative to the node and made absolute as they are read (sql/148).
+    settings: { 'vonode.base_url': config.baseUrl },
   });
   const health: HealthState = { upSince: new Date(), draining: false, database: db.health };
   let app: FastifyInstance | undefined;
@@ -48,8 +50,8 @@ export async function startNode(
       await ensureDemoData({
         pool: db.pool,
         dataDir: config.dataDir,
-        baseUrl: config.baseUrl,
         rows: config.demoRows,
+        scale: config.demoScale,
         log,
       });
     }

@@ -70,7 +70,7 @@ async function findProduct(
     await withMaintenance(client);
     const r = await client.query<Row>(
       `SELECT obs_publisher_did, file_path, file_size FROM ivoa.obscore
-        WHERE obs_publisher_did = ANY($1::text[]) OR obs_id = ANY($1::text[]) OR access_url = ANY($1::text[])
+        WHERE obs_publisher_did = ANY($1::text[]) OR obs_id = ANY($1::text[]) OR ivoa.node_url(access_url) = ANY($1::text[])
         ORDER BY (obs_publisher_did = ANY($1::text[])) DESC LIMIT 1`,
       [[...ids]],
     );

@@ -3,14 +3,17 @@ import { ConfigError, parseConfig } from '../config/index.js';
 import { startNode } from '../node.js';
 import { webAssets } from '../web/index.js';
 import { runDescribeCommand } from './describe.js';
-import { runIngestCommand } from './ingest.js';
+import { runIngestCommand, runProductsCommand, runRetractCommand } from './ingest.js';
 import { runPublishCommand, runTablesCommand, runUnpublishCommand } from './publish.js';
 
 const USAGE = `usage: vonode <command>
 
 commands:
   serve            start the node (default); demo data is generated on first start
-  ingest PATH...   register FITS images and cubes in ivoa.obscore (vonode ingest --help)
+  ingest PATH...   register FITS images and cubes in ivoa.obscore, also while the node
+                   runs (vonode ingest --help)
+  products         list the products: DID, collection, size, rights, file
+  retract ID...    remove products (by DID or file path) from every service
   describe FILE    draft a table description (YAML) from a FITS, VOTable, CSV/TSV or
                    Parquet file: vonode describe FILE [--schema S] [--name T] > T.yaml
   publish DESC [DATA...]  publish the catalogues of a description file (vonode publish --help)
@@ -31,6 +34,10 @@ export async function main(argv: string[]): Promise<number> {
         return await serve();
       case 'ingest':
         return await runIngestCommand(argv.slice(1));
+      case 'products':
+        return await runProductsCommand(argv.slice(1));
+      case 'retract':
+        return await runRetractCommand(argv.slice(1));
       case 'describe':
         return await runDescribeCommand(argv.slice(1));
       case 'publish':

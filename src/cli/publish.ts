@@ -141,7 +141,7 @@ function emptySource(t: TableDescription): DataSource {
 }
 
 /** The node's database as a command sees it (see the file comment). */
-async function openCommandDatabase(log: (line: string) => void): Promise<Database> {
+export async function openCommandDatabase(log: (line: string) => void): Promise<Database> {
   const config = parseConfig();
   const running = config.databaseUrl ? undefined : runningNodeDatabase(config.dataDir);
   if (!config.databaseUrl && !running)

@@ -36,7 +36,7 @@ export type ProductLookup =
 
 const COLUMNS = `obs_publisher_did, dataproduct_type, obs_title, file_path, file_size, s_ra, s_dec, s_fov, s_region,
   em_min, em_max, t_min, t_max, pol_states,
-  (owner_group IS NOT NULL AND obs_release_date > now()) AS proprietary,
+  (owner_group IS NOT NULL AND (obs_release_date IS NULL OR obs_release_date > now())) AS proprietary,
   auth.may_read(owner_group, obs_release_date) AS readable`;
 
 function toProduct(r: Record<string, unknown>): Product {

@@ -19,6 +19,13 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => BigInt(v));
 
 export const MIN_SERVER_VERSION = 150000;
 
+/** The startup `options` of a connection setting each of `settings` (-c name=value, spaces escaped). */
+export function connectionOptions(settings: Readonly<Record<string, string>>): string {
+  return Object.entries(settings)
+    .map(([k, v]) => `-c ${k}=${v.replace(/\\/g, '\\\\').replace(/ /g, '\\ ')}`)
+    .join(' ');
+}
+
 export interface Database {
   readonly pool: pg.Pool;
   readonly url: string;
@@ -40,6 +47,11 @@ export interface OpenOptions {
   readonly notice?: (line: string) => void;
   /** Write the embedded database's URL to the data folder for commands (the serving node). */
   readonly recordConnection?: boolean;
+  /**
+   * PostgreSQL settings every connection of the pool carries, e.g. vonode.base_url, which
+   * ivoa.node_url() puts in front of the relative access URLs (sql/148).
+   */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -75,6 +87,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     max: options.poolSize,
     connectionTimeoutMillis: acquireMs,
     application_name: 'vonode',
+    ...(options.settings ? { options: connectionOptions(options.settings) } : {}),
     retryAfterSeconds: Math.max(1, Math.ceil(acquireMs / 1000)),
     // Every client, the control pool's too, listens for its connection dying (no crash).
     Client,

@@ -2,8 +2,9 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type pg from 'pg';
+import type { CatalogueSource } from '../catalogue/index.js';
 import { encodeGrayAlphaPng, encodeHeader, encodePixels, stretchValue } from '../fits/index.js';
-import { loadSurvey, renderTile, type Survey } from './survey.js';
+import { loadSurvey, renderTile, type Survey, tileKey } from './survey.js';
 import { TILE_WIDTH, tilePath } from './tiles.js';
 
 export interface HipsDeps {
@@ -13,7 +14,15 @@ export interface HipsDeps {
   readonly dataDir: string;
   /** The naming authority of creator_did (HIPS-21). */
   readonly authority: string;
+  /**
+   * Its change events (the catalogue NOTIFY, which `vonode ingest` and `vonode retract` send
+   * with payload ivoa.obscore) make the survey reload, so new images appear without a restart.
+   */
+  readonly catalogues?: Pick<CatalogueSource, 'onChange'>;
 }
+
+/** Catalogue change names that may change the images: the products table, or everything. */
+const PRODUCT_CHANGES = new Set(['ivoa.obscore', '*']);
 
 /** The one HiPS of the node: its public images. */
 const HIPS_NAME = 'images';
@@ -137,12 +146,20 @@ function fitsTile(values: Float32Array, order: number, index: number): Buffer {
 export function registerHips(app: FastifyInstance, deps: HipsDeps): void {
   let survey: Promise<Survey | undefined> | undefined;
   const getSurvey = () => {
-    survey ??= loadSurvey(deps.pool).catch((err) => {
-      survey = undefined;
-      throw err;
-    });
+    if (!survey) {
+      const loading: Promise<Survey | undefined> = loadSurvey(deps.pool).catch((err) => {
+        if (survey === loading) survey = undefined;
+        throw err;
+      });
+      survey = loading;
+    }
     return survey;
   };
+  // "No images" and the image list are kept only until the products change: the next request
+  // loads them again (a load already under way finishes for the requests that began it).
+  deps.catalogues?.onChange((name) => {
+    if (PRODUCT_CHANGES.has(name)) survey = undefined;
+  });
   const cacheDir = join(deps.dataDir, 'hips', HIPS_NAME);
   const rendering = new Map<string, Promise<Buffer | undefined>>();
   const notFound = (reply: FastifyReply, message: string) =>
@@ -213,7 +230,7 @@ export function registerHips(app: FastifyInstance, deps: HipsDeps): void {
           `no tile ${norder}/${dir}/${npix}: tiles are Norder${s.minOrder}..${s.order}/DirD/NpixN.png|fits`,
         );
       const ext = p[2];
-      const path = join(cacheDir, s.key, tilePath(order, index, ext));
+      const path = join(cacheDir, 'tiles', tileKey(s, order, index, ext), tilePath(order, index, ext));
       let body: Buffer | undefined;
       try {
         body = await readFile(path);

@@ -22,6 +22,8 @@ interface SurveyImage {
   readonly footprint: number[];
   /** The footprint's cells at the survey order, set once the order is known. */
   moc?: Moc;
+  /** DID, file, size and time: what a cached tile drawn from this image depends on. */
+  version?: string;
 }
 
 /** What properties, Moc.fits and the tiles are made from. */
@@ -61,7 +63,14 @@ export async function loadSurvey(pool: pg.Pool): Promise<Survey | undefined> {
   for (const did of dids) {
     const f = found.get(did);
     if (f?.status !== 'ok' || f.product.proprietary || !f.product.sRegion) continue;
-    const file = await FitsFile.open(f.product.filePath);
+    let file: FitsFile;
+    try {
+      file = await FitsFile.open(f.product.filePath);
+    } catch {
+      // A product whose file is gone (moved, or retracted while this loads) is left out
+      // rather than failing the whole survey; the next change event loads it again.
+      continue;
+    }
     try {
       const hdu = file.primary;
       const wcs = Wcs.fromHeader(hdu.header);
@@ -100,8 +109,9 @@ export async function loadSurvey(pool: pg.Pool): Promise<Survey | undefined> {
   // date is the same at every start of an unchanged node and moves when an image does.
   let newest = 0;
   for (const im of images) {
-    const st = await stat(im.path);
-    hash.update(`${im.did}\n${im.path}\n${st.size}\n${st.mtimeMs}\n`);
+    const st = await stat(im.path).catch(() => ({ size: -1, mtimeMs: -1 }));
+    im.version = `${im.did}\n${im.path}\n${st.size}\n${st.mtimeMs}\n`;
+    hash.update(im.version);
     newest = Math.max(newest, st.mtimeMs);
   }
   const first = images[0];
@@ -116,6 +126,23 @@ export async function loadSurvey(pool: pg.Pool): Promise<Survey | undefined> {
     releaseDate: new Date(newest),
     key: hash.digest('hex').slice(0, 16),
   };
+}
+
+/**
+ * What tile (order, index) is drawn from: the versions of the images whose footprints touch
+ * it, and for PNG tiles the display cut. Cached tiles are filed under it, so a product
+ * ingested or retracted changes the key (and so re-renders) only the tiles it touches; the
+ * others stay cached (issue 17). A new image that widens the cut changes every PNG tile's key.
+ */
+export function tileKey(survey: Survey, order: number, index: number, ext: string): string {
+  const tile = Moc.fromCells([{ order, index: BigInt(index) }], order);
+  const hash = createHash('sha256');
+  for (const im of survey.images) {
+    if (im.moc && tile.intersection(im.moc.degrade(order)).cells().length === 0) continue;
+    hash.update(im.version ?? im.did);
+  }
+  if (ext === 'png') hash.update(`cut ${survey.cut[0]} ${survey.cut[1]}`);
+  return hash.digest('hex').slice(0, 16);
 }
 
 /**
@@ -164,7 +191,12 @@ export async function renderTile(
       } else px[2 * i] = 0;
     }
     if (x0 > x1) continue;
-    const file = await FitsFile.open(im.path);
+    let file: FitsFile;
+    try {
+      file = await FitsFile.open(im.path);
+    } catch {
+      continue; // retracted and removed since the survey was loaded
+    }
     let box: Float32Array | Float64Array;
     let hdu: FitsHdu;
     try {

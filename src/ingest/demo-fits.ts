@@ -19,7 +19,6 @@ export const DEMO_COLLECTION = 'ska-demo';
 export const DEMO_DID_PREFIX = 'ivo://vonode.demo/ska';
 
 interface ProductsState {
-  readonly baseUrl: string;
   readonly files: string[];
   /** Pixels per axis of each file, so a changed VONODE_DEMO_SCALE regenerates. */
   readonly sizes: string[];
@@ -29,15 +28,13 @@ const sizeOf = (s: DemoImageSpec) => `${s.nx}x${s.ny}x${s.nchan}`;
 
 interface DemoContext {
   readonly dataDir: string;
-  readonly baseUrl: string;
   readonly log: (line: string) => void;
 }
 
 /**
  * Writes the demo images and cubes with the catalogue's own sources in them, then
  * registers each through the same ingest a site uses for its files (describeFitsProduct
- * and upsertRecord). A later start reuses them; a changed base URL only rewrites the
- * access URLs.
+ * and upsertRecord). A later start reuses them.
  */
 export async function ensureDemoProducts(
   client: pg.PoolClient,
@@ -56,10 +53,8 @@ export async function ensureDemoProducts(
       (p, i) =>
         known.files[i] === p.fileName && known.sizes[i] === sizeOf(p) && existsSync(join(dir, p.fileName)),
     );
-  if (known && same) {
-    if (known.baseUrl !== ctx.baseUrl) await rewriteAccessUrls(client, known.baseUrl, ctx.baseUrl);
-    return;
-  }
+  // access_url is stored relative to the node (sql/148): a changed base URL needs no rewrite.
+  if (known && same) return;
   mkdirSync(dir, { recursive: true });
   const t0 = Date.now();
   ctx.log(`writing ${plan.length} demo FITS products to ${dir}`);
@@ -73,7 +68,7 @@ export async function ensureDemoProducts(
     const record = await describeFitsProduct(path, {
       collection: DEMO_COLLECTION,
       publisherDid: () => did,
-      accessUrl: () => datalinkUrl(ctx.baseUrl, did),
+      accessUrl: () => datalinkUrl(did),
       dataRights: field.ownerGroup ? 'proprietary' : 'public',
       ownerGroup: field.ownerGroup ?? null,
       obsReleaseDate: field.releaseDate ? field.releaseDate.toISOString().slice(0, 19) : undefined,
@@ -81,7 +76,6 @@ export async function ensureDemoProducts(
     await upsertRecord(client, record);
   }
   const detail: ProductsState = {
-    baseUrl: ctx.baseUrl,
     files: plan.map((p) => p.fileName),
     sizes: plan.map(sizeOf),
   };
@@ -132,24 +126,5 @@ async function sourcesIn(
     }));
   } finally {
     await client.query('COMMIT');
-  }
-}
-
-async function rewriteAccessUrls(client: pg.PoolClient, from: string, to: string): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    await withMaintenance(client);
-    await client.query(
-      'UPDATE ivoa.obscore SET access_url = $2 || substr(access_url, length($1) + 1) WHERE obs_collection = $3 AND starts_with(access_url, $1)',
-      [from, to, DEMO_COLLECTION],
-    );
-    await client.query(
-      "UPDATE vonode.demo_state SET detail = jsonb_set(detail, '{baseUrl}', to_jsonb($1::text)) WHERE item = 'products'",
-      [to],
-    );
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
   }
 }

@@ -11,7 +11,6 @@ import { DEMO_TABLE, demoDataSource } from './demo-source.js';
 export interface DemoOptions {
   readonly pool: pg.Pool;
   readonly dataDir: string;
-  readonly baseUrl: string;
   readonly rows: number;
   /** 1 writes the full-size products; larger values write coarser ones (tests). */
   readonly scale?: number;

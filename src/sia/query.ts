@@ -203,6 +203,6 @@ export function siaSql(
     const ors = values.map((v) => clause(name, v, sql, index));
     groups.push(ors.length === 1 ? ors[0] : `(${ors.join(' OR ')})`);
   }
-  const text = `SELECT ${SELECT_LIST} FROM ivoa.obscore WHERE ${groups.join('\n  AND ')} ORDER BY obs_publisher_did LIMIT ${sql.add(limit, '::bigint')}`;
+  const text = `SELECT ${SELECT_LIST} FROM ivoa.obscore_published WHERE ${groups.join('\n  AND ')} ORDER BY obs_publisher_did LIMIT ${sql.add(limit, '::bigint')}`;
   return { text, values: sql.values };
 }

@@ -46,6 +46,11 @@ export interface SiaDeps {
   /** Public base URL written into descriptors. */
   readonly baseUrl: string;
   readonly limits?: Partial<SiaLimits>;
+  /**
+   * Change events of the catalogue (an ingest or retract NOTIFYs ivoa.obscore): the option
+   * lists of the self-description are read again at once, not after their minute.
+   */
+  readonly catalogues?: { onChange(listener: (tableName: string) => void): () => void };
 }
 
 const VOTABLE_ERROR_TYPE = 'application/x-votable+xml;charset=UTF-8';
@@ -74,6 +79,9 @@ const OPTIONS_TTL_MS = 60000;
 export function registerSia(app: FastifyInstance, deps: SiaDeps): void {
   const limits: SiaLimits = { ...DEFAULT_SIA_LIMITS, ...deps.limits };
   let options: Options | undefined;
+  deps.catalogues?.onChange((name) => {
+    if (name === 'ivoa.obscore' || name === '*') options = undefined;
+  });
 
   const loadOptions = async (client: pg.ClientBase): Promise<Options['values']> => {
     if (options && Date.now() - options.at < OPTIONS_TTL_MS) return options.values;

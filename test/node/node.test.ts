@@ -19,7 +19,8 @@ beforeAll(async () => {
     PORT: '0',
     VONODE_DATA_DIR: dataDir,
     VONODE_DEMO_ROWS: String(DEMO_ROWS),
-    VONODE_DEMO_SCALE: '8',
+    // The shared test database's demo is full size (see test/support/node.ts).
+    VONODE_DEMO_SCALE: '1',
     VONODE_LOG_LEVEL: 'silent',
     VONODE_BASE_URL: 'http://vo.example.test/node',
   });
@@ -89,9 +90,8 @@ describe('a started node', () => {
     await ensureDemoData({
       pool,
       dataDir,
-      baseUrl: 'http://vo.example.test/node',
       rows: DEMO_ROWS,
-      scale: 8,
+      scale: 1,
       log: () => {},
     });
     const after = await pool.query("SELECT created_at FROM vonode.demo_state WHERE item = 'catalogue'");

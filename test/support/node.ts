@@ -20,7 +20,9 @@ export async function startTestNode(
     PORT: '0',
     VONODE_DATA_DIR: dataDir,
     VONODE_DEMO_ROWS: String(TEST_DEMO_ROWS),
-    VONODE_DEMO_SCALE: '8',
+    // Full size: the tests' expectations (SIA's SPATRES, DataLink's sizes...) are those of
+    // the demo as served by default. test/node/ingest-live.test.ts checks the scale.
+    VONODE_DEMO_SCALE: '1',
     VONODE_BASE_URL: TEST_BASE_URL,
     VONODE_LOG_LEVEL: 'silent',
     ...env,

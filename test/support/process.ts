@@ -35,7 +35,8 @@ export async function spawnNode(env: Record<string, string> = {}, port?: number)
       DATABASE_URL: testDatabaseUrl(),
       VONODE_DATA_DIR: testDataDir(),
       VONODE_DEMO_ROWS: String(TEST_DEMO_ROWS),
-      VONODE_DEMO_SCALE: '8',
+      // Full size, as every test node on the shared database (test/support/node.ts).
+      VONODE_DEMO_SCALE: '1',
       VONODE_LOG_LEVEL: 'warn',
       PORT: String(p),
       ...env,

@@ -362,7 +362,8 @@ export const IVOA_SCHEMA: PublishedSchema = {
     {
       schema: 'ivoa',
       name: 'obscore',
-      sql: { schema: 'ivoa', table: 'obscore' },
+      // The view that makes the stored relative access_url absolute (sql/148).
+      sql: { schema: 'ivoa', table: 'obscore_published' },
       type: 'table',
       utype: 'ivo://ivoa.net/std/ObsCore#core-1.1',
       description: 'ObsCore 1.1: one row per image or cube served by this node',
