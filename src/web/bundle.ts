@@ -15,7 +15,10 @@ export interface Asset {
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The pages' entry points, in the browser source folder web/ (see docs/web.md). */
-const ENTRIES = { query: join(ROOT, 'web', 'query', 'main.ts') };
+const ENTRIES = {
+  query: join(ROOT, 'web', 'query', 'main.ts'),
+  login: join(ROOT, 'web', 'login', 'main.ts'),
+};
 
 let built: Promise<Map<string, Asset>> | undefined;
 

@@ -15,3 +15,9 @@ button{font:inherit;padding:.25rem .7rem;border:1px solid #5a5a5a;border-radius:
 button:disabled{color:#6b6b6b;cursor:default}
 input,select{font:inherit}
 `;
+
+/** The session region of a page's header (web/common/session-ui.ts): log in, who, log out. */
+export const SESSION_STYLE = `
+.session{margin-left:auto;display:flex;gap:.6rem;align-items:baseline;flex-wrap:wrap}
+.session .who{font-weight:600}
+`;

@@ -4,6 +4,7 @@ import type { ServiceEntry } from '../services.js';
 import { OUTPUT_FORMATS } from '../tap/capability.js';
 import { webAssets } from './bundle.js';
 import { registerLanding } from './landing.js';
+import { callbackPage, type LoginConfig, loginDocument, tokenPage } from './login-pages.js';
 import { type QueryPageConfig, queryPage } from './query-page.js';
 
 export { webAssets } from './bundle.js';
@@ -16,6 +17,8 @@ export interface WebOptions {
   readonly maxrecHard: number;
   readonly uploadMaxBytes: number;
   readonly defaultSchema?: string;
+  /** Absent: the pages offer no login (an anonymous-only node, or no client id configured). */
+  readonly login?: LoginConfig;
 }
 
 /** Labels of the download formats, one per encoder (the TAPRegExt list's first alias). */
@@ -53,20 +56,31 @@ export function registerWeb(app: FastifyInstance, opts: WebOptions): void {
       .type('text/plain; charset=utf-8')
       .send(`${reportInternalError(request.log, err, 'web bundle failed')}\n`);
 
+  /** A page whose script is the bundle `entry`. */
+  const htmlPage = (url: string, entry: string, html: (script: string) => string) =>
+    app.get(url, async (request, reply) => {
+      let assets: Awaited<ReturnType<typeof webAssets>>;
+      try {
+        assets = await webAssets();
+      } catch (err) {
+        return failed(request, reply, err);
+      }
+      const js = assets.get(`${entry}.js`)!;
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('Cache-Control', 'no-cache')
+        .send(html(`assets/${entry}.${js.hash}.js`));
+    });
+
   app.get('/web', async (_request, reply) => reply.redirect('web/query', 302));
-  app.get('/web/query', async (request, reply) => {
-    let assets: Awaited<ReturnType<typeof webAssets>>;
-    try {
-      assets = await webAssets();
-    } catch (err) {
-      return failed(request, reply, err);
-    }
-    const js = assets.get('query.js')!;
-    return reply
-      .type('text/html; charset=utf-8')
-      .header('Cache-Control', 'no-cache')
-      .send(queryPage(config, `assets/query.${js.hash}.js`));
-  });
+  htmlPage('/web/query', 'query', (script) => queryPage(config, script));
+  // Login (issue 18 item 5, docs/web.md): what a page needs to start it, the redirect URI, the token page.
+  const login = loginDocument(opts.login);
+  app.get('/web/login.json', async (_request, reply) =>
+    reply.type('application/json').header('Cache-Control', 'no-cache').send(login),
+  );
+  htmlPage('/web/callback', 'login', (script) => callbackPage(opts.nodeName, script));
+  htmlPage('/web/token', 'login', (script) => tokenPage(opts.nodeName, script));
   app.get<{ Params: { file: string } }>('/web/assets/:file', async (request, reply) => {
     const m = /^([a-z-]+)\.([0-9a-f]{16})\.(js|css)$/.exec(request.params.file);
     let assets: Awaited<ReturnType<typeof webAssets>>;

@@ -1,4 +1,4 @@
-import { escapeHtml, PAGE_STYLE } from './html.js';
+import { escapeHtml, PAGE_STYLE, SESSION_STYLE } from './html.js';
 
 /** What the query page needs to know of this node, written into the page as JSON. */
 export interface QueryPageConfig {
@@ -28,13 +28,14 @@ export function queryPage(config: QueryPageConfig, script: string): string {
 <head><meta charset="utf-8"><title>ADQL query · ${name}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
-<style>${PAGE_STYLE}${QUERY_STYLE}</style>
+<style>${PAGE_STYLE}${QUERY_STYLE}${SESSION_STYLE}</style>
 <script type="application/json" id="vonode-config">${json}</script>
 <script type="module" src="${escapeHtml(script)}"></script>
 </head>
 <body>
 <a class="skip" href="#editor-region">Skip to the query editor</a>
-<header class="top"><a href="../">${name}</a> <span aria-hidden="true">›</span> <h1>ADQL query</h1></header>
+<header class="top"><a href="../">${name}</a> <span aria-hidden="true">›</span> <h1>ADQL query</h1>
+<div id="session" class="session"></div></header>
 <div class="layout">
 <nav id="tables" aria-labelledby="tables-h" class="side">
   <h2 id="tables-h">Tables</h2>

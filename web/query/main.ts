@@ -1,3 +1,5 @@
+import { authFetch, loggedIn } from '../common/session.js';
+import { mountSession } from '../common/session-ui.js';
 import { byId, h, message, show } from './dom.js';
 import { createEditor } from './editor.js';
 import { JobList } from './jobs.js';
@@ -186,12 +188,15 @@ function downloads(p: QueryParams): ResultSource['downloads'] {
   return config.formats.map((f) => {
     const filename = `result.${EXTENSIONS[f.value] ?? 'vot'}`;
     const at = { ...p, format: f.value };
-    return p.upload
-      ? {
-          label: f.label,
-          filename,
-          fetch: () => fetch(nodeUrl('tap/sync'), { method: 'POST', body: queryBody(at) }),
-        }
+    // Logged in, a link cannot carry the token: fetched with it and saved from a blob instead.
+    if (p.upload)
+      return {
+        label: f.label,
+        filename,
+        fetch: () => authFetch(nodeUrl('tap/sync'), { method: 'POST', body: queryBody(at) }),
+      };
+    return loggedIn()
+      ? { label: f.label, filename, fetch: () => authFetch(syncUrl(at)) }
       : { label: f.label, filename, href: syncUrl(at) };
   });
 }
@@ -201,7 +206,7 @@ async function runSync(): Promise<void> {
   if (!p) return;
   await results.load({
     label: 'Query',
-    request: (signal) => fetch(nodeUrl('tap/sync'), { method: 'POST', body: queryBody(p), signal }),
+    request: (signal) => authFetch(nodeUrl('tap/sync'), { method: 'POST', body: queryBody(p), signal }),
     downloads: downloads(p),
     downloadsNote: 'Download the whole result (runs the query again):',
   });
@@ -218,9 +223,13 @@ const jobs = new JobList(byId('job-list'), {
     };
     void results.load({
       label: `Job ${job.id}`,
-      request: (signal) => fetch(result.href, { signal }),
+      request: (signal) => authFetch(result.href, { signal }),
       downloads: [
-        { label: 'this job’s result (VOTable TABLEDATA)', href: result.href, filename: `${job.id}.vot` },
+        {
+          label: 'this job’s result (VOTable TABLEDATA)',
+          ...(loggedIn() ? { fetch: () => authFetch(result.href) } : { href: result.href }),
+          filename: `${job.id}.vot`,
+        },
         ...(upload ? [] : downloads(q)),
       ],
       downloadsNote: 'Download:',
@@ -268,6 +277,8 @@ document.addEventListener('keydown', (e) => {
     void runSync();
   }
 });
+
+mountSession(byId('session'));
 
 performance.mark('vonode:interactive');
 

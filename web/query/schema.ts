@@ -1,3 +1,4 @@
+import { authFetch } from '../common/session.js';
 import { h, show } from './dom.js';
 import { nodeUrl, responseError } from './tap.js';
 
@@ -26,7 +27,7 @@ const children = (el: Element, name: string) => [...el.children].filter((c) => c
 
 /** The node's tables as VOSI 1.1 /tables lists them for this caller (what TAP_SCHEMA holds). */
 export async function loadTables(): Promise<SchemaInfo[]> {
-  const res = await fetch(nodeUrl('tap/tables?detail=max'));
+  const res = await authFetch(nodeUrl('tap/tables?detail=max'));
   if (!res.ok) throw await responseError(res);
   const doc = new DOMParser().parseFromString(await res.text(), 'application/xml');
   if (doc.getElementsByTagName('parsererror').length > 0) throw new Error('the table list is not XML');
@@ -131,7 +132,7 @@ export interface Example {
 
 /** The node's DALI examples document (/tap/examples, DALI-11): each example's name and query. */
 export async function loadExamples(): Promise<Example[]> {
-  const res = await fetch(nodeUrl('tap/examples'));
+  const res = await authFetch(nodeUrl('tap/examples'));
   if (!res.ok) throw await responseError(res);
   const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
   return [...doc.querySelectorAll('[typeof="example"]')]

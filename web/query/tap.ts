@@ -3,6 +3,8 @@
  * (TAP 1.1 sync and async, DALI parameters, UWS job documents), no private API.
  */
 
+import { authFetch } from '../common/session.js';
+
 /** The node's root: the bundle lives at <root>/web/assets/, so this holds behind a proxy too. */
 export const ROOT = new URL('../../', import.meta.url);
 export const nodeUrl = (path: string) => new URL(path, ROOT).href;
@@ -150,19 +152,19 @@ export function parseJob(xml: string, url: string): JobInfo {
 
 /** Creates and starts a TAP async job (TAP-8: POST to the job list with PHASE=RUN). */
 export async function startJob(p: QueryParams): Promise<JobInfo> {
-  const res = await fetch(nodeUrl('tap/async'), { method: 'POST', body: queryBody(p, { PHASE: 'RUN' }) });
+  const res = await authFetch(nodeUrl('tap/async'), { method: 'POST', body: queryBody(p, { PHASE: 'RUN' }) });
   if (!res.ok) throw await responseError(res);
   return parseJob(await res.text(), res.url);
 }
 
 export async function readJob(url: string, signal?: AbortSignal): Promise<JobInfo> {
-  const res = await fetch(url, { signal, headers: { Accept: 'application/xml' } });
+  const res = await authFetch(url, { signal, headers: { Accept: 'application/xml' } });
   if (!res.ok) throw await responseError(res);
   return parseJob(await res.text(), url);
 }
 
 export async function deleteJob(url: string): Promise<void> {
-  const res = await fetch(url, { method: 'DELETE' });
+  const res = await authFetch(url, { method: 'DELETE' });
   // A job already destroyed is as good as deleted.
   if (!res.ok && res.status !== 404) throw await responseError(res);
 }
@@ -170,7 +172,7 @@ export async function deleteJob(url: string): Promise<void> {
 /** The DALI error document of a failed job (UWS /error), with the position if the ADQL was wrong. */
 export async function jobError(job: JobInfo): Promise<TapError> {
   try {
-    const res = await fetch(`${job.url}/error`);
+    const res = await authFetch(`${job.url}/error`);
     const body = await res.text();
     return parseErrorDocument(body) ?? { message: job.errorSummary ?? (body.trim() || 'the job failed') };
   } catch {
