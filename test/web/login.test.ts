@@ -146,6 +146,15 @@ async function runAsyncCount(query: string): Promise<{ n: number; jobId: string 
   return { n, jobId };
 }
 
+/** The page's session as web/common/session.ts keeps it in sessionStorage (null: none). */
+async function storedSession(): Promise<unknown> {
+  return JSON.parse((await page.evaluate('sessionStorage.getItem("vonode.session")')) ?? 'null');
+}
+
+async function storeSession(session: Record<string, unknown>): Promise<void> {
+  await page.evaluate(`sessionStorage.setItem("vonode.session", ${JSON.stringify(JSON.stringify(session))})`);
+}
+
 /** What the node's TAP says with no token, or with `token`: the count of field-07's sources. */
 async function countDirect(token?: string): Promise<number> {
   const q = new URLSearchParams({ LANG: 'ADQL', RESPONSEFORMAT: 'csv', QUERY: FIELD_07_SOURCES });
@@ -221,11 +230,7 @@ describe('logging in on the pages (issue 18 item 5)', () => {
 
       const { n, jobId } = await runAsyncCount(FIELD_07_SOURCES);
       expect(n).toBeGreaterThan(0);
-      expect(n).toBe(
-        await countDirect(
-          await page.evaluate(() => JSON.parse(sessionStorage['vonode.session']).accessToken),
-        ),
-      );
+      expect(n).toBe(await countDirect(((await storedSession()) as { accessToken: string }).accessToken));
       // The job's own result link, fetched with the token.
       const [jobResult] = await Promise.all([
         page.waitForEvent('download'),
@@ -253,7 +258,7 @@ describe('logging in on the pages (issue 18 item 5)', () => {
       );
       await page.getByRole('button', { name: 'Copy the token' }).click();
       await expect.poll(() => page.locator('#copy-status').innerText()).toBe('Copied.');
-      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
+      expect(await page.evaluate('navigator.clipboard.readText()')).toBe(token);
       await page.screenshot({ path: join(SHOTS, 'token-page.png'), fullPage: true });
 
       // The token works outside the browser: curl-like, and with the page's own pyvo snippet.
@@ -288,7 +293,7 @@ describe('logging in on the pages (issue 18 item 5)', () => {
     await page.goto(`${base}/web/token`);
     await page.locator('#session').getByRole('button', { name: 'Log out' }).click();
     await expect.poll(() => page.locator('#token-page').innerText()).toMatch(/You are not logged in/);
-    expect(await page.evaluate(() => sessionStorage.getItem('vonode.session'))).toBeNull();
+    expect(await storedSession()).toBeNull();
     await page.goto(`${base}/web/query`);
     await page.locator('#session').getByRole('button', { name: 'Log in' }).waitFor();
     expect(await runSync(FIELD_07_PRODUCTS)).toEqual([]);
@@ -296,4 +301,35 @@ describe('logging in on the pages (issue 18 item 5)', () => {
     expect(all.length).toBeGreaterThan(0);
     for (const [, rights] of all) expect(rights).not.toBe('proprietary');
   });
+
+  pageTest(
+    'a token the node refuses ends the session with a message; an expired one is dropped',
+    async () => {
+      await page.goto(`${base}/web/query`);
+      await page.locator('#session').getByRole('button', { name: 'Log in' }).waitFor();
+      // A session whose token the node does not accept (signed by nobody it knows).
+      await storeSession({ accessToken: 'e30.e30.c2ln', sub: 'mallory', groups: [], issuer: 'x' });
+      await page.reload();
+      // The first request that carries it (the table list) is refused: the session ends, the
+      // header says why, and the page goes on with the public view.
+      await expect
+        .poll(() => page.locator('#session').innerText())
+        .toMatch(/The node no longer accepts your login: log in again/);
+      expect(await storedSession()).toBeNull();
+      await expect.poll(() => page.locator('#table-tree').innerText()).toContain('obscore');
+      // Logged out now, the same query runs with the public view.
+      expect((await runSync('SELECT TOP 1 obs_id FROM ivoa.obscore')).length).toBe(1);
+
+      await storeSession({
+        accessToken: 'e30.e30.c2ln',
+        expiresAt: Date.now() - 1000,
+        sub: 'old',
+        groups: [],
+        issuer: 'x',
+      });
+      await page.reload();
+      await expect.poll(() => page.locator('#session').innerText()).toMatch(/Your login has expired/);
+      await page.locator('#session').getByRole('button', { name: 'Log in' }).waitFor();
+    },
+  );
 });

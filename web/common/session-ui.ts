@@ -29,7 +29,10 @@ const ENDED: Record<EndReason, string> = {
  */
 export function mountSession(region: HTMLElement, onChange: () => void = () => location.reload()): void {
   region.setAttribute('aria-label', 'Login');
-  const render = async (note?: string) => {
+  // Why the last session ended, said until the next login; kept here, not passed along, so
+  // that two renders overlapping (each awaits the login settings) show the same.
+  let note: string | undefined;
+  const render = async () => {
     const s = currentSession();
     if (s) {
       const groups = s.groups.length > 0 ? ` (${s.groups.join(', ')})` : '';
@@ -56,9 +59,9 @@ export function mountSession(region: HTMLElement, onChange: () => void = () => l
   };
   window.addEventListener(SESSION_EVENT, (e) => {
     const reason = (e as CustomEvent<{ reason: string }>).detail?.reason;
-    if (reason === 'login') return void render();
-    if (reason === 'logout') return void render(ENDED.logout).then(onChange);
-    void render(ENDED[reason as EndReason]);
+    note = reason === 'login' ? undefined : ENDED[reason as EndReason];
+    if (reason === 'logout') return void render().then(onChange);
+    void render();
   });
   void render();
 }

@@ -95,8 +95,8 @@ export function authHeaders(): Record<string, string> {
 /**
  * fetch with the user's rights. Only requests to this node carry the token (it must never go
  * to another host a page happens to read). A 401 to a request that carried it means the
- * node no longer takes the token (expired, revoked, key rotated): the session ends, and
- * the page says so through SESSION_EVENT.
+ * node no longer takes the token (expired, revoked, key rotated): the session ends, the page
+ * says so through SESSION_EVENT, and the request is sent again without it.
  */
 export async function authFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
   const url = new URL(input, location.href);
@@ -106,8 +106,11 @@ export async function authFetch(input: string | URL, init: RequestInit = {}): Pr
   const headers = new Headers(init.headers);
   headers.set('Authorization', auth.Authorization);
   const res = await fetch(url, { ...init, headers });
-  if (res.status === 401) endSession('refused');
-  return res;
+  if (res.status !== 401) return res;
+  // The user is told (SESSION_EVENT) and the request is answered as for anyone else: public
+  // data keeps working. The pages' bodies (forms, URLSearchParams) can be sent again.
+  endSession('refused');
+  return fetch(url, init);
 }
 
 export type EndReason = 'logout' | 'expired' | 'refused';
