@@ -13,11 +13,16 @@ export function downloadLink(
   filename: string,
   label: string | Node,
   attrs: Record<string, string> = {},
-  onError: (message: string) => void = (m) => window.alert(m),
+  options: {
+    /** Logged out, let the browser open the link (a document to read) rather than save it. */
+    readonly open?: boolean;
+    readonly onError?: (message: string) => void;
+  } = {},
 ): HTMLAnchorElement {
+  const onError = options.onError ?? ((m: string) => window.alert(m));
   const a = document.createElement('a');
   a.href = href;
-  a.download = filename;
+  if (!options.open) a.download = filename;
   for (const [k, v] of Object.entries(attrs)) a.setAttribute(k, v);
   a.append(label);
   a.addEventListener('click', (e) => {

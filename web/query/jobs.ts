@@ -107,7 +107,7 @@ export class JobList {
       h(
         'tr',
         { 'data-job': j.id },
-        h('td', {}, downloadLink(j.url, `${j.id}.xml`, h('code', {}, j.id))),
+        h('td', {}, downloadLink(j.url, `${j.id}.xml`, h('code', {}, j.id), {}, { open: true })),
         h('td', { class: `phase phase-${j.phase}` }, j.phase),
         h('td', {}, j.creationTime ? new Date(j.creationTime).toLocaleTimeString() : ''),
         h('td', {}, this.duration(j)),
