@@ -201,6 +201,19 @@ describe('logging in on the pages (issue 18 item 5)', () => {
     await page.locator('#session').getByRole('button', { name: 'Log in' }).waitFor();
   });
 
+  pageTest('a cancelled login says so and leaves the page logged out', async () => {
+    await page.goto(`${base}/web/query`);
+    await page.locator('#session').getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/\/dev-issuer\/authorize\?/);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect
+      .poll(() => page.locator('#callback').innerText())
+      .toMatch(/Login failed: the identity provider refused the login: the user cancelled the login/);
+    expect(await storedSession()).toBeNull();
+    await page.getByRole('link', { name: 'Back to the query page' }).click();
+    await page.locator('#session').getByRole('button', { name: 'Log in' }).waitFor();
+  });
+
   pageTest(
     'a team-a member logs in and sees field-07 in sync and async results and downloads',
     async () => {
