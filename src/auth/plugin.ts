@@ -173,16 +173,16 @@ export function sendAuthenticationRequired(
 }
 
 /**
- * The challenges of a 401, without Basic when a page's script asked (Fetch Metadata: a
- * `Sec-Fetch-Mode` other than `navigate`). A browser answers a 401 that offers Basic with
- * its own password dialog, which the page cannot prevent, and the request then hangs until
- * someone answers it; the node's pages log in with bearer tokens (docs/web.md) and show the
- * refusal themselves. TOPCAT, STILTS and other programs send no Sec-Fetch-* headers and keep
- * the Basic challenge they rely on.
+ * The challenges of a 401, without Basic when a page asked for a subresource (Fetch Metadata:
+ * a `Sec-Fetch-Dest` that is not a document, e.g. `empty` for fetch()). A browser answers a
+ * 401 that offers Basic with its own password dialog, which the page cannot prevent, and the
+ * request then hangs until someone answers it; the node's pages log in with bearer tokens
+ * (docs/web.md) and show the refusal themselves. Navigations keep Basic, and so do TOPCAT,
+ * STILTS, pyvo and Node's fetch, which send no Sec-Fetch-Dest.
  */
 function forScripts(request: FastifyRequest, challenges: string[]): string[] {
-  const mode = request.headers['sec-fetch-mode'];
-  if (mode === undefined || mode === 'navigate') return challenges;
+  const dest = request.headers['sec-fetch-dest'];
+  if (dest === undefined || dest === 'document' || dest === 'iframe' || dest === 'frame') return challenges;
   return challenges.filter((c) => !/^Basic\s/i.test(c));
 }
 
