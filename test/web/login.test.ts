@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode } from '../support/node.js';
+import { CHROMIUM, CHROMIUM_FLAGS, SHOTS } from './browser.js';
 
 /**
  * Issue 18 item 5: the pages log in with the node's issuer (here the development issuer,
@@ -15,18 +16,6 @@ import { startTestNode } from '../support/node.js';
  * ivoa.obscore, its sources in demo.sources; src/ingest/demo.ts DEMO_PROPRIETARY), which a
  * logged-out visitor does not. Debian's Chromium through playwright-core, against a live node.
  */
-
-const CHROMIUM = process.env.VONODE_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(import.meta.dirname, 'screenshots');
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** The demo products are numbered like the fields: field-07's obs_id is <array>-<date>-007. */
 const FIELD_07_PRODUCTS =
@@ -82,7 +71,7 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: FLAGS,
+    args: CHROMIUM_FLAGS,
     acceptDownloads: true,
     viewport: { width: 1366, height: 900 },
   });
@@ -164,6 +153,67 @@ async function countDirect(token?: string): Promise<number> {
   expect(res.status).toBe(200);
   return Number((await res.text()).trim().split(/\r?\n/)[1]);
 }
+
+/** field-07's products as the node gives them to `token`'s holder (none without a token). */
+async function field07Products(token?: string): Promise<string[][]> {
+  const q = new URLSearchParams({
+    LANG: 'ADQL',
+    RESPONSEFORMAT: 'csv',
+    QUERY:
+      "SELECT obs_id, obs_publisher_did, s_ra, s_dec FROM ivoa.obscore WHERE obs_id LIKE '%-007' ORDER BY obs_id",
+  });
+  const res = await fetch(`${base}/tap/sync?${q}`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  expect(res.status).toBe(200);
+  return (await res.text())
+    .trim()
+    .split(/\r?\n/)
+    .slice(1)
+    .map((l) => l.split(','));
+}
+
+/** How many products ivoa.obscore holds for `token`'s holder (for everyone without one). */
+async function obscoreCount(token?: string): Promise<number> {
+  const q = new URLSearchParams({
+    LANG: 'ADQL',
+    RESPONSEFORMAT: 'csv',
+    QUERY: 'SELECT COUNT(*) FROM ivoa.obscore',
+  });
+  const res = await fetch(`${base}/tap/sync?${q}`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  expect(res.status).toBe(200);
+  return Number((await res.text()).trim().split(/\r?\n/)[1]);
+}
+
+/** The sky view, drawn: the obs_ids in its list of footprints (all of ivoa.obscore by default). */
+async function skyFootprints(): Promise<string[]> {
+  await page.goto(`${base}/web/sky`);
+  await page.waitForSelector('body[data-sky="drawn"]', { timeout: 150_000 });
+  // Each entry reads "<obs_id> (<type>, <collection>)".
+  return (await page.locator('#footprint-list li').allInnerTexts()).map((t) => t.split(' ')[0]!);
+}
+
+/** The product search around (ra, dec): the obs_ids it lists. */
+async function searchAround(ra: string, dec: string): Promise<string[]> {
+  await page.goto(`${base}/web/products`);
+  await page.getByLabel('RA', { exact: true }).fill(ra);
+  await page.getByLabel('Dec', { exact: true }).fill(dec);
+  await page.getByLabel('Radius', { exact: true }).fill('0.05');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect.poll(() => page.locator('#search-status').innerText()).toMatch(/^(\d+ products?|No products)/);
+  return page.locator('#search-results tbody th').allInnerTexts();
+}
+
+/** Each page's header has the pages nav and the login region saying `session`. */
+async function headerSays(session: RegExp): Promise<void> {
+  await page.getByRole('navigation', { name: 'Pages' }).waitFor();
+  await expect.poll(() => page.locator('header #session').innerText()).toMatch(session);
+}
+
+/** field-07's first product as seen logged in: kept for the logged-out checks. */
+let field07: string[] | undefined;
 
 describe('logging in on the pages (issue 18 item 5)', () => {
   pageTest('logged out: public data only, a Log in button, and no token to show', async () => {
@@ -256,6 +306,29 @@ describe('logging in on the pages (issue 18 item 5)', () => {
   );
 
   pageTest(
+    'logged in, the sky view, the product search and the product page show field-07 (issue 18 acceptance)',
+    async () => {
+      const token = ((await storedSession()) as { accessToken: string }).accessToken;
+      const products = await field07Products(token);
+      expect(products.length).toBeGreaterThan(0);
+      field07 = products[0]!;
+      const [obsId, did, ra, dec] = field07;
+      // The sky view lists every product the user may see, field-07's among them.
+      const listed = await skyFootprints();
+      await headerSays(/Logged in as alice \(team-a\)/);
+      expect(listed).toHaveLength(await obscoreCount(token));
+      expect(listed.filter((id) => id.endsWith('-007')).sort()).toEqual(products.map((p) => p[0]).sort());
+      await page.screenshot({ path: join(SHOTS, 'sky-view-logged-in.png') });
+      expect(await searchAround(ra!, dec!)).toContain(obsId);
+      await headerSays(/Logged in as alice/);
+      await page.goto(`${base}/web/product?id=${encodeURIComponent(did!)}`);
+      await expect.poll(() => page.locator('#product-h').innerText()).toBe(obsId);
+      await headerSays(/Logged in as alice/);
+    },
+    240_000,
+  );
+
+  pageTest(
     'the token page shows the token, its expiry, a copy button and a pyvo snippet that works',
     async () => {
       await page.goto(`${base}/web/query`);
@@ -314,6 +387,26 @@ describe('logging in on the pages (issue 18 item 5)', () => {
     expect(all.length).toBeGreaterThan(0);
     for (const [, rights] of all) expect(rights).not.toBe('proprietary');
   });
+
+  pageTest(
+    'logged out, field-07 is absent from the sky view, the product search and its product page',
+    async () => {
+      expect(field07).toBeDefined();
+      const [obsId, did, ra, dec] = field07!;
+      expect(await field07Products()).toEqual([]);
+      const listed = await skyFootprints();
+      await headerSays(/Log in/);
+      expect(listed.length).toBeGreaterThan(0);
+      expect(listed).toHaveLength(await obscoreCount());
+      expect(listed.filter((id) => id.endsWith('-007'))).toEqual([]);
+      expect(await searchAround(ra!, dec!)).not.toContain(obsId);
+      await headerSays(/Log in/);
+      await page.goto(`${base}/web/product?id=${encodeURIComponent(did!)}`);
+      await expect.poll(() => page.locator('#product-h').innerText()).toBe('Product not found');
+      await headerSays(/Log in/);
+    },
+    240_000,
+  );
 
   pageTest(
     'a token the node refuses ends the session with a message; an expired one is dropped',
