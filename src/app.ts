@@ -119,7 +119,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     baseUrl: opts.baseUrl,
     dataDir: opts.config.dataDir,
   });
-  if (auth.devIssuer) await devIssuerPlugin(app, { issuer: auth.devIssuer });
+  if (auth.devIssuer)
+    await devIssuerPlugin(app, { issuer: auth.devIssuer, audience: auth.verifier?.audience });
   await app.register(authPlugin, {
     verifier: auth.verifier,
     challenge: auth.challenge,
@@ -144,6 +145,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     maxrecHard: opts.config.tap.maxrecHard,
     uploadMaxBytes: opts.config.upload.maxBytes,
     ...(opts.config.defaultSchema ? { defaultSchema: opts.config.defaultSchema } : {}),
+    ...(auth.webLogin ? { login: auth.webLogin } : {}),
   });
   registerVosi(app, {
     services,

@@ -12,6 +12,7 @@ import {
 } from 'jose';
 import { ConfigError } from '../config/errors.js';
 import { parseConfig } from '../config/index.js';
+import { devLoginRoutes } from './dev-login.js';
 
 /**
  * A local OpenID Connect issuer for development and tests: one RS256 key kept in a
@@ -35,6 +36,8 @@ export interface MintOptions {
   readonly audience?: string | readonly string[];
   /** Claim the groups go into; default `groups`. */
   readonly groupsClaim?: string;
+  /** More claims (an ID token's `nonce`); the registered ones above win. */
+  readonly claims?: Readonly<Record<string, unknown>>;
 }
 
 const KEY_FILE = 'dev-issuer-key.json';
@@ -101,13 +104,22 @@ export class DevIssuer {
   }
 
   discoveryDocument(): Record<string, unknown> {
+    const base = this.issuer.replace(/\/+$/, '');
     return {
       issuer: this.issuer,
-      jwks_uri: `${this.issuer.replace(/\/+$/, '')}/jwks.json`,
+      jwks_uri: `${base}/jwks.json`,
+      // The browser pages' login (dev-login.ts): authorization code with PKCE, public clients.
+      authorization_endpoint: `${base}/authorize`,
+      token_endpoint: `${base}/token`,
+      response_types_supported: ['code'],
+      grant_types_supported: ['authorization_code'],
+      code_challenge_methods_supported: ['S256'],
+      token_endpoint_auth_methods_supported: ['none'],
+      authorization_response_iss_parameter_supported: true,
+      scopes_supported: ['openid'],
       id_token_signing_alg_values_supported: ['RS256'],
       subject_types_supported: ['public'],
-      response_types_supported: ['token'],
-      claims_supported: ['sub', 'iss', 'aud', 'exp', 'nbf', 'iat', 'groups'],
+      claims_supported: ['sub', 'iss', 'aud', 'exp', 'nbf', 'iat', 'nonce', 'groups'],
     };
   }
 
@@ -116,7 +128,10 @@ export class DevIssuer {
     const lifetime = durationSeconds(options.expiresIn ?? 3600);
     const key = await importJWK(this.privateJwk, 'RS256');
     const now = Math.floor(Date.now() / 1000);
-    const jwt = new SignJWT({ [options.groupsClaim ?? 'groups']: [...(options.groups ?? [])] })
+    const jwt = new SignJWT({
+      ...options.claims,
+      [options.groupsClaim ?? 'groups']: [...(options.groups ?? [])],
+    })
       .setProtectedHeader({ alg: 'RS256', kid: this.kid, typ: 'JWT' })
       .setIssuer(this.issuer)
       .setSubject(options.sub)
@@ -133,12 +148,18 @@ export class DevIssuer {
 
 /**
  * Serves the issuer's discovery document and key set under `prefix` of a node
- * (`<prefix>/.well-known/openid-configuration`, `<prefix>/jwks.json`), to loopback
+ * (`<prefix>/.well-known/openid-configuration`, `<prefix>/jwks.json`), and the login of the
+ * browser pages (`<prefix>/authorize`, `<prefix>/token`, dev-login.ts), to loopback
  * callers only; the issuer URL should then be `<node base URL><prefix>`.
  */
 export async function devIssuerPlugin(
   app: FastifyInstance,
-  options: { readonly issuer: DevIssuer; readonly prefix?: string },
+  options: {
+    readonly issuer: DevIssuer;
+    readonly prefix?: string;
+    /** Audience of the access tokens the login issues (the node's VONODE_OIDC_AUDIENCE). */
+    readonly audience?: readonly string[];
+  },
 ): Promise<void> {
   const prefix = (options.prefix ?? '/dev-issuer').replace(/\/+$/, '');
   const loopbackOnly = async (
@@ -153,6 +174,24 @@ export async function devIssuerPlugin(
   });
   app.get(`${prefix}/jwks.json`, { onRequest: loopbackOnly }, async (_req, reply) => {
     return reply.type('application/jwk-set+json').send(options.issuer.jwks());
+  });
+  await app.register(async (child) => {
+    child.addHook('onRequest', loopbackOnly);
+    // The token endpoint takes a form (RFC 6749 §4.1.3); a node already decodes forms.
+    if (!child.hasContentTypeParser('application/x-www-form-urlencoded'))
+      child.addContentTypeParser(
+        'application/x-www-form-urlencoded',
+        { parseAs: 'string' },
+        (_r, body, done) => {
+          const fields: Record<string, string | string[]> = {};
+          for (const [k, v] of new URLSearchParams(body as string)) {
+            const had = fields[k];
+            fields[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
+          }
+          done(null, fields);
+        },
+      );
+    await devLoginRoutes(child, { issuer: options.issuer, prefix, audience: options.audience });
   });
 }
 

@@ -16,6 +16,12 @@ export {
   type MintOptions,
   runTokenCommand,
 } from './dev-issuer.js';
+export {
+  DEV_LOGIN_CODE_LIFETIME_SECONDS,
+  DEV_LOGIN_TOKEN_LIFETIME_SECONDS,
+  type DevLoginOptions,
+  s256,
+} from './dev-login.js';
 export { type AuthError, IssuerUnavailableError, TokenError } from './errors.js';
 export {
   ANONYMOUS,
@@ -28,7 +34,13 @@ export {
 } from './identity.js';
 export { cameThroughLogin, LOGIN_PREFIX, loginLocation, rewriteLoginUrl } from './login-alias.js';
 export { type AuthPluginOptions, authPlugin, challengeFor, sendAuthenticationRequired } from './plugin.js';
-export { AUTH_VARIABLES, type NodeAuth, nodeAuthFromEnv } from './settings.js';
+export {
+  AUTH_VARIABLES,
+  DEV_WEB_CLIENT_ID,
+  type NodeAuth,
+  nodeAuthFromEnv,
+  type WebLogin,
+} from './settings.js';
 export {
   ASYMMETRIC_ALGORITHMS,
   bearerToken,

@@ -103,9 +103,12 @@ export async function authPlugin(app: FastifyInstance, options: AuthPluginOption
       if (failure instanceof TokenError) {
         setChallenges(
           reply,
-          bearerChallenge(
-            challenge,
-            failure.error ? { error: failure.error, description: failure.description } : undefined,
+          forScripts(
+            request,
+            bearerChallenge(
+              challenge,
+              failure.error ? { error: failure.error, description: failure.description } : undefined,
+            ),
           ),
         );
       } else {
@@ -164,9 +167,23 @@ export function sendAuthenticationRequired(
   challenge: ChallengeOptions = reply.server.authChallenge,
   message = 'Authentication required: send Authorization: Bearer <token> (or the token as the HTTP Basic password)',
 ): FastifyReply {
-  return setChallenges(reply.code(401), bearerChallenge(challenge))
+  return setChallenges(reply.code(401), forScripts(reply.request, bearerChallenge(challenge)))
     .type('text/plain; charset=utf-8')
     .send(`${message}\n`);
+}
+
+/**
+ * The challenges of a 401, without Basic when a page asked for a subresource (Fetch Metadata:
+ * a `Sec-Fetch-Dest` that is not a document, e.g. `empty` for fetch()). A browser answers a
+ * 401 that offers Basic with its own password dialog, which the page cannot prevent, and the
+ * request then hangs until someone answers it; the node's pages log in with bearer tokens
+ * (docs/web.md) and show the refusal themselves. Navigations keep Basic, and so do TOPCAT,
+ * STILTS, pyvo and Node's fetch, which send no Sec-Fetch-Dest.
+ */
+function forScripts(request: FastifyRequest, challenges: string[]): string[] {
+  const dest = request.headers['sec-fetch-dest'];
+  if (dest === undefined || dest === 'document' || dest === 'iframe' || dest === 'frame') return challenges;
+  return challenges.filter((c) => !/^Basic\s/i.test(c));
 }
 
 /** One header line per challenge (RFC 9110 allows either form; some clients read only one line per header). */

@@ -35,6 +35,17 @@ export const AUTH_VARIABLES: ReadonlyArray<{ name: string; meaning: string; defa
   },
   { name: 'VONODE_AUTH_REALM', meaning: 'realm of the Bearer challenge', default: 'vonode' },
   {
+    name: 'VONODE_WEB_CLIENT_ID',
+    meaning:
+      "the browser pages' OAuth client id at the issuer (a public client: authorization code with PKCE, redirect URI <base URL>/web/callback)",
+    default: 'vonode-web with the development issuer; otherwise none: no login on the pages',
+  },
+  {
+    name: 'VONODE_WEB_SCOPES',
+    meaning: 'scopes the pages ask for at login, space-separated (openid is always asked)',
+    default: 'openid',
+  },
+  {
     name: 'VONODE_DEV_ISSUER',
     meaning: 'on: local development issuer at <base URL>/dev-issuer (never in production)',
     default: 'off',
@@ -47,6 +58,31 @@ export interface NodeAuth {
   /** Present when VONODE_DEV_ISSUER=on: mount devIssuerPlugin with it. */
   readonly devIssuer?: DevIssuer;
   readonly challenge: ChallengeOptions;
+  /** Present when the browser pages can log in: the issuer, the pages' client id, the scopes. */
+  readonly webLogin?: WebLogin;
+}
+
+export interface WebLogin {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly scope: string;
+}
+
+/** The development issuer's client id for the pages when VONODE_WEB_CLIENT_ID is unset. */
+export const DEV_WEB_CLIENT_ID = 'vonode-web';
+
+function webLogin(env: NodeJS.ProcessEnv, issuer: string, fallbackClientId?: string): WebLogin | undefined {
+  const clientId = text(env.VONODE_WEB_CLIENT_ID) ?? fallbackClientId;
+  if (!clientId) return undefined;
+  if (!/^[\x21-\x7e]{1,255}$/.test(clientId))
+    throw new ConfigError(
+      `VONODE_WEB_CLIENT_ID='${clientId}' is not an OAuth client id (visible ASCII, no spaces)`,
+      'set it to the client id registered at the identity provider for the pages',
+    );
+  const scopes = (text(env.VONODE_WEB_SCOPES) ?? '').split(/\s+/).filter((s) => s.length > 0);
+  // openid: the pages check the ID token's nonce (OIDC Core §3.1.3.7).
+  const scope = ['openid', ...scopes.filter((s) => s !== 'openid')].join(' ');
+  return { issuer, clientId, scope };
 }
 
 /**
@@ -103,7 +139,12 @@ export async function nodeAuthFromEnv(
       issuer: text(env.VONODE_DEV_ISSUER_URL) ?? `${node.baseUrl.replace(/\/+$/, '')}/dev-issuer`,
     });
     const verifier = new TokenVerifier({ ...devIssuer.verifierOptions(), ...common });
-    return { verifier, devIssuer, challenge: openIdChallenge(realm, devIssuer.issuer) };
+    return {
+      verifier,
+      devIssuer,
+      challenge: openIdChallenge(realm, devIssuer.issuer),
+      webLogin: webLogin(env, devIssuer.issuer, DEV_WEB_CLIENT_ID),
+    };
   }
   if (!issuer && !jwksUrl) return { challenge: { realm } };
   if (!issuer) {
@@ -113,7 +154,7 @@ export async function nodeAuthFromEnv(
     );
   }
   const verifier = new TokenVerifier({ issuer, jwksUrl, ...common });
-  return { verifier, challenge: openIdChallenge(realm, issuer) };
+  return { verifier, challenge: openIdChallenge(realm, issuer), webLogin: webLogin(env, issuer) };
 }
 
 function text(value: string | undefined): string | undefined {

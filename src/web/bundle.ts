@@ -21,6 +21,7 @@ const ENTRIES = {
   sky: join(ROOT, 'web', 'sky', 'main.ts'),
   products: join(ROOT, 'web', 'products', 'main.ts'),
   product: join(ROOT, 'web', 'product', 'main.ts'),
+  login: join(ROOT, 'web', 'login', 'main.ts'),
 };
 
 /**

@@ -27,7 +27,7 @@ const PAGES: ReadonlyArray<readonly [string, string]> = [
  * The links between the pages, in a <nav> landmark; the current page is marked for screen
  * readers (aria-current). Paths are relative to /web/.
  */
-export function pagesNav(current: string): string {
+function pagesNav(current: string): string {
   const links = PAGES.map(([path, label]) =>
     path === current
       ? `<a href="${path}" aria-current="page">${label}</a>`
@@ -36,6 +36,18 @@ export function pagesNav(current: string): string {
   return `<nav class="pages" aria-label="Pages">${links}</nav>`;
 }
 
-export const NAV_STYLE = `.pages{margin-left:auto;display:flex;gap:.8rem}.pages a[aria-current]{font-weight:600;color:#1b1b1b;text-decoration:none}
-.top{display:flex;gap:.5rem;align-items:baseline;flex-wrap:wrap}.top h1{font-size:1.4rem;margin:0}
+/**
+ * Every page's header: the node, the page's title, the links between the pages and the
+ * session region (#session), which web/common/session-ui.ts fills with "Log in" or who is
+ * logged in. `current` names the page in the nav ('' for a page the nav does not list).
+ */
+export function pageHeader(nodeName: string, title: string, current: string): string {
+  return `<header class="top"><a href="../">${escapeHtml(nodeName)}</a> <span aria-hidden="true">›</span> <h1>${escapeHtml(title)}</h1> ${pagesNav(current)}
+<div id="session" class="session"></div></header>`;
+}
+
+/** Style of pageHeader's header: the nav pushed right, the session region after it. */
+export const HEADER_STYLE = `.top{display:flex;gap:.5rem .8rem;align-items:baseline;flex-wrap:wrap}.top h1{font-size:1.4rem;margin:0}
+.pages{margin-left:auto;display:flex;gap:.8rem}.pages a[aria-current]{font-weight:600;color:#1b1b1b;text-decoration:none}
+.session{display:flex;gap:.6rem;align-items:baseline;flex-wrap:wrap}.session .who{font-weight:600}
 `;

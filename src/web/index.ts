@@ -4,6 +4,7 @@ import type { ServiceEntry } from '../services.js';
 import { OUTPUT_FORMATS } from '../tap/capability.js';
 import { webAssets } from './bundle.js';
 import { registerLanding } from './landing.js';
+import { callbackPage, type LoginConfig, loginDocument, tokenPage } from './login-pages.js';
 import { productPage, productsPage } from './products-page.js';
 import { type QueryPageConfig, queryPage } from './query-page.js';
 import { type SkyPageConfig, skyPage } from './sky-page.js';
@@ -18,6 +19,8 @@ export interface WebOptions {
   readonly maxrecHard: number;
   readonly uploadMaxBytes: number;
   readonly defaultSchema?: string;
+  /** Absent: the pages offer no login (an anonymous-only node, or no client id configured). */
+  readonly login?: LoginConfig;
 }
 
 /** The catalogue /moc/sources describes (src/moc): the sky view shows its positions by default. */
@@ -96,6 +99,13 @@ export function registerWeb(app: FastifyInstance, opts: WebOptions): void {
   page('/web/sky', 'sky', (script, asset) => skyPage(sky(asset('aladin-lite.js')), script));
   page('/web/products', 'products', (script) => productsPage(opts.nodeName, script));
   page('/web/product', 'product', (script) => productPage(opts.nodeName, script));
+  // Login (issue 18 item 5, docs/web.md): what a page needs to start it, the redirect URI, the token page.
+  const login = loginDocument(opts.login);
+  app.get('/web/login.json', async (_request, reply) =>
+    reply.type('application/json').header('Cache-Control', 'no-cache').send(login),
+  );
+  page('/web/callback', 'login', (script) => callbackPage(opts.nodeName, script));
+  page('/web/token', 'login', (script) => tokenPage(opts.nodeName, script));
   app.get<{ Params: { file: string } }>('/web/assets/:file', async (request, reply) => {
     const m = /^([a-z-]+)\.([0-9a-f]{16})\.(js|css)$/.exec(request.params.file);
     let assets: Awaited<ReturnType<typeof webAssets>>;

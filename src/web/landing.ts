@@ -3,7 +3,12 @@ import type { ServiceEntry } from '../services.js';
 import { escapeHtml, PAGE_STYLE } from './html.js';
 
 /** The landing page: what this node is and where each service lives. */
-export function landingPage(services: readonly ServiceEntry[], baseUrl: string, nodeName: string): string {
+export function landingPage(
+  services: readonly ServiceEntry[],
+  baseUrl: string,
+  nodeName: string,
+  login = false,
+): string {
   const rows = services
     .map((s) => {
       const url = `${baseUrl}/${s.path}`;
@@ -24,7 +29,7 @@ services below. Public data is open to everyone; proprietary data needs a bearer
 <li><a href="web/query">Write and run an ADQL query</a>: the tables, completion, examples, sync and async runs, uploads and downloads</li>
 <li><a href="web/sky">Sky view</a>: the node's images (HiPS), the coverage (MOC) of the catalogue and of the products, footprints and positions on the sky</li>
 <li><a href="web/products">Products</a>: search the images and cubes, see their previews and links, and cut them out</li>
-<li><a href="tap/examples">Example queries</a> of this node's data</li>
+<li><a href="tap/examples">Example queries</a> of this node's data</li>${login ? '\n<li><a href="web/token">Log in and get a personal token</a> to use your rights from pyvo, TOPCAT or curl</li>' : ''}
 </ul>
 <h2>Services</h2>
 <table><thead><tr><th>path</th><th>service</th><th>what it does</th><th>status</th></tr></thead>
@@ -38,8 +43,8 @@ ${rows}
 
 export function registerLanding(
   app: FastifyInstance,
-  opts: { services: readonly ServiceEntry[]; baseUrl: string; nodeName: string },
+  opts: { services: readonly ServiceEntry[]; baseUrl: string; nodeName: string; login?: unknown },
 ): void {
-  const page = landingPage(opts.services, opts.baseUrl, opts.nodeName);
+  const page = landingPage(opts.services, opts.baseUrl, opts.nodeName, opts.login !== undefined);
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(page));
 }

@@ -1,4 +1,4 @@
-import { escapeHtml, NAV_STYLE, PAGE_STYLE, pagesNav } from './html.js';
+import { escapeHtml, HEADER_STYLE, PAGE_STYLE, pageHeader } from './html.js';
 
 function shell(nodeName: string, title: string, current: string, script: string, body: string): string {
   const name = escapeHtml(nodeName);
@@ -7,12 +7,12 @@ function shell(nodeName: string, title: string, current: string, script: string,
 <head><meta charset="utf-8"><title>${escapeHtml(title)} · ${name}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
-<style>${PAGE_STYLE}${PRODUCTS_STYLE}${NAV_STYLE}</style>
+<style>${PAGE_STYLE}${PRODUCTS_STYLE}${HEADER_STYLE}</style>
 <script type="module" src="${escapeHtml(script)}"></script>
 </head>
 <body>
 <a class="skip" href="#main">Skip to the content</a>
-<header class="top"><a href="../">${name}</a> <span aria-hidden="true">›</span> <h1>${escapeHtml(title)}</h1> ${pagesNav(current)}</header>
+${pageHeader(nodeName, title, current)}
 <main id="main" tabindex="-1">
 ${body}
 </main>

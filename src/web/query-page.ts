@@ -1,4 +1,4 @@
-import { escapeHtml, NAV_STYLE, PAGE_STYLE, pagesNav } from './html.js';
+import { escapeHtml, HEADER_STYLE, PAGE_STYLE, pageHeader } from './html.js';
 
 /** What the query page needs to know of this node, written into the page as JSON. */
 export interface QueryPageConfig {
@@ -28,13 +28,13 @@ export function queryPage(config: QueryPageConfig, script: string): string {
 <head><meta charset="utf-8"><title>ADQL query · ${name}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
-<style>${PAGE_STYLE}${QUERY_STYLE}${NAV_STYLE}</style>
+<style>${PAGE_STYLE}${QUERY_STYLE}${HEADER_STYLE}</style>
 <script type="application/json" id="vonode-config">${json}</script>
 <script type="module" src="${escapeHtml(script)}"></script>
 </head>
 <body>
 <a class="skip" href="#editor-region">Skip to the query editor</a>
-<header class="top"><a href="../">${name}</a> <span aria-hidden="true">›</span> <h1>ADQL query</h1> ${pagesNav('query')}</header>
+${pageHeader(config.nodeName, 'ADQL query', 'query')}
 <div class="layout">
 <nav id="tables" aria-labelledby="tables-h" class="side">
   <h2 id="tables-h">Tables</h2>
@@ -120,5 +120,4 @@ table.jobs td,table.jobs th{padding:.2rem .5rem}
 .phase-COMPLETED{color:#1d6b32}.phase-ERROR,.phase-ABORTED{color:#b00020}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.3rem}
-.top{display:flex;gap:.5rem;align-items:baseline}.top h1{font-size:1.4rem;margin:0}
 `;

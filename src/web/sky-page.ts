@@ -1,4 +1,4 @@
-import { escapeHtml, NAV_STYLE, PAGE_STYLE, pagesNav } from './html.js';
+import { escapeHtml, HEADER_STYLE, PAGE_STYLE, pageHeader } from './html.js';
 
 /** What the sky view needs to know of this node, written into the page as JSON. */
 export interface SkyPageConfig {
@@ -28,13 +28,13 @@ export function skyPage(config: SkyPageConfig, script: string): string {
 <head><meta charset="utf-8"><title>Sky view · ${name}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
-<style>${PAGE_STYLE}${SKY_STYLE}${NAV_STYLE}</style>
+<style>${PAGE_STYLE}${SKY_STYLE}${HEADER_STYLE}</style>
 <script type="application/json" id="vonode-config">${json}</script>
 <script type="module" src="${escapeHtml(script)}"></script>
 </head>
 <body>
 <a class="skip" href="#layers">Skip to the layers</a>
-<header class="top"><a href="../">${name}</a> <span aria-hidden="true">›</span> <h1>Sky view</h1> ${pagesNav('sky')}</header>
+${pageHeader(config.nodeName, 'Sky view', 'sky')}
 <main class="sky-layout">
 <section id="map-region" aria-labelledby="map-h">
   <h2 id="map-h" class="sr-only">Map</h2>

@@ -218,6 +218,36 @@ describe('authPlugin with a real OIDC issuer (discovery)', () => {
     expect(res.body).toMatch(/only bearer tokens/);
   });
 
+  it("leaves Basic out of a 401 to a page's script, so the browser shows no password dialog", async () => {
+    const fromScript = await app.inject({
+      url: '/whoami',
+      headers: { authorization: 'Bearer a.b.c', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' },
+    });
+    expectRefused(fromScript, /not a JSON Web Token/);
+    const ch = challenges(fromScript.headers['www-authenticate'] as string[]);
+    expect(ch.map((c) => c.split(' ')[0])).toEqual(['Bearer', 'ivoa_bearer']);
+    const dflt = await app.inject({
+      url: '/proprietary-default',
+      headers: { 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' },
+    });
+    expect(dflt.statusCode).toBe(401);
+    expect(challenges(dflt.headers['www-authenticate']).some((c) => c.startsWith('Basic'))).toBe(false);
+    // A navigation, and programs that send no Sec-Fetch-Dest (Node's fetch sends only
+    // Sec-Fetch-Mode: cors), still get Basic.
+    for (const headers of [
+      { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+      { 'sec-fetch-mode': 'cors' },
+    ]) {
+      const other = await app.inject({
+        url: '/whoami',
+        headers: { authorization: 'Bearer a.b.c', ...headers },
+      });
+      expect(challenges(other.headers['www-authenticate'] as string[])).toContain(
+        'Basic realm="vonode", charset="UTF-8"',
+      );
+    }
+  });
+
   it('lets protocol code send its own 401 for anonymous callers', async () => {
     const res = await app.inject({ url: '/proprietary' });
     expect(res.statusCode).toBe(401);

@@ -12,6 +12,29 @@ describe('authentication from the environment', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
   const node = () => ({ baseUrl: 'http://127.0.0.1:8080/', dataDir });
 
+  it('offers the web pages a login only with a client id (VONODE_WEB_CLIENT_ID), the development issuer having one', async () => {
+    const iam = { VONODE_OIDC_ISSUER: 'https://ska-iam.stfc.ac.uk/' };
+    expect((await nodeAuthFromEnv(iam, node())).webLogin).toBeUndefined();
+    expect(
+      (
+        await nodeAuthFromEnv(
+          { ...iam, VONODE_WEB_CLIENT_ID: 'src-web', VONODE_WEB_SCOPES: 'wlcg.groups openid' },
+          node(),
+        )
+      ).webLogin,
+    ).toEqual({ issuer: 'https://ska-iam.stfc.ac.uk/', clientId: 'src-web', scope: 'openid wlcg.groups' });
+    const dev = await nodeAuthFromEnv({ VONODE_DEV_ISSUER: 'on' }, node());
+    expect(dev.webLogin).toEqual({
+      issuer: 'http://127.0.0.1:8080/dev-issuer',
+      clientId: 'vonode-web',
+      scope: 'openid',
+    });
+    await expect(nodeAuthFromEnv({ ...iam, VONODE_WEB_CLIENT_ID: 'two words' }, node())).rejects.toThrow(
+      /VONODE_WEB_CLIENT_ID='two words' is not an OAuth client id/,
+    );
+    expect((await nodeAuthFromEnv({ VONODE_WEB_CLIENT_ID: 'x' }, node())).webLogin).toBeUndefined();
+  });
+
   it('is anonymous-only by default', async () => {
     const auth = await nodeAuthFromEnv({}, node());
     expect(auth.verifier).toBeUndefined();

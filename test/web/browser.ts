@@ -13,7 +13,8 @@ import { startTestNode } from '../support/node.js';
 export const CHROMIUM = process.env.VONODE_TEST_CHROMIUM ?? '/usr/bin/chromium';
 export const SHOTS = join(import.meta.dirname, 'screenshots');
 
-const FLAGS = [
+/** Chromium's flags for the page tests: no network, a fresh profile, WebGL 2 in software. */
+export const CHROMIUM_FLAGS = [
   '--no-sandbox',
   '--disable-quic',
   '--no-first-run',
@@ -63,7 +64,7 @@ export async function openSession(): Promise<Session> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: FLAGS,
+    args: CHROMIUM_FLAGS,
     acceptDownloads: true,
     viewport: { width: 1366, height: 900 },
   });

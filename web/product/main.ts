@@ -1,3 +1,5 @@
+import { downloadLink, saveBlob } from '../common/download.js';
+import { mountSession } from '../common/session-ui.js';
 import { formatMhz, metresToMhz, mhzToMetres, mjdToIso, typedNumber } from '../common/units.js';
 import { adqlString, NodeError, refusal, request, tapQuery } from '../common/votable.js';
 import { byId, h, message, show } from '../query/dom.js';
@@ -89,6 +91,10 @@ interface Soda {
   readonly idValue: string;
 }
 
+/** The name a linked file is saved under: the last segment of its path. */
+const fileName = (url: string) =>
+  decodeURIComponent(new URL(url, location.href).pathname.split('/').pop() || `${id}.dat`);
+
 async function showLinks(): Promise<Soda | undefined> {
   const res = await request(`datalink/links?ID=${encodeURIComponent(id)}`);
   if (!res.ok) throw await refusal(res);
@@ -115,7 +121,17 @@ async function showLinks(): Promise<Soda | undefined> {
       err
         ? h('span', { class: 'hint' }, err)
         : url
-          ? h('a', { href: url }, what || url)
+          ? // Logged in, a link cannot carry the token: fetched with it and saved instead.
+            downloadLink(
+              url,
+              fileName(url),
+              what || url,
+              {},
+              {
+                open: true,
+                onError: (m) => sayError(pageError, m),
+              },
+            )
           : h('span', {}, `${what} — a service, see the cutout form below`),
     );
   });
@@ -182,14 +198,6 @@ function sodaParams(soda: Soda): URLSearchParams | string {
   return p;
 }
 
-function download(blob: Blob, name: string): void {
-  const a = h('a', { href: URL.createObjectURL(blob), download: name });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
-}
-
 async function cutout(soda: Soda, label: string): Promise<void> {
   cutoutError.hidden = true;
   const p = sodaParams(soda);
@@ -210,7 +218,7 @@ async function cutout(soda: Soda, label: string): Promise<void> {
     const blob = await res.blob();
     const name =
       /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? `${label}-cutout.fits`;
-    download(blob, name);
+    saveBlob(blob, name);
     show(cutoutStatus, message('ok', `Downloaded ${name} (${(blob.size / 1024).toFixed(0)} kB).`));
   } catch (err) {
     show(cutoutStatus);
@@ -269,4 +277,5 @@ async function main(): Promise<void> {
   });
 }
 
+mountSession(byId('session'));
 main().catch((err) => sayError(pageError, err instanceof Error ? err.message : String(err)));

@@ -1,3 +1,4 @@
+import { mountSession } from '../common/session-ui.js';
 import { dateToMjd, formatMhz, metresToMhz, mhzToMetres, mjdToIso, typedNumber } from '../common/units.js';
 import { column, NodeError, readTable, request, type Table, tapQuery } from '../common/votable.js';
 import { byId, h, message, show } from '../query/dom.js';
@@ -178,6 +179,7 @@ form.addEventListener('submit', (e) => {
 });
 
 // The collections offered are the node's (ObsCore obs_collection), read through TAP.
+mountSession(byId('session'));
 tapQuery('SELECT DISTINCT obs_collection FROM ivoa.obscore ORDER BY obs_collection')
   .then((t) => {
     const select = byId<HTMLSelectElement>('collection');

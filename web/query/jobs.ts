@@ -1,3 +1,4 @@
+import { downloadLink } from '../common/download.js';
 import { h, message, show } from './dom.js';
 import { deleteJob, type JobInfo, jobError, readJob, type TapError } from './tap.js';
 
@@ -106,7 +107,7 @@ export class JobList {
       h(
         'tr',
         { 'data-job': j.id },
-        h('td', {}, h('a', { href: j.url }, h('code', {}, j.id))),
+        h('td', {}, downloadLink(j.url, `${j.id}.xml`, h('code', {}, j.id), {}, { open: true })),
         h('td', { class: `phase phase-${j.phase}` }, j.phase),
         h('td', {}, j.creationTime ? new Date(j.creationTime).toLocaleTimeString() : ''),
         h('td', {}, this.duration(j)),
@@ -127,7 +128,9 @@ export class JobList {
             : null,
           ' ',
           ...j.results.map((r) =>
-            h('a', { href: r.href, 'aria-label': `Download result ${r.id} of job ${j.id}` }, r.id),
+            downloadLink(r.href, `${j.id}-${r.id}.vot`, r.id, {
+              'aria-label': `Download result ${r.id} of job ${j.id}`,
+            }),
           ),
           j.phase === 'ERROR'
             ? h(

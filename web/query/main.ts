@@ -1,4 +1,6 @@
 import { nodeFetch } from '../common/fetch.js';
+import { loggedIn } from '../common/session.js';
+import { mountSession } from '../common/session-ui.js';
 import { byId, h, message, show } from './dom.js';
 import { createEditor } from './editor.js';
 import { JobList } from './jobs.js';
@@ -187,12 +189,15 @@ function downloads(p: QueryParams): ResultSource['downloads'] {
   return config.formats.map((f) => {
     const filename = `result.${EXTENSIONS[f.value] ?? 'vot'}`;
     const at = { ...p, format: f.value };
-    return p.upload
-      ? {
-          label: f.label,
-          filename,
-          fetch: () => nodeFetch(nodeUrl('tap/sync'), { method: 'POST', body: queryBody(at) }),
-        }
+    // Logged in, a link cannot carry the token: fetched with it and saved from a blob instead.
+    if (p.upload)
+      return {
+        label: f.label,
+        filename,
+        fetch: () => nodeFetch(nodeUrl('tap/sync'), { method: 'POST', body: queryBody(at) }),
+      };
+    return loggedIn()
+      ? { label: f.label, filename, fetch: () => nodeFetch(syncUrl(at)) }
       : { label: f.label, filename, href: syncUrl(at) };
   });
 }
@@ -221,7 +226,11 @@ const jobs = new JobList(byId('job-list'), {
       label: `Job ${job.id}`,
       request: (signal) => nodeFetch(result.href, { signal }),
       downloads: [
-        { label: 'this job’s result (VOTable TABLEDATA)', href: result.href, filename: `${job.id}.vot` },
+        {
+          label: 'this job’s result (VOTable TABLEDATA)',
+          ...(loggedIn() ? { fetch: () => nodeFetch(result.href) } : { href: result.href }),
+          filename: `${job.id}.vot`,
+        },
         ...(upload ? [] : downloads(q)),
       ],
       downloadsNote: 'Download:',
@@ -269,6 +278,8 @@ document.addEventListener('keydown', (e) => {
     void runSync();
   }
 });
+
+mountSession(byId('session'));
 
 performance.mark('vonode:interactive');
 

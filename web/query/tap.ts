@@ -3,7 +3,8 @@
  * (TAP 1.1 sync and async, DALI parameters, UWS job documents), no private API.
  */
 
-import { nodeFetch, nodeUrl } from '../common/fetch.js';
+import { nodeFetch } from '../common/fetch.js';
+import { nodeUrl } from '../common/root.js';
 
 export { nodeUrl };
 

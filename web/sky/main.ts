@@ -1,5 +1,6 @@
-import { nodeUrl } from '../common/fetch.js';
 import { contains, parseRegion, type Region } from '../common/regions.js';
+import { nodeUrl } from '../common/root.js';
+import { mountSession } from '../common/session-ui.js';
 import { NodeError, readTable, request, type Table, tapQuery } from '../common/votable.js';
 import { byId, h, message, show } from '../query/dom.js';
 import { type Aladin, type AladinModule, loadAladin } from './aladin.js';
@@ -310,6 +311,7 @@ async function main(): Promise<void> {
   performance.mark('vonode:sky');
 }
 
+mountSession(byId('session'));
 main().catch((err) => {
   show(status);
   fail('The sky view could not start', err);
