@@ -10,7 +10,7 @@
  *
  * DATABASE_URL names the PostgreSQL to use; without it an embedded one is started in a
  * temporary folder. BENCH_PROF=1 writes a CPU profile of each publishing child to
- * $TMPDIR/vonode-bench-prof; VONODE_PUBLISH_THREADS reaches the children. Targets (issue 14): >= 0.5 of the reference's rows/s, RSS < 300 MB at
+ * $TMPDIR/vonode-bench-prof; Targets (issue 14): >= 0.5 of the reference's rows/s, RSS < 300 MB at
  * 10,000,000 rows.
  */
 import { spawnSync } from 'node:child_process';

@@ -192,12 +192,6 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
       'bytes of rows vonode publish holds to put them in HEALPix order; more go through temporary files (TMPDIR); 65536 to 1073741824',
     default: '50331648',
   },
-  {
-    name: 'VONODE_PUBLISH_THREADS',
-    meaning:
-      "threads that encode a CSV file's lines beside the main thread of vonode publish (files of 16 MiB or more); each adds about 100 MB of memory; 0 to 64",
-    default: '0',
-  },
   { name: 'VONODE_SCS_MAX_SR', meaning: 'largest cone radius /scs/query accepts, degrees', default: '10' },
   {
     name: 'VONODE_CORS_ORIGINS',

@@ -62,11 +62,6 @@ export class HealpixSorter {
     this.run = new CopyBinaryWriter(Math.max(1 << 16, opts.memoryBytes + (1 << 16)));
   }
 
-  /** The run is written to disk once it holds this many bytes (checked by added()). */
-  get spillAt(): number {
-    return this.opts.memoryBytes;
-  }
-
   /** Number of runs written to disk so far. */
   get runsOnDisk(): number {
     return this.spilled.length;
@@ -194,7 +189,7 @@ export class HealpixSorter {
       io.writeUInt32BE(this.his[i], p);
       io.writeUInt32BE(this.los[i], p + 4);
       io.writeUInt32BE(len, p + 8);
-      src.copy(io, p + FRAME, s, s + len);
+      io.set(src.subarray(s, s + len), p + FRAME);
       p += FRAME + len;
     }
     flush();

@@ -29,7 +29,7 @@ import { PublishError, planTable, type RowEncoder, rowEncoder, type TablePlan } 
 import { publishedTableOf } from './published.js';
 import { openDataSource } from './readers/index.js';
 import type { CatalogueStore, ToPublished } from './register.js';
-import { DataFileError, type DataSource, type TextRowBatch } from './source.js';
+import { DataFileError, type DataSource } from './source.js';
 import {
   cleanupPublishing,
   dropWithRetry,
@@ -43,7 +43,6 @@ import {
   versionTableName,
 } from './staging.js';
 import { DECLINED } from './text-rows.js';
-import { TextRowPool, type TextRowsReply } from './text-rows-pool.js';
 import { type Problem, type Validation, validateDescription } from './validate.js';
 
 export type PublishPhase = 'read' | 'sort' | 'index' | 'analyze' | 'swap';
@@ -73,11 +72,6 @@ export interface PublishOptions {
    * temporary file (default VONODE_PUBLISH_SORT_MEMORY, else 48 MiB).
    */
   readonly sortMemoryBytes?: number;
-  /**
-   * Threads encoding a CSV's lines beside the main thread (default VONODE_PUBLISH_THREADS,
-   * else none; never for a file under 16 MiB unless given here).
-   */
-  readonly threads?: number;
   /** Default validateDescription (src/publish/validate.ts). */
   readonly validate?: (desc: CatalogueDescription, level: ValidationLevel) => Validation;
 }
@@ -197,25 +191,22 @@ function problemText(p: Problem): string {
 /** Where encodeRows reports each row: the HEALPix sort, or nothing. */
 interface RowSink {
   added(start: number, keyAt: number): void;
-  /** added() may write the run away once it holds this many bytes. */
-  readonly spillAt: number;
 }
 
 /**
  * Encodes a source's rows into w, batch by batch (yields the rows of each), telling `sort`
  * where each row starts and where its HEALPix key is. CSV lines go through the encoder's
- * text path (text-rows.ts), on `pool`'s threads when given, else through typed values.
+ * text path (text-rows.ts) where it takes them, else through typed values.
  */
 async function* encodeRows(
   source: DataSource,
   encoder: RowEncoder,
   w: CopyBinaryWriter,
   sort?: RowSink,
-  pool?: TextRowPool,
 ): AsyncGenerator<number> {
   const text = encoder.text;
   if (text && source.textRows) {
-    const local = (b: TextRowBatch) => {
+    for await (const b of source.textRows()) {
       const { starts, ends } = b;
       for (let i = 0; i < b.count; i++) {
         const start = w.pos;
@@ -223,25 +214,8 @@ async function* encodeRows(
         if (keyAt === DECLINED) keyAt = encoder.write(w, b.values(i), b.firstRow + i);
         sort?.added(start, keyAt);
       }
-    };
-    // Batches sent to the threads, placed in file order; two per thread keep them busy.
-    const sent: { b: TextRowBatch; reply?: Promise<TextRowsReply> }[] = [];
-    const place = async (item: (typeof sent)[number]) => {
-      if (item.reply) placeEncoded(w, await item.reply, item.b, encoder, sort);
-      else local(item.b);
-      return item.b.count;
-    };
-    for await (const b of source.textRows()) {
-      if (!pool) {
-        local(b);
-        yield b.count;
-        continue;
-      }
-      // Records split by the reader (no text) are placed here, in their turn.
-      sent.push({ b, ...(b.text !== '' ? { reply: pool.encode(b) } : {}) });
-      if (sent.length > pool.size * 2) yield await place(sent.shift() as (typeof sent)[number]);
+      yield b.count;
     }
-    while (sent.length > 0) yield await place(sent.shift() as (typeof sent)[number]);
     return;
   }
   for await (const batch of source.batches()) {
@@ -253,41 +227,6 @@ async function* encodeRows(
       sort?.added(start, keyAt);
     }
     yield batch.rows.length;
-  }
-}
-
-/**
- * A thread's encoded batch into w: runs of rows are copied as one block (as many as fit
- * before the sort's spill point, so no spill happens while their positions are reported),
- * and a row the thread declined is encoded here from its typed values.
- */
-function placeEncoded(
-  w: CopyBinaryWriter,
-  reply: TextRowsReply,
-  b: TextRowBatch,
-  encoder: RowEncoder,
-  sort?: RowSink,
-): void {
-  const { bytes, starts, keys } = reply;
-  const src = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const count = keys.length;
-  const limit = sort ? sort.spillAt : Number.POSITIVE_INFINITY;
-  let i = 0;
-  while (i < count) {
-    if (keys[i] === DECLINED) {
-      const start = w.pos;
-      const keyAt = encoder.write(w, b.values(i), b.firstRow + i);
-      sort?.added(start, keyAt);
-      i++;
-      continue;
-    }
-    const room = limit - w.pos;
-    let j = i + 1;
-    while (j < count && keys[j] !== DECLINED && starts[j + 1] - starts[i] < room) j++;
-    const base = w.pos - starts[i];
-    w.bytes(src, starts[i], starts[j] - starts[i]);
-    if (sort) for (let k = i; k < j; k++) sort.added(base + starts[k], keys[k] >= 0 ? base + keys[k] : -1);
-    i = j;
   }
 }
 
@@ -412,12 +351,11 @@ async function buildVersion(
       // new version, in HEALPix order (healpix-sort.ts), created in the same transaction
       // so COPY FREEZE spares the index builds and ANALYZE the hint-bit writes.
       const sorter = plan.healpix ? new HealpixSorter({ memoryBytes: sortMemoryBytes(opts) }) : undefined;
-      const pool = textRowPool(encoder, source, opts);
       const tick = readProgress();
       async function* chunks(): AsyncGenerator<Buffer> {
         const w = sorter ? sorter.run : new CopyBinaryWriter();
         if (!sorter) w.header();
-        for await (const count of encodeRows(source, encoder, w, sorter, pool)) {
+        for await (const count of encodeRows(source, encoder, w, sorter)) {
           if (!sorter && w.length >= 1 << 18) yield w.take();
           rows += count;
           tick();
@@ -441,7 +379,6 @@ async function buildVersion(
         await client.query('COMMIT');
       } finally {
         sorter?.close();
-        await pool?.close();
       }
       if (sorter)
         log(
@@ -534,30 +471,6 @@ async function buildVersion(
     }
     client.release(broken);
   }
-}
-
-/** Below this size a CSV is encoded on the main thread: starting threads would cost more. */
-const THREADS_FROM_BYTES = 16 * 1024 * 1024;
-
-/**
- * Threads that encode a CSV's lines: the option, else VONODE_PUBLISH_THREADS, else none.
- * Measured with bench/publish.ts on two cores, one thread gained little (the main thread
- * and PostgreSQL share the cores) and cost about 100 MB more memory (365 MB peak for
- * 10,000,000 rows against 243 MB): worth it on a machine with cores and memory to spare.
- */
-function textRowPool(encoder: RowEncoder, source: DataSource, opts: PublishOptions): TextRowPool | undefined {
-  if (!encoder.textSpec) return undefined;
-  let n = opts.threads;
-  if (n === undefined) {
-    if ((source.totalBytes ?? 0) < THREADS_FROM_BYTES) return undefined;
-    const env = process.env.VONODE_PUBLISH_THREADS?.trim();
-    if (env) {
-      n = Number(env);
-      if (!Number.isSafeInteger(n) || n < 0 || n > 64)
-        throw new PublishError(`VONODE_PUBLISH_THREADS is '${env}': give a number of threads from 0 to 64`);
-    } else n = 0;
-  }
-  return n > 0 ? new TextRowPool(encoder.textSpec, n) : undefined;
 }
 
 /** Memory of the HEALPix sort's runs: the option, else VONODE_PUBLISH_SORT_MEMORY, else 48 MiB. */

@@ -160,8 +160,6 @@ export interface RowEncoder {
    * general path (arrays, timestamps, a datatype other than the reader's).
    */
   readonly text?: TextRowWriter;
-  /** What `text` was made from, for threads that make their own (text-rows-pool.ts). */
-  readonly textSpec?: TextRowSpec;
 }
 
 /**
@@ -202,7 +200,7 @@ export function rowEncoder(plan: TablePlan, source: DataSource): RowEncoder {
   const n = feeds.length;
   const textSpec = textSpecOf(source, feeds, healpixAt, raIndex, decIndex);
   return {
-    ...(textSpec ? { textSpec, text: textRowWriter(textSpec) } : {}),
+    ...(textSpec ? { text: textRowWriter(textSpec) } : {}),
     write(w, values, row) {
       if (values.length !== width)
         throw new PublishError(

@@ -2,8 +2,7 @@
  * The loader's text path for CSV (src/publish/text-rows.ts): rows encoded straight from
  * their line must be the very bytes the general path (typed values, then the binary
  * encoder) writes, whatever the line holds; lines it does not take are left to the general
- * path, which words the errors; on threads the rows keep the file's order and the errors
- * still name the row and column.
+ * path, which words the errors, naming the row and column.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -127,7 +126,7 @@ describe('the CSV text path', () => {
   });
 });
 
-describe('publishing a CSV on threads', () => {
+describe('publishing a CSV through the text path', () => {
   let pool: pg.Pool;
   let dir: string;
   const store = recordingStore();
@@ -150,7 +149,7 @@ describe('publishing a CSV on threads', () => {
 
   beforeAll(() => {
     pool = new pg.Pool({ connectionString: testDatabaseUrl(), max: 4 });
-    dir = mkdtempSync(join(tmpdir(), 'vonode-text-threads-'));
+    dir = mkdtempSync(join(tmpdir(), 'vonode-text-publish-'));
   });
   afterAll(async () => {
     await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
@@ -165,12 +164,18 @@ describe('publishing a CSV on threads', () => {
       )
     ).rows[0];
 
-  it('publishes the same rows with and without threads, sorting through temporary runs', async () => {
+  it('publishes the same rows as the general path, sorting through temporary runs', async () => {
     const path = csv('good.csv');
-    // A small sort memory: the threads' blocks meet many spills.
+    // A small sort memory: many runs go through temporary files.
     const opts = { store, validation: 'lax' as const, sortMemoryBytes: 256 * 1024 };
-    await publishCatalogue(pool, catalogue(table('one')), [path], { ...opts, threads: 0 });
-    await publishCatalogue(pool, catalogue(table('two')), [path], { ...opts, threads: 2 });
+    const types = Object.fromEntries(COLUMNS.map((c) => [c.name, c.datatype]));
+    // The same file with its text path hidden: every row through typed values.
+    const general = async (p: string) => {
+      const source = await openDataSource(p, { types });
+      return { ...source, textRows: undefined, batches: () => source.batches() };
+    };
+    await publishCatalogue(pool, catalogue(table('one')), [path], { ...opts, openSource: general });
+    await publishCatalogue(pool, catalogue(table('two')), [path], opts);
     const one = await digest('one');
     const two = await digest('two');
     expect(one.n).toBe(String(ROWS));
@@ -183,10 +188,10 @@ describe('publishing a CSV on threads', () => {
     expect(order.rows[0].sorted).toBe(true);
   });
 
-  it('names the row and column of a bad cell found on a thread', async () => {
+  it('names the row and column of a bad cell the text path declined', async () => {
     const path = csv('bad.csv', 25_001);
     await expect(
-      publishCatalogue(pool, catalogue(table('bad')), [path], { store, validation: 'lax', threads: 1 }),
+      publishCatalogue(pool, catalogue(table('bad')), [path], { store, validation: 'lax' }),
     ).rejects.toThrow(/row 25001, column "flux".*"bright" is not a float/);
     const left = await pool.query(
       'SELECT 1 FROM vonode.published_tables WHERE schema_name = $1 AND table_name = $2',
