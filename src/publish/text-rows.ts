@@ -66,8 +66,8 @@ const CODES: Record<TextCellKind, number> = {
  * differ (blanks, words, hexadecimal): fastDecimal first, Number() for longer digit strings.
  */
 function decimalCell(line: string, a: number, b: number): number {
-  // Beyond 17 characters a decimal has more than the 15 digits fastDecimal takes.
-  if (b - a <= 17) {
+  // Beyond 24 characters a decimal has more digits than fastDecimal takes (leading zeros aside).
+  if (b - a <= 24) {
     const v = fastDecimal(line, a, b);
     if (!Number.isNaN(v)) return v;
   }

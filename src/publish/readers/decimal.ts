@@ -7,10 +7,12 @@
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
 /**
- * A plain decimal (sign, at most 15 significant digits, point, exponent) read from
- * text[a..b) as the nearest double, NaN when it is anything else. With m < 2^53 and
- * |e| <= 22 both m and 10^|e| are exact doubles, so the one division or multiplication
- * rounds correctly (Clinger's fast path): the same double Number() gives.
+ * A plain decimal (sign, at most 16 significant digits making m < 2^53, point, exponent)
+ * read from text[a..b) as the nearest double, NaN when it is anything else. With m < 2^53
+ * and |e| <= 22 both m and 10^|e| are exact doubles, so the one division or multiplication
+ * rounds correctly (Clinger's fast path): the same double Number() gives. (While the digits
+ * read stay below 2^53 every step of m·10 + d is exact; a value that reaches 2^53 cannot
+ * round back below it, so the final test is safe.)
  */
 export function fastDecimal(text: string, a: number, b: number): number {
   let i = a;
@@ -31,7 +33,7 @@ export function fastDecimal(text: string, a: number, b: number): number {
         if (dot) scale++;
         continue;
       }
-      if (digits === 15) return Number.NaN;
+      if (digits === 16) return Number.NaN;
       m = m * 10 + (c - 48);
       digits++;
       if (dot) scale++;
@@ -50,7 +52,7 @@ export function fastDecimal(text: string, a: number, b: number): number {
       if (eneg) exp = -exp;
     } else return Number.NaN;
   }
-  if (!any) return Number.NaN;
+  if (!any || m >= 9007199254740992) return Number.NaN;
   const e = exp - scale;
   let v: number;
   if (m === 0 || e === 0) v = m;
