@@ -52,8 +52,12 @@ describe('char columns have an explicit arraysize (VOT-18, VOT-19)', () => {
     expect(rows.filter((r) => r[2] === null || r[2] === '1')).toEqual([]);
   });
 
-  test('every published table: the FIELDs of SELECT * say what TAP_SCHEMA says', async () => {
-    const { rows: tables } = await query('SELECT table_name FROM TAP_SCHEMA.tables');
+  test('every table of the node\'s own schemas: the FIELDs of SELECT * say what TAP_SCHEMA says', async () => {
+    // The node's own schemas: other test files publish and drop tables of their own in the
+    // shared test database while this runs, so a listed table may be gone by its query.
+    const { rows: tables } = await query(
+      "SELECT table_name FROM TAP_SCHEMA.tables WHERE schema_name IN ('TAP_SCHEMA', 'tap_schema', 'ivoa', 'demo', 'vonode')",
+    );
     const { rows: cols } = await query(
       // In column_index order, the order of SELECT * (TAP-58): rows have no order of their own.
       'SELECT table_name, column_name, datatype, arraysize FROM TAP_SCHEMA.columns ORDER BY table_name, column_index',
