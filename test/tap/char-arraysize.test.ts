@@ -52,7 +52,7 @@ describe('char columns have an explicit arraysize (VOT-18, VOT-19)', () => {
     expect(rows.filter((r) => r[2] === null || r[2] === '1')).toEqual([]);
   });
 
-  test('every table of the node\'s own schemas: the FIELDs of SELECT * say what TAP_SCHEMA says', async () => {
+  test("every table of the node's own schemas: the FIELDs of SELECT * say what TAP_SCHEMA says", async () => {
     // The node's own schemas: other test files publish and drop tables of their own in the
     // shared test database while this runs, so a listed table may be gone by its query.
     const { rows: tables } = await query(
