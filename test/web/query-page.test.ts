@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestNode, TEST_DEMO_ROWS } from '../support/node.js';
+import { TEST_DEMO_ROWS } from '../support/node.js';
+import { openSession, type Session, SHOTS } from './browser.js';
 
 /**
  * Issue 18, items 1 and 2: the query page in Debian's Chromium against a live node, as a
@@ -12,19 +12,6 @@ import { startTestNode, TEST_DEMO_ROWS } from '../support/node.js';
  * fails (never skips) saying how to install it. Screenshots go to test/web/screenshots
  * (git-ignored).
  */
-
-const CHROMIUM = process.env.VONODE_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(import.meta.dirname, 'screenshots');
-// Flags for a sandboxed machine without network (docs/web.md): no background connections.
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /**
  * A 100,000-row result from the test catalogue: 40 sources, each with every public source
@@ -34,24 +21,10 @@ const BIG_QUERY = `SELECT TOP 100000 a.source_id, a.ra, a.dec, a.flux_int, b.sou
 FROM demo.sources AS a CROSS JOIN demo.sources AS b
 WHERE a.source_id <= ${(2 * 100_000) / TEST_DEMO_ROWS}`;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-let node: Awaited<ReturnType<typeof startTestNode>>;
 let base: string;
-let context: BrowserContext;
 let page: Page;
-let profile: string;
 
-/** Set when Chromium is missing: every test then fails with it (none is skipped). */
+/** Set when Chromium is missing or the node cannot start: every test then fails with it (none is skipped). */
 let missing: Error | undefined;
 
 /** A test of the page: it fails, saying how to install Chromium, where there is none. */
@@ -66,33 +39,21 @@ function pageTest(name: string, body: () => Promise<void>, timeout?: number): vo
   );
 }
 
+let session: Session | undefined;
+
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    missing = new Error(
-      `Chromium is missing at ${CHROMIUM}: the web tests need Debian's chromium package (run: bash scripts/install-debian-deps.sh, or apt-get install chromium)`,
-    );
+  try {
+    // A node on a free loopback port and Chromium on a fresh profile (test/web/browser.ts).
+    session = await openSession();
+  } catch (err) {
+    missing = err instanceof Error ? err : new Error(String(err));
     return;
   }
-  mkdirSync(SHOTS, { recursive: true });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  // The page follows the node's own URLs (job redirects, result links): they must be this one.
-  node = await startTestNode({ PORT: String(port), VONODE_HOST: '127.0.0.1', VONODE_BASE_URL: base });
-  profile = mkdtempSync(join(tmpdir(), 'vonode-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: FLAGS,
-    acceptDownloads: true,
-    viewport: { width: 1366, height: 900 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  ({ base, page } = session);
 });
 
 afterAll(async () => {
-  await context?.close();
-  await node?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await session?.close();
 });
 
 const editorText = () => page.locator('.cm-content').innerText();
