@@ -127,10 +127,17 @@ const regionPoints = (fs: Footprint[]): Array<[number, number]> =>
     f.region.kind === 'polygon' ? f.region.vertices : [[f.region.ra, f.region.dec] as [number, number]],
   );
 
-function layerToggle(id: string, layer: { show(): void; hide(): void }): void {
+/**
+ * Ties a layer to its checkbox; the function returned shows or hides it as the box says, to
+ * be called again after the layer's content changes (a result drawn after the person
+ * switched the layer off must stay hidden).
+ */
+function layerToggle(id: string, layer: { show(): void; hide(): void }): () => void {
   const box = byId<HTMLInputElement>(id);
   box.disabled = false;
-  box.addEventListener('change', () => (box.checked ? layer.show() : layer.hide()));
+  const sync = () => (box.checked ? layer.show() : layer.hide());
+  box.addEventListener('change', sync);
+  return sync;
 }
 
 async function drawMoc(
@@ -195,10 +202,10 @@ async function main(): Promise<void> {
 
   const footprintLayer = A.graphicOverlay({ color: '#ffd400', lineWidth: 2, name: 'ObsCore footprints' });
   aladin.addOverlay(footprintLayer);
-  layerToggle('layer-footprints', footprintLayer);
+  const syncFootprints = layerToggle('layer-footprints', footprintLayer);
   const positionLayer = A.catalog({ name: 'Positions', sourceSize: 10, color: '#00e5ff', shape: 'circle' });
   aladin.addCatalog(positionLayer);
-  layerToggle('layer-positions', positionLayer);
+  const syncPositions = layerToggle('layer-positions', positionLayer);
 
   let footprints: Footprint[] = [];
   const drawFootprints = (fs: Footprint[], source: string) => {
@@ -210,6 +217,7 @@ async function main(): Promise<void> {
           ? A.polygon(f.region.vertices.map((v) => [v[0], v[1]]))
           : A.circle(f.region.ra, f.region.dec, f.region.radius),
       );
+    syncFootprints();
     listFootprints(fs, source);
     const frame = framing(regionPoints(fs));
     if (frame) {
@@ -245,6 +253,7 @@ async function main(): Promise<void> {
     const t = await tapQuery(q, config.footprintsMax);
     const pos = positionsOf(t);
     positionLayer.addSources(pos.map(([ra, dec, text]) => A.source(ra, dec, { row: text })));
+    syncPositions();
     const fs = footprintsOf(t);
     if (withFootprints && fs.length > 0) drawFootprints(fs, 'the query');
     const overflow = t.status === 'OVERFLOW' ? ' (the result stopped at MAXREC)' : '';
