@@ -164,7 +164,9 @@ export function vodmlBlock(c: EpochPositionColumns): string {
       ? `      <ATTRIBUTE${attrs({ dmrole: `mango:EpochPosition.${role}`, dmtype: 'ivoa:RealQuantity', ref: f.ID, unit: f.unit })}/>\n`
       : '';
   let s = `<VODML xmlns="${MIVOT_NS}">\n`;
-  s += '  <REPORT status="OK">position, motion and epoch mapped from the UCDs of the columns</REPORT>\n';
+  // REPORT says what was found, so a reader sees why a role it wants is missing.
+  const roles = Object.keys(c).join(', ');
+  s += `  <REPORT status="OK">mango:EpochPosition mapped from the UCDs of the columns: ${roles}</REPORT>\n`;
   for (const [name, url] of MODELS) s += `  <MODEL${attrs({ name, url })}/>\n`;
   s += '  <GLOBALS>\n';
   s += `    <INSTANCE${attrs({ dmid: spaceSysId, dmtype: 'coords:SpaceSys' })}>\n`;
