@@ -78,6 +78,19 @@ describe('which columns are mapped (by UCD)', () => {
   });
 });
 
+test('COOSYS refposition is written only where the VOTable version has it (1.5)', async () => {
+  const fields = gaiaFields();
+  const a = annotateEpochPosition(fields)!;
+  const doc = { fields, rows: ROWS, metaResources: [a.resource], coosys: [a.coosys] };
+  const v14 = (await collect(encode('votable/td', doc))).toString();
+  const v15 = (await collect(encode('votable/td', { ...doc, version: '1.5' }))).toString();
+  expect(v14).toContain(`<COOSYS ID="${a.coosys.ID}" system="ICRS"/>`);
+  expect(v15).toContain(`<COOSYS ID="${a.coosys.ID}" system="ICRS" refposition="BARYCENTER"/>`);
+  // The meta RESOURCE sits in the results RESOURCE, before the TABLE (MIVOT 1.0 §3).
+  expect(v14.indexOf('<RESOURCE type="meta">')).toBeGreaterThan(v14.indexOf('<RESOURCE type="results">'));
+  expect(v14.indexOf('</RESOURCE>')).toBeLessThan(v14.indexOf('<TABLE>'));
+});
+
 describe.each(['votable/td', 'votable/binary2'] as OutputFormat[])('%s with the annotation', (format) => {
   test('validates against the MIVOT XSD, passes votlint and reads back into coordinates with epoch', async () => {
     const fields = gaiaFields();
