@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The real clients the tests run against vonode: astropy, astropy-healpix and pyvo for
-# Debian's /usr/bin/python3, STILTS (votlint, taplint, tcopy), xmllint for XSD checks,
+# Debian's /usr/bin/python3, STILTS (votlint, taplint, tcopy), xmllint for XSD checks (xmlschema for
+# the XSD 1.1 ones: MIVOT's schema uses assertions, which xmllint cannot read),
 # Chromium for the web pages. Skips the install when everything is present already.
 set -euo pipefail
 # topcat: its STIL reads proprietary rows with a token (conformance/auth-clients.sh); podman, runc
 # and busybox-static: the broker's container isolation on a real engine (conformance/broker-podman.sh).
 # chromium: the web pages' tests drive it with playwright-core (test/web).
-packages=(python3-astropy python3-astropy-healpix python3-pyvo python3-numpy stilts libxml2-utils topcat podman runc busybox-static chromium)
+packages=(python3-astropy python3-astropy-healpix python3-pyvo python3-numpy python3-xmlschema stilts libxml2-utils topcat podman runc busybox-static chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -40,10 +40,11 @@ function head(doc: ResultDocument, ser: Serialization, status?: 'OK' | 'OVERFLOW
     '  ',
   );
   for (const i of doc.infos ?? []) s += infoXml(i, '  ');
-  for (const c of doc.coosys ?? []) s += coosysXml(c, '  ');
+  for (const c of doc.coosys ?? []) s += coosysXml(c, '  ', doc.version);
   for (const t of doc.timesys ?? []) s += timesysXml(t, '  ');
   for (const p of doc.resourceParams ?? []) s += paramXml(p, '  ');
   for (const l of doc.links ?? []) s += linkXml(l, '  ');
+  for (const r of doc.metaResources ?? []) s += resourceXml(r, '  ', doc.version);
   s += `  <TABLE${doc.tableName ? ` name="${escapeAttr(doc.tableName)}"` : ''}>\n`;
   if (doc.description) s += `    <DESCRIPTION>${escapeText(doc.description)}</DESCRIPTION>\n`;
   for (const f of doc.fields) s += fieldXml(f, binary, '    ');
@@ -64,7 +65,7 @@ function tail(
   // DALI-45/46, VOT-50: the late status goes after the TABLE, as a child of the RESOURCE.
   if (trailing) s += infoXml({ name: 'QUERY_STATUS', ...trailing }, '  ');
   s += '</RESOURCE>\n';
-  for (const r of doc.extraResources ?? []) s += resourceXml(r);
+  for (const r of doc.extraResources ?? []) s += resourceXml(r, '', doc.version);
   return `${s}</VOTABLE>\n`;
 }
 

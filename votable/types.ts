@@ -140,6 +140,12 @@ export interface Resource {
   groups?: Group[];
   links?: Link[];
   resources?: Resource[];
+  /**
+   * A serialised MIVOT `<VODML xmlns="http://www.ivoa.net/xml/mivot">` element, written last
+   * in the RESOURCE, where VOTable admits elements of other namespaces (MIVOT 1.0 §3: it
+   * lives in a RESOURCE type="meta"). The caller builds it and vouches for its well-formedness.
+   */
+  vodml?: string;
 }
 
 export type QueryStatus = 'OK' | 'OVERFLOW' | 'ERROR';
@@ -176,6 +182,11 @@ export interface ResultDocument {
   links?: Link[];
   /** GROUPs inside the TABLE (may reference FIELD/PARAM IDs). */
   groups?: Group[];
+  /**
+   * RESOURCEs inside the results RESOURCE, before the TABLE: a MIVOT mapping block must sit
+   * in the RESOURCE of the TABLE it annotates, and before it for streaming readers (MIVOT 1.0 §3).
+   */
+  metaResources?: Resource[];
   /** Sibling RESOURCEs after the results RESOURCE (DataLink service descriptors...). */
   extraResources?: Resource[];
   tableName?: string;

@@ -61,8 +61,13 @@ export function linkXml(l: Link, indent = ''): string {
   return `${indent}<LINK${attrs({ ID: l.ID, 'content-role': l.contentRole, 'content-type': l.contentType, title: l.title, value: l.value, href: l.href, action: l.action })}/>\n`;
 }
 
-export function coosysXml(c: Coosys, indent = ''): string {
-  return `${indent}<COOSYS${attrs({ ID: c.ID, system: c.system, equinox: c.equinox, epoch: c.epoch, refposition: c.refposition })}/>\n`;
+/**
+ * COOSYS@refposition is new in VOTable 1.5 (its schema has it, 1.4's does not), so a 1.4
+ * document leaves it out; a MIVOT annotation still carries the reference position.
+ */
+export function coosysXml(c: Coosys, indent = '', version: VOTableVersion = '1.4'): string {
+  const refposition = version === '1.5' ? c.refposition : undefined;
+  return `${indent}<COOSYS${attrs({ ID: c.ID, system: c.system, equinox: c.equinox, epoch: c.epoch, refposition })}/>\n`;
 }
 
 export function timesysXml(t: Timesys, indent = ''): string {
@@ -145,17 +150,22 @@ export function groupXml(g: Group, indent = ''): string {
   return inner ? `${indent}<GROUP${a}>\n${inner}${indent}</GROUP>\n` : `${indent}<GROUP${a}/>\n`;
 }
 
-export function resourceXml(r: Resource, indent = ''): string {
+export function resourceXml(r: Resource, indent = '', version: VOTableVersion = '1.4'): string {
   const i2 = `${indent}  `;
   let s = `${indent}<RESOURCE${attrs({ ID: r.ID, name: r.name, type: r.type, utype: r.utype })}>\n`;
   s += description(r.description, i2);
   for (const i of r.infos ?? []) s += infoXml(i, i2);
-  for (const c of r.coosys ?? []) s += coosysXml(c, i2);
+  for (const c of r.coosys ?? []) s += coosysXml(c, i2, version);
   for (const t of r.timesys ?? []) s += timesysXml(t, i2);
   for (const g of r.groups ?? []) s += groupXml(g, i2);
   for (const p of r.params ?? []) s += paramXml(p, i2);
   for (const l of r.links ?? []) s += linkXml(l, i2);
-  for (const sub of r.resources ?? []) s += resourceXml(sub, i2);
+  for (const sub of r.resources ?? []) s += resourceXml(sub, i2, version);
+  if (r.vodml)
+    s += `${r.vodml
+      .replace(/\n(?=.)/g, `\n${i2}`)
+      .replace(/^/, i2)
+      .trimEnd()}\n`;
   return `${s}${indent}</RESOURCE>\n`;
 }
 

@@ -8,7 +8,6 @@ import { ANONYMOUS, type Identity } from '../auth/index.js';
 import type { CatalogueSource } from '../catalogue/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import { hasNul, NulInputError } from '../errors/index.js';
-import { linksDescriptor } from '../sia/index.js';
 import {
   type JobContext,
   JobFailure,
@@ -18,6 +17,7 @@ import {
   type JobRunner,
   UwsError,
 } from '../uws/index.js';
+import { resultAnnotations } from './annotations.js';
 import type { TapLimits } from './capability.js';
 import { adqlErrorInfos, compileAdql } from './compile.js';
 import type { StatusSpool } from './copy.js';
@@ -234,7 +234,7 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
         copy: result.copy,
         leadingStatus: result.leadingStatus,
         trailingStatus: result.trailingStatus,
-        extraResources: result.datalinkFields.map((id) => linksDescriptor(opts.baseUrl, id)),
+        ...resultAnnotations(result, tap.format.format, opts.baseUrl),
         infos: [
           { name: 'standardID', value: 'ivo://ivoa.net/std/TAP' },
           { name: 'QUERY', value: tap.query },

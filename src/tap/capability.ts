@@ -43,6 +43,27 @@ export const OUTPUT_FORMATS: ReadonlyArray<{ mime: string; aliases: string[]; iv
   { mime: 'application/fits', aliases: ['fits'] },
 ];
 
+/**
+ * The limits per mode, in words. TAPRegExt 1.0 (the REC, whose schema taplint and the
+ * Registry validate against) has one retentionPeriod, executionDuration, outputLimit and
+ * uploadLimit per capability, for both modes; the forMode attribute that tells sync from
+ * async limits is in TAPRegExt 1.1, still a Working Draft (2026-06-03), and a 1.0 schema
+ * rejects it. So the elements state what holds in both modes (outputLimit, uploadLimit) or
+ * only for jobs (retentionPeriod, executionDuration), and the capability's description says
+ * what differs for /sync.
+ */
+export function limitsDescription(limits: TapLimits): string {
+  return (
+    `Limits per mode. Synchronous queries (/sync) run at most ${limits.syncTimeoutSeconds} s, ` +
+    'a limit they cannot raise, and their results are not kept. ' +
+    `Asynchronous jobs (/async) run ${limits.asyncDurationDefault} s unless EXECUTIONDURATION asks for up to ` +
+    `${limits.asyncDurationHard} s, and are kept ${limits.retentionDefault} s unless DESTRUCTION asks for up to ` +
+    `${limits.retentionHard} s (the executionDuration and retentionPeriod given here are those of jobs). ` +
+    `In both modes a result has ${limits.maxrecDefault} rows unless MAXREC asks for up to ${limits.maxrecHard}, ` +
+    `and an upload may have ${limits.uploadMaxBytes} bytes and ${limits.uploadMaxRows} rows per table.`
+  );
+}
+
 /** The tr:TableAccess capability (TAP-65, REG-17..REG-24), children in the schema's order. */
 export function tapCapability(
   tapUrl: string,
@@ -52,6 +73,7 @@ export function tapCapability(
   return {
     standardID: STANDARD_ID.tap,
     type: 'tr:TableAccess',
+    description: limitsDescription(limits),
     interfaces: [
       { type: 'vs:ParamHTTP', role: 'std', version: '1.1', accessUrls: [{ url: tapUrl, use: 'base' }] },
     ],

@@ -8,7 +8,7 @@ import type { CatalogueSource } from '../catalogue/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import { ServiceBusy } from '../db/acquire.js';
 import { malformedBodyMessage, reportInternalError } from '../errors/index.js';
-import { linksDescriptor } from '../sia/index.js';
+import { resultAnnotations } from './annotations.js';
 import type { TapLimits } from './capability.js';
 import { adqlErrorInfos, compileAdql } from './compile.js';
 import { executeQuery, QueryStopped } from './execute.js';
@@ -78,7 +78,7 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
         copy: result.copy,
         leadingStatus: result.leadingStatus,
         trailingStatus: result.trailingStatus,
-        extraResources: result.datalinkFields.map((id) => linksDescriptor(opts.baseUrl, id)),
+        ...resultAnnotations(result, req.format.format, opts.baseUrl),
         infos: requestInfos(req),
       });
       // The connection is given back as soon as PostgreSQL is done, not when the client is.
