@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { angularDistanceDeg, HEALPIX_INDEX_ORDER, nestedIndex } from '../../sky/index.js';
 import { Wcs, WcsError } from '../../sky/wcs/index.js';
 import { FitsError, FitsFile, type FitsHdu, type FitsHeader } from '../fits/index.js';
+import { describeRadio } from './obscore-radio.js';
 import { DATALINK_ACCESS_FORMAT, formatPolStates, type ObsCoreRecord } from './obscore-record.js';
 
 export interface DescribeFitsOptions {
@@ -318,5 +319,6 @@ function describeHdu(file: FitsFile, hdu: FitsHdu, opts: DescribeFitsOptions): O
     file_size: file.size,
     file_sha256: null,
     healpix: nestedIndex(HEALPIX_INDEX_ORDER, centre[0], centre[1]),
+    radio: describeRadio(h, wcs, { sFov: fov, emMin, emMax, axisLength: axisLen }),
   };
 }
