@@ -97,7 +97,7 @@ describe('the radio row of a FITS product', () => {
   });
 
   it('takes f_resolution of a cube from its channels, also through a radio velocity axis (as astropy)', async () => {
-    const cube = { ...base, kind: 'cube' as const, nchan: 6, chanWidthHz: 25e3, specsys: 'LSRK' };
+    const cube: DemoImageSpec = { ...base, kind: 'cube', nchan: 6, chanWidthHz: 25e3, specsys: 'LSRK' };
     const freq = await describeFitsProduct(await write('cube.fits', cube), opts);
     expect(freq.radio?.f_resolution).toBeCloseTo(25, 9);
     // The same channels on a VRAD axis (m/s, radio convention, RESTFRQ): Δν = ν0 Δv / c.

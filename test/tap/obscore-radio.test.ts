@@ -1,8 +1,10 @@
+import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoPlan } from '../../src/ingest/demo.js';
 import { OBSCORE_RADIO_TABLE, OBSCORE_RADIO_UTYPE } from '../../src/tap/tables/index.js';
 import { signingKey, TestIssuer } from '../auth/issuer.js';
-import { startTestNode } from '../support/node.js';
+import { startTestNode, TEST_BASE_URL } from '../support/node.js';
+import { xsdResourceErrors } from '../support/xsd.js';
 
 // ObsCore Extension for Radio Data 1.0 on a running node: ivoa.obscore_radio in TAP_SCHEMA and
 // VOSI with the standard's metadata, the ObsCore join through TAP with the extension's units,
@@ -52,7 +54,9 @@ const DEMO = "obs_publisher_did LIKE 'ivo://vonode.demo/%'";
 
 describe('ivoa.obscore_radio in TAP_SCHEMA and VOSI', () => {
   it('has the standard table utype, the key to ivoa.obscore and every column as declared', async () => {
-    const t = await rows("SELECT table_name, utype FROM tap_schema.tables WHERE table_name = 'ivoa.obscore_radio'");
+    const t = await rows(
+      "SELECT table_name, utype FROM tap_schema.tables WHERE table_name = 'ivoa.obscore_radio'",
+    );
     expect(t).toEqual([{ table_name: 'ivoa.obscore_radio', utype: OBSCORE_RADIO_UTYPE }]);
     const k = await rows(
       `SELECT k.target_table, c.from_column, c.target_column FROM tap_schema.keys k
@@ -89,6 +93,41 @@ describe('ivoa.obscore_radio in TAP_SCHEMA and VOSI', () => {
     const xml = await res.text();
     expect(xml).toMatch(/<name>ivoa\.obscore_radio<\/name>/);
     expect(xml).toContain(`<utype>${OBSCORE_RADIO_UTYPE}</utype>`);
+  });
+});
+
+describe('the registry record of ivoa.obscore_radio', () => {
+  it('is a record of its own with the TAP service as auxiliary capability and the table utype RegTAP finds', async () => {
+    const oai = async (params: Record<string, string>) =>
+      (await fetch(`${node.url}/registry/oai?${new URLSearchParams(params)}`)).text();
+    const ids = [
+      ...(await oai({ verb: 'ListIdentifiers', metadataPrefix: 'ivo_vor' })).matchAll(
+        /<identifier>([^<]+)<\/identifier>/g,
+      ),
+    ].map((m) => m[1]);
+    const id = ids.find((i) => i.endsWith('/ivoa/obscore_radio'));
+    expect(id, ids.join(' ')).toBeDefined();
+    const text = await oai({ verb: 'GetRecord', identifier: id as string, metadataPrefix: 'ivo_vor' });
+    const [xml] = [...text.matchAll(/<ri:Resource[\s\S]*?<\/ri:Resource>/g)].map((m) => m[0]);
+    expect(xsdResourceErrors(xml)).toBe('');
+    const parser = new XMLParser({
+      ignoreAttributes: false,
+      removeNSPrefix: true,
+      isArray: (n) =>
+        ['record', 'capability', 'interface', 'table', 'schema', 'column', 'waveband'].includes(n),
+    });
+    const r = parser.parse(text)['OAI-PMH'].GetRecord.record[0].metadata.Resource;
+    const caps = r.capability as Array<{
+      '@_standardID': string;
+      interface: Array<{ accessURL: { '#text': string } }>;
+    }>;
+    expect(caps.map((c) => c['@_standardID'])).toEqual(['ivo://ivoa.net/std/TAP#aux']);
+    expect(caps[0].interface[0].accessURL['#text']).toBe(`${TEST_BASE_URL}/tap`);
+    const [table] = r.tableset.schema[0].table;
+    expect(table.name).toBe('ivoa.obscore_radio');
+    expect(table.utype).toBe(OBSCORE_RADIO_UTYPE);
+    expect(r.coverage.waveband).toEqual(['Radio', 'Millimeter']);
+    expect(r.coverage.footprint).toBeUndefined();
   });
 });
 
@@ -137,9 +176,9 @@ describe('ObsCore joined with its radio extension through TAP', () => {
 
 describe('data rights: a radio row is visible exactly when its ObsCore row is', () => {
   const dids = async (table: string, token?: string) =>
-    (await rows(`SELECT obs_publisher_did FROM ${table} WHERE ${DEMO} ORDER BY obs_publisher_did`, token)).map(
-      (r) => r.obs_publisher_did,
-    );
+    (
+      await rows(`SELECT obs_publisher_did FROM ${table} WHERE ${DEMO} ORDER BY obs_publisher_did`, token)
+    ).map((r) => r.obs_publisher_did);
 
   it('anonymous callers see no radio row of a proprietary product; its owner group does', async () => {
     const anon = await dids('ivoa.obscore_radio');
@@ -159,7 +198,9 @@ describe('SIA 2.0 with the radio ranges', () => {
     });
     const body = await res.text();
     expect(res.status, body).toBe(200);
-    return [...body.matchAll(/<TD>(ivo:\/\/vonode\.demo\/ska\?[^<]+)<\/TD>/g)].map((m) => m[1].replace(/.*\?/, ''));
+    return [...body.matchAll(/<TD>(ivo:\/\/vonode\.demo\/ska\?[^<]+)<\/TD>/g)].map((m) =>
+      m[1].replace(/.*\?/, ''),
+    );
   }
 
   it('SPATRES also matches a product whose beam range BMIN..BMAJ meets the interval (SIA-25)', async () => {

@@ -199,6 +199,8 @@ export const OBSCORE_RADIO_TABLE: PublishedTable = {
     'parameters where known, else NULL). Join with ivoa.obscore on obs_publisher_did (NATURAL JOIN).',
   columns: [did, ...OBSCORE_RADIO_EXTENSION_COLUMNS],
   primaryKey: ['obs_publisher_did'],
+  // Its own registry record (src/oai/catalogues.ts), as the standard urges.
+  registry: { waveband: ['Radio', 'Millimeter'] },
   foreignKeys: [
     {
       id: 'ivoa.obscore_radio-ivoa.obscore',
