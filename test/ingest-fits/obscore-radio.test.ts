@@ -210,7 +210,12 @@ describe('ivoa.obscore_radio through ingest, re-ingest and retract', () => {
   it('is written with the product, replaced when the file is ingested again, removed on retract', async () => {
     const path = await write('site.fits', base);
     // Proprietary with no release date: never visible to the other test files' anonymous queries.
-    const ingestOpts = { collection: 'radio-test', didPrefix: prefix, sha256: false, ownerGroup: 'radio-test' };
+    const ingestOpts = {
+      collection: 'radio-test',
+      didPrefix: prefix,
+      sha256: false,
+      ownerGroup: 'radio-test',
+    };
     const [first] = await ingestProducts(pool, [path], ingestOpts);
     expect(first.ok).toBe(true);
     const did = first.did as string;
