@@ -9,7 +9,8 @@
  *   range is the resolution over the product (λ/L at the band's ends); an image restored with
  *   one beam has that beam at every frequency, and its resolution runs from the minor axis
  *   (the direction of the longest projected baselines) to the major one. A header with BMAJ
- *   and no BMIN has a circular beam.
+ *   and no BMIN has a circular beam. A multi-beam cube (CASA: no BMAJ in the image header,
+ *   a BEAMS table) gives the range of its per-channel beams (radio-beams.ts).
  * - s_fov_min/max: the diameter of the circle around the image's footprint (ObsCore s_fov):
  *   for maps the standard takes "the minimum and maximum sizes of the circular region
  *   encompassing the covered area", and an image covers the same area at every frequency.
@@ -24,7 +25,8 @@
  */
 import type pg from 'pg';
 import type { Wcs } from '../../sky/wcs/index.js';
-import type { FitsHeader } from '../fits/index.js';
+import type { FitsFile, FitsHeader } from '../fits/index.js';
+import { beamsTableRange } from './radio-beams.js';
 
 /** One row of ivoa.obscore_radio without its key, named as the standard names the columns. */
 export interface ObsCoreRadioRecord {
@@ -138,6 +140,19 @@ export function describeRadio(h: FitsHeader, wcs: Wcs, ctx: RadioContext): ObsCo
   const width = channelWidthHz(wcs, ctx);
   row.f_resolution = width !== null ? width / 1000 : null;
   return row;
+}
+
+/**
+ * A radio row without a beam in the image header takes the range of the file's BEAMS table
+ * (per-channel beams of a multi-beam cube), when it has one.
+ */
+export async function addBeamsTable(
+  file: FitsFile,
+  radio: ObsCoreRadioRecord | null | undefined,
+): Promise<ObsCoreRadioRecord | null> {
+  if (!radio || radio.s_resolution_min !== null) return radio ?? null;
+  const range = await beamsTableRange(file);
+  return range ? { ...radio, s_resolution_min: range[0], s_resolution_max: range[1] } : radio;
 }
 
 /**

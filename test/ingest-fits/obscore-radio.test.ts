@@ -139,6 +139,43 @@ print(json.dumps({'widthHz': abs(float(e[1] - e[0]))}))
     expect(noBeam.radio?.f_resolution).toBeCloseTo(base.chanWidthHz / 1000, 6);
   });
 
+  it('takes the range of the per-channel beams of a multi-beam cube (CASA BEAMS table, written by astropy)', async () => {
+    const cube: DemoImageSpec = { ...base, kind: 'cube', nchan: 4, chanWidthHz: 25e3, specsys: 'LSRK' };
+    const beams = { bmaj: [12.5, 11.0, 0, 10.2], bmin: [9.5, 8.75, 0, 8.0] }; // a flagged channel: 0
+    for (const unit of ['arcsec', 'deg']) {
+      const path = await write(`multibeam-${unit}.fits`, cube, {
+        BMAJ: null,
+        BMIN: null,
+        BPA: null,
+        CASAMBM: true,
+      });
+      const k = unit === 'deg' ? 1 / 3600 : 1;
+      runPython(
+        `
+import sys, json, numpy as np
+from astropy.io import fits
+a = json.load(sys.stdin)
+k = a['k']
+cols = [fits.Column(name='BMAJ', format='1E', unit=a['unit'], array=np.array(a['bmaj']) * k),
+        fits.Column(name='BMIN', format='1E', unit=a['unit'], array=np.array(a['bmin']) * k),
+        fits.Column(name='BPA', format='1E', unit='deg', array=np.zeros(4)),
+        fits.Column(name='CHAN', format='1J', array=np.arange(4)),
+        fits.Column(name='POL', format='1J', array=np.zeros(4, dtype=int))]
+t = fits.BinTableHDU.from_columns(cols, name='BEAMS')
+t.header['NCHAN'] = 4
+t.header['NPOL'] = 1
+fits.append(a['path'], t.data, t.header)
+print('null')
+`,
+        { path, unit, k, ...beams },
+      );
+      const r = await describeFitsProduct(path, opts);
+      const positive = (xs: number[]) => xs.filter((x) => x > 0);
+      expect(r.radio?.s_resolution_min).toBeCloseTo(Math.min(...positive(beams.bmin)), 4);
+      expect(r.radio?.s_resolution_max).toBeCloseTo(Math.max(...positive(beams.bmaj)), 4);
+    }
+  });
+
   it('has no radio row for optical data, nor for an image with neither spectral axis nor beam', async () => {
     const optical = await describeFitsProduct(
       await write('optical.fits', base, { CTYPE3: 'WAVE', CRVAL3: 5.5e-7, CDELT3: 1e-7, CUNIT3: 'm' }),
