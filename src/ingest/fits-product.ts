@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { angularDistanceDeg, HEALPIX_INDEX_ORDER, nestedIndex } from '../../sky/index.js';
 import { Wcs, WcsError } from '../../sky/wcs/index.js';
 import { FitsError, FitsFile, type FitsHdu, type FitsHeader } from '../fits/index.js';
+import { addBeamsTable, describeRadio } from './obscore-radio.js';
 import { DATALINK_ACCESS_FORMAT, formatPolStates, type ObsCoreRecord } from './obscore-record.js';
 
 export interface DescribeFitsOptions {
@@ -126,6 +127,7 @@ export async function describeFitsProduct(path: string, opts: DescribeFitsOption
   try {
     const hdu = await imageHdu(file);
     const record = describeHdu(file, hdu, opts);
+    record.radio = await addBeamsTable(file, record.radio);
     if (opts.sha256) record.file_sha256 = await sha256Of(path);
     return record;
   } catch (err) {
@@ -318,5 +320,6 @@ function describeHdu(file: FitsFile, hdu: FitsHdu, opts: DescribeFitsOptions): O
     file_size: file.size,
     file_sha256: null,
     healpix: nestedIndex(HEALPIX_INDEX_ORDER, centre[0], centre[1]),
+    radio: describeRadio(h, wcs, { sFov: fov, emMin, emMax, axisLength: axisLen }),
   };
 }

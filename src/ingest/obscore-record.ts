@@ -1,3 +1,5 @@
+import type { ObsCoreRadioRecord } from './obscore-radio.js';
+
 /**
  * One row of ivoa.obscore (ObsCore 1.1), named exactly as the columns of sql/060_obscore.sql:
  * every mandatory column (OBS-10..OBS-39), the optional ones this node fills (OBS-47/48, OBS-48g)
@@ -66,6 +68,8 @@ export interface ObsCoreRecord {
   file_sha256: string | null;
   /** HEALPix NESTED index of (s_ra, s_dec) at order 29 (sky HEALPIX_INDEX_ORDER), for the spatial index. */
   healpix: bigint | null;
+  /** Its ivoa.obscore_radio row (ObsCore radio extension); null or absent: not radio data. */
+  radio?: ObsCoreRadioRecord | null;
 }
 
 /** Column order for INSERTs: the keys of ObsCoreRecord. */

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { withMaintenance } from '../auth/index.js';
 import { CATALOGUE_CHANNEL } from '../catalogue/index.js';
 import { type DescribeFitsOptions, describeFitsProduct } from './fits-product.js';
+import { storeRadioRecord } from './obscore-radio.js';
 import { OBSCORE_RECORD_COLUMNS, type ObsCoreRecord } from './obscore-record.js';
 
 export interface IngestOptions {
@@ -189,6 +190,9 @@ export async function storeProduct(
         values,
       );
     }
+    // The radio extension's row follows its ObsCore row (replaced on re-ingest; retract
+    // removes it through the foreign key).
+    await storeRadioRecord(client, record.obs_publisher_did, record.radio);
     const same = record.file_sha256
       ? await client.query<{ did: string; path: string }>(
           'SELECT obs_publisher_did AS did, file_path AS path FROM ivoa.obscore WHERE file_sha256 = $1 AND file_path <> $2 ORDER BY 1',

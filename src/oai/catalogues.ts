@@ -10,6 +10,7 @@ import type { CatalogueView } from '../catalogue/index.js';
 import { type ConeSearchLimits, coneCapability, coneCatalogueOf } from '../scs/index.js';
 import { DEFAULT_CONE_LIMITS, securedCapability } from '../services.js';
 import type { PublishedTable } from '../tap/tables/model.js';
+import { OBSCORE_RADIO_UTYPE } from '../tap/tables/obscore-radio.js';
 
 const TAP_AUX = 'ivo://ivoa.net/std/TAP#aux';
 
@@ -36,6 +37,18 @@ export interface CatalogueRecordContext {
 }
 
 /**
+ * The tables with a record of their own: every catalogue with a position, and the ObsCore
+ * radio extension, whose standard urges "a separate registry record with the main TAP
+ * service as an auxiliary capability" (ObsCore Extension for Radio Data, Registry Aspects).
+ */
+export function recordedTables(publicView: CatalogueView): PublishedTable[] {
+  const radio = publicView.schemas
+    .flatMap((s) => s.tables)
+    .filter((t) => t.utype === OBSCORE_RADIO_UTYPE && !t.spatialIndex);
+  return [...publicView.positional(), ...radio];
+}
+
+/**
  * One vs:CatalogService per catalogue with a position that an anonymous caller may see
  * (the registry is public: a table under whole-table rights has no record until its
  * release). Its tableset is the table alone; its capabilities the catalogue's cone search
@@ -44,7 +57,7 @@ export interface CatalogueRecordContext {
  */
 export function catalogueRecords(publicView: CatalogueView, ctx: CatalogueRecordContext): ResourceRecord[] {
   const tapId = `ivo://${ctx.authority}/tap`;
-  return publicView.positional().map((t) => {
+  return recordedTables(publicView).map((t) => {
     const reg = t.registry ?? {};
     const when = t.publishedAt ?? ctx.dates.updated;
     const capabilities = [];
@@ -93,7 +106,10 @@ export function catalogueRecords(publicView: CatalogueView, ctx: CatalogueRecord
       {
         ...(reg.licence ? { rights: [licenceRights(reg.licence)] } : {}),
         coverage: {
-          footprint: `${ctx.baseUrl}/moc/${encodeURIComponent(`${t.schema}.${t.name}`)}`,
+          // /moc serves the catalogues with a position only.
+          ...(t.spatialIndex
+            ? { footprint: `${ctx.baseUrl}/moc/${encodeURIComponent(`${t.schema}.${t.name}`)}` }
+            : {}),
           wavebands: wavebandTerms(reg.waveband ?? []),
         },
       },

@@ -1,2 +1,7 @@
-export { type CatalogueRecordContext, catalogueIdentifier, catalogueRecords } from './catalogues.js';
+export {
+  type CatalogueRecordContext,
+  catalogueIdentifier,
+  catalogueRecords,
+  recordedTables,
+} from './catalogues.js';
 export { nodeRecords, type OaiDeps, type Publisher, registerOai } from './routes.js';

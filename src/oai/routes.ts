@@ -15,7 +15,7 @@ import type { CatalogueSource } from '../catalogue/index.js';
 import type { ConeSearchLimits } from '../scs/index.js';
 import type { ServiceEntry } from '../services.js';
 import type { PublishedSchema } from '../tap/tables/model.js';
-import { catalogueIdentifier, catalogueRecords } from './catalogues.js';
+import { catalogueIdentifier, catalogueRecords, recordedTables } from './catalogues.js';
 import { syncRegistryRecords } from './ledger.js';
 
 /** Who the node's records say publishes it (VONODE_AUTHORITY, VONODE_PUBLISHER, VONODE_CONTACT_EMAIL). */
@@ -157,7 +157,7 @@ export function registerOai(app: FastifyInstance, deps: OaiDeps): void {
       ...(deps.coneLimits ? { coneLimits: deps.coneLimits } : {}),
       ...(deps.tokens ? { tokens: true } : {}),
     });
-    const served = view.positional().map((t) => ({
+    const served = recordedTables(view).map((t) => ({
       identifier: catalogueIdentifier(publisher.authority, t),
       tableName: `${t.schema}.${t.name}`,
     }));

@@ -54,6 +54,21 @@ const WITHIN: Partial<Record<SiaParamName, string>> = {
   SPECRP: 'em_res_power',
 };
 
+/**
+ * Parameters that also match a product whose range in ivoa.obscore_radio (ObsCore Extension
+ * for Radio Data 1.0) meets the interval. A wide-band radio product has one resolution and one
+ * field of view per frequency; ObsCore's single typical value (s_resolution, s_fov) may miss an
+ * interval the product satisfies over part of its band, the case for which the extension's
+ * use cases query the range instead of the typical value. The radio standard says nothing of
+ * SIA, so the SIA 2.0 test on the typical value is kept and the range only adds matches:
+ * rows without a radio row behave exactly as before. Its f_min/f_max columns were dropped
+ * from the standard (the band is ObsCore's em_min/em_max), so BAND is unchanged.
+ */
+const RADIO_RANGE: Partial<Record<SiaParamName, [string, string]>> = {
+  SPATRES: ['s_resolution_min', 's_resolution_max'],
+  FOV: ['s_fov_min', 's_fov_max'],
+};
+
 /** String parameters compared exactly (SIA-15). */
 const EXACT: Partial<Record<SiaParamName, string>> = {
   COLLECTION: 'obs_collection',
@@ -150,7 +165,14 @@ function clause(name: SiaParamName, value: string, sql: SqlParams, index: Spatia
   const within = WITHIN[name];
   if (within) {
     const [lo, hi] = parseInterval(value, name);
-    return `(${within} BETWEEN ${sql.add(lo, '::float8')} AND ${sql.add(hi, '::float8')})`;
+    const $lo = sql.add(lo, '::float8');
+    const $hi = sql.add(hi, '::float8');
+    const typical = `${within} BETWEEN ${$lo} AND ${$hi}`;
+    const range = RADIO_RANGE[name];
+    if (!range) return `(${typical})`;
+    // Row-level security on ivoa.obscore_radio follows ivoa.obscore's (sql/156).
+    const radio = `obs_publisher_did IN (SELECT r.obs_publisher_did FROM ivoa.obscore_radio r WHERE r.${range[0]} <= ${$hi} AND r.${range[1]} >= ${$lo})`;
+    return `(${typical} OR ${radio})`;
   }
   const exact = EXACT[name];
   if (exact) return `${exact} = ${sql.add(value, '::text')}`;

@@ -62,6 +62,19 @@ ORDER BY t_min`,
     tables: ['ivoa.obscore'],
   },
   {
+    id: 'radio-extension',
+    name: 'Spectral cubes with their beam and channel width (ObsCore radio extension)',
+    description:
+      'ivoa.obscore joined with ivoa.obscore_radio (ObsCore Extension for Radio Data) on obs_publisher_did: s_resolution_min/max (arcsec) are the smallest and largest restoring beam axes, f_resolution the channel width in kHz; frequencies in MHz from em_min/em_max.',
+    query: `SELECT o.obs_publisher_did, o.target_name, r.s_resolution_min, r.s_resolution_max, r.f_resolution,
+  299792458 / o.em_max / 1e6 AS f_min_mhz, 299792458 / o.em_min / 1e6 AS f_max_mhz
+FROM ivoa.obscore AS o
+JOIN ivoa.obscore_radio AS r USING (obs_publisher_did)
+WHERE r.f_resolution < 1000 AND r.s_resolution_max < 60
+ORDER BY r.s_resolution_min`,
+    tables: ['ivoa.obscore', 'ivoa.obscore_radio'],
+  },
+  {
     id: 'crossmatch',
     name: 'Crossmatch: close pairs of sources',
     description:

@@ -91,7 +91,8 @@ describe('describeFitsProduct (ObsCore from FITS headers)', () => {
     await writeDemoImage(path, image, []);
     const rec = await describeFitsProduct(path, opts);
     const ref = runPython<{ centre: number[]; corners: number[][]; em: number[] }>(REFERENCE, path);
-    expect(Object.keys(rec).sort()).toEqual([...OBSCORE_RECORD_COLUMNS].sort());
+    // Every ObsCore column, and the product's ObsCore radio extension row (src/ingest/obscore-radio.ts).
+    expect(Object.keys(rec).sort()).toEqual([...OBSCORE_RECORD_COLUMNS, 'radio'].sort());
     expect(rec).toMatchObject({
       dataproduct_type: 'image',
       dataproduct_subtype: null,

@@ -156,6 +156,7 @@ describe('TAP_SCHEMA and /tap/tables come from one declaration', () => {
     );
     expect(tables.rows.map((r) => r.table_name)).toEqual([
       'ivoa.obscore',
+      'ivoa.obscore_radio',
       'demo.sources',
       'TAP_SCHEMA.schemas',
       'TAP_SCHEMA.tables',

@@ -1,5 +1,6 @@
 import type { PublishedSchema, PublishedTable } from './model.js';
-import { IVOA_SCHEMA } from './obscore.js';
+import { IVOA_SCHEMA as OBSCORE_SCHEMA } from './obscore.js';
+import { OBSCORE_RADIO_TABLE } from './obscore-radio.js';
 import { TAP_SCHEMA } from './tap-schema.js';
 
 export {
@@ -11,8 +12,21 @@ export {
   type PublishedTable,
   qualifiedName,
 } from './model.js';
-export { IVOA_SCHEMA, OBSCORE_COLUMNS } from './obscore.js';
+export { OBSCORE_COLUMNS } from './obscore.js';
+export {
+  OBSCORE_RADIO_EXTENSION_COLUMNS,
+  OBSCORE_RADIO_TABLE,
+  OBSCORE_RADIO_UTYPE,
+} from './obscore-radio.js';
 export { TAP_SCHEMA } from './tap-schema.js';
+
+/** The ivoa schema: ObsCore and its radio extension (ObsCore Extension for Radio Data 1.0). */
+export const IVOA_SCHEMA: PublishedSchema = {
+  ...OBSCORE_SCHEMA,
+  description:
+    'IVOA standard data models: the ObsCore table of every image and cube, and its radio extension',
+  tables: [...OBSCORE_SCHEMA.tables, OBSCORE_RADIO_TABLE],
+};
 
 /**
  * The built-in schemas, declared in code: stored as rows at start (src/catalogue/builtin.ts)
