@@ -216,6 +216,40 @@ describe('Parquet uploads (TAP-47..TAP-52)', () => {
     expect(f).toMatchObject({ name: 'ra', unit: orig?.unit, ucd: orig?.ucd });
   });
 
+  it('an async job reads a Parquet upload (kept with the job until it runs)', async () => {
+    const pq = Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'k', data: [2, 1, 3], type: 'INT32' },
+          { name: 'v', data: ['b', 'a', 'c'], type: 'STRING' },
+        ],
+      }),
+    );
+    const form = new FormData();
+    form.append('LANG', 'ADQL');
+    form.append('UPLOAD', 'mine,param:t1');
+    form.append('QUERY', 'SELECT k, v FROM TAP_UPLOAD.mine ORDER BY k');
+    form.append('PHASE', 'RUN');
+    form.append('t1', new Blob([pq]), 'table.bin');
+    const created = await fetch(`${node.url}/tap/async`, { method: 'POST', body: form, redirect: 'manual' });
+    expect(created.status).toBe(303);
+    const job = (created.headers.get('location') ?? '').replace(TEST_BASE_URL, node.url);
+    const deadline = Date.now() + 60_000;
+    let phase = '';
+    while (Date.now() < deadline) {
+      phase = (await (await fetch(`${job}/phase`)).text()).trim();
+      if (phase === 'COMPLETED' || phase === 'ERROR') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(phase).toBe('COMPLETED');
+    const r = await readAll(Buffer.from(await (await fetch(`${job}/results/result`)).arrayBuffer()));
+    expect(r.rows).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+    ]);
+  }, 90_000);
+
   it('a file that starts like Parquet but is not one is a clear 400 (DALI error document)', async () => {
     const res = await upload(
       'bad',
