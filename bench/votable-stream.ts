@@ -7,7 +7,8 @@
  * encode rows read from a cursor. Each is compared in rows/s with `COPY (same query) TO
  * STDOUT` run by psql into /dev/null, measured in the same run. Then streams N synthetic
  * rows (default 10,000,000) through BINARY2 and TABLEDATA in a child process and reports its
- * peak RSS (process.resourceUsage().maxRSS).
+ * peak RSS (process.resourceUsage().maxRSS). Parquet (VOParquet) is decoded from the same
+ * binary COPY as BINARY2; its rows/s are also given as a ratio to BINARY2's in this run.
  */
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -228,6 +229,7 @@ async function main(): Promise<void> {
     );
     const runs: Array<[OutputFormat, boolean]> = [
       ['votable/binary2', true],
+      ['parquet', true],
       ['votable/td', true],
       ['csv', true],
       ['tsv', true],
@@ -237,6 +239,7 @@ async function main(): Promise<void> {
       ['votable/binary2', false],
       ['votable/td', false],
       ['csv', false],
+      ['parquet', false],
     ];
     const spoolDir = mkdtempSync(join(tmpdir(), 'vonode-bench-spool-'));
     const spooled: Array<[OutputFormat, boolean, string]> = [
@@ -244,18 +247,26 @@ async function main(): Promise<void> {
       ['csv', true, spoolDir],
       ['json', false, spoolDir],
     ];
+    const seconds = new Map<string, number>();
     for (const [format, viaCopy, dir] of [...runs.map(([f, c]) => [f, c, undefined] as const), ...spooled]) {
       const r = await timeFormat(pool, format, viaCopy, dir);
       const label = `${format} from ${r.viaCopy ? 'COPY' : 'cursor'}${dir ? ' +spool' : ''}`;
+      seconds.set(label, r.seconds);
       console.log(
         `${label.padEnd(28)}  ${(ROWS / r.seconds).toFixed(0).padStart(9)} rows/s  ${(r.bytes / 1e6 / r.seconds).toFixed(1).padStart(7)} MB/s   ratio to COPY ${(copy / r.seconds).toFixed(2)}`,
       );
     }
+    const b2 = seconds.get('votable/binary2 from COPY');
+    const pq = seconds.get('parquet from COPY');
+    if (b2 && pq)
+      console.log(
+        `parquet rows/s as a share of BINARY2's (both from COPY, this run): ${(b2 / pq).toFixed(2)} (target 0.8)`,
+      );
     rmSync(spoolDir, { recursive: true, force: true });
     await pool.end();
     if (RSS_ROWS > 0) {
       // The acceptance figure: the node's own path, PostgreSQL's COPY through the transcoders.
-      for (const format of ['votable/binary2', 'votable/td']) {
+      for (const format of ['votable/binary2', 'votable/td', 'parquet']) {
         const childDir = mkdtempSync(join(tmpdir(), 'vonode-bench-child-'));
         const r = JSON.parse(await rssChild(childDir, RSS_ROWS, format, ['copy', url]));
         rmSync(childDir, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { copyCellWriter, type PgBinaryType } from './copy-binary.js';
 import { type CopyTextParser, CopyTextTranscoder } from './copy-text.js';
 import { encodeFits } from './encode-fits.js';
 import { encodeJson } from './encode-json.js';
+import { encodeParquet } from './encode-parquet.js';
 import { encodeDelimited } from './encode-text.js';
 import { encodeVOTable } from './encode-votable.js';
 import { VOTableEncodeError } from './errors.js';
@@ -13,6 +14,11 @@ export type { Shape } from './arraysize.js';
 export { parseArraysize } from './arraysize.js';
 export type { PgBinaryType } from './copy-binary.js';
 export type { CopyTextParser } from './copy-text.js';
+export {
+  DEFAULT_PARQUET_ROW_GROUP_ROWS,
+  VOPARQUET_CONTENT_KEY,
+  VOPARQUET_VERSION_KEY,
+} from './encode-parquet.js';
 export { VOTableEncodeError, VOTableReadError } from './errors.js';
 export type { LimitedRows } from './limit.js';
 export { limitRows } from './limit.js';
@@ -45,6 +51,7 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = [
   'tsv',
   'json',
   'fits',
+  'parquet',
 ];
 
 /**
@@ -75,6 +82,8 @@ export function encode(
       return encodeJson(doc, chunkSize, rows);
     case 'fits':
       return encodeFits(doc, chunkSize, rows, options);
+    case 'parquet':
+      return encodeParquet(doc, rows, { rowGroupRows: options.parquetRowGroupRows });
     default:
       throw new VOTableEncodeError(`unknown output format "${String(format)}"`);
   }
@@ -82,7 +91,8 @@ export function encode(
 
 /** The COPY format whose bytes an output format is transcoded from, if it has one. */
 export function copyFormatFor(format: OutputFormat): 'binary' | 'text' | undefined {
-  if (format === 'votable/binary2') return 'binary';
+  // Parquet decodes the same binary COPY (big-endian numbers read straight into its columns).
+  if (format === 'votable/binary2' || format === 'parquet') return 'binary';
   if (format === 'votable/td' || format === 'csv' || format === 'tsv') return 'text';
   return undefined;
 }
@@ -127,6 +137,8 @@ export function contentType(format: OutputFormat): string {
       return 'application/json';
     case 'fits':
       return 'application/fits';
+    case 'parquet':
+      return 'application/vnd.apache.parquet';
     default:
       throw new VOTableEncodeError(`unknown output format "${String(format)}"`);
   }

@@ -84,7 +84,8 @@ export type OutputFormat =
   | 'csv'
   | 'tsv'
   | 'json'
-  | 'fits';
+  | 'fits'
+  | 'parquet';
 
 export interface Info {
   name: string;
@@ -204,6 +205,8 @@ export interface EncodeOptions {
   tmpDir?: string;
   /** FITS only: refuse results whose spool grows beyond this many bytes (default 8 GiB). */
   maxSpoolBytes?: number;
+  /** Parquet only: rows per row group (default 100,000); also closed at about 64 MiB of cells. */
+  parquetRowGroupRows?: number;
 }
 
 /**

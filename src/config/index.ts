@@ -144,6 +144,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
   },
   { name: 'VONODE_TAP_SYNC_TIMEOUT', meaning: 'seconds a /tap/sync query may run', default: '300' },
   {
+    name: 'VONODE_PARQUET_ROW_GROUP_ROWS',
+    meaning:
+      'rows per row group of a Parquet result (memory per result grows with it; a group also ends at 64 MiB)',
+    default: '100000',
+  },
+  {
     name: 'VONODE_SYNC_MAX',
     meaning: 'synchronous queries (/tap/sync, /scs/query) running or being read at once; more get 503',
     default: '64',
@@ -326,6 +332,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       maxrecDefault,
       maxrecHard,
       syncTimeoutSeconds: integer(env, 'VONODE_TAP_SYNC_TIMEOUT', 300, 1, 86_400),
+      parquetRowGroupRows: integer(env, 'VONODE_PARQUET_ROW_GROUP_ROWS', 100_000, 1000, 10_000_000),
       asyncDurationDefault: durationDefault,
       asyncDurationHard: durationHard,
       retentionDefault,

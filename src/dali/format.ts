@@ -8,7 +8,8 @@ export type OutputFormat =
   | 'csv'
   | 'tsv'
   | 'json'
-  | 'fits';
+  | 'fits'
+  | 'parquet';
 
 export interface ResponseFormat {
   readonly format: OutputFormat;
@@ -25,6 +26,8 @@ const SHORT: Record<string, ResponseFormat> = {
   tsv: { format: 'tsv', contentType: 'text/tab-separated-values' },
   json: { format: 'json', contentType: 'application/json' },
   fits: { format: 'fits', contentType: 'application/fits' },
+  // DALI 1.2: Parquet, with the VOTable metadata in its footer (the VOParquet convention).
+  parquet: { format: 'parquet', contentType: 'application/vnd.apache.parquet' },
 };
 
 const SERIALIZATIONS: Record<string, OutputFormat> = {
@@ -71,7 +74,8 @@ export function parseResponseFormat(raw: string | undefined): ResponseFormat {
   if (mime === 'text/tab-separated-values') return { format: 'tsv', contentType: text };
   if (mime === 'application/json') return { format: 'json', contentType: text };
   if (mime === 'application/fits') return { format: 'fits', contentType: text };
+  if (mime === 'application/vnd.apache.parquet') return { format: 'parquet', contentType: text };
   throw new DaliError(
-    `RESPONSEFORMAT '${raw}' is not offered; use votable (BINARY2), votable/td, csv, tsv, json or fits, or their MIME types`,
+    `RESPONSEFORMAT '${raw}' is not offered; use votable (BINARY2), votable/td, csv, tsv, json, fits or parquet, or their MIME types`,
   );
 }

@@ -228,19 +228,23 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
         if (!isExpected(err)) opts.logError?.(err, job.id);
         throw failure(err);
       }
-      const body = encode(tap.format.format, {
-        fields: result.fields,
-        rows: result.rows,
-        copy: result.copy,
-        leadingStatus: result.leadingStatus,
-        trailingStatus: result.trailingStatus,
-        ...resultAnnotations(result, tap.format.format, opts.baseUrl),
-        infos: [
-          { name: 'standardID', value: 'ivo://ivoa.net/std/TAP' },
-          { name: 'QUERY', value: tap.query },
-          { name: 'MAXREC', value: String(tap.maxrec) },
-        ],
-      });
+      const body = encode(
+        tap.format.format,
+        {
+          fields: result.fields,
+          rows: result.rows,
+          copy: result.copy,
+          leadingStatus: result.leadingStatus,
+          trailingStatus: result.trailingStatus,
+          ...resultAnnotations(result, tap.format.format, opts.baseUrl),
+          infos: [
+            { name: 'standardID', value: 'ivo://ivoa.net/std/TAP' },
+            { name: 'QUERY', value: tap.query },
+            { name: 'MAXREC', value: String(tap.maxrec) },
+          ],
+        },
+        { parquetRowGroupRows: opts.limits.parquetRowGroupRows },
+      );
       try {
         // TAP-8: the single result of an ADQL query is named 'result'.
         await job.addResult('result', Readable.from(body), tap.format.contentType);

@@ -12,6 +12,8 @@ export interface TapLimits {
   readonly retentionHard: number;
   readonly uploadMaxBytes: number;
   readonly uploadMaxRows: number;
+  /** Rows per Parquet row group: what one Parquet result holds in memory at a time. */
+  readonly parquetRowGroupRows?: number;
 }
 
 export interface LanguageFeatureSet {
@@ -41,6 +43,8 @@ export const OUTPUT_FORMATS: ReadonlyArray<{ mime: string; aliases: string[]; iv
   { mime: 'text/tab-separated-values', aliases: ['tsv'] },
   { mime: 'application/json', aliases: ['json'] },
   { mime: 'application/fits', aliases: ['fits'] },
+  // DALI 1.2's Parquet type and alias; VOParquet (the VOTable metadata in the footer).
+  { mime: 'application/vnd.apache.parquet', aliases: ['parquet'] },
 ];
 
 /**
@@ -123,4 +127,5 @@ export const DEFAULT_TAP_LIMITS: TapLimits = {
   retentionHard: 30 * 86400,
   uploadMaxBytes: 512 * 1024 * 1024,
   uploadMaxRows: 10_000_000,
+  parquetRowGroupRows: 100_000,
 };

@@ -72,15 +72,19 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
           statusSpool: () => opts.gate.statusSpool(),
         },
       );
-      const body = encode(req.format.format, {
-        fields: result.fields,
-        rows: result.rows,
-        copy: result.copy,
-        leadingStatus: result.leadingStatus,
-        trailingStatus: result.trailingStatus,
-        ...resultAnnotations(result, req.format.format, opts.baseUrl),
-        infos: requestInfos(req),
-      });
+      const body = encode(
+        req.format.format,
+        {
+          fields: result.fields,
+          rows: result.rows,
+          copy: result.copy,
+          leadingStatus: result.leadingStatus,
+          trailingStatus: result.trailingStatus,
+          ...resultAnnotations(result, req.format.format, opts.baseUrl),
+          infos: requestInfos(req),
+        },
+        { parquetRowGroupRows: opts.limits.parquetRowGroupRows },
+      );
       // The connection is given back as soon as PostgreSQL is done, not when the client is.
       return opts.gate.send({
         reply,

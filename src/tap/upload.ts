@@ -6,10 +6,12 @@ import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import type { CatalogueTable } from '../../adql/index.js';
-import { type ReadField, readVOTable, VOTableReadError } from '../../votable/index.js';
+import { type ReadEvent, type ReadField, readVOTable, VOTableReadError } from '../../votable/index.js';
 import { READER_ROLE } from '../auth/index.js';
 import { DaliError } from '../dali/index.js';
 import { copyRows } from '../ingest/copy.js';
+import { openParquet } from '../publish/readers/parquet.js';
+import { DataFileError } from '../publish/source.js';
 import type { UploadSpec } from './request.js';
 import { DEFAULT_MAX_REDIRECTS, openUploadUrl } from './upload-url.js';
 
@@ -156,18 +158,27 @@ export async function loadUpload(
   const handle = await open(file.path).catch(() => {
     throw new DaliError(`the upload '${spec.name}' is no longer available`);
   });
-  const events = readVOTable(handle.createReadStream(), {
-    maxBytes: limits.maxBytes,
-    maxRows: limits.maxRows,
-    batchRows: 2000,
-  });
-  const iterator = events[Symbol.asyncIterator]();
+  // Parquet is known by its magic number (the format's "PAR1"), whatever the client calls it.
+  const magic = Buffer.alloc(4);
+  await handle.read(magic, 0, 4, 0);
+  const isParquet = magic.toString('latin1') === 'PAR1';
   let fields: ReadField[];
+  let iterator: AsyncIterator<ReadEvent>;
   try {
-    const first = await iterator.next();
-    if (first.done || first.value.kind !== 'fields')
-      throw new DaliError(`UPLOAD '${spec.name}' holds no table`);
-    fields = first.value.fields;
+    if (isParquet) {
+      await handle.close();
+      ({ fields, iterator } = await parquetEvents(file, limits));
+    } else {
+      iterator = readVOTable(handle.createReadStream(), {
+        maxBytes: limits.maxBytes,
+        maxRows: limits.maxRows,
+        batchRows: 2000,
+      })[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      if (first.done || first.value.kind !== 'fields')
+        throw new DaliError(`UPLOAD '${spec.name}' holds no table`);
+      fields = first.value.fields;
+    }
   } catch (err) {
     throw uploadError(spec, err);
   }
@@ -226,8 +237,32 @@ export async function loadUpload(
   };
 }
 
+/**
+ * A Parquet upload as the VOTable reader's events: the columns (with the VOParquet footer's
+ * FIELD metadata where it has one), then rows, one row group in memory at a time.
+ */
+async function parquetEvents(
+  file: SpooledFile,
+  limits: UploadLimits,
+): Promise<{ fields: ReadField[]; iterator: AsyncIterator<ReadEvent> }> {
+  const source = await openParquet(file.path, file.bytes, { batchRows: 2000 });
+  const fields: ReadField[] = source.columns.map((c) => ({ ...c }));
+  async function* events(): AsyncGenerator<ReadEvent> {
+    let rows = 0;
+    for await (const batch of source.batches()) {
+      rows += batch.rows.length;
+      if (rows > limits.maxRows)
+        throw new DaliError(`the upload has more than ${limits.maxRows} rows, the limit`, 413);
+      yield { kind: 'rows', rows: batch.rows as unknown[][] };
+    }
+  }
+  return { fields, iterator: events() };
+}
+
 function uploadError(spec: UploadSpec, err: unknown): Error {
   if (err instanceof DaliError) return err;
+  if (err instanceof DataFileError)
+    return new DaliError(`UPLOAD '${spec.name}' is not a valid Parquet file: ${err.message}`);
   if (err instanceof VOTableReadError)
     return new DaliError(`UPLOAD '${spec.name}' is not a valid VOTable: ${err.message}`);
   const e = err as { message?: string; code?: string };

@@ -38,6 +38,7 @@ const FORMAT_LABELS: Record<string, string> = {
   tsv: 'TSV',
   json: 'JSON',
   fits: 'FITS',
+  parquet: 'Parquet',
 };
 
 /**

@@ -45,7 +45,7 @@ function child(args: string[]): Promise<{ rows: number; bytes: number; rowsBack:
  * not speed, so nothing here is timed.
  */
 describe('memory stays flat', () => {
-  for (const format of ['votable/binary2', 'votable/td', 'csv', 'json']) {
+  for (const format of ['votable/binary2', 'votable/td', 'csv', 'json', 'parquet']) {
     it(`${format}: 400k rows encoded under 150 MB peak RSS`, async () => {
       const r = await child(['400000', format]);
       console.log(
@@ -56,7 +56,8 @@ describe('memory stays flat', () => {
     }, 300_000);
   }
 
-  for (const format of ['votable/binary2', 'votable/td']) {
+  // Parquet (VOParquet Note) from the same binary COPY, in row groups of the default 100,000 rows.
+  for (const format of ['votable/binary2', 'votable/td', 'parquet']) {
     it(`${format}: 400k rows from PostgreSQL through the node's COPY path under 150 MB peak RSS`, async () => {
       const r = await child(['400000', format, 'copy', testDatabaseUrl()]);
       console.log(

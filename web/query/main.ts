@@ -29,7 +29,13 @@ interface PageConfig {
 
 const config = JSON.parse(byId('vonode-config').textContent ?? '{}') as PageConfig;
 const QUERY_KEY = 'vonode.web.query';
-const EXTENSIONS: Record<string, string> = { csv: 'csv', tsv: 'tsv', json: 'json', fits: 'fits' };
+const EXTENSIONS: Record<string, string> = {
+  csv: 'csv',
+  tsv: 'tsv',
+  json: 'json',
+  fits: 'fits',
+  parquet: 'parquet',
+};
 const VIEW_FORMAT = 'votable/td';
 
 const errorBox = byId('query-error');

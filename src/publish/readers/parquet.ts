@@ -8,6 +8,12 @@
  * DOUBLE double; DECIMAL double; STRING/ENUM/JSON/UUID char; DATE, TIMESTAMP, INT96 char with
  * xtype timestamp (DALI text, UTC); other byte arrays char as hex; LIST of a primitive an
  * array (arraysize *). Nested structures and maps are refused, naming the column.
+ *
+ * A VOParquet file (IVOA Note "Parquet in the VO" 1.0) carries a data-less VOTable in its
+ * footer (key IVOA.VOTable-Parquet.content): when its first TABLE has one FIELD per column,
+ * the FIELDs give the columns' names, units, UCDs, utypes, descriptions, and xtypes where
+ * the datatype agrees, and the TABLE its name and description. The Parquet types stay
+ * authoritative (Note §2.3); a VOTable that cannot be read or does not match is ignored.
  */
 import {
   type AsyncBuffer,
@@ -18,7 +24,7 @@ import {
   parquetSchema,
   type SchemaTree,
 } from 'hyparquet';
-import type { Datatype } from '../../../votable/index.js';
+import { type Datatype, type ReadField, readVOTable, VOPARQUET_CONTENT_KEY } from '../../../votable/index.js';
 import { DataFileError, type DataSource, type SourceBatch, type SourceColumn } from '../source.js';
 
 export interface ParquetReadOptions {
@@ -199,8 +205,10 @@ export async function openParquet(
   }
   const schema = parquetSchema(metadata);
   const plans = schema.children.map((c) => planColumn(c, path));
-  const columns = plans.map((p) => p.column);
-  const names = columns.map((c) => c.name);
+  // Parquet's own column names, by which the rows are read.
+  const names = plans.map((p) => p.column.name);
+  const vo = await voParquetMetadata(metadata, plans.length);
+  const columns = plans.map((p, i) => (vo ? decorate(p.column, vo.fields[i]) : p.column));
   const ncol = columns.length;
   const floats = columns.map(
     (c) => (c.datatype === 'float' || c.datatype === 'double') && c.arraysize === undefined,
@@ -279,7 +287,10 @@ export async function openParquet(
     path,
     format: 'parquet',
     columns,
-    meta: {},
+    meta: {
+      ...(vo?.tableName ? { name: vo.tableName } : {}),
+      ...(vo?.description ? { description: vo.description } : {}),
+    },
     totalBytes: size,
     bytesRead: () => Math.min(consumed, size),
     batches() {
@@ -288,5 +299,37 @@ export async function openParquet(
       return batches();
     },
     async close() {},
+  };
+}
+
+/** The FIELDs of a VOParquet footer VOTable, when there is one FIELD per Parquet column. */
+async function voParquetMetadata(
+  metadata: FileMetaData,
+  ncol: number,
+): Promise<{ fields: ReadField[]; tableName?: string; description?: string } | undefined> {
+  const xml = metadata.key_value_metadata?.find((kv) => kv.key === VOPARQUET_CONTENT_KEY)?.value;
+  if (!xml) return undefined;
+  try {
+    for await (const ev of readVOTable([xml], { maxRows: 0 })) {
+      if (ev.kind !== 'fields') continue;
+      if (ev.fields.length !== ncol) return undefined;
+      const description = /<TABLE[^>]*>\s*<DESCRIPTION>([^<]*)<\/DESCRIPTION>/.exec(xml)?.[1];
+      return { fields: ev.fields, tableName: ev.tableName, description };
+    }
+  } catch {
+    // Note §2.3: a reader may discard metadata it cannot reconcile.
+  }
+  return undefined;
+}
+
+function decorate(c: SourceColumn, f: ReadField): SourceColumn {
+  return {
+    ...c,
+    name: f.name,
+    ...(f.unit ? { unit: f.unit } : {}),
+    ...(f.ucd ? { ucd: f.ucd } : {}),
+    ...(f.utype ? { utype: f.utype } : {}),
+    ...(f.description ? { description: f.description } : {}),
+    ...(f.xtype && f.datatype === c.datatype ? { xtype: f.xtype } : {}),
   };
 }
