@@ -23,6 +23,7 @@ import { dumpDatabase, restoreDump } from './dump.js';
 import { databaseState, isEmptyDatabase } from './state.js';
 
 export { MANIFEST, type Manifest, readManifest } from './archive.js';
+export { ensureReaderRole } from './dump.js';
 
 const DUMP = 'database.dump';
 
