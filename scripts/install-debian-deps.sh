@@ -6,8 +6,10 @@
 set -euo pipefail
 # topcat: its STIL reads proprietary rows with a token (conformance/auth-clients.sh); podman, runc
 # and busybox-static: the broker's container isolation on a real engine (conformance/broker-podman.sh).
+# postgresql-client: psql loads the upgrade test's pg_dump fixture; postgresql-15 plays a site's external
+# server for vonode backup/restore on DATABASE_URL (pg_dump, pg_restore; test/node/backup-external.test.ts).
 # chromium: the web pages' tests drive it with playwright-core (test/web).
-packages=(python3-astropy python3-astropy-healpix python3-pyvo python3-numpy python3-xmlschema stilts libxml2-utils topcat podman runc busybox-static chromium)
+packages=(python3-astropy python3-astropy-healpix python3-pyvo python3-numpy python3-xmlschema stilts libxml2-utils topcat podman runc busybox-static chromium postgresql-client postgresql-15)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -2,8 +2,10 @@ import { runTokenCommand } from '../auth/index.js';
 import { ConfigError, parseConfig } from '../config/index.js';
 import { startNode } from '../node.js';
 import { webAssets } from '../web/index.js';
+import { runBackupCommand, runRestoreCommand } from './backup.js';
 import { runDescribeCommand } from './describe.js';
 import { runIngestCommand, runProductsCommand, runRetractCommand } from './ingest.js';
+import { runMigrateCommand } from './migrate.js';
 import { runPublishCommand, runTablesCommand, runUnpublishCommand } from './publish.js';
 
 const USAGE = `usage: vonode <command>
@@ -19,6 +21,11 @@ commands:
   publish DESC [DATA...]  publish the catalogues of a description file (vonode publish --help)
   unpublish SCHEMA.TABLE  withdraw a published table
   tables           list the published tables: rows, size, rights, when
+  backup FILE      write the whole node (database and data folder files) to FILE, also
+                   while it runs (vonode backup --help)
+  restore FILE     restore a backup into a fresh data folder or empty database
+  migrate [--check]  apply pending database migrations; --check lists them, applies none,
+                   exits 3 when any is pending
   token            print a development token: vonode token --sub NAME --groups G1,G2
                    (needs VONODE_DEV_ISSUER=on; see the README)
   help             show this text
@@ -46,6 +53,12 @@ export async function main(argv: string[]): Promise<number> {
         return await runUnpublishCommand(argv.slice(1));
       case 'tables':
         return await runTablesCommand(argv.slice(1));
+      case 'backup':
+        return await runBackupCommand(argv.slice(1));
+      case 'restore':
+        return await runRestoreCommand(argv.slice(1));
+      case 'migrate':
+        return await runMigrateCommand(argv.slice(1));
       case 'token':
         return await runTokenCommand(argv.slice(1), process.env);
       case 'help':

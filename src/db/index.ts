@@ -12,7 +12,13 @@ export { isDatabaseUnavailable } from './client.js';
 export { runningNodeDatabase } from './connection-file.js';
 export { ensureDatabase, startEmbeddedPostgres } from './embedded.js';
 export { DatabaseHealth, type DatabaseStatus } from './health.js';
-export { applyMigrations, loadMigrations, MIGRATIONS_DIR } from './migrate.js';
+export {
+  applyMigrations,
+  loadMigrations,
+  MIGRATIONS_DIR,
+  type Migration,
+  pendingMigrations,
+} from './migrate.js';
 
 // Whole bigints, not strings: ids and HEALPix indices are compared and serialised as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => BigInt(v));
@@ -52,6 +58,8 @@ export interface OpenOptions {
    * ivoa.node_url() puts in front of the relative access URLs (sql/148).
    */
   readonly settings?: Readonly<Record<string, string>>;
+  /** Apply pending migrations on open (default true); `vonode migrate --check` only looks. */
+  readonly migrate?: boolean;
 }
 
 /**
@@ -102,7 +110,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
         'point DATABASE_URL at PostgreSQL 15 or newer, or unset it to use the embedded one',
       );
     }
-    await applyMigrations(pool);
+    if (options.migrate !== false) await applyMigrations(pool);
     // Opened now, not on first need: a cancel or health check under load must not wait for a login.
     await pool.control.query('SELECT 1');
   } catch (err) {

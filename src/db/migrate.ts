@@ -31,6 +31,24 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
   return found;
 }
 
+/**
+ * The shipped migrations this database has not recorded yet, applying nothing. A database
+ * that vonode never opened (no vonode.schema_migrations) has them all pending.
+ */
+export async function pendingMigrations(
+  pool: pg.Pool,
+  migrations: Migration[] = loadMigrations(),
+): Promise<Migration[]> {
+  const table = await pool.query<{ t: string | null }>("SELECT to_regclass('vonode.schema_migrations') AS t");
+  if (table.rows[0].t === null) return migrations;
+  const done = new Set(
+    (await pool.query<{ version: number }>('SELECT version FROM vonode.schema_migrations')).rows.map(
+      (r) => r.version,
+    ),
+  );
+  return migrations.filter((m) => !done.has(m.version));
+}
+
 // Any fixed 64-bit key: every vonode process agrees on it, so only one applies migrations.
 const MIGRATION_LOCK = 7_460_110_001;
 
