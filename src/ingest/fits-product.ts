@@ -142,14 +142,10 @@ function describeHdu(file: FitsFile, hdu: FitsHdu, opts: DescribeFitsOptions): O
   const fail = (msg: string) => new FitsError('BAD_HEADER', msg, path);
   const wcs = Wcs.fromHeader(h);
   const cel = wcs.celestial;
-  if (!cel) throw fail('no celestial WCS (CTYPE RA---/DEC-- pair) in the header');
-  if (cel.lngType !== 'RA')
-    throw fail(`celestial axes are ${cel.lngType}/${cel.latType}; ObsCore needs ICRS RA/Dec`);
-  const frame = wcs.radesys ?? 'ICRS';
-  // FITS-43: FK5 J2000 differs from ICRS by < 0.1″, below any radio beam here; others are refused.
-  if (frame !== 'ICRS' && !(frame === 'FK5' && wcs.equinox === 2000)) {
-    throw fail(`celestial frame ${frame} ${wcs.equinox ?? ''} is not ICRS or FK5 J2000`);
-  }
+  if (!cel) throw fail('no celestial WCS (CTYPE RA---/DEC-- or GLON/GLAT pair) in the header');
+  // FITS-43: Galactic, FK4 and FK5 positions are rotated to ICRS (sky/wcs/frames.ts), so every
+  // ObsCore position below (s_ra, s_dec, s_region, healpix) is ICRS; other frames are refused.
+  if (!wcs.frame) throw fail(wcs.frameProblem ?? 'unknown celestial frame');
   const axisLen = (i: number) => hdu.axes[i] ?? 1;
   const nx = axisLen(cel.lng);
   const ny = axisLen(cel.lat);
