@@ -1,4 +1,5 @@
 import { type FileHandle, open } from 'node:fs/promises';
+import { type ByteSource, FileSource, GzipSource, isGzip } from './source.js';
 import { FitsError } from './errors.js';
 import { BLOCK_SIZE, type FitsCard, FitsHeader, parseCards } from './header.js';
 
@@ -58,18 +59,35 @@ export interface DataRun {
 
 /**
  * A FITS file opened for random access: headers are parsed block by block (FITS-30) and data are
- * read only in the byte ranges asked for (FITS-31). Close it when done.
+ * read only in the byte ranges asked for (FITS-31). A gzipped file (`.fits.gz`, FITS-33) is read
+ * the same way through a forward gunzip stream (source.ts): reads in file order cost one
+ * decompression up to the last byte read, in constant memory. Close it when done.
  */
 export class FitsFile {
   private hduCache: FitsHdu[] = [];
   private scannedAll = false;
+  /** Size of the logical (uncompressed) bytes; unknown, so unbounded, for a gzipped file. */
+  private readonly logicalSize: number;
 
   private constructor(
     readonly path: string,
-    private readonly handle: FileHandle,
+    private readonly source: ByteSource,
+    /** Bytes on disk (what DataLink serves). */
     readonly size: number,
     private readonly options: Required<FitsOpenOptions>,
-  ) {}
+  ) {
+    this.logicalSize = source.sequential ? Number.POSITIVE_INFINITY : size;
+  }
+
+  /** True for a gzipped file: reads decompress from the start, so keep them in file order. */
+  get gzipped(): boolean {
+    return this.source.sequential;
+  }
+
+  /** Bytes decompressed so far (restarts included) for a gzipped file; undefined otherwise. */
+  get inflatedBytes(): number | undefined {
+    return this.source instanceof GzipSource ? this.source.inflated : undefined;
+  }
 
   static async open(path: string, options: FitsOpenOptions = {}): Promise<FitsFile> {
     let handle: FileHandle;
@@ -78,22 +96,29 @@ export class FitsFile {
     } catch (err) {
       throw new FitsError('NOT_FITS', `cannot open file: ${(err as Error).message}`, path);
     }
+    let source: ByteSource = new FileSource(handle);
     try {
       const { size } = await handle.stat();
-      const file = new FitsFile(path, handle, size, {
+      const magic = Buffer.alloc(2);
+      await handle.read(magic, 0, 2, 0);
+      if (isGzip(magic)) {
+        await handle.close();
+        source = new GzipSource(path);
+      }
+      const file = new FitsFile(path, source, size, {
         maxHeaderBlocks: options.maxHeaderBlocks ?? 1000,
         maxHdus: options.maxHdus ?? 1000,
       });
       await file.hdu(0);
       return file;
     } catch (err) {
-      await handle.close();
+      await source.close();
       throw err;
     }
   }
 
   async close(): Promise<void> {
-    await this.handle.close();
+    await this.source.close();
   }
 
   get primary(): FitsHdu {
@@ -108,7 +133,7 @@ export class FitsFile {
       }
       const prev = this.hduCache[this.hduCache.length - 1];
       const start = prev ? prev.end : 0;
-      if (prev && start >= this.size) {
+      if (prev && start >= this.logicalSize) {
         this.scannedAll = true;
         break;
       }
@@ -130,9 +155,10 @@ export class FitsFile {
   }
 
   private async startsExtension(offset: number): Promise<boolean> {
-    if (offset + BLOCK_SIZE > this.size) return false;
+    if (offset + BLOCK_SIZE > this.logicalSize) return false;
     const head = Buffer.alloc(10);
-    await this.handle.read(head, 0, 10, offset);
+    const { bytesRead } = await this.source.read(head, 0, 10, offset);
+    if (bytesRead < 10) return false;
     return head.toString('latin1') === 'XTENSION= ';
   }
 
@@ -143,19 +169,12 @@ export class FitsFile {
     let offset = start;
     let ended = false;
     for (let n = 0; n < this.options.maxHeaderBlocks; n++) {
-      const { bytesRead } = await this.handle.read(block, 0, BLOCK_SIZE, offset);
-      if (n === 0 && index === 0 && bytesRead >= 2 && block[0] === 0x1f && block[1] === 0x8b) {
-        throw new FitsError(
-          'UNSUPPORTED',
-          'gzip-compressed FITS cannot be read by byte range (FITS-33): store it uncompressed',
-          this.path,
-        );
-      }
+      const { bytesRead } = await this.source.read(block, 0, BLOCK_SIZE, offset);
       if (bytesRead < BLOCK_SIZE) {
         if (index === 0 && offset === 0) {
           throw new FitsError(
             'NOT_FITS',
-            `file is ${this.size} bytes, shorter than one 2880-byte FITS block`,
+            `file holds ${bytesRead} bytes${this.gzipped ? ' once decompressed' : ''}, fewer than one 2880-byte FITS block`,
             this.path,
           );
         }
@@ -215,7 +234,7 @@ export class FitsFile {
     const dataBytes = elements * (Math.abs(bitpix) / 8);
     if (!Number.isSafeInteger(dataBytes)) throw bad('data size overflows');
     const end = dataStart + Math.ceil(dataBytes / BLOCK_SIZE) * BLOCK_SIZE;
-    if (dataStart + dataBytes > this.size) {
+    if (dataStart + dataBytes > this.logicalSize) {
       throw new FitsError(
         'TRUNCATED',
         `HDU ${index} needs ${dataBytes} data bytes from offset ${dataStart} but the file has ${this.size} bytes`,
@@ -246,7 +265,7 @@ export class FitsFile {
     const buf = into ?? Buffer.allocUnsafe(bytes);
     let done = 0;
     while (done < bytes) {
-      const { bytesRead } = await this.handle.read(buf, done, bytes - done, offset + done);
+      const { bytesRead } = await this.source.read(buf, done, bytes - done, offset + done);
       if (bytesRead === 0)
         throw new FitsError('TRUNCATED', `unexpected end of file at offset ${offset + done}`, this.path);
       done += bytesRead;

@@ -93,12 +93,18 @@ export function parseSodaParams(params: DaliParams): { id: string; filters: Soda
   }
 }
 
-/** The first HDU with an image array (the primary, or the first IMAGE extension). */
+/**
+ * The first HDU with an image array (the primary, or the first IMAGE extension). Headers are
+ * scanned only up to it: a gzipped file is not decompressed past the image it cuts.
+ */
 export async function imageHdu(file: FitsFile): Promise<FitsHdu> {
   if (file.primary.axes.length >= 2) return file.primary;
-  const hdu = (await file.hdus()).find((h) => h.kind === 'IMAGE' && h.axes.length >= 2);
-  if (!hdu) throw new SodaError('Error', 'the dataset has no image to cut', 500);
-  return hdu;
+  for (let i = 1; ; i++) {
+    const h = await file.hdu(i);
+    if (!h) break;
+    if (h.kind === 'IMAGE' && h.axes.length >= 2) return h;
+  }
+  throw new SodaError('Error', 'the dataset has no image to cut', 500);
 }
 
 /** A sink writing into an HTTP response with backpressure; fails once the client has gone. */
