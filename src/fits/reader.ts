@@ -1,7 +1,8 @@
 import { type FileHandle, open } from 'node:fs/promises';
-import { type ByteSource, FileSource, GzipSource, isGzip } from './source.js';
 import { FitsError } from './errors.js';
 import { BLOCK_SIZE, type FitsCard, FitsHeader, parseCards } from './header.js';
+import { type ByteSource, FileSource, GzipSource, isGzip } from './source.js';
+import { decodeTile, describeTiled, encodeStored, heapSlice, type TiledImage } from './tiled.js';
 
 export type Bitpix = 8 | 16 | 32 | 64 | -32 | -64;
 const BITPIX_VALUES = new Set([8, 16, 32, 64, -32, -64]);
@@ -26,6 +27,12 @@ export interface FitsHdu {
   bzero: number;
   /** BLANK as stored (integer BITPIX only, FITS-23). */
   blank?: bigint;
+  /**
+   * A tile-compressed image (ZIMAGE = T BINTABLE, FITS 4.0 §10): kind, header, BITPIX and axes
+   * above are the image's (from the Z keywords), data offsets the table's; reads decompress the
+   * tiles a box touches.
+   */
+  tiled?: TiledImage;
 }
 
 export interface FitsOpenOptions {
@@ -55,6 +62,8 @@ export interface DataRun {
   bytes: number;
   /** Index of the run's first pixel in the output (NAXIS1-fastest order over the box). */
   outIndex: number;
+  /** Tile-compressed images: the file bytes read (table rows and heap) to produce the run. */
+  fileBytes?: number;
 }
 
 /**
@@ -257,7 +266,100 @@ export class FitsFile {
     };
     if (bitpix > 0 && (typeof blankValue === 'number' || typeof blankValue === 'bigint'))
       hdu.blank = BigInt(blankValue);
+    if (kind === 'BINTABLE' && header.get('ZIMAGE') === true) return this.tiledHdu(hdu);
     return hdu;
+  }
+
+  /** The image view of a tile-compressed HDU (FITS 4.0 §10.1: Z keywords are the image's). */
+  private tiledHdu(table: FitsHdu): FitsHdu {
+    let tiled: TiledImage;
+    try {
+      tiled = describeTiled(table.header, `HDU ${table.index}`);
+    } catch (err) {
+      if (err instanceof FitsError) throw new FitsError(err.code, err.message, this.path);
+      throw err;
+    }
+    const h = tiled.imageHeader;
+    const blank = h.get('BLANK');
+    const hdu: FitsHdu = {
+      ...table,
+      kind: 'IMAGE',
+      header: h,
+      bitpix: tiled.bitpix,
+      axes: tiled.axes,
+      bscale: h.number('BSCALE') ?? 1,
+      bzero: h.number('BZERO') ?? 0,
+      tiled,
+    };
+    delete hdu.blank;
+    if (tiled.bitpix > 0 && (typeof blank === 'number' || typeof blank === 'bigint'))
+      hdu.blank = BigInt(blank);
+    return hdu;
+  }
+
+  /**
+   * The stored values of a box of a tile-compressed image, as big-endian bytes of its BITPIX, in
+   * slabs along the box's highest non-degenerate axis cut at tile edges: only the tiles the box
+   * touches are read and decompressed, one slab of them at a time (memory: one slab).
+   */
+  private async *readTiledRuns(
+    hdu: FitsHdu,
+    box: readonly AxisRange[],
+  ): AsyncGenerator<{ run: DataRun; data: Buffer }> {
+    const t = hdu.tiled as TiledImage;
+    const naxis = t.axes.length;
+    const shape = box.map((r) => r.to - r.from + 1);
+    let k = naxis - 1;
+    while (k > 0 && shape[k] === 1) k--;
+    const ntiles = t.axes.map((n, i) => Math.ceil(n / t.tile[i]));
+    const slabPlane = shape.slice(0, k).reduce((a, b) => a * b, 1);
+    let outIndex = 0;
+    for (let from = box[k].from; from <= box[k].to; ) {
+      const to = Math.min(box[k].to, (Math.floor((from - 1) / t.tile[k]) + 1) * t.tile[k]);
+      const sb = box.map((r, i) => (i === k ? { from, to } : r));
+      const sshape = sb.map((r) => r.to - r.from + 1);
+      const values = new Float64Array(slabPlane * (to - from + 1));
+      let fileBytes = 0;
+      const t0 = sb.map((r, i) => Math.floor((r.from - 1) / t.tile[i]));
+      const t1 = sb.map((r, i) => Math.floor((r.to - 1) / t.tile[i]));
+      const ti = t0.slice();
+      for (;;) {
+        let index = 0;
+        for (let i = naxis - 1; i >= 0; i--) index = index * ntiles[i] + ti[i];
+        const row = await this.readBytes(hdu.dataStart + index * t.rowBytes, t.rowBytes);
+        let which: 'COMPRESSED_DATA' | 'GZIP_COMPRESSED_DATA' | 'UNCOMPRESSED_DATA' = 'COMPRESSED_DATA';
+        let slice = heapSlice(t, row, which);
+        for (const alt of ['GZIP_COMPRESSED_DATA', 'UNCOMPRESSED_DATA'] as const) {
+          if (slice && slice[1] > 0) break;
+          const s = heapSlice(t, row, alt);
+          if (s) {
+            slice = s;
+            which = alt;
+          }
+        }
+        if (!slice || slice[1] === 0)
+          throw new FitsError('BAD_HEADER', `HDU ${hdu.index}: tile ${index + 1} has no data`, this.path);
+        const bytes = await this.readBytes(hdu.dataStart + t.heapOffset + slice[0], slice[1]);
+        fileBytes += t.rowBytes + slice[1];
+        const start = ti.map((v, i) => v * t.tile[i]);
+        const size = start.map((s0, i) => Math.min(t.tile[i], t.axes[i] - s0));
+        const count = size.reduce((a, b) => a * b, 1);
+        const tile = decodeTile(t, index, row, bytes, which, count);
+        copyTile(tile, start, size, sb, sshape, values);
+        let i = 0;
+        for (; i < naxis; i++) {
+          if (++ti[i] <= t1[i]) break;
+          ti[i] = t0[i];
+        }
+        if (i === naxis) break;
+      }
+      yield {
+        run: { offset: -1, bytes: values.length * (Math.abs(t.bitpix) / 8), outIndex, fileBytes },
+        data: encodeStored(values, t.bitpix),
+      };
+      outIndex += values.length;
+      from = to + 1;
+    }
   }
 
   /** Reads raw bytes at an absolute offset, failing if the file is shorter. */
@@ -283,6 +385,11 @@ export class FitsFile {
     box: readonly AxisRange[],
     options: ReadOptions = {},
   ): AsyncGenerator<{ run: DataRun; data: Buffer }> {
+    if (hdu.tiled) {
+      checkBox(hdu, box);
+      yield* this.readTiledRuns(hdu, box);
+      return;
+    }
     const maxRead = options.maxReadBytes ?? 8 * 1024 * 1024;
     for (const run of planRuns(hdu, box, maxRead)) {
       yield { run, data: await this.readBytes(run.offset, run.bytes) };
@@ -311,6 +418,37 @@ export class FitsFile {
       decodeInto(hdu, data, out, run.outIndex);
     }
     return out;
+  }
+}
+
+/** Copies the part of a decoded tile (0-based start, size) inside the slab box into the slab's values. */
+function copyTile(
+  tile: Float64Array,
+  start: readonly number[],
+  size: readonly number[],
+  sb: readonly AxisRange[],
+  sshape: readonly number[],
+  out: Float64Array,
+): void {
+  const n = size.length;
+  const lo = sb.map((r, i) => Math.max(r.from - 1, start[i]));
+  const hi = sb.map((r, i) => Math.min(r.to - 1, start[i] + size[i] - 1));
+  const p = lo.slice();
+  for (;;) {
+    let src = 0;
+    let dst = 0;
+    for (let i = n - 1; i >= 0; i--) {
+      src = src * size[i] + (p[i] - start[i]);
+      dst = dst * sshape[i] + (p[i] - (sb[i].from - 1));
+    }
+    const len = hi[0] - lo[0] + 1;
+    out.set(tile.subarray(src, src + len), dst);
+    let i = 1;
+    for (; i < n; i++) {
+      if (++p[i] <= hi[i]) break;
+      p[i] = lo[i];
+    }
+    if (i >= n) break;
   }
 }
 

@@ -1,6 +1,7 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { createGunzip, type Gunzip } from 'node:zlib';
+import { FitsError } from './errors.js';
 
 /**
  * Positioned reads from a FITS file's logical bytes. A plain file reads at any offset; a gzipped
@@ -95,7 +96,13 @@ export class GzipSource implements ByteSource {
     };
     dropTo(position);
     while (!this.ended && this.pos + this.buf.length < position + length) {
-      const next = await chunks.next();
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await chunks.next();
+      } catch (err) {
+        this.stop();
+        throw new FitsError('TRUNCATED', `cannot decompress: ${(err as Error).message}`, this.path);
+      }
       if (next.done) {
         this.ended = true;
         break;

@@ -69,19 +69,16 @@ function observableUcd(bunit: string | undefined, polarised: boolean): string | 
   return ucd;
 }
 
-/** The first HDU holding an image with at least two axes. */
+/**
+ * The first HDU holding an image with at least two axes: the primary, an IMAGE extension, or a
+ * tile-compressed image (src/fits presents a ZIMAGE table as the image it holds). A file with
+ * several images (multi-extension FITS) is described by that first one: see docs/ingest.md.
+ */
 async function imageHdu(file: FitsFile): Promise<FitsHdu> {
   for (let i = 0; ; i++) {
     const hdu = await file.hdu(i);
     if (!hdu) break;
     if ((hdu.kind === 'PRIMARY' || hdu.kind === 'IMAGE') && hdu.axes.length >= 2) return hdu;
-    if (hdu.kind === 'BINTABLE' && hdu.header.get('ZIMAGE') === true) {
-      throw new FitsError(
-        'UNSUPPORTED',
-        'tile-compressed images (ZIMAGE) are not supported (FITS-33)',
-        file.path,
-      );
-    }
   }
   throw new FitsError('UNSUPPORTED', 'no image HDU with two or more axes', file.path);
 }

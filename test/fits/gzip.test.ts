@@ -58,7 +58,9 @@ describe('gzipped FITS (.fits.gz, FITS-33)', () => {
       expect(b.size).toBe(statSync(gz).size);
       const ha = await a.hdus();
       const hb = await b.hdus();
-      expect(hb.map((h) => [h.kind, h.axes, h.dataStart])).toEqual(ha.map((h) => [h.kind, h.axes, h.dataStart]));
+      expect(hb.map((h) => [h.kind, h.axes, h.dataStart])).toEqual(
+        ha.map((h) => [h.kind, h.axes, h.dataStart]),
+      );
       expect(hb[1].header.string('EXTNAME')).toBe('AUX');
       const box = [
         { from: 1500, to: 1600 },
@@ -66,8 +68,16 @@ describe('gzipped FITS (.fits.gz, FITS-33)', () => {
       ];
       // After the scan to the end, this read goes backwards: the stream restarts.
       expect(await b.readSubarray(hb[0], box)).toEqual(await a.readSubarray(ha[0], box));
-      expect(await b.readSubarray(hb[1], [{ from: 1, to: 4 }, { from: 2, to: 3 }])).toEqual(
-        await a.readSubarray(ha[1], [{ from: 1, to: 4 }, { from: 2, to: 3 }]),
+      expect(
+        await b.readSubarray(hb[1], [
+          { from: 1, to: 4 },
+          { from: 2, to: 3 },
+        ]),
+      ).toEqual(
+        await a.readSubarray(ha[1], [
+          { from: 1, to: 4 },
+          { from: 2, to: 3 },
+        ]),
       );
     } finally {
       await a.close();
@@ -128,7 +138,7 @@ describe('gzipped FITS (.fits.gz, FITS-33)', () => {
           { from: 1, to: 2000 },
           { from: 900, to: 1000 },
         ]),
-      ).rejects.toThrow(/unexpected end|unexpected end of file/);
+      ).rejects.toMatchObject({ code: 'TRUNCATED' });
     } finally {
       await f.close();
     }
