@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { angularDistanceDeg, HEALPIX_INDEX_ORDER, nestedIndex } from '../../sky/index.js';
 import { Wcs, WcsError } from '../../sky/wcs/index.js';
-import { FitsError, FitsFile, type FitsHdu, type FitsHeader } from '../fits/index.js';
+import { FitsError, FitsFile, type FitsHdu, type FitsHeader, productHdu } from '../fits/index.js';
 import { DATALINK_ACCESS_FORMAT, formatPolStates, type ObsCoreRecord } from './obscore-record.js';
 
 export interface DescribeFitsOptions {
@@ -69,20 +69,6 @@ function observableUcd(bunit: string | undefined, polarised: boolean): string | 
   return ucd;
 }
 
-/**
- * The first HDU holding an image with at least two axes: the primary, an IMAGE extension, or a
- * tile-compressed image (src/fits presents a ZIMAGE table as the image it holds). A file with
- * several images (multi-extension FITS) is described by that first one: see docs/ingest.md.
- */
-async function imageHdu(file: FitsFile): Promise<FitsHdu> {
-  for (let i = 0; ; i++) {
-    const hdu = await file.hdu(i);
-    if (!hdu) break;
-    if ((hdu.kind === 'PRIMARY' || hdu.kind === 'IMAGE') && hdu.axes.length >= 2) return hdu;
-  }
-  throw new FitsError('UNSUPPORTED', 'no image HDU with two or more axes', file.path);
-}
-
 async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
@@ -121,7 +107,7 @@ export function orientFootprint(corners: [number, number][], centre: [number, nu
 export async function describeFitsProduct(path: string, opts: DescribeFitsOptions): Promise<ObsCoreRecord> {
   const file = await FitsFile.open(path, { maxHeaderBlocks: opts.maxHeaderBlocks ?? 1000 });
   try {
-    const hdu = await imageHdu(file);
+    const hdu = await productHdu(file); // multi-extension files: see productHdu
     const record = describeHdu(file, hdu, opts);
     if (opts.sha256) record.file_sha256 = await sha256Of(path);
     return record;
