@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signingKey, TestIssuer } from '../auth/issuer.js';
 import { python, SESSION_PY } from '../soda/python.js';
 import { testDatabaseUrl } from '../support/db.js';
 import { startTestNode, TEST_BASE_URL } from '../support/node.js';
@@ -15,6 +16,12 @@ import { startTestNode, TEST_BASE_URL } from '../support/node.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vonode.js');
 const COLLECTION = 'src-fits';
+// Owned by a group with no release date: never public, so the products stay out of other test
+// files' anonymous searches that run meanwhile on the shared database.
+const GROUP = 'team-src';
+const AUDIENCE = 'vonode-test';
+const issuer = new TestIssuer();
+let token: string;
 let node: Awaited<ReturnType<typeof startTestNode>>;
 let db: pg.Client;
 let dir: string;
@@ -86,7 +93,10 @@ print(json.dumps(out))
 `;
 
 beforeAll(async () => {
-  node = await startTestNode();
+  await issuer.start();
+  issuer.keys = [await signingKey()];
+  node = await startTestNode({ VONODE_OIDC_ISSUER: issuer.url, VONODE_OIDC_AUDIENCE: AUDIENCE });
+  token = await issuer.token({ sub: 'sara', groups: [GROUP] }, { aud: AUDIENCE });
   db = new pg.Client({ connectionString: testDatabaseUrl() });
   await db.connect();
   await db.query('DELETE FROM ivoa.obscore WHERE obs_collection = $1', [COLLECTION]);
@@ -98,12 +108,13 @@ afterAll(async () => {
   await db?.query('DELETE FROM ivoa.obscore WHERE obs_collection = $1', [COLLECTION]);
   await db?.end();
   await node?.stop();
+  await issuer.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('SRC-style FITS through a running node (issue 17 item 2)', () => {
   it('ingests a gzipped Galactic tile and a multi-extension tile-compressed image', async () => {
-    const r = await vonode(['ingest', '--collection', COLLECTION, dir]);
+    const r = await vonode(['ingest', '--collection', COLLECTION, '--owner-group', GROUP, dir]);
     expect(r.code, r.out).toBe(0);
     for (const name of ['gal-tile', 'mef-tiled']) {
       const m = new RegExp(`ingested \\S*${name}\\.fits(\\.gz)? as (\\S+)`).exec(r.out);
@@ -125,9 +136,9 @@ import warnings
 warnings.simplefilter('ignore')
 from pyvo.dal import sia2
 import astropy.units as u
-public, real = sys.argv[1], sys.argv[2]
+public, real, token = sys.argv[1], sys.argv[2], sys.argv[4]
 made = json.loads(sys.argv[3])
-s = Rewrite(public, real)
+s = Rewrite(public, real, token)
 svc = sia2.SIAService(public + '/sia', session=s)
 out = {}
 for name, m in made.items():
@@ -136,7 +147,7 @@ for name, m in made.items():
     out[name] = sorted(str(x) for x in r['obs_publisher_did'])
 print(json.dumps(out))
 `,
-      [TEST_BASE_URL, node.url, JSON.stringify(made)],
+      [TEST_BASE_URL, node.url, JSON.stringify(made), token],
     );
     expect(found['gal-tile']).toEqual([dids['gal-tile']]);
     expect(found['mef-tiled']).toEqual([dids['mef-tiled']]);
@@ -146,7 +157,9 @@ print(json.dumps(out))
     for (const name of ['gal-tile', 'mef-tiled']) {
       const [ra, dec] = made[name].probe;
       const q = new URLSearchParams({ ID: dids[name], CIRCLE: `${ra} ${dec} 0.02` });
-      const res = await fetch(`${node.url}/soda/sync?${q}`);
+      const res = await fetch(`${node.url}/soda/sync?${q}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(res.status, name).toBe(200);
       const cut = Buffer.from(await res.arrayBuffer());
       const check = await python<{ shape: number[]; value: number; expected: number }>(
@@ -176,13 +189,14 @@ print(json.dumps({'shape': list(cut.data.shape), 'value': int(cut.data[yi, xi]),
   });
 
   it('DataLink #this serves the gzipped file whole, as stored', async () => {
-    const res = await fetch(`${node.url}/datalink/files?ID=${encodeURIComponent(dids['gal-tile'])}`);
+    const auth = { headers: { authorization: `Bearer ${token}` } };
+    const res = await fetch(`${node.url}/datalink/files?ID=${encodeURIComponent(dids['gal-tile'])}`, auth);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/gzip');
     const body = Buffer.from(await res.arrayBuffer());
     expect(body.equals(readFileSync(join(dir, 'gal-tile.fits.gz')))).toBe(true);
     const links = await (
-      await fetch(`${node.url}/datalink/links?ID=${encodeURIComponent(dids['gal-tile'])}`)
+      await fetch(`${node.url}/datalink/links?ID=${encodeURIComponent(dids['gal-tile'])}`, auth)
     ).text();
     expect(links).toContain('application/gzip');
   });
