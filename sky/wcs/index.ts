@@ -1,5 +1,14 @@
 export type { PoleSolution } from './celestial.js';
 export { celestialToNative, nativeToCelestial, solvePole } from './celestial.js';
+export {
+  type CelestialFrame,
+  fk4Frame,
+  fk5Frame,
+  frameToIcrs,
+  GALACTIC,
+  ICRS,
+  icrsToFrame,
+} from './frames.js';
 export { makeProjection, type Projection, type ProjectionCode } from './projection.js';
 export { celestialPixelBox, type PixelInterval, type SkyRegion, spectralPixelRange } from './region.js';
 export {

@@ -5,6 +5,15 @@ import {
   solvePole,
   WcsSetupError,
 } from './celestial.js';
+import {
+  type CelestialFrame,
+  fk4Frame,
+  fk5Frame,
+  frameToIcrs,
+  GALACTIC,
+  ICRS,
+  icrsToFrame,
+} from './frames.js';
 import { makeProjection, type Projection } from './projection.js';
 import {
   SPECTRAL_SI_UNIT,
@@ -136,6 +145,12 @@ export class Wcs {
   /** RADESYS as given or defaulted per FITS-43. */
   readonly radesys?: string;
   readonly equinox?: number;
+  /**
+   * The celestial frame the header's coordinates are in, with its rotation onto ICRS; undefined
+   * when it is not one vonode converts (then `frameProblem` says why, naming the keyword).
+   */
+  readonly frame?: CelestialFrame;
+  readonly frameProblem?: string;
   private readonly inverse: number[];
 
   private constructor(init: {
@@ -152,6 +167,8 @@ export class Wcs {
     axisLengths: number[];
     radesys?: string;
     equinox?: number;
+    frame?: CelestialFrame;
+    frameProblem?: string;
   }) {
     this.naxis = init.naxis;
     this.ctype = init.ctype;
@@ -166,6 +183,8 @@ export class Wcs {
     this.axisLengths = init.axisLengths;
     this.radesys = init.radesys;
     this.equinox = init.equinox;
+    this.frame = init.frame;
+    this.frameProblem = init.frameProblem;
     this.inverse = invert(init.matrix, init.naxis);
   }
 
@@ -338,7 +357,10 @@ export class Wcs {
     if (!radesys && celestial && celestial.lngType === 'RA') {
       radesys = equinoxKw === undefined ? 'ICRS' : equinoxKw >= 1984 ? 'FK5' : 'FK4';
     }
-    const equinox = equinoxKw ?? (radesys === 'FK5' ? 2000 : radesys === 'FK4' ? 1950 : undefined);
+    const equinox = equinoxKw ?? (radesys === 'FK5' ? 2000 : radesys?.startsWith('FK4') ? 1950 : undefined);
+    const { frame, problem: frameProblem } = celestial
+      ? celestialFrame(celestial, radesys, equinox, num(`MJD-OBS`) ?? mjdOfIso(str('DATE-OBS')), alt)
+      : { frame: undefined, problem: undefined };
     return new Wcs({
       naxis,
       ctype,
@@ -353,6 +375,8 @@ export class Wcs {
       axisLengths,
       radesys,
       equinox,
+      frame,
+      frameProblem,
     });
   }
 
@@ -417,24 +441,34 @@ export class Wcs {
   }
 
   /**
-   * (RA, Dec) of a 1-based pixel on the celestial axes, the other axes at their reference pixel.
-   * Throws when the WCS has no celestial axes.
+   * ICRS (RA, Dec) of a 1-based pixel on the celestial axes, the other axes at their reference
+   * pixel: Galactic, FK4 and FK5 coordinates are rotated to ICRS (frames.ts). Throws when the WCS
+   * has no celestial axes or its frame is not one vonode converts. NaN outside the projection.
    */
   pixelToSky(x: number, y: number): [number, number] {
     const cel = this.requireCelestial();
+    const frame = this.requireFrame();
     const p = this.crpix.slice();
     p[cel.lng] = x;
     p[cel.lat] = y;
     const w = this.pixelToWorld(p);
-    return [w[cel.lng], w[cel.lat]];
+    const lon = w[cel.lng];
+    const lat = w[cel.lat];
+    if (frame === ICRS || !Number.isFinite(lon) || !Number.isFinite(lat)) return [lon, lat];
+    return frameToIcrs(frame, lon, lat);
   }
 
-  /** 1-based pixel (x, y) on the celestial axes of a sky position, the other axes at their reference value. */
+  /**
+   * 1-based pixel (x, y) on the celestial axes of an ICRS position (converted to the image's own
+   * frame first), the other axes at their reference value.
+   */
   skyToPixel(ra: number, dec: number): [number, number] {
     const cel = this.requireCelestial();
+    const frame = this.requireFrame();
     const w = this.crval.slice();
-    w[cel.lng] = ra;
-    w[cel.lat] = dec;
+    const [lon, lat] = frame === ICRS ? [ra, dec] : icrsToFrame(frame, ra, dec);
+    w[cel.lng] = lon;
+    w[cel.lat] = lat;
     const p = this.worldToPixel(w);
     return [p[cel.lng], p[cel.lat]];
   }
@@ -483,10 +517,58 @@ export class Wcs {
     return this.celestial;
   }
 
+  private requireFrame(): CelestialFrame {
+    if (!this.frame) throw new WcsError(this.frameProblem ?? 'the celestial frame is not known');
+    return this.frame;
+  }
+
   private requireSpectral(): SpectralAxis {
     if (!this.spectral) throw new WcsError('this WCS has no spectral axis');
     return this.spectral;
   }
+}
+
+function mjdOfIso(iso: string | undefined): number | undefined {
+  if (!iso) return undefined;
+  const text = /[zZ]|[+-]\d\d:\d\d$/.test(iso) ? iso : `${iso.length === 10 ? `${iso}T00:00:00` : iso}Z`;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms / 86_400_000 + 40587;
+}
+
+/**
+ * The frame of the celestial axes (FITS-43): CTYPE GLON/GLAT is Galactic whatever RADESYS says;
+ * RA/DEC take RADESYS (ICRS, FK5 at any equinox, FK4 and FK4-NO-E at B1950 with the epoch of
+ * DATE-OBS/MJD-OBS). Anything else is named in the problem instead.
+ */
+function celestialFrame(
+  cel: CelestialAxes,
+  radesys: string | undefined,
+  equinox: number | undefined,
+  mjdObs: number | undefined,
+  alt: string,
+): { frame?: CelestialFrame; problem?: string } {
+  if (cel.lngType === 'GLON' && cel.latType === 'GLAT') return { frame: GALACTIC };
+  if (cel.lngType !== 'RA' || cel.latType !== 'DEC') {
+    return {
+      problem: `celestial axes CTYPE ${cel.lngType}/${cel.latType} are not supported (RA/DEC in ICRS, FK5 or FK4, and GLON/GLAT are)`,
+    };
+  }
+  const sys = (radesys ?? 'ICRS').toUpperCase();
+  if (sys === 'ICRS') return { frame: ICRS };
+  if (sys === 'FK5') return { frame: fk5Frame(equinox ?? 2000) };
+  if (sys === 'FK4' || sys === 'FK4-NO-E') {
+    if (equinox !== 1950) {
+      return {
+        problem: `EQUINOX${alt} ${equinox} with RADESYS${alt} ${sys} is not supported (only B1950.0 is)`,
+      };
+    }
+    // Besselian epoch of the observation; B1950 when the header gives no date.
+    const epoch = mjdObs === undefined ? 1950 : 1900 + (mjdObs + 2400000.5 - 2415020.31352) / 365.242198781;
+    const frame = fk4Frame(epoch);
+    if (sys === 'FK4-NO-E') return { frame: { ...frame, name: 'FK4-NO-E', eTerms: undefined } };
+    return { frame };
+  }
+  return { problem: `RADESYS${alt} ${sys} is not supported (ICRS, FK5, FK4 and FK4-NO-E are)` };
 }
 
 /**

@@ -13,7 +13,7 @@ import { openCommandDatabase } from './publish.js';
 
 const USAGE = `usage: vonode ingest [--collection NAME] [--owner-group GROUP [--release YYYY-MM-DD]] [--did-prefix IVOID] PATH...
 
-Registers FITS images and cubes (files, or folders searched for *.fits) in ivoa.obscore, into
+Registers FITS images and cubes (files, or folders searched for *.fits and *.fits.gz) in ivoa.obscore, into
 the running node (its embedded PostgreSQL is found from the data folder) or DATABASE_URL;
 every node process serves them at once. A file that cannot be read is reported and skipped.
 Ingesting a file again updates its product in place. A file named like another file's product
@@ -83,7 +83,7 @@ function fitsFiles(paths: readonly string[]): string[] {
     if (st.isDirectory()) {
       for (const e of readdirSync(p).sort()) {
         const child = join(p, e);
-        if (statSync(child).isDirectory() || /\.fits?$/i.test(e)) walk(child);
+        if (statSync(child).isDirectory() || /\.fits?(\.gz)?$/i.test(e)) walk(child);
       }
     } else out.push(p);
   };

@@ -13,6 +13,14 @@ export function fileUrl(baseUrl: string, did: string): string {
   return `${baseUrl}/datalink/files?ID=${encodeURIComponent(did)}`;
 }
 
+/**
+ * Media type of a product's file as served: a gzipped FITS file (`.fits.gz`) is served as stored,
+ * compressed, so it says application/gzip (astropy, fitsio and ds9 open it as it is).
+ */
+export function fileMediaType(path: string): string {
+  return /\.gz$/i.test(path) ? 'application/gzip' : 'application/fits';
+}
+
 const FAULTS = { authentication: 'AuthenticationError', authorization: 'AuthorizationError' };
 
 /**
@@ -59,7 +67,7 @@ export function registerFiles(app: FastifyInstance, deps: { pool: pg.Pool }): vo
       }
     }
     reply
-      .type('application/fits')
+      .type(fileMediaType(path))
       .header('Accept-Ranges', 'bytes')
       .header('Content-Disposition', `attachment; filename="${basename(path).replace(/"/g, '')}"`);
     // One byte range (RFC 9110 §14): lets a client resume a large download or read a header.

@@ -13,7 +13,7 @@ import {
   SODA_PARAM,
   SODA_SYNC_STANDARD_ID,
 } from '../sia/index.js';
-import { fileUrl } from './files.js';
+import { fileMediaType, fileUrl } from './files.js';
 import { lookupProducts, type Product } from './product.js';
 
 export interface DataLinkLimits {
@@ -244,7 +244,7 @@ export function registerLinks(app: FastifyInstance, deps: DataLinkDeps): void {
           null,
           `the ${p.type || 'product'} as a FITS file${p.title ? `: ${p.title}` : ''}`,
           '#this',
-          'application/fits',
+          fileMediaType(p.filePath),
           p.fileSize,
           q,
           null,
@@ -260,7 +260,7 @@ export function registerLinks(app: FastifyInstance, deps: DataLinkDeps): void {
             null,
             `copy of the FITS file at ${r.site}`,
             '#this',
-            'application/fits',
+            fileMediaType(p.filePath),
             p.fileSize,
             q,
             'replica',

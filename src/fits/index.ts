@@ -12,6 +12,7 @@ export {
   formatCard,
   formatReal,
 } from './header.js';
+export { productHdu } from './image-hdu.js';
 export {
   encodeGrayAlphaPng,
   type Preview,

@@ -1,6 +1,8 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { FitsError } from './errors.js';
 import { BLOCK_SIZE, type FitsCard, FitsHeader, parseCards } from './header.js';
+import { type ByteSource, FileSource, GzipSource, isGzip } from './source.js';
+import { decodeTile, describeTiled, encodeStored, heapSlice, type TiledImage } from './tiled.js';
 
 export type Bitpix = 8 | 16 | 32 | 64 | -32 | -64;
 const BITPIX_VALUES = new Set([8, 16, 32, 64, -32, -64]);
@@ -25,6 +27,12 @@ export interface FitsHdu {
   bzero: number;
   /** BLANK as stored (integer BITPIX only, FITS-23). */
   blank?: bigint;
+  /**
+   * A tile-compressed image (ZIMAGE = T BINTABLE, FITS 4.0 §10): kind, header, BITPIX and axes
+   * above are the image's (from the Z keywords), data offsets the table's; reads decompress the
+   * tiles a box touches.
+   */
+  tiled?: TiledImage;
 }
 
 export interface FitsOpenOptions {
@@ -54,22 +62,41 @@ export interface DataRun {
   bytes: number;
   /** Index of the run's first pixel in the output (NAXIS1-fastest order over the box). */
   outIndex: number;
+  /** Tile-compressed images: the file bytes read (table rows and heap) to produce the run. */
+  fileBytes?: number;
 }
 
 /**
  * A FITS file opened for random access: headers are parsed block by block (FITS-30) and data are
- * read only in the byte ranges asked for (FITS-31). Close it when done.
+ * read only in the byte ranges asked for (FITS-31). A gzipped file (`.fits.gz`, FITS-33) is read
+ * the same way through a forward gunzip stream (source.ts): reads in file order cost one
+ * decompression up to the last byte read, in constant memory. Close it when done.
  */
 export class FitsFile {
   private hduCache: FitsHdu[] = [];
   private scannedAll = false;
+  /** Size of the logical (uncompressed) bytes; unknown, so unbounded, for a gzipped file. */
+  private readonly logicalSize: number;
 
   private constructor(
     readonly path: string,
-    private readonly handle: FileHandle,
+    private readonly source: ByteSource,
+    /** Bytes on disk (what DataLink serves). */
     readonly size: number,
     private readonly options: Required<FitsOpenOptions>,
-  ) {}
+  ) {
+    this.logicalSize = source.sequential ? Number.POSITIVE_INFINITY : size;
+  }
+
+  /** True for a gzipped file: reads decompress from the start, so keep them in file order. */
+  get gzipped(): boolean {
+    return this.source.sequential;
+  }
+
+  /** Bytes decompressed so far (restarts included) for a gzipped file; undefined otherwise. */
+  get inflatedBytes(): number | undefined {
+    return this.source instanceof GzipSource ? this.source.inflated : undefined;
+  }
 
   static async open(path: string, options: FitsOpenOptions = {}): Promise<FitsFile> {
     let handle: FileHandle;
@@ -78,22 +105,29 @@ export class FitsFile {
     } catch (err) {
       throw new FitsError('NOT_FITS', `cannot open file: ${(err as Error).message}`, path);
     }
+    let source: ByteSource = new FileSource(handle);
     try {
       const { size } = await handle.stat();
-      const file = new FitsFile(path, handle, size, {
+      const magic = Buffer.alloc(2);
+      await handle.read(magic, 0, 2, 0);
+      if (isGzip(magic)) {
+        await handle.close();
+        source = new GzipSource(path);
+      }
+      const file = new FitsFile(path, source, size, {
         maxHeaderBlocks: options.maxHeaderBlocks ?? 1000,
         maxHdus: options.maxHdus ?? 1000,
       });
       await file.hdu(0);
       return file;
     } catch (err) {
-      await handle.close();
+      await source.close();
       throw err;
     }
   }
 
   async close(): Promise<void> {
-    await this.handle.close();
+    await this.source.close();
   }
 
   get primary(): FitsHdu {
@@ -108,7 +142,7 @@ export class FitsFile {
       }
       const prev = this.hduCache[this.hduCache.length - 1];
       const start = prev ? prev.end : 0;
-      if (prev && start >= this.size) {
+      if (prev && start >= this.logicalSize) {
         this.scannedAll = true;
         break;
       }
@@ -130,9 +164,10 @@ export class FitsFile {
   }
 
   private async startsExtension(offset: number): Promise<boolean> {
-    if (offset + BLOCK_SIZE > this.size) return false;
+    if (offset + BLOCK_SIZE > this.logicalSize) return false;
     const head = Buffer.alloc(10);
-    await this.handle.read(head, 0, 10, offset);
+    const { bytesRead } = await this.source.read(head, 0, 10, offset);
+    if (bytesRead < 10) return false;
     return head.toString('latin1') === 'XTENSION= ';
   }
 
@@ -143,19 +178,12 @@ export class FitsFile {
     let offset = start;
     let ended = false;
     for (let n = 0; n < this.options.maxHeaderBlocks; n++) {
-      const { bytesRead } = await this.handle.read(block, 0, BLOCK_SIZE, offset);
-      if (n === 0 && index === 0 && bytesRead >= 2 && block[0] === 0x1f && block[1] === 0x8b) {
-        throw new FitsError(
-          'UNSUPPORTED',
-          'gzip-compressed FITS cannot be read by byte range (FITS-33): store it uncompressed',
-          this.path,
-        );
-      }
+      const { bytesRead } = await this.source.read(block, 0, BLOCK_SIZE, offset);
       if (bytesRead < BLOCK_SIZE) {
         if (index === 0 && offset === 0) {
           throw new FitsError(
             'NOT_FITS',
-            `file is ${this.size} bytes, shorter than one 2880-byte FITS block`,
+            `file holds ${bytesRead} bytes${this.gzipped ? ' once decompressed' : ''}, fewer than one 2880-byte FITS block`,
             this.path,
           );
         }
@@ -215,7 +243,7 @@ export class FitsFile {
     const dataBytes = elements * (Math.abs(bitpix) / 8);
     if (!Number.isSafeInteger(dataBytes)) throw bad('data size overflows');
     const end = dataStart + Math.ceil(dataBytes / BLOCK_SIZE) * BLOCK_SIZE;
-    if (dataStart + dataBytes > this.size) {
+    if (dataStart + dataBytes > this.logicalSize) {
       throw new FitsError(
         'TRUNCATED',
         `HDU ${index} needs ${dataBytes} data bytes from offset ${dataStart} but the file has ${this.size} bytes`,
@@ -238,7 +266,100 @@ export class FitsFile {
     };
     if (bitpix > 0 && (typeof blankValue === 'number' || typeof blankValue === 'bigint'))
       hdu.blank = BigInt(blankValue);
+    if (kind === 'BINTABLE' && header.get('ZIMAGE') === true) return this.tiledHdu(hdu);
     return hdu;
+  }
+
+  /** The image view of a tile-compressed HDU (FITS 4.0 §10.1: Z keywords are the image's). */
+  private tiledHdu(table: FitsHdu): FitsHdu {
+    let tiled: TiledImage;
+    try {
+      tiled = describeTiled(table.header, `HDU ${table.index}`);
+    } catch (err) {
+      if (err instanceof FitsError) throw new FitsError(err.code, err.message, this.path);
+      throw err;
+    }
+    const h = tiled.imageHeader;
+    const blank = h.get('BLANK');
+    const hdu: FitsHdu = {
+      ...table,
+      kind: 'IMAGE',
+      header: h,
+      bitpix: tiled.bitpix,
+      axes: tiled.axes,
+      bscale: h.number('BSCALE') ?? 1,
+      bzero: h.number('BZERO') ?? 0,
+      tiled,
+    };
+    delete hdu.blank;
+    if (tiled.bitpix > 0 && (typeof blank === 'number' || typeof blank === 'bigint'))
+      hdu.blank = BigInt(blank);
+    return hdu;
+  }
+
+  /**
+   * The stored values of a box of a tile-compressed image, as big-endian bytes of its BITPIX, in
+   * slabs along the box's highest non-degenerate axis cut at tile edges: only the tiles the box
+   * touches are read and decompressed, one slab of them at a time (memory: one slab).
+   */
+  private async *readTiledRuns(
+    hdu: FitsHdu,
+    box: readonly AxisRange[],
+  ): AsyncGenerator<{ run: DataRun; data: Buffer }> {
+    const t = hdu.tiled as TiledImage;
+    const naxis = t.axes.length;
+    const shape = box.map((r) => r.to - r.from + 1);
+    let k = naxis - 1;
+    while (k > 0 && shape[k] === 1) k--;
+    const ntiles = t.axes.map((n, i) => Math.ceil(n / t.tile[i]));
+    const slabPlane = shape.slice(0, k).reduce((a, b) => a * b, 1);
+    let outIndex = 0;
+    for (let from = box[k].from; from <= box[k].to; ) {
+      const to = Math.min(box[k].to, (Math.floor((from - 1) / t.tile[k]) + 1) * t.tile[k]);
+      const sb = box.map((r, i) => (i === k ? { from, to } : r));
+      const sshape = sb.map((r) => r.to - r.from + 1);
+      const values = new Float64Array(slabPlane * (to - from + 1));
+      let fileBytes = 0;
+      const t0 = sb.map((r, i) => Math.floor((r.from - 1) / t.tile[i]));
+      const t1 = sb.map((r, i) => Math.floor((r.to - 1) / t.tile[i]));
+      const ti = t0.slice();
+      for (;;) {
+        let index = 0;
+        for (let i = naxis - 1; i >= 0; i--) index = index * ntiles[i] + ti[i];
+        const row = await this.readBytes(hdu.dataStart + index * t.rowBytes, t.rowBytes);
+        let which: 'COMPRESSED_DATA' | 'GZIP_COMPRESSED_DATA' | 'UNCOMPRESSED_DATA' = 'COMPRESSED_DATA';
+        let slice = heapSlice(t, row, which);
+        for (const alt of ['GZIP_COMPRESSED_DATA', 'UNCOMPRESSED_DATA'] as const) {
+          if (slice && slice[1] > 0) break;
+          const s = heapSlice(t, row, alt);
+          if (s) {
+            slice = s;
+            which = alt;
+          }
+        }
+        if (!slice || slice[1] === 0)
+          throw new FitsError('BAD_HEADER', `HDU ${hdu.index}: tile ${index + 1} has no data`, this.path);
+        const bytes = await this.readBytes(hdu.dataStart + t.heapOffset + slice[0], slice[1]);
+        fileBytes += t.rowBytes + slice[1];
+        const start = ti.map((v, i) => v * t.tile[i]);
+        const size = start.map((s0, i) => Math.min(t.tile[i], t.axes[i] - s0));
+        const count = size.reduce((a, b) => a * b, 1);
+        const tile = decodeTile(t, index, row, bytes, which, count);
+        copyTile(tile, start, size, sb, sshape, values);
+        let i = 0;
+        for (; i < naxis; i++) {
+          if (++ti[i] <= t1[i]) break;
+          ti[i] = t0[i];
+        }
+        if (i === naxis) break;
+      }
+      yield {
+        run: { offset: -1, bytes: values.length * (Math.abs(t.bitpix) / 8), outIndex, fileBytes },
+        data: encodeStored(values, t.bitpix),
+      };
+      outIndex += values.length;
+      from = to + 1;
+    }
   }
 
   /** Reads raw bytes at an absolute offset, failing if the file is shorter. */
@@ -246,7 +367,7 @@ export class FitsFile {
     const buf = into ?? Buffer.allocUnsafe(bytes);
     let done = 0;
     while (done < bytes) {
-      const { bytesRead } = await this.handle.read(buf, done, bytes - done, offset + done);
+      const { bytesRead } = await this.source.read(buf, done, bytes - done, offset + done);
       if (bytesRead === 0)
         throw new FitsError('TRUNCATED', `unexpected end of file at offset ${offset + done}`, this.path);
       done += bytesRead;
@@ -264,6 +385,11 @@ export class FitsFile {
     box: readonly AxisRange[],
     options: ReadOptions = {},
   ): AsyncGenerator<{ run: DataRun; data: Buffer }> {
+    if (hdu.tiled) {
+      checkBox(hdu, box);
+      yield* this.readTiledRuns(hdu, box);
+      return;
+    }
     const maxRead = options.maxReadBytes ?? 8 * 1024 * 1024;
     for (const run of planRuns(hdu, box, maxRead)) {
       yield { run, data: await this.readBytes(run.offset, run.bytes) };
@@ -292,6 +418,37 @@ export class FitsFile {
       decodeInto(hdu, data, out, run.outIndex);
     }
     return out;
+  }
+}
+
+/** Copies the part of a decoded tile (0-based start, size) inside the slab box into the slab's values. */
+function copyTile(
+  tile: Float64Array,
+  start: readonly number[],
+  size: readonly number[],
+  sb: readonly AxisRange[],
+  sshape: readonly number[],
+  out: Float64Array,
+): void {
+  const n = size.length;
+  const lo = sb.map((r, i) => Math.max(r.from - 1, start[i]));
+  const hi = sb.map((r, i) => Math.min(r.to - 1, start[i] + size[i] - 1));
+  const p = lo.slice();
+  for (;;) {
+    let src = 0;
+    let dst = 0;
+    for (let i = n - 1; i >= 0; i--) {
+      src = src * size[i] + (p[i] - start[i]);
+      dst = dst * sshape[i] + (p[i] - (sb[i].from - 1));
+    }
+    const len = hi[0] - lo[0] + 1;
+    out.set(tile.subarray(src, src + len), dst);
+    let i = 1;
+    for (; i < n; i++) {
+      if (++p[i] <= hi[i]) break;
+      p[i] = lo[i];
+    }
+    if (i >= n) break;
   }
 }
 

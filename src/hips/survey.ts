@@ -5,7 +5,7 @@ import { Moc } from '../../sky/index.js';
 import { Wcs } from '../../sky/wcs/index.js';
 import { ANONYMOUS, withReadOnlyIdentity } from '../auth/index.js';
 import { lookupProducts } from '../datalink/index.js';
-import { type AxisRange, FitsFile, type FitsHdu, renderPreview } from '../fits/index.js';
+import { type AxisRange, FitsFile, type FitsHdu, productHdu, renderPreview } from '../fits/index.js';
 import { TILE_ORDER, TILE_WIDTH, tilePixelCentres } from './tiles.js';
 
 /** One public image the survey samples. */
@@ -20,6 +20,8 @@ interface SurveyImage {
   /** Pixel size, degrees. */
   readonly pixelDeg: number;
   readonly footprint: number[];
+  /** The product's HDU in the file (productHdu); 0, the primary, when absent. */
+  readonly hduIndex?: number;
   /** The footprint's cells at the survey order, set once the order is known. */
   moc?: Moc;
   /** DID, file, size and time: what a cached tile drawn from this image depends on. */
@@ -72,7 +74,7 @@ export async function loadSurvey(pool: pg.Pool): Promise<Survey | undefined> {
       continue;
     }
     try {
-      const hdu = file.primary;
+      const hdu = await productHdu(file);
       const wcs = Wcs.fromHeader(hdu.header);
       const cel = wcs.celestial;
       if (cel?.lng !== 0 || cel?.lat !== 1 || hdu.axes.length < 2) continue;
@@ -88,6 +90,7 @@ export async function loadSurvey(pool: pg.Pool): Promise<Survey | undefined> {
         extraAxes: hdu.axes.length - 2,
         pixelDeg: Math.sqrt(Math.abs(wcs.celestialDeterminant())),
         footprint: f.product.sRegion,
+        hduIndex: hdu.index,
       });
     } finally {
       await file.close();
@@ -200,7 +203,7 @@ export async function renderTile(
     let box: Float32Array | Float64Array;
     let hdu: FitsHdu;
     try {
-      hdu = file.primary;
+      hdu = im.hduIndex ? ((await file.hdu(im.hduIndex)) ?? file.primary) : file.primary;
       const range: AxisRange[] = [
         { from: x0, to: x1 },
         { from: y0, to: y1 },

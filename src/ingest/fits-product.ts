@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { angularDistanceDeg, HEALPIX_INDEX_ORDER, nestedIndex } from '../../sky/index.js';
 import { Wcs, WcsError } from '../../sky/wcs/index.js';
-import { FitsError, FitsFile, type FitsHdu, type FitsHeader } from '../fits/index.js';
+import { FitsError, FitsFile, type FitsHdu, type FitsHeader, productHdu } from '../fits/index.js';
 import { addBeamsTable, describeRadio } from './obscore-radio.js';
 import { DATALINK_ACCESS_FORMAT, formatPolStates, type ObsCoreRecord } from './obscore-record.js';
 
@@ -70,23 +70,6 @@ function observableUcd(bunit: string | undefined, polarised: boolean): string | 
   return ucd;
 }
 
-/** The first HDU holding an image with at least two axes. */
-async function imageHdu(file: FitsFile): Promise<FitsHdu> {
-  for (let i = 0; ; i++) {
-    const hdu = await file.hdu(i);
-    if (!hdu) break;
-    if ((hdu.kind === 'PRIMARY' || hdu.kind === 'IMAGE') && hdu.axes.length >= 2) return hdu;
-    if (hdu.kind === 'BINTABLE' && hdu.header.get('ZIMAGE') === true) {
-      throw new FitsError(
-        'UNSUPPORTED',
-        'tile-compressed images (ZIMAGE) are not supported (FITS-33)',
-        file.path,
-      );
-    }
-  }
-  throw new FitsError('UNSUPPORTED', 'no image HDU with two or more axes', file.path);
-}
-
 async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
@@ -125,7 +108,7 @@ export function orientFootprint(corners: [number, number][], centre: [number, nu
 export async function describeFitsProduct(path: string, opts: DescribeFitsOptions): Promise<ObsCoreRecord> {
   const file = await FitsFile.open(path, { maxHeaderBlocks: opts.maxHeaderBlocks ?? 1000 });
   try {
-    const hdu = await imageHdu(file);
+    const hdu = await productHdu(file); // multi-extension files: see productHdu
     const record = describeHdu(file, hdu, opts);
     record.radio = await addBeamsTable(file, record.radio);
     if (opts.sha256) record.file_sha256 = await sha256Of(path);
@@ -144,14 +127,10 @@ function describeHdu(file: FitsFile, hdu: FitsHdu, opts: DescribeFitsOptions): O
   const fail = (msg: string) => new FitsError('BAD_HEADER', msg, path);
   const wcs = Wcs.fromHeader(h);
   const cel = wcs.celestial;
-  if (!cel) throw fail('no celestial WCS (CTYPE RA---/DEC-- pair) in the header');
-  if (cel.lngType !== 'RA')
-    throw fail(`celestial axes are ${cel.lngType}/${cel.latType}; ObsCore needs ICRS RA/Dec`);
-  const frame = wcs.radesys ?? 'ICRS';
-  // FITS-43: FK5 J2000 differs from ICRS by < 0.1″, below any radio beam here; others are refused.
-  if (frame !== 'ICRS' && !(frame === 'FK5' && wcs.equinox === 2000)) {
-    throw fail(`celestial frame ${frame} ${wcs.equinox ?? ''} is not ICRS or FK5 J2000`);
-  }
+  if (!cel) throw fail('no celestial WCS (CTYPE RA---/DEC-- or GLON/GLAT pair) in the header');
+  // FITS-43: Galactic, FK4 and FK5 positions are rotated to ICRS (sky/wcs/frames.ts), so every
+  // ObsCore position below (s_ra, s_dec, s_region, healpix) is ICRS; other frames are refused.
+  if (!wcs.frame) throw fail(wcs.frameProblem ?? 'unknown celestial frame');
   const axisLen = (i: number) => hdu.axes[i] ?? 1;
   const nx = axisLen(cel.lng);
   const ny = axisLen(cel.lat);

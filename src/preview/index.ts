@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { Wcs } from '../../sky/wcs/index.js';
 import { ANONYMOUS } from '../auth/index.js';
 import { lookupProduct, type Product, sendRefusal } from '../datalink/index.js';
-import { FitsFile, renderPreview } from '../fits/index.js';
+import { FitsFile, productHdu, renderPreview } from '../fits/index.js';
 
 export interface PreviewLimits {
   /** Longest side of a preview, pixels (FITS-81). */
@@ -69,12 +69,7 @@ async function render(
   const file = await FitsFile.open(product.filePath);
   let png: Buffer;
   try {
-    let hdu = file.primary;
-    if (hdu.axes.length < 2) {
-      const image = (await file.hdus()).find((h) => h.kind === 'IMAGE' && h.axes.length >= 2);
-      if (!image) throw new Error(`${product.did} has no image HDU`);
-      hdu = image;
-    }
+    const hdu = await productHdu(file);
     let spectralAxis: number | undefined;
     try {
       spectralAxis = Wcs.fromHeader(hdu.header).spectral?.axis;

@@ -62,6 +62,19 @@ export async function streamCutout(
   sink: FitsSink,
   options: CutoutReadOptions = {},
 ): Promise<{ written: number; read: number }> {
+  if (hdu.tiled) {
+    // A tile-compressed image: only the tiles the box touches are read and decompressed, one
+    // slab of tiles at a time (src/fits readRawRuns), so I/O follows the cutout, not the file.
+    const writer = await FitsHduWriter.create(sink, cutoutCards(hdu, box, options.history));
+    let read = 0;
+    for await (const { run, data } of file.readRawRuns(hdu, box)) {
+      if (options.signal?.aborted) throw new Error('the cutout was stopped');
+      read += run.fileBytes ?? 0;
+      await writer.writeRaw(data);
+    }
+    await writer.finish();
+    return { written: writer.totalBytes, read };
+  }
   const maxRead = options.maxReadBytes ?? 4 * 1024 * 1024;
   const inFlight = Math.max(1, options.inFlight ?? 4);
   const reads = planReads(hdu, box, maxRead, options.maxGapBytes ?? 4096);

@@ -15,6 +15,7 @@ import {
   FitsFile,
   type FitsHdu,
   type FitsSink,
+  productHdu,
 } from '../fits/index.js';
 import { ParamError, POL_LABELS, parseCircle, parseInterval, parsePolygon, parsePos } from '../sia/index.js';
 import { planCutout, type SodaFilters } from './plan.js';
@@ -93,12 +94,14 @@ export function parseSodaParams(params: DaliParams): { id: string; filters: Soda
   }
 }
 
-/** The first HDU with an image array (the primary, or the first IMAGE extension). */
+/** The HDU a cutout cuts: the one ingest described (src/fits productHdu). */
 export async function imageHdu(file: FitsFile): Promise<FitsHdu> {
-  if (file.primary.axes.length >= 2) return file.primary;
-  const hdu = (await file.hdus()).find((h) => h.kind === 'IMAGE' && h.axes.length >= 2);
-  if (!hdu) throw new SodaError('Error', 'the dataset has no image to cut', 500);
-  return hdu;
+  try {
+    return await productHdu(file);
+  } catch (err) {
+    if (err instanceof FitsError) throw new SodaError('Error', 'the dataset has no image to cut', 500);
+    throw err;
+  }
 }
 
 /** A sink writing into an HTTP response with backpressure; fails once the client has gone. */

@@ -57,8 +57,13 @@ h = fits.getheader(path)
 w = WCS(h)
 c = w.celestial
 nx, ny = h['NAXIS1'], h['NAXIS2']
-centre = c.all_pix2world([[(nx + 1) / 2, (ny + 1) / 2]], 1)[0].tolist()
-corners = c.calc_footprint(center=False).tolist()
+from astropy.wcs.utils import pixel_to_skycoord
+def icrs(x, y):
+    s = pixel_to_skycoord(np.array(x) - 1, np.array(y) - 1, c, origin=0).icrs
+    return [[float(a), float(d)] for a, d in zip(s.ra.deg, s.dec.deg)]
+# ObsCore positions are ICRS (FK5 headers are rotated, FITS-43).
+centre = icrs([(nx + 1) / 2], [(ny + 1) / 2])[0]
+corners = icrs([0.5, nx + 0.5, nx + 0.5, 0.5], [0.5, 0.5, ny + 0.5, ny + 0.5])
 out = {'centre': centre, 'corners': corners}
 if w.wcs.spec >= 0:
     s = w.sub([w.wcs.spec + 1])
@@ -249,8 +254,8 @@ print('null')
     await expect(describeFitsProduct(truncated, opts)).rejects.toMatchObject({ code: 'TRUNCATED' });
 
     const noWcs = join(dir, 'nowcs.fits');
-    const galactic = join(dir, 'gal.fits');
-    const fk4 = join(dir, 'fk4.fits');
+    const ecliptic = join(dir, 'ecl.fits');
+    const gappt = join(dir, 'gappt.fits');
     const zpn = join(dir, 'zpn.fits');
     runPython(
       `
@@ -264,16 +269,18 @@ def cel(t1, t2, extra):
     h['CTYPE1'] = t1; h['CTYPE2'] = t2; h['CDELT1'] = -0.01; h['CDELT2'] = 0.01
     for k, v in extra: h[k] = v
     return h
-fits.PrimaryHDU(d, header=cel('GLON-TAN', 'GLAT-TAN', [])).writeto(a[1])
-fits.PrimaryHDU(d, header=cel('RA---TAN', 'DEC--TAN', [('RADESYS', 'FK4'), ('EQUINOX', 1950.0)])).writeto(a[2])
+fits.PrimaryHDU(d, header=cel('ELON-TAN', 'ELAT-TAN', [])).writeto(a[1])
+fits.PrimaryHDU(d, header=cel('RA---TAN', 'DEC--TAN', [('RADESYS', 'GAPPT'), ('MJD-OBS', 60000.0)])).writeto(a[2])
 fits.PrimaryHDU(d, header=cel('RA---ZPN', 'DEC--ZPN', [])).writeto(a[3])
 print('null')
 `,
-      [noWcs, galactic, fk4, zpn],
+      [noWcs, ecliptic, gappt, zpn],
     );
     await expect(describeFitsProduct(noWcs, opts)).rejects.toThrow(/no celestial WCS/);
-    await expect(describeFitsProduct(galactic, opts)).rejects.toThrow(/GLON/);
-    await expect(describeFitsProduct(fk4, opts)).rejects.toThrow(/FK4/);
+    // Frames with no rotation to ICRS here are refused naming the keyword (Galactic, FK4 and FK5
+    // are converted: test/ingest-fits/frames.test.ts).
+    await expect(describeFitsProduct(ecliptic, opts)).rejects.toThrow(/CTYPE ELON\/ELAT/);
+    await expect(describeFitsProduct(gappt, opts)).rejects.toThrow(/RADESYS GAPPT/);
     const err = await describeFitsProduct(zpn, opts).catch((e) => e);
     expect(err).toBeInstanceOf(FitsError);
     expect(err.code).toBe('BAD_HEADER');
@@ -289,6 +296,7 @@ print('null')
 `,
       tiled,
     );
-    await expect(describeFitsProduct(tiled, opts)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    // A tile-compressed image is read (test/fits/tiled.test.ts); this one has no WCS.
+    await expect(describeFitsProduct(tiled, opts)).rejects.toThrow(/no celestial WCS/);
   });
 });
