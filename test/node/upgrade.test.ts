@@ -129,7 +129,17 @@ describe.each(fixtures)('upgrade from the schema of $commit with data in place',
     expect(after.code, after.out).toBe(0);
     const token = await aliceToken((a) => runVonode(BIN, { ...env, PORT: String(port) }, a));
     const now = await nodeSnapshot(node.url, token, fixture.facts);
-    for (const [name, answer] of Object.entries(fixture.snapshot)) expect(now[name], name).toBe(answer);
+    for (const [name, answer] of Object.entries(fixture.snapshot)) {
+      // A newer migration may add a built-in table (ivoa.obscore_radio): every table the old
+      // node listed is still listed, the rest of each answer is the same.
+      if (name === 'tables') {
+        const listed = new Set(now[name]?.split(/\r?\n/));
+        expect(
+          answer.split(/\r?\n/).filter((l) => !listed.has(l)),
+          name,
+        ).toEqual([]);
+      } else expect(now[name], name).toBe(answer);
+    }
     await node.stop();
     node = undefined;
   }, 300_000);

@@ -85,7 +85,10 @@ describe('RESPONSEFORMAT=parquet on /tap/sync and /tap/async (DALI-17..19)', () 
           `SELECT decode(value) FROM parquet_kv_metadata('${file}') WHERE decode(key) = '${VOPARQUET_CONTENT_KEY}'`,
         );
         const meta = await readAll(String(kv.getRows()[0][0]));
-        const strip = ({ datatype: _d, xtype: _x, arraysize: _a, ID: _i, ...rest }: ReadField) => rest;
+        // The BINARY2 result's position FIELDs ref the COOSYS of its MIVOT annotation, which
+        // the footer VOTable (no MIVOT) does not carry.
+        const strip = ({ datatype: _d, xtype: _x, arraysize: _a, ID: _i, ref: _r, ...rest }: ReadField) =>
+          rest;
         expect(meta.fields.map(strip)).toEqual(want.fields.map(strip));
       }
     }, 60_000);
