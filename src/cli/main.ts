@@ -83,14 +83,31 @@ async function serve(): Promise<number> {
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      say(`${signal}: finishing requests in hand, then stopping`);
-      node.close().then(
-        () => resolve(0),
-        (err) => {
-          say(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+      say(`${signal}: draining for at most ${config.drainSeconds} s (VONODE_DRAIN_SECONDS)`);
+      // Orchestrators kill a pod after their grace period: whatever hangs, exit within it.
+      const hard = setTimeout(
+        () => {
+          say(`shutdown did not finish within ${config.drainSeconds} s; exiting`);
           resolve(1);
         },
+        config.drainSeconds * 1000 + 2000,
       );
+      hard.unref();
+      node
+        .drain(Math.max(1, config.drainSeconds - 1)) // a second is kept for closing the database
+        .then((r) => {
+          say(
+            `drained in ${r.seconds.toFixed(1)} s: ${r.inFlightAtStart} responses in progress at ${signal}, ${r.cut} cut with QUERY_STATUS ERROR, ${r.forced} connections closed by force; async jobs handed back to the queue`,
+          );
+          return node.close();
+        })
+        .then(
+          () => resolve(0),
+          (err) => {
+            say(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+            resolve(1);
+          },
+        );
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
