@@ -4,12 +4,14 @@ import { startNode } from '../node.js';
 import { webAssets } from '../web/index.js';
 import { runDescribeCommand } from './describe.js';
 import { runIngestCommand, runProductsCommand, runRetractCommand } from './ingest.js';
+import { runInitDbCommand } from './init-db.js';
 import { runPublishCommand, runTablesCommand, runUnpublishCommand } from './publish.js';
 
 const USAGE = `usage: vonode <command>
 
 commands:
   serve            start the node (default); demo data is generated on first start
+  init-db          prepare the PostgreSQL at DATABASE_URL (roles, migrations) and exit
   ingest PATH...   register FITS images and cubes in ivoa.obscore, also while the node
                    runs (vonode ingest --help)
   products         list the products: DID, collection, size, rights, file
@@ -32,6 +34,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'serve':
         return await serve();
+      case 'init-db':
+        return await runInitDbCommand(argv.slice(1));
       case 'ingest':
         return await runIngestCommand(argv.slice(1));
       case 'products':
