@@ -47,11 +47,11 @@ def smoke(url):
     check("pyvo table listing", "demo.sources" in names and "tap_schema.tables" in [n.lower() for n in names], f"{len(names)} tables")
 
 
-# Rows of stream i: from 1,000 to about 450,000 (3.5 million in all), so that some finish during the drain
+# Rows of stream i: from 2,000 to about 1.9 million (12 million in all), so that some finish during the drain
 # and the largest are cut by it.
 STREAMS = 50
 JOBS = 20
-ROWS = [int(1000 * 1.13**i) for i in range(STREAMS)]
+ROWS = [int(2000 * 1.15**i) for i in range(STREAMS)]
 STATUS = re.compile(rb'<INFO name="QUERY_STATUS" value="(\w+)"(?:/>|>([^<]*)</INFO>)')
 JOB_QUERY = (
     "SELECT COUNT(*) AS n FROM demo.sources AS a, demo.sources AS b "
@@ -164,14 +164,13 @@ def load(url, container, drain, out):
     while time.time() < deadline and not any(s.started() for s in streams):
         time.sleep(0.05)
     started = sum(1 for s in streams if s.is_alive())
-    executing = sum(1 for i in ids if phase_of(url, i) == "EXECUTING")
     t0 = time.time()
     code = terminate(container)
     print(f"load: SIGTERM sent, node gone after {time.time() - t0:.1f} s", flush=True)
     exited = time.time() - t0
     for s in streams:
         s.join(60)
-    print(f"load: {started} of {STREAMS} streams running and {executing} of {JOBS} jobs executing at SIGTERM")
+    print(f"load: {started} of {STREAMS} streams running at SIGTERM (the node's count follows)")
     check("the node exits 0 after SIGTERM", code == "0", f"exit code {code}")
     # The drain is bounded by the node's own timers; podman's stop and wait add a little.
     check(
