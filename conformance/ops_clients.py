@@ -180,12 +180,17 @@ def load(url, container, drain, out):
     )
     counts = {"completed": 0, "cut": 0, "refused": 0}
     bad = []
+    reasons = set()
     for s in streams:
         kind, detail = judge(s)
         if kind is None:
             bad.append(f"stream {s.i} ({ROWS[s.i]} rows): {detail}")
         else:
             counts[kind] += 1
+            if kind != "completed":
+                reasons.add(detail.split(": ", 1)[-1])
+    for r in sorted(reasons):
+        print(f"  ended early: {r}")
     for b in bad[:10]:
         print(f"  malformed: {b}")
     check(

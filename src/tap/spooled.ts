@@ -55,6 +55,8 @@ export class SyncGate {
   /** The aborts of the queries in progress, for a shutdown that must end them (cut). */
   private readonly watched = new Set<AbortController>();
   private closing = false;
+  /** Set by cut(): a query reaching its response after it ends at once too. */
+  private cutting = false;
 
   constructor(
     readonly limits: SyncLimits,
@@ -140,7 +142,7 @@ export class SyncGate {
         if (released) return;
         watchedAbort = abort;
         this.watched.add(abort);
-        if (this.closing) abort.abort('shutdown');
+        if (this.cutting) abort.abort('shutdown');
       },
       release: () => {
         doneProducing();
@@ -163,6 +165,7 @@ export class SyncGate {
    */
   cut(): number {
     this.closing = true;
+    this.cutting = true;
     const n = this.watched.size;
     for (const abort of this.watched) abort.abort('shutdown');
     return n;
