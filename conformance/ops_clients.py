@@ -52,6 +52,14 @@ def smoke(url):
 STREAMS = 50
 JOBS = 20
 ROWS = [int(2000 * 1.13**i) for i in range(STREAMS)]
+# The last SLOW streams scan all 400 million pairs of the demo table for the few that match,
+# sending rows as they are found: they outlast any drain on any machine, so the cut is
+# always exercised, whatever the speed of the others.
+SLOW = 3
+SLOW_QUERY = (
+    "SELECT a.source_id, b.source_id AS other FROM demo.sources AS a, demo.sources AS b "
+    "WHERE a.ra - b.ra BETWEEN 0 AND 0.00001"
+)
 STATUS = re.compile(rb'<INFO name="QUERY_STATUS" value="(\w+)"(?:/>|>([^<]*)</INFO>)')
 JOB_QUERY = (
     "SELECT COUNT(*) AS n FROM demo.sources AS a, demo.sources AS b "
@@ -91,6 +99,8 @@ class Stream(threading.Thread):
     def run(self):
         fmt = "votable/td" if self.i % 10 == 0 else "votable"
         q = f"SELECT TOP {ROWS[self.i]} a.source_id, a.ra, b.dec FROM demo.sources AS a, demo.sources AS b"
+        if self.i >= STREAMS - SLOW:
+            q = SLOW_QUERY
         r = subprocess.run(
             ["curl", "-sS", "-o", self.path, "-D", self.head, "-w", "%{http_code}", "--max-time", "600",
              "-d", "LANG=ADQL", "--data-urlencode", f"QUERY={q}", "-d", "MAXREC=10000000",
@@ -115,14 +125,15 @@ def judge(stream):
         return None, f"not a VOTable: {e}"
     # astropy's parser (expat) has checked the document is well-formed; the statuses lead
     # and close the results RESOURCE (DALI-44, DALI-46).
-    ends = stream.body[:8192] + b" " + stream.body[-8192:]
+    body = stream.body
+    ends = body if len(body) <= 16384 else body[:8192] + b" " + body[-8192:]
     infos = STATUS.findall(ends)
     statuses = [i[0].decode() for i in infos]
     tables = votable.get_first_table() if stream.status == 200 else None
     rows = len(tables.array) if tables is not None else 0
     if stream.status == 200 and statuses[-1:] == ["ERROR"]:
         return "cut", f"{rows} rows then ERROR: {infos[-1][1].decode().strip()[:60]}"
-    if stream.status == 200 and rows == ROWS[stream.i] and "ERROR" not in statuses:
+    if stream.status == 200 and "ERROR" not in statuses and (rows == ROWS[stream.i] or stream.i >= STREAMS - SLOW):
         return "completed", f"{rows} rows"
     if stream.status != 200 and statuses == ["ERROR"]:
         return "refused", infos[0][1].decode().strip()[:60]
@@ -199,7 +210,12 @@ def load(url, container, drain, out):
         f"{counts['completed']} completed, {counts['cut']} cut with QUERY_STATUS ERROR, "
         f"{counts['refused']} refused with an error document, {len(bad)} malformed",
     )
-    check("some streams were cut cleanly, so the drain was under load", counts["cut"] > 0, f"{counts['cut']} cut")
+    early = counts["cut"] + counts["refused"]
+    check(
+        "the drain ended some streams early, each as a document (the slow ones always)",
+        early >= SLOW,
+        f"{counts['cut']} cut after their rows, {counts['refused']} ended before their first row",
+    )
 
 
 def jobs(url, ids_file):
