@@ -26,6 +26,7 @@ import { registerDataLink } from './datalink/index.js';
 import { ServiceBusy } from './db/acquire.js';
 import type { DatabaseHealth } from './db/health.js';
 import { answerOutagesWith503 } from './db/outage.js';
+import type { DrainControl } from './drain.js';
 import {
   findNul,
   malformedBodyMessage,
@@ -58,6 +59,7 @@ import {
   userTableSettings,
 } from './usertables/index.js';
 import { FileResultStore, JobFiles, UwsService, uwsRoutes } from './uws/index.js';
+import { refuseWhileDraining, registerProbes } from './vosi/probes.js';
 import { type HealthState, registerVosi } from './vosi/routes.js';
 import { registerWeb } from './web/index.js';
 
@@ -72,6 +74,8 @@ export interface AppOptions {
   readonly database?: DatabaseHealth;
   /** The published tables; by default the declarations in code (src/tap/tables). */
   readonly catalogues?: CatalogueSource;
+  /** Filled with the parts a shutdown drains (src/drain.ts): sync results, UWS jobs. */
+  readonly drain?: DrainControl;
 }
 
 /**
@@ -90,6 +94,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     rewriteUrl: rewriteLoginUrl,
   });
   if (opts.database) answerOutagesWith503(app, opts.database);
+  // Liveness and readiness for orchestrators, answered before any other hook (issue 23).
+  registerProbes(app, opts.health);
+  if (opts.drain) refuseWhileDraining(app, opts.drain, isDaliPath);
   // taplint (W-CAP-SVR0) and operators like to know what answered.
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('Server', SERVER_NAME);
@@ -160,6 +167,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerPermissions(app, { pool: opts.pool, catalogues });
   // One gate for /tap/sync and /scs/query: their caps count together.
   const syncGate = new SyncGate(opts.config.sync, join(opts.config.dataDir, 'spool'));
+  opts.drain?.add({
+    inFlight: () => syncGate.inProgress,
+    refuseNew: () => syncGate.refuseNew(),
+    cut: () => syncGate.cut(),
+  });
   registerTapSync(app, {
     gate: syncGate,
     pool: opts.pool,
@@ -260,9 +272,14 @@ async function registerTapAsync(
     logger: app.log,
   });
   await service.start();
-  app.addHook('onClose', async () => {
-    await service.stop();
-  });
+  // A drain hands the jobs back at once; closing the app later finds them handed back.
+  let stopped: Promise<void> | undefined;
+  const stopJobs = () => {
+    stopped ??= service.stop();
+    return stopped;
+  };
+  opts.drain?.add({ inFlight: () => 0, handBack: stopJobs });
+  app.addHook('onClose', stopJobs);
   await app.register(uwsRoutes, {
     prefix: '/tap/async',
     service,

@@ -8,6 +8,7 @@ import {
 } from './catalogue/index.js';
 import { type Config, ConfigError } from './config/index.js';
 import { type Database, openDatabase } from './db/index.js';
+import { DrainControl, type DrainReport, drain } from './drain.js';
 import { ensureDemoData } from './ingest/demo.js';
 import { cleanupPublishing } from './publish/index.js';
 import type { HealthState } from './vosi/routes.js';
@@ -19,6 +20,12 @@ export interface RunningNode {
   readonly url: string;
   /** What the node publishes, as it serves it (live from the database unless given). */
   readonly catalogues: CatalogueSource;
+  /**
+   * Graceful stop for SIGTERM (issue 23): refuses new connections, hands async jobs back to
+   * the queue, lets sync responses finish, cuts those still running near the end of
+   * `seconds` (each closes with QUERY_STATUS ERROR). Call close() after it.
+   */
+  drain(seconds: number): Promise<DrainReport>;
   close(): Promise<void>;
 }
 
@@ -39,6 +46,7 @@ export async function startNode(
     settings: { 'vonode.base_url': config.baseUrl },
   });
   const health: HealthState = { upSince: new Date(), draining: false, database: db.health };
+  const drainControl = new DrainControl();
   let app: FastifyInstance | undefined;
   let live: LiveCatalogue | undefined;
   try {
@@ -69,6 +77,7 @@ export async function startNode(
       health,
       logLevel: config.logLevel,
       database: db.health,
+      drain: drainControl,
       ...(catalogues ? { catalogues } : {}),
     });
     try {
@@ -112,6 +121,10 @@ export async function startNode(
     db,
     url: `http://127.0.0.1:${port}`,
     catalogues: served,
+    drain(seconds) {
+      health.draining = true;
+      return drain(running.server, drainControl, seconds, log);
+    },
     close() {
       closing ??= (async () => {
         health.draining = true;

@@ -5,6 +5,7 @@ import { webAssets } from '../web/index.js';
 import { runBackupCommand, runRestoreCommand } from './backup.js';
 import { runDescribeCommand } from './describe.js';
 import { runIngestCommand, runProductsCommand, runRetractCommand } from './ingest.js';
+import { runInitDbCommand } from './init-db.js';
 import { runMigrateCommand } from './migrate.js';
 import { runPublishCommand, runTablesCommand, runUnpublishCommand } from './publish.js';
 
@@ -12,6 +13,7 @@ const USAGE = `usage: vonode <command>
 
 commands:
   serve            start the node (default); demo data is generated on first start
+  init-db          prepare the PostgreSQL at DATABASE_URL (roles, migrations) and exit
   ingest PATH...   register FITS images and cubes in ivoa.obscore, also while the node
                    runs (vonode ingest --help)
   products         list the products: DID, collection, size, rights, file
@@ -39,6 +41,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'serve':
         return await serve();
+      case 'init-db':
+        return await runInitDbCommand(argv.slice(1));
       case 'ingest':
         return await runIngestCommand(argv.slice(1));
       case 'products':
@@ -96,14 +100,31 @@ async function serve(): Promise<number> {
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      say(`${signal}: finishing requests in hand, then stopping`);
-      node.close().then(
-        () => resolve(0),
-        (err) => {
-          say(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+      say(`${signal}: draining for at most ${config.drainSeconds} s (VONODE_DRAIN_SECONDS)`);
+      // Orchestrators kill a pod after their grace period: whatever hangs, exit within it.
+      const hard = setTimeout(
+        () => {
+          say(`shutdown did not finish within ${config.drainSeconds} s; exiting`);
           resolve(1);
         },
+        config.drainSeconds * 1000 + 2000,
       );
+      hard.unref();
+      node
+        .drain(Math.max(1, config.drainSeconds - 1)) // a second is kept for closing the database
+        .then((r) => {
+          say(
+            `drained in ${r.seconds.toFixed(1)} s: ${r.inFlightAtStart} responses in progress at ${signal}, ${r.cut} cut with QUERY_STATUS ERROR, ${r.forced} connections closed by force; async jobs handed back to the queue`,
+          );
+          return node.close();
+        })
+        .then(
+          () => resolve(0),
+          (err) => {
+            say(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+            resolve(1);
+          },
+        );
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -30,6 +30,8 @@ export interface Config {
   readonly dbPoolSize: number;
   /** Seconds a request waits for a pooled connection before it is answered 503 with Retry-After. */
   readonly dbAcquireTimeoutSeconds: number;
+  /** Seconds a SIGTERM gives responses in progress before the node exits (issue 23). */
+  readonly drainSeconds: number;
   /** How synchronous results (/tap/sync, /scs/query) are held and handed to clients. */
   readonly sync: SyncLimits;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -235,6 +237,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     meaning: 'default and most seconds a job is kept',
     default: '604800,2592000',
   },
+  {
+    name: 'VONODE_DRAIN_SECONDS',
+    meaning:
+      'on SIGTERM: seconds to finish responses in progress (the rest end with QUERY_STATUS ERROR) before exiting; async jobs go back to the queue at once',
+    default: '25',
+  },
   { name: 'VONODE_UWS_CONCURRENCY', meaning: 'async jobs this process runs at once', default: '4' },
   {
     name: 'VONODE_UWS_OWNER_CONCURRENCY',
@@ -325,6 +333,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
     defaultSchema: parseDefaultSchema(env.VONODE_DEFAULT_SCHEMA, demoRows > 0),
     dbPoolSize,
     dbAcquireTimeoutSeconds: integer(env, 'VONODE_DB_ACQUIRE_TIMEOUT', 5, 1, 600),
+    drainSeconds: integer(env, 'VONODE_DRAIN_SECONDS', 25, 1, 3600),
     sync: syncSettings(env),
     logLevel: level,
     env,

@@ -91,6 +91,7 @@ export function registerScs(app: FastifyInstance, deps: ScsDeps): void {
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) abort.abort('client-gone');
       });
+      ticket.watch(abort);
       // SCS-07: SR=0 asks for the columns alone; the query is compiled (so valid) but not run.
       const maxrec = cone.sr === 0 ? 0 : cone.maxrec;
       await ticket.startProducing(abort.signal);
@@ -154,7 +155,8 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown) {
     reply.header('Retry-After', String(err.retryAfterSeconds));
   } else if (err instanceof QueryStopped) {
     if (err.reason === 'client-gone') return reply;
-    status = err.reason === 'timeout' ? 503 : 500;
+    status = err.reason === 'timeout' || err.reason === 'shutdown' ? 503 : 500;
+    if (err.reason === 'shutdown') reply.header('Retry-After', String(SYNC_RETRY_AFTER_SECONDS));
     message = err.message;
   } else if (err instanceof AdqlError) {
     // The cone is built here from checked numbers: a compile error is the service's fault.

@@ -8,7 +8,7 @@ import { controlPoolOf } from '../db/acquire.js';
 import { openCopy, type StatusSpool } from './copy.js';
 
 /** Why a running query was stopped before its end. */
-export type StopReason = 'timeout' | 'client-gone' | 'aborted' | 'spool-full';
+export type StopReason = 'timeout' | 'client-gone' | 'aborted' | 'spool-full' | 'shutdown';
 
 export class QueryStopped extends Error {
   constructor(
@@ -104,7 +104,7 @@ export async function executeQuery(
   const timer = setTimeout(() => cancelBackend('timeout'), timeoutMs);
   const onAbort = () => {
     const why = opts.signal?.reason;
-    cancelBackend(why === 'client-gone' || why === 'spool-full' ? why : 'aborted');
+    cancelBackend(why === 'client-gone' || why === 'spool-full' || why === 'shutdown' ? why : 'aborted');
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -163,6 +163,12 @@ export async function executeQuery(
         stop,
         'the result is larger than this node holds for synchronous clients (VONODE_SYNC_SPOOL_DISK); ' +
           'the rows before this point were sent; ask for fewer rows (MAXREC) or run the query as an asynchronous job (/tap/async)',
+      );
+    // DALI-46: the rows sent stay and QUERY_STATUS ERROR follows them, saying why (issue 23).
+    if (stop === 'shutdown')
+      return new QueryStopped(
+        stop,
+        'the service is shutting down: the rows before this point were sent; run the query again, or as an asynchronous job (/tap/async), which is handed to another process',
       );
     if (stop)
       return new QueryStopped(

@@ -16,6 +16,11 @@ export interface SyncTicket {
   startProducing(signal: AbortSignal): Promise<void>;
   /** Gives the production place back (idempotent). */
   doneProducing(): void;
+  /**
+   * The request's abort: a shutdown that runs out of drain time aborts it with 'shutdown', so its
+   * query stops and its response ends as a well-formed document (issue 23).
+   */
+  watch(abort: AbortController): void;
   release(): void;
 }
 
@@ -47,6 +52,11 @@ export class SyncGate {
   /** Results being produced now, and the tickets waiting for a place to produce theirs. */
   private producing = 0;
   private readonly producers: Array<() => void> = [];
+  /** The aborts of the queries in progress, for a shutdown that must end them (cut). */
+  private readonly watched = new Set<AbortController>();
+  private closing = false;
+  /** Set by cut(): a query reaching its response after it ends at once too. */
+  private cutting = false;
 
   constructor(
     readonly limits: SyncLimits,
@@ -77,6 +87,7 @@ export class SyncGate {
    * The client is the token's subject when signed in, else the remote address.
    */
   admit(request: FastifyRequest): SyncTicket | string {
+    if (this.closing) return 'the service is shutting down; try again shortly (another instance may answer)';
     const key = request.identity?.sub ? `sub:${request.identity.sub}` : `ip:${request.ip}`;
     const mine = this.perClient.get(key) ?? 0;
     if (this.total >= this.limits.maxConcurrent)
@@ -86,6 +97,7 @@ export class SyncGate {
     this.total++;
     this.perClient.set(key, mine + 1);
     let released = false;
+    let watchedAbort: AbortController | undefined;
     let producing: 'no' | 'waiting' | 'yes' | 'done' = 'no';
     const doneProducing = () => {
       if (producing !== 'yes') return;
@@ -106,7 +118,14 @@ export class SyncGate {
             const i = this.producers.indexOf(wake);
             if (i >= 0) this.producers.splice(i, 1);
             producing = 'done';
-            reject(new QueryStopped('client-gone', 'the client left before its query could start'));
+            reject(
+              signal.reason === 'shutdown'
+                ? new QueryStopped(
+                    'shutdown',
+                    'the service is shutting down before this query could start; run it again',
+                  )
+                : new QueryStopped('client-gone', 'the client left before its query could start'),
+            );
           };
           const wake = () => {
             signal.removeEventListener('abort', onAbort);
@@ -119,16 +138,42 @@ export class SyncGate {
         });
       },
       doneProducing,
+      watch: (abort) => {
+        if (released) return;
+        watchedAbort = abort;
+        this.watched.add(abort);
+        if (this.cutting) abort.abort('shutdown');
+      },
       release: () => {
         doneProducing();
         if (released) return;
         released = true;
+        if (watchedAbort) this.watched.delete(watchedAbort);
         this.total--;
         const n = (this.perClient.get(key) ?? 1) - 1;
         if (n > 0) this.perClient.set(key, n);
         else this.perClient.delete(key);
       },
     };
+  }
+
+  /**
+   * Shutdown (issue 23): no new query is admitted, and every query in progress is aborted with
+   * 'shutdown': its rows so far stay and QUERY_STATUS ERROR closes the document (DALI-46);
+   * one still waiting to start gets a 503 error document. Responses then end at the client's
+   * pace from their spools.
+   */
+  cut(): number {
+    this.closing = true;
+    this.cutting = true;
+    const n = this.watched.size;
+    for (const abort of this.watched) abort.abort('shutdown');
+    return n;
+  }
+
+  /** New queries are refused from now on (shutdown): those in progress run on. */
+  refuseNew(): void {
+    this.closing = true;
   }
 
   /** A production place is free: the next waiting ticket takes it, else it is counted free. */
@@ -145,6 +190,7 @@ export class SyncGate {
   send(s: SpooledSend): FastifyReply {
     const { reply } = s;
     const res = reply.raw;
+    s.ticket.watch(s.abort);
     const spool = new ResultSpool(this.budget, this.limits.spoolMemoryBytes);
     let over = false;
     let pulled = 0;

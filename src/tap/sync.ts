@@ -49,6 +49,7 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) abort.abort('client-gone');
       });
+      ticket.watch(abort);
       const req = tap;
       const identity = request.identity ?? ANONYMOUS;
       const catalogue = opts.catalogues.view(identity).adql;
@@ -158,7 +159,8 @@ function sendError(
     infos.push(...adqlErrorInfos(err));
   } else if (err instanceof QueryStopped) {
     if (err.reason === 'client-gone') return reply;
-    status = err.reason === 'timeout' ? 503 : 500;
+    status = err.reason === 'timeout' || err.reason === 'shutdown' ? 503 : 500;
+    if (err.reason === 'shutdown') reply.header('Retry-After', String(SYNC_RETRY_AFTER_SECONDS));
     message = err.message;
   } else if (isMultipartLimit(err)) {
     status = 413;
