@@ -146,6 +146,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
   },
   { name: 'VONODE_TAP_SYNC_TIMEOUT', meaning: 'seconds a /tap/sync query may run', default: '300' },
   {
+    name: 'VONODE_MIVOT',
+    meaning:
+      'on: TAP VOTable results with a main position carry a MIVOT annotation (a RESOURCE type="meta" before the TABLE, which STILTS 3.4 and older read as the result and then find no TABLE)',
+    default: 'off',
+  },
+  {
     name: 'VONODE_PARQUET_ROW_GROUP_ROWS',
     meaning:
       'rows per row group of a Parquet result (memory per result grows with it; a group also ends at 64 MiB)',
@@ -342,6 +348,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       maxrecHard,
       syncTimeoutSeconds: integer(env, 'VONODE_TAP_SYNC_TIMEOUT', 300, 1, 86_400),
       parquetRowGroupRows: integer(env, 'VONODE_PARQUET_ROW_GROUP_ROWS', 100_000, 1000, 10_000_000),
+      mivot: flag(env, 'VONODE_MIVOT', false),
       asyncDurationDefault: durationDefault,
       asyncDurationHard: durationHard,
       retentionDefault,

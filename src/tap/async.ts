@@ -236,7 +236,7 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
           copy: result.copy,
           leadingStatus: result.leadingStatus,
           trailingStatus: result.trailingStatus,
-          ...resultAnnotations(result, tap.format.format, opts.baseUrl),
+          ...resultAnnotations(result, tap.format.format, opts.baseUrl, opts.limits.mivot),
           infos: [
             { name: 'standardID', value: 'ivo://ivoa.net/std/TAP' },
             { name: 'QUERY', value: tap.query },

@@ -14,6 +14,8 @@ export interface TapLimits {
   readonly uploadMaxRows: number;
   /** Rows per Parquet row group: what one Parquet result holds in memory at a time. */
   readonly parquetRowGroupRows?: number;
+  /** MIVOT annotations in VOTable results (VONODE_MIVOT). */
+  readonly mivot?: boolean;
 }
 
 export interface LanguageFeatureSet {

@@ -81,7 +81,7 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
           copy: result.copy,
           leadingStatus: result.leadingStatus,
           trailingStatus: result.trailingStatus,
-          ...resultAnnotations(result, req.format.format, opts.baseUrl),
+          ...resultAnnotations(result, req.format.format, opts.baseUrl, opts.limits.mivot),
           infos: requestInfos(req),
         },
         { parquetRowGroupRows: opts.limits.parquetRowGroupRows },

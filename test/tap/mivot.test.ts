@@ -10,7 +10,7 @@ import { tempDir, writeTemp } from '../votable/helpers.js';
 let node: Awaited<ReturnType<typeof startTestNode>>;
 
 beforeAll(async () => {
-  node = await startTestNode();
+  node = await startTestNode({ VONODE_MIVOT: 'on' });
 }, 120000);
 
 afterAll(async () => {
@@ -149,5 +149,21 @@ describe('published tables', () => {
     const json = await sync('SELECT TOP 3 ra, dec FROM demo.sources', 'json');
     expect(json).not.toContain('VODML');
     expect(JSON.parse(json).metadata.map((m: { name: string }) => m.name)).toEqual(['ra', 'dec']);
+  }, 60000);
+
+  test('off unless the site switches it on (VONODE_MIVOT): the same query on a default node has no block', async () => {
+    const plain = await startTestNode();
+    try {
+      const res = await fetch(
+        `${plain.url}/tap/sync?LANG=ADQL&RESPONSEFORMAT=votable/td&QUERY=${encodeURIComponent('SELECT TOP 3 source_id, ra, dec FROM demo.sources')}`,
+      );
+      const doc = await res.text();
+      expect(res.status).toBe(200);
+      expect(doc).toContain('<TABLE');
+      expect(doc).not.toContain('VODML');
+      expect(doc).not.toContain('type="meta"');
+    } finally {
+      await plain.stop();
+    }
   }, 60000);
 });
