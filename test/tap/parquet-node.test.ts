@@ -63,7 +63,7 @@ describe('RESPONSEFORMAT=parquet on /tap/sync and /tap/async (DALI-17..19)', () 
   const queries = [
     'SELECT TOP 300 * FROM demo.sources ORDER BY source_id',
     'SELECT * FROM ivoa.obscore ORDER BY obs_publisher_did',
-    'SELECT * FROM tap_schema.columns ORDER BY table_name, column_name',
+    "SELECT * FROM tap_schema.columns WHERE table_name IN ('demo.sources', 'ivoa.obscore') ORDER BY table_name, column_name",
   ];
   for (const query of queries) {
     it(`${query}: same values as the BINARY2 result, read by DuckDB`, async () => {
