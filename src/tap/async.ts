@@ -31,6 +31,11 @@ import { loadUpload, type UploadLimits, UploadSpool, usesStoredUploadScheme } fr
  * never set it: parseTapJobParameters drops any value they send.
  */
 const GROUPS_PARAM = 'VONODE_OWNER_GROUPS';
+/**
+ * Whether the result carries a MIVOT annotation, decided by the node that accepts the job
+ * (VONODE_MIVOT), not by whichever process of the shared queue runs it.
+ */
+const MIVOT_PARAM = 'VONODE_MIVOT';
 /** Inline uploads of an async job are kept on disk under this scheme until the job runs. */
 const STORED_UPLOAD = 'vonode-upload:';
 
@@ -77,7 +82,7 @@ export function tapJobParameters(opts: TapAsyncOptions) {
   return async (request: FastifyRequest, job: { readonly id: string }): Promise<JobParameter[]> => {
     const out: JobParameter[] = [];
     const push = (id: string, value: string) => {
-      if (id.toUpperCase() === GROUPS_PARAM) return;
+      if (id.toUpperCase() === GROUPS_PARAM || id.toUpperCase() === MIVOT_PARAM) return;
       // Multipart fields reach no other NUL check; PostgreSQL cannot store one (issue 13).
       if (hasNul(id) || hasNul(value))
         throw new UwsError(400, new NulInputError(`the parameter ${id}`).message);
@@ -127,6 +132,7 @@ export function tapJobParameters(opts: TapAsyncOptions) {
     }
     const identity = request.identity ?? ANONYMOUS;
     if (identity.groups.length > 0) out.push({ id: GROUPS_PARAM, value: identity.groups.join(' ') });
+    if (opts.limits.mivot) out.push({ id: MIVOT_PARAM, value: 'on' });
     return out;
   };
 }
@@ -135,7 +141,9 @@ export function tapJobParameters(opts: TapAsyncOptions) {
 export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
   return async (job: JobContext, signal: AbortSignal): Promise<JobOutcome> => {
     const params = new DaliParams();
-    for (const p of job.parameters) if (p.id.toUpperCase() !== GROUPS_PARAM) params.push(p.id, p.value);
+    for (const p of job.parameters)
+      if (p.id.toUpperCase() !== GROUPS_PARAM && p.id.toUpperCase() !== MIVOT_PARAM)
+        params.push(p.id, p.value);
     const identity: Identity = job.owner
       ? { sub: job.owner, groups: (job.parameter(GROUPS_PARAM) ?? '').split(' ').filter((g) => g) }
       : ANONYMOUS;
@@ -236,7 +244,7 @@ export function tapJobRunner(opts: TapAsyncOptions): JobRunner {
           copy: result.copy,
           leadingStatus: result.leadingStatus,
           trailingStatus: result.trailingStatus,
-          ...resultAnnotations(result, tap.format.format, opts.baseUrl, opts.limits.mivot),
+          ...resultAnnotations(result, tap.format.format, opts.baseUrl, job.parameter(MIVOT_PARAM) === 'on'),
           infos: [
             { name: 'standardID', value: 'ivo://ivoa.net/std/TAP' },
             { name: 'QUERY', value: tap.query },
