@@ -167,8 +167,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerPermissions(app, { pool: opts.pool, catalogues });
   // One gate for /tap/sync and /scs/query: their caps count together.
   const syncGate = new SyncGate(opts.config.sync, join(opts.config.dataDir, 'spool'));
+  // Its responses are counted with every other request's (openResponses in src/drain.ts).
   opts.drain?.add({
-    inFlight: () => syncGate.inProgress,
     refuseNew: () => syncGate.refuseNew(),
     cut: () => syncGate.cut(),
   });
@@ -278,7 +278,7 @@ async function registerTapAsync(
     stopped ??= service.stop();
     return stopped;
   };
-  opts.drain?.add({ inFlight: () => 0, handBack: stopJobs });
+  opts.drain?.add({ handBack: stopJobs });
   app.addHook('onClose', stopJobs);
   await app.register(uwsRoutes, {
     prefix: '/tap/async',

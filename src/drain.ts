@@ -9,8 +9,8 @@ import type { Server } from 'node:http';
 
 /** One part of the node that holds work a shutdown must end: sync results, UWS jobs. */
 export interface DrainPart {
-  /** Responses or jobs of this part still running in this process. */
-  inFlight(): number;
+  /** Responses of this part still running in this process (none when absent). */
+  inFlight?(): number;
   /** Takes no new work from now on. */
   refuseNew?(): void;
   /** Hands running work back (UWS jobs go back to QUEUED, their attempt not counted). */
@@ -29,7 +29,7 @@ export class DrainControl {
   }
 
   inFlight(): number {
-    return this.parts.reduce((n, p) => n + p.inFlight(), 0);
+    return this.parts.reduce((n, p) => n + (p.inFlight?.() ?? 0), 0);
   }
 
   refuseNew(): void {
@@ -44,6 +44,21 @@ export class DrainControl {
   cut(): number {
     return this.parts.reduce((n, p) => n + (p.cut?.() ?? 0), 0);
   }
+}
+
+/**
+ * Every HTTP request from its arrival to the end of its response, whatever its route and
+ * stage: a query still reading its form or compiling at SIGTERM is in flight as much as one
+ * streaming rows, and the drain must not end (and the process exit) under it.
+ */
+export function openResponses(server: Server): DrainPart {
+  let open = 0;
+  server.on('request', (_request, response) => {
+    open++;
+    // 'close' comes once the response is sent or its connection is lost, whichever first.
+    response.once('close', () => open--);
+  });
+  return { inFlight: () => open };
 }
 
 export interface DrainReport {
@@ -67,10 +82,13 @@ async function until(done: () => boolean, deadline: number): Promise<boolean> {
 }
 
 /**
- * Drains within `seconds`: new connections are refused at once (readiness says not ready),
- * async jobs are handed back at once, sync responses run on until the last part of the
- * drain time, which is kept for cutting the rest: an aborted query's document still closes
- * with QUERY_STATUS ERROR "the service is shutting down" (DALI-46) and its closing tags.
+ * Drains within `seconds`: readiness says not ready and every new request is answered at once
+ * with a 503 error document (the caller's onRequest hook), async jobs are handed back at once,
+ * requests in progress run on until the last part of the drain time, which is kept for cutting
+ * the rest: an aborted query's document still closes with QUERY_STATUS ERROR "the service is
+ * shutting down" (DALI-46) and its closing tags. The listening socket stays open until the
+ * requests in progress are over: closing it at once resets every connection still waiting in
+ * the kernel's accept queue, which a client sees as "connection reset by peer", no document.
  */
 export async function drain(
   server: Server,
@@ -84,7 +102,6 @@ export async function drain(
   const cutAt = deadline - Math.min(5000, Math.max(1000, (seconds * 1000) / 5));
   const inFlightAtStart = control.inFlight();
   control.refuseNew();
-  server.close();
   // A keep-alive connection is closed as soon as its response is over: no new request on it.
   server.closeIdleConnections();
   const idle = setInterval(() => server.closeIdleConnections(), 100);
@@ -109,6 +126,8 @@ export async function drain(
       forced = control.inFlight();
       server.closeAllConnections();
     }
+    server.close();
+    server.closeIdleConnections();
     await Promise.race([jobs, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
     return { seconds: (Date.now() - t0) / 1000, inFlightAtStart, cut, forced };
   } finally {

@@ -8,7 +8,7 @@ import {
 } from './catalogue/index.js';
 import { type Config, ConfigError } from './config/index.js';
 import { type Database, openDatabase } from './db/index.js';
-import { DrainControl, type DrainReport, drain } from './drain.js';
+import { DrainControl, type DrainReport, drain, openResponses } from './drain.js';
 import { ensureDemoData } from './ingest/demo.js';
 import { cleanupPublishing } from './publish/index.js';
 import type { HealthState } from './vosi/routes.js';
@@ -21,7 +21,7 @@ export interface RunningNode {
   /** What the node publishes, as it serves it (live from the database unless given). */
   readonly catalogues: CatalogueSource;
   /**
-   * Graceful stop for SIGTERM (issue 23): refuses new connections, hands async jobs back to
+   * Graceful stop for SIGTERM (issue 23): answers new requests with 503, hands async jobs back to
    * the queue, lets sync responses finish, cuts those still running near the end of
    * `seconds` (each closes with QUERY_STATUS ERROR). Call close() after it.
    */
@@ -80,6 +80,7 @@ export async function startNode(
       drain: drainControl,
       ...(catalogues ? { catalogues } : {}),
     });
+    drainControl.add(openResponses(app.server));
     try {
       await app.listen({ port: config.port, host: config.host });
     } catch (err) {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,7 +148,50 @@ describe('graceful shutdown', () => {
       const res = await fetch(`${url}/tap/sync?${q}`);
       const reader = res.body!.getReader();
       const first = await reader.read();
+      // A query whose form is still arriving at SIGTERM: in flight though no query has started.
+      const form = new URLSearchParams({
+        LANG: 'ADQL',
+        QUERY: 'SELECT TOP 3 source_id FROM demo.sources',
+      }).toString();
+      const slow = httpRequest(`${url}/tap/sync`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          'Content-Length': Buffer.byteLength(form),
+        },
+      });
+      const slowAnswer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        slow.on('response', (r) => {
+          let body = '';
+          r.on('data', (d) => {
+            body += d;
+          });
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+          r.on('error', reject);
+        });
+        slow.on('error', reject);
+      });
+      slow.write(form.slice(0, 10));
+      await new Promise((r) => setTimeout(r, 300));
       child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 500));
+      // During the drain the node still accepts connections and answers each new request
+      // with an error document (DALI-46): closing the listener at once reset the connections
+      // waiting in the accept queue, which clients saw as "connection reset by peer".
+      const late = await fetch(`${url}/tap/sync`, {
+        method: 'POST',
+        body: new URLSearchParams({ LANG: 'ADQL', QUERY: 'SELECT 1' }),
+      });
+      expect(late.status).toBe(503);
+      expect(late.headers.get('retry-after')).toBe('5');
+      expect(await late.text()).toMatch(
+        /<INFO name="QUERY_STATUS" value="ERROR">[^<]*shutting down[\s\S]*<\/VOTABLE>/,
+      );
+      slow.end(form.slice(10));
+      const answered = await slowAnswer;
+      // Its query had not been admitted when the drain began: refused as a whole document.
+      expect([200, 503]).toContain(answered.status);
+      expect(answered.body.trimEnd().endsWith('</VOTABLE>')).toBe(true);
       const chunks = [Buffer.from(first.value!)];
       for (;;) {
         const { value, done } = await reader.read();
