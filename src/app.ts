@@ -35,6 +35,7 @@ import {
   reportInternalError,
 } from './errors/index.js';
 import { registerHips } from './hips/index.js';
+import { registerMetrics } from './metrics/index.js';
 import { registerMoc } from './moc/index.js';
 import { registerOai } from './oai/index.js';
 import { registerPreview } from './preview/index.js';
@@ -97,6 +98,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Liveness and readiness for orchestrators, answered before any other hook (issue 23).
   registerProbes(app, opts.health);
   if (opts.drain) refuseWhileDraining(app, opts.drain, isDaliPath);
+  if ((opts.config.env.VONODE_METRICS?.trim().toLowerCase() || 'on') !== 'off')
+    registerMetrics(app, { pool: opts.pool });
   // taplint (W-CAP-SVR0) and operators like to know what answered.
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('Server', SERVER_NAME);
