@@ -163,6 +163,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         : reply.type('text/plain; charset=utf-8').send(`${message}\n`),
   });
   const tokens = auth.verifier !== undefined;
+  // Security-relevant settings, one clear line each at start (issue 23).
+  app.log.info({ setting: 'dev issuer', on: auth.devIssuer !== undefined }, 'security: dev token issuer');
+  app.log.info(
+    { setting: 'anonymous access', on: true, tokens },
+    tokens
+      ? 'security: bearer tokens verified; requests without a token are served as anonymous'
+      : 'security: no token verifier, every caller is anonymous',
+  );
+  app.log.info(
+    { setting: 'cors origins', origins: opts.config.cors.allowedOrigins },
+    'security: CORS origins allowed to send credentials',
+  );
   const userTables = userTableSettings(opts.config.env);
   const services = nodeServices(opts.config.tap, tokens, userTables, opts.config.scsMaxSR);
   const coneLimits = { maxSR: opts.config.scsMaxSR, maxRecords: opts.config.tap.maxrecHard };

@@ -11,6 +11,17 @@ describe('request log', () => {
     await node?.stop();
   });
 
+  it('names each security-relevant setting at start', () => {
+    const settings = node
+      .log()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .map((l) => l.setting)
+      .filter((v) => v !== undefined);
+    expect(settings).toEqual(expect.arrayContaining(['dev issuer', 'anonymous access', 'cors origins']));
+  });
+
   it('writes status, duration, bytes and user for a request', async () => {
     expect((await fetch(`${node.url}/tap/capabilities?probe=log`)).status).toBe(200);
     let line: Record<string, unknown> | undefined;
