@@ -35,6 +35,7 @@ import {
   reportInternalError,
 } from './errors/index.js';
 import { registerHips } from './hips/index.js';
+import { registerMetrics } from './metrics/index.js';
 import { registerMoc } from './moc/index.js';
 import { registerOai } from './oai/index.js';
 import { registerPreview } from './preview/index.js';
@@ -78,6 +79,24 @@ export interface AppOptions {
   readonly drain?: DrainControl;
 }
 
+/** The request's line (issue 23): status, duration, bytes, user and job id, as JSON. */
+async function logRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const params = request.params as Record<string, string> | undefined;
+  const bytes = Number(reply.getHeader('content-length'));
+  request.log.info(
+    {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      ...(Number.isFinite(bytes) ? { bytes } : {}),
+      user: request.identity?.sub ?? null,
+      ...(params?.jobId ? { jobId: params.jobId } : {}),
+    },
+    'request',
+  );
+}
+
 /**
  * The HTTP face of the node. Protocol folders add their routes here; errors never
  * reach a client as a stack trace (each protocol sets its own error form).
@@ -85,6 +104,8 @@ export interface AppOptions {
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: opts.logLevel ?? 'info' },
+    // One line per request, written by logRequest below with the fields operators filter on.
+    disableRequestLogging: true,
     // Upload and form limits are set per route by the protocols.
     bodyLimit: 16 * 1024 * 1024,
     // Case-insensitive parameter names (DALI) are handled by each protocol; paths are exact.
@@ -97,6 +118,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Liveness and readiness for orchestrators, answered before any other hook (issue 23).
   registerProbes(app, opts.health);
   if (opts.drain) refuseWhileDraining(app, opts.drain, isDaliPath);
+  if ((opts.config.env.VONODE_METRICS?.trim().toLowerCase() || 'on') !== 'off')
+    registerMetrics(app, { pool: opts.pool });
+  app.addHook('onResponse', logRequest);
   // taplint (W-CAP-SVR0) and operators like to know what answered.
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('Server', SERVER_NAME);
@@ -139,6 +163,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         : reply.type('text/plain; charset=utf-8').send(`${message}\n`),
   });
   const tokens = auth.verifier !== undefined;
+  // Security-relevant settings, one clear line each at start (issue 23).
+  app.log.info({ setting: 'dev issuer', on: auth.devIssuer !== undefined }, 'security: dev token issuer');
+  app.log.info(
+    { setting: 'anonymous access', on: true, tokens },
+    tokens
+      ? 'security: bearer tokens verified; requests without a token are served as anonymous'
+      : 'security: no token verifier, every caller is anonymous',
+  );
+  app.log.info(
+    { setting: 'cors origins', origins: opts.config.cors.allowedOrigins },
+    'security: CORS origins allowed to send credentials',
+  );
   const userTables = userTableSettings(opts.config.env);
   const services = nodeServices(opts.config.tap, tokens, userTables, opts.config.scsMaxSR);
   const coneLimits = { maxSR: opts.config.scsMaxSR, maxRecords: opts.config.tap.maxrecHard };

@@ -138,6 +138,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     default: '5',
   },
   { name: 'VONODE_LOG_LEVEL', meaning: 'pino log level', default: 'info' },
+  { name: 'VONODE_METRICS', meaning: 'Prometheus metrics at /metrics (on|off)', default: 'on' },
   { name: 'VONODE_TAP_MAXREC', meaning: 'rows returned when a query gives no MAXREC', default: '100000' },
   {
     name: 'VONODE_TAP_MAXREC_HARD',
