@@ -181,7 +181,7 @@ grep -q '^Totals' "$OUT/taplint.txt" || fail "taplint did not finish: $(tail -3 
 
 echo "== nothing restarted"
 if [ "$NODE_PID" = "$FIRST_PID" ] && kill -0 "$NODE_PID" 2>/dev/null; then
-  ready=$(grep -c '^vonode: ready in' "$LOG")
+  ready=$(grep -c '"msg":"ready in' "$LOG")
   [ "$ready" -eq 1 ] && pass "one node process (pid $NODE_PID), started once, served every publish" \
     || fail "the node log says 'ready' $ready times"
 else

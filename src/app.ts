@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import Fastify, {
+  type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  LogController,
 } from 'fastify';
 import type pg from 'pg';
 import { errorDocument } from '../votable/index.js';
@@ -70,6 +72,8 @@ export interface AppOptions {
   readonly pool: pg.Pool;
   readonly health: HealthState;
   readonly logLevel?: string;
+  /** The node's log (src/log): its format and level; otherwise a JSON one at logLevel. */
+  readonly logger?: FastifyBaseLogger;
   readonly nodeName?: string;
   /** When given, requests failing while the database is down get 503 (db/outage.ts). */
   readonly database?: DatabaseHealth;
@@ -103,9 +107,9 @@ async function logRequest(request: FastifyRequest, reply: FastifyReply): Promise
  */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: opts.logLevel ?? 'info' },
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: { level: opts.logLevel ?? 'info' } }),
     // One line per request, written by logRequest below with the fields operators filter on.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Upload and form limits are set per route by the protocols.
     bodyLimit: 16 * 1024 * 1024,
     // Case-insensitive parameter names (DALI) are handled by each protocol; paths are exact.
@@ -163,18 +167,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         : reply.type('text/plain; charset=utf-8').send(`${message}\n`),
   });
   const tokens = auth.verifier !== undefined;
-  // Security-relevant settings, one clear line each at start (issue 23).
-  app.log.info({ setting: 'dev issuer', on: auth.devIssuer !== undefined }, 'security: dev token issuer');
-  app.log.info(
-    { setting: 'anonymous access', on: true, tokens },
-    tokens
-      ? 'security: bearer tokens verified; requests without a token are served as anonymous'
-      : 'security: no token verifier, every caller is anonymous',
-  );
-  app.log.info(
-    { setting: 'cors origins', origins: opts.config.cors.allowedOrigins },
-    'security: CORS origins allowed to send credentials',
-  );
+  // Security-relevant settings, one clear line each once the node listens (issue 23): a node
+  // that cannot start says only why, in one line.
+  app.addHook('onListen', async () => {
+    app.log.info({ setting: 'dev issuer', on: auth.devIssuer !== undefined }, 'security: dev token issuer');
+    app.log.info(
+      { setting: 'anonymous access', on: true, tokens },
+      tokens
+        ? 'security: bearer tokens verified; requests without a token are served as anonymous'
+        : 'security: no token verifier, every caller is anonymous',
+    );
+    app.log.info(
+      { setting: 'cors origins', origins: opts.config.cors.allowedOrigins },
+      'security: CORS origins allowed to send credentials',
+    );
+  });
   const userTables = userTableSettings(opts.config.env);
   const services = nodeServices(opts.config.tap, tokens, userTables, opts.config.scsMaxSR);
   const coneLimits = { maxSR: opts.config.scsMaxSR, maxRecords: opts.config.tap.maxrecHard };

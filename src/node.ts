@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import {
   type CatalogueSource,
@@ -32,7 +32,11 @@ export interface RunningNode {
 export async function startNode(
   config: Config,
   log: (line: string) => void = () => {},
-  opts: { readonly catalogues?: CatalogueSource } = {},
+  opts: {
+    readonly catalogues?: CatalogueSource;
+    /** The node's log (src/log), shared by the HTTP server; `log` writes into it too. */
+    readonly logger?: FastifyBaseLogger;
+  } = {},
 ): Promise<RunningNode> {
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
@@ -79,6 +83,7 @@ export async function startNode(
       database: db.health,
       drain: drainControl,
       ...(catalogues ? { catalogues } : {}),
+      ...(opts.logger ? { logger: opts.logger } : {}),
     });
     drainControl.add(openResponses(app.server));
     try {

@@ -1,5 +1,6 @@
 import { runTokenCommand } from '../auth/index.js';
 import { ConfigError, parseConfig } from '../config/index.js';
+import { createLogger, logLine } from '../log/index.js';
 import { startNode } from '../node.js';
 import { webAssets } from '../web/index.js';
 import { runBackupCommand, runRestoreCommand } from './backup.js';
@@ -87,9 +88,11 @@ export async function main(argv: string[]): Promise<number> {
 
 async function serve(): Promise<number> {
   const config = parseConfig();
-  const say = (line: string) => process.stderr.write(`vonode: ${line}\n`);
+  // From here on every line is the node's log, in one format (VONODE_LOG_FORMAT).
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const say = (line: string) => logLine(logger, line);
   const t0 = Date.now();
-  const node = await startNode(config, say);
+  const node = await startNode(config, say, { logger });
   say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s at ${config.baseUrl} (data in ${config.dataDir})`);
   // The query page's script is bundled now, not when the first person opens the page.
   webAssets().catch((err) =>

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type CorsSettings, isOrigin } from '../cors/index.js';
+import { type LogFormat, type LogLevel, parseLogFormat } from '../log/index.js';
 import type { TapLimits } from '../tap/capability.js';
 import { type AdqlLimits, adqlLimitsFromEnv } from '../tap/compile.js';
 import { ConfigError } from './errors.js';
@@ -34,7 +35,9 @@ export interface Config {
   readonly drainSeconds: number;
   /** How synchronous results (/tap/sync, /scs/query) are held and handed to clients. */
   readonly sync: SyncLimits;
-  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly logLevel: LogLevel;
+  /** VONODE_LOG_FORMAT: every line of the node in this form on standard error. */
+  readonly logFormat: LogFormat;
   /** The environment itself, for modules that read their own variables (auth). */
   readonly env: Env;
   readonly tap: TapLimits;
@@ -138,6 +141,11 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     default: '5',
   },
   { name: 'VONODE_LOG_LEVEL', meaning: 'pino log level', default: 'info' },
+  {
+    name: 'VONODE_LOG_FORMAT',
+    meaning: 'json (one record a line) or console (readable), on standard error',
+    default: 'console on a terminal, else json',
+  },
   { name: 'VONODE_METRICS', meaning: 'Prometheus metrics at /metrics (on|off)', default: 'on' },
   { name: 'VONODE_TAP_MAXREC', meaning: 'rows returned when a query gives no MAXREC', default: '100000' },
   {
@@ -313,6 +321,13 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       `use one of ${LOG_LEVELS.join(', ')}`,
     );
   }
+  const logFormat = parseLogFormat(env.VONODE_LOG_FORMAT, Boolean(process.stderr.isTTY));
+  if (!logFormat) {
+    throw new ConfigError(
+      `VONODE_LOG_FORMAT='${env.VONODE_LOG_FORMAT}' is not a log format`,
+      'use json or console',
+    );
+  }
   const maxrecDefault = integer(env, 'VONODE_TAP_MAXREC', 100_000, 0, 1_000_000_000);
   const maxrecHard = integer(env, 'VONODE_TAP_MAXREC_HARD', 50_000_000, 1, 2_000_000_000);
   if (maxrecDefault > maxrecHard) {
@@ -343,6 +358,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
     drainSeconds: integer(env, 'VONODE_DRAIN_SECONDS', 25, 1, 3600),
     sync: syncSettings(env),
     logLevel: level,
+    logFormat,
     env,
     tap: {
       maxrecDefault,

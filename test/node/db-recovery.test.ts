@@ -129,7 +129,7 @@ describe('the embedded PostgreSQL killed under a running node', () => {
       node
         .log()
         .split('\n')
-        .filter((l) => /^vonode: .*(database|PostgreSQL)/.test(l))
+        .filter((l) => /"msg":"[^"]*(database|PostgreSQL)/.test(l))
         .join('\n'),
     );
 
