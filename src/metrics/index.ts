@@ -8,6 +8,49 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
  * VONODE_METRICS=off removes the route; it is on by default because the figures name no user
  * and no query, only routes, counts and phases.
  */
+// Every phase is reported, 0 when no job or session is in it: a series that disappears
+// when it reaches zero breaks rate() and alert rules.
+const UWS_PHASES = [
+  'PENDING',
+  'QUEUED',
+  'EXECUTING',
+  'COMPLETED',
+  'ERROR',
+  'ABORTED',
+  'UNKNOWN',
+  'HELD',
+  'SUSPENDED',
+  'ARCHIVED',
+];
+const BROKER_PHASES = [
+  'OFFERED',
+  'ACCEPTED',
+  'REJECTED',
+  'EXPIRED',
+  'WAITING',
+  'PREPARING',
+  'AVAILABLE',
+  'RUNNING',
+  'RELEASING',
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+];
+
+async function countByPhase(
+  gauge: Gauge<'phase'>,
+  pool: pg.Pool,
+  table: 'uws.jobs' | 'broker.sessions',
+  phases: readonly string[],
+): Promise<void> {
+  const { rows } = await pool.query<{ phase: string; n: string }>(
+    `SELECT phase, count(*) AS n FROM ${table} GROUP BY phase`,
+  );
+  const counts = new Map(rows.map((r) => [r.phase, Number(r.n)]));
+  gauge.reset();
+  for (const phase of new Set([...phases, ...counts.keys()])) gauge.set({ phase }, counts.get(phase) ?? 0);
+}
+
 export function registerMetrics(app: FastifyInstance, opts: { readonly pool: pg.Pool }): void {
   const registry = new Registry();
   const requests = new Counter({
@@ -41,11 +84,16 @@ export function registerMetrics(app: FastifyInstance, opts: { readonly pool: pg.
     labelNames: ['phase'],
     registers: [registry],
     async collect() {
-      this.reset();
-      const { rows } = await pool.query<{ phase: string; n: string }>(
-        'SELECT phase, count(*) AS n FROM uws.jobs GROUP BY phase',
-      );
-      for (const r of rows) this.set({ phase: r.phase }, Number(r.n));
+      await countByPhase(this, pool, 'uws.jobs', UWS_PHASES);
+    },
+  });
+  new Gauge({
+    name: 'vonode_broker_sessions',
+    help: 'ExecutionBroker sessions by phase, counted at scrape time',
+    labelNames: ['phase'],
+    registers: [registry],
+    async collect() {
+      await countByPhase(this, pool, 'broker.sessions', BROKER_PHASES);
     },
   });
   app.addHook('onResponse', async (request, reply) => {

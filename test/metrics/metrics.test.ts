@@ -41,6 +41,25 @@ describe('/metrics', () => {
     );
   });
 
+  it('reports every UWS and broker phase, counted from the database', async () => {
+    // A job left PENDING is counted at the next scrape.
+    const created = await fetch(`${node.url}/tap/async`, {
+      method: 'POST',
+      body: new URLSearchParams({ LANG: 'ADQL', QUERY: 'SELECT 1 AS one' }),
+      redirect: 'manual',
+    });
+    expect(created.status).toBe(303);
+    const samples = await scrape();
+    expect(samples.get('vonode_uws_jobs{phase="PENDING"}')).toBeGreaterThanOrEqual(1);
+    for (const phase of ['QUEUED', 'EXECUTING', 'COMPLETED', 'ERROR', 'ABORTED'])
+      expect(samples.has(`vonode_uws_jobs{phase="${phase}"}`)).toBe(true);
+    for (const phase of ['OFFERED', 'WAITING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'])
+      expect(samples.get(`vonode_broker_sessions{phase="${phase}"}`)).toBeGreaterThanOrEqual(0);
+    const jobId = new URL(created.headers.get('location') ?? '').pathname.split('/').at(-1);
+    const deleted = await fetch(`${node.url}/tap/async/${jobId}`, { method: 'DELETE', redirect: 'manual' });
+    expect(deleted.status).toBe(303);
+  });
+
   it('is absent with VONODE_METRICS=off', async () => {
     expect((await fetch(`${off.url}/metrics`)).status).toBe(404);
   });
