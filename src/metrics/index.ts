@@ -1,42 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { PHASES as BROKER_PHASES } from '../broker/index.js';
+import { PHASES as UWS_PHASES } from '../uws/index.js';
 
-/**
- * Prometheus metrics at /metrics (text exposition format 0.0.4, issue 23): requests by route
- * and status, their durations, UWS jobs by phase and the database pool, read at scrape time.
- * VONODE_METRICS=off removes the route; it is on by default because the figures name no user
- * and no query, only routes, counts and phases.
- */
 // Every phase is reported, 0 when no job or session is in it: a series that disappears
 // when it reaches zero breaks rate() and alert rules.
-const UWS_PHASES = [
-  'PENDING',
-  'QUEUED',
-  'EXECUTING',
-  'COMPLETED',
-  'ERROR',
-  'ABORTED',
-  'UNKNOWN',
-  'HELD',
-  'SUSPENDED',
-  'ARCHIVED',
-];
-const BROKER_PHASES = [
-  'OFFERED',
-  'ACCEPTED',
-  'REJECTED',
-  'EXPIRED',
-  'WAITING',
-  'PREPARING',
-  'AVAILABLE',
-  'RUNNING',
-  'RELEASING',
-  'COMPLETED',
-  'FAILED',
-  'CANCELLED',
-];
-
 async function countByPhase(
   gauge: Gauge<'phase'>,
   pool: pg.Pool,
@@ -51,6 +20,12 @@ async function countByPhase(
   for (const phase of new Set([...phases, ...counts.keys()])) gauge.set({ phase }, counts.get(phase) ?? 0);
 }
 
+/**
+ * Prometheus metrics at /metrics (text exposition format 0.0.4, issue 23): requests by route
+ * and status, their durations, UWS jobs by phase and the database pool, read at scrape time.
+ * VONODE_METRICS=off removes the route; it is on by default because the figures name no user
+ * and no query, only routes, counts and phases.
+ */
 export function registerMetrics(app: FastifyInstance, opts: { readonly pool: pg.Pool }): void {
   const registry = new Registry();
   const requests = new Counter({
