@@ -1,7 +1,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { OUTPUT_DIR, STDERR_FILE, STDOUT_FILE } from './backend.js';
-import type { Phase } from './model.js';
+import { PHASES, type Phase } from './model.js';
 import { formatDuration, TYPES } from './request.js';
 import { optionsFor } from './service.js';
 import type { StoredSession } from './store.js';
@@ -16,21 +16,7 @@ import type { StoredSession } from './store.js';
 export function phaseFromWire(v: string): Phase | undefined {
   const p = v.trim().toUpperCase();
   if (p === 'READY') return 'AVAILABLE';
-  const known = [
-    'OFFERED',
-    'ACCEPTED',
-    'REJECTED',
-    'EXPIRED',
-    'WAITING',
-    'PREPARING',
-    'AVAILABLE',
-    'RUNNING',
-    'RELEASING',
-    'COMPLETED',
-    'FAILED',
-    'CANCELLED',
-  ];
-  return known.includes(p) ? (p as Phase) : undefined;
+  return (PHASES as readonly string[]).includes(p) ? (p as Phase) : undefined;
 }
 
 /** The phase a client asks for: V26 update object, V25 {update: …} wrapper, path phase|state|/phase (EB-74, EB-75). */

@@ -68,7 +68,9 @@ export class DatabaseHealth {
     if (this.pinned && reason !== this.pinned) reason = this.pinned;
     if (this.state.available) {
       this.state = { available: false, reason, since: new Date() };
-      this.options.log?.(`the database is unavailable: ${reason}; requests get 503 until it is back`);
+      this.options.log?.(
+        `warning: the database is unavailable: ${reason}; requests get 503 until it is back`,
+      );
       this.nextDelay = this.options.firstProbeMs ?? FIRST_PROBE_MS;
     } else if (reason !== this.state.reason) {
       // Keep the first instant (the outage's start), but say what is happening now.

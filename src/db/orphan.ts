@@ -59,13 +59,13 @@ export async function clearDataFolder(dataDir: string, options: ClearOptions = {
       );
     case 'stale':
       log(
-        `removing the stale ${join(dataDir, 'postmaster.pid')} (pid ${holder.pid} is not a postmaster of this folder)`,
+        `warning: removing the stale ${join(dataDir, 'postmaster.pid')} (pid ${holder.pid} is not a postmaster of this folder)`,
       );
       rmSync(join(dataDir, 'postmaster.pid'), { force: true });
       return;
     case 'orphan': {
       log(
-        `stopping the embedded PostgreSQL (pid ${holder.pid}) left running by a node that was killed; it recovers at the next start`,
+        `warning: stopping the embedded PostgreSQL (pid ${holder.pid}) left running by a node that was killed; it recovers at the next start`,
       );
       await stopPostmaster(holder.pid, options.graceMs ?? DEFAULT_GRACE_MS);
       return;

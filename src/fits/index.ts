@@ -33,6 +33,7 @@ export {
   planRuns,
   type ReadOptions,
 } from './reader.js';
+export { TFORM_ELEMENT_BYTES, tformFieldBytes } from './tform.js';
 export {
   type DataLayout,
   encodePixels,

@@ -2,6 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { FitsError } from './errors.js';
 import { type FitsCard, FitsHeader } from './header.js';
 import { riceDecompress } from './rice.js';
+import { TFORM_ELEMENT_BYTES, tformFieldBytes } from './tform.js';
 
 /**
  * The FITS tiled image compression convention (FITS 4.0 §10, FITS-33): an image stored as a
@@ -34,29 +35,11 @@ export interface TiledImage {
 
 const SUPPORTED = new Set(['RICE_1', 'GZIP_1', 'GZIP_2', 'NOCOMPRESS']);
 
-/** Byte width of one element of a BINTABLE TFORM type code (FITS 4.0 Table 18). */
-const TYPE_BYTES: Record<string, number> = {
-  L: 1,
-  X: 1,
-  B: 1,
-  I: 2,
-  J: 4,
-  K: 8,
-  A: 1,
-  E: 4,
-  D: 8,
-  C: 8,
-  M: 16,
-};
-
 function formBytes(form: string): number {
   const m = /^(\d*)([LXBIJKAEDCMPQ])(.*)$/.exec(form.trim());
   if (!m) throw new FitsError('BAD_HEADER', `TFORM ${form} is not understood`);
   const repeat = m[1] === '' ? 1 : Number(m[1]);
-  if (m[2] === 'P') return repeat * 8;
-  if (m[2] === 'Q') return repeat * 16;
-  if (m[2] === 'X') return Math.ceil(repeat / 8);
-  return repeat * TYPE_BYTES[m[2]];
+  return tformFieldBytes(repeat, m[2] as string);
 }
 
 /** Keywords of the table that are not the image's (§10.1.1, §10.1.2). */
@@ -197,7 +180,7 @@ export function heapSlice(t: TiledImage, row: Buffer, column: string): [number, 
   const n = q ? Number(row.readBigInt64BE(col.offset)) : row.readInt32BE(col.offset);
   const off = q ? Number(row.readBigInt64BE(col.offset + 8)) : row.readInt32BE(col.offset + 4);
   const elem = /[PQ]([A-Z])/.exec(col.form)?.[1] ?? 'B';
-  return [off, n * (TYPE_BYTES[elem] ?? 1)];
+  return [off, n * (TFORM_ELEMENT_BYTES[elem] ?? 1)];
 }
 
 /**

@@ -6,23 +6,7 @@
  * it). That is the resolution varying across the band that the ObsCore radio extension's
  * s_resolution_min/max describe: the smallest minor axis and the largest major axis.
  */
-import type { FitsFile, FitsHdu } from '../fits/index.js';
-
-/** Bytes of one element of each TFORMn type letter (FITS 4.0 table 18); X counts bits. */
-const ELEMENT_BYTES: Record<string, number> = {
-  L: 1,
-  B: 1,
-  I: 2,
-  J: 4,
-  K: 8,
-  A: 1,
-  E: 4,
-  D: 8,
-  C: 8,
-  M: 16,
-  P: 8,
-  Q: 16,
-};
+import { type FitsFile, type FitsHdu, tformFieldBytes } from '../fits/index.js';
 
 /** Angle units a BEAMS table may give, to arcsec. Any other unit: the table is not read. */
 const TO_ARCSEC: Record<string, number> = { arcsec: 1, arcmin: 60, deg: 3600 };
@@ -43,7 +27,7 @@ function beamColumn(h: FitsHdu['header'], wanted: string): Column | null {
     const m = /^\s*(\d*)([LXBIJKAEDCMPQ])/.exec(h.string(`TFORM${n}`) ?? '');
     if (!m) return null;
     const repeat = m[1] === '' ? 1 : Number(m[1]);
-    const width = m[2] === 'X' ? Math.ceil(repeat / 8) : repeat * ELEMENT_BYTES[m[2]];
+    const width = tformFieldBytes(repeat, m[2]);
     if ((h.string(`TTYPE${n}`) ?? '').trim().toUpperCase() === wanted) {
       const unit = TO_ARCSEC[(h.string(`TUNIT${n}`) ?? '').trim().toLowerCase()];
       if ((m[2] !== 'E' && m[2] !== 'D') || repeat !== 1 || unit === undefined) return null;

@@ -221,6 +221,8 @@ describe('a node on DATABASE_URL whose server is killed', () => {
       const node = await spawnNode({
         ...embeddedEnv(ownDir),
         DATABASE_URL: `postgres://vonode:vonode@127.0.0.1:${server.port}/vonode`,
+        // The recovery is said at info (the outage itself at warn).
+        VONODE_LOG_LEVEL: 'info',
       });
       started.push(node);
       expect((await get(`${node.url}${SYNC}`)).status).toBe(200);

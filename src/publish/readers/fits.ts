@@ -14,7 +14,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Datatype } from '../../../votable/index.js';
 import { parseCards } from '../../fits/header.js';
-import { BLOCK_SIZE, type FitsCard, FitsError, FitsHeader } from '../../fits/index.js';
+import { BLOCK_SIZE, type FitsCard, FitsError, FitsHeader, TFORM_ELEMENT_BYTES } from '../../fits/index.js';
 import { DataFileError, type DataSource, type SourceBatch, type SourceColumn } from '../source.js';
 import { ByteReader, type FileBytes, openFileBytes } from './bytes.js';
 
@@ -86,21 +86,6 @@ function dataBytesOf(h: FitsHeader): number {
 
 const padded = (n: number) => Math.ceil(n / BLOCK_SIZE) * BLOCK_SIZE;
 
-const SIZE: Record<string, number> = {
-  L: 1,
-  B: 1,
-  I: 2,
-  J: 4,
-  K: 8,
-  A: 1,
-  E: 4,
-  D: 8,
-  C: 8,
-  M: 16,
-  P: 8,
-  Q: 16,
-};
-
 interface Heap {
   read(offset: number, length: number): Buffer;
 }
@@ -167,11 +152,11 @@ function planColumn(
     const inner = /^([LBIJKAEDCM])/.exec(m[3]);
     if (!inner) bad('unsupported variable-length array element type');
     const t = (inner as RegExpExecArray)[1];
-    const width = repeat > 0 ? SIZE[code] : 0;
+    const width = repeat > 0 ? TFORM_ELEMENT_BYTES[code] : 0;
     const item = scalarDecoder(t, tnull, tscal, tzero, tzeroRaw);
     const datatype = t === 'A' ? 'char' : item.datatype;
     const isq = code === 'Q';
-    const esize = SIZE[t];
+    const esize = TFORM_ELEMENT_BYTES[t];
     return {
       column: { name, datatype, arraysize: '*', ...meta },
       width,
@@ -232,7 +217,7 @@ function planColumn(
     };
   }
   const item = scalarDecoder(code, tnull, tscal, tzero, tzeroRaw);
-  const size = SIZE[code];
+  const size = TFORM_ELEMENT_BYTES[code];
   const width = repeat * size;
   const complex = code === 'C' || code === 'M';
   if (repeat === 0) return { column: { name, datatype: item.datatype, ...meta }, width: 0 };
