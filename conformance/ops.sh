@@ -87,7 +87,7 @@ BASE="http://127.0.0.1:$PORT"
   -e DATABASE_URL="$DBURL" -e PORT="$PORT" -e VONODE_HOST=127.0.0.1 -e VONODE_BASE_URL="$BASE" \
   -e VONODE_DEMO_ROWS=20000 -e VONODE_DEMO_SCALE=16 -e VONODE_DRAIN_SECONDS="$DRAIN" \
   -e VONODE_SYNC_MAX_PER_CLIENT=64 -e VONODE_SYNC_PRODUCERS=64 -e VONODE_SYNC_STATUS_SPOOL=0 \
-  -e VONODE_DB_POOL=80 -e VONODE_LOG_LEVEL=warn "$IMAGE" >/dev/null
+  -e VONODE_DB_POOL=80 -e VONODE_LOG_LEVEL=info "$IMAGE" >/dev/null
 ready() {
   for _ in $(seq 1 600); do
     curl -sf "$BASE/health/ready" >/dev/null 2>&1 && return 0

@@ -17,7 +17,7 @@ failures=0
 fail() { echo "CONFORMANCE FAIL: $*"; failures=$((failures + 1)); }
 
 start_node() {
-  VONODE_DATA_DIR="$DATA" PORT="$PORT" VONODE_BASE_URL="http://127.0.0.1:$PORT" VONODE_LOG_LEVEL=warn \
+  VONODE_DATA_DIR="$DATA" PORT="$PORT" VONODE_BASE_URL="http://127.0.0.1:$PORT" VONODE_LOG_LEVEL=info \
     node "$ROOT/bin/vonode.js" serve >>"$LOG" 2>&1 &
   NODE_PID=$!
   local t0 t1
@@ -48,7 +48,7 @@ trap 'stop_node; rm -rf "$DATA"' EXIT
 echo "== first start (default demo data: 1,000,000 catalogue rows and 10 FITS products)"
 start_node || { cat "$LOG"; fail "the node did not start"; exit 1; }
 echo "first start: ${STARTUP} s"
-grep '^vonode:' "$LOG"
+grep -v '"msg":"request"' "$LOG" | head -20
 TAP="http://127.0.0.1:$PORT/tap"
 
 echo "== stilts taplint"
