@@ -36,12 +36,14 @@ export type BearerError = 'invalid_token' | 'invalid_request' | 'insufficient_sc
  */
 export function bearerChallenge(
   options: ChallengeOptions,
-  error?: { readonly error: BearerError; readonly description?: string },
+  error?: { readonly error: BearerError; readonly description?: string; readonly scope?: string },
 ): string[] {
   const bearer: string[] = [`realm=${quoted(options.realm)}`];
   if (error) {
     bearer.push(`error=${quoted(error.error)}`);
     if (error.description) bearer.push(`error_description=${quoted(errorDescription(error.description))}`);
+    // RFC 6750 §3: the scope needed, with insufficient_scope.
+    if (error.scope) bearer.push(`scope=${quoted(error.scope)}`);
   }
   const challenges = [`Bearer ${bearer.join(', ')}`];
   if (options.ivoaBearer) {

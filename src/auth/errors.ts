@@ -27,4 +27,22 @@ export class IssuerUnavailableError extends Error {
   }
 }
 
-export type AuthError = TokenError | IssuerUnavailableError;
+/**
+ * A valid token that lacks a scope this node requires (VONODE_OIDC_REQUIRED_SCOPES): the
+ * caller is known but the token was not issued for this use, so 403 with the RFC 6750 §3.1
+ * `insufficient_scope` error and the scopes to ask for, not a 401 that would only repeat
+ * the same login.
+ */
+export class InsufficientScopeError extends Error {
+  readonly status = 403;
+  readonly error = 'insufficient_scope';
+  constructor(
+    readonly description: string,
+    readonly required: readonly string[],
+  ) {
+    super(description);
+    this.name = 'InsufficientScopeError';
+  }
+}
+
+export type AuthError = TokenError | IssuerUnavailableError | InsufficientScopeError;

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerChallenge, type ChallengeOptions, openIdChallenge } from './challenge.js';
-import { type AuthError, IssuerUnavailableError, TokenError } from './errors.js';
+import { type AuthError, InsufficientScopeError, IssuerUnavailableError, TokenError } from './errors.js';
 import { ANONYMOUS, type Identity } from './identity.js';
 import { cameThroughLogin, LOGIN_PREFIX, loginLocation } from './login-alias.js';
 import { credentialToken, type TokenVerifier } from './tokens.js';
@@ -95,7 +95,9 @@ export async function authPlugin(app: FastifyInstance, options: AuthPluginOption
       identity = await options.verifier.verify(found!.token);
     } catch (err) {
       const failure: AuthError =
-        err instanceof TokenError || err instanceof IssuerUnavailableError
+        err instanceof TokenError ||
+        err instanceof IssuerUnavailableError ||
+        err instanceof InsufficientScopeError
           ? err
           : new TokenError('the token could not be validated');
       request.log.info({ reason: failure.description }, 'token refused');
@@ -111,11 +113,27 @@ export async function authPlugin(app: FastifyInstance, options: AuthPluginOption
             ),
           ),
         );
+      } else if (failure instanceof InsufficientScopeError) {
+        setChallenges(
+          reply,
+          forScripts(
+            request,
+            bearerChallenge(challenge, {
+              error: failure.error,
+              description: failure.description,
+              scope: failure.required.join(' '),
+            }),
+          ),
+        );
       } else {
         reply.header('Retry-After', '30');
       }
       const message =
-        failure instanceof TokenError ? `Unauthorized: ${failure.description}` : failure.description;
+        failure instanceof TokenError
+          ? `Unauthorized: ${failure.description}`
+          : failure instanceof InsufficientScopeError
+            ? `Forbidden: ${failure.description}`
+            : failure.description;
       if (options.onUnauthorized) await options.onUnauthorized(request, reply, message);
       // A custom writer that sent nothing must not leave the request hanging.
       if (!reply.sent) reply.type('text/plain; charset=utf-8').send(`${message}\n`);

@@ -22,6 +22,12 @@ export const AUTH_VARIABLES: ReadonlyArray<{ name: string; meaning: string; defa
     default: 'not checked',
   },
   {
+    name: 'VONODE_OIDC_REQUIRED_SCOPES',
+    meaning:
+      'scopes every token must carry (scope or scp claim), space- or comma-separated; a token without them gets 403 insufficient_scope',
+    default: 'none',
+  },
+  {
     name: 'VONODE_OIDC_GROUPS_CLAIM',
     meaning: 'claim(s) with group membership, comma-separated',
     default: 'groups,wlcg.groups',
@@ -126,7 +132,10 @@ export async function nodeAuthFromEnv(
       'set it to e.g. 86400 (one day), or leave it unset for 30 days',
     );
   }
-  const common = { audience, groupsClaim, clockSkewSeconds, maxLifetimeSeconds };
+  const requiredScopes = (text(env.VONODE_OIDC_REQUIRED_SCOPES) ?? '')
+    .split(/[\s,]+/)
+    .filter((s) => s.length > 0);
+  const common = { audience, groupsClaim, clockSkewSeconds, maxLifetimeSeconds, requiredScopes };
   if (devIssuerEnabled(env)) {
     if (issuer || jwksUrl) {
       throw new ConfigError(

@@ -9,7 +9,7 @@ import {
   jwtVerify,
 } from 'jose';
 import { ConfigError } from '../config/errors.js';
-import { IssuerUnavailableError, TokenError } from './errors.js';
+import { InsufficientScopeError, IssuerUnavailableError, TokenError } from './errors.js';
 import { groupsFromClaims, type Identity } from './identity.js';
 
 /**
@@ -39,6 +39,12 @@ export interface TokenVerifierOptions {
   readonly jwks?: JSONWebKeySet;
   /** Accepted `aud` values; when given, a token must name one of them. */
   readonly audience?: string | readonly string[];
+  /**
+   * Scopes every token must carry (in `scope`, space-separated as RFC 8693/9068 and WLCG
+   * tokens have it, or `scp`); none by default. A token without one is refused with 403
+   * insufficient_scope (RFC 6750 §3.1).
+   */
+  readonly requiredScopes?: readonly string[];
   /** Claim(s) holding group membership; default `groups` and `wlcg.groups`. */
   readonly groupsClaim?: string | readonly string[];
   /** Leeway for exp/nbf against clocks that disagree; default 30 s. */
@@ -65,6 +71,16 @@ export interface TokenVerifierOptions {
   readonly maxLifetimeSeconds?: number;
 }
 
+/** The scopes a token grants: `scope` (a space-separated string) and `scp` (string or array). */
+export function tokenScopes(payload: JWTPayload): string[] {
+  const out: string[] = [];
+  for (const claim of [payload.scope, payload.scp]) {
+    if (typeof claim === 'string') out.push(...claim.split(/\s+/).filter((s) => s.length > 0));
+    else if (Array.isArray(claim)) out.push(...claim.filter((s): s is string => typeof s === 'string'));
+  }
+  return out;
+}
+
 /** The default of `maxLifetimeSeconds`: the longest the development issuer mints. */
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600;
 
@@ -74,6 +90,7 @@ const DEFAULT_GROUP_CLAIMS = ['groups', 'wlcg.groups'];
 export class TokenVerifier {
   readonly issuer: string | undefined;
   readonly audience: readonly string[] | undefined;
+  readonly requiredScopes: readonly string[];
   readonly groupsClaims: readonly string[];
   readonly clockSkewSeconds: number;
   readonly algorithms: readonly string[];
@@ -100,6 +117,7 @@ export class TokenVerifier {
           ? [options.audience]
           : [...options.audience];
     if (this.audience?.length === 0) this.audience = undefined;
+    this.requiredScopes = [...(options.requiredScopes ?? [])];
     const claim = options.groupsClaim ?? DEFAULT_GROUP_CLAIMS;
     this.groupsClaims = typeof claim === 'string' ? [claim] : [...claim];
     this.clockSkewSeconds = nonNegative(options.clockSkewSeconds ?? 30, 'clockSkewSeconds');
@@ -160,6 +178,7 @@ export class TokenVerifier {
       throw this.explain(err);
     }
     this.checkLifetime(payload);
+    this.checkScopes(payload);
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) {
       throw new TokenError('the token has no "sub" (subject) claim, so the caller cannot be identified');
     }
@@ -192,6 +211,18 @@ export class TokenVerifier {
     if (lifetime > this.maxLifetimeSeconds) {
       throw new TokenError(
         `the token is valid for ${Math.round(lifetime)} s, longer than the ${this.maxLifetimeSeconds} s this service accepts; get a shorter-lived token`,
+      );
+    }
+  }
+
+  private checkScopes(payload: JWTPayload): void {
+    if (this.requiredScopes.length === 0) return;
+    const held = new Set(tokenScopes(payload));
+    const missing = this.requiredScopes.filter((s) => !held.has(s));
+    if (missing.length > 0) {
+      throw new InsufficientScopeError(
+        `the token lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(' ')} this service requires; ask the identity provider for a token with ${this.requiredScopes.join(' ')}`,
+        this.requiredScopes,
       );
     }
   }

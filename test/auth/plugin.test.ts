@@ -478,3 +478,64 @@ describe('options', () => {
     );
   });
 });
+
+/**
+ * Tokens as SRCNet issues them (issue 17 item 5): a token exchanged for this service carries
+ * the node's service name as audience; WLCG's "any" audience is accepted only when the node
+ * lists it; required scopes are checked where configured (RFC 6750 §3.1 insufficient_scope).
+ */
+describe('authPlugin with SRCNet-style tokens', () => {
+  const WLCG_ANY = 'https://wlcg.cern.ch/jwt/v1/any';
+  const issuer = new TestIssuer();
+  let strict: FastifyInstance;
+  let wlcg: FastifyInstance;
+
+  beforeAll(async () => {
+    await issuer.start();
+    issuer.keys = [await signingKey('RS256')];
+    strict = await appWith(
+      new TokenVerifier({ issuer: issuer.url, audience: 'srcnet-vonode', requiredScopes: ['tap:read'] }),
+    );
+    wlcg = await appWith(new TokenVerifier({ issuer: issuer.url, audience: ['srcnet-vonode', WLCG_ANY] }));
+  });
+  afterAll(async () => {
+    await strict.close();
+    await wlcg.close();
+    await issuer.stop();
+  });
+
+  const get = (app: FastifyInstance, token: string) =>
+    app.inject({ method: 'GET', url: '/whoami', headers: { authorization: `Bearer ${token}` } });
+
+  it('accepts a token exchanged for the service with the required scope, as a string or scp array', async () => {
+    const scoped = await issuer.token({ sub: 'alice', scope: 'openid tap:read' }, { aud: 'srcnet-vonode' });
+    expect((await get(strict, scoped)).json()).toMatchObject({ sub: 'alice' });
+    const scp = await issuer.token({ sub: 'bob', scp: ['tap:read'] }, { aud: 'srcnet-vonode' });
+    expect((await get(strict, scp)).json()).toMatchObject({ sub: 'bob' });
+  });
+
+  it('refuses a valid token without the scope with 403 insufficient_scope naming it', async () => {
+    const token = await issuer.token(
+      { sub: 'alice', scope: 'openid storage.read:/' },
+      { aud: 'srcnet-vonode' },
+    );
+    const res = await get(strict, token);
+    expect(res.statusCode).toBe(403);
+    const bearer = challenges(res.headers['www-authenticate'] as string[]).find((c) =>
+      c.startsWith('Bearer '),
+    );
+    expect(bearer).toMatch(/error="insufficient_scope"/);
+    expect(bearer).toMatch(/scope="tap:read"/);
+    expect(res.body).toMatch(/^Forbidden: the token lacks the scope tap:read/);
+    expect(res.headers['x-vo-authenticated']).toBeUndefined();
+  });
+
+  it("accepts WLCG's any audience only where it is configured", async () => {
+    const any = await issuer.token({ sub: 'carol' }, { aud: WLCG_ANY });
+    expectRefused(await get(strict, any), /audience/);
+    expect((await get(wlcg, any)).json()).toMatchObject({ sub: 'carol' });
+    // Another service's token is refused by both.
+    const other = await issuer.token({ sub: 'carol' }, { aud: 'rucio' });
+    expectRefused(await get(wlcg, other), /audience/);
+  });
+});

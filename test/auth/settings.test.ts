@@ -12,6 +12,16 @@ describe('authentication from the environment', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
   const node = () => ({ baseUrl: 'http://127.0.0.1:8080/', dataDir });
 
+  it('reads the required scopes (VONODE_OIDC_REQUIRED_SCOPES), space- or comma-separated', async () => {
+    const iam = { VONODE_OIDC_ISSUER: 'https://ska-iam.stfc.ac.uk/' };
+    expect((await nodeAuthFromEnv(iam, node())).verifier?.requiredScopes).toEqual([]);
+    const scoped = await nodeAuthFromEnv(
+      { ...iam, VONODE_OIDC_REQUIRED_SCOPES: 'tap:read, datalink:read' },
+      node(),
+    );
+    expect(scoped.verifier?.requiredScopes).toEqual(['tap:read', 'datalink:read']);
+  });
+
   it('offers the web pages a login only with a client id (VONODE_WEB_CLIENT_ID), the development issuer having one', async () => {
     const iam = { VONODE_OIDC_ISSUER: 'https://ska-iam.stfc.ac.uk/' };
     expect((await nodeAuthFromEnv(iam, node())).webLogin).toBeUndefined();
