@@ -111,6 +111,22 @@ describe('the Helm chart (issue 23 item 1)', () => {
     expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
   });
 
+  it('mounts one data folder, shared through a claim when there are several replicas', () => {
+    expect(node.volumeMounts).toEqual([{ name: 'data', mountPath: '/var/lib/vonode' }]);
+    // The image's data folder (Containerfile VONODE_DATA_DIR) is the one mounted.
+    expect(readFileSync(join(root, 'Containerfile'), 'utf8')).toMatch(/VONODE_DATA_DIR=\/var\/lib\/vonode/);
+    expect(pod.volumes).toEqual([{ name: 'data', emptyDir: {} }]);
+    // Results written by one replica are read through another: without a shared claim, one replica.
+    expect(deployment.spec.replicas).toBe(1);
+    const shared = renderChart({ dataClaim: 'vonode-data', replicaCount: 3 }).find(
+      (d) => d.kind === 'Deployment',
+    )!;
+    expect(shared.spec.replicas).toBe(3);
+    expect(shared.spec.template.spec.volumes).toEqual([
+      { name: 'data', persistentVolumeClaim: { claimName: 'vonode-data' } },
+    ]);
+  });
+
   it('migrates with a real vonode command in a pre-install/pre-upgrade hook', () => {
     const job = byKind('Job')[0];
     expect(job.metadata.annotations['helm.sh/hook']).toBe('pre-install,pre-upgrade');
