@@ -77,10 +77,12 @@ for path in "/tap/sync?LANG=ADQL&QUERY=SELECT+TOP+1+*+FROM+demo.sources" /tap/ca
   acao=$(curl -s -o /dev/null -D - -H 'Origin: https://aladin.example.org' "$BASE$path" | tr -d '\r' | grep -i '^access-control-allow-origin:' | cut -d' ' -f2)
   if [ "$acao" = '*' ]; then pass "CORS: $path readable from another origin"; else fail "CORS: $path answers Access-Control-Allow-Origin '$acao'"; fi
 done
-if curl -s "$BASE/sia/query?MAXREC=0" | grep -q '<INFO name="QUERY_STATUS" value="OVERFLOW"'; then
+sia0=$(curl -s -w '\nHTTP %{http_code}' "$BASE/sia/query?MAXREC=0")
+if grep -q '<INFO name="QUERY_STATUS" value="OVERFLOW"' <<<"$sia0"; then
   pass "SIA MAXREC=0: metadata-only form with OVERFLOW"
 else
-  fail "SIA MAXREC=0 does not say OVERFLOW"
+  # What it answered instead, for the next reader: this check failed once in CI, unexplained.
+  fail "SIA MAXREC=0 does not say OVERFLOW: $(tail -c 400 <<<"$sia0" | tr '\n' ' ')"
 fi
 
 # tapquery ADQL OUT: a sync query as CSV.
