@@ -77,11 +77,12 @@ for path in "/tap/sync?LANG=ADQL&QUERY=SELECT+TOP+1+*+FROM+demo.sources" /tap/ca
   acao=$(curl -s -o /dev/null -D - -H 'Origin: https://aladin.example.org' "$BASE$path" | tr -d '\r' | grep -i '^access-control-allow-origin:' | cut -d' ' -f2)
   if [ "$acao" = '*' ]; then pass "CORS: $path readable from another origin"; else fail "CORS: $path answers Access-Control-Allow-Origin '$acao'"; fi
 done
+# Read whole, then matched: `curl | grep -q` under pipefail failed whenever grep matched
+# before curl had written everything (curl then exits 23 on the closed pipe), the CI flake.
 sia0=$(curl -s -w '\nHTTP %{http_code}' "$BASE/sia/query?MAXREC=0")
 if grep -q '<INFO name="QUERY_STATUS" value="OVERFLOW"' <<<"$sia0"; then
   pass "SIA MAXREC=0: metadata-only form with OVERFLOW"
 else
-  # What it answered instead, for the next reader: this check failed once in CI, unexplained.
   fail "SIA MAXREC=0 does not say OVERFLOW: $(tail -c 400 <<<"$sia0" | tr '\n' ' ')"
 fi
 
@@ -142,7 +143,7 @@ done <"$OUT/positional.csv"
 [ "$ntables" -gt 0 ] || fail "no published catalogue with positions was found in TAP_SCHEMA"
 
 echo "== the node's log"
-if grep -E '"level":(50|60)' "$LOG" | head -5 | grep -q .; then
+if grep -qE '"level":(50|60)' "$LOG"; then
   fail "the node logged errors (level 50/60): $(grep -E '"level":(50|60)' "$LOG" | head -3)"
 else
   pass "no error in the node's log"
