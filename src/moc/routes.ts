@@ -1,10 +1,16 @@
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { HEALPIX_INDEX_ORDER, Moc, type MocCell, SkyError } from '../../sky/index.js';
+import { Moc, SkyError } from '../../sky/index.js';
 import { ANONYMOUS, type Identity, withReadOnlyIdentity } from '../auth/index.js';
 import type { CatalogueSource } from '../catalogue/index.js';
 import { ServiceBusy } from '../db/acquire.js';
 import { reportInternalError } from '../errors/index.js';
+import { FileCache } from './cache.js';
+import { canonicalCellsSql, copyCellsToFile } from './cells.js';
+import { encode, type MocFormat } from './encode.js';
 
 /** How deep and how long a coverage request may go. */
 export interface MocLimits {
@@ -27,6 +33,8 @@ export interface MocDeps {
   /** The published tables: each one with a position has a MOC at /moc/<schema>.<table>. */
   readonly catalogues: CatalogueSource;
   readonly limits?: Partial<MocLimits>;
+  /** Where computed MOCs are kept (emptied at start and on close). */
+  readonly cacheDir: string;
 }
 
 /** The catalogue /moc/sources has always described. */
@@ -40,8 +48,6 @@ const CACHE_ENTRIES = 64;
  */
 const CACHE_TTL_MS = 10 * 60_000;
 
-type MocFormat = 'fits' | 'json' | 'ascii';
-
 const CONTENT_TYPE: Record<MocFormat, string> = {
   fits: 'application/fits',
   json: 'application/json',
@@ -50,8 +56,6 @@ const CONTENT_TYPE: Record<MocFormat, string> = {
 
 class MocRequestError extends Error {}
 class MocNotFound extends Error {}
-
-const pgIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 function one(query: unknown, name: string): string | undefined {
   const v = (query as Record<string, unknown>)[name];
@@ -95,6 +99,8 @@ function send(reply: FastifyReply, moc: Moc, format: MocFormat, mocType: 'IMAGE'
  */
 export function registerMoc(app: FastifyInstance, deps: MocDeps): void {
   const limits: MocLimits = { ...DEFAULT_MOC_LIMITS, ...deps.limits };
+  const cache = new FileCache<number>(deps.cacheDir, CACHE_ENTRIES, CACHE_TTL_MS);
+  app.addHook('onClose', async () => cache.close());
   const fail = (reply: FastifyReply, err: unknown, request: FastifyRequest) => {
     if (err instanceof MocNotFound)
       return reply.status(404).type('text/plain; charset=utf-8').send(`${err.message}\n`);
@@ -147,9 +153,9 @@ export function registerMoc(app: FastifyInstance, deps: MocDeps): void {
 
   // Keyed on the catalogue's version, the table, the order and the caller's groups (RLS
   // decides on groups alone); a publish bumps the version, so a new table version is never
-  // answered from the old one's cells.
-  const cache = new Map<string, { at: number; cells: Promise<MocCell[]> }>();
-  const catalogueCells = (identity: Identity, table: string, order: number): Promise<MocCell[]> => {
+  // answered from the old one's cells. The cells are one file, each format made from it
+  // another, so a MOC is computed once per data version and then only read from disk.
+  const catalogueFile = async (identity: Identity, table: string, order: number, format: MocFormat) => {
     const view = deps.catalogues.view(identity);
     const t =
       view.table(table) ??
@@ -167,42 +173,47 @@ export function registerMoc(app: FastifyInstance, deps: MocDeps): void {
       );
     const column = t.columns.find((c) => c.name === t.spatialIndex?.column);
     const sqlColumn = column?.sqlName ?? t.spatialIndex.column.replace(/^"(.*)"$/, '$1');
-    const key = [
+    const cellsKey = [
       deps.catalogues.version,
       `${t.schema}.${t.name}`,
       order,
       [...identity.groups].sort().join(','),
     ].join('|');
-    const hit = cache.get(key);
-    if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.cells;
-    const shift = 2 * (HEALPIX_INDEX_ORDER - order);
-    const from = `${pgIdent(t.sql.schema)}.${pgIdent(t.sql.table)}`;
-    const cells = withReadOnlyIdentity(
-      deps.pool,
-      identity,
-      async (client) => {
+    return cache.get(`${cellsKey}|${format}`, async (path) => {
+      const cells = await cache.get(cellsKey, (cellsPath) =>
         // Computed as the caller: row-level security leaves out the rows it may not read.
-        const r = await client.query<{ cell: string }>(
-          `SELECT DISTINCT ${pgIdent(sqlColumn)} >> $1 AS cell FROM ${from} WHERE ${pgIdent(sqlColumn)} IS NOT NULL`,
-          [shift],
-        );
-        return r.rows.map((row): MocCell => ({ order, index: BigInt(row.cell) }));
-      },
-      { statementTimeoutMs: limits.timeoutMs },
-    );
-    cache.delete(key);
-    cache.set(key, { at: Date.now(), cells });
-    // A failure is not kept; the oldest entries go first.
-    cells.catch(() => cache.delete(key));
-    while (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
-    return cells;
+        withReadOnlyIdentity(
+          deps.pool,
+          identity,
+          (client) =>
+            copyCellsToFile(
+              client,
+              canonicalCellsSql(t.sql.schema, t.sql.table, sqlColumn, order),
+              cellsPath,
+            ),
+          { statementTimeoutMs: limits.timeoutMs },
+        ),
+      );
+      try {
+        const input = cells.handle.createReadStream({ autoClose: false, highWaterMark: 64 * 1024 });
+        const out = createWriteStream(path);
+        await pipeline(Readable.from(encode(format, input, order, cells.meta, 'CATALOG')), out);
+        return out.bytesWritten;
+      } finally {
+        await cells.handle.close();
+      }
+    });
   };
   const catalogueMoc = async (request: FastifyRequest, reply: FastifyReply, table: string) => {
     try {
       const order = parseOrder(one(request.query, 'order'), DEFAULT_SOURCES_ORDER, limits.maxSourcesOrder);
       const format = parseFormat(one(request.query, 'format'));
-      const cells = await catalogueCells(request.identity ?? ANONYMOUS, table, order);
-      return send(reply, Moc.fromCells(cells, order), format, 'CATALOG');
+      const file = await catalogueFile(request.identity ?? ANONYMOUS, table, order, format);
+      return reply
+        .status(200)
+        .type(CONTENT_TYPE[format])
+        .header('content-length', file.meta)
+        .send(file.handle.createReadStream());
     } catch (err) {
       return fail(reply, err, request);
     }
