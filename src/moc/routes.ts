@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -8,7 +10,7 @@ import { ANONYMOUS, type Identity, withReadOnlyIdentity } from '../auth/index.js
 import type { CatalogueSource } from '../catalogue/index.js';
 import { ServiceBusy } from '../db/acquire.js';
 import { reportInternalError } from '../errors/index.js';
-import { FileCache } from './cache.js';
+import { type CachedFile, FileCache } from './cache.js';
 import { canonicalCellsSql, copyCellsToFile } from './cells.js';
 import { encode, type MocFormat } from './encode.js';
 
@@ -86,9 +88,19 @@ function parseFormat(raw: string | undefined): MocFormat {
   );
 }
 
-function send(reply: FastifyReply, moc: Moc, format: MocFormat, mocType: 'IMAGE' | 'CATALOG') {
-  const body = format === 'fits' ? moc.toFits({ mocType }) : format === 'json' ? moc.toJson() : moc.toAscii();
-  return reply.status(200).type(CONTENT_TYPE[format]).send(body);
+function serialise(moc: Moc, format: MocFormat, mocType: 'IMAGE' | 'CATALOG'): Buffer {
+  return format === 'fits'
+    ? moc.toFits({ mocType })
+    : Buffer.from(format === 'json' ? moc.toJson() : moc.toAscii());
+}
+
+/** A cached MOC streamed from its file. */
+function sendFile(reply: FastifyReply, file: CachedFile<number>, format: MocFormat) {
+  return reply
+    .status(200)
+    .type(CONTENT_TYPE[format])
+    .header('content-length', file.meta)
+    .send(file.handle.createReadStream());
 }
 
 /**
@@ -195,7 +207,8 @@ export function registerMoc(app: FastifyInstance, deps: MocDeps): void {
         ),
       );
       try {
-        const input = cells.handle.createReadStream({ autoClose: false, highWaterMark: 64 * 1024 });
+        // Small chunks: each is one turn of the event loop (parsing, encoding); 16 KiB is ~1,500 cells.
+        const input = cells.handle.createReadStream({ autoClose: false, highWaterMark: 16 * 1024 });
         const out = createWriteStream(path);
         await pipeline(Readable.from(encode(format, input, order, cells.meta, 'CATALOG')), out);
         return out.bytesWritten;
@@ -209,11 +222,7 @@ export function registerMoc(app: FastifyInstance, deps: MocDeps): void {
       const order = parseOrder(one(request.query, 'order'), DEFAULT_SOURCES_ORDER, limits.maxSourcesOrder);
       const format = parseFormat(one(request.query, 'format'));
       const file = await catalogueFile(request.identity ?? ANONYMOUS, table, order, format);
-      return reply
-        .status(200)
-        .type(CONTENT_TYPE[format])
-        .header('content-length', file.meta)
-        .send(file.handle.createReadStream());
+      return sendFile(reply, file, format);
     } catch (err) {
       return fail(reply, err, request);
     }
@@ -229,26 +238,38 @@ export function registerMoc(app: FastifyInstance, deps: MocDeps): void {
       const format = parseFormat(one(request.query, 'format'));
       const collection = one(request.query, 'collection');
       const id = one(request.query, 'id');
+      // The footprints are read at every request (a small, indexed table), and the MOC is
+      // kept under a hash of them: a product ingested, retracted or released changes the
+      // footprints the caller gets, and so the key, at once. Only the coverage, the costly
+      // part, is cached.
       const regions = await withReadOnlyIdentity(
         deps.pool,
         request.identity ?? ANONYMOUS,
         async (client) => {
           const r = await client.query<{ region: number[] }>(
             `SELECT s_region AS region FROM ivoa.obscore
-             WHERE s_region IS NOT NULL AND ($1::text IS NULL OR obs_collection = $1) AND ($2::text IS NULL OR obs_publisher_did = $2)`,
+             WHERE s_region IS NOT NULL AND ($1::text IS NULL OR obs_collection = $1) AND ($2::text IS NULL OR obs_publisher_did = $2)
+             ORDER BY obs_publisher_did`,
             [collection ?? null, id ?? null],
           );
           return r.rows.map((row) => row.region);
         },
         { statementTimeoutMs: limits.timeoutMs },
       );
-      let moc = Moc.empty(order);
-      for (const region of regions) {
-        const vertices: Array<[number, number]> = [];
-        for (let i = 0; i + 1 < region.length; i += 2) vertices.push([region[i], region[i + 1]]);
-        moc = moc.union(Moc.fromPolygon(vertices, order));
-      }
-      return send(reply, moc, format, 'IMAGE');
+      const hash = createHash('sha256').update(`${order}|${format}`);
+      for (const region of regions) hash.update(`|${region.join(',')}`);
+      const file = await cache.get(`products|${hash.digest('hex')}`, async (path) => {
+        let moc = Moc.empty(order);
+        for (const region of regions) {
+          const vertices: Array<[number, number]> = [];
+          for (let i = 0; i + 1 < region.length; i += 2) vertices.push([region[i], region[i + 1]]);
+          moc = moc.union(Moc.fromPolygon(vertices, order));
+        }
+        const bytes = serialise(moc, format, 'IMAGE');
+        await writeFile(path, bytes);
+        return bytes.length;
+      });
+      return sendFile(reply, file, format);
     } catch (err) {
       return fail(reply, err, request);
     }
