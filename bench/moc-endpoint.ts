@@ -12,12 +12,17 @@
 //
 // Targets (issue 20): RSS growth < 50 MB and availability < 50 ms while the MOC is made.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { HEALPIX_INDEX_ORDER, Moc, type MocCell } from '../sky/index.js';
 import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded.js';
+import { canonicalCellsSql, copyCellsToFile } from '../src/moc/cells.js';
+import { encode } from '../src/moc/encode.js';
 
 const ROWS = process.env.VONODE_DEMO_ROWS ?? '1000000';
 const ORDER = Number(process.env.MOC_ORDER ?? 10);
@@ -142,19 +147,70 @@ async function main(): Promise<void> {
         );
       }
 
-    // The reference: the MOC as vonode made it before, all in one process's memory.
+    // The node's own share, apart from a loaded machine's scheduling: the same SQL and
+    // encoders run here, with this process's event-loop delay measured.
     const pool = new pg.Pool({ connectionString: url, max: 1 });
+    {
+      const client = await pool.connect();
+      const cellsPath = join(dir, 'cells');
+      try {
+        await client.query('BEGIN READ ONLY');
+        await client.query("SELECT set_config('vonode.maintenance', 'on', true)");
+        const loop = monitorEventLoopDelay({ resolution: 1 });
+        loop.enable();
+        const t = performance.now();
+        const rows = await copyCellsToFile(
+          client,
+          canonicalCellsSql('demo', 'sources', 'healpix', ORDER),
+          cellsPath,
+        );
+        const sqlMs = performance.now() - t;
+        loop.disable();
+        await client.query('ROLLBACK');
+        console.log(
+          `cells in PostgreSQL, COPY to a file: ${rows} cells in ${sqlMs.toFixed(0)} ms, event-loop delay max ${(loop.max / 1e6).toFixed(1)} ms`,
+        );
+        for (const format of FORMATS) {
+          const l = monitorEventLoopDelay({ resolution: 1 });
+          l.enable();
+          const t1 = performance.now();
+          await pipeline(
+            Readable.from(
+              encode(
+                format,
+                createReadStream(cellsPath, { highWaterMark: 16 * 1024 }),
+                ORDER,
+                rows,
+                'CATALOG',
+              ),
+            ),
+            createWriteStream(`${cellsPath}.${format}`),
+          );
+          l.disable();
+          console.log(
+            `encode ${format.padEnd(5)} from the cells file: ${(performance.now() - t1).toFixed(0)} ms, event-loop delay max ${(l.max / 1e6).toFixed(1)} ms`,
+          );
+        }
+      } finally {
+        client.release();
+      }
+    }
+
+    // The reference: the MOC as vonode made it before, all in one process's memory.
     const base = rssMb('self');
     const t = performance.now();
     const client = await pool.connect();
     let blocked = 0;
+    let distinctMs = 0;
     try {
       await client.query('BEGIN READ ONLY');
       await client.query("SELECT set_config('vonode.maintenance', 'on', true)");
+      const q = performance.now();
       const r = await client.query<{ cell: string }>(
         'SELECT DISTINCT healpix >> $1 AS cell FROM demo.sources WHERE healpix IS NOT NULL',
         [2 * (HEALPIX_INDEX_ORDER - ORDER)],
       );
+      distinctMs = performance.now() - q;
       await client.query('ROLLBACK');
       const s = performance.now();
       const cells = r.rows.map((row): MocCell => ({ order: ORDER, index: BigInt(row.cell) }));
@@ -163,11 +219,11 @@ async function main(): Promise<void> {
       blocked = performance.now() - s;
     } finally {
       client.release();
-      await pool.end();
     }
     console.log(
-      `reference (in-memory Moc, json): ${(performance.now() - t).toFixed(0)} ms, RSS +${(rssMb('self') - base).toFixed(1)} MB, event loop held ${blocked.toFixed(0)} ms at once after the rows came`,
+      `reference (in-memory Moc, json): ${(performance.now() - t).toFixed(0)} ms, RSS +${(rssMb('self') - base).toFixed(1)} MB, event loop held ${blocked.toFixed(0)} ms at once after the rows came (its SELECT DISTINCT alone: ${distinctMs.toFixed(0)} ms)`,
     );
+    await pool.end();
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
