@@ -187,6 +187,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     pool: opts.pool,
     baseUrl: opts.baseUrl,
     catalogues,
+    // One folder per process: processes sharing a data folder each keep their own.
     cacheDir: join(opts.config.dataDir, 'moc-cache', String(process.pid)),
   });
   registerHips(app, {

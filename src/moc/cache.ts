@@ -1,6 +1,6 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { type FileHandle, open, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** One finished file of the cache: an open handle, so eviction cannot pull it away mid-read. */
 export interface CachedFile<M> {
@@ -31,6 +31,7 @@ export class FileCache<M> {
   ) {
     // Files of an earlier run were keyed on that run's versions: never valid now.
     rmSync(dir, { recursive: true, force: true });
+    removeDeadProcessFolders(dirname(dir));
     mkdirSync(dir, { recursive: true });
   }
 
@@ -47,16 +48,6 @@ export class FileCache<M> {
         if (this.map.get(key) === entry) this.map.delete(key);
       }
     }
-  }
-
-  /** Whether `key` is cached and fresh (made or being made). */
-  has(key: string): boolean {
-    const e = this.map.get(key);
-    return e !== undefined && Date.now() - e.at < this.ttlMs;
-  }
-
-  clear(): void {
-    for (const key of [...this.map.keys()]) this.drop(key);
   }
 
   close(): void {
@@ -97,5 +88,27 @@ export class FileCache<M> {
       ({ path }) => rm(path, { force: true }),
       () => {},
     );
+  }
+}
+
+/**
+ * Folders named by the id of a process that is gone (one that stopped without closing, as on
+ * a crash) are removed, so the cache folders of past runs do not pile up.
+ */
+function removeDeadProcessFolders(parent: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      process.kill(Number(name), 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH')
+        rmSync(join(parent, name), { recursive: true, force: true });
+    }
   }
 }
