@@ -328,42 +328,55 @@ export class Moc {
       throw new SkyError(`MOC FITS ordering ${String(ordering)} is unknown`, 'use NUNIQ or RANGE');
     }
     const width = tform === '1J' ? 4 : 8;
-    const primary = fitsHeader([
-      card('SIMPLE', true, 'conforms to FITS standard'),
-      card('BITPIX', 8),
-      card('NAXIS', 0),
-      card('EXTEND', true),
-    ]);
-    const cards = [
-      card('XTENSION', 'BINTABLE', 'binary table extension'),
-      card('BITPIX', 8),
-      card('NAXIS', 2),
-      card('NAXIS1', width, 'bytes per row'),
-      card('NAXIS2', values.length, 'rows'),
-      card('PCOUNT', 0),
-      card('GCOUNT', 1),
-      card('TFIELDS', 1),
-      card('TTYPE1', ordering === 'NUNIQ' ? 'UNIQ' : 'RANGE'),
-      card('TFORM1', tform),
-      card('MOCVERS', '2.0', 'MOC version'),
-      card('MOCDIM', 'SPACE', 'space MOC'),
-      card('ORDERING', ordering),
-      card('COORDSYS', 'C', 'ICRS'),
-      card('MOCORD_S', this.order, 'MOC order (depth)'),
-      card('MOCORDER', this.order, 'MOC 1.1 readers'),
-      card('MOCTOOL', 'vonode'),
-    ];
-    if (opts?.mocId !== undefined) cards.push(card('MOCID', opts.mocId));
-    if (opts?.mocType !== undefined) cards.push(card('MOCTYPE', opts.mocType));
-    const header = fitsHeader(cards);
+    const header = mocFitsHeader(this.order, values.length, { ...opts, ordering });
     const dataLength = values.length * width;
     const data = Buffer.alloc(Math.ceil(dataLength / 2880) * 2880);
     values.forEach((v, i) => {
       if (width === 4) data.writeInt32BE(Number(v), i * 4);
       else data.writeBigInt64BE(v, i * 8);
     });
-    return Buffer.concat([primary, header, data]);
+    return Buffer.concat([header, data]);
   }
+}
+
+/**
+ * The headers of a MOC 2.0 FITS file (MOC-10..14) of `rows` values at `order`: the empty
+ * primary HDU and the BINTABLE's header, each padded to 2880 bytes. The data follow: the
+ * values big-endian (4 bytes NUNIQ below order 14, else 8), padded with zeros to 2880.
+ * Apart so that a server can stream a large MOC's values after it.
+ */
+export function mocFitsHeader(order: number, rows: number, opts?: MocFitsOptions): Buffer {
+  const ordering = opts?.ordering ?? 'NUNIQ';
+  const tform = ordering === 'NUNIQ' && order < 14 ? '1J' : '1K';
+  const width = tform === '1J' ? 4 : 8;
+  const primary = fitsHeader([
+    card('SIMPLE', true, 'conforms to FITS standard'),
+    card('BITPIX', 8),
+    card('NAXIS', 0),
+    card('EXTEND', true),
+  ]);
+  const cards = [
+    card('XTENSION', 'BINTABLE', 'binary table extension'),
+    card('BITPIX', 8),
+    card('NAXIS', 2),
+    card('NAXIS1', width, 'bytes per row'),
+    card('NAXIS2', rows, 'rows'),
+    card('PCOUNT', 0),
+    card('GCOUNT', 1),
+    card('TFIELDS', 1),
+    card('TTYPE1', ordering === 'NUNIQ' ? 'UNIQ' : 'RANGE'),
+    card('TFORM1', tform),
+    card('MOCVERS', '2.0', 'MOC version'),
+    card('MOCDIM', 'SPACE', 'space MOC'),
+    card('ORDERING', ordering),
+    card('COORDSYS', 'C', 'ICRS'),
+    card('MOCORD_S', order, 'MOC order (depth)'),
+    card('MOCORDER', order, 'MOC 1.1 readers'),
+    card('MOCTOOL', 'vonode'),
+  ];
+  if (opts?.mocId !== undefined) cards.push(card('MOCID', opts.mocId));
+  if (opts?.mocType !== undefined) cards.push(card('MOCTYPE', opts.mocType));
+  return Buffer.concat([primary, fitsHeader(cards)]);
 }
 
 /**

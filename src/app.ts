@@ -226,7 +226,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await registerTapAsync(app, opts, catalogues, userTables, syncGate);
   registerTapExamples(app);
   registerSia(app, { pool: opts.pool, baseUrl: opts.baseUrl, catalogues });
-  registerMoc(app, { pool: opts.pool, baseUrl: opts.baseUrl, catalogues });
+  registerMoc(app, {
+    pool: opts.pool,
+    baseUrl: opts.baseUrl,
+    catalogues,
+    // One folder per process: processes sharing a data folder each keep their own.
+    cacheDir: join(opts.config.dataDir, 'moc-cache', String(process.pid)),
+  });
   registerHips(app, {
     pool: opts.pool,
     baseUrl: opts.baseUrl,

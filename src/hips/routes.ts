@@ -4,7 +4,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type pg from 'pg';
 import type { CatalogueSource } from '../catalogue/index.js';
 import { encodeGrayAlphaPng, encodeHeader, encodePixels, stretchValue } from '../fits/index.js';
-import { loadSurvey, renderTile, type Survey, tileKey } from './survey.js';
+import { EmptyTiles } from './empty.js';
+import { loadSurvey, renderTile, type Survey, tileKey, tileTouchesSurvey } from './survey.js';
 import { TILE_WIDTH, tilePath } from './tiles.js';
 
 export interface HipsDeps {
@@ -162,6 +163,7 @@ export function registerHips(app: FastifyInstance, deps: HipsDeps): void {
   });
   const cacheDir = join(deps.dataDir, 'hips', HIPS_NAME);
   const rendering = new Map<string, Promise<Buffer | undefined>>();
+  const empty = new EmptyTiles();
   const notFound = (reply: FastifyReply, message: string) =>
     reply.status(404).headers(HEADERS).type('text/plain; charset=utf-8').send(`${message}\n`);
 
@@ -229,17 +231,23 @@ export function registerHips(app: FastifyInstance, deps: HipsDeps): void {
           reply,
           `no tile ${norder}/${dir}/${npix}: tiles are Norder${s.minOrder}..${s.order}/DirD/NpixN.png|fits`,
         );
+      // HIPS-03/34: a partial HiPS answers 404, fast, where it has no data.
+      if (!tileTouchesSurvey(s, order, index)) return notFound(reply, 'no data in this tile');
       const ext = p[2];
       const path = join(cacheDir, 'tiles', tileKey(s, order, index, ext), tilePath(order, index, ext));
       let body: Buffer | undefined;
       try {
         body = await readFile(path);
       } catch {
+        if (await empty.has(path)) return notFound(reply, 'no data in this tile');
         let job = rendering.get(path);
         if (!job) {
           job = (async () => {
             const values = await renderTile(s, order, index);
-            if (!values) return undefined;
+            if (!values) {
+              await empty.remember(path);
+              return undefined;
+            }
             const bytes = ext === 'png' ? pngTile(values, s.cut) : fitsTile(values, order, index);
             await mkdir(dirname(path), { recursive: true });
             const tmp = `${path}.${process.pid}.partial`;

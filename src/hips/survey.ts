@@ -148,6 +148,12 @@ export function tileKey(survey: Survey, order: number, index: number, ext: strin
   return hash.digest('hex').slice(0, 16);
 }
 
+/** Whether tile (order, index) meets the survey's MOC: the others have no data, known at once. */
+export function tileTouchesSurvey(survey: Survey, order: number, index: number): boolean {
+  const tile = Moc.fromCells([{ order, index: BigInt(index) }], order);
+  return tile.intersection(survey.moc.degrade(order)).cells().length > 0;
+}
+
 /**
  * The tile's pixel values, row by row from the top, NaN where no image covers it: each HiPS
  * pixel takes the nearest image pixel under its centre (HIPS-07, nearest sampling; lower
@@ -159,8 +165,8 @@ export async function renderTile(
   index: number,
   width = TILE_WIDTH,
 ): Promise<Float32Array | undefined> {
+  if (!tileTouchesSurvey(survey, order, index)) return undefined;
   const tile = Moc.fromCells([{ order, index: BigInt(index) }], order);
-  if (tile.intersection(survey.moc.degrade(order)).cells().length === 0) return undefined;
   const centres = tilePixelCentres(order, index, width);
   const n = width * width;
   const out = new Float32Array(n).fill(Number.NaN);

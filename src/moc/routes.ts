@@ -1,10 +1,18 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { HEALPIX_INDEX_ORDER, Moc, type MocCell, SkyError } from '../../sky/index.js';
+import { Moc, SkyError } from '../../sky/index.js';
 import { ANONYMOUS, type Identity, withReadOnlyIdentity } from '../auth/index.js';
 import type { CatalogueSource } from '../catalogue/index.js';
 import { ServiceBusy } from '../db/acquire.js';
 import { reportInternalError } from '../errors/index.js';
+import { type CachedFile, FileCache } from './cache.js';
+import { canonicalCellsSql, copyCellsToFile } from './cells.js';
+import { encode, type MocFormat } from './encode.js';
 
 /** How deep and how long a coverage request may go. */
 export interface MocLimits {
@@ -27,6 +35,8 @@ export interface MocDeps {
   /** The published tables: each one with a position has a MOC at /moc/<schema>.<table>. */
   readonly catalogues: CatalogueSource;
   readonly limits?: Partial<MocLimits>;
+  /** Where computed MOCs are kept (emptied at start and on close). */
+  readonly cacheDir: string;
 }
 
 /** The catalogue /moc/sources has always described. */
@@ -40,8 +50,6 @@ const CACHE_ENTRIES = 64;
  */
 const CACHE_TTL_MS = 10 * 60_000;
 
-type MocFormat = 'fits' | 'json' | 'ascii';
-
 const CONTENT_TYPE: Record<MocFormat, string> = {
   fits: 'application/fits',
   json: 'application/json',
@@ -50,8 +58,6 @@ const CONTENT_TYPE: Record<MocFormat, string> = {
 
 class MocRequestError extends Error {}
 class MocNotFound extends Error {}
-
-const pgIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 function one(query: unknown, name: string): string | undefined {
   const v = (query as Record<string, unknown>)[name];
@@ -82,9 +88,19 @@ function parseFormat(raw: string | undefined): MocFormat {
   );
 }
 
-function send(reply: FastifyReply, moc: Moc, format: MocFormat, mocType: 'IMAGE' | 'CATALOG') {
-  const body = format === 'fits' ? moc.toFits({ mocType }) : format === 'json' ? moc.toJson() : moc.toAscii();
-  return reply.status(200).type(CONTENT_TYPE[format]).send(body);
+function serialise(moc: Moc, format: MocFormat, mocType: 'IMAGE' | 'CATALOG'): Buffer {
+  return format === 'fits'
+    ? moc.toFits({ mocType })
+    : Buffer.from(format === 'json' ? moc.toJson() : moc.toAscii());
+}
+
+/** A cached MOC streamed from its file. */
+function sendFile(reply: FastifyReply, file: CachedFile<number>, format: MocFormat) {
+  return reply
+    .status(200)
+    .type(CONTENT_TYPE[format])
+    .header('content-length', file.meta)
+    .send(file.handle.createReadStream());
 }
 
 /**
@@ -95,6 +111,8 @@ function send(reply: FastifyReply, moc: Moc, format: MocFormat, mocType: 'IMAGE'
  */
 export function registerMoc(app: FastifyInstance, deps: MocDeps): void {
   const limits: MocLimits = { ...DEFAULT_MOC_LIMITS, ...deps.limits };
+  const cache = new FileCache<number>(deps.cacheDir, CACHE_ENTRIES, CACHE_TTL_MS);
+  app.addHook('onClose', async () => cache.close());
   const fail = (reply: FastifyReply, err: unknown, request: FastifyRequest) => {
     if (err instanceof MocNotFound)
       return reply.status(404).type('text/plain; charset=utf-8').send(`${err.message}\n`);
@@ -147,9 +165,9 @@ export function registerMoc(app: FastifyInstance, deps: MocDeps): void {
 
   // Keyed on the catalogue's version, the table, the order and the caller's groups (RLS
   // decides on groups alone); a publish bumps the version, so a new table version is never
-  // answered from the old one's cells.
-  const cache = new Map<string, { at: number; cells: Promise<MocCell[]> }>();
-  const catalogueCells = (identity: Identity, table: string, order: number): Promise<MocCell[]> => {
+  // answered from the old one's cells. The cells are one file, each format made from it
+  // another, so a MOC is computed once per data version and then only read from disk.
+  const catalogueFile = async (identity: Identity, table: string, order: number, format: MocFormat) => {
     const view = deps.catalogues.view(identity);
     const t =
       view.table(table) ??
@@ -167,42 +185,44 @@ export function registerMoc(app: FastifyInstance, deps: MocDeps): void {
       );
     const column = t.columns.find((c) => c.name === t.spatialIndex?.column);
     const sqlColumn = column?.sqlName ?? t.spatialIndex.column.replace(/^"(.*)"$/, '$1');
-    const key = [
+    const cellsKey = [
       deps.catalogues.version,
       `${t.schema}.${t.name}`,
       order,
       [...identity.groups].sort().join(','),
     ].join('|');
-    const hit = cache.get(key);
-    if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.cells;
-    const shift = 2 * (HEALPIX_INDEX_ORDER - order);
-    const from = `${pgIdent(t.sql.schema)}.${pgIdent(t.sql.table)}`;
-    const cells = withReadOnlyIdentity(
-      deps.pool,
-      identity,
-      async (client) => {
+    return cache.get(`${cellsKey}|${format}`, async (path) => {
+      const cells = await cache.get(cellsKey, (cellsPath) =>
         // Computed as the caller: row-level security leaves out the rows it may not read.
-        const r = await client.query<{ cell: string }>(
-          `SELECT DISTINCT ${pgIdent(sqlColumn)} >> $1 AS cell FROM ${from} WHERE ${pgIdent(sqlColumn)} IS NOT NULL`,
-          [shift],
-        );
-        return r.rows.map((row): MocCell => ({ order, index: BigInt(row.cell) }));
-      },
-      { statementTimeoutMs: limits.timeoutMs },
-    );
-    cache.delete(key);
-    cache.set(key, { at: Date.now(), cells });
-    // A failure is not kept; the oldest entries go first.
-    cells.catch(() => cache.delete(key));
-    while (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
-    return cells;
+        withReadOnlyIdentity(
+          deps.pool,
+          identity,
+          (client) =>
+            copyCellsToFile(
+              client,
+              canonicalCellsSql(t.sql.schema, t.sql.table, sqlColumn, order),
+              cellsPath,
+            ),
+          { statementTimeoutMs: limits.timeoutMs },
+        ),
+      );
+      try {
+        // Small chunks: each is one turn of the event loop (parsing, encoding); 16 KiB is ~1,500 cells.
+        const input = cells.handle.createReadStream({ autoClose: false, highWaterMark: 16 * 1024 });
+        const out = createWriteStream(path);
+        await pipeline(Readable.from(encode(format, input, order, cells.meta, 'CATALOG')), out);
+        return out.bytesWritten;
+      } finally {
+        await cells.handle.close();
+      }
+    });
   };
   const catalogueMoc = async (request: FastifyRequest, reply: FastifyReply, table: string) => {
     try {
       const order = parseOrder(one(request.query, 'order'), DEFAULT_SOURCES_ORDER, limits.maxSourcesOrder);
       const format = parseFormat(one(request.query, 'format'));
-      const cells = await catalogueCells(request.identity ?? ANONYMOUS, table, order);
-      return send(reply, Moc.fromCells(cells, order), format, 'CATALOG');
+      const file = await catalogueFile(request.identity ?? ANONYMOUS, table, order, format);
+      return sendFile(reply, file, format);
     } catch (err) {
       return fail(reply, err, request);
     }
@@ -218,26 +238,38 @@ export function registerMoc(app: FastifyInstance, deps: MocDeps): void {
       const format = parseFormat(one(request.query, 'format'));
       const collection = one(request.query, 'collection');
       const id = one(request.query, 'id');
+      // The footprints are read at every request (a small, indexed table), and the MOC is
+      // kept under a hash of them: a product ingested, retracted or released changes the
+      // footprints the caller gets, and so the key, at once. Only the coverage, the costly
+      // part, is cached.
       const regions = await withReadOnlyIdentity(
         deps.pool,
         request.identity ?? ANONYMOUS,
         async (client) => {
           const r = await client.query<{ region: number[] }>(
             `SELECT s_region AS region FROM ivoa.obscore
-             WHERE s_region IS NOT NULL AND ($1::text IS NULL OR obs_collection = $1) AND ($2::text IS NULL OR obs_publisher_did = $2)`,
+             WHERE s_region IS NOT NULL AND ($1::text IS NULL OR obs_collection = $1) AND ($2::text IS NULL OR obs_publisher_did = $2)
+             ORDER BY obs_publisher_did`,
             [collection ?? null, id ?? null],
           );
           return r.rows.map((row) => row.region);
         },
         { statementTimeoutMs: limits.timeoutMs },
       );
-      let moc = Moc.empty(order);
-      for (const region of regions) {
-        const vertices: Array<[number, number]> = [];
-        for (let i = 0; i + 1 < region.length; i += 2) vertices.push([region[i], region[i + 1]]);
-        moc = moc.union(Moc.fromPolygon(vertices, order));
-      }
-      return send(reply, moc, format, 'IMAGE');
+      const hash = createHash('sha256').update(`${order}|${format}`);
+      for (const region of regions) hash.update(`|${region.join(',')}`);
+      const file = await cache.get(`products|${hash.digest('hex')}`, async (path) => {
+        let moc = Moc.empty(order);
+        for (const region of regions) {
+          const vertices: Array<[number, number]> = [];
+          for (let i = 0; i + 1 < region.length; i += 2) vertices.push([region[i], region[i + 1]]);
+          moc = moc.union(Moc.fromPolygon(vertices, order));
+        }
+        const bytes = serialise(moc, format, 'IMAGE');
+        await writeFile(path, bytes);
+        return bytes.length;
+      });
+      return sendFile(reply, file, format);
     } catch (err) {
       return fail(reply, err, request);
     }
