@@ -1,8 +1,11 @@
 // bench/tap-cone: 0.1-degree cone searches at random positions through /tap/sync on the
-// demo catalogue, sequential and 4 concurrent, beside the same compiled SQL run directly
-// on PostgreSQL in the same run (the ratio is the service's overhead).
+// demo catalogue, sequential, 4 and 16 concurrent, beside the same compiled SQL run
+// directly on PostgreSQL in the same run (the ratio is the service's overhead). Two
+// references: "bare", the SQL alone through a pg client whose login already carries the
+// reader role (one round trip: the floor), and "txn", the same wrapped in the
+// transaction a careful client would use (BEGIN, SET ROLE, query, COMMIT).
 //
-//   npx tsx bench/tap-cone.ts [queries=200] [dataDir]
+//   npx tsx bench/tap-cone.ts [queries=400] [dataDir]
 //
 // With no dataDir a temporary one is used and the demo data is generated first (about a
 // minute); pass the folder of an earlier run to reuse it. DATABASE_URL is honoured.
@@ -17,10 +20,17 @@ import { SeededRandom } from '../src/ingest/random.js';
 import { startNode } from '../src/node.js';
 import { catalogueOf, publishedCatalogue } from '../src/tap/catalogue.js';
 
-const queries = Number(process.argv[2] ?? 200);
+const queries = Number(process.argv[2] ?? 400);
 const dataDir = process.argv[3] ?? mkdtempSync(join(tmpdir(), 'vonode-bench-'));
 chmodSync(dataDir, 0o755);
-const config = parseConfig({ ...process.env, PORT: '0', VONODE_DATA_DIR: dataDir, VONODE_LOG_LEVEL: 'warn' });
+const config = parseConfig({
+  // 16 clients on one address: the per-client cap (8 by default) would answer half of them 503.
+  VONODE_SYNC_MAX_PER_CLIENT: '32',
+  ...process.env,
+  PORT: '0',
+  VONODE_DATA_DIR: dataDir,
+  VONODE_LOG_LEVEL: 'warn',
+});
 const node = await startNode(config, (l) => console.error(l));
 // What the node serves: the published rows (the demo catalogue's version table included).
 const catalogue = catalogueOf(publishedCatalogue(await loadPublishedSchemas(node.db.pool)));
@@ -45,7 +55,15 @@ async function viaTap(pos: readonly [number, number]): Promise<number> {
   return performance.now() - t0;
 }
 
-const direct = new pg.Pool({ connectionString: node.db.url, max: 8 });
+const direct = new pg.Pool({ connectionString: node.db.url, max: 16 });
+// The reader role from the start (a startup option), so one statement is one round trip.
+const bare = new pg.Pool({ connectionString: node.db.url, max: 16, options: '-c role=vonode_reader' });
+async function viaBareSql(pos: readonly [number, number]): Promise<number> {
+  const c = compile(adqlFor(pos), catalogue, { maxrec: 100000 });
+  const t0 = performance.now();
+  await bare.query({ text: c.sql, values: c.params, rowMode: 'array' });
+  return performance.now() - t0;
+}
 async function viaSql(pos: readonly [number, number]): Promise<number> {
   const c = compile(adqlFor(pos), catalogue, { maxrec: 100000 });
   const t0 = performance.now();
@@ -82,18 +100,20 @@ async function measure(run: (p: readonly [number, number]) => Promise<number>, c
 }
 
 const rows: string[] = [];
-for (const concurrency of [1, 4]) {
+for (const concurrency of [1, 4, 16]) {
+  const bareSql = await measure(viaBareSql, concurrency);
   const sql = await measure(viaSql, concurrency);
   const tap = await measure(viaTap, concurrency);
-  const f = (x: number) => x.toFixed(2).padStart(8);
+  const f = (x: number) => x.toFixed(2).padStart(7);
   rows.push(
-    `${String(concurrency).padStart(11)} | ${f(tap.p50)} ${f(tap.p95)} ${f(tap.qps)} | ${f(sql.p50)} ${f(sql.p95)} ${f(sql.qps)} | ${(tap.p50 / sql.p50).toFixed(2)}x  ${(sql.qps / tap.qps).toFixed(2)}x`,
+    `${String(concurrency).padStart(11)} | ${f(tap.p50)} ${f(tap.p95)} ${f(tap.qps)} | ${f(bareSql.p50)} ${f(bareSql.qps)} | ${f(sql.p50)} ${f(sql.qps)} | ${(tap.p50 / bareSql.p50).toFixed(2).padStart(6)}x ${(tap.p50 / sql.p50).toFixed(2).padStart(6)}x | ${(bareSql.qps / tap.qps).toFixed(2).padStart(6)}x`,
   );
 }
 console.log(`0.1-degree cones on demo.sources (${queries} random positions)`);
 console.log(
-  'concurrency |  /tap/sync p50/p95 ms, q/s   |  direct SQL p50/p95 ms, q/s   | p50 ratio, q/s ratio',
+  'concurrency | /tap/sync p50, p95 ms, q/s | bare SQL p50 ms, q/s | txn SQL p50 ms, q/s | p50 ratio to bare, txn | q/s ratio bare:tap',
 );
 for (const r of rows) console.log(r);
 await direct.end();
+await bare.end();
 await node.close();

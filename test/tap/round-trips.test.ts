@@ -1,0 +1,130 @@
+// Database round trips of one synchronous TAP query (issue 20, item 1): counted on the wire
+// between the node's pool and PostgreSQL, as the messages after which pg waits for an
+// answer (Query, Sync, Flush: protocol-message-formats in the PostgreSQL manual).
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestNode } from '../support/node.js';
+
+type TestNode = Awaited<ReturnType<typeof startTestNode>>;
+
+/** One checkout of a pooled connection: what was asked of PostgreSQL, in order. */
+interface Session {
+  readonly trips: string[];
+}
+
+const QUERY = 0x51; // 'Q': a simple-protocol query string
+const PARSE = 0x50; // 'P': an extended-protocol statement, answered at the next Sync
+const SYNC = 0x53; // 'S'
+const FLUSH = 0x48; // 'H'
+
+let node: TestNode;
+const sessions: Session[] = [];
+
+/** The frontend messages of one write (pg writes whole messages) added to `session`. */
+function record(session: Session, chunk: Buffer, pending: { text: string }): void {
+  for (let i = 0; i + 5 <= chunk.length; ) {
+    const type = chunk[i];
+    const length = chunk.readUInt32BE(i + 1);
+    const body = chunk.subarray(i + 5, i + 1 + length);
+    if (type === QUERY) session.trips.push(body.subarray(0, body.indexOf(0)).toString());
+    if (type === PARSE) {
+      const name = body.indexOf(0);
+      pending.text = body.subarray(name + 1, body.indexOf(0, name + 1)).toString();
+    }
+    if (type === SYNC || type === FLUSH) session.trips.push(pending.text);
+    i += 1 + length;
+  }
+}
+
+function instrument(pool: pg.Pool): void {
+  const current = new WeakMap<object, Session>();
+  const wrapped = new WeakSet<object>();
+  pool.on('acquire', (client) => {
+    if (!wrapped.has(client)) {
+      wrapped.add(client);
+      const stream = (
+        client as unknown as { connection: { stream: { write: (...a: unknown[]) => boolean } } }
+      ).connection.stream;
+      const write = stream.write.bind(stream);
+      const pending = { text: '' };
+      stream.write = (chunk: unknown, ...rest: unknown[]) => {
+        const s = current.get(client);
+        if (s && Buffer.isBuffer(chunk)) record(s, chunk, pending);
+        return write(chunk, ...rest);
+      };
+    }
+    const session: Session = { trips: [] };
+    current.set(client, session);
+    sessions.push(session);
+  });
+}
+
+beforeAll(async () => {
+  node = await startTestNode();
+  instrument(node.db.pool);
+});
+afterAll(async () => {
+  await node?.stop();
+});
+
+/** The round trips of the connection that ran `marker`, once it is back in the pool. */
+async function tripsOf(marker: string): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const s = sessions.find((x) => x.trips.some((t) => t.includes(marker)));
+    // The ROLLBACK goes after the answer: wait for it, not for a fixed time.
+    if (s && s.trips.at(-1) === 'ROLLBACK') return s.trips;
+    if (Date.now() > deadline)
+      throw new Error(`no finished session ran ${marker}: ${JSON.stringify(sessions)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const cone = (alias: string, ra: number, dec: number) =>
+  `SELECT source_id AS ${alias}, ra, dec FROM demo.sources WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', ${ra}, ${dec}, 2))`;
+
+async function sync(query: string, format?: string): Promise<string> {
+  const res = await fetch(`${node.url}/tap/sync`, {
+    method: 'POST',
+    body: new URLSearchParams({ LANG: 'ADQL', QUERY: query, ...(format ? { FORMAT: format } : {}) }),
+  });
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  return text;
+}
+
+const kind = (sql: string) =>
+  sql.startsWith('BEGIN')
+    ? 'begin+settings+identity'
+    : sql.includes('LIMIT 0')
+      ? 'result types'
+      : sql.startsWith('COPY')
+        ? 'copy'
+        : sql === 'ROLLBACK'
+          ? 'rollback'
+          : sql;
+
+describe('round trips of a synchronous query', () => {
+  it('opens the transaction with the settings and the identity in one batch, and learns the result types once per query shape', async () => {
+    // A column alias no other test uses: this shape is new to the node's types cache.
+    const first = await sync(cone('rt_shape_a', 10, 10));
+    expect(first).toMatch(/<TABLEDATA>|<TABLE>/);
+    const cold = await tripsOf('rt_shape_a');
+    expect(cold.map(kind)).toEqual(['begin+settings+identity', 'result types', 'copy', 'rollback']);
+    sessions.length = 0;
+
+    // The same shape a little further (its constants differ, the number of HEALPix ranges
+    // does not): the answer waits for two round trips, the ROLLBACK comes after.
+    await sync(cone('rt_shape_a', 10.001, 10.001));
+    const warm = await tripsOf('rt_shape_a');
+    expect(warm.map(kind)).toEqual(['begin+settings+identity', 'copy', 'rollback']);
+    expect(warm[0]).toMatch(/REPEATABLE READ, READ ONLY;.*statement_timeout.*SET LOCAL ROLE vonode_reader;/);
+  });
+
+  it('keeps the same count for other COPY formats and other callers of the same shape', async () => {
+    await sync(cone('rt_shape_b', 40, 5), 'csv');
+    sessions.length = 0;
+    await sync(cone('rt_shape_b', 40.001, 5.001), 'csv');
+    expect((await tripsOf('rt_shape_b')).map(kind)).toEqual(['begin+settings+identity', 'copy', 'rollback']);
+  });
+});
