@@ -2,10 +2,11 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { type CompiledQuery, inlineParameters } from '../../adql/index.js';
 import { type CopySource, type CopyTextParser, copyTypesFit, type Field } from '../../votable/index.js';
-import { checkIdentitySet, type Identity, identityStatements } from '../auth/index.js';
+import { checkIdentitySet, type Identity, identityStatements, READER_ROLE } from '../auth/index.js';
 import { controlPoolOf } from '../db/acquire.js';
+import { BatchCopy } from './batch-copy.js';
 import { openCopy, type StatusSpool } from './copy.js';
-import { resultTypes } from './result-types.js';
+import { knownResultTypes, resultTypes } from './result-types.js';
 
 /** Why a running query was stopped before its end. */
 export type StopReason = 'timeout' | 'client-gone' | 'aborted' | 'spool-full' | 'shutdown';
@@ -125,6 +126,7 @@ export async function executeQuery(
 
   let cursor: Cursor | undefined;
   let copy: Awaited<ReturnType<typeof openCopy>> | undefined;
+  let batch: BatchCopy | undefined;
   // Every path that ends the query calls close, sometimes at once (a result stream destroyed
   // by a failed write runs its own finally while the caller closes too): the first call does
   // the work and later calls share its promise, so the client is released exactly once.
@@ -152,7 +154,9 @@ export async function executeQuery(
       // A cancel still on its way would hit whatever runs next on this connection: let it land
       // first. At worst it cancels the ROLLBACK, and the connection is then discarded.
       await cancelling;
-      await client.query('ROLLBACK');
+      // A batch that ran to its end closed its transaction itself (its last statement).
+      await batch?.settled;
+      if (!batch?.transactionEnded) await client.query('ROLLBACK');
       released = true;
       client.release();
     } catch (e) {
@@ -207,21 +211,28 @@ export async function executeQuery(
       `SELECT set_config('statement_timeout', '${Math.floor(timeoutMs + 2000)}', true), ` +
       "set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), " +
       "set_config('extra_float_digits', '1', true)";
+    const begin = `BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; ${settings}; ${identityStatements(opts.identity)}`;
     let compiled: CompiledQuery;
+    let fields: Field[];
+    // With the result's types known (a shape seen before), the whole query is one batch:
+    // transaction, settings, identity, COPY and ROLLBACK in one round trip (batch-copy.ts).
+    let batched: CopyPlan | undefined;
     if (typeof query === 'function') {
       await client.query(`BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ; ${settings}`);
       // Uploads are written here, with the service's rights; the query itself only reads.
       compiled = await query(client);
+      fields = compiled.columns.map(toField);
       checkIdentitySet(await client.query(`SET TRANSACTION READ ONLY; ${identityStatements(opts.identity)}`));
     } else {
       compiled = query;
-      checkIdentitySet(
-        await client.query(
-          `BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; ${settings}; ${identityStatements(opts.identity)}`,
-        ),
-      );
+      fields = compiled.columns.map(toField);
+      const known =
+        maxrec > 0 && opts.copyFormat && opts.catalogueVersion !== undefined
+          ? knownResultTypes(compiled.sql, opts.catalogueVersion)
+          : undefined;
+      if (known && opts.copyFormat) batched = copyPlanFor(compiled, fields, opts.copyFormat, known);
+      if (!batched) checkIdentitySet(await client.query(begin));
     }
-    const fields = compiled.columns.map(toField);
     const datalinkFields = identifyDataLinkFields(fields, compiled.columns);
     if (maxrec === 0) {
       // TAP-22: metadata only; the query was compiled (so it is valid) but need not run.
@@ -238,11 +249,14 @@ export async function executeQuery(
     // Result types are cached only for queries over published tables (no uploads).
     const typesVersion = typeof query === 'function' ? undefined : opts.catalogueVersion;
     const copyPlan =
-      opts.copyFormat && (await planCopy(client, compiled, fields, opts.copyFormat, typesVersion));
+      batched ??
+      (opts.copyFormat && (await planCopy(client, compiled, fields, opts.copyFormat, typesVersion)));
     if (copyPlan) {
+      if (batched)
+        batch = new BatchCopy(`${begin}; ${batched.sql}; ROLLBACK`, { column: 'role', expect: READER_ROLE });
       copy = await openCopy(
         client,
-        copyPlan.sql,
+        batch ?? copyPlan.sql,
         opts.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES,
         opts.statusSpool?.(),
       );
@@ -303,7 +317,7 @@ export async function executeQuery(
       };
     }
     let overflow = false;
-    const batch = opts.batchRows ?? DEFAULT_BATCH;
+    const batchRows = opts.batchRows ?? DEFAULT_BATCH;
     const open = cursor;
     async function* stream(): AsyncGenerator<readonly unknown[]> {
       let sent = 0;
@@ -314,7 +328,7 @@ export async function executeQuery(
           sent++;
         }
         while (sent < maxrec) {
-          const want = Math.min(batch, maxrec + 1 - sent);
+          const want = Math.min(batchRows, maxrec + 1 - sent);
           let rows: unknown[][];
           try {
             rows = (await open.read(want)) as unknown[][];
@@ -395,9 +409,19 @@ async function planCopy(
   format: 'binary' | 'text',
   catalogueVersion: number | undefined,
 ): Promise<CopyPlan | undefined> {
+  if (inlineParameters(compiled) === undefined) return undefined;
+  return copyPlanFor(compiled, fields, format, await resultTypes(client, compiled, catalogueVersion));
+}
+
+/** The COPY of `compiled` and its transcoders' types, if `oids` fit the FIELDs (planCopy). */
+function copyPlanFor(
+  compiled: CompiledQuery,
+  fields: Field[],
+  format: 'binary' | 'text',
+  oids: readonly number[],
+): CopyPlan | undefined {
   const sql = inlineParameters(compiled);
   if (sql === undefined) return undefined;
-  const oids = await resultTypes(client, compiled, catalogueVersion);
   let types = oids.map((oid) => COPY_TYPE_NAMES[oid] ?? `oid ${oid}`);
   let parsers: (CopyTextParser | undefined)[] | undefined;
   if (format === 'binary') types = types.map((t) => (t === 'timestamptz' ? 'timestamp' : t));

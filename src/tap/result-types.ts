@@ -70,6 +70,18 @@ const SHAPES = 2000;
 const cache = new Map<string, readonly number[]>();
 let cacheVersion: number | undefined;
 
+/** The type OIDs of a result learnt before for this shape and catalogue version, if any. */
+export function knownResultTypes(sql: string, catalogueVersion: number): readonly number[] | undefined {
+  if (cacheVersion !== catalogueVersion) return undefined;
+  const shape = queryShape(sql);
+  const known = cache.get(shape);
+  if (known) {
+    cache.delete(shape);
+    cache.set(shape, known);
+  }
+  return known;
+}
+
 /**
  * The type OIDs of `compiled`'s result columns. With a catalogue version (a query compiled
  * without uploads, whose tables are all published ones), from the cache when this shape
