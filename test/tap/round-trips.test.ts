@@ -133,4 +133,50 @@ describe('round trips of a synchronous query', () => {
     expect(body).toMatch(/<BINARY2>/);
     expect((await tripsOf('rt_shape_b')).map(kind)).toEqual(['begin+settings+identity+copy+rollback']);
   });
+
+  it('gives the same document in one round trip as in four, overflow and all (DALI-44)', async () => {
+    for (const format of ['csv', 'votable/td', 'votable/b2']) {
+      const q = `SELECT source_id AS rt_all, ra, dec, flux_int FROM demo.sources ORDER BY source_id`;
+      const ask = () =>
+        fetch(`${node.url}/tap/sync`, {
+          method: 'POST',
+          body: new URLSearchParams({ LANG: 'ADQL', QUERY: q, FORMAT: format, MAXREC: '700' }),
+        }).then((r) => r.text());
+      const cold = await ask();
+      sessions.length = 0;
+      const warm = await ask();
+      expect((await tripsOf('rt_all')).map(kind)).toEqual(['begin+settings+identity+copy+rollback']);
+      expect(warm).toBe(cold);
+      if (format !== 'csv') expect(warm).toMatch(/<INFO name="QUERY_STATUS" value="OVERFLOW"/);
+      else expect(warm.trim().split('\n')).toHaveLength(701);
+    }
+  });
+
+  it('answers an error PostgreSQL raises in the batch as before, and the connection serves on', async () => {
+    const q = 'SELECT source_id AS rt_err, 1 / (source_id - source_id) AS boom FROM demo.sources';
+    const ask = () =>
+      fetch(`${node.url}/tap/sync`, {
+        method: 'POST',
+        body: new URLSearchParams({ LANG: 'ADQL', QUERY: q }),
+      });
+    const cold = await ask();
+    const coldText = await cold.text();
+    const warm = await ask();
+    const warmText = await warm.text();
+    expect(cold.status).toBe(400);
+    expect(warm.status).toBe(400);
+    expect(warmText).toMatch(/division by zero/);
+    expect(warmText).toBe(coldText);
+    // Every connection of the pool still answers, outside any transaction.
+    const pool = node.db.pool;
+    const clients = await Promise.all(Array.from({ length: pool.totalCount }, () => pool.connect()));
+    try {
+      for (const c of clients) {
+        const r = await c.query("SELECT current_user AS u, current_setting('transaction_read_only') AS ro");
+        expect(r.rows[0]).toEqual({ u: 'vonode', ro: 'off' });
+      }
+    } finally {
+      for (const c of clients) c.release();
+    }
+  });
 });
