@@ -44,6 +44,7 @@ export class BatchCopy extends Readable {
   /** Resolves when PostgreSQL is ready for the next query on this connection. */
   readonly settled: Promise<void>;
   private settle!: () => void;
+  private isSettled = false;
   private connection: Connection | undefined;
   private staged: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
   private stagedBytes = 0;
@@ -59,7 +60,10 @@ export class BatchCopy extends Readable {
   ) {
     super({ highWaterMark: 256 * 1024 });
     this.settled = new Promise((resolve) => {
-      this.settle = resolve;
+      this.settle = () => {
+        this.isSettled = true;
+        resolve();
+      };
     });
   }
 
@@ -69,10 +73,7 @@ export class BatchCopy extends Readable {
   }
 
   override _read(): void {
-    if (this.paused && this.connection) {
-      this.paused = false;
-      this.connection.stream.resume();
-    }
+    this.resumeConnection();
   }
 
   handleRowDescription(msg: RowDescription): void {
@@ -156,6 +157,9 @@ export class BatchCopy extends Readable {
   }
 
   private deliver(chunk: Buffer): void {
+    // After a failure nothing is given out, and the connection must never be paused again:
+    // pg reads the rest of the answer (and whatever runs next) from it.
+    if (this.failed || this.isSettled) return;
     // Backpressure: no more of PostgreSQL's bytes are parsed until the reader asks again.
     if (!this.push(chunk) && this.connection && !this.paused) {
       this.paused = true;

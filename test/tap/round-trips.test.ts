@@ -68,12 +68,15 @@ afterAll(async () => {
 });
 
 /** The round trips of the connection that ran `marker`, once it is back in the pool. */
-async function tripsOf(marker: string): Promise<string[]> {
+async function tripsOf(
+  marker: string,
+  ended = (trips: string[]) => trips.at(-1)?.endsWith('ROLLBACK') === true,
+): Promise<string[]> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const s = sessions.find((x) => x.trips.some((t) => t.includes(marker)));
     // The ROLLBACK goes after the answer: wait for it, not for a fixed time.
-    if (s?.trips.at(-1)?.endsWith('ROLLBACK')) return s.trips;
+    if (s && ended(s.trips)) return s.trips;
     if (Date.now() > deadline)
       throw new Error(`no finished session ran ${marker}: ${JSON.stringify(sessions)}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -178,5 +181,40 @@ describe('round trips of a synchronous query', () => {
     } finally {
       for (const c of clients) c.release();
     }
+  });
+
+  it('stops a one-round-trip query PostgreSQL is still streaming when the client leaves', async () => {
+    const query = 'SELECT a.source_id AS rt_gone, b.source_id FROM demo.sources AS a, demo.sources AS b';
+    const ask = (maxrec: string, signal?: AbortSignal) =>
+      fetch(`${node.url}/tap/sync`, {
+        method: 'POST',
+        body: new URLSearchParams({ LANG: 'ADQL', QUERY: query, MAXREC: maxrec }),
+        ...(signal ? { signal } : {}),
+      });
+    // MAXREC is a constant of the SQL: the small answer teaches the node the shape's types.
+    await (await ask('10')).text();
+    sessions.length = 0;
+    const ac = new AbortController();
+    const res = await ask('50000000', ac.signal);
+    await res.body!.getReader().read();
+    expect(sessions.some((x) => x.trips.some((t) => t.startsWith('BEGIN') && t.includes('rt_gone')))).toBe(
+      true,
+    );
+    const running = async () =>
+      Number(
+        (
+          await node.db.pool.query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE '%COPY (%rt_gone%' AND state = 'active' AND pid <> pg_backend_pid()",
+          )
+        ).rows[0].n,
+      );
+    expect(await running()).toBe(1);
+    ac.abort();
+    const deadline = Date.now() + 10_000;
+    while ((await running()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await running()).toBe(0);
+    // The batch never reached its ROLLBACK: the node sent its own, and the connection went back clean.
+    const trips = await tripsOf('rt_gone', (t) => t.at(-1) === 'ROLLBACK');
+    expect(trips.map(kind)).toEqual(['begin+settings+identity+copy+rollback', 'rollback']);
   });
 });
