@@ -1,5 +1,7 @@
 export { type BearerError, bearerChallenge, type ChallengeOptions, openIdChallenge } from './challenge.js';
 export {
+  checkIdentitySet,
+  identityStatements,
   READER_ROLE,
   type ReadOnlyOptions,
   withIdentity,

@@ -97,8 +97,9 @@ export function registerScs(app: FastifyInstance, deps: ScsDeps): void {
       await ticket.startProducing(abort.signal);
       const result = await executeQuery(
         deps.pool,
-        () => compileAdql(coneAdql(cat, cone), tables, [], { maxrec }),
+        await compileAdql(coneAdql(cat, cone), tables, [], { maxrec }),
         {
+          catalogueVersion: deps.catalogues.version,
           identity,
           maxrec,
           timeoutSeconds: deps.limits.timeoutSeconds,

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { type BatchCopy, submitBatchCopy } from './batch-copy.js';
 import type { ResultSpool } from './spool.js';
 
 /** A running `COPY (query) TO STDOUT` whose first bytes have been read ahead. */
@@ -45,13 +46,16 @@ export interface StatusSpool {
   readonly maxBytes: number;
 }
 
+/** `copy` is the COPY statement alone, or a BatchCopy carrying it with its transaction. */
 export async function openCopy(
   client: pg.PoolClient,
-  sql: string,
+  copy: string | BatchCopy,
   readAheadBytes: number,
   statusSpool?: StatusSpool,
 ): Promise<OpenCopy> {
-  const stream = client.query(copyTo(sql)) as Readable & { rowCount?: number };
+  const stream = (
+    typeof copy === 'string' ? client.query(copyTo(copy)) : submitBatchCopy(client, copy)
+  ) as Readable & { rowCount?: number };
   let failure: Error | undefined;
   let ended = false;
   let wake: (() => void) | undefined;

@@ -2,10 +2,11 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { type CompiledQuery, inlineParameters } from '../../adql/index.js';
 import { type CopySource, type CopyTextParser, copyTypesFit, type Field } from '../../votable/index.js';
-import type { Identity } from '../auth/index.js';
-import { withIdentity } from '../auth/index.js';
+import { checkIdentitySet, type Identity, identityStatements, READER_ROLE } from '../auth/index.js';
 import { controlPoolOf } from '../db/acquire.js';
+import { BatchCopy } from './batch-copy.js';
 import { openCopy, type StatusSpool } from './copy.js';
+import { knownResultTypes, resultTypes } from './result-types.js';
 
 /** Why a running query was stopped before its end. */
 export type StopReason = 'timeout' | 'client-gone' | 'aborted' | 'spool-full' | 'shutdown';
@@ -43,6 +44,12 @@ export interface ExecuteOptions {
    * its OVERFLOW still leads (DALI-44); a new spool per query, disposed by the query.
    */
   readonly statusSpool?: () => StatusSpool | undefined;
+  /**
+   * The version of the catalogue the query was compiled against (CatalogueSource.version):
+   * with a query compiled beforehand (no uploads), the column types PostgreSQL gives its
+   * result are learnt once per SQL text and this version, not planned again per request.
+   */
+  readonly catalogueVersion?: number;
 }
 
 /** An open result: its status may already be known, the rest of the rows stream from a cursor. */
@@ -65,15 +72,24 @@ const DEFAULT_READ_AHEAD = 2000;
 const DEFAULT_READ_AHEAD_BYTES = 1024 * 1024;
 const DEFAULT_BATCH = 5000;
 
+/** Builds the query inside the transaction, with the service's rights: uploads are loaded there first. */
+export type QueryBuilder = (client: pg.PoolClient) => Promise<CompiledQuery>;
+
 /**
- * Runs a query (compiled by `build`, which may first load uploads into the transaction) the way every TAP path does (DESIGN.md, "the path of one
- * query"): a read-only transaction with the caller's identity set for row-level
- * security, a statement timeout, and a cursor read in batches so memory stays flat.
- * MAXREC+1 rows are asked for so overflow is known exactly (TAP-44).
+ * Runs a query the way every TAP path does (DESIGN.md, "the path of one query"): a
+ * read-only transaction with the caller's identity set for row-level security, a statement
+ * timeout, and a cursor or a COPY read in batches so memory stays flat. MAXREC+1 rows are
+ * asked for so overflow is known exactly (TAP-44).
+ *
+ * `query` is either compiled already (no uploads), and then the transaction, its settings
+ * and the identity go in one round trip before the query's own; or built by a function
+ * that first loads uploads into the transaction, and then the settings go before it and the
+ * identity after it, one round trip each. The ROLLBACK of a result read whole is not
+ * awaited: the answer goes out while the connection finishes.
  */
 export async function executeQuery(
   pool: pg.Pool,
-  build: (client: pg.PoolClient) => Promise<CompiledQuery>,
+  query: CompiledQuery | QueryBuilder,
   opts: ExecuteOptions,
 ): Promise<QueryResult> {
   const maxrec = opts.maxrec;
@@ -110,6 +126,7 @@ export async function executeQuery(
 
   let cursor: Cursor | undefined;
   let copy: Awaited<ReturnType<typeof openCopy>> | undefined;
+  let batch: BatchCopy | undefined;
   // Every path that ends the query calls close, sometimes at once (a result stream destroyed
   // by a failed write runs its own finally while the caller closes too): the first call does
   // the work and later calls share its promise, so the client is released exactly once.
@@ -137,7 +154,9 @@ export async function executeQuery(
       // A cancel still on its way would hit whatever runs next on this connection: let it land
       // first. At worst it cancels the ROLLBACK, and the connection is then discarded.
       await cancelling;
-      await client.query('ROLLBACK');
+      // A batch that ran to its end closed its transaction itself (its last statement).
+      await batch?.settled;
+      if (!batch?.transactionEnded) await client.query('ROLLBACK');
       released = true;
       client.release();
     } catch (e) {
@@ -179,25 +198,45 @@ export async function executeQuery(
   };
 
   try {
-    backendPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    // The backend's process id came with the connection (BackendKeyData): no query needed.
+    backendPid =
+      (client as unknown as { processID?: number }).processID ??
+      (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     if (opts.signal?.aborted) onAbort();
-    await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ');
     // PostgreSQL's own limit is a backstop a little after the timer, whose cancel says why.
     // The rest is the text every COPY and row parser expects, whatever the server's defaults:
-    // ISO dates in UTC, floats in their shortest exact form. One round trip for all four.
-    await client.query(
-      "SELECT set_config('statement_timeout', $1, true), set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), set_config('extra_float_digits', '1', true)",
-      [String(timeoutMs + 2000)],
-    );
-    // Uploads are written here, with the service's rights; the query itself only reads.
-    const compiled = await build(client);
-    const fields = compiled.columns.map(toField);
+    // ISO dates in UTC, floats in their shortest exact form. Simple-protocol batches (no
+    // parameters: the only values are this number and identityStatements' quoted literals).
+    const settings =
+      `SELECT set_config('statement_timeout', '${Math.floor(timeoutMs + 2000)}', true), ` +
+      "set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), " +
+      "set_config('extra_float_digits', '1', true)";
+    const begin = `BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; ${settings}; ${identityStatements(opts.identity)}`;
+    let compiled: CompiledQuery;
+    let fields: Field[];
+    // With the result's types known (a shape seen before), the whole query is one batch:
+    // transaction, settings, identity, COPY and ROLLBACK in one round trip (batch-copy.ts).
+    let batched: CopyPlan | undefined;
+    if (typeof query === 'function') {
+      await client.query(`BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ; ${settings}`);
+      // Uploads are written here, with the service's rights; the query itself only reads.
+      compiled = await query(client);
+      fields = compiled.columns.map(toField);
+      checkIdentitySet(await client.query(`SET TRANSACTION READ ONLY; ${identityStatements(opts.identity)}`));
+    } else {
+      compiled = query;
+      fields = compiled.columns.map(toField);
+      const known =
+        maxrec > 0 && opts.copyFormat && opts.catalogueVersion !== undefined
+          ? knownResultTypes(compiled.sql, opts.catalogueVersion)
+          : undefined;
+      if (known && opts.copyFormat) batched = copyPlanFor(compiled, fields, opts.copyFormat, known);
+      if (!batched) checkIdentitySet(await client.query(begin));
+    }
     const datalinkFields = identifyDataLinkFields(fields, compiled.columns);
-    await client.query('SET TRANSACTION READ ONLY');
-    await withIdentity(client, opts.identity);
     if (maxrec === 0) {
       // TAP-22: metadata only; the query was compiled (so it is valid) but need not run.
-      await close();
+      void close();
       return {
         fields,
         datalinkFields,
@@ -207,11 +246,17 @@ export async function executeQuery(
         close: async () => {},
       };
     }
-    const copyPlan = opts.copyFormat && (await planCopy(client, compiled, fields, opts.copyFormat));
+    // Result types are cached only for queries over published tables (no uploads).
+    const typesVersion = typeof query === 'function' ? undefined : opts.catalogueVersion;
+    const copyPlan =
+      batched ??
+      (opts.copyFormat && (await planCopy(client, compiled, fields, opts.copyFormat, typesVersion)));
     if (copyPlan) {
+      if (batched)
+        batch = new BatchCopy(`${begin}; ${batched.sql}; ROLLBACK`, { column: 'role', expect: READER_ROLE });
       copy = await openCopy(
         client,
-        copyPlan.sql,
+        batch ?? copyPlan.sql,
         opts.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES,
         opts.statusSpool?.(),
       );
@@ -219,8 +264,9 @@ export async function executeQuery(
       // Ended in the status spool: the SQL asked for MAXREC+1 rows, so their count is the status.
       const leadingStatus =
         !opened.complete && opened.rowCount !== undefined && opened.rowCount > maxrec ? 'OVERFLOW' : 'OK';
-      // A result that ended within the read-ahead needs the connection no longer.
-      if (opened.complete) await close();
+      // A result that ended within the read-ahead needs the connection no longer; its
+      // ROLLBACK need not delay the answer.
+      if (opened.complete) void close();
       const source: CopySource = {
         format: opts.copyFormat!,
         stream: (async function* () {
@@ -257,7 +303,7 @@ export async function executeQuery(
     if (first.length < readAhead || first.length === maxrec + 1) {
       // The whole answer is in hand: the status goes up front, where every client reads it.
       const overflow = first.length > maxrec;
-      await close();
+      void close();
       const rows = overflow ? first.slice(0, maxrec) : first;
       return {
         fields,
@@ -271,7 +317,7 @@ export async function executeQuery(
       };
     }
     let overflow = false;
-    const batch = opts.batchRows ?? DEFAULT_BATCH;
+    const batchRows = opts.batchRows ?? DEFAULT_BATCH;
     const open = cursor;
     async function* stream(): AsyncGenerator<readonly unknown[]> {
       let sent = 0;
@@ -282,7 +328,7 @@ export async function executeQuery(
           sent++;
         }
         while (sent < maxrec) {
-          const want = Math.min(batch, maxrec + 1 - sent);
+          const want = Math.min(batchRows, maxrec + 1 - sent);
           let rows: unknown[][];
           try {
             rows = (await open.read(want)) as unknown[][];
@@ -353,7 +399,7 @@ interface CopyPlan {
 
 /**
  * Whether this result can stream as COPY: the column types PostgreSQL will really produce
- * (asked by planning the query with LIMIT 0) must fit the FIELDs the compiler declared, and
+ * (asked by planning the query with LIMIT 0, once per shape: result-types.ts) must fit the FIELDs the compiler declared, and
  * every string must be writable as a literal, as COPY takes no parameters.
  */
 async function planCopy(
@@ -361,15 +407,21 @@ async function planCopy(
   compiled: CompiledQuery,
   fields: Field[],
   format: 'binary' | 'text',
+  catalogueVersion: number | undefined,
 ): Promise<CopyPlan | undefined> {
+  if (inlineParameters(compiled) === undefined) return undefined;
+  return copyPlanFor(compiled, fields, format, await resultTypes(client, compiled, catalogueVersion));
+}
+
+/** The COPY of `compiled` and its transcoders' types, if `oids` fit the FIELDs (planCopy). */
+function copyPlanFor(
+  compiled: CompiledQuery,
+  fields: Field[],
+  format: 'binary' | 'text',
+  oids: readonly number[],
+): CopyPlan | undefined {
   const sql = inlineParameters(compiled);
   if (sql === undefined) return undefined;
-  const described = await client.query({
-    text: `SELECT * FROM (${compiled.sql}) AS q LIMIT 0`,
-    values: compiled.params,
-    rowMode: 'array',
-  });
-  const oids = described.fields.map((f) => f.dataTypeID);
   let types = oids.map((oid) => COPY_TYPE_NAMES[oid] ?? `oid ${oid}`);
   let parsers: (CopyTextParser | undefined)[] | undefined;
   if (format === 'binary') types = types.map((t) => (t === 'timestamptz' ? 'timestamp' : t));

@@ -55,24 +55,28 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
       const catalogue = opts.catalogues.view(identity).adql;
       // Few results are produced at once, so encoding them cannot starve other requests.
       await ticket.startProducing(abort.signal);
-      const result = await executeQuery(
-        opts.pool,
-        async (client) => {
-          const uploaded: CatalogueTable[] = [];
-          for (const [i, u] of req.uploads.entries()) {
-            uploaded.push(await loadUpload(client, u, spool.fileFor(u), opts.uploadLimits, i));
-          }
-          return compileAdql(req.query, catalogue, uploaded, { maxrec: req.maxrec });
-        },
-        {
-          identity,
-          maxrec: req.maxrec,
-          timeoutSeconds: opts.limits.syncTimeoutSeconds,
-          signal: abort.signal,
-          copyFormat: copyFormatFor(req.format.format),
-          statusSpool: () => opts.gate.statusSpool(),
-        },
-      );
+      const catalogueVersion = opts.catalogues.version;
+      // Without uploads the query compiles before a connection is taken, and the transaction,
+      // the identity and the query then cost two round trips (execute.ts).
+      const query =
+        req.uploads.length === 0
+          ? await compileAdql(req.query, catalogue, [], { maxrec: req.maxrec })
+          : async (client: pg.PoolClient) => {
+              const uploaded: CatalogueTable[] = [];
+              for (const [i, u] of req.uploads.entries()) {
+                uploaded.push(await loadUpload(client, u, spool.fileFor(u), opts.uploadLimits, i));
+              }
+              return compileAdql(req.query, catalogue, uploaded, { maxrec: req.maxrec });
+            };
+      const result = await executeQuery(opts.pool, query, {
+        catalogueVersion,
+        identity,
+        maxrec: req.maxrec,
+        timeoutSeconds: opts.limits.syncTimeoutSeconds,
+        signal: abort.signal,
+        copyFormat: copyFormatFor(req.format.format),
+        statusSpool: () => opts.gate.statusSpool(),
+      });
       const body = encode(
         req.format.format,
         {
