@@ -16,7 +16,7 @@
 -- length <= r that stays in the centre's zone when |z| is more than r (radians) from 2/3,
 -- so the circle's image lies in the square of half-width d = 2r (+1e-12 for rounding) around
 -- the centre's coordinates; when that square is inside the face, no point of the circle is
--- on another face. At the order k whose cells are at least 4 * 2d across, the square meets
+-- on another face. At the order k whose cells are at least 2 * 2d across, the square meets
 -- at most 2 x 2 cells: those are the ranges (each cell of order k is one range at order 29).
 -- Everything else (a square reaching a face edge or a zone boundary, the poles, radii over
 -- 1 degree, NULL, NaN or out-of-range input) goes to adql.xmatch_ranges, which keeps its
@@ -123,5 +123,5 @@ RETURNS SETOF bigint[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
       OFFSET 0
     ) AS a14
     OFFSET 0
-  ) AS a15
+  ) AS cover
 $$;
