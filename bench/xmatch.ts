@@ -10,16 +10,17 @@
 // applies vonode's migrations there and loads the same rows into two tables: one with
 // vonode's order-29 HEALPix column and B-tree (physically ordered by it, as ingest does),
 // one with q3c's index (ordered by q3c_ang2ipix, as q3c recommends). The upload is a
-// temporary table ANALYZEd as src/tap/upload.ts leaves it. Both queries must return the
-// same pairs; each is run `repeats` times and the medians are compared (the first run of
-// each warms the caches and is not counted).
-import { execFileSync, spawn } from 'node:child_process';
+// temporary table ANALYZEd as src/tap/upload.ts leaves it. The same ADQL compiled with the
+// ranges of before sql/160 (the PL/pgSQL adql.xmatch_ranges per upload row) is timed too.
+// All queries must return the same pairs; each is run `repeats` times and the medians are
+// compared (the first run of each warms the caches and is not counted).
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { type Catalogue, compile } from '../adql/index.js';
+import { type Catalogue, compile, PostgresDialect } from '../adql/index.js';
 import { applyMigrations } from '../src/db/migrate.js';
 
 const UPLOADS = Number(process.argv[2] ?? 10_000);
@@ -27,6 +28,13 @@ const ROWS = Number(process.argv[3] ?? 1_000_000);
 const RADIUS_ARCSEC = Number(process.argv[4] ?? 5);
 const REPEATS = Number(process.argv[5] ?? 5);
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+/** The ranges as vonode computed them before sql/160: adql.xmatch_ranges, PL/pgSQL, per row. */
+class PlpgsqlRangesDialect extends PostgresDialect {
+  override xmatchRanges(lon: string, lat: string, r: string): string {
+    return `adql.xmatch_ranges(${lon}, ${lat}, ${r})`;
+  }
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,7 +56,9 @@ function asOwner(cmd: string, args: string[]): void {
 }
 
 if (!existsSync(join(PG_BIN, 'initdb'))) {
-  console.error(`no PostgreSQL at ${PG_BIN}: install postgresql-15 and postgresql-15-q3c (scripts/install-debian-deps.sh)`);
+  console.error(
+    `no PostgreSQL at ${PG_BIN}: install postgresql-15 and postgresql-15-q3c (scripts/install-debian-deps.sh)`,
+  );
   process.exit(2);
 }
 const dir = mkdtempSync(join(tmpdir(), 'vonode-bench-xmatch-'));
@@ -102,7 +112,9 @@ try {
     await client.query(`CREATE TABLE cat_hpx AS
       SELECT id, ra, dec, sky.healpix_nest(29, ra, dec) AS hpx FROM rows_src ORDER BY 4`);
     await client.query('CREATE INDEX cat_hpx_hpx ON cat_hpx (hpx)');
-    await client.query('CREATE TABLE cat_q3c AS SELECT id, ra, dec FROM rows_src ORDER BY q3c_ang2ipix(ra, dec)');
+    await client.query(
+      'CREATE TABLE cat_q3c AS SELECT id, ra, dec FROM rows_src ORDER BY q3c_ang2ipix(ra, dec)',
+    );
     await client.query('CREATE INDEX cat_q3c_ipix ON cat_q3c (q3c_ang2ipix(ra, dec))');
     await client.query('VACUUM ANALYZE cat_hpx');
     await client.query('VACUUM ANALYZE cat_q3c');
@@ -115,7 +127,9 @@ try {
       UNION ALL SELECT ${ROWS} + i, 360 * random(), degrees(asin(2 * random() - 1))
       FROM generate_series(1, ${UPLOADS - Math.floor(UPLOADS / 2)}) AS i`);
     await client.query('ANALYZE pg_temp.upload');
-    console.log(`PostgreSQL ${version}; loaded ${ROWS} rows and ${UPLOADS} uploads in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(
+      `PostgreSQL ${version}; loaded ${ROWS} rows and ${UPLOADS} uploads in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+    );
 
     const catalogue: Catalogue = {
       tables: () => [
@@ -144,11 +158,10 @@ try {
       ],
     };
     const r = `${RADIUS_ARCSEC}/3600.0`;
-    const vonode = compile(
-      `SELECT m.tag, s.id FROM TAP_UPLOAD.mine AS m JOIN cat.sources AS s
-       ON 1 = CONTAINS(POINT('ICRS', s.ra, s.dec), CIRCLE('ICRS', m.ra, m.dec, ${r}))`,
-      catalogue,
-    );
+    const adql = `SELECT m.tag, s.id FROM TAP_UPLOAD.mine AS m JOIN cat.sources AS s
+       ON 1 = CONTAINS(POINT('ICRS', s.ra, s.dec), CIRCLE('ICRS', m.ra, m.dec, ${r}))`;
+    const vonode = compile(adql, catalogue);
+    const before = compile(adql, catalogue, {}, new PlpgsqlRangesDialect());
     const q3c = {
       sql: `SELECT m.tag, s.id FROM pg_temp.upload AS m JOIN bench.cat_q3c AS s
             ON q3c_join(m.ra, m.dec, s.ra, s.dec, ${r})`,
@@ -166,24 +179,36 @@ try {
         .join('\n');
     const a0 = await run(vonode);
     const b0 = await run(q3c);
-    if (key(a0.pairs) !== key(b0.pairs))
-      throw new Error(`different pairs: vonode ${a0.pairs.length}, q3c ${b0.pairs.length}`);
-    console.log(`${UPLOADS} uploads x ${ROWS} rows at ${RADIUS_ARCSEC} arcsec: ${a0.pairs.length} pairs (same in both)`);
+    const c0 = await run(before);
+    if (key(a0.pairs) !== key(b0.pairs) || key(c0.pairs) !== key(b0.pairs))
+      throw new Error(
+        `different pairs: vonode ${a0.pairs.length}, q3c ${b0.pairs.length}, PL/pgSQL ranges ${c0.pairs.length}`,
+      );
+    console.log(
+      `${UPLOADS} uploads x ${ROWS} rows at ${RADIUS_ARCSEC} arcsec: ${a0.pairs.length} pairs (same in all three)`,
+    );
     const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
     // jit = off first: the embedded PostgreSQL has no JIT provider, and JIT's compile time is
-    // a per-query constant (both plans' estimated costs are far above jit_above_cost). Then
+    // a per-query constant (all plans' estimated costs are far above jit_above_cost). Then
     // as Debian's server runs by default, with JIT (when LLVM is there).
     for (const jit of ['off', 'on']) {
       await client.query(`SET jit = ${jit}`);
-      const times = { vonode: [] as number[], q3c: [] as number[] };
+      const times = { vonode: [] as number[], q3c: [] as number[], before: [] as number[] };
       for (let i = 0; i < REPEATS; i++) {
         times.vonode.push((await run(vonode)).ms);
         times.q3c.push((await run(q3c)).ms);
+        times.before.push((await run(before)).ms);
       }
       const v = median(times.vonode);
       const q = median(times.q3c);
+      const b = median(times.before);
+      console.log(`jit = ${jit} (medians of ${REPEATS}):`);
+      console.log(`  q3c_join SQL                          ${q.toFixed(0).padStart(6)} ms`);
       console.log(
-        `jit = ${jit.padEnd(3)}: vonode compiled SQL ${v.toFixed(0)} ms, q3c_join SQL ${q.toFixed(0)} ms (medians of ${REPEATS}): ratio ${(v / q).toFixed(2)}`,
+        `  vonode, inlined adql.xmatch_cover     ${v.toFixed(0).padStart(6)} ms  ratio to q3c ${(v / q).toFixed(2)}`,
+      );
+      console.log(
+        `  vonode before, PL/pgSQL xmatch_ranges ${b.toFixed(0).padStart(6)} ms  ratio to q3c ${(b / q).toFixed(2)}`,
       );
     }
     await client.query('SET jit = off');

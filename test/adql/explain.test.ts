@@ -276,7 +276,10 @@ describe('self-crossmatch behind a constant cone on 1,000,000 rows', () => {
       const cone = await pool.query(
         `SELECT count(*)::int AS n FROM big WHERE adql.distance(ra, dec, 50.67, -37.21) <= 0.5`,
       );
-      const analyzed = await pool.query({ text: `EXPLAIN (ANALYZE, FORMAT JSON) ${c.sql}`, values: c.params });
+      const analyzed = await pool.query({
+        text: `EXPLAIN (ANALYZE, FORMAT JSON) ${c.sql}`,
+        values: c.params,
+      });
       const covers = nodes((analyzed.rows[0]['QUERY PLAN'] as Array<{ Plan: FullPlan }>)[0].Plan).filter(
         (n) => n.Alias === 'cover',
       );

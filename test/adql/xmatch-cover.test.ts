@@ -53,11 +53,11 @@ const EDGE: [number, number][] = [
 beforeAll(async () => {
   pool = await testPool();
   await pool.query('CREATE TABLE up (id int, ra float8, dec float8, r float8)');
-  await pool.query(`INSERT INTO up (id, ra, dec) SELECT i, lon, lat
-    FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS e(lon, lat, i)`, [
-    EDGE.map((e) => e[0]),
-    EDGE.map((e) => e[1]),
-  ]);
+  await pool.query(
+    `INSERT INTO up (id, ra, dec) SELECT i, lon, lat
+    FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS e(lon, lat, i)`,
+    [EDGE.map((e) => e[0]), EDGE.map((e) => e[1])],
+  );
   await pool.query(`INSERT INTO up (id, ra, dec)
     SELECT 1000 + i, 360 * ((i * 0.6180339887498949) % 1), degrees(asin(2 * ((i * 0.7548776662466927) % 1) - 1))
     FROM generate_series(1, 80) AS i`);
@@ -181,7 +181,11 @@ describe('crossmatch ranges by adql.xmatch_cover', () => {
       expect(b.cover).toEqual(b.ranges);
     }
     // A longitude that is not a number is refused the same way (sky.healpix_nest's error).
-    const err = (sql: string) => pool.query(sql).then(() => '', (e: Error) => e.message);
+    const err = (sql: string) =>
+      pool.query(sql).then(
+        () => '',
+        (e: Error) => e.message,
+      );
     const m = await err(`SELECT adql.xmatch_ranges('NaN'::float8, 0, 1e-3)`);
     expect(m).toMatch(/not a finite number/);
     expect(await err(`SELECT x FROM adql.xmatch_cover('NaN'::float8, 0, 1e-3) AS x`)).toBe(m);
