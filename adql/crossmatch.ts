@@ -156,7 +156,8 @@ export function pointInCircle(cx: Cx, p: Val, c: Val, strict: boolean): string {
 
 /**
  * Crossmatch: the circle moves with the rows of another relation. Per row of that
- * relation, adql.xmatch_ranges gives up to 4 order-29 ranges covering the circle;
+ * relation, the dialect's xmatchRanges (adql.xmatch_cover, inlined) gives up to 4 order-29
+ * ranges covering the circle;
  * `hpx >= lo AND hpx < hi` arms let PostgreSQL run a parameterised index scan on the
  * indexed side for each row of the other side.
  */
@@ -176,7 +177,7 @@ export function crossmatchRanges(
   return rangeArms(cx, idx.hpx, g);
 }
 
-/** `hpx` within one of the 4 ranges of an adql.xmatch_ranges array `g`. */
+/** `hpx` within one of the 4 ranges of a crossmatch ranges array `g` ([lo1, hi1, ..., lo4, hi4]). */
 export function rangeArms(_cx: Cx, hpx: string, g: string): string {
   const arms: string[] = [];
   for (let i = 0; i < 4; i++) arms.push(`(${hpx} >= ${g}[${2 * i + 1}] AND ${hpx} < ${g}[${2 * i + 2}])`);

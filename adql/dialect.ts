@@ -16,7 +16,7 @@ export interface Dialect {
   like(arg: string, pattern: string, not: boolean, insensitive: boolean): string;
   /** An ADQL numeric function on SQL operands already cast as the semantics need (ADQL-18, ADQL-60). */
   mathFunction(name: string, args: readonly string[]): string;
-  /** The up-to-4 order-29 HEALPix ranges covering a circle that moves with rows (crossmatch). */
+  /** The up-to-4 order-29 HEALPix ranges covering a circle that moves with rows (crossmatch), as one bigint[8] expression. */
   xmatchRanges(lon: string, lat: string, r: string): string;
 }
 
@@ -52,7 +52,10 @@ export class PostgresDialect implements Dialect {
   }
 
   xmatchRanges(lon: string, lat: string, r: string): string {
-    return `adql.xmatch_ranges(${lon}, ${lat}, ${r})`;
+    // A scalar subquery over the set-returning adql.xmatch_cover (sql/160): PostgreSQL
+    // inlines its SQL into the query, so no function is called per row except for the
+    // rare circles it hands to adql.xmatch_ranges (near face edges, poles, large radii).
+    return `(SELECT _xc FROM adql.xmatch_cover(${lon}, ${lat}, ${r}) AS _xc)`;
   }
 }
 

@@ -343,7 +343,8 @@ const valid: Valid[] = [
       // INNER joins commute: the upload is written first, the catalogue read per upload row.
       sql: [
         'AS "_t2" JOIN LATERAL (SELECT "_t1".* FROM (SELECT DISTINCT "_xr',
-        '(SELECT adql.xmatch_ranges("_t2"."ra", "_t2"."dec", 0.001::float8) AS xr OFFSET 0) AS "_xr',
+        // the ranges once per upload row, by the inlined SQL of adql.xmatch_cover (sql/160)
+        '(SELECT (SELECT _xc FROM adql.xmatch_cover("_t2"."ra", "_t2"."dec", 0.001::float8) AS _xc) AS xr OFFSET 0) AS "_xr',
         // one index range scan per range row (lo, hi)
         'WHERE "_t1"."hpx" >= "_xr',
       ],
@@ -356,7 +357,7 @@ const valid: Valid[] = [
     {
       sql: [
         'LATERAL (SELECT "_t2".* FROM (SELECT DISTINCT "_xr',
-        '(SELECT adql.xmatch_ranges("_t1"."ra", "_t1"."dec", (5 / 3600.0::float8)) AS xr OFFSET 0) AS "_xr',
+        '(SELECT (SELECT _xc FROM adql.xmatch_cover("_t1"."ra", "_t1"."dec", (5 / 3600.0::float8)) AS _xc) AS xr OFFSET 0) AS "_xr',
         'WHERE "_t2"."hpx" >= "_xr',
       ],
       not: ['_xm'],

@@ -256,6 +256,59 @@ describe('/tap/sync with uploads', () => {
     expect(p.rows.map((r) => r[0])).toEqual(['target 0', 'target 1', 'target 2']);
   });
 
+  it('crossmatches uploads at the sky edges and with no position as the exact distance does (ADQL-39)', async () => {
+    // Upload positions 2 arcsec from the published sources nearest RA 0 and 360 and the
+    // poles, plus rows with no position: the pairs within 10 arcsec through /tap/sync must
+    // be those of the exact distance over every published row (no HEALPix prefilter).
+    const db = new pg.Client({ connectionString: testDatabaseUrl() });
+    await db.connect();
+    try {
+      const picked = await db.query<{ ra: number; dec: number }>(
+        `(SELECT ra, dec FROM demo.sources WHERE owner_group IS NULL ORDER BY ra LIMIT 3)
+         UNION ALL (SELECT ra, dec FROM demo.sources WHERE owner_group IS NULL ORDER BY ra DESC LIMIT 3)
+         UNION ALL (SELECT ra, dec FROM demo.sources WHERE owner_group IS NULL ORDER BY dec LIMIT 3)
+         UNION ALL (SELECT ra, dec FROM demo.sources WHERE owner_group IS NULL ORDER BY dec DESC LIMIT 3)`,
+      );
+      const shift = 2 / 3600;
+      const up: Array<[number | null, number | null, string]> = picked.rows.map((r, i) => [
+        (((r.ra + shift / Math.max(Math.cos((r.dec * Math.PI) / 180), 1e-3)) % 360) + 360) % 360,
+        Math.max(-90, Math.min(90, r.dec - shift)),
+        `u${i}`,
+      ]);
+      up.push([null, 10, 'no ra'], [10, null, 'no dec'], [null, null, 'none'], [0, 90, 'north pole']);
+      up.push([0, -90, 'south pole'], [359.9999999, 0, 'ra 360'], [0, 0, 'ra 0']);
+      const xml = `<?xml version="1.0"?>
+<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE><TABLE>
+<FIELD name="ra" datatype="double" unit="deg"/><FIELD name="dec" datatype="double" unit="deg"/>
+<FIELD name="tag" datatype="char" arraysize="*"/>
+<DATA><TABLEDATA>${up.map((r) => `<TR><TD>${r[0] ?? ''}</TD><TD>${r[1] ?? ''}</TD><TD>${r[2]}</TD></TR>`).join('')}</TABLEDATA></DATA>
+</TABLE></RESOURCE></VOTABLE>`;
+      const form = new FormData();
+      form.append('LANG', 'ADQL');
+      form.append('UPLOAD', 'edge,param:t1');
+      form.append(
+        'QUERY',
+        `SELECT m.tag, s.source_id FROM TAP_UPLOAD.edge AS m LEFT JOIN demo.sources AS s
+         ON CONTAINS(POINT('ICRS', s.ra, s.dec), CIRCLE('ICRS', m.ra, m.dec, 10.0/3600)) = 1`,
+      );
+      form.append('t1', new Blob([xml]), 'edge.xml');
+      const p = await parse(await fetch(`${node.url}/tap/sync`, { method: 'POST', body: form }));
+      expect(p.status, p.text).toBe(200);
+      const got = p.rows.map((r) => `${r[0]} ${r[1] ?? '-'}`).sort();
+      const want = await db.query<{ tag: string; source_id: string | null }>(
+        `SELECT u.tag, s.source_id FROM unnest($1::float8[], $2::float8[], $3::text[]) AS u(ra, dec, tag)
+         LEFT JOIN demo.sources AS s ON s.owner_group IS NULL AND u.ra IS NOT NULL AND u.dec IS NOT NULL
+          AND degrees(2 * asin(sqrt(power(sind((s.dec - u.dec) / 2), 2)
+                + cosd(s.dec) * cosd(u.dec) * power(sind((s.ra - u.ra) / 2), 2)))) <= 10.0 / 3600`,
+        [up.map((r) => r[0]), up.map((r) => r[1]), up.map((r) => r[2])],
+      );
+      expect(got).toEqual(want.rows.map((r) => `${r.tag} ${r.source_id ?? '-'}`).sort());
+      expect(got.filter((g) => !g.endsWith(' -')).length).toBeGreaterThanOrEqual(12);
+    } finally {
+      await db.end();
+    }
+  });
+
   it('refuses an upload part that is not a VOTable, and a missing part, clearly', async () => {
     const form = new FormData();
     form.append('LANG', 'ADQL');
