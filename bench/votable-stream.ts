@@ -235,6 +235,7 @@ async function main(): Promise<void> {
       ['tsv', true],
       ['votable/binary', false],
       ['json', false],
+      ['fits', false],
       // The cursor path, still used when a column type has no COPY transcoding.
       ['votable/binary2', false],
       ['votable/td', false],

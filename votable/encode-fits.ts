@@ -3,7 +3,8 @@ import { type FileHandle, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_INTEGER_NULL, fieldShape, isCharType, isIntegerType, type Shape } from './arraysize.js';
-import { type BinWriter, binaryWriter, nullPlaceholder } from './cells.js';
+import { type BinWriter, binaryWriter, fixedBytes, nullPlaceholder } from './cells.js';
+import { CopyBinaryParser, copyCellWriter, type PgBinaryType } from './copy-binary.js';
 import { type BinaryDecoder, binaryDecoder } from './decode.js';
 import { VOTableEncodeError } from './errors.js';
 import type { RowBatch } from './rows.js';
@@ -17,6 +18,13 @@ import type { EncodeOptions, Field, ResultDocument } from './types.js';
  * are streamed from that file, which is deleted afterwards. Disk use is about the size of the
  * result; options.maxSpoolBytes bounds it. A failing row source therefore rethrows before any
  * byte is produced, so the caller can still answer with an error document.
+ *
+ * A result from PostgreSQL's binary COPY is spooled the same way, each tuple written into the
+ * spool's BINARY2 layout by the BINARY2 transcoder's cell writers (copy-binary.ts), so pass 2
+ * and 3 are shared and the bytes are those of the row path. Writing NAXIS2 after the rows
+ * instead would need a seekable output (an HTTP response is not) and would still not know
+ * the widths: strings become fixed-width A columns as wide as the longest value, and the
+ * heap's size (PCOUNT) and each P descriptor's maximum count come only at the end too.
  */
 
 const CODE: Record<string, string> = {
@@ -59,7 +67,15 @@ interface Col {
   /** Bytes of this column in a FITS row. */
   width: number;
   fitsNull: Buffer;
+  /** The integer null (TNULL), also of null items in integer arrays. */
+  magic: string | undefined;
 }
+
+// A null variable cell in the spool: no items.
+const NO_ITEMS = Buffer.alloc(4);
+
+// Most bytes one COPY tuple may take before the transcoder gives up on it (a bounded buffer).
+const MAX_COPY_ROW_BYTES = 256 * 1024 * 1024;
 
 /** A header card; `{ int }` is an integer given as its decimal digits (64-bit TNULL). */
 function card(key: string, value: string | number | boolean | { int: string }, comment?: string): string {
@@ -156,6 +172,7 @@ export async function* encodeFits(
       maxCount: 0,
       width: 0,
       fitsNull: nullPlaceholder(f, shape, magic, false),
+      magic,
     };
   });
   const path = join(options.tmpDir ?? tmpdir(), `vonode-fits-${randomUUID()}.spool`);
@@ -167,22 +184,44 @@ export async function* encodeFits(
     let spooled = 0;
     let nrows = 0;
     let heapBytes = 0;
-    for await (const batch of batches)
-      for (const r of batch) {
-        if (r.length !== n) throw new VOTableEncodeError(`row has ${r.length} values for ${n} columns`);
+    const spill = async () => {
+      spooled += sink.pos;
+      if (spooled > maxSpool)
+        throw new VOTableEncodeError(`the FITS result exceeds ${maxSpool} bytes (limit maxSpoolBytes)`);
+      await fh.write(sink.buf, 0, sink.pos);
+      sink.pos = 0;
+    };
+    if (doc.copy) {
+      const copy = doc.copy;
+      if (copy.format !== 'binary')
+        throw new VOTableEncodeError(`a ${copy.format} COPY stream cannot be transcoded to FITS`);
+      const parser = new CopyBinaryParser(n, MAX_COPY_ROW_BYTES);
+      const { starts, lens } = parser;
+      const writers = cols.map((c, i) => copyCellWriter(c.field, copy.types[i] as PgBinaryType, c.magic));
+      const rowFixed = cols.reduce((t, c) => t + (fixedBytes(c.field, c.shape) ?? 4), 0);
+      const max = copy.maxRecords ?? Number.POSITIVE_INFINITY;
+      const last = n - 1;
+      let overflow = false;
+      // The same BINARY2 layout the rows below are spooled in, written from the COPY tuple.
+      const onTuple = (b: Buffer): boolean => {
+        if (nrows >= max) {
+          overflow = true;
+          return false;
+        }
         const start = sink.pos;
-        sink.ensure(flagBytes);
+        // No cell takes more than 4 times its COPY bytes (see CopyBinaryTranscoder).
+        sink.ensure(flagBytes + rowFixed + 4 * (starts[last] + Math.max(lens[last], 0) - starts[0]));
         sink.buf.fill(0, start, start + flagBytes);
         sink.pos += flagBytes;
         for (let i = 0; i < n; i++) {
-          const v = r[i];
           const c = cols[i];
+          const len = lens[i];
           const at = sink.pos;
-          if (v === null || v === undefined) {
+          if (len < 0) {
             sink.buf[start + (i >> 3)] |= 0x80 >> (i & 7);
-            sink.bytes(c.shape.variable ? Buffer.alloc(4) : c.fitsNull);
+            sink.bytes(c.shape.variable ? NO_ITEMS : c.fitsNull);
           } else {
-            c.write(sink, v);
+            writers[i](sink, b, starts[i], len);
             if (c.shape.variable) {
               const count = sink.dv.getInt32(at);
               if (count > c.maxCount) c.maxCount = count;
@@ -191,14 +230,43 @@ export async function* encodeFits(
           }
         }
         nrows++;
-        if (sink.pos >= 1 << 20) {
-          spooled += sink.pos;
-          if (spooled > maxSpool)
-            throw new VOTableEncodeError(`the FITS result exceeds ${maxSpool} bytes (limit maxSpoolBytes)`);
-          await fh.write(sink.buf, 0, sink.pos);
-          sink.pos = 0;
-        }
+        return true;
+      };
+      for await (const chunk of copy.stream) {
+        parser.feed(chunk, onTuple);
+        if (sink.pos >= 1 << 20) await spill();
+        // Leaving the loop closes the COPY (the caller drains or cancels it).
+        if (overflow) break;
       }
+      if (!overflow && nrows < max && !parser.done)
+        throw new VOTableEncodeError('the COPY stream ended before its trailer (truncated)');
+    } else
+      for await (const batch of batches)
+        for (const r of batch) {
+          if (r.length !== n) throw new VOTableEncodeError(`row has ${r.length} values for ${n} columns`);
+          const start = sink.pos;
+          sink.ensure(flagBytes);
+          sink.buf.fill(0, start, start + flagBytes);
+          sink.pos += flagBytes;
+          for (let i = 0; i < n; i++) {
+            const v = r[i];
+            const c = cols[i];
+            const at = sink.pos;
+            if (v === null || v === undefined) {
+              sink.buf[start + (i >> 3)] |= 0x80 >> (i & 7);
+              sink.bytes(c.shape.variable ? NO_ITEMS : c.fitsNull);
+            } else {
+              c.write(sink, v);
+              if (c.shape.variable) {
+                const count = sink.dv.getInt32(at);
+                if (count > c.maxCount) c.maxCount = count;
+                if (c.heap) heapBytes += c.dec.varBytes(count);
+              }
+            }
+          }
+          nrows++;
+          if (sink.pos >= 1 << 20) await spill();
+        }
     if (sink.pos > 0) {
       await fh.write(sink.buf, 0, sink.pos);
       spooled += sink.pos;
