@@ -2,6 +2,7 @@ import { fieldShape, isCharType } from './arraysize.js';
 import {
   type CellWriter,
   type CopyTextParser,
+  copiesPlainDecimals,
   type TextDialect,
   timestampWriter,
   unescapeCopyText,
@@ -65,7 +66,7 @@ function parsedWriter(
  * uses an exponent (below 1e-4, from 1e15 for a double, 1e6 for a real) and JavaScript does
  * not, and for -0, NaN and the infinities (null in JSON). Those go through Number.
  */
-const floatJson: CellWriter = (sink, b, s, e) => {
+const floatJson: CellWriter = copiesPlainDecimals((sink, b, s, e) => {
   let plain = !(b[s] === 45 && b[s + 1] === 48 && e - s === 2); // "-0"
   for (let k = s; plain && k < e; k++) {
     const c = b[k];
@@ -73,7 +74,7 @@ const floatJson: CellWriter = (sink, b, s, e) => {
   }
   if (plain) verbatim(sink, b, s, e);
   else sink.latin1(jsonNumber(Number(b.toString('latin1', s, e))));
-};
+});
 
 const TRUE = bytes('true');
 const FALSE = bytes('false');

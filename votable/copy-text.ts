@@ -258,6 +258,17 @@ const INT_FITS: Record<string, readonly string[]> = {
 const PLAIN = 1;
 const FLOAT = 2;
 const TEXT = 3;
+const DECIMAL = 4;
+
+/**
+ * Writers of a dialect's own (TextDialect.writer) whose cells the transcoder may copy itself
+ * while they are in plain decimal notation (digits, sign, point); the writer takes the rest.
+ */
+const decimalWriters = new WeakSet<CellWriter>();
+export function copiesPlainDecimals(w: CellWriter): CellWriter {
+  decimalWriters.add(w);
+  return w;
+}
 
 function cellWriter(
   f: Field,
@@ -313,6 +324,7 @@ export class CopyTextTranscoder {
       const w = this.writers[i];
       if (w === verbatim) return PLAIN;
       if (w === floating) return FLOAT;
+      if (decimalWriters.has(w)) return DECIMAL;
       return types[i] === 'text' && isCharType(f.datatype) && fieldShape(f).slice === 1 ? TEXT : 0;
     });
     this.nullCells = fields.map((f) => Buffer.from(dialect.nullContent(f), 'latin1'));
@@ -396,6 +408,21 @@ export class CopyTextTranscoder {
               }
               copied = s === nl || c === 9;
               if (copied) for (let k = 0; k < quote.length; k++) o[q++] = quote[k];
+              if (!copied) {
+                q = q0;
+                s = s0;
+              }
+            } else if (kind === DECIMAL) {
+              // A number in plain decimal notation is copied; an exponent, NaN, Infinity or
+              // -0 sends it back to its writer.
+              const q0 = q;
+              const s0 = s;
+              let c = c0;
+              while (s < nl && c !== 9 && c !== 101 && c !== 69 && c !== 73 && c !== 78) {
+                o[q++] = c;
+                c = b[++s];
+              }
+              copied = (s === nl || c === 9) && !(s - s0 === 2 && c0 === 45 && b[s0 + 1] === 48);
               if (!copied) {
                 q = q0;
                 s = s0;

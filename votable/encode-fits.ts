@@ -112,39 +112,68 @@ async function* readSpool(fh: FileHandle, total: number, chunk: number): AsyncGe
   }
 }
 
-/** Calls fn(buf, rowStart, cellStarts, cellLens) for every spooled row. */
-async function* spoolRows(
-  fh: FileHandle,
-  total: number,
-  cols: Col[],
-): AsyncGenerator<{ b: Buffer; off: number; starts: number[]; lens: number[] }> {
+/** The spooled rows of one read: row i starts at offs[i], its cell j at starts[i*n+j] (lens bytes). */
+interface SpoolPage {
+  b: Buffer;
+  count: number;
+  offs: Int32Array;
+  starts: Int32Array;
+  lens: Int32Array;
+}
+
+/**
+ * The spool's rows a read (1 MiB) at a time: one await per read, not per row (an async
+ * generator's yield per row cost more than the row's copying).
+ */
+async function* spoolPages(fh: FileHandle, total: number, cols: Col[]): AsyncGenerator<SpoolPage> {
   const n = cols.length;
   const flagBytes = (n + 7) >> 3;
   let pending: Buffer = Buffer.alloc(0);
-  const starts = new Array<number>(n);
-  const lens = new Array<number>(n);
+  const page: SpoolPage = {
+    b: pending,
+    count: 0,
+    offs: new Int32Array(1024),
+    starts: new Int32Array(1024 * n),
+    lens: new Int32Array(1024 * n),
+  };
+  const heads = cols.map((c) => c.dec.head);
+  const variable = cols.map((c) => c.shape.variable);
   for await (const chunk of readSpool(fh, total, 1 << 20)) {
     const b = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     let off = 0;
+    let count = 0;
     for (;;) {
       let o = off + flagBytes;
       let ok = o <= b.length;
+      if (count === page.offs.length) {
+        const grow = (a: Int32Array, k: number) => {
+          const g = new Int32Array(a.length * 2);
+          g.set(a.subarray(0, k));
+          return g;
+        };
+        page.offs = grow(page.offs, count);
+        page.starts = grow(page.starts, count * n);
+        page.lens = grow(page.lens, count * n);
+      }
+      const base = count * n;
       for (let i = 0; ok && i < n; i++) {
-        const c = cols[i];
-        if (o + c.dec.head > b.length) {
+        if (o + heads[i] > b.length) {
           ok = false;
           break;
         }
-        const len = c.dec.head + (c.shape.variable ? c.dec.varBytes(b.readInt32BE(o)) : 0);
-        starts[i] = o;
-        lens[i] = len;
+        const len = heads[i] + (variable[i] ? cols[i].dec.varBytes(b.readInt32BE(o)) : 0);
+        page.starts[base + i] = o;
+        page.lens[base + i] = len;
         o += len;
         if (o > b.length) ok = false;
       }
       if (!ok) break;
-      yield { b, off, starts, lens };
+      page.offs[count++] = off;
       off = o;
     }
+    page.b = b;
+    page.count = count;
+    yield page;
     pending = b.subarray(off);
   }
 }
@@ -334,75 +363,88 @@ export async function* encodeFits(
     // Pass 2: the table rows.
     const out = new ByteSink(chunkSize + rowBytes + 16);
     let heapOffset = 0;
-    for await (const { b, off, starts, lens } of spoolRows(fh, spooled, cols)) {
-      out.ensure(rowBytes);
-      for (let i = 0; i < n; i++) {
-        const c = cols[i];
-        const isNull = (b[off + (i >> 3)] & (0x80 >> (i & 7))) !== 0;
-        const s = starts[i];
-        if (c.field.datatype === 'bit' && c.shape.variable) {
-          const len = isNull ? 0 : lens[i] - 4;
-          b.copy(out.buf, out.pos, s + 4, s + 4 + len);
-          out.buf.fill(0, out.pos + len, out.pos + c.width);
-          out.pos += c.width;
-        } else if (c.text) {
-          let from = s;
-          let len = lens[i];
-          if (c.shape.variable) {
-            from += 4;
-            len -= 4;
-          }
-          if (isNull) len = 0;
-          if (c.field.datatype === 'unicodeChar') {
-            // Two bytes per character in the spool: keep ASCII, others become '?'.
-            const chars = len / 2;
-            for (let k = 0; k < chars && k < c.width; k++) {
-              const code = b.readUInt16BE(from + 2 * k);
-              out.buf[out.pos + k] = code < 0x80 ? code : 0x3f;
-            }
-            out.buf.fill(0, out.pos + Math.min(chars, c.width), out.pos + c.width);
-          } else {
-            b.copy(out.buf, out.pos, from, from + Math.min(len, c.width));
-            out.buf.fill(0, out.pos + Math.min(len, c.width), out.pos + c.width);
-          }
-          out.pos += c.width;
-        } else if (c.heap) {
-          const count = isNull ? 0 : b.readInt32BE(s);
-          const bytes = c.dec.varBytes(count);
-          const elems = count * c.shape.slice;
-          if (c.width === 16) {
-            out.dv.setBigInt64(out.pos, BigInt(elems));
-            out.dv.setBigInt64(out.pos + 8, BigInt(heapOffset));
-          } else {
-            out.dv.setInt32(out.pos, elems);
-            out.dv.setInt32(out.pos + 4, heapOffset);
-          }
-          heapOffset += bytes;
-          out.pos += c.width;
-        } else if (isNull) {
-          // FITS nulls: TNULL for integers, NaN for floats, 0 for logicals (Table 18 of FITS 4.0).
-          if (c.field.datatype === 'boolean') out.buf.fill(0, out.pos, out.pos + c.width);
-          else c.fitsNull.copy(out.buf, out.pos);
-          out.pos += c.width;
-        } else {
-          b.copy(out.buf, out.pos, s, s + lens[i]);
-          if (c.field.datatype === 'boolean')
-            for (let k = 0; k < c.width; k++) if (out.buf[out.pos + k] === 63) out.buf[out.pos + k] = 0;
-          out.pos += c.width;
-        }
-      }
-      if (out.pos >= chunkSize) yield out.take();
-    }
-    // Pass 3: the heap.
-    if (heapBytes > 0) {
-      for await (const { b, starts, lens, off } of spoolRows(fh, spooled, cols)) {
+    for await (const { b, count, offs, starts: pageStarts, lens: pageLens } of spoolPages(fh, spooled, cols))
+      for (let r = 0; r < count; r++) {
+        const off = offs[r];
+        const base = r * n;
+        out.ensure(rowBytes);
         for (let i = 0; i < n; i++) {
           const c = cols[i];
-          if (!c.heap || (b[off + (i >> 3)] & (0x80 >> (i & 7))) !== 0) continue;
-          out.bytes(b.subarray(starts[i] + 4, starts[i] + lens[i]));
+          const isNull = (b[off + (i >> 3)] & (0x80 >> (i & 7))) !== 0;
+          const s = pageStarts[base + i];
+          const cellLen = pageLens[base + i];
+          if (c.field.datatype === 'bit' && c.shape.variable) {
+            const len = isNull ? 0 : cellLen - 4;
+            b.copy(out.buf, out.pos, s + 4, s + 4 + len);
+            out.buf.fill(0, out.pos + len, out.pos + c.width);
+            out.pos += c.width;
+          } else if (c.text) {
+            let from = s;
+            let len = cellLen;
+            if (c.shape.variable) {
+              from += 4;
+              len -= 4;
+            }
+            if (isNull) len = 0;
+            if (c.field.datatype === 'unicodeChar') {
+              // Two bytes per character in the spool: keep ASCII, others become '?'.
+              const chars = len / 2;
+              for (let k = 0; k < chars && k < c.width; k++) {
+                const code = b.readUInt16BE(from + 2 * k);
+                out.buf[out.pos + k] = code < 0x80 ? code : 0x3f;
+              }
+              out.buf.fill(0, out.pos + Math.min(chars, c.width), out.pos + c.width);
+            } else {
+              const m = Math.min(len, c.width);
+              const o = out.buf;
+              const p = out.pos;
+              for (let k = 0; k < m; k++) o[p + k] = b[from + k];
+              o.fill(0, p + m, p + c.width);
+            }
+            out.pos += c.width;
+          } else if (c.heap) {
+            const items = isNull ? 0 : b.readInt32BE(s);
+            const bytes = c.dec.varBytes(items);
+            const elems = items * c.shape.slice;
+            if (c.width === 16) {
+              out.dv.setBigInt64(out.pos, BigInt(elems));
+              out.dv.setBigInt64(out.pos + 8, BigInt(heapOffset));
+            } else {
+              out.dv.setInt32(out.pos, elems);
+              out.dv.setInt32(out.pos + 4, heapOffset);
+            }
+            heapOffset += bytes;
+            out.pos += c.width;
+          } else if (isNull) {
+            // FITS nulls: TNULL for integers, NaN for floats, 0 for logicals (Table 18 of FITS 4.0).
+            if (c.field.datatype === 'boolean') out.buf.fill(0, out.pos, out.pos + c.width);
+            else c.fitsNull.copy(out.buf, out.pos);
+            out.pos += c.width;
+          } else {
+            // Byte loops: Buffer#copy costs more than the copy itself for a few bytes.
+            const o = out.buf;
+            const p = out.pos;
+            for (let k = 0; k < cellLen; k++) o[p + k] = b[s + k];
+            if (c.field.datatype === 'boolean')
+              for (let k = 0; k < c.width; k++) if (o[p + k] === 63) o[p + k] = 0;
+            out.pos += c.width;
+          }
         }
         if (out.pos >= chunkSize) yield out.take();
       }
+    // Pass 3: the heap.
+    if (heapBytes > 0) {
+      for await (const { b, count, offs, starts, lens } of spoolPages(fh, spooled, cols))
+        for (let r = 0; r < count; r++) {
+          const off = offs[r];
+          const base = r * n;
+          for (let i = 0; i < n; i++) {
+            const c = cols[i];
+            if (!c.heap || (b[off + (i >> 3)] & (0x80 >> (i & 7))) !== 0) continue;
+            out.bytes(b.subarray(starts[base + i] + 4, starts[base + i] + lens[base + i]));
+          }
+          if (out.pos >= chunkSize) yield out.take();
+        }
     }
     const data = rowBytes * nrows + heapBytes;
     const pad = (2880 - (data % 2880)) % 2880;
