@@ -6,8 +6,9 @@
  * transcoded from PostgreSQL's own COPY output (binary for BINARY2, BINARY, FITS and Parquet,
  * text for TABLEDATA, CSV, TSV and JSON); the cursor path, still taken when a column type has
  * no COPY transcoding, is measured beside. Each is compared in rows/s with `COPY (same query)
- * TO STDOUT` run by psql into /dev/null, measured in the same run; the last line is issue 20's
- * acceptance figure (FITS, JSON and BINARY each at least 0.6 of COPY's rows/s). Then streams N synthetic
+ * TO STDOUT` run by psql into /dev/null, measured in the same run. Then issue 20's acceptance
+ * figure: FITS, JSON and BINARY each at least 0.6 of COPY's rows/s, the best of three rounds
+ * timed in turn with COPY. Then streams N synthetic
  * rows (default 10,000,000) through BINARY2 and TABLEDATA in a child process and reports its
  * peak RSS (process.resourceUsage().maxRSS). Parquet (VOParquet) is decoded from the same
  * binary COPY as BINARY2; its rows/s are also given as a ratio to BINARY2's in this run.
@@ -270,11 +271,24 @@ async function main(): Promise<void> {
       console.log(
         `parquet rows/s as a share of BINARY2's (both from COPY, this run): ${(b2 / pq).toFixed(2)} (target 0.8)`,
       );
-    const shares = ['fits', 'json', 'votable/binary'].map((f) => {
-      const t = seconds.get(`${f} from COPY`);
-      return `${f} ${t ? (copy / t).toFixed(2) : 'n/a'}`;
-    });
-    console.log(`rows/s as a share of psql COPY's (this run, target >= 0.6 each): ${shares.join(', ')}`);
+    // Issue 20's acceptance: on a shared machine a single timing moves by tens of percent with
+    // whatever else runs, so COPY and the three formats are timed in turn, three rounds, and
+    // the fastest of each is compared (the reference gets the same chance as the formats).
+    const accepted: OutputFormat[] = ['fits', 'json', 'votable/binary'];
+    let bestCopy = copy;
+    const best = new Map<OutputFormat, number>();
+    for (let round = 0; round < 3; round++) {
+      bestCopy = Math.min(bestCopy, await psqlCopy(url, QUERY));
+      for (const f of accepted) {
+        const r = await timeFormat(pool, f, true);
+        if (!r.viaCopy) throw new Error(`${f} did not take the COPY path`);
+        best.set(f, Math.min(best.get(f) ?? Number.POSITIVE_INFINITY, r.seconds));
+      }
+    }
+    const shares = accepted.map((f) => `${f} ${(bestCopy / (best.get(f) as number)).toFixed(2)}`);
+    console.log(
+      `best of 3 interleaved rounds, rows/s as a share of psql COPY's (${(ROWS / bestCopy).toFixed(0)} rows/s; target >= 0.6 each): ${shares.join(', ')}`,
+    );
     rmSync(spoolDir, { recursive: true, force: true });
     await pool.end();
     if (RSS_ROWS > 0) {

@@ -71,6 +71,17 @@ interface Col {
   magic: string | undefined;
 }
 
+// Pass 2's cell kinds.
+const FIXED = 0;
+const LOGICAL = 1;
+const TEXT = 2;
+const UNICODE_TEXT = 3;
+const HEAP = 4;
+const VAR_BITS = 5;
+
+// The spool is written and read in pieces of this size.
+const SPOOL_CHUNK = 1 << 20;
+
 // A null variable cell in the spool: no items.
 const NO_ITEMS = Buffer.alloc(4);
 
@@ -100,15 +111,32 @@ function asciiCard(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, '?');
 }
 
+/**
+ * The spool in reads of `chunk` bytes, the next read already under way while the caller
+ * works on this one: on a busy machine each read's round trip through libuv's thread pool
+ * took longer than the work on its bytes.
+ */
 async function* readSpool(fh: FileHandle, total: number, chunk: number): AsyncGenerator<Buffer> {
-  let pos = 0;
-  while (pos < total) {
+  const readAt = (pos: number): Promise<Buffer> => {
     const n = Math.min(chunk, total - pos);
     const b = Buffer.allocUnsafe(n);
-    const { bytesRead } = await fh.read(b, 0, n, pos);
-    if (bytesRead === 0) throw new VOTableEncodeError('the FITS spool file was truncated');
-    pos += bytesRead;
-    yield b.subarray(0, bytesRead);
+    return fh.read(b, 0, n, pos).then(({ bytesRead }) => {
+      if (bytesRead === 0) throw new VOTableEncodeError('the FITS spool file was truncated');
+      return b.subarray(0, bytesRead);
+    });
+  };
+  let pos = 0;
+  let next = total > 0 ? readAt(0) : undefined;
+  try {
+    while (next) {
+      const b = await next;
+      pos += b.length;
+      next = pos < total ? readAt(pos) : undefined;
+      yield b;
+    }
+  } finally {
+    // A consumer that stopped leaves a read in flight: its outcome no longer matters.
+    next?.catch(() => {});
   }
 }
 
@@ -138,7 +166,7 @@ async function* spoolPages(fh: FileHandle, total: number, cols: Col[]): AsyncGen
   };
   const heads = cols.map((c) => c.dec.head);
   const variable = cols.map((c) => c.shape.variable);
-  for await (const chunk of readSpool(fh, total, 1 << 20)) {
+  for await (const chunk of readSpool(fh, total, SPOOL_CHUNK)) {
     const b = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     let off = 0;
     let count = 0;
@@ -208,17 +236,21 @@ export async function* encodeFits(
   const fh = await open(path, 'w+', 0o600);
   try {
     // Pass 1: spool rows (BINARY2 layout) and measure.
-    const sink = new ByteSink(1 << 20);
+    const sink = new ByteSink(SPOOL_CHUNK + (1 << 16));
     const flagBytes = (n + 7) >> 3;
     let spooled = 0;
     let nrows = 0;
     let heapBytes = 0;
+    // One write in flight while the next chunk is encoded (see readSpool).
+    let writing: Promise<unknown> = Promise.resolve();
     const spill = async () => {
       spooled += sink.pos;
       if (spooled > maxSpool)
         throw new VOTableEncodeError(`the FITS result exceeds ${maxSpool} bytes (limit maxSpoolBytes)`);
-      await fh.write(sink.buf, 0, sink.pos);
-      sink.pos = 0;
+      const full = sink.take();
+      await writing;
+      writing = fh.write(full, 0, full.length);
+      writing.catch(() => {});
     };
     if (doc.copy) {
       const copy = doc.copy;
@@ -263,7 +295,7 @@ export async function* encodeFits(
       };
       for await (const chunk of copy.stream) {
         parser.feed(chunk, onTuple);
-        if (sink.pos >= 1 << 20) await spill();
+        if (sink.pos >= SPOOL_CHUNK) await spill();
         // Leaving the loop closes the COPY (the caller drains or cancels it).
         if (overflow) break;
       }
@@ -294,12 +326,10 @@ export async function* encodeFits(
             }
           }
           nrows++;
-          if (sink.pos >= 1 << 20) await spill();
+          if (sink.pos >= SPOOL_CHUNK) await spill();
         }
-    if (sink.pos > 0) {
-      await fh.write(sink.buf, 0, sink.pos);
-      spooled += sink.pos;
-    }
+    if (sink.pos > 0) await spill();
+    await writing;
 
     // Header.
     const cards: string[] = [
@@ -363,74 +393,79 @@ export async function* encodeFits(
     // Pass 2: the table rows.
     const out = new ByteSink(chunkSize + rowBytes + 16);
     let heapOffset = 0;
+    // What each column's cell takes in pass 2, decided once rather than per cell.
+    const kinds = Uint8Array.from(cols, (c) =>
+      c.field.datatype === 'bit' && c.shape.variable
+        ? VAR_BITS
+        : c.text
+          ? c.field.datatype === 'unicodeChar'
+            ? UNICODE_TEXT
+            : TEXT
+          : c.heap
+            ? HEAP
+            : c.field.datatype === 'boolean'
+              ? LOGICAL
+              : FIXED,
+    );
+    const widths = Int32Array.from(cols, (c) => c.width);
+    const textSkip = Int32Array.from(cols, (c) => (c.shape.variable ? 4 : 0));
     for await (const { b, count, offs, starts: pageStarts, lens: pageLens } of spoolPages(fh, spooled, cols))
       for (let r = 0; r < count; r++) {
         const off = offs[r];
         const base = r * n;
         out.ensure(rowBytes);
+        const o = out.buf;
+        let p = out.pos;
         for (let i = 0; i < n; i++) {
-          const c = cols[i];
+          const kind = kinds[i];
+          const width = widths[i];
           const isNull = (b[off + (i >> 3)] & (0x80 >> (i & 7))) !== 0;
           const s = pageStarts[base + i];
           const cellLen = pageLens[base + i];
-          if (c.field.datatype === 'bit' && c.shape.variable) {
-            const len = isNull ? 0 : cellLen - 4;
-            b.copy(out.buf, out.pos, s + 4, s + 4 + len);
-            out.buf.fill(0, out.pos + len, out.pos + c.width);
-            out.pos += c.width;
-          } else if (c.text) {
-            let from = s;
-            let len = cellLen;
-            if (c.shape.variable) {
-              from += 4;
-              len -= 4;
+          // Byte loops throughout: Buffer#copy and #fill cost more than the copy itself for a few bytes.
+          if (kind === TEXT || kind === VAR_BITS) {
+            const from = s + textSkip[i];
+            const len = isNull ? 0 : cellLen - textSkip[i];
+            const m = len < width ? len : width;
+            for (let k = 0; k < m; k++) o[p + k] = b[from + k];
+            for (let k = m; k < width; k++) o[p + k] = 0;
+          } else if (kind === UNICODE_TEXT) {
+            // Two bytes per character in the spool: keep ASCII, others become '?'.
+            const from = s + textSkip[i];
+            const chars = isNull ? 0 : (cellLen - textSkip[i]) / 2;
+            const m = chars < width ? chars : width;
+            for (let k = 0; k < m; k++) {
+              const code = (b[from + 2 * k] << 8) | b[from + 2 * k + 1];
+              o[p + k] = code < 0x80 ? code : 0x3f;
             }
-            if (isNull) len = 0;
-            if (c.field.datatype === 'unicodeChar') {
-              // Two bytes per character in the spool: keep ASCII, others become '?'.
-              const chars = len / 2;
-              for (let k = 0; k < chars && k < c.width; k++) {
-                const code = b.readUInt16BE(from + 2 * k);
-                out.buf[out.pos + k] = code < 0x80 ? code : 0x3f;
-              }
-              out.buf.fill(0, out.pos + Math.min(chars, c.width), out.pos + c.width);
-            } else {
-              const m = Math.min(len, c.width);
-              const o = out.buf;
-              const p = out.pos;
-              for (let k = 0; k < m; k++) o[p + k] = b[from + k];
-              o.fill(0, p + m, p + c.width);
-            }
-            out.pos += c.width;
-          } else if (c.heap) {
+            for (let k = m; k < width; k++) o[p + k] = 0;
+          } else if (kind === HEAP) {
+            const c = cols[i];
             const items = isNull ? 0 : b.readInt32BE(s);
-            const bytes = c.dec.varBytes(items);
             const elems = items * c.shape.slice;
-            if (c.width === 16) {
-              out.dv.setBigInt64(out.pos, BigInt(elems));
-              out.dv.setBigInt64(out.pos + 8, BigInt(heapOffset));
+            if (width === 16) {
+              out.dv.setBigInt64(p, BigInt(elems));
+              out.dv.setBigInt64(p + 8, BigInt(heapOffset));
             } else {
-              out.dv.setInt32(out.pos, elems);
-              out.dv.setInt32(out.pos + 4, heapOffset);
+              out.dv.setInt32(p, elems);
+              out.dv.setInt32(p + 4, heapOffset);
             }
-            heapOffset += bytes;
-            out.pos += c.width;
+            heapOffset += c.dec.varBytes(items);
           } else if (isNull) {
             // FITS nulls: TNULL for integers, NaN for floats, 0 for logicals (Table 18 of FITS 4.0).
-            if (c.field.datatype === 'boolean') out.buf.fill(0, out.pos, out.pos + c.width);
-            else c.fitsNull.copy(out.buf, out.pos);
-            out.pos += c.width;
+            if (kind === LOGICAL) for (let k = 0; k < width; k++) o[p + k] = 0;
+            else {
+              const z = cols[i].fitsNull;
+              for (let k = 0; k < width; k++) o[p + k] = z[k];
+            }
           } else {
-            // Byte loops: Buffer#copy costs more than the copy itself for a few bytes.
-            const o = out.buf;
-            const p = out.pos;
             for (let k = 0; k < cellLen; k++) o[p + k] = b[s + k];
-            if (c.field.datatype === 'boolean')
-              for (let k = 0; k < c.width; k++) if (o[p + k] === 63) o[p + k] = 0;
-            out.pos += c.width;
+            if (kind === LOGICAL) for (let k = 0; k < width; k++) if (o[p + k] === 63) o[p + k] = 0;
           }
+          p += width;
         }
-        if (out.pos >= chunkSize) yield out.take();
+        out.pos = p;
+        if (p >= chunkSize) yield out.take();
       }
     // Pass 3: the heap.
     if (heapBytes > 0) {
