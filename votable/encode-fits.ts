@@ -206,6 +206,93 @@ async function* spoolPages(fh: FileHandle, total: number, cols: Col[]): AsyncGen
   }
 }
 
+/** Pass 2's state: the columns, their cell kinds and widths, and where the heap has got to. */
+interface TableWriter {
+  cols: Col[];
+  n: number;
+  rowBytes: number;
+  heapOffset: number;
+  kinds: Uint8Array;
+  widths: Int32Array;
+  skips: Int32Array;
+}
+
+/**
+ * Writes the page's rows from `first` on as FITS table rows until `out` holds `chunkSize`
+ * bytes; returns the next row. A plain function, not part of the generator, so V8 optimises
+ * the loop.
+ */
+function writeTableRows(
+  t: TableWriter,
+  page: SpoolPage,
+  first: number,
+  out: ByteSink,
+  chunkSize: number,
+): number {
+  const { cols, n, rowBytes, kinds, widths, skips } = t;
+  const { b, count, offs, starts: pageStarts, lens: pageLens } = page;
+  let heapOffset = t.heapOffset;
+  let r = first;
+  for (; r < count && out.pos < chunkSize; r++) {
+    const off = offs[r];
+    const base = r * n;
+    out.ensure(rowBytes);
+    const o = out.buf;
+    let p = out.pos;
+    for (let i = 0; i < n; i++) {
+      const kind = kinds[i];
+      const width = widths[i];
+      const isNull = (b[off + (i >> 3)] & (0x80 >> (i & 7))) !== 0;
+      const s = pageStarts[base + i];
+      const cellLen = pageLens[base + i];
+      // Byte loops throughout: Buffer#copy and #fill cost more than the copy itself for a few bytes.
+      if (kind === TEXT || kind === VAR_BITS) {
+        const at = s + skips[i];
+        const len = isNull ? 0 : cellLen - skips[i];
+        const m = len < width ? len : width;
+        for (let k = 0; k < m; k++) o[p + k] = b[at + k];
+        for (let k = m; k < width; k++) o[p + k] = 0;
+      } else if (kind === UNICODE_TEXT) {
+        // Two bytes per character in the spool: keep ASCII, others become '?'.
+        const at = s + skips[i];
+        const chars = isNull ? 0 : (cellLen - skips[i]) / 2;
+        const m = chars < width ? chars : width;
+        for (let k = 0; k < m; k++) {
+          const code = (b[at + 2 * k] << 8) | b[at + 2 * k + 1];
+          o[p + k] = code < 0x80 ? code : 0x3f;
+        }
+        for (let k = m; k < width; k++) o[p + k] = 0;
+      } else if (kind === HEAP) {
+        const c = cols[i];
+        const items = isNull ? 0 : b.readInt32BE(s);
+        const elems = items * c.shape.slice;
+        if (width === 16) {
+          out.dv.setBigInt64(p, BigInt(elems));
+          out.dv.setBigInt64(p + 8, BigInt(heapOffset));
+        } else {
+          out.dv.setInt32(p, elems);
+          out.dv.setInt32(p + 4, heapOffset);
+        }
+        heapOffset += c.dec.varBytes(items);
+      } else if (isNull) {
+        // FITS nulls: TNULL for integers, NaN for floats, 0 for logicals (Table 18 of FITS 4.0).
+        if (kind === LOGICAL) for (let k = 0; k < width; k++) o[p + k] = 0;
+        else {
+          const z = cols[i].fitsNull;
+          for (let k = 0; k < width; k++) o[p + k] = z[k];
+        }
+      } else {
+        for (let k = 0; k < cellLen; k++) o[p + k] = b[s + k];
+        if (kind === LOGICAL) for (let k = 0; k < width; k++) if (o[p + k] === 63) o[p + k] = 0;
+      }
+      p += width;
+    }
+    out.pos = p;
+  }
+  t.heapOffset = heapOffset;
+  return r;
+}
+
 export async function* encodeFits(
   doc: ResultDocument,
   chunkSize: number,
@@ -392,80 +479,32 @@ export async function* encodeFits(
 
     // Pass 2: the table rows.
     const out = new ByteSink(chunkSize + rowBytes + 16);
-    let heapOffset = 0;
     // What each column's cell takes in pass 2, decided once rather than per cell.
-    const kinds = Uint8Array.from(cols, (c) =>
-      c.field.datatype === 'bit' && c.shape.variable
-        ? VAR_BITS
-        : c.text
-          ? c.field.datatype === 'unicodeChar'
-            ? UNICODE_TEXT
-            : TEXT
-          : c.heap
-            ? HEAP
-            : c.field.datatype === 'boolean'
-              ? LOGICAL
-              : FIXED,
-    );
-    const widths = Int32Array.from(cols, (c) => c.width);
-    const textSkip = Int32Array.from(cols, (c) => (c.shape.variable ? 4 : 0));
-    for await (const { b, count, offs, starts: pageStarts, lens: pageLens } of spoolPages(fh, spooled, cols))
-      for (let r = 0; r < count; r++) {
-        const off = offs[r];
-        const base = r * n;
-        out.ensure(rowBytes);
-        const o = out.buf;
-        let p = out.pos;
-        for (let i = 0; i < n; i++) {
-          const kind = kinds[i];
-          const width = widths[i];
-          const isNull = (b[off + (i >> 3)] & (0x80 >> (i & 7))) !== 0;
-          const s = pageStarts[base + i];
-          const cellLen = pageLens[base + i];
-          // Byte loops throughout: Buffer#copy and #fill cost more than the copy itself for a few bytes.
-          if (kind === TEXT || kind === VAR_BITS) {
-            const from = s + textSkip[i];
-            const len = isNull ? 0 : cellLen - textSkip[i];
-            const m = len < width ? len : width;
-            for (let k = 0; k < m; k++) o[p + k] = b[from + k];
-            for (let k = m; k < width; k++) o[p + k] = 0;
-          } else if (kind === UNICODE_TEXT) {
-            // Two bytes per character in the spool: keep ASCII, others become '?'.
-            const from = s + textSkip[i];
-            const chars = isNull ? 0 : (cellLen - textSkip[i]) / 2;
-            const m = chars < width ? chars : width;
-            for (let k = 0; k < m; k++) {
-              const code = (b[from + 2 * k] << 8) | b[from + 2 * k + 1];
-              o[p + k] = code < 0x80 ? code : 0x3f;
-            }
-            for (let k = m; k < width; k++) o[p + k] = 0;
-          } else if (kind === HEAP) {
-            const c = cols[i];
-            const items = isNull ? 0 : b.readInt32BE(s);
-            const elems = items * c.shape.slice;
-            if (width === 16) {
-              out.dv.setBigInt64(p, BigInt(elems));
-              out.dv.setBigInt64(p + 8, BigInt(heapOffset));
-            } else {
-              out.dv.setInt32(p, elems);
-              out.dv.setInt32(p + 4, heapOffset);
-            }
-            heapOffset += c.dec.varBytes(items);
-          } else if (isNull) {
-            // FITS nulls: TNULL for integers, NaN for floats, 0 for logicals (Table 18 of FITS 4.0).
-            if (kind === LOGICAL) for (let k = 0; k < width; k++) o[p + k] = 0;
-            else {
-              const z = cols[i].fitsNull;
-              for (let k = 0; k < width; k++) o[p + k] = z[k];
-            }
-          } else {
-            for (let k = 0; k < cellLen; k++) o[p + k] = b[s + k];
-            if (kind === LOGICAL) for (let k = 0; k < width; k++) if (o[p + k] === 63) o[p + k] = 0;
-          }
-          p += width;
-        }
-        out.pos = p;
-        if (p >= chunkSize) yield out.take();
+    const table: TableWriter = {
+      cols,
+      n,
+      rowBytes,
+      heapOffset: 0,
+      kinds: Uint8Array.from(cols, (c) =>
+        c.field.datatype === 'bit' && c.shape.variable
+          ? VAR_BITS
+          : c.text
+            ? c.field.datatype === 'unicodeChar'
+              ? UNICODE_TEXT
+              : TEXT
+            : c.heap
+              ? HEAP
+              : c.field.datatype === 'boolean'
+                ? LOGICAL
+                : FIXED,
+      ),
+      widths: Int32Array.from(cols, (c) => c.width),
+      skips: Int32Array.from(cols, (c) => (c.shape.variable ? 4 : 0)),
+    };
+    for await (const page of spoolPages(fh, spooled, cols))
+      for (let r = 0; r < page.count; ) {
+        r = writeTableRows(table, page, r, out, chunkSize);
+        if (out.pos >= chunkSize) yield out.take();
       }
     // Pass 3: the heap.
     if (heapBytes > 0) {
