@@ -1,11 +1,14 @@
 /*
- * npx tsx bench/votable-stream.ts [rows] [--rss-rows=N]
+ * npx tsx bench/votable-stream.ts [rows] [--rss-rows=N] [--rounds=N]
  *
  * Streams a 10-column table from PostgreSQL the way /tap/sync and /tap/async do (executeQuery
- * in a read-only transaction with an identity, then votable's encode): BINARY2 and TABLEDATA
- * are transcoded from PostgreSQL's own COPY output (binary and text), the other formats
- * encode rows read from a cursor. Each is compared in rows/s with `COPY (same query) TO
- * STDOUT` run by psql into /dev/null, measured in the same run. Then streams N synthetic
+ * in a read-only transaction with an identity, then votable's encode): every format is
+ * transcoded from PostgreSQL's own COPY output (binary for BINARY2, BINARY, FITS and Parquet,
+ * text for TABLEDATA, CSV, TSV and JSON); the cursor path, still taken when a column type has
+ * no COPY transcoding, is measured beside. Each is compared in rows/s with `COPY (same query)
+ * TO STDOUT` run by psql into /dev/null, measured in the same run. Then issue 20's acceptance
+ * figure: FITS, JSON and BINARY each at least 0.6 of COPY's rows/s, the best of --rounds
+ * (default 5) rounds timed in turn with COPY. Then streams N synthetic
  * rows (default 10,000,000) through BINARY2 and TABLEDATA in a child process and reports its
  * peak RSS (process.resourceUsage().maxRSS). Parquet (VOParquet) is decoded from the same
  * binary COPY as BINARY2; its rows/s are also given as a ratio to BINARY2's in this run.
@@ -31,6 +34,8 @@ const args = process.argv.slice(2);
 const ROWS = Number(args.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
 const RSS_ROWS = Number(args.find((a) => a.startsWith('--rss-rows='))?.split('=')[1] ?? 10_000_000);
 const BATCH = 10_000;
+// Rounds of the acceptance timing (--rounds=N).
+const ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 5);
 const QUERY = 'SELECT id, ra, dec, mag, err, n, k, flag, name, t FROM bench_votable';
 
 // The same ten columns the memory child streams, made by the same SELECT.
@@ -214,7 +219,9 @@ async function main(): Promise<void> {
     console.log(`table: ${ROWS} rows x 10 columns`);
 
     await psqlCopy(url, QUERY); // warm the cache
-    const copy = await psqlCopy(url, QUERY);
+    // The fastest of three: on a shared machine one slow reference would flatter every ratio.
+    let copy = Number.POSITIVE_INFINITY;
+    for (let k = 0; k < 3; k++) copy = Math.min(copy, await psqlCopy(url, QUERY));
     const copyRate = ROWS / copy;
     console.log(`COPY TO STDOUT (psql)   ${copyRate.toFixed(0).padStart(9)} rows/s   (${copy.toFixed(2)} s)`);
     for (const binary of [false, true]) {
@@ -233,9 +240,13 @@ async function main(): Promise<void> {
       ['votable/td', true],
       ['csv', true],
       ['tsv', true],
+      ['votable/binary', true],
+      ['json', true],
+      ['fits', true],
+      // The cursor path, still used when a column type has no COPY transcoding.
       ['votable/binary', false],
       ['json', false],
-      // The cursor path, still used when a column type has no COPY transcoding.
+      ['fits', false],
       ['votable/binary2', false],
       ['votable/td', false],
       ['csv', false],
@@ -245,7 +256,7 @@ async function main(): Promise<void> {
     const spooled: Array<[OutputFormat, boolean, string]> = [
       ['votable/binary2', true, spoolDir],
       ['csv', true, spoolDir],
-      ['json', false, spoolDir],
+      ['json', true, spoolDir],
     ];
     const seconds = new Map<string, number>();
     for (const [format, viaCopy, dir] of [...runs.map(([f, c]) => [f, c, undefined] as const), ...spooled]) {
@@ -262,6 +273,24 @@ async function main(): Promise<void> {
       console.log(
         `parquet rows/s as a share of BINARY2's (both from COPY, this run): ${(b2 / pq).toFixed(2)} (target 0.8)`,
       );
+    // Issue 20's acceptance: on a shared machine a single timing moves by tens of percent with
+    // whatever else runs, so COPY and the three formats are timed in turn, ROUNDS rounds, and
+    // the fastest of each is compared (the reference gets the same chance as the formats).
+    const accepted: OutputFormat[] = ['fits', 'json', 'votable/binary'];
+    let bestCopy = copy;
+    const best = new Map<OutputFormat, number>();
+    for (let round = 0; round < ROUNDS; round++) {
+      bestCopy = Math.min(bestCopy, await psqlCopy(url, QUERY));
+      for (const f of accepted) {
+        const r = await timeFormat(pool, f, true);
+        if (!r.viaCopy) throw new Error(`${f} did not take the COPY path`);
+        best.set(f, Math.min(best.get(f) ?? Number.POSITIVE_INFINITY, r.seconds));
+      }
+    }
+    const shares = accepted.map((f) => `${f} ${(bestCopy / (best.get(f) as number)).toFixed(2)}`);
+    console.log(
+      `best of ${ROUNDS} interleaved rounds, rows/s as a share of psql COPY's (${(ROWS / bestCopy).toFixed(0)} rows/s; target >= 0.6 each): ${shares.join(', ')}`,
+    );
     rmSync(spoolDir, { recursive: true, force: true });
     await pool.end();
     if (RSS_ROWS > 0) {

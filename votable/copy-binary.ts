@@ -1,5 +1,5 @@
 import { fieldShape, isCharType } from './arraysize.js';
-import { binaryWriter, fixedBytes, nullPlaceholder } from './cells.js';
+import { binaryWriter, fixedBytes, magicNull, nullPlaceholder } from './cells.js';
 import { VOTableEncodeError } from './errors.js';
 import type { ByteSink } from './sink.js';
 import type { Field } from './types.js';
@@ -46,7 +46,12 @@ function mismatch(f: Field, t: PgBinaryType): never {
   );
 }
 
-export function copyCellWriter(f: Field, t: PgBinaryType): CopyCellWriter {
+/**
+ * `magic` is the integer null a null element of an integer array is written as (BINARY and
+ * FITS always have one, BINARY2 only for fixed-size arrays: cells.magicNull); without it
+ * such an element is an error, as on the row path.
+ */
+export function copyCellWriter(f: Field, t: PgBinaryType, magic?: string): CopyCellWriter {
   const shape = fieldShape(f);
   const name = f.name;
   if (t in SCALAR_BYTES) {
@@ -182,6 +187,12 @@ export function copyCellWriter(f: Field, t: PgBinaryType): CopyCellWriter {
   if (MATCH[elem] !== f.datatype || shape.scalar || shape.slice !== 1) mismatch(f, t);
   const size = SCALAR_BYTES[elem];
   const isFloat = elem === 'float4' || elem === 'float8';
+  const nullItem = magic === undefined ? undefined : Buffer.alloc(size);
+  if (nullItem && magic !== undefined) {
+    if (size === 8) nullItem.writeBigInt64BE(BigInt(magic));
+    else if (size === 4) nullItem.writeInt32BE(Number(magic));
+    else nullItem.writeInt16BE(Number(magic));
+  }
   return (s, b, off) => {
     const ndim = b.readInt32BE(off);
     if (ndim > 1)
@@ -205,8 +216,12 @@ export function copyCellWriter(f: Field, t: PgBinaryType): CopyCellWriter {
       const len = b.readInt32BE(p);
       p += 4;
       if (len < 0) {
-        if (!isFloat) throw new VOTableEncodeError(`column "${name}": a null element in an integer array`);
-        if (size === 4) s.dv.setFloat32(s.pos, Number.NaN);
+        if (nullItem) nullItem.copy(s.buf, s.pos);
+        else if (!isFloat)
+          throw new VOTableEncodeError(
+            `column "${name}": a null element in an integer array needs a nullValue`,
+          );
+        else if (size === 4) s.dv.setFloat32(s.pos, Number.NaN);
         else s.dv.setFloat64(s.pos, Number.NaN);
       } else b.copy(s.buf, s.pos, p, p + size);
       p += Math.max(len, 0);
@@ -301,7 +316,11 @@ export class CopyBinaryParser {
   }
 }
 
-/** Writes each tuple of a binary COPY stream as a BINARY2 row (null bitmap, then the cells). */
+/**
+ * Writes each tuple of a binary COPY stream as a BINARY2 row (null bitmap, then the cells) or
+ * a BINARY row (the cells alone, a null as its placeholder: NaN, the integer's magic value,
+ * '?' for a boolean, an empty array or string; VOT-28, VOT-32), as the row path writes them.
+ */
 export class CopyBinaryTranscoder {
   private readonly parser: CopyBinaryParser;
   private readonly writers: CopyCellWriter[];
@@ -309,12 +328,21 @@ export class CopyBinaryTranscoder {
   private readonly rowFixed: number;
   rows = 0;
 
-  constructor(fields: readonly Field[], types: readonly PgBinaryType[], maxTupleBytes: number) {
+  private readonly flagBytes: number;
+
+  constructor(
+    fields: readonly Field[],
+    types: readonly PgBinaryType[],
+    maxTupleBytes: number,
+    binary2 = true,
+  ) {
     const n = fields.length;
     if (types.length !== n) throw new VOTableEncodeError(`${types.length} COPY types for ${n} FIELDs`);
     const shapes = fields.map((f) => fieldShape(f));
-    this.writers = fields.map((f, i) => copyCellWriter(f, types[i]));
-    this.nulls = fields.map((f, i) => nullPlaceholder(f, shapes[i], undefined, true));
+    const magic = fields.map((f) => magicNull(f, !binary2));
+    this.writers = fields.map((f, i) => copyCellWriter(f, types[i], magic[i]));
+    this.nulls = fields.map((f, i) => nullPlaceholder(f, shapes[i], magic[i], binary2));
+    this.flagBytes = binary2 ? (n + 7) >> 3 : 0;
     this.rowFixed = fields.reduce((t, f, i) => t + (fixedBytes(f, shapes[i]) ?? 4), 0);
     this.parser = new CopyBinaryParser(n, maxTupleBytes);
   }
@@ -323,7 +351,7 @@ export class CopyBinaryTranscoder {
   feed(chunk: Buffer, sink: ByteSink, limit: number): boolean {
     const { starts, lens } = this.parser;
     const n = this.writers.length;
-    const flagBytes = (n + 7) >> 3;
+    const flagBytes = this.flagBytes;
     const writers = this.writers;
     const nulls = this.nulls;
     let overflow = false;
@@ -334,7 +362,11 @@ export class CopyBinaryTranscoder {
         return false;
       }
       const start = sink.pos;
-      sink.ensure(flagBytes + this.rowFixed);
+      // Room for the whole row up front: the fixed-size writers do not check, and a variable
+      // cell before them only makes room for itself. No cell takes more than 4 times its COPY
+      // bytes (UTF-8 to UTF-16, an 8-byte timestamp to its ISO text).
+      const last = n - 1;
+      sink.ensure(flagBytes + this.rowFixed + 4 * (starts[last] + Math.max(lens[last], 0) - starts[0]));
       const buf = sink.buf;
       for (let k = 0; k < flagBytes; k++) buf[start + k] = 0;
       sink.pos += flagBytes;
@@ -342,7 +374,7 @@ export class CopyBinaryTranscoder {
         for (let i = 0; i < n; i++) {
           const len = lens[i];
           if (len < 0) {
-            sink.buf[start + (i >> 3)] |= 0x80 >> (i & 7);
+            if (flagBytes) sink.buf[start + (i >> 3)] |= 0x80 >> (i & 7);
             const z = nulls[i];
             for (let k = 0; k < z.length; k++) sink.buf[sink.pos + k] = z[k];
             sink.pos += z.length;

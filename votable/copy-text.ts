@@ -20,7 +20,7 @@ import { escapeText } from './xml.js';
 export type CopyTextParser = (text: string) => unknown;
 
 /** Writes the content of one non-null cell b[s, e) (the dialect writes what surrounds it). */
-type CellWriter = (sink: ByteSink, b: Buffer, s: number, e: number) => void;
+export type CellWriter = (sink: ByteSink, b: Buffer, s: number, e: number) => void;
 
 /** What a row and a cell look like in one output format. */
 export interface TextDialect {
@@ -35,6 +35,15 @@ export interface TextDialect {
   text(s: string): string;
   /** A null cell's content. */
   nullContent(f: Field): string;
+  /** Written between two rows (before every row but the first). */
+  readonly rowSeparator?: Buffer;
+  /** Written before and after a char cell copied as it is (JSON's string quotes). */
+  readonly textQuote?: Buffer;
+  /**
+   * The dialect's own writer for a cell, where its text differs from TABLEDATA's (JSON's
+   * numbers and booleans); undefined for the default.
+   */
+  writer?(f: Field, pgType: string, parse: CopyTextParser | undefined): CellWriter | undefined;
 }
 
 const bytes = (s: string) => Buffer.from(s, 'latin1');
@@ -157,7 +166,7 @@ function genericWriter(
   };
 }
 
-const verbatim: CellWriter = (sink, b, s, e) => {
+export const verbatim: CellWriter = (sink, b, s, e) => {
   sink.ensure(e - s);
   const o = sink.buf;
   let p = sink.pos;
@@ -199,7 +208,7 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
  * binary path truncates microseconds). Other shapes (BC, infinity, years past 9999, other
  * zones) go to the fallback.
  */
-function timestampWriter(fallback: CellWriter): CellWriter {
+export function timestampWriter(fallback: CellWriter): CellWriter {
   return (sink, b, s, e) => {
     if (e - s < 19 || b[s + 4] !== 45 || b[s + 10] !== 32 || b[s + 13] !== 58) {
       fallback(sink, b, s, e);
@@ -249,6 +258,17 @@ const INT_FITS: Record<string, readonly string[]> = {
 const PLAIN = 1;
 const FLOAT = 2;
 const TEXT = 3;
+const DECIMAL = 4;
+
+/**
+ * Writers of a dialect's own (TextDialect.writer) whose cells the transcoder may copy itself
+ * while they are in plain decimal notation (digits, sign, point); the writer takes the rest.
+ */
+const decimalWriters = new WeakSet<CellWriter>();
+export function copiesPlainDecimals(w: CellWriter): CellWriter {
+  decimalWriters.add(w);
+  return w;
+}
 
 function cellWriter(
   f: Field,
@@ -258,6 +278,8 @@ function cellWriter(
 ): CellWriter {
   const shape = fieldShape(f);
   const dt = f.datatype;
+  const own = dialect.writer?.(f, pgType, parse);
+  if (own) return own;
   const generic = () => genericWriter(f, parse, pgType, dialect);
   if (shape.scalar) {
     if (INT_FITS[pgType]?.includes(dt)) return verbatim;
@@ -302,6 +324,7 @@ export class CopyTextTranscoder {
       const w = this.writers[i];
       if (w === verbatim) return PLAIN;
       if (w === floating) return FLOAT;
+      if (decimalWriters.has(w)) return DECIMAL;
       return types[i] === 'text' && isCharType(f.datatype) && fieldShape(f).slice === 1 ? TEXT : 0;
     });
     this.nullCells = fields.map((f) => Buffer.from(dialect.nullContent(f), 'latin1'));
@@ -331,7 +354,10 @@ export class CopyTextTranscoder {
     const slow = this.dialect.slowText;
     // One write between cells ("</TD><TD>", ","), one before the first and after the last.
     const { open, between, close } = this.joints;
-    const fixed = open.length + close.length + (n - 1) * between.length;
+    const rowSep = this.dialect.rowSeparator ?? NOTHING;
+    const quote = this.dialect.textQuote ?? NOTHING;
+    const fixed =
+      rowSep.length + open.length + close.length + (n - 1) * between.length + n * 2 * quote.length;
     let p = 0;
     for (;;) {
       const nl = b.indexOf(10, p);
@@ -342,6 +368,7 @@ export class CopyTextTranscoder {
       sink.ensure(nl - p + fixed);
       let o = sink.buf;
       let q = sink.pos;
+      if (this.rows > 0) for (let k = 0; k < rowSep.length; k++) o[q++] = rowSep[k];
       for (let k = 0; k < open.length; k++) o[q++] = open[k];
       let s = p;
       try {
@@ -373,12 +400,29 @@ export class CopyTextTranscoder {
               // cell back to its writer, from its start.
               const q0 = q;
               const s0 = s;
+              for (let k = 0; k < quote.length; k++) o[q++] = quote[k];
               let c = c0;
               while (s < nl && c !== 9 && slow[c] === 0) {
                 o[q++] = c;
                 c = b[++s];
               }
               copied = s === nl || c === 9;
+              if (copied) for (let k = 0; k < quote.length; k++) o[q++] = quote[k];
+              if (!copied) {
+                q = q0;
+                s = s0;
+              }
+            } else if (kind === DECIMAL) {
+              // A number in plain decimal notation is copied; an exponent, NaN, Infinity or
+              // -0 sends it back to its writer.
+              const q0 = q;
+              const s0 = s;
+              let c = c0;
+              while (s < nl && c !== 9 && c !== 101 && c !== 69 && c !== 73 && c !== 78) {
+                o[q++] = c;
+                c = b[++s];
+              }
+              copied = (s === nl || c === 9) && !(s - s0 === 2 && c0 === 45 && b[s0 + 1] === 48);
               if (!copied) {
                 q = q0;
                 s = s0;

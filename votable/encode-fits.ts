@@ -3,7 +3,8 @@ import { type FileHandle, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_INTEGER_NULL, fieldShape, isCharType, isIntegerType, type Shape } from './arraysize.js';
-import { type BinWriter, binaryWriter, nullPlaceholder } from './cells.js';
+import { type BinWriter, binaryWriter, fixedBytes, nullPlaceholder } from './cells.js';
+import { CopyBinaryParser, copyCellWriter, type PgBinaryType } from './copy-binary.js';
 import { type BinaryDecoder, binaryDecoder } from './decode.js';
 import { VOTableEncodeError } from './errors.js';
 import type { RowBatch } from './rows.js';
@@ -17,6 +18,13 @@ import type { EncodeOptions, Field, ResultDocument } from './types.js';
  * are streamed from that file, which is deleted afterwards. Disk use is about the size of the
  * result; options.maxSpoolBytes bounds it. A failing row source therefore rethrows before any
  * byte is produced, so the caller can still answer with an error document.
+ *
+ * A result from PostgreSQL's binary COPY is spooled the same way, each tuple written into the
+ * spool's BINARY2 layout by the BINARY2 transcoder's cell writers (copy-binary.ts), so pass 2
+ * and 3 are shared and the bytes are those of the row path. Writing NAXIS2 after the rows
+ * instead would need a seekable output (an HTTP response is not) and would still not know
+ * the widths: strings become fixed-width A columns as wide as the longest value, and the
+ * heap's size (PCOUNT) and each P descriptor's maximum count come only at the end too.
  */
 
 const CODE: Record<string, string> = {
@@ -59,7 +67,26 @@ interface Col {
   /** Bytes of this column in a FITS row. */
   width: number;
   fitsNull: Buffer;
+  /** The integer null (TNULL), also of null items in integer arrays. */
+  magic: string | undefined;
 }
+
+// Pass 2's cell kinds.
+const FIXED = 0;
+const LOGICAL = 1;
+const TEXT = 2;
+const UNICODE_TEXT = 3;
+const HEAP = 4;
+const VAR_BITS = 5;
+
+// The spool is written and read in pieces of this size.
+const SPOOL_CHUNK = 1 << 20;
+
+// A null variable cell in the spool: no items.
+const NO_ITEMS = Buffer.alloc(4);
+
+// Most bytes one COPY tuple may take before the transcoder gives up on it (a bounded buffer).
+const MAX_COPY_ROW_BYTES = 256 * 1024 * 1024;
 
 /** A header card; `{ int }` is an integer given as its decimal digits (64-bit TNULL). */
 function card(key: string, value: string | number | boolean | { int: string }, comment?: string): string {
@@ -84,53 +111,186 @@ function asciiCard(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, '?');
 }
 
+/**
+ * The spool in reads of `chunk` bytes, the next read already under way while the caller
+ * works on this one: on a busy machine each read's round trip through libuv's thread pool
+ * took longer than the work on its bytes.
+ */
 async function* readSpool(fh: FileHandle, total: number, chunk: number): AsyncGenerator<Buffer> {
-  let pos = 0;
-  while (pos < total) {
+  const readAt = (pos: number): Promise<Buffer> => {
     const n = Math.min(chunk, total - pos);
     const b = Buffer.allocUnsafe(n);
-    const { bytesRead } = await fh.read(b, 0, n, pos);
-    if (bytesRead === 0) throw new VOTableEncodeError('the FITS spool file was truncated');
-    pos += bytesRead;
-    yield b.subarray(0, bytesRead);
+    return fh.read(b, 0, n, pos).then(({ bytesRead }) => {
+      if (bytesRead === 0) throw new VOTableEncodeError('the FITS spool file was truncated');
+      return b.subarray(0, bytesRead);
+    });
+  };
+  let pos = 0;
+  let next = total > 0 ? readAt(0) : undefined;
+  try {
+    while (next) {
+      const b = await next;
+      pos += b.length;
+      next = pos < total ? readAt(pos) : undefined;
+      yield b;
+    }
+  } finally {
+    // A consumer that stopped leaves a read in flight: its outcome no longer matters.
+    next?.catch(() => {});
   }
 }
 
-/** Calls fn(buf, rowStart, cellStarts, cellLens) for every spooled row. */
-async function* spoolRows(
-  fh: FileHandle,
-  total: number,
-  cols: Col[],
-): AsyncGenerator<{ b: Buffer; off: number; starts: number[]; lens: number[] }> {
+/** The spooled rows of one read: row i starts at offs[i], its cell j at starts[i*n+j] (lens bytes). */
+interface SpoolPage {
+  b: Buffer;
+  count: number;
+  offs: Int32Array;
+  starts: Int32Array;
+  lens: Int32Array;
+}
+
+/**
+ * The spool's rows a read (1 MiB) at a time: one await per read, not per row (an async
+ * generator's yield per row cost more than the row's copying).
+ */
+async function* spoolPages(fh: FileHandle, total: number, cols: Col[]): AsyncGenerator<SpoolPage> {
   const n = cols.length;
   const flagBytes = (n + 7) >> 3;
   let pending: Buffer = Buffer.alloc(0);
-  const starts = new Array<number>(n);
-  const lens = new Array<number>(n);
-  for await (const chunk of readSpool(fh, total, 1 << 20)) {
+  const page: SpoolPage = {
+    b: pending,
+    count: 0,
+    offs: new Int32Array(1024),
+    starts: new Int32Array(1024 * n),
+    lens: new Int32Array(1024 * n),
+  };
+  const heads = cols.map((c) => c.dec.head);
+  const variable = cols.map((c) => c.shape.variable);
+  for await (const chunk of readSpool(fh, total, SPOOL_CHUNK)) {
     const b = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     let off = 0;
+    let count = 0;
     for (;;) {
       let o = off + flagBytes;
       let ok = o <= b.length;
+      if (count === page.offs.length) {
+        const grow = (a: Int32Array, k: number) => {
+          const g = new Int32Array(a.length * 2);
+          g.set(a.subarray(0, k));
+          return g;
+        };
+        page.offs = grow(page.offs, count);
+        page.starts = grow(page.starts, count * n);
+        page.lens = grow(page.lens, count * n);
+      }
+      const base = count * n;
       for (let i = 0; ok && i < n; i++) {
-        const c = cols[i];
-        if (o + c.dec.head > b.length) {
+        if (o + heads[i] > b.length) {
           ok = false;
           break;
         }
-        const len = c.dec.head + (c.shape.variable ? c.dec.varBytes(b.readInt32BE(o)) : 0);
-        starts[i] = o;
-        lens[i] = len;
+        const len = heads[i] + (variable[i] ? cols[i].dec.varBytes(b.readInt32BE(o)) : 0);
+        page.starts[base + i] = o;
+        page.lens[base + i] = len;
         o += len;
         if (o > b.length) ok = false;
       }
       if (!ok) break;
-      yield { b, off, starts, lens };
+      page.offs[count++] = off;
       off = o;
     }
+    page.b = b;
+    page.count = count;
+    yield page;
     pending = b.subarray(off);
   }
+}
+
+/** Pass 2's state: the columns, their cell kinds and widths, and where the heap has got to. */
+interface TableWriter {
+  cols: Col[];
+  n: number;
+  rowBytes: number;
+  heapOffset: number;
+  kinds: Uint8Array;
+  widths: Int32Array;
+  skips: Int32Array;
+}
+
+/**
+ * Writes the page's rows from `first` on as FITS table rows until `out` holds `chunkSize`
+ * bytes; returns the next row. A plain function, not part of the generator, so V8 optimises
+ * the loop.
+ */
+function writeTableRows(
+  t: TableWriter,
+  page: SpoolPage,
+  first: number,
+  out: ByteSink,
+  chunkSize: number,
+): number {
+  const { cols, n, rowBytes, kinds, widths, skips } = t;
+  const { b, count, offs, starts: pageStarts, lens: pageLens } = page;
+  let heapOffset = t.heapOffset;
+  let r = first;
+  for (; r < count && out.pos < chunkSize; r++) {
+    const off = offs[r];
+    const base = r * n;
+    out.ensure(rowBytes);
+    const o = out.buf;
+    let p = out.pos;
+    for (let i = 0; i < n; i++) {
+      const kind = kinds[i];
+      const width = widths[i];
+      const isNull = (b[off + (i >> 3)] & (0x80 >> (i & 7))) !== 0;
+      const s = pageStarts[base + i];
+      const cellLen = pageLens[base + i];
+      // Byte loops throughout: Buffer#copy and #fill cost more than the copy itself for a few bytes.
+      if (kind === TEXT || kind === VAR_BITS) {
+        const at = s + skips[i];
+        const len = isNull ? 0 : cellLen - skips[i];
+        const m = len < width ? len : width;
+        for (let k = 0; k < m; k++) o[p + k] = b[at + k];
+        for (let k = m; k < width; k++) o[p + k] = 0;
+      } else if (kind === UNICODE_TEXT) {
+        // Two bytes per character in the spool: keep ASCII, others become '?'.
+        const at = s + skips[i];
+        const chars = isNull ? 0 : (cellLen - skips[i]) / 2;
+        const m = chars < width ? chars : width;
+        for (let k = 0; k < m; k++) {
+          const code = (b[at + 2 * k] << 8) | b[at + 2 * k + 1];
+          o[p + k] = code < 0x80 ? code : 0x3f;
+        }
+        for (let k = m; k < width; k++) o[p + k] = 0;
+      } else if (kind === HEAP) {
+        const c = cols[i];
+        const items = isNull ? 0 : b.readInt32BE(s);
+        const elems = items * c.shape.slice;
+        if (width === 16) {
+          out.dv.setBigInt64(p, BigInt(elems));
+          out.dv.setBigInt64(p + 8, BigInt(heapOffset));
+        } else {
+          out.dv.setInt32(p, elems);
+          out.dv.setInt32(p + 4, heapOffset);
+        }
+        heapOffset += c.dec.varBytes(items);
+      } else if (isNull) {
+        // FITS nulls: TNULL for integers, NaN for floats, 0 for logicals (Table 18 of FITS 4.0).
+        if (kind === LOGICAL) for (let k = 0; k < width; k++) o[p + k] = 0;
+        else {
+          const z = cols[i].fitsNull;
+          for (let k = 0; k < width; k++) o[p + k] = z[k];
+        }
+      } else {
+        for (let k = 0; k < cellLen; k++) o[p + k] = b[s + k];
+        if (kind === LOGICAL) for (let k = 0; k < width; k++) if (o[p + k] === 63) o[p + k] = 0;
+      }
+      p += width;
+    }
+    out.pos = p;
+  }
+  t.heapOffset = heapOffset;
+  return r;
 }
 
 export async function* encodeFits(
@@ -156,33 +316,60 @@ export async function* encodeFits(
       maxCount: 0,
       width: 0,
       fitsNull: nullPlaceholder(f, shape, magic, false),
+      magic,
     };
   });
   const path = join(options.tmpDir ?? tmpdir(), `vonode-fits-${randomUUID()}.spool`);
   const fh = await open(path, 'w+', 0o600);
   try {
     // Pass 1: spool rows (BINARY2 layout) and measure.
-    const sink = new ByteSink(1 << 20);
+    const sink = new ByteSink(SPOOL_CHUNK + (1 << 16));
     const flagBytes = (n + 7) >> 3;
     let spooled = 0;
     let nrows = 0;
     let heapBytes = 0;
-    for await (const batch of batches)
-      for (const r of batch) {
-        if (r.length !== n) throw new VOTableEncodeError(`row has ${r.length} values for ${n} columns`);
+    // One write in flight while the next chunk is encoded (see readSpool).
+    let writing: Promise<unknown> = Promise.resolve();
+    const spill = async () => {
+      spooled += sink.pos;
+      if (spooled > maxSpool)
+        throw new VOTableEncodeError(`the FITS result exceeds ${maxSpool} bytes (limit maxSpoolBytes)`);
+      const full = sink.take();
+      await writing;
+      writing = fh.write(full, 0, full.length);
+      writing.catch(() => {});
+    };
+    if (doc.copy) {
+      const copy = doc.copy;
+      if (copy.format !== 'binary')
+        throw new VOTableEncodeError(`a ${copy.format} COPY stream cannot be transcoded to FITS`);
+      const parser = new CopyBinaryParser(n, MAX_COPY_ROW_BYTES);
+      const { starts, lens } = parser;
+      const writers = cols.map((c, i) => copyCellWriter(c.field, copy.types[i] as PgBinaryType, c.magic));
+      const rowFixed = cols.reduce((t, c) => t + (fixedBytes(c.field, c.shape) ?? 4), 0);
+      const max = copy.maxRecords ?? Number.POSITIVE_INFINITY;
+      const last = n - 1;
+      let overflow = false;
+      // The same BINARY2 layout the rows below are spooled in, written from the COPY tuple.
+      const onTuple = (b: Buffer): boolean => {
+        if (nrows >= max) {
+          overflow = true;
+          return false;
+        }
         const start = sink.pos;
-        sink.ensure(flagBytes);
+        // No cell takes more than 4 times its COPY bytes (see CopyBinaryTranscoder).
+        sink.ensure(flagBytes + rowFixed + 4 * (starts[last] + Math.max(lens[last], 0) - starts[0]));
         sink.buf.fill(0, start, start + flagBytes);
         sink.pos += flagBytes;
         for (let i = 0; i < n; i++) {
-          const v = r[i];
           const c = cols[i];
+          const len = lens[i];
           const at = sink.pos;
-          if (v === null || v === undefined) {
+          if (len < 0) {
             sink.buf[start + (i >> 3)] |= 0x80 >> (i & 7);
-            sink.bytes(c.shape.variable ? Buffer.alloc(4) : c.fitsNull);
+            sink.bytes(c.shape.variable ? NO_ITEMS : c.fitsNull);
           } else {
-            c.write(sink, v);
+            writers[i](sink, b, starts[i], len);
             if (c.shape.variable) {
               const count = sink.dv.getInt32(at);
               if (count > c.maxCount) c.maxCount = count;
@@ -191,18 +378,45 @@ export async function* encodeFits(
           }
         }
         nrows++;
-        if (sink.pos >= 1 << 20) {
-          spooled += sink.pos;
-          if (spooled > maxSpool)
-            throw new VOTableEncodeError(`the FITS result exceeds ${maxSpool} bytes (limit maxSpoolBytes)`);
-          await fh.write(sink.buf, 0, sink.pos);
-          sink.pos = 0;
-        }
+        return true;
+      };
+      for await (const chunk of copy.stream) {
+        parser.feed(chunk, onTuple);
+        if (sink.pos >= SPOOL_CHUNK) await spill();
+        // Leaving the loop closes the COPY (the caller drains or cancels it).
+        if (overflow) break;
       }
-    if (sink.pos > 0) {
-      await fh.write(sink.buf, 0, sink.pos);
-      spooled += sink.pos;
-    }
+      if (!overflow && nrows < max && !parser.done)
+        throw new VOTableEncodeError('the COPY stream ended before its trailer (truncated)');
+    } else
+      for await (const batch of batches)
+        for (const r of batch) {
+          if (r.length !== n) throw new VOTableEncodeError(`row has ${r.length} values for ${n} columns`);
+          const start = sink.pos;
+          sink.ensure(flagBytes);
+          sink.buf.fill(0, start, start + flagBytes);
+          sink.pos += flagBytes;
+          for (let i = 0; i < n; i++) {
+            const v = r[i];
+            const c = cols[i];
+            const at = sink.pos;
+            if (v === null || v === undefined) {
+              sink.buf[start + (i >> 3)] |= 0x80 >> (i & 7);
+              sink.bytes(c.shape.variable ? NO_ITEMS : c.fitsNull);
+            } else {
+              c.write(sink, v);
+              if (c.shape.variable) {
+                const count = sink.dv.getInt32(at);
+                if (count > c.maxCount) c.maxCount = count;
+                if (c.heap) heapBytes += c.dec.varBytes(count);
+              }
+            }
+          }
+          nrows++;
+          if (sink.pos >= SPOOL_CHUNK) await spill();
+        }
+    if (sink.pos > 0) await spill();
+    await writing;
 
     // Header.
     const cards: string[] = [
@@ -265,76 +479,46 @@ export async function* encodeFits(
 
     // Pass 2: the table rows.
     const out = new ByteSink(chunkSize + rowBytes + 16);
-    let heapOffset = 0;
-    for await (const { b, off, starts, lens } of spoolRows(fh, spooled, cols)) {
-      out.ensure(rowBytes);
-      for (let i = 0; i < n; i++) {
-        const c = cols[i];
-        const isNull = (b[off + (i >> 3)] & (0x80 >> (i & 7))) !== 0;
-        const s = starts[i];
-        if (c.field.datatype === 'bit' && c.shape.variable) {
-          const len = isNull ? 0 : lens[i] - 4;
-          b.copy(out.buf, out.pos, s + 4, s + 4 + len);
-          out.buf.fill(0, out.pos + len, out.pos + c.width);
-          out.pos += c.width;
-        } else if (c.text) {
-          let from = s;
-          let len = lens[i];
-          if (c.shape.variable) {
-            from += 4;
-            len -= 4;
-          }
-          if (isNull) len = 0;
-          if (c.field.datatype === 'unicodeChar') {
-            // Two bytes per character in the spool: keep ASCII, others become '?'.
-            const chars = len / 2;
-            for (let k = 0; k < chars && k < c.width; k++) {
-              const code = b.readUInt16BE(from + 2 * k);
-              out.buf[out.pos + k] = code < 0x80 ? code : 0x3f;
-            }
-            out.buf.fill(0, out.pos + Math.min(chars, c.width), out.pos + c.width);
-          } else {
-            b.copy(out.buf, out.pos, from, from + Math.min(len, c.width));
-            out.buf.fill(0, out.pos + Math.min(len, c.width), out.pos + c.width);
-          }
-          out.pos += c.width;
-        } else if (c.heap) {
-          const count = isNull ? 0 : b.readInt32BE(s);
-          const bytes = c.dec.varBytes(count);
-          const elems = count * c.shape.slice;
-          if (c.width === 16) {
-            out.dv.setBigInt64(out.pos, BigInt(elems));
-            out.dv.setBigInt64(out.pos + 8, BigInt(heapOffset));
-          } else {
-            out.dv.setInt32(out.pos, elems);
-            out.dv.setInt32(out.pos + 4, heapOffset);
-          }
-          heapOffset += bytes;
-          out.pos += c.width;
-        } else if (isNull) {
-          // FITS nulls: TNULL for integers, NaN for floats, 0 for logicals (Table 18 of FITS 4.0).
-          if (c.field.datatype === 'boolean') out.buf.fill(0, out.pos, out.pos + c.width);
-          else c.fitsNull.copy(out.buf, out.pos);
-          out.pos += c.width;
-        } else {
-          b.copy(out.buf, out.pos, s, s + lens[i]);
-          if (c.field.datatype === 'boolean')
-            for (let k = 0; k < c.width; k++) if (out.buf[out.pos + k] === 63) out.buf[out.pos + k] = 0;
-          out.pos += c.width;
-        }
-      }
-      if (out.pos >= chunkSize) yield out.take();
-    }
-    // Pass 3: the heap.
-    if (heapBytes > 0) {
-      for await (const { b, starts, lens, off } of spoolRows(fh, spooled, cols)) {
-        for (let i = 0; i < n; i++) {
-          const c = cols[i];
-          if (!c.heap || (b[off + (i >> 3)] & (0x80 >> (i & 7))) !== 0) continue;
-          out.bytes(b.subarray(starts[i] + 4, starts[i] + lens[i]));
-        }
+    // What each column's cell takes in pass 2, decided once rather than per cell.
+    const table: TableWriter = {
+      cols,
+      n,
+      rowBytes,
+      heapOffset: 0,
+      kinds: Uint8Array.from(cols, (c) =>
+        c.field.datatype === 'bit' && c.shape.variable
+          ? VAR_BITS
+          : c.text
+            ? c.field.datatype === 'unicodeChar'
+              ? UNICODE_TEXT
+              : TEXT
+            : c.heap
+              ? HEAP
+              : c.field.datatype === 'boolean'
+                ? LOGICAL
+                : FIXED,
+      ),
+      widths: Int32Array.from(cols, (c) => c.width),
+      skips: Int32Array.from(cols, (c) => (c.shape.variable ? 4 : 0)),
+    };
+    for await (const page of spoolPages(fh, spooled, cols))
+      for (let r = 0; r < page.count; ) {
+        r = writeTableRows(table, page, r, out, chunkSize);
         if (out.pos >= chunkSize) yield out.take();
       }
+    // Pass 3: the heap.
+    if (heapBytes > 0) {
+      for await (const { b, count, offs, starts, lens } of spoolPages(fh, spooled, cols))
+        for (let r = 0; r < count; r++) {
+          const off = offs[r];
+          const base = r * n;
+          for (let i = 0; i < n; i++) {
+            const c = cols[i];
+            if (!c.heap || (b[off + (i >> 3)] & (0x80 >> (i & 7))) !== 0) continue;
+            out.bytes(b.subarray(starts[base + i] + 4, starts[base + i] + lens[base + i]));
+          }
+          if (out.pos >= chunkSize) yield out.take();
+        }
     }
     const data = rowBytes * nrows + heapBytes;
     const pad = (2880 - (data % 2880)) % 2880;

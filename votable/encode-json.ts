@@ -1,52 +1,36 @@
-import { fieldShape, isCharType, isComplexType } from './arraysize.js';
+import { JSON_DIALECT } from './copy-json.js';
+import { CopyTextTranscoder } from './copy-text.js';
 import { VOTableEncodeError } from './errors.js';
+import { cellJson } from './json-cells.js';
 import { errorMessage, type RowBatch } from './rows.js';
 import { ByteSink } from './sink.js';
-import type { Field, ResultDocument } from './types.js';
-import { longText, toBoolean, toItems, toNumber, toText } from './values.js';
+import type { ResultDocument } from './types.js';
 
-function jsonNumber(n: number): string {
-  // JSON has no NaN or infinities: they become null (README).
-  return Number.isFinite(n) ? String(n) : 'null';
-}
+// Most bytes one COPY line may take before the transcoder gives up on it (a bounded buffer).
+const MAX_COPY_LINE_BYTES = 256 * 1024 * 1024;
 
-function itemJson(f: Field): (x: unknown) => string {
-  const col = f.name;
-  switch (f.datatype) {
-    case 'boolean':
-    case 'bit':
-      return (x) => (x === null || x === undefined ? 'null' : toBoolean(x, col) ? 'true' : 'false');
-    case 'long':
-      // Raw digits: JSON numbers have no precision limit (JavaScript readers may round beyond 2^53).
-      return (x) => (x === null || x === undefined ? 'null' : longText(x, col));
-    default:
-      return (x) =>
-        x === null || x === undefined
-          ? 'null'
-          : jsonNumber(typeof x === 'number' ? x : toNumber(x, col, f.datatype));
+/**
+ * The rows from PostgreSQL's text COPY (copy-json.ts), cut into chunks between rows; returns
+ * whether a row beyond maxRecords was seen. PostgreSQL's error is thrown after the rows
+ * before it, as a failing row source's is.
+ */
+async function* copyRows(
+  doc: ResultDocument,
+  sink: ByteSink,
+  chunkSize: number,
+): AsyncGenerator<Buffer, boolean> {
+  const copy = doc.copy!;
+  if (copy.format !== 'text')
+    throw new VOTableEncodeError(`a ${copy.format} COPY stream cannot be transcoded to JSON`);
+  const tr = new CopyTextTranscoder(doc.fields, copy.types, copy.parsers, MAX_COPY_LINE_BYTES, JSON_DIALECT);
+  const max = copy.maxRecords ?? Number.POSITIVE_INFINITY;
+  for await (const chunk of copy.stream) {
+    if (tr.feed(chunk, sink, max)) return true;
+    if (sink.pos >= chunkSize) yield sink.take();
   }
-}
-
-function cellJson(f: Field): (v: unknown) => string {
-  const shape = fieldShape(f);
-  const col = f.name;
-  if (isCharType(f.datatype)) {
-    if (shape.slice > 1)
-      return (v) =>
-        JSON.stringify((Array.isArray(v) ? v : [v]).map((p) => (p == null ? null : toText(p, col))));
-    return (v) => JSON.stringify(toText(v, col));
-  }
-  const item = itemJson(f);
-  const complex = isComplexType(f.datatype);
-  if (shape.scalar && !complex) return item;
-  if (shape.scalar) return (v) => `[${toItems(v, col).map(item).join(',')}]`;
-  return (v) => {
-    const items = f.datatype === 'bit' && typeof v === 'string' ? v.split('') : toItems(v, col);
-    if (!complex) return `[${items.map(item).join(',')}]`;
-    const pairs: string[] = [];
-    for (let i = 0; i < items.length; i += 2) pairs.push(`[${item(items[i])},${item(items[i + 1])}]`);
-    return `[${pairs.join(',')}]`;
-  };
+  // maxRecords reached exactly: the stream ended without a row more, so no overflow.
+  if (tr.rows < max) tr.end();
+  return false;
 }
 
 /**
@@ -77,19 +61,22 @@ export async function* encodeJson(
   let first = true;
   let status: { status: string; message?: string } = { status: doc.leadingStatus ?? 'OK' };
   try {
-    for await (const batch of batches)
-      for (const r of batch) {
-        if (r.length !== n) throw new VOTableEncodeError(`row has ${r.length} values for ${n} columns`);
-        let s = first ? '[' : ',\n[';
-        for (let i = 0; i < n; i++) {
-          if (i > 0) s += ',';
-          const v = r[i];
-          s += v === null || v === undefined ? 'null' : cells[i](v);
+    if (doc.copy) {
+      if (yield* copyRows(doc, sink, chunkSize)) status = { status: 'OVERFLOW' };
+    } else
+      for await (const batch of batches)
+        for (const r of batch) {
+          if (r.length !== n) throw new VOTableEncodeError(`row has ${r.length} values for ${n} columns`);
+          let s = first ? '[' : ',\n[';
+          for (let i = 0; i < n; i++) {
+            if (i > 0) s += ',';
+            const v = r[i];
+            s += v === null || v === undefined ? 'null' : cells[i](v);
+          }
+          sink.utf8(`${s}]`);
+          first = false;
+          if (sink.pos >= chunkSize) yield sink.take();
         }
-        sink.utf8(`${s}]`);
-        first = false;
-        if (sink.pos >= chunkSize) yield sink.take();
-      }
     if (doc.trailingStatus?.() === 'OVERFLOW') status = { status: 'OVERFLOW' };
   } catch (err) {
     status = { status: 'ERROR', message: errorMessage(err) };

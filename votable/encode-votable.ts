@@ -151,6 +151,7 @@ const MAX_COPY_ROW_BYTES = 256 * 1024 * 1024;
  */
 async function* transcodeCopy(
   doc: ResultDocument,
+  ser: Serialization,
   sink: ByteSink,
   flushAt: number,
   flush: () => Buffer | undefined,
@@ -158,7 +159,12 @@ async function* transcodeCopy(
   const copy = doc.copy!;
   const tr =
     copy.format === 'binary'
-      ? new CopyBinaryTranscoder(doc.fields, copy.types as PgBinaryType[], MAX_COPY_ROW_BYTES)
+      ? new CopyBinaryTranscoder(
+          doc.fields,
+          copy.types as PgBinaryType[],
+          MAX_COPY_ROW_BYTES,
+          ser === 'BINARY2',
+        )
       : new CopyTextTranscoder(doc.fields, copy.types, copy.parsers, MAX_COPY_ROW_BYTES);
   const max = copy.maxRecords ?? Number.POSITIVE_INFINITY;
   for await (const chunk of copy.stream) {
@@ -198,7 +204,7 @@ export async function* encodeVOTable(
   const enc = text ? tabledataEncoder(doc, sink) : binaryEncoder(doc, sink, ser === 'BINARY2');
   let trailing: { value: string; content?: string } | undefined;
   if (doc.copy) {
-    const expected = ser === 'BINARY2' ? 'binary' : ser === 'TABLEDATA' ? 'text' : undefined;
+    const expected = ser === 'TABLEDATA' ? 'text' : 'binary';
     if (doc.copy.format !== expected)
       throw new VOTableEncodeError(`a ${doc.copy.format} COPY stream cannot be transcoded to ${ser}`);
     // A complete (small) result is read before the header so its status can lead (DALI-44).
@@ -206,7 +212,7 @@ export async function* encodeVOTable(
     const flush = () => (early ? undefined : text ? sink.take() : base64Chunk(sink, false));
     if (!early) yield Buffer.from(headText, 'utf8');
     let overflow = false;
-    const it = transcodeCopy(doc, sink, rawLimit, flush);
+    const it = transcodeCopy(doc, ser, sink, rawLimit, flush);
     try {
       for (;;) {
         const r = await it.next();

@@ -91,9 +91,16 @@ export function encode(
 
 /** The COPY format whose bytes an output format is transcoded from, if it has one. */
 export function copyFormatFor(format: OutputFormat): 'binary' | 'text' | undefined {
-  // Parquet decodes the same binary COPY (big-endian numbers read straight into its columns).
-  if (format === 'votable/binary2' || format === 'parquet') return 'binary';
-  if (format === 'votable/td' || format === 'csv' || format === 'tsv') return 'text';
+  // BINARY and FITS want big-endian numbers as binary COPY has them; Parquet reads them into
+  // its columns. JSON, like TABLEDATA, wants PostgreSQL's shortest number text.
+  if (
+    format === 'votable/binary2' ||
+    format === 'votable/binary' ||
+    format === 'fits' ||
+    format === 'parquet'
+  )
+    return 'binary';
+  if (format === 'votable/td' || format === 'csv' || format === 'tsv' || format === 'json') return 'text';
   return undefined;
 }
 

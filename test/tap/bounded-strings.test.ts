@@ -102,6 +102,7 @@ print(json.dumps({"arraysize": [f.arraysize for f in t.fields], "rows": rows}))
 describe('TAP result of a table with bounded variable strings, read by astropy 5.2', () => {
   it.each([
     ['votable/binary2', 'binary'],
+    ['votable/binary', 'binary'],
     ['votable/td', 'text'],
   ] as const)('%s (from %s COPY): all 5 rows and their values', async (format, copyFormat) => {
     const { copy, xml } = await tapResult(format);

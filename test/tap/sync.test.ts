@@ -119,7 +119,7 @@ describe('/tap/sync answers queries directly', () => {
   });
 
   it('puts OVERFLOW up front for a result of a few thousand rows, where pyvo reads it (DALI-44, CLIENTS.md)', async () => {
-    for (const format of ['votable', 'votable/td']) {
+    for (const format of ['votable', 'votable/b', 'votable/td']) {
       const p = await parse(
         await sync({
           LANG: 'ADQL',
@@ -139,7 +139,7 @@ describe('/tap/sync answers queries directly', () => {
     // read to its end into the status spool (VONODE_SYNC_STATUS_SPOOL), so OVERFLOW leads.
     // Beyond that bound it follows the TABLE (DALI-45): test/tap/status-spool.test.ts.
     const maxrec = 4000;
-    for (const format of ['votable', 'votable/td']) {
+    for (const format of ['votable', 'votable/b', 'votable/td']) {
       const p = await parse(
         await sync({
           LANG: 'ADQL',

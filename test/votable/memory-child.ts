@@ -2,7 +2,7 @@
  * Run as a child process by memory.test.ts (and the bench): streams N synthetic 10-column
  * rows through an encoder, optionally back through the reader, and prints the peak RSS.
  * With `copy DATABASE_URL` the rows come from PostgreSQL through the node's query path
- * (executeQuery: COPY transcoding for BINARY2 and TABLEDATA, a cursor for the others).
+ * (executeQuery: every format transcoded from COPY, binary or text as copyFormatFor says).
  */
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';

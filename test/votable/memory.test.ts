@@ -56,8 +56,9 @@ describe('memory stays flat', () => {
     }, 300_000);
   }
 
-  // Parquet (VOParquet Note) from the same binary COPY, in row groups of the default 100,000 rows.
-  for (const format of ['votable/binary2', 'votable/td', 'parquet']) {
+  // Parquet (VOParquet Note) from the same binary COPY, in row groups of the default 100,000 rows;
+  // FITS through its disk spool, JSON from text COPY.
+  for (const format of ['votable/binary2', 'votable/td', 'parquet', 'fits', 'json']) {
     it(`${format}: 400k rows from PostgreSQL through the node's COPY path under 150 MB peak RSS`, async () => {
       const r = await child(['400000', format, 'copy', testDatabaseUrl()]);
       console.log(
