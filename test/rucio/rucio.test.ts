@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +77,29 @@ async function links(id: string) {
     [...m[1].matchAll(/<TD>(.*?)<\/TD>|<TD\/>/gs)].map((c) => (c[1] ?? '').replace(/&amp;/g, '&')),
   );
   return { status: res.status, body, rows };
+}
+
+/** `vonode rucio sync` as an operator runs it: exit code and output. */
+function runCli(
+  args: string[],
+  extra: Record<string, string> = {},
+): Promise<{ code: number | null; out: string; err: string }> {
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'vonode.js');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, ...extra },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
 }
 
 const sync = () => {
@@ -281,6 +305,47 @@ describe('Rucio products through the Data Management API (issue 17 item 4)', () 
     );
   });
 
+  test('`vonode rucio sync` runs a round from the command line and says what it did', async () => {
+    fixture.namespaces.get(SCOPE)!.set('cli.fits', {
+      metadata: metadata(500),
+      replicas: { SITE_A_XRD: [`https://webdav.site-a.example/skadata/${SCOPE}/cli.fits`] },
+    });
+    const r = await runCli(['rucio', 'sync']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toBe('1 added, 0 updated, 100 unchanged, 0 removed, 1 without ObsCore metadata\n');
+    expect(await tap(`SELECT obs_id FROM ivoa.obscore WHERE obs_id = 'obs-500'`)).toEqual([['obs-500']]);
+    const bad = await runCli(['rucio', 'sync'], { VONODE_RUCIO_NAMESPACES: 'no_such_scope' });
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(
+      /namespace no_such_scope not listed, its products kept: the Data Management API knows no namespace/,
+    );
+    const unset = await runCli(['rucio', 'sync'], { VONODE_RUCIO_DM_API: '' });
+    expect(unset.code).not.toBe(0);
+    expect(unset.err).toMatch(/VONODE_RUCIO_DM_API is not set/);
+  });
+
+  test('a node with VONODE_RUCIO_SYNC_INTERVAL polls by itself', async () => {
+    fixture.namespaces.get(SCOPE)!.set('polled.fits', {
+      metadata: metadata(501),
+      replicas: { SITE_B_XRD: [`davs://xrootd.site-b.example:1094/skadata/${SCOPE}/polled.fits`] },
+    });
+    // A second process on the same database, as a site runs several: its poll starts at once.
+    const second = await startTestNode({ ...env, VONODE_DEMO_ROWS: '0', VONODE_RUCIO_SYNC_INTERVAL: '3600' });
+    try {
+      const deadline = Date.now() + 60_000;
+      let rows: string[][] = [];
+      while (Date.now() < deadline) {
+        rows = await tap(`SELECT obs_id FROM ivoa.obscore WHERE obs_id = 'obs-501'`);
+        if (rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(rows).toEqual([['obs-501']]);
+    } finally {
+      await second.stop();
+    }
+  });
+
   test('the DM API down: local products keep their links, Rucio ones say why, a sync removes nothing', async () => {
     await fixture.stop();
     const demo = await tap(
@@ -301,6 +366,6 @@ describe('Rucio products through the Data Management API (issue 17 item 4)', () 
     expect(report.removed).toBe(0);
     expect(report.errors[0]).toMatch(/namespace srcnet_test not listed, its products kept: cannot reach/);
     const [[n]] = await tap(`SELECT COUNT(*) AS n FROM ivoa.obscore WHERE obs_collection = '${COLLECTION}'`);
-    expect(Number(n)).toBe(99);
+    expect(Number(n)).toBe(101);
   });
 });
