@@ -11,6 +11,19 @@ import type { Resource } from '../../votable/index.js';
 import { charParam, SODA_SYNC_STANDARD_ID } from '../sia/index.js';
 import type { Product } from './product.js';
 
+/** file_path of a product whose file is in Rucio (no file on this node): `rucio:scope:name`. */
+export const RUCIO_FILE_PREFIX = 'rucio:';
+
+/**
+ * Why this node cannot read the product's file itself, for the services that would (SODA,
+ * previews): undefined for a file on this node's storage.
+ */
+export function heldElsewhere(p: { readonly did: string; readonly filePath: string }): string | undefined {
+  return p.filePath.startsWith(RUCIO_FILE_PREFIX)
+    ? `${p.did} is held in Rucio, not on this node's storage: its DataLink document lists its copies and the SODA services beside them`
+    : undefined;
+}
+
 /** A SODA service beside a replica. */
 export interface RemoteSoda {
   readonly url: string;

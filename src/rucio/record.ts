@@ -15,6 +15,7 @@
  * rule, sql/147_product_rights.sql).
  */
 import { HEALPIX_INDEX_ORDER, nestedIndex } from '../../sky/index.js';
+import { RUCIO_FILE_PREFIX } from '../datalink/index.js';
 import {
   emptyRadioRecord,
   OBSCORE_RADIO_RECORD_COLUMNS,
@@ -43,7 +44,7 @@ export function rucioPublisherDid(authority: string, scope: string, name: string
 
 /** The file_path key of a Rucio product: not a local file (nothing on this node opens it). */
 export function rucioFileKey(scope: string, name: string): string {
-  return `rucio:${scope}:${name}`;
+  return `${RUCIO_FILE_PREFIX}${scope}:${name}`;
 }
 
 const num = (v: unknown): number | null => {

@@ -279,6 +279,18 @@ describe('Rucio products through the Data Management API (issue 17 item 4)', () 
     expect(byName.rows.map((x) => x.slice(1, 6))).toEqual(byDid.rows.map((x) => x.slice(1, 6)));
   });
 
+  test("this node's SODA and previews say a Rucio product's file is not here, never a 500", async () => {
+    const id = encodeURIComponent(did(name(1)));
+    const cut = await fetch(`${node.url}/soda/sync?ID=${id}&CIRCLE=10.5+-29+0.05`);
+    expect(cut.status).toBe(400);
+    expect(await cut.text()).toMatch(
+      /^UsageError: this SODA cannot cut it: .* is held in Rucio, not on this node's storage/,
+    );
+    const png = await fetch(`${node.url}/preview/${id}.png`);
+    expect(png.status).toBe(404);
+    expect(await png.text()).toMatch(/^UsageError: no preview: .* is held in Rucio/);
+  });
+
   test('a DID whose metadata changes is updated by the next sync, the others left as they are', async () => {
     fixture.namespaces.get(SCOPE)!.get(name(3))!.metadata = metadata(3, { target_name: 'renamed field' });
     const report = await sync();
