@@ -41,6 +41,7 @@ import { registerMetrics } from './metrics/index.js';
 import { registerMoc } from './moc/index.js';
 import { registerOai } from './oai/index.js';
 import { registerPreview } from './preview/index.js';
+import { DmApiClient, replicaLocator, rucioSettings } from './rucio/index.js';
 import { registerScs } from './scs/index.js';
 import { nodeServices } from './services.js';
 import { registerSia } from './sia/index.js';
@@ -260,7 +261,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       timeoutSeconds: opts.config.tap.syncTimeoutSeconds,
     },
   });
-  registerDataLink(app, { pool: opts.pool, baseUrl: opts.baseUrl });
+  // Rucio products' replicas through SRCNet's Data Management API (docs/rucio.md).
+  const rucio = rucioSettings(opts.config.env);
+  registerDataLink(app, {
+    pool: opts.pool,
+    baseUrl: opts.baseUrl,
+    ...(rucio ? { locateReplicas: replicaLocator(new DmApiClient(rucio), rucio.sitePreference) } : {}),
+  });
   registerPreview(app, { pool: opts.pool, dataDir: opts.config.dataDir });
   registerSodaSync(app, { pool: opts.pool });
   await registerSodaAsync(app, {

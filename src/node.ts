@@ -11,6 +11,7 @@ import { type Database, openDatabase } from './db/index.js';
 import { DrainControl, type DrainReport, drain, openResponses } from './drain.js';
 import { ensureDemoData } from './ingest/demo.js';
 import { cleanupPublishing } from './publish/index.js';
+import { DmApiClient, rucioSettings, startRucioPoll } from './rucio/index.js';
 import type { HealthState } from './vosi/routes.js';
 
 /** A running node: its database, its HTTP server, and how to stop both cleanly. */
@@ -38,6 +39,8 @@ export async function startNode(
     readonly logger?: FastifyBaseLogger;
   } = {},
 ): Promise<RunningNode> {
+  // Read before anything starts, so a wrong VONODE_RUCIO_* stops the node at once.
+  const rucio = rucioSettings(config.env);
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -116,6 +119,17 @@ export async function startNode(
     await db.close().catch(() => {});
     throw err;
   }
+  // The node polls the DM API for its namespaces (src/rucio/sync.ts says why a poll).
+  const poll =
+    rucio && rucio.namespaces.length > 0 && rucio.syncIntervalSeconds > 0
+      ? startRucioPoll(db.pool, new DmApiClient(rucio), {
+          authority: config.publisher.authority,
+          namespaces: rucio.namespaces,
+          intervalSeconds: rucio.syncIntervalSeconds,
+          log,
+          warn: (line) => (opts.logger ? opts.logger.warn(line) : log(line)),
+        })
+      : undefined;
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   let closing: Promise<void> | undefined;
@@ -135,6 +149,7 @@ export async function startNode(
       closing ??= (async () => {
         health.draining = true;
         // Fastify stops accepting, lets in-flight responses finish, then we stop PostgreSQL.
+        await poll?.stop();
         await running.close();
         await catalogue?.close();
         await db.close();

@@ -9,6 +9,7 @@ import { runIngestCommand, runProductsCommand, runRetractCommand } from './inges
 import { runInitDbCommand } from './init-db.js';
 import { runMigrateCommand } from './migrate.js';
 import { runPublishCommand, runTablesCommand, runUnpublishCommand } from './publish.js';
+import { runRucioCommand } from './rucio.js';
 
 const USAGE = `usage: vonode <command>
 
@@ -19,6 +20,8 @@ commands:
                    runs (vonode ingest --help)
   products         list the products: DID, collection, size, rights, file
   retract ID...    remove products (by DID or file path) from every service
+  rucio sync       make ivoa.obscore agree with Rucio's DIDs through SRCNet's Data
+                   Management API now (the node also polls; docs/rucio.md)
   describe FILE    draft a table description (YAML) from a FITS, VOTable, CSV/TSV or
                    Parquet file: vonode describe FILE [--schema S] [--name T] > T.yaml
   publish DESC [DATA...]  publish the catalogues of a description file (vonode publish --help)
@@ -50,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runProductsCommand(argv.slice(1));
       case 'retract':
         return await runRetractCommand(argv.slice(1));
+      case 'rucio':
+        return await runRucioCommand(argv.slice(1));
       case 'describe':
         return await runDescribeCommand(argv.slice(1));
       case 'publish':

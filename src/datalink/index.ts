@@ -12,6 +12,14 @@ export {
   sodaDescriptor,
 } from './links.js';
 export { lookupProduct, lookupProducts, type Product, type ProductLookup, sendRefusal } from './product.js';
+export {
+  heldElsewhere,
+  type LocateReplicas,
+  parseScopedName,
+  type RemoteLocation,
+  type RemoteSoda,
+  RUCIO_FILE_PREFIX,
+} from './remote.js';
 
 /** DataLink `{links}` at /datalink/links and the file downloads it points at (/datalink/files). */
 export function registerDataLink(app: FastifyInstance, deps: DataLinkDeps): void {

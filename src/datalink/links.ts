@@ -15,6 +15,7 @@ import {
 } from '../sia/index.js';
 import { fileMediaType, fileUrl } from './files.js';
 import { lookupProducts, type Product } from './product.js';
+import { type LocateReplicas, loadRucioDids, remoteRows } from './remote.js';
 
 export interface DataLinkLimits {
   /** Most IDs answered per request; more give OVERFLOW (DL-05). */
@@ -27,6 +28,8 @@ export interface DataLinkDeps {
   readonly pool: pg.Pool;
   readonly baseUrl: string;
   readonly limits?: Partial<DataLinkLimits>;
+  /** Locates the replicas of Rucio products (src/rucio); absent: no Data Management API. */
+  readonly locateReplicas?: LocateReplicas;
 }
 
 /** URL of a product's PNG preview (src/preview serves it). */
@@ -211,14 +214,18 @@ export function registerLinks(app: FastifyInstance, deps: DataLinkDeps): void {
       const ids = all.slice(0, limits.maxIds);
       const overflow = all.length > ids.length;
       const identity = request.identity ?? ANONYMOUS;
-      const found = await lookupProducts(deps.pool, identity, [...new Set(ids)]);
+      // Rucio products, and IDs given as scope:name as SRCNet's DataLink takes them.
+      const rucio = await loadRucioDids(deps.pool, [...new Set(ids)]);
+      const didOf = (id: string) => rucio.aliases.get(id) ?? id;
+      const found = await lookupProducts(deps.pool, identity, [...new Set(ids.map(didOf))]);
       const okDids = [...found.values()].flatMap((f) => (f.status === 'ok' ? [f.product.did] : []));
       const replicas = await loadReplicas(deps.pool, okDids);
       const rows: Row[] = [];
       const resources: Resource[] = [selfDescription(deps.baseUrl)];
       const described = new Map<string, string>();
+      let remoteDescriptors = 0;
       for (const id of ids) {
-        const f = found.get(id) ?? { status: 'not-found' as const };
+        const f = found.get(didOf(id)) ?? { status: 'not-found' as const };
         if (f.status === 'not-found') {
           rows.push(errorRow(id, `NotFoundFault: no dataset has ID ${id}`));
           continue;
@@ -237,6 +244,21 @@ export function registerLinks(app: FastifyInstance, deps: DataLinkDeps): void {
         const p = f.product;
         const auth = p.proprietary ? 'true' : 'optional';
         const q = qualifier(p);
+        const remote = rucio.byDid.get(p.did);
+        if (remote) {
+          const out = await remoteRows(id, p, remote, {
+            sodaDescriptor: (xmlId) => sodaDescriptor(deps.baseUrl, p, xmlId),
+            locate: deps.locateReplicas,
+            clientAddress: request.ip,
+            auth,
+            contentType: fileMediaType(remote.name),
+            qualifier: q,
+            nextId: () => `soda-${described.size + ++remoteDescriptors}`,
+          });
+          rows.push(...out.rows);
+          resources.push(...out.resources);
+          continue;
+        }
         rows.push([
           id,
           fileUrl(deps.baseUrl, p.did),
@@ -314,7 +336,7 @@ export function registerLinks(app: FastifyInstance, deps: DataLinkDeps): void {
         ]);
         let xmlId = described.get(p.did);
         if (!xmlId) {
-          xmlId = `soda-${described.size + 1}`;
+          xmlId = `soda-${described.size + remoteDescriptors + 1}`;
           described.set(p.did, xmlId);
           resources.push(sodaDescriptor(deps.baseUrl, p, xmlId));
         }

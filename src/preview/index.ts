@@ -6,7 +6,7 @@ import type pg from 'pg';
 import sharp from 'sharp';
 import { Wcs } from '../../sky/wcs/index.js';
 import { ANONYMOUS } from '../auth/index.js';
-import { lookupProduct, type Product, sendRefusal } from '../datalink/index.js';
+import { heldElsewhere, lookupProduct, type Product, sendRefusal } from '../datalink/index.js';
 import { FitsFile, productHdu, renderPreview } from '../fits/index.js';
 
 export interface PreviewLimits {
@@ -108,6 +108,8 @@ export function registerPreview(app: FastifyInstance, deps: PreviewDeps): void {
       const found = await lookupProduct(deps.pool, request.identity ?? ANONYMOUS, did);
       if (found.status === 'not-found') return text(404, `UsageError: no product has ID ${did}`);
       if (found.status === 'forbidden') return sendRefusal(request, reply, did, FAULTS);
+      const elsewhere = heldElsewhere(found.product);
+      if (elsewhere) return text(404, `UsageError: no preview: ${elsewhere}`);
       const png = await productPreview(found.product, cacheDir, size, limits.maxSize);
       return reply
         .status(200)

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import type { SkyRegion } from '../../sky/wcs/index.js';
 import { ANONYMOUS, type Identity } from '../auth/index.js';
 import { DaliParams } from '../dali/index.js';
-import { lookupProduct } from '../datalink/index.js';
+import { heldElsewhere, lookupProduct } from '../datalink/index.js';
 import { FitsFile } from '../fits/index.js';
 import { ParamError, POL_LABELS, parseCircle, parseInterval, parsePolygon, parsePos } from '../sia/index.js';
 import {
@@ -128,6 +128,15 @@ export function sodaJobRunner(pool: pg.Pool, limits: SodaAsyncLimits): JobRunner
         await job.addResult(
           name,
           textResult(`${label}: ${c.id} is proprietary and the job owner may not read it`),
+          'text/plain',
+        );
+        continue;
+      }
+      const elsewhere = heldElsewhere(found.product);
+      if (elsewhere) {
+        await job.addResult(
+          name,
+          textResult(`UsageError: this SODA cannot cut it: ${elsewhere}`),
           'text/plain',
         );
         continue;

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { WcsError } from '../../sky/wcs/index.js';
 import { ANONYMOUS } from '../auth/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
-import { lookupProduct, sendRefusal } from '../datalink/index.js';
+import { heldElsewhere, lookupProduct, sendRefusal } from '../datalink/index.js';
 import { ServiceBusy } from '../db/acquire.js';
 import { malformedBodyMessage, reportInternalError } from '../errors/index.js';
 import {
@@ -145,6 +145,8 @@ export function registerSodaSync(app: FastifyInstance, deps: SodaDeps): void {
           );
         }
       }
+      const elsewhere = heldElsewhere(product);
+      if (elsewhere) return text(400, `UsageError: this SODA cannot cut it: ${elsewhere}`);
       try {
         file = await FitsFile.open(product.filePath);
       } catch (err) {
