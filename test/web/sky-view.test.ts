@@ -58,6 +58,15 @@ async function setLayer(label: RegExp, on: boolean): Promise<void> {
 describe('the sky view (issue 18)', () => {
   it('is linked from the landing page and draws from the node alone', async () => {
     const { page, base } = s;
+    // Other test files ingest and retract public products in the shared test database while
+    // this one runs: the page's list is checked against the count before and after it loads.
+    const products = async () => {
+      const res = await fetch(
+        `${base}/tap/sync?LANG=ADQL&RESPONSEFORMAT=csv&QUERY=${encodeURIComponent('SELECT COUNT(*) FROM ivoa.obscore')}`,
+      );
+      return Number((await res.text()).trim().split(/\r?\n/)[1]);
+    };
+    const before = await products();
     await page.goto(`${base}/`);
     await page.getByRole('link', { name: 'Sky view' }).click();
     await page.waitForURL(`${base}/web/sky`);
@@ -72,11 +81,11 @@ describe('the sky view (issue 18)', () => {
     );
     console.log(`sky view: HiPS, MOCs, footprints and positions drawn ${ms.toFixed(0)} ms after navigation`);
     // Every product of ivoa.obscore is listed, by the node's own count.
-    const res = await fetch(
-      `${base}/tap/sync?LANG=ADQL&RESPONSEFORMAT=csv&QUERY=${encodeURIComponent('SELECT COUNT(*) FROM ivoa.obscore')}`,
-    );
-    const n = Number((await res.text()).trim().split(/\r?\n/)[1]);
-    expect(await page.locator('#footprint-list li').count()).toBe(n);
+    const after = await products();
+    const listed = await page.locator('#footprint-list li').count();
+    expect(listed).toBeGreaterThanOrEqual(Math.min(before, after));
+    expect(listed).toBeLessThanOrEqual(Math.max(before, after));
+    expect(listed).toBeGreaterThan(0);
     // No request left the machine: no HiPS list, usage log or name resolver of CDS.
     expect(s.foreign).toEqual([]);
   }, 200_000);
