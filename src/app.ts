@@ -84,7 +84,12 @@ export interface AppOptions {
   readonly drain?: DrainControl;
 }
 
-/** The request's line (issue 23): status, duration, bytes, user and job id, as JSON. */
+function rowsOf(request: FastifyRequest): { rows?: number } {
+  const rows = request.queryFacts?.rows();
+  return rows === undefined ? {} : { rows };
+}
+
+/** The request's line (issue 23): status, duration, bytes, user, job id, query id and rows, as JSON. */
 async function logRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const params = request.params as Record<string, string> | undefined;
   const bytes = Number(reply.getHeader('content-length'));
@@ -97,6 +102,8 @@ async function logRequest(request: FastifyRequest, reply: FastifyReply): Promise
       ...(Number.isFinite(bytes) ? { bytes } : {}),
       user: request.identity?.sub ?? null,
       ...(params?.jobId ? { jobId: params.jobId } : {}),
+      ...(request.queryFacts?.queryId ? { queryId: request.queryFacts.queryId } : {}),
+      ...rowsOf(request),
     },
     'request',
   );

@@ -1,8 +1,33 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { PHASES as BROKER_PHASES } from '../broker/index.js';
 import { PHASES as UWS_PHASES } from '../uws/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Set by a route that streams a query's result (TAP sync, cone search): read when the
+     * response is over, for the request's log line and the rows-streamed counter.
+     */
+    queryFacts?: QueryFacts;
+  }
+}
+
+export interface QueryFacts {
+  /** The query's id: the same ADQL text has the same id, so an operator finds its repeats. */
+  readonly queryId?: string;
+  /** TAP or cone search, for the counter's label. */
+  readonly service: 'tap' | 'scs';
+  /** Rows sent, once all were given; undefined for a result cut short. */
+  rows(): number | undefined;
+}
+
+/** A short stable id of an ADQL text (12 hex digits of its SHA-256), for logs. */
+export function queryId(adql: string): string {
+  return createHash('sha256').update(adql.trim()).digest('hex').slice(0, 12);
+}
 
 // Every phase is reported, 0 when no job or session is in it: a series that disappears
 // when it reaches zero breaks rate() and alert rules.
@@ -71,11 +96,20 @@ export function registerMetrics(app: FastifyInstance, opts: { readonly pool: pg.
       await countByPhase(this, pool, 'broker.sessions', BROKER_PHASES);
     },
   });
+  const rowsStreamed = new Counter({
+    name: 'vonode_result_rows_total',
+    help: 'Rows of query results sent to synchronous clients, by service (tap, scs)',
+    labelNames: ['service'],
+    registers: [registry],
+  });
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, not the URL: job ids and query strings would make endless series.
     const route = request.routeOptions.url ?? 'unmatched';
     requests.inc({ route, method: request.method, status: String(reply.statusCode) });
     durations.observe({ route }, reply.elapsedTime / 1000);
+    const rows = request.queryFacts?.rows();
+    if (request.queryFacts && rows !== undefined)
+      rowsStreamed.inc({ service: request.queryFacts.service }, rows);
   });
   app.get('/metrics', async (_request, reply) => {
     reply.type(registry.contentType);

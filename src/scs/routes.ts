@@ -107,6 +107,7 @@ export function registerScs(app: FastifyInstance, deps: ScsDeps): void {
           copyFormat: copyFormatFor(format),
         },
       );
+      request.queryFacts = { service: 'scs', rows: () => result.rowsSent() };
       const infos: Info[] = [
         { name: 'standardID', value: 'ivo://ivoa.net/std/ConeSearch' },
         { name: 'RA', value: String(cone.ra) },

@@ -13,6 +13,8 @@ export interface OpenCopy {
    * spool (its COPY command tag); undefined while it still streams.
    */
   readonly rowCount: number | undefined;
+  /** Rows PostgreSQL copied (its command tag), once the COPY has ended without an error. */
+  rowsCopied(): number | undefined;
   /** The read-ahead, then the rest as PostgreSQL sends it; PostgreSQL's error is thrown in place. */
   chunks(): AsyncGenerator<Buffer>;
   /**
@@ -135,6 +137,7 @@ export async function openCopy(
   return {
     complete,
     rowCount: known ? stream.rowCount : undefined,
+    rowsCopied: () => (ended && !failure ? stream.rowCount : undefined),
     async *chunks() {
       while (ahead.length) yield ahead.shift() as Buffer;
       if (statusSpool)

@@ -8,6 +8,7 @@ import type { CatalogueSource } from '../catalogue/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import { ServiceBusy } from '../db/acquire.js';
 import { malformedBodyMessage, reportInternalError } from '../errors/index.js';
+import { queryId } from '../metrics/index.js';
 import { resultAnnotations } from './annotations.js';
 import type { TapLimits } from './capability.js';
 import { adqlErrorInfos, compileAdql } from './compile.js';
@@ -44,6 +45,9 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
     try {
       const params = await readParams(request, spool);
       tap = parseTapRequest(params, opts.limits);
+      // The log line and the rows counter read these when the response is over.
+      let sent: (() => number | undefined) | undefined;
+      request.queryFacts = { queryId: queryId(tap.query), service: 'tap', rows: () => sent?.() };
       for (const u of tap.uploads) if (u.source.kind === 'url') await spool.addUrl(u.source.url);
       const abort = new AbortController();
       reply.raw.on('close', () => {
@@ -77,6 +81,7 @@ export function registerTapSync(app: FastifyInstance, opts: SyncOptions): void {
         copyFormat: copyFormatFor(req.format.format),
         statusSpool: () => opts.gate.statusSpool(),
       });
+      sent = () => result.rowsSent();
       const body = encode(
         req.format.format,
         {

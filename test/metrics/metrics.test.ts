@@ -60,6 +60,25 @@ describe('/metrics', () => {
     expect(deleted.status).toBe(303);
   });
 
+  it('counts the rows sent to synchronous clients', async () => {
+    const key = 'vonode_result_rows_total{service="tap"}';
+    const before = (await scrape()).get(key) ?? 0;
+    const res = await fetch(`${node.url}/tap/sync`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        LANG: 'ADQL',
+        QUERY: 'SELECT TOP 11 source_id FROM demo.sources',
+        RESPONSEFORMAT: 'csv',
+      }),
+    });
+    expect((await res.text()).trim().split('\n')).toHaveLength(12);
+    // The counter moves when the response is over, which the client may see a moment before.
+    let after = before;
+    for (const deadline = Date.now() + 5000; after === before && Date.now() < deadline; )
+      after = (await scrape()).get(key) ?? 0;
+    expect(after - before).toBe(11);
+  });
+
   it('is absent with VONODE_METRICS=off', async () => {
     expect((await fetch(`${off.url}/metrics`)).status).toBe(404);
   });
