@@ -307,13 +307,13 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
 ];
 
 export function parseConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
-  const port = integer(env, 'PORT', 8080, 0, 65535);
+  const port = integerSetting(env, 'PORT', 8080, 0, 65535);
   const host = env.VONODE_HOST?.trim() || '127.0.0.1';
   const baseUrl = parseBaseUrl(env.VONODE_BASE_URL, host, port);
   const databaseUrl = parseDatabaseUrl(env.DATABASE_URL);
   const dataDir = resolve(cwd, env.VONODE_DATA_DIR?.trim() || 'var');
-  const demoRows = integer(env, 'VONODE_DEMO_ROWS', 1_000_000, 0, 1_000_000_000);
-  const dbPoolSize = integer(env, 'VONODE_DB_POOL', 20, 2, 1000);
+  const demoRows = integerSetting(env, 'VONODE_DEMO_ROWS', 1_000_000, 0, 1_000_000_000);
+  const dbPoolSize = integerSetting(env, 'VONODE_DB_POOL', 20, 2, 1000);
   const level = (env.VONODE_LOG_LEVEL?.trim() || 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(level)) {
     throw new ConfigError(
@@ -328,8 +328,8 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       'use json or console',
     );
   }
-  const maxrecDefault = integer(env, 'VONODE_TAP_MAXREC', 100_000, 0, 1_000_000_000);
-  const maxrecHard = integer(env, 'VONODE_TAP_MAXREC_HARD', 50_000_000, 1, 2_000_000_000);
+  const maxrecDefault = integerSetting(env, 'VONODE_TAP_MAXREC', 100_000, 0, 1_000_000_000);
+  const maxrecHard = integerSetting(env, 'VONODE_TAP_MAXREC_HARD', 50_000_000, 1, 2_000_000_000);
   if (maxrecDefault > maxrecHard) {
     throw new ConfigError(
       `VONODE_TAP_MAXREC (${maxrecDefault}) is above VONODE_TAP_MAXREC_HARD (${maxrecHard})`,
@@ -338,8 +338,8 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
   }
   const [durationDefault, durationHard] = pair(env, 'VONODE_TAP_ASYNC_DURATION', [3600, 14_400]);
   const [retentionDefault, retentionHard] = pair(env, 'VONODE_TAP_RETENTION', [604_800, 2_592_000]);
-  const uploadMaxBytes = integer(env, 'VONODE_UPLOAD_MAX_BYTES', 512 * 1024 * 1024, 1024, 1e12);
-  const uploadMaxRows = integer(env, 'VONODE_UPLOAD_MAX_ROWS', 10_000_000, 1, 1e10);
+  const uploadMaxBytes = integerSetting(env, 'VONODE_UPLOAD_MAX_BYTES', 512 * 1024 * 1024, 1024, 1e12);
+  const uploadMaxRows = integerSetting(env, 'VONODE_UPLOAD_MAX_ROWS', 10_000_000, 1, 1e10);
   // The compile worker reads the same variables; reading them here makes a bad value a
   // one-line start error like every other setting.
   const adql = adqlLimitsFromEnv(env);
@@ -351,11 +351,11 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
     databaseUrl,
     dataDir,
     demoRows,
-    demoScale: integer(env, 'VONODE_DEMO_SCALE', 1, 1, 16),
+    demoScale: integerSetting(env, 'VONODE_DEMO_SCALE', 1, 1, 16),
     defaultSchema: parseDefaultSchema(env.VONODE_DEFAULT_SCHEMA, demoRows > 0),
     dbPoolSize,
-    dbAcquireTimeoutSeconds: integer(env, 'VONODE_DB_ACQUIRE_TIMEOUT', 5, 1, 600),
-    drainSeconds: integer(env, 'VONODE_DRAIN_SECONDS', 25, 1, 3600),
+    dbAcquireTimeoutSeconds: integerSetting(env, 'VONODE_DB_ACQUIRE_TIMEOUT', 5, 1, 600),
+    drainSeconds: integerSetting(env, 'VONODE_DRAIN_SECONDS', 25, 1, 3600),
     sync: syncSettings(env),
     logLevel: level,
     logFormat,
@@ -363,8 +363,8 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
     tap: {
       maxrecDefault,
       maxrecHard,
-      syncTimeoutSeconds: integer(env, 'VONODE_TAP_SYNC_TIMEOUT', 300, 1, 86_400),
-      parquetRowGroupRows: integer(env, 'VONODE_PARQUET_ROW_GROUP_ROWS', 100_000, 1000, 10_000_000),
+      syncTimeoutSeconds: integerSetting(env, 'VONODE_TAP_SYNC_TIMEOUT', 300, 1, 86_400),
+      parquetRowGroupRows: integerSetting(env, 'VONODE_PARQUET_ROW_GROUP_ROWS', 100_000, 1000, 10_000_000),
       mivot: flag(env, 'VONODE_MIVOT', false),
       asyncDurationDefault: durationDefault,
       asyncDurationHard: durationHard,
@@ -374,7 +374,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       uploadMaxRows,
     },
     adql,
-    scsMaxSR: integer(env, 'VONODE_SCS_MAX_SR', 10, 1, 180),
+    scsMaxSR: integerSetting(env, 'VONODE_SCS_MAX_SR', 10, 1, 180),
     cors: corsSettings(env),
     publisher: publisherSettings(env),
     uws: uwsSettings(env),
@@ -382,9 +382,9 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
       maxBytes: uploadMaxBytes,
       maxRows: uploadMaxRows,
       maxTables: 16,
-      fetchTimeoutSeconds: integer(env, 'VONODE_UPLOAD_TIMEOUT', 60, 1, 3600),
+      fetchTimeoutSeconds: integerSetting(env, 'VONODE_UPLOAD_TIMEOUT', 60, 1, 3600),
       allowPrivateUrls: flag(env, 'VONODE_UPLOAD_ALLOW_PRIVATE', false),
-      maxRedirects: integer(env, 'VONODE_UPLOAD_MAX_REDIRECTS', 5, 0, 20),
+      maxRedirects: integerSetting(env, 'VONODE_UPLOAD_MAX_REDIRECTS', 5, 0, 20),
     },
   };
 }
@@ -427,7 +427,10 @@ function corsSettings(env: Env): CorsSettings {
       `VONODE_CORS_ORIGINS has '${bad}', which is not a web origin`,
       'list origins like https://portal.example.org or http://localhost:3000, comma-separated, without a path',
     );
-  return { allowedOrigins: origins, maxAgeSeconds: integer(env, 'VONODE_CORS_MAX_AGE', 600, 0, 86_400) };
+  return {
+    allowedOrigins: origins,
+    maxAgeSeconds: integerSetting(env, 'VONODE_CORS_MAX_AGE', 600, 0, 86_400),
+  };
 }
 
 /** The OAI-PMH 2.0 schema's emailType pattern, \S+@(\S+\.)+\S+, anchored as XML Schema patterns are. */
@@ -457,22 +460,22 @@ function publisherSettings(env: Env): Config['publisher'] {
 }
 
 function syncSettings(env: Env): SyncLimits {
-  const maxConcurrent = integer(env, 'VONODE_SYNC_MAX', 64, 1, 100_000);
+  const maxConcurrent = integerSetting(env, 'VONODE_SYNC_MAX', 64, 1, 100_000);
   return {
     maxConcurrent,
-    maxPerClient: integer(env, 'VONODE_SYNC_MAX_PER_CLIENT', Math.min(8, maxConcurrent), 1, 100_000),
-    maxProducing: integer(env, 'VONODE_SYNC_PRODUCERS', 6, 1, 10_000),
-    spoolMemoryBytes: integer(env, 'VONODE_SYNC_SPOOL_MEMORY', 1024 * 1024, 4096, 1e10),
-    spoolDiskBytes: integer(env, 'VONODE_SYNC_SPOOL_DISK', 4 * 1024 ** 3, 0, 1e15),
-    statusSpoolBytes: integer(env, 'VONODE_SYNC_STATUS_SPOOL', 64 * 1024 ** 2, 0, 1e12),
-    minReadRate: integer(env, 'VONODE_SYNC_MIN_RATE', 1024, 0, 1e10),
-    readGraceSeconds: integer(env, 'VONODE_SYNC_RATE_GRACE', 30, 1, 86_400),
+    maxPerClient: integerSetting(env, 'VONODE_SYNC_MAX_PER_CLIENT', Math.min(8, maxConcurrent), 1, 100_000),
+    maxProducing: integerSetting(env, 'VONODE_SYNC_PRODUCERS', 6, 1, 10_000),
+    spoolMemoryBytes: integerSetting(env, 'VONODE_SYNC_SPOOL_MEMORY', 1024 * 1024, 4096, 1e10),
+    spoolDiskBytes: integerSetting(env, 'VONODE_SYNC_SPOOL_DISK', 4 * 1024 ** 3, 0, 1e15),
+    statusSpoolBytes: integerSetting(env, 'VONODE_SYNC_STATUS_SPOOL', 64 * 1024 ** 2, 0, 1e12),
+    minReadRate: integerSetting(env, 'VONODE_SYNC_MIN_RATE', 1024, 0, 1e10),
+    readGraceSeconds: integerSetting(env, 'VONODE_SYNC_RATE_GRACE', 30, 1, 86_400),
   };
 }
 
 function uwsSettings(env: Env): Config['uws'] {
-  const heartbeatSeconds = integer(env, 'VONODE_UWS_HEARTBEAT', 5, 1, 3600);
-  const staleAfterSeconds = integer(env, 'VONODE_UWS_STALE_AFTER', 30, 2, 86_400);
+  const heartbeatSeconds = integerSetting(env, 'VONODE_UWS_HEARTBEAT', 5, 1, 3600);
+  const staleAfterSeconds = integerSetting(env, 'VONODE_UWS_STALE_AFTER', 30, 2, 86_400);
   if (staleAfterSeconds < 2 * heartbeatSeconds) {
     throw new ConfigError(
       `VONODE_UWS_STALE_AFTER (${staleAfterSeconds}) is less than two heartbeats (VONODE_UWS_HEARTBEAT=${heartbeatSeconds})`,
@@ -480,12 +483,12 @@ function uwsSettings(env: Env): Config['uws'] {
     );
   }
   return {
-    concurrency: integer(env, 'VONODE_UWS_CONCURRENCY', 4, 1, 1000),
-    perOwnerConcurrency: integer(env, 'VONODE_UWS_OWNER_CONCURRENCY', 2, 0, 1000),
+    concurrency: integerSetting(env, 'VONODE_UWS_CONCURRENCY', 4, 1, 1000),
+    perOwnerConcurrency: integerSetting(env, 'VONODE_UWS_OWNER_CONCURRENCY', 2, 0, 1000),
     heartbeatSeconds,
     staleAfterSeconds,
-    maxUnfinishedPerClient: integer(env, 'VONODE_UWS_MAX_UNFINISHED', 500, 0, 1_000_000),
-    uploadSpoolMaxBytes: integer(env, 'VONODE_UPLOAD_SPOOL_MAX_BYTES', 4 * 1024 ** 3, 0, 1e15),
+    maxUnfinishedPerClient: integerSetting(env, 'VONODE_UWS_MAX_UNFINISHED', 500, 0, 1_000_000),
+    uploadSpoolMaxBytes: integerSetting(env, 'VONODE_UPLOAD_SPOOL_MAX_BYTES', 4 * 1024 ** 3, 0, 1e15),
   };
 }
 
@@ -510,7 +513,8 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name}='${env[name]}' is not on or off`, `set ${name}=on or ${name}=off`);
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+/** A whole-number setting within [min, max], its default when unset; a ConfigError otherwise. */
+export function integerSetting(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {

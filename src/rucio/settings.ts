@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/errors.js';
+import { integerSetting } from '../config/index.js';
 
 /** The environment variables of the Rucio adapter, for the configuration table (README). */
 export const RUCIO_VARIABLES: ReadonlyArray<{ name: string; meaning: string; default: string }> = [
@@ -68,18 +69,6 @@ const list = (raw: string | undefined) =>
     .map((s) => s.trim())
     .filter((s) => s !== '');
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(
-      `${name}='${raw}' is not a whole number from ${min} to ${max}`,
-      `set ${name} to such a number or unset it (default ${fallback})`,
-    );
-  }
-  return Number(raw);
-}
-
 /** The adapter's settings, or undefined when VONODE_RUCIO_DM_API is unset (no Rucio products). */
 export function rucioSettings(env: Env): RucioSettings | undefined {
   const raw = env.VONODE_RUCIO_DM_API?.trim();
@@ -115,8 +104,8 @@ export function rucioSettings(env: Env): RucioSettings | undefined {
     token: env.VONODE_RUCIO_TOKEN?.trim() || undefined,
     tokenFile: env.VONODE_RUCIO_TOKEN_FILE?.trim() || undefined,
     namespaces,
-    syncIntervalSeconds: integer(env, 'VONODE_RUCIO_SYNC_INTERVAL', 600, 0, 604_800),
-    timeoutSeconds: integer(env, 'VONODE_RUCIO_TIMEOUT', 10, 1, 600),
+    syncIntervalSeconds: integerSetting(env, 'VONODE_RUCIO_SYNC_INTERVAL', 600, 0, 604_800),
+    timeoutSeconds: integerSetting(env, 'VONODE_RUCIO_TIMEOUT', 10, 1, 600),
     locateSort: sort,
     sitePreference: list(env.VONODE_RUCIO_SITE_PREFERENCE),
   };

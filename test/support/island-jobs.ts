@@ -35,5 +35,14 @@ export function islandJobs(db: () => pg.Client, base: number) {
     return res.headers.get('location')?.split('/').pop() as string;
   }
 
-  return { queryOf, expected, submit };
+  /** The batch's jobs by phase. */
+  async function counts(runId: string): Promise<Record<string, number>> {
+    const r = await db().query<{ phase: string; n: number }>(
+      'SELECT phase, count(*)::int AS n FROM uws.jobs WHERE run_id = $1 GROUP BY phase',
+      [runId],
+    );
+    return Object.fromEntries(r.rows.map((x) => [x.phase, x.n]));
+  }
+
+  return { queryOf, expected, submit, counts };
 }

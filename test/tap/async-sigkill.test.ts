@@ -26,15 +26,7 @@ afterAll(async () => {
   await db?.end();
 });
 
-const { expected, submit } = islandJobs(() => db, 50);
-
-async function counts(runId: string): Promise<Record<string, number>> {
-  const r = await db.query<{ phase: string; n: number }>(
-    'SELECT phase, count(*)::int AS n FROM uws.jobs WHERE run_id = $1 GROUP BY phase',
-    [runId],
-  );
-  return Object.fromEntries(r.rows.map((x) => [x.phase, x.n]));
-}
+const { expected, submit, counts } = islandJobs(() => db, 50);
 
 describe('TAP async jobs across a node SIGKILL (issue 13)', () => {
   it('200 queued jobs, SIGKILL mid-run, restart: all COMPLETED, none lost, none completed twice', async () => {

@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseUrl } from '../support/db.js';
@@ -10,34 +13,59 @@ import { type NodeProcess, spawnNode } from '../support/process.js';
  * take 300 jobs submitted to all three in turn; one is SIGKILLed midway. Every job must end
  * COMPLETED exactly once with the right answer, readable from any surviving process, and the
  * work must really have been shared (runs by more than one process).
+ *
+ * A database and data folder of its own: on the shared test database the other files' nodes
+ * would claim these jobs from the same queue, and these three theirs.
  */
 
 const FAST_RECOVERY = { VONODE_UWS_HEARTBEAT: '1', VONODE_UWS_STALE_AFTER: '3', VONODE_UWS_CONCURRENCY: '2' };
 const JOBS = 300;
+const DATABASE = `three_nodes_${process.pid}`;
 let db: pg.Client;
+let env: Record<string, string>;
+let dataDir: string;
+
+async function admin(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: testDatabaseUrl() });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
 
 beforeAll(async () => {
-  db = new pg.Client({ connectionString: testDatabaseUrl() });
+  await admin(`DROP DATABASE IF EXISTS ${DATABASE}`);
+  await admin(`CREATE DATABASE ${DATABASE}`);
+  const url = new URL(testDatabaseUrl());
+  url.pathname = `/${DATABASE}`;
+  dataDir = mkdtempSync(join(tmpdir(), 'vonode-three-'));
+  chmodSync(dataDir, 0o755);
+  env = {
+    ...FAST_RECOVERY,
+    DATABASE_URL: url.toString(),
+    VONODE_DATA_DIR: dataDir,
+    VONODE_DEMO_ROWS: '2000',
+    VONODE_DEMO_SCALE: '16',
+  };
+  db = new pg.Client({ connectionString: url.toString() });
   await db.connect();
 });
 afterAll(async () => {
   await db?.end();
+  await admin(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-const { expected, submit } = islandJobs(() => db, 400);
-
-async function counts(runId: string): Promise<Record<string, number>> {
-  const r = await db.query<{ phase: string; n: number }>(
-    'SELECT phase, count(*)::int AS n FROM uws.jobs WHERE run_id = $1 GROUP BY phase',
-    [runId],
-  );
-  return Object.fromEntries(r.rows.map((x) => [x.phase, x.n]));
-}
+const { expected, submit, counts } = islandJobs(() => db, 400);
 
 describe('three node processes on one database (issue 22)', () => {
   it('300 jobs spread over three processes, one SIGKILLed midway: each completed exactly once', async () => {
     const runId = `three-${Date.now()}`;
-    const nodes: NodeProcess[] = await Promise.all([0, 1, 2].map(() => spawnNode(FAST_RECOVERY)));
+    // The first makes the database's demo data; the others start on it.
+    const first = await spawnNode(env);
+    const nodes: NodeProcess[] = [first, ...(await Promise.all([1, 2].map(() => spawnNode(env))))];
     const pids = nodes.map((n) => n.child.pid as number);
     const ids: string[] = [];
     const index = new Map<string, number>();
@@ -97,8 +125,7 @@ describe('three node processes on one database (issue 22)', () => {
         expect(r.lost).toBeLessThanOrEqual(1);
       }
 
-      // The work was shared: completed runs by at least two of the three processes (other
-      // test files' nodes on the shared database may take some too).
+      // The work was shared: completed runs by at least two of the three processes.
       const byWorker = await db.query<{ worker: string; n: number }>(
         `SELECT r.worker, count(*)::int AS n FROM uws.runs r JOIN uws.jobs j ON j.id = r.job_id
           WHERE j.run_id = $1 AND r.outcome = 'COMPLETED' GROUP BY r.worker`,
