@@ -1,10 +1,8 @@
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDatabaseUrl } from '../support/db.js';
 import { startTestNode } from '../support/node.js';
+import { type OwnDatabase, ownDatabase } from '../support/own-database.js';
 
 /*
  * Issue 23 item 6: VONODE_DEMO_ROWS=0 publishes no demo data at all: no demo schema or
@@ -12,38 +10,19 @@ import { startTestNode } from '../support/node.js';
  * services that describe data (HiPS, MOC) say there is none. A database and data folder of
  * its own: the shared test database holds the other tests' demo.
  */
-const DATABASE = `demo_off_${process.pid}`;
+let own: OwnDatabase;
 let node: Awaited<ReturnType<typeof startTestNode>>;
 let dataDir: string;
 
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: testDatabaseUrl() });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 beforeAll(async () => {
-  await admin(`DROP DATABASE IF EXISTS ${DATABASE}`);
-  await admin(`CREATE DATABASE ${DATABASE}`);
-  const url = new URL(testDatabaseUrl());
-  url.pathname = `/${DATABASE}`;
-  dataDir = mkdtempSync(join(tmpdir(), 'vonode-demo-off-'));
-  chmodSync(dataDir, 0o755);
-  node = await startTestNode({
-    DATABASE_URL: url.toString(),
-    VONODE_DATA_DIR: dataDir,
-    VONODE_DEMO_ROWS: '0',
-  });
+  own = await ownDatabase('demo_off', 0);
+  dataDir = own.env.VONODE_DATA_DIR as string;
+  node = await startTestNode(own.env);
 }, 120_000);
 
 afterAll(async () => {
   await node?.stop();
-  await admin(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await own?.drop();
 });
 
 async function csv(query: string): Promise<string[]> {

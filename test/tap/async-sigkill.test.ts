@@ -1,7 +1,7 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDatabaseUrl } from '../support/db.js';
 import { islandJobs } from '../support/island-jobs.js';
+import { type OwnDatabase, ownDatabase } from '../support/own-database.js';
 import { type NodeProcess, spawnNode } from '../support/process.js';
 
 /*
@@ -16,14 +16,17 @@ import { type NodeProcess, spawnNode } from '../support/process.js';
 // Heartbeats each second, a dead process's jobs taken back after 3 s.
 const FAST_RECOVERY = { VONODE_UWS_HEARTBEAT: '1', VONODE_UWS_STALE_AFTER: '3', VONODE_UWS_CONCURRENCY: '4' };
 const JOBS = 200;
+// A database of its own: on the shared one the other files' nodes took these jobs from the
+// common queue, and the queue was empty before the kill.
+let own: OwnDatabase;
 let db: pg.Client;
 
 beforeAll(async () => {
-  db = new pg.Client({ connectionString: testDatabaseUrl() });
-  await db.connect();
+  own = await ownDatabase('sigkill');
+  db = own.db;
 });
 afterAll(async () => {
-  await db?.end();
+  await own?.drop();
 });
 
 const { expected, submit, counts } = islandJobs(() => db, 50);
@@ -32,7 +35,7 @@ describe('TAP async jobs across a node SIGKILL (issue 13)', () => {
   it('200 queued jobs, SIGKILL mid-run, restart: all COMPLETED, none lost, none completed twice', async () => {
     const runId = `sigkill-${Date.now()}`;
     // One job at a time before the kill, so a fast machine cannot drain the queue before it.
-    let node: NodeProcess = await spawnNode({ ...FAST_RECOVERY, VONODE_UWS_CONCURRENCY: '1' });
+    let node: NodeProcess = await spawnNode({ ...FAST_RECOVERY, ...own.env, VONODE_UWS_CONCURRENCY: '1' });
     const ids: string[] = [];
     const index = new Map<string, number>();
     let executingAtKill: string[] = [];
@@ -83,7 +86,7 @@ describe('TAP async jobs across a node SIGKILL (issue 13)', () => {
 
       // No manual step: the same command again, on the same database.
       const restarted = Date.now();
-      node = await spawnNode(FAST_RECOVERY);
+      node = await spawnNode({ ...FAST_RECOVERY, ...own.env });
       const deadline = Date.now() + 90_000;
       while (Date.now() < deadline) {
         const c = await counts(runId);

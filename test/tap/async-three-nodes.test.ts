@@ -1,10 +1,7 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDatabaseUrl } from '../support/db.js';
 import { islandJobs } from '../support/island-jobs.js';
+import { type OwnDatabase, ownDatabase } from '../support/own-database.js';
 import { type NodeProcess, spawnNode } from '../support/process.js';
 
 /*
@@ -18,44 +15,20 @@ import { type NodeProcess, spawnNode } from '../support/process.js';
  * would claim these jobs from the same queue, and these three theirs.
  */
 
-const FAST_RECOVERY = { VONODE_UWS_HEARTBEAT: '1', VONODE_UWS_STALE_AFTER: '3', VONODE_UWS_CONCURRENCY: '2' };
+// One job at a time in each process, so the kill comes with most of the queue still waiting.
+const FAST_RECOVERY = { VONODE_UWS_HEARTBEAT: '1', VONODE_UWS_STALE_AFTER: '3', VONODE_UWS_CONCURRENCY: '1' };
 const JOBS = 300;
-const DATABASE = `three_nodes_${process.pid}`;
+let own: OwnDatabase;
 let db: pg.Client;
 let env: Record<string, string>;
-let dataDir: string;
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: testDatabaseUrl() });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 beforeAll(async () => {
-  await admin(`DROP DATABASE IF EXISTS ${DATABASE}`);
-  await admin(`CREATE DATABASE ${DATABASE}`);
-  const url = new URL(testDatabaseUrl());
-  url.pathname = `/${DATABASE}`;
-  dataDir = mkdtempSync(join(tmpdir(), 'vonode-three-'));
-  chmodSync(dataDir, 0o755);
-  env = {
-    ...FAST_RECOVERY,
-    DATABASE_URL: url.toString(),
-    VONODE_DATA_DIR: dataDir,
-    VONODE_DEMO_ROWS: '2000',
-    VONODE_DEMO_SCALE: '16',
-  };
-  db = new pg.Client({ connectionString: url.toString() });
-  await db.connect();
+  own = await ownDatabase('three_nodes');
+  db = own.db;
+  env = { ...FAST_RECOVERY, ...own.env };
 });
 afterAll(async () => {
-  await db?.end();
-  await admin(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await own?.drop();
 });
 
 const { expected, submit, counts } = islandJobs(() => db, 400);
