@@ -38,6 +38,8 @@ mkdir -p "$DATA" "$GEN/dp02" "$DESC" "$OUT"
 chmod 755 "$DATA"
 LOG="$WORK/node.log"
 
+# Info: the check that one node process served every publish counts its "ready in" line.
+export VONODE_LOG_LEVEL=${VONODE_LOG_LEVEL:-info}
 node_env "$DATA" "$PORT"
 # A cone or a crossmatch of a few hundred positions that needs minutes is a failure here: a bound
 # shorter than the default 300 s keeps a slow plan from eating the run's time.
