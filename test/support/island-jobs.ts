@@ -1,5 +1,14 @@
 import type pg from 'pg';
 
+export interface JobRuns {
+  readonly id: string;
+  readonly runs: number;
+  readonly completed: number;
+  readonly lost: number;
+  readonly released: number;
+  readonly open: number;
+}
+
 /**
  * TAP async jobs for tests that queue many of them: job i counts island pairs of the demo
  * catalogue up to source_id base+i, and PostgreSQL computes the answer directly over the
@@ -44,5 +53,20 @@ export function islandJobs(db: () => pg.Client, base: number) {
     return Object.fromEntries(r.rows.map((x) => [x.phase, x.n]));
   }
 
-  return { queryOf, expected, submit, counts };
+  /** Each job of the batch with its runs in uws.runs, by outcome (045_uws_runs.sql). */
+  async function runs(runId: string): Promise<JobRuns[]> {
+    const r = await db().query<JobRuns>(
+      `SELECT j.id, count(r.*)::int AS runs,
+              count(*) FILTER (WHERE r.outcome = 'COMPLETED')::int AS completed,
+              count(*) FILTER (WHERE r.outcome = 'LOST')::int AS lost,
+              count(*) FILTER (WHERE r.outcome = 'RELEASED')::int AS released,
+              count(*) FILTER (WHERE r.end_time IS NULL)::int AS open
+         FROM uws.jobs j LEFT JOIN uws.runs r ON r.job_id = j.id
+        WHERE j.run_id = $1 GROUP BY j.id`,
+      [runId],
+    );
+    return r.rows;
+  }
+
+  return { queryOf, expected, submit, counts, runs };
 }

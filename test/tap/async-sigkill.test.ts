@@ -29,7 +29,7 @@ afterAll(async () => {
   await own?.drop();
 });
 
-const { expected, submit, counts } = islandJobs(() => db, 50);
+const { expected, submit, counts, runs } = islandJobs(() => db, 50);
 
 describe('TAP async jobs across a node SIGKILL (issue 13)', () => {
   it('200 queued jobs, SIGKILL mid-run, restart: all COMPLETED, none lost, none completed twice', async () => {
@@ -103,26 +103,10 @@ describe('TAP async jobs across a node SIGKILL (issue 13)', () => {
 
       // 0 run twice: exactly one completed run per job; every other run was cut short by the
       // kill (LOST), and only jobs that were executing then ran again.
-      const runs = await db.query<{
-        id: string;
-        runs: number;
-        completed: number;
-        lost: number;
-        released: number;
-        open: number;
-      }>(
-        `SELECT j.id, count(r.*)::int AS runs,
-                count(*) FILTER (WHERE r.outcome = 'COMPLETED')::int AS completed,
-                count(*) FILTER (WHERE r.outcome = 'LOST')::int AS lost,
-                count(*) FILTER (WHERE r.outcome = 'RELEASED')::int AS released,
-                count(*) FILTER (WHERE r.end_time IS NULL)::int AS open
-           FROM uws.jobs j LEFT JOIN uws.runs r ON r.job_id = j.id
-          WHERE j.run_id = $1 GROUP BY j.id`,
-        [runId],
-      );
-      expect(runs.rows).toHaveLength(JOBS);
+      const jobRuns = await runs(runId);
+      expect(jobRuns).toHaveLength(JOBS);
       const killed = new Set(executingAtKill);
-      for (const r of runs.rows) {
+      for (const r of jobRuns) {
         expect(r.completed, `job ${r.id} completed ${r.completed} times`).toBe(1);
         expect(r.open, `job ${r.id} has a run that never ended`).toBe(0);
         // A run that did not complete ended without a result: cut by the kill (LOST, only for a

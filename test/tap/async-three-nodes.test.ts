@@ -31,7 +31,7 @@ afterAll(async () => {
   await own?.drop();
 });
 
-const { expected, submit, counts } = islandJobs(() => db, 400);
+const { expected, submit, counts, runs } = islandJobs(() => db, 400);
 
 describe('three node processes on one database (issue 22)', () => {
   it('300 jobs spread over three processes, one SIGKILLed midway: each completed exactly once', async () => {
@@ -72,25 +72,9 @@ describe('three node processes on one database (issue 22)', () => {
       expect(ids).toHaveLength(JOBS);
       expect(await counts(runId)).toEqual({ COMPLETED: JOBS });
 
-      const runs = await db.query<{
-        id: string;
-        completed: number;
-        lost: number;
-        released: number;
-        runs: number;
-        open: number;
-      }>(
-        `SELECT j.id, count(r.*)::int AS runs,
-                count(*) FILTER (WHERE r.outcome = 'COMPLETED')::int AS completed,
-                count(*) FILTER (WHERE r.outcome = 'LOST')::int AS lost,
-                count(*) FILTER (WHERE r.outcome = 'RELEASED')::int AS released,
-                count(*) FILTER (WHERE r.end_time IS NULL)::int AS open
-           FROM uws.jobs j LEFT JOIN uws.runs r ON r.job_id = j.id
-          WHERE j.run_id = $1 GROUP BY j.id`,
-        [runId],
-      );
-      expect(runs.rows).toHaveLength(JOBS);
-      for (const r of runs.rows) {
+      const jobRuns = await runs(runId);
+      expect(jobRuns).toHaveLength(JOBS);
+      for (const r of jobRuns) {
         expect(r.completed, `job ${r.id}: ${JSON.stringify(r)}`).toBe(1);
         expect(r.open, `job ${r.id} has a run that never ended`).toBe(0);
         // A run that did not complete was cut by the kill (LOST, at most once) or handed back.
