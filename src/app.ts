@@ -260,6 +260,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerScs(app, {
     gate: syncGate,
     pool: opts.pool,
+    baseUrl: opts.baseUrl,
+    mivot: opts.config.tap.mivot,
     catalogues,
     limits: {
       maxSR: opts.config.scsMaxSR,

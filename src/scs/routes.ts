@@ -7,6 +7,7 @@ import type { CatalogueSource, CatalogueView } from '../catalogue/index.js';
 import { DaliError, DaliParams } from '../dali/index.js';
 import { ServiceBusy } from '../db/acquire.js';
 import { reportInternalError } from '../errors/index.js';
+import { resultAnnotations } from '../tap/annotations.js';
 import { compileAdql } from '../tap/compile.js';
 import { executeQuery, QueryStopped } from '../tap/execute.js';
 import { SYNC_RETRY_AFTER_SECONDS, type SyncGate } from '../tap/spooled.js';
@@ -22,6 +23,10 @@ export interface ScsDeps {
   readonly defaultTable?: string;
   /** Shared with /tap/sync: caps on sync queries in progress, and the result spool. */
   readonly gate: SyncGate;
+  /** The node's public URL: DataLink descriptors in answers point at its /datalink/links. */
+  readonly baseUrl: string;
+  /** VONODE_MIVOT: annotate the position with MIVOT as TAP results are. */
+  readonly mivot?: boolean;
 }
 
 // SCS-10: what 1.03 clients and validators expect when no RESPONSEFORMAT is asked for.
@@ -116,6 +121,9 @@ export function registerScs(app: FastifyInstance, deps: ScsDeps): void {
         { name: 'VERB', value: String(cone.verb) },
         { name: 'MAXREC', value: String(cone.maxrec) },
       ];
+      // Before coneFields: the MIVOT mapping reads the columns' UCD1+ (coneFields rewrites the
+      // main ones to UCD1) and gives the FIELDs the IDs and COOSYS refs it points at.
+      const annotations = resultAnnotations(result, format, deps.baseUrl, deps.mivot ?? false);
       const body = encode(format, {
         fields: coneFields(cat, result.fields),
         rows: result.rows,
@@ -123,7 +131,10 @@ export function registerScs(app: FastifyInstance, deps: ScsDeps): void {
         leadingStatus: cone.sr === 0 ? 'OK' : result.leadingStatus,
         trailingStatus: result.trailingStatus,
         infos,
-        coosys: [{ ID: 'icrs', system: 'ICRS' }],
+        coosys: annotations.coosys ?? [{ ID: 'icrs', system: 'ICRS' }],
+        // DataLink 1.1 §4: a descriptor per column of DataLink identifiers, as in TAP results.
+        extraResources: annotations.extraResources,
+        ...(annotations.metaResources ? { metaResources: annotations.metaResources } : {}),
         tableName: 'results',
       });
       return deps.gate.send({

@@ -4,6 +4,7 @@ import { type ReadField, readVOTable } from '../../votable/index.js';
 import { signingKey, TestIssuer } from '../auth/issuer.js';
 import { startTestNode } from '../support/node.js';
 import {
+  CATALOGUE_COLUMNS,
   type CatalogueFixture,
   createCatalogueFixture,
   OWNER_GROUP,
@@ -98,6 +99,30 @@ describe('/scs/<schema>.<table>/query: a cone search per published catalogue (SC
     expect(c.fields.find((f) => f.ucd === 'POS_EQ_RA_MAIN')).toMatchObject({ name: 'ra', unit: 'deg' });
     const d = c.rows.map((r) => r[c.fields.findIndex((f) => f.name === 'dist')] as number);
     expect(d).toEqual([...d].sort((a, b) => a - b));
+  });
+
+  it('a column marked datalink gets a DataLink service descriptor pointing at its FIELD, as in TAP results (DataLink 1.1 §4, DL-56)', async () => {
+    const columns = CATALOGUE_COLUMNS.map((c) => (c.name === 'alt_name' ? { ...c, datalink: true } : c));
+    await fx.publish('linked', 40, 210, -5, { columns });
+    try {
+      const c = await get(coneUrl(`${fx.schema}.linked`, { RA: '210', DEC: '-5', SR: '2', VERB: '3' }));
+      expect(c.status, c.text).toBe(200);
+      expect(c.rows.length).toBeGreaterThan(0);
+      const id = /<FIELD[^>]*\bID="([^"]+)"[^>]*name="alt_name"|<FIELD[^>]*name="alt_name"[^>]*\bID="([^"]+)"/.exec(c.text);
+      expect(id, 'the alt_name FIELD has an ID').not.toBeNull();
+      const fieldId = id![1] ?? id![2];
+      const descriptor = /<RESOURCE[^>]*type="meta" utype="adhoc:service"[^>]*>([\s\S]*?)<\/RESOURCE>/.exec(c.text);
+      expect(descriptor, 'a DataLink service descriptor').not.toBeNull();
+      expect(descriptor![1]).toMatch(/name="accessURL"[^>]*value="http:\/\/[^"]+\/datalink\/links"/);
+      expect(descriptor![1]).toContain('ivo://ivoa.net/std/DataLink#links-1.1');
+      expect(descriptor![1]).toMatch(new RegExp(`<PARAM[^>]*name="ID"[^>]*ref="${fieldId}"`));
+      // VERB=1 does not select the column: no descriptor.
+      const v1 = await get(coneUrl(`${fx.schema}.linked`, { RA: '210', DEC: '-5', SR: '2', VERB: '1' }));
+      expect(v1.status).toBe(200);
+      expect(v1.text).not.toContain('adhoc:service');
+    } finally {
+      await fx.unpublish('linked');
+    }
   });
 
   it('takes the VERB columns from the description: principal at 2, all but the HEALPix index at 3; no other column claims meta.main for a main role (SCS-04, SCS-13)', async () => {

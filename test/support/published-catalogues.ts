@@ -35,7 +35,7 @@ const FILE_COLUMNS: SourceColumn[] = [
   { name: 'release_date', datatype: 'char', arraysize: '*', xtype: 'timestamp' },
 ];
 
-const COLUMNS: ColumnDescription[] = [
+export const CATALOGUE_COLUMNS: ColumnDescription[] = [
   {
     name: 'source_id',
     datatype: 'long',
@@ -150,7 +150,7 @@ export async function createCatalogueFixture(): Promise<CatalogueFixture> {
     description: `Radio continuum sources of ${name}, as PyBDSF lists them`,
     primaryKey: ['source_id'],
     position: { ra: 'ra', dec: 'dec' },
-    columns: COLUMNS,
+    columns: CATALOGUE_COLUMNS,
     ...extra,
   });
   const fixture: CatalogueFixture = {

@@ -139,6 +139,23 @@ describe('published tables', () => {
     );
   }, 60000);
 
+  test('a Simple Cone Search answer carries the same annotation, its positions those of the rows (SCS-13)', async () => {
+    const res = await fetch(`${node.url}/scs/query?RA=150&DEC=2&SR=1&VERB=1`);
+    const body = await res.text();
+    expect(res.status, body).toBe(200);
+    const check = await mivotCheck(saved(body));
+    expect(check.blocks).toBe(1);
+    expect(check.xsd_errors).toEqual([]);
+    expect(check.dangling).toEqual([]);
+    expect(check.roles).toEqual({ longitude: 'ra', latitude: 'dec' });
+    // The rows by the cone's own columns (id, ra, dec, dist: VERB=1).
+    const rows = [...body.matchAll(/<TR><TD>[^<]*<\/TD><TD>([^<]*)<\/TD><TD>([^<]*)<\/TD>/g)];
+    expect(rows.length).toBeGreaterThan(0);
+    expect(check.coords!.map((c) => [c.ra, c.dec])).toEqual(rows.map((m) => [Number(m[1]), Number(m[2])]));
+    // SCS 1.03 clients still find the main columns by their UCD1 (SCS-13).
+    expect(body).toContain('ucd="POS_EQ_RA_MAIN"');
+  }, 60000);
+
   test('no annotation without the main RA and Dec, nor outside VOTable', async () => {
     const noDec = await sync('SELECT TOP 3 source_id, ra FROM demo.sources', 'votable/td');
     expect(noDec).not.toContain('VODML');
