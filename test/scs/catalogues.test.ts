@@ -108,10 +108,15 @@ describe('/scs/<schema>.<table>/query: a cone search per published catalogue (SC
       const c = await get(coneUrl(`${fx.schema}.linked`, { RA: '210', DEC: '-5', SR: '2', VERB: '3' }));
       expect(c.status, c.text).toBe(200);
       expect(c.rows.length).toBeGreaterThan(0);
-      const id = /<FIELD[^>]*\bID="([^"]+)"[^>]*name="alt_name"|<FIELD[^>]*name="alt_name"[^>]*\bID="([^"]+)"/.exec(c.text);
+      const id =
+        /<FIELD[^>]*\bID="([^"]+)"[^>]*name="alt_name"|<FIELD[^>]*name="alt_name"[^>]*\bID="([^"]+)"/.exec(
+          c.text,
+        );
       expect(id, 'the alt_name FIELD has an ID').not.toBeNull();
       const fieldId = id![1] ?? id![2];
-      const descriptor = /<RESOURCE[^>]*type="meta" utype="adhoc:service"[^>]*>([\s\S]*?)<\/RESOURCE>/.exec(c.text);
+      const descriptor = /<RESOURCE[^>]*type="meta" utype="adhoc:service"[^>]*>([\s\S]*?)<\/RESOURCE>/.exec(
+        c.text,
+      );
       expect(descriptor, 'a DataLink service descriptor').not.toBeNull();
       expect(descriptor![1]).toMatch(/name="accessURL"[^>]*value="http:\/\/[^"]+\/datalink\/links"/);
       expect(descriptor![1]).toContain('ivo://ivoa.net/std/DataLink#links-1.1');
