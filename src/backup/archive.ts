@@ -5,7 +5,7 @@
  * the embedded backup needs (the WAL is added after the copy of the cluster ends).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The manifest at the root of every backup. */
@@ -37,6 +37,30 @@ export interface Manifest {
   readonly migrations: readonly number[];
   readonly folders: readonly string[];
   readonly productsOutside: number;
+}
+
+/**
+ * Writes the manifest and the list of product files kept outside the data folder into the
+ * staging folder (both archive kinds carry them) and returns the manifest.
+ */
+export function writeManifest(
+  staging: string,
+  database: Manifest['database'],
+  state: { serverVersion: string; migrations: readonly number[]; productsOutside: readonly string[] },
+  folders: readonly string[],
+): Manifest {
+  const manifest: Manifest = {
+    format: 1,
+    database,
+    createdAt: new Date().toISOString(),
+    serverVersion: state.serverVersion,
+    migrations: state.migrations,
+    folders,
+    productsOutside: state.productsOutside.length,
+  };
+  writeFileSync(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(join(staging, PRODUCT_FILES), state.productsOutside.map((f) => `${f}\n`).join(''));
+  return manifest;
 }
 
 /** The state folders present in a data folder. */

@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { MANIFEST, type Manifest, PRODUCT_FILES, presentFolders, tar } from './archive.js';
+import { MANIFEST, type Manifest, PRODUCT_FILES, presentFolders, tar, writeManifest } from './archive.js';
 import { databaseState } from './state.js';
 
 /**
@@ -90,17 +90,7 @@ export async function writeBaseBackup(url: string, dataDir: string, file: string
       copyFileSync(join(walDir, name), join(staging, 'pg', 'pg_wal', name));
       added.push(`pg/pg_wal/${name}`);
     }
-    const manifest: Manifest = {
-      format: 1,
-      database: 'base-backup',
-      createdAt: new Date().toISOString(),
-      serverVersion: state.serverVersion,
-      migrations: state.migrations,
-      folders,
-      productsOutside: state.productsOutside.length,
-    };
-    writeFileSync(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-    writeFileSync(join(staging, PRODUCT_FILES), state.productsOutside.map((f) => `${f}\n`).join(''));
+    const manifest = writeManifest(staging, 'base-backup', state, folders);
     await tar(['-rf', file, '-C', staging, ...added, MANIFEST, PRODUCT_FILES]);
     return manifest;
   } finally {

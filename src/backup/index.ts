@@ -4,7 +4,7 @@
  * own files (job results and uploads, demo products, the development issuer's keys).
  * Product files ingested from elsewhere stay where they are: the backup lists them.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -17,6 +17,7 @@ import {
   presentFolders,
   readManifest,
   tar,
+  writeManifest,
 } from './archive.js';
 import { writeBaseBackup } from './base-backup.js';
 import { dumpDatabase, restoreDump } from './dump.js';
@@ -63,17 +64,7 @@ async function backupWithDump(url: string, dataDir: string, file: string): Promi
   try {
     await dumpDatabase(url, state.serverMajor, join(staging, DUMP));
     const folders = presentFolders(dataDir);
-    const manifest: Manifest = {
-      format: 1,
-      database: 'pg_dump',
-      createdAt: new Date().toISOString(),
-      serverVersion: state.serverVersion,
-      migrations: state.migrations,
-      folders,
-      productsOutside: state.productsOutside.length,
-    };
-    writeFileSync(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-    writeFileSync(join(staging, PRODUCT_FILES), state.productsOutside.map((f) => `${f}\n`).join(''));
+    const manifest = writeManifest(staging, 'pg_dump', state, folders);
     await tar(['-cf', file, '-C', staging, MANIFEST, PRODUCT_FILES, DUMP, '-C', dataDir, ...folders]);
     return manifest;
   } finally {
