@@ -320,11 +320,9 @@ async function forward(
     const body = await res.text();
     return reply.status(res.status).type('application/json; charset=utf-8').send(body);
   } catch (err) {
-    return reply
-      .status(502)
-      .send({
-        response_code: 3,
-        response_text: `Internal error (site ${peer.site} did not answer: ${(err as Error).message})`,
-      });
+    return reply.status(502).send({
+      response_code: 3,
+      response_text: `Internal error (site ${peer.site} did not answer: ${(err as Error).message})`,
+    });
   }
 }
