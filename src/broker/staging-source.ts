@@ -2,6 +2,7 @@ import { basename, join } from 'node:path';
 import type pg from 'pg';
 import { parseScopedName, RUCIO_FILE_PREFIX } from '../datalink/index.js';
 import { DmApiClient, rucioSettings } from '../rucio/index.js';
+import { BrokerError } from './errors.js';
 import type { DataResource, ResolvedData, StageSource } from './model.js';
 import type { PeerBroker } from './settings.js';
 
@@ -51,7 +52,8 @@ function positive(env: Readonly<Record<string, string | undefined>>, name: strin
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, not "${raw}"`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new BrokerError(500, 'uri:configuration', `${name}=${raw}: expected a positive number`);
   return n;
 }
 
@@ -69,7 +71,12 @@ export function stagingSettings(
   for (const t of (env.VONODE_BROKER_STAGING_TRUSTED ?? '').split(',').map((x) => x.trim())) {
     if (!t) continue;
     const o = originOf(t);
-    if (!o) throw new Error(`VONODE_BROKER_STAGING_TRUSTED: "${t}" is not a URL origin (scheme://host:port)`);
+    if (!o)
+      throw new BrokerError(
+        500,
+        'uri:configuration',
+        `VONODE_BROKER_STAGING_TRUSTED: "${t}" is not a URL origin (scheme://host:port)`,
+      );
     trusted.add(o);
   }
   const rucio = rucioSettings(env);
