@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { isAbsolute, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signingKey, TestIssuer } from '../auth/issuer.js';
+import { DmApiFixture } from '../rucio/dm-api-fixture.js';
 import { startTestNode } from '../support/node.js';
 import { type OwnDatabase, ownDatabase } from '../support/own-database.js';
 import {
@@ -42,6 +43,8 @@ describe('broker staging: a product held only at another node is staged and proc
   let plainUrl: string;
   const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
   let release: () => void = () => {};
+  /** SRCNet's Data Management API (the contract fixture of test/rucio), locating a Rucio replica. */
+  let dm: DmApiFixture;
 
   const fileOf = (p: Product) => (isAbsolute(p.path) ? p.path : join(dbB.env.VONODE_DATA_DIR, p.path));
   const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -61,6 +64,7 @@ describe('broker staging: a product held only at another node is staged and proc
       VONODE_OIDC_AUDIENCE: 'vonode-test',
       VONODE_BROKER_POLL_MS: '100',
     };
+    dm = await new DmApiFixture('dm-token').start();
     dbB = await ownDatabase('bstage_b');
     dbA = await ownDatabase('bstage_a', 0);
     b = await startTestNode({ ...auth, ...dbB.env, VONODE_BROKER_SITE: 'site-b' });
@@ -69,6 +73,8 @@ describe('broker staging: a product held only at another node is staged and proc
       ...dbA.env,
       VONODE_BROKER_SITE: 'site-a',
       VONODE_BROKER_PEERS: `site-b=${b.url}/broker`,
+      VONODE_RUCIO_DM_API: dm.url,
+      VONODE_RUCIO_TOKEN: 'dm-token',
     });
     const products = await demoProducts(dbB.env.DATABASE_URL);
     publicProduct = products.find((p) => p.owner === null) as Product;
@@ -97,6 +103,16 @@ describe('broker staging: a product held only at another node is staged and proc
     });
     await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
     plainUrl = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
+    dm.storages.set('SITE_X_XRD', {
+      identifier: 'SITE_X_XRD',
+      associated_storage_area_id: '2a73d212-8793-4011-a687-cad99841c269',
+      distance: 1,
+      colocated_services: [],
+    });
+    dm.namespaces.set(
+      'testing',
+      new Map([['image.fits', { metadata: {}, replicas: { SITE_X_XRD: [`${plainUrl}/rucio/image.fits`] } }]]),
+    );
   });
 
   afterAll(async () => {
@@ -105,6 +121,7 @@ describe('broker staging: a product held only at another node is staged and proc
     await b?.stop();
     await new Promise((r) => plain?.close(r));
     await issuer?.stop();
+    await dm?.stop();
     await dbA?.drop();
     await dbB?.drop();
   });
@@ -223,6 +240,26 @@ describe('broker staging: a product held only at another node is staged and proc
     );
     expect(priv.status).toBe(422);
     expect(priv.json.meta.messages[0].type).toBe('uri:resource-not-found');
+  });
+
+  it('EB-44: a Rucio DID is located through the DM API and its replica staged', async () => {
+    const { offer, done } = await runOnA(
+      dana,
+      stats([
+        {
+          kind: 'https://www.purl.org/ivoa.net/EB/schema/v1.0/types/data/rucio-data-resource-1.0',
+          meta: { name: 'image' },
+          rucio: { endpoint: dm.url, scope: 'testing', object: 'image.fits' },
+        },
+      ]),
+    );
+    expect(offer.data[0].staging).toMatchObject({
+      source: `${plainUrl}/rucio/image.fits`,
+      site: 'SITE_X_XRD',
+    });
+    expect(done.phase, JSON.stringify(done.meta.messages)).toBe('COMPLETED');
+    expect(done.data[0].staging.sha256).toBe(sha256(fileOf(publicProduct)));
+    expect(dm.requests.some((r) => r.path.endsWith('/data/locate/testing/image.fits'))).toBe(true);
   });
 
   it('a copy whose checksum differs from the one given fails the session with the reason, and leaves nothing behind', async () => {
