@@ -25,7 +25,7 @@ export {
   type PipelineDefinition,
 } from './settings.js';
 export { SlurmBackend } from './slurm.js';
-export { STAGING_VARIABLES } from './staging-source.js';
+export { STAGING_VARIABLES, stagingSettings } from './staging-source.js';
 export { parseYaml, toYaml, YamlError } from './yaml.js';
 
 export interface BrokerDeps {
