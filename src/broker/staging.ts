@@ -39,6 +39,7 @@ export const needsStaging = (s: { data: readonly ResolvedData[] }): boolean => s
 
 export class Staging {
   private readonly running = new Map<string, AbortController>();
+  private lastPurge = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -51,6 +52,7 @@ export class Staging {
    * PREPARING; a failed copy has already failed the session).
    */
   async ready(s: store.StoredSession): Promise<boolean> {
+    await this.purgeTokens();
     if (!needsStaging(s)) return true;
     const row = await this.row(s.uuid);
     if (s.phase !== 'PREPARING') {
@@ -81,9 +83,19 @@ export class Staging {
     return (claimed.rowCount ?? 0) > 0;
   }
 
-  /** Stops this process's copy of a session (cancelled or failed elsewhere). */
-  stop(uuid: string): void {
-    this.running.get(uuid)?.abort();
+  /**
+   * Drops kept tokens no copy will use: sessions past PREPARING, and SRCNet jobs submitted
+   * with data that needs none. At most every 30 s, from the driver's pass.
+   */
+  private async purgeTokens(): Promise<void> {
+    if (Date.now() - this.lastPurge < 30_000) return;
+    this.lastPurge = Date.now();
+    await this.pool.query(
+      `UPDATE broker.staging g SET bearer = NULL FROM broker.sessions x
+        WHERE x.uuid = g.session AND g.bearer IS NOT NULL
+          AND (x.phase NOT IN ('OFFERED', 'ACCEPTED', 'WAITING', 'PREPARING')
+               OR (x.phase <> 'OFFERED' AND NOT x.data @> '[{"stage":{"token":true}}]'::jsonb))`,
+    );
   }
 
   private allThere(s: store.StoredSession): boolean {
