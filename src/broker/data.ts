@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type pg from 'pg';
 import { type Identity, withMaintenance, withReadOnlyIdentity } from '../auth/index.js';
 import { type DataResource, type Message, message, type ResolvedData } from './model.js';
+import { localIds, locateRemote, type RemoteContext } from './staging-source.js';
 
 interface Row {
   obs_publisher_did: string;
@@ -21,11 +23,13 @@ export async function resolveData(
   identity: Identity,
   data: readonly DataResource[],
   dataDir: string,
+  /** Where products not on this node may be staged from (staging-source.ts); none = local only. */
+  remote?: RemoteContext,
 ): Promise<{ resolved: ResolvedData[]; messages: Message[] }> {
   const resolved: ResolvedData[] = [];
   const messages: Message[] = [];
   for (const [i, d] of data.entries()) {
-    const found = await findProduct(pool, d.ids);
+    const found = await findProduct(pool, localIds(d.ids, remote?.settings));
     // The check runs for an absent product too, so both take the same path and time.
     const visible = await withReadOnlyIdentity(pool, identity, async (c) => {
       const r = await c.query('SELECT 1 FROM ivoa.obscore WHERE obs_publisher_did = $1', [
@@ -33,6 +37,19 @@ export async function resolveData(
       ]);
       return (r.rowCount ?? 0) > 0;
     });
+    // Not held here at all: a URL, or a peer's product, brought to the job if the caller may read it.
+    const staged = !found && remote ? await locateRemote(remote, d) : undefined;
+    if (staged) {
+      resolved.push({
+        name: d.name,
+        did: d.ids[0],
+        path: null,
+        sizeBytes: staged.sizeBytes,
+        replicas: [],
+        stage: staged,
+      });
+      continue;
+    }
     if (!found || !visible) {
       messages.push(
         message(
@@ -49,12 +66,18 @@ export async function resolveData(
         ? found.row.file_path
         : join(dataDir, found.row.file_path)
       : null;
+    // Known here but its file is elsewhere (a replica, Rucio): staged from there.
+    const stage =
+      remote && (!path || !existsSync(path))
+        ? await locateRemote(remote, d, { filePath: found.row.file_path, replicas: found.replicas })
+        : undefined;
     resolved.push({
       name: d.name,
       did: found.row.obs_publisher_did,
       path,
       sizeBytes: found.row.file_size === null ? null : Number(found.row.file_size),
       replicas: found.replicas,
+      ...(stage ? { stage } : {}),
     });
   }
   return { resolved, messages };

@@ -8,6 +8,7 @@ import { BrokerService } from './service.js';
 import { brokerSettings } from './settings.js';
 import { SlurmBackend } from './slurm.js';
 import { srcnetRoutes } from './srcnet.js';
+import { keepAuthorization, rememberAuthorization, stagingSettings } from './staging-source.js';
 import { ensureSystemUser } from './users.js';
 
 export type { Backend, WorkSpec, WorkState } from './backend.js';
@@ -24,6 +25,7 @@ export {
   type PipelineDefinition,
 } from './settings.js';
 export { SlurmBackend } from './slurm.js';
+export { STAGING_VARIABLES, stagingSettings } from './staging-source.js';
 export { parseYaml, toYaml, YamlError } from './yaml.js';
 
 export interface BrokerDeps {
@@ -44,7 +46,8 @@ export interface BrokerDeps {
  * on close; sessions live in PostgreSQL (schema broker), so a restart resumes them.
  */
 export function registerBroker(app: FastifyInstance, deps: BrokerDeps): BrokerService {
-  const settings = brokerSettings(deps.env, builtinPipelines());
+  const own = brokerSettings(deps.env, builtinPipelines());
+  const settings = { ...own, staging: stagingSettings(deps.env, deps.baseUrl, own.peers) };
   const backend =
     deps.backend ??
     (settings.backend === 'slurm'
@@ -55,6 +58,19 @@ export function registerBroker(app: FastifyInstance, deps: BrokerDeps): BrokerSe
   const ctx = { service, pool: deps.pool, base: `${deps.baseUrl.replace(/\/+$/, '')}/broker` };
   app.register(
     async (scope) => {
+      // Data staged from a trusted origin goes there with the caller's own token: kept with the
+      // request for offers, and with the session from its accept until staging ends (sql/167).
+      scope.addHook('preHandler', async (request) => {
+        const header = request.headers.authorization;
+        if (!header || request.identity.sub === null) return;
+        rememberAuthorization(request.identity, header);
+        if (request.method !== 'POST' && request.method !== 'PUT') return;
+        const m =
+          /\/(?:sessions\/|provision\/(?:[^/]*-)?|(?:[^/]*-)?)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\.prov)?(?:\/submit)?\/?(?:\?.*)?$/i.exec(
+            request.url,
+          );
+        if (m) await keepAuthorization(deps.pool, m[1].toLowerCase(), request.identity.sub, header);
+      });
       await brokerRoutes(scope, ctx);
       await srcnetRoutes(scope, ctx);
     },

@@ -103,6 +103,35 @@ export interface ResolvedData {
   readonly path: string | null;
   readonly sizeBytes: number | null;
   readonly replicas: readonly { site: string; url: string; local: boolean }[];
+  /** Where the product is copied from into the session's scratch while PREPARING (staging-source.ts). */
+  readonly stage?: StageSource;
+  /** How far that copy has come (staging.ts), shown in the session. */
+  readonly staging?: StagingProgress;
+}
+
+/** A product not on this node's storage, and how to bring it into the session's scratch. */
+export interface StageSource {
+  readonly url: string;
+  /** Site holding it (a peer's site, a replica's site), when known. */
+  readonly site: string | null;
+  /** The caller's token goes with the request (the origin is a peer or trusted by the site). */
+  readonly token: boolean;
+  readonly sizeBytes: number | null;
+  /** File name inside the session's staging folder. */
+  readonly fileName: string;
+  /** Estimated seconds to copy it (size / observed or configured rate). */
+  readonly estimateSeconds: number;
+  /** A checksum the client or the source gave, verified after the copy. */
+  readonly checksum?: { readonly type: string; readonly value: string };
+}
+
+export interface StagingProgress {
+  readonly state: 'running' | 'done' | 'failed';
+  readonly bytes: number;
+  readonly total: number | null;
+  readonly sha256?: string;
+  readonly seconds?: number;
+  readonly message?: string;
 }
 
 /** What an offer grants; stored with the session. */

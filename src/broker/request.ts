@@ -32,6 +32,8 @@ export const TYPES = {
   gpuCompute: `${VONODE_TYPES}:compute:gpu-compute-resource-1.0`,
   storage: `${TYPE_BASE}/storage/simple-storage-resource-1.0`,
   ivoaData: `${TYPE_BASE}/data/ivoa-data-resource-1.0`,
+  simpleData: `${TYPE_BASE}/data/simple-data-resource-1.0`,
+  rucioData: `${TYPE_BASE}/data/rucio-data-resource-1.0`,
   offerset: `${TYPE_BASE}/offerset/execution-offerset-1.0`,
   session: `${TYPE_BASE}/session/scheduled-execution-session-1.0`,
 } as const;
@@ -253,13 +255,21 @@ export function readRequest(body: unknown, limits: ReadLimits = { maxDataResourc
     if (suffix === 'skao-data-resource' && isObj(d.skao)) {
       if (typeof d.skao.objectname === 'string') ids.push(d.skao.objectname);
     } else if (suffix === 'simple-data-resource' && typeof d.location === 'string') {
+      // A URL (a DataLink #this of this node or another, any http(s) download): staged when not here.
       ids.push(d.location);
+    } else if (suffix === 'rucio-data-resource') {
+      // EB-44: rucio {endpoint, scope, object} (2025-04: flat scope/domain, object); the DID is scope:object.
+      const r = isObj(d.rucio) ? d.rucio : d;
+      const scope =
+        typeof r.scope === 'string' ? r.scope : typeof r.domain === 'string' ? r.domain : undefined;
+      if (scope && typeof r.object === 'string') ids.push(`${scope}:${r.object}`);
     } else if (!t)
       fail(`${path}.kind`, 'uri:missing-required-value', 'a data resource needs a "kind" (or "type") URI');
     else if (
       suffix !== 'ivoa-data-resource' &&
       suffix !== 'skao-data-resource' &&
-      suffix !== 'simple-data-resource'
+      suffix !== 'simple-data-resource' &&
+      suffix !== 'rucio-data-resource'
     ) {
       fail(
         `${path}.kind`,

@@ -13,6 +13,8 @@ import type { Allocation, ExecutionRequest, Message, Phase, ResolvedData } from 
 import { message } from './model.js';
 import { pipelineArgv } from './pipelines.js';
 import type { BrokerSettings } from './settings.js';
+import { Staging } from './staging.js';
+import { authorizationOf, placeStaged, type RemoteContext, stagingNeeds } from './staging-source.js';
 import * as store from './store.js';
 
 export interface OfferOutcome {
@@ -31,6 +33,8 @@ export class BrokerService {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = false;
+  /** Data brought to the job while PREPARING (staging.ts). */
+  private staging?: Staging;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -39,6 +43,12 @@ export class BrokerService {
     private readonly dataDir: string,
     private readonly log: { warn(o: object, m: string): void; error(o: object, m: string): void },
   ) {}
+
+  /** Where products not held here may be staged from, with the caller's token (staging-source.ts). */
+  private remote(identity: Identity): RemoteContext | undefined {
+    const settings = this.settings.staging;
+    return settings ? { pool: this.pool, settings, authorization: authorizationOf(identity) } : undefined;
+  }
 
   // ------------------------------------------------------------------ offers
 
@@ -177,10 +187,19 @@ export class BrokerService {
       identity,
       req.data,
       this.dataDir,
+      this.remote(identity),
     );
     messages.push(...dataMessages);
+    // Staged products are copied into scratch: they count against the storage grant.
+    const staged = stagingNeeds(resolved);
+    if (staged.bytes > cap.storageGiB * 2 ** 30)
+      no(
+        'storage',
+        'uri:insufficient-resources',
+        `the data to stage (${staged.bytes} bytes) exceeds the ${cap.storageGiB} GiB sessions get`,
+      );
     for (const d of resolved) {
-      if (!d.path || !existsSync(d.path)) {
+      if (!d.stage && (!d.path || !existsSync(d.path))) {
         const elsewhere = d.replicas.filter((r) => !r.local).map((r) => r.site);
         no(
           `data`,
@@ -193,23 +212,27 @@ export class BrokerService {
     const uuids = [randomUUID(), randomUUID()];
     const workDirs = uuids.map((u) => join(this.dataDir, 'broker', u));
     const expires = new Date(now + s.offerSeconds * 1000);
-    const base = (cores: number, memoryGiB: number, i: number): store.NewOffer => ({
-      uuid: uuids[i],
-      expires,
-      workDir: workDirs[i],
-      data: resolved,
-      allocation: {
-        cores,
-        memoryGiB,
-        gpus: Math.min(c.gpus.max, cap.gpus),
-        storageGiB: Math.max(req.storage.size.min, 1),
-        start,
-        durationSeconds: duration,
-        preparingSeconds: 0,
-        // throws (422) for an unknown pipeline or parameter, or a container this site will not run
-        ...this.command(req, resolved, workDirs[i], cores, memoryGiB),
-      } satisfies Allocation,
-    });
+    const base = (cores: number, memoryGiB: number, i: number): store.NewOffer => {
+      const data = placeStaged(resolved, workDirs[i]);
+      return {
+        uuid: uuids[i],
+        expires,
+        workDir: workDirs[i],
+        data,
+        allocation: {
+          cores,
+          memoryGiB,
+          gpus: Math.min(c.gpus.max, cap.gpus),
+          storageGiB: Math.max(req.storage.size.min, 1, Math.ceil(staged.bytes / 2 ** 30)),
+          start,
+          durationSeconds: duration,
+          // EB-51: the data is staged first; the work is available once it is here.
+          preparingSeconds: staged.seconds,
+          // throws (422) for an unknown pipeline or parameter, or a container this site will not run
+          ...this.command(req, data, workDirs[i], cores, memoryGiB),
+        } satisfies Allocation,
+      };
+    };
     const out = [base(c.cores.min, c.memory.min, 0)];
     const bigCores = Math.min(c.cores.max, cap.cores);
     const bigMem = Math.min(c.memory.max, cap.memoryGiB);
@@ -293,17 +316,26 @@ export class BrokerService {
         'uri:invalid-transition',
         `provision ${uuid} is ${s.phase}; a job can be submitted once, to an unexpired provision`,
       );
-    const { resolved, messages } = await resolveData(this.pool, identity, req.data, this.dataDir);
-    if (messages.length)
-      throw new BrokerError(422, messages[0].type, messages.map((m) => m.message).join('; '));
+    const found = await resolveData(this.pool, identity, req.data, this.dataDir, this.remote(identity));
+    if (found.messages.length)
+      throw new BrokerError(422, found.messages[0].type, found.messages.map((m) => m.message).join('; '));
+    const resolved = placeStaged(found.resolved, s.workDir);
     for (const d of resolved) {
-      if (!d.path || !existsSync(d.path))
+      if (!d.stage && (!d.path || !existsSync(d.path)))
         throw new BrokerError(422, 'uri:data-not-local', `product ${d.did} has no copy on this node`);
     }
+    const staged = stagingNeeds(resolved);
+    if (staged.bytes > s.allocation.storageGiB * 2 ** 30)
+      throw new BrokerError(
+        422,
+        'uri:insufficient-resources',
+        `the data to stage (${staged.bytes} bytes) exceeds the provision's ${s.allocation.storageGiB} GiB of storage`,
+      );
     const allocation: Allocation = {
       ...s.allocation,
       ...this.command(req, resolved, s.workDir, s.allocation.cores, s.allocation.memoryGiB),
       start: Math.max(Date.now(), s.allocation.start),
+      preparingSeconds: staged.seconds,
     };
     const r = await this.pool.query(
       "UPDATE broker.sessions SET request = $2, allocation = $3, data = $4 WHERE uuid = $1 AND phase = 'OFFERED'",
@@ -479,11 +511,18 @@ export class BrokerService {
 
   private async advance(s: store.StoredSession): Promise<void> {
     const a = s.allocation;
-    if (s.phase === 'ACCEPTED' || s.phase === 'WAITING') {
+    const staging = (this.staging ??= new Staging(this.pool, this.log));
+    if (
+      s.phase === 'ACCEPTED' ||
+      s.phase === 'WAITING' ||
+      (s.phase === 'PREPARING' && s.data.some((d) => d.stage))
+    ) {
       if (a.start > Date.now()) {
         if (s.phase === 'ACCEPTED') await store.transition(this.pool, s.uuid, ['ACCEPTED'], 'WAITING');
         return;
       }
+      // Data from elsewhere is copied into scratch first, beside the driver (staging.ts).
+      if (!(await staging.ready(s))) return;
       const claimed = await store.transition(this.pool, s.uuid, [s.phase], 'PREPARING');
       if (!claimed) return;
       for (const d of s.data) {

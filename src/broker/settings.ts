@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { type ContainerPolicy, networkProblem, runtimeProblem } from './container.js';
 import { BrokerError } from './errors.js';
+import type { StagingSettings } from './staging-source.js';
 
 /** A command a site registers under a name (EB-01 "pipeline registered by the site"). */
 export interface PipelineDefinition {
@@ -56,6 +57,8 @@ export interface BrokerSettings {
   readonly maxRequestBytes: number;
   /** Most files listed as outputs of one session. */
   readonly maxOutputs: number;
+  /** Staging of data held elsewhere (set by registerBroker; absent = local data only). */
+  readonly staging?: StagingSettings;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;

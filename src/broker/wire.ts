@@ -125,8 +125,20 @@ export async function sessionDocument(
       kind: req.data.find((x) => x.name === d.name)?.type ?? TYPES.ivoaData,
       meta: { name: d.name },
       ivoa: { obscore: { obs_publisher_did: d.did } },
-      local: d.path !== null,
+      local: d.path !== null && !d.stage,
       replicas: d.replicas,
+      // Data brought from elsewhere: its source and how far the copy has come (issue 21, item 3).
+      ...(d.stage
+        ? {
+            staging: {
+              source: d.stage.url,
+              site: d.stage.site,
+              size: d.stage.sizeBytes,
+              estimate: formatDuration(d.stage.estimateSeconds),
+              ...(d.staging ?? { state: 'waiting', bytes: 0, total: d.stage.sizeBytes }),
+            },
+          }
+        : {}),
     })),
     schedule: {
       preparing: { start: iso(a.start), duration: formatDuration(a.preparingSeconds) },

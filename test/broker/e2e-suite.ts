@@ -359,31 +359,44 @@ schedule:
         cpu_cores: 1,
         runtime: 1,
       });
-      expect(q.json).toEqual({ response_code: 0, response_text: 'available' });
+      expect(q.json).toEqual({ response_code: 0, response_text: 'OK' });
       const tooBig = await alice.call('POST', '/broker/query', { memory: 1, cpu_cores: 100000, runtime: 1 });
-      expect(tooBig.json.response_code).toBe(1);
-      expect(tooBig.json.response_text).toMatch(/cores/);
+      expect(tooBig.json).toEqual({ response_code: 1, response_text: '100000 CPU cores not available' });
       const p = await alice.call('PUT', '/broker/provision', { memory: 1, cpu_cores: 1, runtime: 1 });
       expect(p.json.response_code).toBe(0);
       const id = p.json.provision_id as string;
-      const s = await alice.call('PUT', `/broker/${id}/submit`, {
+      expect(id).toMatch(/^test-site-[0-9a-f-]{36}\.prov$/);
+      const s = await alice.call('PUT', `/broker/provision/${id}/submit`, {
         container: 'cutout-stats',
         dataset: publicProduct.did,
         params: { '--size': 16 },
       });
-      expect(s.json, s.text).toEqual({ response_code: 1, response_text: 'submitted', job_id: id });
-      const again = await alice.call('PUT', `/broker/${id}/submit`, {
+      expect(s.json, s.text).toEqual({
+        response_code: 0,
+        response_text: 'OK',
+        job_id: id.replace(/\.prov$/, '.job'),
+      });
+      const again = await alice.call('PUT', `/broker/provision/${id}/submit`, {
         container: 'cutout-stats',
         dataset: publicProduct.did,
       });
       expect(again.json.response_code).toBe(2);
-      await alice.waitFor(id, ['COMPLETED', 'FAILED']);
-      const st = await alice.call('GET', `/broker/${id}/status`);
+      await alice.waitFor(id.slice('test-site-'.length, -'.prov'.length), ['COMPLETED', 'FAILED']);
+      const st = await alice.call('GET', `/broker/provision/${id}/status`);
       expect(st.json.response_code, st.text).toBe(0);
-      const out = await alice.call('GET', BrokerClient.path(st.json.output_data[0]));
+      expect(typeof st.json.logging).toBe('string');
+      const listing = await alice.call('GET', BrokerClient.path(st.json.output_data));
+      const stats = listing.json.find((f: Doc) => f.name === 'stats.json');
+      const out = await alice.call('GET', BrokerClient.path(stats.href));
       const ref = referenceStats(publicProduct.path, 16);
       closeTo(out.json.mean, ref.mean, 1e-7);
-      expect((await bob.call('GET', `/broker/${id}/status`)).status).toBe(404);
+      // README "job status" code 4: someone else's provision.
+      expect((await bob.call('GET', `/broker/provision/${id}/status`)).json).toEqual({
+        response_code: 4,
+        response_text: 'Access denied',
+        logging: '',
+        output_data: null,
+      });
     });
   });
 }

@@ -202,9 +202,14 @@ exit 0
     }
     // the SRCNet facade reads images too
     const p = await alice.call('PUT', '/broker/provision', { memory: 1, cpu_cores: 1, runtime: 1 });
-    const s = await alice.call('PUT', `/broker/${p.json.provision_id}/submit`, { container: '--privileged' });
-    expect(s.status, s.text).toBe(400);
-    expect(s.json.messages[0].message).toMatch(/is not an OCI image reference/);
+    const s = await alice.call('PUT', `/broker/provision/${p.json.provision_id}/submit`, {
+      container: '--privileged',
+    });
+    // EB-103: the prototype's "job validation error" (code 1), with the reason.
+    expect(s.status, s.text).toBe(200);
+    expect(s.json.response_code).toBe(1);
+    expect(s.json.job_id).toBeNull();
+    expect(s.json.response_text).toMatch(/is not an OCI image reference/);
   });
 
   it("issue 13 / EB-34: the node's run options are fixed; user fields follow '--' as values", async () => {

@@ -38,7 +38,7 @@ describe('execution request reader', () => {
     const r = readRequest({
       executable: { kind: 'uri:docker-container-1.0', image: { locations: ['x'] }, privileged: true },
       compute: { cores: { min: 4, max: 2 } },
-      data: [{ kind: 'uri:rucio-data-resource-1.0', rucio: {} }],
+      data: [{ kind: 'uri:S3-data-resource-1.0', bucket: 'b' }],
       schedule: { requested: { duration: 'soon' } },
     });
     expect(r.request).toBeUndefined();
