@@ -156,11 +156,12 @@ export class Driver {
       const list = await store.toStart(c, this.backend.name, this.settings.site);
       if (list.length === 0) return [];
       const now = Date.now();
-      let bookings = this.ledger.bookings(
-        await store.ledgerRows(c, this.backend.name, this.settings.site),
-        now,
-        slurm,
+      // What is granted, not what is only offered: an accepted session goes first, and an
+      // offer accepted later starts when it fits (its offered start was the estimate).
+      const granted = (await store.ledgerRows(c, this.backend.name, this.settings.site)).filter(
+        (r) => r.phase !== 'OFFERED',
       );
+      let bookings = this.ledger.bookings(granted, now, slurm);
       const out: store.StoredSession[] = [];
       for (const s of list) {
         const a = s.allocation;

@@ -24,6 +24,7 @@ export class Retention {
   constructor(
     private readonly pool: pg.Pool,
     private readonly backend: string,
+    private readonly site: string,
     /** Work folders are only ever removed under this folder. */
     private readonly root: string,
     private readonly seconds: number,
@@ -45,7 +46,13 @@ export class Retention {
 
   async sweep(): Promise<{ sessions: number; offersets: number }> {
     let sessions = 0;
-    for (const s of await store.finishedBefore(this.pool, this.backend, this.seconds, this.batch)) {
+    for (const s of await store.finishedBefore(
+      this.pool,
+      this.backend,
+      this.site,
+      this.seconds,
+      this.batch,
+    )) {
       try {
         if (this.archive) await this.archive.keep(s);
         await this.removeFolder(s.workDir);

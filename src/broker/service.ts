@@ -40,7 +40,7 @@ export class BrokerService {
     readonly settings: BrokerSettings,
     private readonly backend: Backend,
     private readonly dataDir: string,
-    private readonly log: { warn(o: object, m: string): void; error(o: object, m: string): void },
+    log: { warn(o: object, m: string): void; error(o: object, m: string): void },
     /** Where outputs are kept before retention removes a session (none in vonode yet: retention.ts). */
     archive?: OutputArchive,
   ) {
@@ -52,6 +52,7 @@ export class BrokerService {
     this.retention = new Retention(
       pool,
       backend.name,
+      settings.site,
       join(dataDir, 'broker'),
       settings.retentionSeconds,
       log,

@@ -379,16 +379,17 @@ export async function expireOffers(pool: pg.Pool): Promise<number> {
 export async function finishedBefore(
   pool: pg.Pool,
   backend: string,
+  site: string,
   seconds: number,
   limit: number,
 ): Promise<{ uuid: string; workDir: string; owner: string }[]> {
   const r = await pool.query<{ uuid: string; work_dir: string; owner: string }>(
     `SELECT uuid, work_dir, owner FROM broker.sessions
       WHERE phase IN ('REJECTED', 'EXPIRED', 'COMPLETED', 'FAILED', 'CANCELLED')
-        AND backend = $1 AND NOT cancel_requested
-        AND updated < now() - make_interval(secs => $2)
-      ORDER BY updated LIMIT $3`,
-    [backend, seconds, limit],
+        AND backend = $1 AND site = $2 AND NOT cancel_requested
+        AND updated < now() - make_interval(secs => $3)
+      ORDER BY updated LIMIT $4`,
+    [backend, site, seconds, limit],
   );
   return r.rows.map((x) => ({ uuid: x.uuid, workDir: x.work_dir, owner: x.owner }));
 }
