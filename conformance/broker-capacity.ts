@@ -32,7 +32,7 @@ import { BrokerClient, type Doc, PIPELINE } from '../test/broker/helpers.js';
 const SESSIONS = Number(process.env.BROKER_CAPACITY_SESSIONS ?? 50);
 const LIVE = Number(process.env.BROKER_CAPACITY_LIVE ?? 300);
 const CORES = Number(process.env.BROKER_CAPACITY_CORES ?? 2);
-const BURN = Number(process.env.BROKER_CAPACITY_BURN ?? 2_000_000);
+const BURN = Number(process.env.BROKER_CAPACITY_BURN ?? 5_000_000);
 const SLURM_CONF = process.env.VONODE_SLURM_CONF;
 const backend = SLURM_CONF ? 'slurm' : 'local';
 

@@ -3,7 +3,7 @@ import { chown, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type pg from 'pg';
 import { type Backend, OUTPUT_DIR, STDERR_FILE, type WorkState } from './backend.js';
-import { fits } from './capacity.js';
+import { earliestStart, type fits } from './capacity.js';
 import { ENV_FILE, envFileText } from './container.js';
 import { tailInside } from './files.js';
 import { type Ledger, want } from './ledger.js';
@@ -145,8 +145,13 @@ export class Driver {
   }
 
   /**
-   * Accepted sessions that may start now and fit next to every other booking for their whole
-   * duration go to PREPARING, with their start moved to now; the others wait (WAITING).
+   * Conservative backfilling over the accepted sessions not yet handed to the backend, in the
+   * order they were planned: each gets the earliest slot that fits next to the work already
+   * started (granted, not merely offered: an offer accepted later starts when it fits) and the
+   * slots given to the sessions before it. A session whose slot is now goes to PREPARING; the
+   * others wait (WAITING) with their slot as their new planned start, so that a late session
+   * shifts the ones after it instead of being blocked by their old plans, a later small one
+   * may fill a gap but never delays an earlier one, and the cores busy never exceed the cores.
    */
   private async claimStarts(
     capacity: Parameters<typeof fits>[0],
@@ -156,35 +161,41 @@ export class Driver {
       const list = await store.toStart(c, this.backend.name, this.settings.site);
       if (list.length === 0) return [];
       const now = Date.now();
-      // What is granted, not what is only offered: an accepted session goes first, and an
-      // offer accepted later starts when it fits (its offered start was the estimate).
-      const granted = (await store.ledgerRows(c, this.backend.name, this.settings.site)).filter(
-        (r) => r.phase !== 'OFFERED',
+      const waiting = new Set(list.map((s) => s.uuid));
+      const started = (await store.ledgerRows(c, this.backend.name, this.settings.site)).filter(
+        (r) => r.phase !== 'OFFERED' && !waiting.has(r.uuid),
       );
-      let bookings = this.ledger.bookings(granted, now, slurm);
+      const plan = this.ledger.bookings(started, now, slurm);
       const out: store.StoredSession[] = [];
       for (const s of list) {
         const a = s.allocation;
-        const notBefore = s.request.schedule?.earliest ?? 0;
-        const others = bookings.filter((b) => b.holder !== s.uuid);
-        if (notBefore <= now && fits(capacity, others, want(a), now, a.durationSeconds * 1000)) {
+        const dur = a.durationSeconds * 1000;
+        const from = Math.max(now, s.request.schedule?.earliest ?? 0);
+        // More than the backend has (its size changed since the offer): planned for never.
+        const t = earliestStart(capacity, plan, want(a), from, dur) ?? Number.MAX_SAFE_INTEGER;
+        if (t <= now) {
           const r = await c.query(
             `UPDATE broker.sessions SET phase = 'PREPARING', updated = now(),
-               allocation = jsonb_set(allocation, '{start}', to_jsonb(LEAST((allocation->>'start')::bigint, $2::bigint)))
+               allocation = jsonb_set(allocation, '{start}', to_jsonb($2::bigint))
              WHERE uuid = $1 AND phase IN ('ACCEPTED', 'WAITING') AND backend_ref IS NULL RETURNING uuid`,
             [s.uuid, now],
           );
           if (r.rowCount) {
-            const started = { ...a, start: Math.min(a.start, now) };
-            out.push({ ...s, phase: 'PREPARING', allocation: started });
-            bookings = [
-              ...others,
-              { holder: s.uuid, start: now, end: now + a.durationSeconds * 1000, ...want(a) },
-            ];
+            out.push({ ...s, phase: 'PREPARING', allocation: { ...a, start: now } });
+            plan.push({ holder: s.uuid, start: now, end: now + dur, ...want(a) });
           }
-        } else if (s.phase === 'ACCEPTED') {
-          await store.transition(c, s.uuid, ['ACCEPTED'], 'WAITING');
+          continue;
         }
+        if (t < Number.MAX_SAFE_INTEGER) plan.push({ holder: s.uuid, start: t, end: t + dur, ...want(a) });
+        // The planned start the session shows follows the queue (kept when it moves less than a second).
+        if (Math.abs(t - a.start) > 1000 && t < Number.MAX_SAFE_INTEGER) {
+          await c.query(
+            `UPDATE broker.sessions SET allocation = jsonb_set(allocation, '{start}', to_jsonb($2::bigint))
+              WHERE uuid = $1 AND phase IN ('ACCEPTED', 'WAITING') AND backend_ref IS NULL`,
+            [s.uuid, t],
+          );
+        }
+        if (s.phase === 'ACCEPTED') await store.transition(c, s.uuid, ['ACCEPTED'], 'WAITING');
       }
       return out;
     });

@@ -505,6 +505,25 @@ export class BrokerService {
     );
   }
 
+  /** What this site offers and keeps, as `GET /broker/limits` shows it. */
+  async limits(): Promise<Record<string, unknown>> {
+    const s = this.settings;
+    const outside = await this.ledger.outside().catch(() => undefined);
+    return {
+      site: s.site,
+      backend: this.backend.name,
+      capacity: outside?.capacity ?? null,
+      perSession: { maxCores: s.capacity.cores, maxMemoryGiB: s.capacity.memoryGiB, maxGpus: s.capacity.gpus, gpuModel: s.capacity.gpuModel ?? null, maxStorageGiB: s.capacity.storageGiB },
+      offerSeconds: s.offerSeconds,
+      defaultDurationSeconds: s.defaultDurationSeconds,
+      maxDurationSeconds: s.maxDurationSeconds,
+      quotas: { activePerUser: s.maxActivePerUser, activePerGroup: s.maxActivePerGroup, coresPerUser: s.maxCoresPerUser },
+      // 0: finished sessions are kept until removed by hand.
+      retentionSeconds: s.retentionSeconds,
+      outputsKept: false,
+    };
+  }
+
   // ------------------------------------------------------------------ driver (driver.ts)
 
   start(): void {

@@ -203,6 +203,19 @@ describe('broker capacity, quotas and retention on a real node (issue 21 items 2
     expect((await c.setPhase(offered.json.offers[0].meta.uuid, 'REJECTED')).status).toBe(200);
   });
 
+  it('GET /broker/limits advertises the capacity, quotas and retention, without sign-in', async () => {
+    const r = await new BrokerClient(node.url).call('GET', '/broker/limits');
+    expect(r.status, r.text).toBe(200);
+    expect(r.json).toMatchObject({
+      site: 'capacity-site',
+      backend: 'local',
+      capacity: { cores: 2, memoryGiB: 8, gpus: 0, storageGiB: 100 },
+      quotas: { activePerUser: 3, activePerGroup: 4 },
+      retentionSeconds: 0,
+      outputsKept: false,
+    });
+  });
+
   it('concurrent accepts never pass the per-user quota (9 of 8 were accepted before)', async () => {
     const c = await client('cap-quota');
     const sets = [];
