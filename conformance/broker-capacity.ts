@@ -191,7 +191,7 @@ async function main(): Promise<void> {
   const liveReq = {
     executable: { kind: PIPELINE, pipeline: 'sleep', params: { seconds: '900' } },
     compute: { cores: { min: 1, max: 1 }, memory: { min: 1, max: 1 } },
-    schedule: { requested: { duration: 'PT20M', ...(SLURM_CONF ? { start: `${later}/PT1H` } : {}) } },
+    schedule: { requested: { duration: 'PT20M', ...(SLURM_CONF ? { start: `${later}/P30D` } : {}) } },
   };
   const liveUuids = await mapLimit(Array.from({ length: LIVE }), 8, async () => {
     const s = await c.call('POST', '/broker/offersets', liveReq);

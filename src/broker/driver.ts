@@ -165,7 +165,8 @@ export class Driver {
       const started = (await store.ledgerRows(c, this.backend.name, this.settings.site)).filter(
         (r) => r.phase !== 'OFFERED' && !waiting.has(r.uuid),
       );
-      const plan = this.ledger.bookings(started, now, slurm);
+      const ended = slurm ? await store.recentRefs(c, this.backend.name, this.settings.site) : [];
+      const plan = this.ledger.bookings(started, now, slurm, ended);
       const out: store.StoredSession[] = [];
       for (const s of list) {
         const a = s.allocation;

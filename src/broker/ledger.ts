@@ -54,7 +54,13 @@ export class Ledger {
   }
 
   /** Bookings of the sessions in `rows` (and foreign Slurm jobs), as of `now`. */
-  bookings(rows: readonly LedgerRow[], now: number, slurm?: SlurmSnapshot): Booking[] {
+  bookings(
+    rows: readonly LedgerRow[],
+    now: number,
+    slurm?: SlurmSnapshot,
+    /** Handles of this site's work that ended lately (store.recentRefs): not foreign jobs. */
+    ended: readonly string[] = [],
+  ): Booking[] {
     const out: Booking[] = [];
     const offers = new Map<string, Booking[]>();
     const grace = this.settings.pollMs + 1000;
@@ -66,7 +72,7 @@ export class Ledger {
     }
     for (const [set, list] of offers) out.push(mergeAlternatives(`offerset:${set}`, list));
     if (slurm) {
-      const ours = new Set(rows.flatMap((r) => (r.backendRef ? [r.backendRef] : [])));
+      const ours = new Set([...ended, ...rows.flatMap((r) => (r.backendRef ? [r.backendRef] : []))]);
       out.push(...foreignBookings(slurm, ours, now, this.settings.maxDurationSeconds * 1000));
     }
     return out;

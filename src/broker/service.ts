@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import type { Identity } from '../auth/index.js';
 import { type Backend, OUTPUT_DIR } from './backend.js';
-import { describeShortfall, earliestStart, shortfall } from './capacity.js';
+import { type Amount, describeShortfall, earliestStart, shortfall } from './capacity.js';
 import { containerArgv, imageAllowed } from './container.js';
 import { resolveData } from './data.js';
 import { Driver } from './driver.js';
@@ -74,19 +74,9 @@ export class BrokerService {
     const messages = [...readMessages];
     let status = messages.length ? 400 : 200;
     let planned: store.NewOffer[] = [];
-    if (request) {
-      try {
-        planned = await this.plan(identity, request, messages);
-      } catch (err) {
-        if (!(err instanceof BrokerError)) throw err;
-        if (err.status === 403) throw err;
-        messages.push(message('ERROR', err.type, err.message));
-        status = err.status;
-      }
-    }
     // What the backend has, read before the lock: the Slurm clients are slow.
     let outside: Awaited<ReturnType<Ledger['outside']>> | undefined;
-    if (request && planned.length > 0) {
+    if (request) {
       try {
         outside = await this.ledger.outside();
       } catch (err) {
@@ -98,6 +88,16 @@ export class BrokerService {
           ),
         );
         status = 503;
+      }
+    }
+    if (request && outside) {
+      try {
+        planned = await this.plan(identity, request, messages, outside.capacity);
+      } catch (err) {
+        if (!(err instanceof BrokerError)) throw err;
+        if (err.status === 403) throw err;
+        messages.push(message('ERROR', err.type, err.message));
+        status = err.status;
       }
     }
     // Quotas, the ledger and the new offers in one transaction under the ledger's lock (issue 21 item 2).
@@ -147,7 +147,8 @@ export class BrokerService {
   ): Promise<store.NewOffer[]> {
     const now = Date.now();
     const rows = await store.ledgerRows(client, this.backend.name, this.settings.site);
-    const bookings = this.ledger.bookings(rows, now, outside.slurm);
+    const ended = outside.slurm ? await store.recentRefs(client, this.backend.name, this.settings.site) : [];
+    const bookings = this.ledger.bookings(rows, now, outside.slurm, ended);
     const out: store.NewOffer[] = [];
     let reason: Message | undefined;
     for (const o of planned) {
@@ -215,8 +216,15 @@ export class BrokerService {
     identity: Identity,
     req: ExecutionRequest,
     messages: Message[],
+    total: Amount,
   ): Promise<store.NewOffer[]> {
-    const cap = this.settings.capacity;
+    // Cores, memory and GPUs of the backend (on Slurm, the partition's); scratch per session of the site.
+    const cap = {
+      ...this.settings.capacity,
+      cores: total.cores,
+      memoryGiB: total.memoryGiB,
+      gpus: total.gpus,
+    };
     const no = (path: string, type: string, text: string) =>
       messages.push(message('ERROR', type, text, { path }));
     const c = req.compute;
@@ -513,11 +521,21 @@ export class BrokerService {
       site: s.site,
       backend: this.backend.name,
       capacity: outside?.capacity ?? null,
-      perSession: { maxCores: s.capacity.cores, maxMemoryGiB: s.capacity.memoryGiB, maxGpus: s.capacity.gpus, gpuModel: s.capacity.gpuModel ?? null, maxStorageGiB: s.capacity.storageGiB },
+      perSession: {
+        maxCores: s.capacity.cores,
+        maxMemoryGiB: s.capacity.memoryGiB,
+        maxGpus: s.capacity.gpus,
+        gpuModel: s.capacity.gpuModel ?? null,
+        maxStorageGiB: s.capacity.storageGiB,
+      },
       offerSeconds: s.offerSeconds,
       defaultDurationSeconds: s.defaultDurationSeconds,
       maxDurationSeconds: s.maxDurationSeconds,
-      quotas: { activePerUser: s.maxActivePerUser, activePerGroup: s.maxActivePerGroup, coresPerUser: s.maxCoresPerUser },
+      quotas: {
+        activePerUser: s.maxActivePerUser,
+        activePerGroup: s.maxActivePerGroup,
+        coresPerUser: s.maxCoresPerUser,
+      },
       // 0: finished sessions are kept until removed by hand.
       retentionSeconds: s.retentionSeconds,
       outputsKept: false,

@@ -152,6 +152,24 @@ export interface LedgerRow {
   readonly created: Date;
 }
 
+/**
+ * Backend handles of a site's sessions that ended in the last ten minutes: their batch jobs
+ * may linger in the queue a little (COMPLETING), and are not someone else's work.
+ */
+export async function recentRefs(
+  db: pg.PoolClient | pg.Pool,
+  backend: string,
+  site: string,
+): Promise<string[]> {
+  const r = await db.query<{ backend_ref: string }>(
+    `SELECT backend_ref FROM broker.sessions
+      WHERE backend = $1 AND site = $2 AND backend_ref IS NOT NULL
+        AND phase IN ('COMPLETED', 'FAILED', 'CANCELLED') AND updated > now() - interval '10 minutes'`,
+    [backend, site],
+  );
+  return r.rows.map((x) => x.backend_ref);
+}
+
 /** Live sessions and unexpired offers of a site on a backend: what is granted or reserved. */
 export async function ledgerRows(
   db: pg.PoolClient | pg.Pool,
@@ -337,8 +355,8 @@ export async function toStart(
 /**
  * Sessions whose work a driver looks at: handed to the backend (queued, running), being
  * released, or cancelled and not yet confirmed stopped. The least recently checked come
- * first and are marked checked, so that with more than `limit` of them every one is still
- * looked at in turn (issue 21: the oldest 200 used to starve every newer session).
+ * first; when there are more than `limit`, those taken are marked checked, so that every one
+ * is still looked at in turn (issue 21: the oldest 200 used to starve every newer session).
  */
 export async function toCheck(
   pool: pg.Pool,
@@ -346,17 +364,19 @@ export async function toCheck(
   limit: number,
 ): Promise<StoredSession[]> {
   const r = await pool.query<SessionRow>(
-    `UPDATE broker.sessions SET checked = now() WHERE uuid IN (
-       SELECT uuid FROM broker.sessions
-        WHERE backend = ANY($1::text[])
-          AND ((phase IN ${LIVE} AND (backend_ref IS NOT NULL OR phase = 'RELEASING'))
-               OR (cancel_requested AND backend_ref IS NOT NULL))
-        ORDER BY checked NULLS FIRST, updated
-        LIMIT $2
-        FOR UPDATE SKIP LOCKED)
-     RETURNING *`,
+    `SELECT * FROM broker.sessions
+      WHERE backend = ANY($1::text[])
+        AND ((phase IN ${LIVE} AND (backend_ref IS NOT NULL OR phase = 'RELEASING'))
+             OR (cancel_requested AND backend_ref IS NOT NULL))
+      ORDER BY checked NULLS FIRST, updated
+      LIMIT $2`,
     [[...backends], limit],
   );
+  if (r.rows.length >= limit) {
+    await pool.query('UPDATE broker.sessions SET checked = now() WHERE uuid = ANY($1::uuid[])', [
+      r.rows.map((x) => x.uuid),
+    ]);
+  }
   return r.rows.map(toSession);
 }
 

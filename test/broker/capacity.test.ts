@@ -264,15 +264,33 @@ describe('broker capacity, quotas and retention on a real node (issue 21 items 2
         VONODE_OIDC_AUDIENCE: 'vonode-test',
         VONODE_BROKER_POLL_MS: '100',
         VONODE_BROKER_SITE: 'capacity-site',
-        VONODE_BROKER_CORES: '2',
+        VONODE_BROKER_CORES: '8',
         VONODE_BROKER_SCRATCH_GIB: '100',
         VONODE_BROKER_OFFER_SECONDS: '2',
+        // One session looked at per pass: only a driver that takes them in turn ever sees the new one finish.
+        VONODE_BROKER_DRIVER_BATCH: '1',
         VONODE_BROKER_RETENTION_SECONDS: '3',
         VONODE_BROKER_PIPELINES: pipelines,
       });
     });
     afterAll(async () => {
       await short?.stop();
+    });
+
+    it('the driver looks at every live session in turn: a new job finishes behind more running ones than it polls per pass', async () => {
+      const c = new BrokerClient(short.url, (await client('cap-fair')).token);
+      const accept = async (seconds: number) => {
+        const os = await c.call('POST', '/broker/offersets', sleep(seconds, 'PT5M'));
+        expect(os.status, os.text).toBe(200);
+        const u = os.json.offers[0].meta.uuid as string;
+        expect((await c.setPhase(u, 'ACCEPTED')).status).toBe(200);
+        return u;
+      };
+      const busy = [await accept(120), await accept(120), await accept(120)];
+      for (const u of busy) expect((await c.waitFor(u, ['RUNNING'])).phase).toBe('RUNNING');
+      const quick = await accept(0);
+      expect((await c.waitFor(quick, ['COMPLETED', 'FAILED'])).phase).toBe('COMPLETED');
+      for (const u of busy) expect((await c.setPhase(u, 'CANCELLED')).status).toBe(200);
     });
 
     it('an offer not accepted says it expired and when; finished sessions, their offer sets and work folders go after the retention time', async () => {
