@@ -1,10 +1,9 @@
 import { existsSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Amount, type Booking, mergeAlternatives } from './capacity.js';
-import type { Allocation } from './model.js';
 import type { BrokerSettings } from './settings.js';
 import { foreignBookings, type SlurmQueue, type SlurmSnapshot } from './slurm-queue.js';
-import type { LedgerRow } from './store.js';
+import type { LedgerAllocation, LedgerRow } from './store.js';
 
 /**
  * The capacity of one site on one backend and the bookings on it (issue 21 item 2): the
@@ -79,7 +78,7 @@ export class Ledger {
   }
 }
 
-export function want(a: Allocation): Amount {
+export function want(a: LedgerAllocation): Amount {
   return { cores: a.cores, memoryGiB: a.memoryGiB, gpus: a.gpus, storageGiB: a.storageGiB };
 }
 

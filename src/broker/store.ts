@@ -146,11 +146,17 @@ export interface LedgerRow {
   readonly uuid: string;
   readonly offerset: string | null;
   readonly phase: Phase;
-  readonly allocation: Allocation;
+  /** Only what the ledger reads: not the argv and environment, which may be large. */
+  readonly allocation: LedgerAllocation;
   readonly started: Date | null;
   readonly backendRef: string | null;
   readonly created: Date;
 }
+
+export type LedgerAllocation = Pick<
+  Allocation,
+  'cores' | 'memoryGiB' | 'gpus' | 'storageGiB' | 'start' | 'durationSeconds'
+>;
 
 /**
  * Backend handles of a site's sessions that ended in the last ten minutes: their batch jobs
@@ -177,7 +183,11 @@ export async function ledgerRows(
   site: string,
 ): Promise<LedgerRow[]> {
   const r = await db.query<SessionRow>(
-    `SELECT uuid, offerset, phase, allocation, started, backend_ref, created FROM broker.sessions
+    `SELECT uuid, offerset, phase, started, backend_ref, created,
+            jsonb_build_object('cores', allocation->'cores', 'memoryGiB', allocation->'memoryGiB',
+              'gpus', allocation->'gpus', 'storageGiB', allocation->'storageGiB',
+              'start', allocation->'start', 'durationSeconds', allocation->'durationSeconds') AS allocation
+       FROM broker.sessions
       WHERE backend = $1 AND site = $2
         AND (phase IN ('ACCEPTED', 'WAITING', 'PREPARING', 'AVAILABLE', 'RUNNING', 'RELEASING')
              OR (phase = 'OFFERED' AND expires > now()))`,
