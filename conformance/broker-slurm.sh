@@ -14,5 +14,11 @@ cd "$root"
 status=0
 VONODE_SLURM_CONF="${conf_line#SLURM_CONF=}" npx vitest run --config conformance/vitest.slurm.config.ts || status=$?
 t2=$(date +%s)
-echo "broker-slurm: Slurm up in $(( t1 - t0 )) s, tests in $(( t2 - t1 )) s, status $status"
+# Capacity on Slurm (issue 21 item 2): offers within the partition, PENDING shown WAITING,
+# a 1-s job among many live sessions. Smaller than on the local backend: each Slurm job
+# costs the controller a second or two to launch.
+BROKER_CAPACITY_SESSIONS=${BROKER_SLURM_CAPACITY_SESSIONS:-20} BROKER_CAPACITY_LIVE=${BROKER_CAPACITY_LIVE:-300} \
+  VONODE_SLURM_CONF="${conf_line#SLURM_CONF=}" node_modules/.bin/tsx conformance/broker-capacity.ts || status=$?
+t3=$(date +%s)
+echo "broker-slurm: Slurm up in $(( t1 - t0 )) s, tests in $(( t2 - t1 )) s, capacity in $(( t3 - t2 )) s, status $status"
 exit "$status"

@@ -16,6 +16,8 @@ export interface WorkSpec {
 
 export type WorkState =
   | { readonly state: 'running' }
+  /** Handed to the backend but waiting for resources (a PENDING Slurm job): the session is WAITING. */
+  | { readonly state: 'queued' }
   | { readonly state: 'exited'; readonly code: number }
   | { readonly state: 'lost'; readonly reason: string };
 

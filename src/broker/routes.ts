@@ -117,6 +117,10 @@ export async function brokerRoutes(app: FastifyInstance, ctx: RouteContext): Pro
     return send(request, reply, 200, await offerSetDocument(found.set, found.offers, base, maxResults));
   });
 
+  // The site's limits, capacity and retention (issue 21), for clients and operators to read
+  // before asking; public, like a VOSI capabilities document (EB-18: the draft defines none).
+  app.get('/limits', async (request, reply) => send(request, reply, 200, await service.limits()));
+
   app.get('/sessions', async (request, reply) => {
     const identity = caller(request, reply);
     if (!identity) return reply;

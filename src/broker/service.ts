@@ -1,19 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type pg from 'pg';
 import type { Identity } from '../auth/index.js';
-import { type Backend, OUTPUT_DIR, STDERR_FILE } from './backend.js';
-import { containerArgv, ENV_FILE, envFileText, imageAllowed } from './container.js';
+import { type Backend, OUTPUT_DIR } from './backend.js';
+import { type Amount, describeShortfall, earliestStart, shortfall } from './capacity.js';
+import { containerArgv, imageAllowed } from './container.js';
 import { resolveData } from './data.js';
+import { Driver } from './driver.js';
 import { BrokerError, conflict, notFound } from './errors.js';
-import { tailInside } from './files.js';
+import { Ledger, want } from './ledger.js';
 import type { Allocation, ExecutionRequest, Message, Phase, ResolvedData } from './model.js';
 import { message } from './model.js';
 import { pipelineArgv } from './pipelines.js';
+import { type OutputArchive, Retention } from './retention.js';
 import type { BrokerSettings } from './settings.js';
-import { Staging } from './staging.js';
+import { SlurmQueue } from './slurm-queue.js';
 import { authorizationOf, placeStaged, type RemoteContext, stagingNeeds } from './staging-source.js';
 import * as store from './store.js';
 
@@ -30,19 +32,35 @@ export interface OfferOutcome {
  * Every transition is one conditional UPDATE, so several processes may drive one database.
  */
 export class BrokerService {
-  private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
-  private stopped = false;
-  /** Data brought to the job while PREPARING (staging.ts). */
-  private staging?: Staging;
+  readonly ledger: Ledger;
+  readonly retention: Retention;
+  private readonly driver: Driver;
 
   constructor(
     private readonly pool: pg.Pool,
     readonly settings: BrokerSettings,
     private readonly backend: Backend,
     private readonly dataDir: string,
-    private readonly log: { warn(o: object, m: string): void; error(o: object, m: string): void },
-  ) {}
+    log: { warn(o: object, m: string): void; error(o: object, m: string): void },
+    /** Where outputs are kept before retention removes a session (none in vonode yet: retention.ts). */
+    archive?: OutputArchive,
+  ) {
+    const slurm =
+      backend.name === 'slurm' && settings.slurmConf
+        ? new SlurmQueue(settings.slurmConf, settings.slurmPartition)
+        : undefined;
+    this.ledger = new Ledger(settings, backend.name, dataDir, slurm);
+    this.retention = new Retention(
+      pool,
+      backend.name,
+      settings.site,
+      join(dataDir, 'broker'),
+      settings.retentionSeconds,
+      log,
+      archive,
+    );
+    this.driver = new Driver(pool, settings, backend, this.ledger, this.retention, log);
+  }
 
   /** Where products not held here may be staged from, with the caller's token (staging-source.ts). */
   private remote(identity: Identity): RemoteContext | undefined {
@@ -62,37 +80,142 @@ export class BrokerService {
     const uuid = randomUUID();
     const messages = [...readMessages];
     let status = messages.length ? 400 : 200;
-    const offers: store.NewOffer[] = [];
+    let planned: store.NewOffer[] = [];
+    // What the backend has, read before the lock: the Slurm clients are slow.
+    let outside: Awaited<ReturnType<Ledger['outside']>> | undefined;
     if (request) {
       try {
-        offers.push(...(await this.plan(identity, request, messages)));
+        outside = await this.ledger.outside();
+      } catch (err) {
+        messages.push(
+          message(
+            'ERROR',
+            'uri:backend-failed',
+            `the ${this.backend.name} backend cannot say what it has free: ${(err as Error).message}`,
+          ),
+        );
+        status = 503;
+      }
+    }
+    if (request && outside) {
+      try {
+        planned = await this.plan(identity, request, messages, outside.capacity);
       } catch (err) {
         if (!(err instanceof BrokerError)) throw err;
         if (err.status === 403) throw err;
         messages.push(message('ERROR', err.type, err.message));
         status = err.status;
       }
-      if (offers.length === 0 && status === 200) status = 422;
     }
-    const result = offers.length > 0 || remote.length > 0 ? 'YES' : 'NO';
-    if (result === 'YES') status = 200;
-    await store.insertOfferSet(
-      this.pool,
-      {
-        uuid,
-        owner,
-        groups: identity.groups,
-        site: this.settings.site,
-        name: request?.name ?? null,
-        result,
-        messages,
-        remote,
-      },
-      request,
-      this.backend.name,
-      offers,
-    );
-    return { uuid, result, status };
+    // Quotas, the ledger and the new offers in one transaction under the ledger's lock (issue 21 item 2).
+    return store.withLedgerLock(this.pool, this.ledger.key, async (client) => {
+      const offers: store.NewOffer[] = [];
+      if (request && outside && planned.length > 0) {
+        const refused = await this.quotaProblems(client, identity, request.compute.cores.min);
+        messages.push(...refused);
+        if (refused.length === 0)
+          offers.push(...(await this.schedule(client, request, planned, outside, messages)));
+      }
+      if (request && offers.length === 0 && status === 200) status = 422;
+      const result = offers.length > 0 || remote.length > 0 ? 'YES' : 'NO';
+      if (result === 'YES') status = 200;
+      await store.insertOfferSet(
+        client,
+        {
+          uuid,
+          owner,
+          groups: identity.groups,
+          site: this.settings.site,
+          name: request?.name ?? null,
+          result,
+          messages,
+          remote,
+        },
+        request,
+        this.backend.name,
+        offers,
+      );
+      return { uuid, result, status };
+    });
+  }
+
+  /**
+   * Each planned offer at the earliest time it fits next to everything granted or offered on
+   * this backend, for its whole duration (capacity.ts): now when there is room, later when
+   * now is full (EB-52: one slot per offer, inside the requested window). None fits ⇒ a NO
+   * that says what is lacking.
+   */
+  private async schedule(
+    client: pg.PoolClient,
+    req: ExecutionRequest,
+    planned: readonly store.NewOffer[],
+    outside: Awaited<ReturnType<Ledger['outside']>>,
+    messages: Message[],
+  ): Promise<store.NewOffer[]> {
+    const now = Date.now();
+    const rows = await store.ledgerRows(client, this.backend.name, this.settings.site);
+    const ended = outside.slurm ? await store.recentRefs(client, this.backend.name, this.settings.site) : [];
+    const bookings = this.ledger.bookings(rows, now, outside.slurm, ended);
+    const out: store.NewOffer[] = [];
+    let reason: Message | undefined;
+    for (const o of planned) {
+      const a = o.allocation;
+      const from = Math.max(now, a.start);
+      const t = earliestStart(
+        outside.capacity,
+        bookings,
+        want(a),
+        from,
+        a.durationSeconds * 1000,
+        req.schedule.latest,
+      );
+      if (t !== undefined) {
+        out.push({ ...o, allocation: { ...a, start: t } });
+        continue;
+      }
+      const never = shortfall(outside.capacity, [], want(a), from, from + 1);
+      const cap = outside.capacity;
+      reason ??= never.length
+        ? message(
+            'ERROR',
+            'uri:insufficient-resources',
+            `this ${this.backend.name} backend has ${cap.cores} cores, ${cap.memoryGiB} GiB of memory, ${cap.gpus} GPUs and ${cap.storageGiB} GiB of scratch in all; the request needs more ${describeShortfall(never)}`,
+            { path: 'compute' },
+          )
+        : message(
+            'ERROR',
+            'uri:fully-booked',
+            `no slot of ${a.durationSeconds} s with ${a.cores} cores and ${a.memoryGiB} GiB starts before the latest requested start${req.schedule.latest ? ` (${new Date(req.schedule.latest).toISOString()})` : ''}: what is granted and offered fills this backend until then`,
+            { path: 'schedule.requested.start' },
+          );
+    }
+    if (out.length === 0 && reason) messages.push(reason);
+    return out;
+  }
+
+  /** Per-user and per-group quotas on accepted, unfinished sessions; read inside the ledger's transaction. */
+  private async quotaProblems(client: pg.PoolClient, identity: Identity, cores: number): Promise<Message[]> {
+    const use = await store.usage(client, identity.sub as string, identity.groups);
+    const s = this.settings;
+    const out: Message[] = [];
+    const no = (path: string, text: string) =>
+      out.push(message('ERROR', 'uri:quota-exceeded', text, { path }));
+    if (s.maxActivePerUser > 0 && use.userActive >= s.maxActivePerUser) {
+      no('', `you have ${use.userActive} unfinished sessions; the limit per user is ${s.maxActivePerUser}`);
+    }
+    if (s.maxCoresPerUser > 0 && use.userCores + cores > s.maxCoresPerUser) {
+      no(
+        'compute.cores.min',
+        `your sessions use ${use.userCores} cores; ${cores} more would exceed the per-user limit of ${s.maxCoresPerUser}`,
+      );
+    }
+    if (s.maxActivePerGroup > 0) {
+      for (const [g, n] of use.groupActive) {
+        if (n >= s.maxActivePerGroup)
+          no('', `group ${g} has ${n} unfinished sessions; the limit per group is ${s.maxActivePerGroup}`);
+      }
+    }
+    return out;
   }
 
   /** One or two offers (minimum, and the maxima when they differ), or messages saying why not. */
@@ -100,8 +223,15 @@ export class BrokerService {
     identity: Identity,
     req: ExecutionRequest,
     messages: Message[],
+    total: Amount,
   ): Promise<store.NewOffer[]> {
-    const cap = this.settings.capacity;
+    // Cores, memory and GPUs of the backend (on Slurm, the partition's); scratch per session of the site.
+    const cap = {
+      ...this.settings.capacity,
+      cores: total.cores,
+      memoryGiB: total.memoryGiB,
+      gpus: total.gpus,
+    };
     const no = (path: string, type: string, text: string) =>
       messages.push(message('ERROR', type, text, { path }));
     const c = req.compute;
@@ -155,33 +285,7 @@ export class BrokerService {
     if (req.schedule.latest !== undefined && req.schedule.latest < now - 60_000) {
       no('schedule.requested.start', 'uri:invalid-schedule', 'the requested start window has already passed');
     }
-    // Quotas count accepted, unfinished sessions.
-    const use = await store.usage(this.pool, identity.sub as string, identity.groups);
     const s = this.settings;
-    if (s.maxActivePerUser > 0 && use.userActive >= s.maxActivePerUser) {
-      no(
-        '',
-        'uri:quota-exceeded',
-        `you have ${use.userActive} unfinished sessions; the limit per user is ${s.maxActivePerUser}`,
-      );
-    }
-    if (s.maxCoresPerUser > 0 && use.userCores + c.cores.min > s.maxCoresPerUser) {
-      no(
-        'compute.cores.min',
-        'uri:quota-exceeded',
-        `your sessions use ${use.userCores} cores; ${c.cores.min} more would exceed the per-user limit of ${s.maxCoresPerUser}`,
-      );
-    }
-    if (s.maxActivePerGroup > 0) {
-      for (const [g, n] of use.groupActive) {
-        if (n >= s.maxActivePerGroup)
-          no(
-            '',
-            'uri:quota-exceeded',
-            `group ${g} has ${n} unfinished sessions; the limit per group is ${s.maxActivePerGroup}`,
-          );
-      }
-    }
     const { resolved, messages: dataMessages } = await resolveData(
       this.pool,
       identity,
@@ -375,7 +479,13 @@ export class BrokerService {
         s.phase === 'EXPIRED' ||
         (s.phase === 'OFFERED' && s.expires && s.expires.getTime() <= Date.now())
       ) {
-        await store.transition(this.pool, uuid, ['OFFERED'], 'EXPIRED');
+        await store.transition(this.pool, uuid, ['OFFERED'], 'EXPIRED', {
+          message: message(
+            'INFO',
+            'uri:offer-expired',
+            `the offer was not accepted before it expired${s.expires ? ` at ${s.expires.toISOString()}` : ''}`,
+          ),
+        });
         throw new BrokerError(
           409,
           'uri:offer-expired',
@@ -388,15 +498,15 @@ export class BrokerService {
           `session ${uuid} is ${s.phase}; only an OFFERED session can be accepted, once`,
         );
       }
-      const use = await store.usage(this.pool, identity.sub as string, identity.groups);
-      if (this.settings.maxActivePerUser > 0 && use.userActive >= this.settings.maxActivePerUser) {
-        throw new BrokerError(
-          429,
-          'uri:quota-exceeded',
-          `you have ${use.userActive} unfinished sessions; the limit per user is ${this.settings.maxActivePerUser}`,
-        );
-      }
-      const done = await store.accept(this.pool, uuid, srcnet);
+      // The quotas are read and the accept made in one transaction under the ledger's lock:
+      // concurrent accepts are taken one after the other, each seeing the ones before it
+      // (issue 21: 9 sessions were accepted against a limit of 8).
+      const done = await store.withLedgerLock(this.pool, `${s.backend}:${s.site}`, async (client) => {
+        const refused = await this.quotaProblems(client, identity, s.allocation.cores);
+        if (refused.length > 0)
+          throw new BrokerError(429, 'uri:quota-exceeded', refused.map((m) => m.message).join('; '));
+        return store.accept(client, uuid, srcnet);
+      });
       if (!done) return this.update(identity, uuid, requested); // lost a race: report what happened
       this.kick();
       return done;
@@ -432,210 +542,56 @@ export class BrokerService {
     );
   }
 
-  /**
-   * Stops the work of a cancelled or failed session. A session on another backend (or a
-   * cancel that failed) keeps cancel_requested, and the driver of its backend retries.
-   */
-  private async stopWork(s: store.StoredSession): Promise<void> {
-    if (!s.backendRef || s.backend !== this.backend.name) return;
-    try {
-      await this.backend.cancel(s.backendRef, s.workDir);
-      await this.pool.query('UPDATE broker.sessions SET cancel_requested = false WHERE uuid = $1', [s.uuid]);
-    } catch (err) {
-      this.log.warn({ err, session: s.uuid }, 'broker: cancelling work failed; the driver will retry');
-    }
+  /** What this site offers and keeps, as `GET /broker/limits` shows it. */
+  async limits(): Promise<Record<string, unknown>> {
+    const s = this.settings;
+    const outside = await this.ledger.outside().catch(() => undefined);
+    return {
+      site: s.site,
+      backend: this.backend.name,
+      capacity: outside?.capacity ?? null,
+      perSession: {
+        maxCores: s.capacity.cores,
+        maxMemoryGiB: s.capacity.memoryGiB,
+        maxGpus: s.capacity.gpus,
+        gpuModel: s.capacity.gpuModel ?? null,
+        maxStorageGiB: s.capacity.storageGiB,
+      },
+      offerSeconds: s.offerSeconds,
+      defaultDurationSeconds: s.defaultDurationSeconds,
+      maxDurationSeconds: s.maxDurationSeconds,
+      quotas: {
+        activePerUser: s.maxActivePerUser,
+        activePerGroup: s.maxActivePerGroup,
+        coresPerUser: s.maxCoresPerUser,
+      },
+      // 0: finished sessions are kept until removed by hand.
+      retentionSeconds: s.retentionSeconds,
+      outputsKept: false,
+    };
   }
 
-  // ------------------------------------------------------------------ driver
+  // ------------------------------------------------------------------ driver (driver.ts)
 
   start(): void {
-    this.stopped = false;
-    const loop = () => {
-      if (this.stopped) return;
-      this.timer = setTimeout(async () => {
-        await this.tick();
-        loop();
-      }, this.settings.pollMs);
-      this.timer.unref();
-    };
-    loop();
+    this.driver.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.ticking;
+  stop(): Promise<void> {
+    return this.driver.stop();
   }
 
   /** Runs a driver pass soon (after an accept) instead of at the next poll. */
   kick(): void {
-    if (this.stopped) return;
-    setImmediate(() => void this.tick());
+    this.driver.kick();
   }
 
   tick(): Promise<void> {
-    this.ticking ??= this.pass()
-      .catch((err) => this.log.error({ err }, 'broker: driver pass failed'))
-      .finally(() => {
-        this.ticking = undefined;
-      });
-    return this.ticking;
+    return this.driver.tick();
   }
 
-  private async pass(): Promise<void> {
-    if (this.stopped) return;
-    await store.expireOffers(this.pool);
-    // Work interrupted between claim and start (a node stopped mid-way) is started again.
-    await this.pool.query(
-      `UPDATE broker.sessions SET phase = 'ACCEPTED', updated = now()
-        WHERE phase IN ('PREPARING', 'AVAILABLE') AND backend_ref IS NULL AND updated < now() - interval '30 seconds' AND backend = $1`,
-      [this.backend.name],
-    );
-    for (const s of await store.workList(this.pool, [this.backend.name], 200)) {
-      if (this.stopped) return;
-      try {
-        await this.advance(s);
-      } catch (err) {
-        this.log.error({ err, session: s.uuid }, 'broker: advancing a session failed');
-        await store.transition(this.pool, s.uuid, [s.phase], 'FAILED', {
-          finished: true,
-          message: message(
-            'ERROR',
-            'uri:internal-error',
-            `the node could not advance this session: ${(err as Error).message}`,
-          ),
-        });
-      }
-    }
-  }
-
-  private async advance(s: store.StoredSession): Promise<void> {
-    const a = s.allocation;
-    const staging = (this.staging ??= new Staging(this.pool, this.log));
-    if (
-      s.phase === 'ACCEPTED' ||
-      s.phase === 'WAITING' ||
-      (s.phase === 'PREPARING' && s.data.some((d) => d.stage))
-    ) {
-      if (a.start > Date.now()) {
-        if (s.phase === 'ACCEPTED') await store.transition(this.pool, s.uuid, ['ACCEPTED'], 'WAITING');
-        return;
-      }
-      // Data from elsewhere is copied into scratch first, beside the driver (staging.ts).
-      if (!(await staging.ready(s))) return;
-      const claimed = await store.transition(this.pool, s.uuid, [s.phase], 'PREPARING');
-      if (!claimed) return;
-      for (const d of s.data) {
-        if (!d.path || !existsSync(d.path)) {
-          await this.fail(
-            s.uuid,
-            'PREPARING',
-            'uri:data-not-local',
-            `product ${d.did} is no longer at ${d.path}`,
-          );
-          return;
-        }
-      }
-      await this.prepareFolder(s);
-      if (!(await store.transition(this.pool, s.uuid, ['PREPARING'], 'AVAILABLE'))) return;
-      let ref: string;
-      try {
-        ref = await this.backend.start({
-          uuid: s.uuid,
-          workDir: s.workDir,
-          argv: a.argv,
-          kind: a.container ? 'container' : 'command',
-          cores: a.cores,
-          memoryGiB: a.memoryGiB,
-          seconds: a.durationSeconds,
-        });
-      } catch (err) {
-        await this.fail(
-          s.uuid,
-          'AVAILABLE',
-          'uri:backend-failed',
-          `the ${this.backend.name} backend could not start the work: ${(err as Error).message}`,
-        );
-        return;
-      }
-      const running = await store.transition(this.pool, s.uuid, ['AVAILABLE'], 'RUNNING', {
-        backendRef: ref,
-        started: true,
-      });
-      if (!running) await this.backend.cancel(ref, s.workDir); // cancelled while starting
-      return;
-    }
-    if ((s.phase === 'CANCELLED' || s.phase === 'FAILED') && s.cancelRequested) {
-      await this.stopWork(s);
-      return;
-    }
-    if (s.phase === 'RUNNING' && s.backendRef) {
-      const w = await this.backend.poll(s.backendRef, s.workDir);
-      if (w.state === 'running') {
-        const deadline = (s.started?.getTime() ?? Date.now()) + a.durationSeconds * 1000;
-        if (Date.now() > deadline) {
-          await this.backend.cancel(s.backendRef, s.workDir);
-          await this.fail(
-            s.uuid,
-            'RUNNING',
-            'uri:time-limit',
-            `the work reached its time limit of ${a.durationSeconds} s and was stopped`,
-          );
-        }
-        return;
-      }
-      if (w.state === 'lost') {
-        await this.fail(s.uuid, 'RUNNING', 'uri:work-lost', w.reason);
-        return;
-      }
-      const releasing = await store.transition(this.pool, s.uuid, ['RUNNING'], 'RELEASING', {
-        exitCode: w.code,
-      });
-      if (releasing) await this.release(releasing);
-      return;
-    }
-    if (s.phase === 'RELEASING') await this.release(s);
-  }
-
-  /** Results stay in the work folder and are served from there; a non-zero exit is FAILED (EB-73). */
-  private async release(s: store.StoredSession): Promise<void> {
-    if (s.exitCode === 0) {
-      await store.transition(this.pool, s.uuid, ['RELEASING'], 'COMPLETED', { finished: true });
-      return;
-    }
-    const tail = await tailInside(s.workDir, [STDERR_FILE], 2000);
-    await this.fail(
-      s.uuid,
-      'RELEASING',
-      'uri:execution-failed',
-      `the work exited with status ${s.exitCode}${tail.trim() ? `: ${tail.trim().slice(-500)}` : ''}`,
-    );
-  }
-
-  /**
-   * The work folder, private to the node (0700); the output folder inside it belongs to the
-   * container's unprivileged user when the node runs as root; the container's environment
-   * goes to a file only the engine reads (`--env-file`), never into the host's environment.
-   */
-  private async prepareFolder(s: store.StoredSession): Promise<void> {
-    const a = s.allocation;
-    // The folder of all work folders: others may pass through (a pipeline's user reaches its own), not list it.
-    const parent = dirname(s.workDir);
-    if (!existsSync(parent)) await mkdir(parent, { recursive: true, mode: 0o711 });
-    await mkdir(s.workDir, { recursive: true, mode: 0o700 });
-    const output = join(s.workDir, OUTPUT_DIR);
-    await mkdir(output, { recursive: true, mode: 0o700 });
-    if (a.outputOwner && process.getuid?.() === 0) await chown(output, a.outputOwner.uid, a.outputOwner.gid);
-    const env = a.environment ?? {};
-    if (Object.keys(env).length > 0)
-      await writeFile(join(s.workDir, ENV_FILE), envFileText(env), { mode: 0o600 });
-  }
-
-  private async fail(uuid: string, from: Phase, type: string, text: string): Promise<void> {
-    await store.transition(this.pool, uuid, [from], 'FAILED', {
-      finished: true,
-      message: message('ERROR', type, text),
-    });
+  private stopWork(s: store.StoredSession): Promise<void> {
+    return this.driver.stopWork(s);
   }
 }
 

@@ -39,8 +39,16 @@ export interface BrokerSettings {
     readonly memoryGiB: number;
     readonly gpus: number;
     readonly gpuModel?: string;
+    /** Scratch storage per session. */
     readonly storageGiB: number;
+    /** Scratch storage of all sessions at once; undefined = the free space of the data folder at start. */
+    readonly scratchTotalGiB?: number;
   };
+  /**
+   * Capacity the site set itself; with the Slurm backend the partition's size (sinfo) is used,
+   * capped by these when they are set.
+   */
+  readonly declared: { readonly cores: boolean; readonly memory: boolean; readonly gpus: boolean };
   /** How long an offer stays acceptable (EB-63). */
   readonly offerSeconds: number;
   readonly defaultDurationSeconds: number;
@@ -50,6 +58,12 @@ export interface BrokerSettings {
   readonly maxActivePerGroup: number;
   readonly maxCoresPerUser: number;
   readonly pollMs: number;
+  /** Most running sessions one driver pass polls (the least recently checked first). */
+  readonly driverBatch: number;
+  /** Sessions a driver pass starts or polls at the same time. */
+  readonly driverConcurrency: number;
+  /** Finished sessions, offer sets and work folders are removed this long after they end; 0 = never. */
+  readonly retentionSeconds: number;
   readonly peers: readonly PeerBroker[];
   readonly peerTimeoutMs: number;
   readonly pipelines: readonly PipelineDefinition[];
@@ -84,6 +98,8 @@ export const BROKER_VARIABLES = {
   VONODE_BROKER_GPUS: 'GPUs offered (default 0)',
   VONODE_BROKER_GPU_MODEL: 'their model name',
   VONODE_BROKER_STORAGE_GIB: 'scratch storage per session in GiB (default 10)',
+  VONODE_BROKER_SCRATCH_GIB:
+    'scratch storage granted to all sessions at once in GiB (default: free space of the data folder at start)',
   VONODE_BROKER_OFFER_SECONDS: 'offer lifetime (default 300)',
   VONODE_BROKER_DEFAULT_DURATION: 'seconds when the request gives none (default 600)',
   VONODE_BROKER_MAX_DURATION: 'longest session in seconds (default 86400)',
@@ -91,6 +107,12 @@ export const BROKER_VARIABLES = {
   VONODE_BROKER_MAX_ACTIVE_PER_GROUP: 'unfinished sessions per group (default 0 = no limit)',
   VONODE_BROKER_MAX_CORES_PER_USER: 'cores in use per user (default 0 = no limit)',
   VONODE_BROKER_POLL_MS: 'how often sessions are advanced (default 1000)',
+  VONODE_BROKER_DRIVER_BATCH:
+    'most running sessions polled in one driver pass, least recently checked first (default 1000)',
+  VONODE_BROKER_DRIVER_CONCURRENCY:
+    'sessions started or polled at the same time by one driver pass (default 8)',
+  VONODE_BROKER_RETENTION_SECONDS:
+    'finished sessions, offer sets and work folders are removed this long after they end (default 604800 = 7 days; 0 = never)',
   VONODE_BROKER_PEERS: 'site=url pairs, comma separated, asked for offers too',
   VONODE_BROKER_PIPELINES: 'JSON array of pipelines, or a path to a JSON file with one',
 } as const;
@@ -141,6 +163,14 @@ export function brokerSettings(env: Env, builtins: readonly PipelineDefinition[]
       gpus: int(env, 'VONODE_BROKER_GPUS', 0),
       gpuModel: env.VONODE_BROKER_GPU_MODEL || undefined,
       storageGiB: int(env, 'VONODE_BROKER_STORAGE_GIB', 10, 1),
+      scratchTotalGiB: env.VONODE_BROKER_SCRATCH_GIB
+        ? int(env, 'VONODE_BROKER_SCRATCH_GIB', 0, 1)
+        : undefined,
+    },
+    declared: {
+      cores: !!env.VONODE_BROKER_CORES,
+      memory: !!env.VONODE_BROKER_MEMORY_GIB,
+      gpus: !!env.VONODE_BROKER_GPUS,
     },
     offerSeconds: int(env, 'VONODE_BROKER_OFFER_SECONDS', 300, 1),
     defaultDurationSeconds: int(env, 'VONODE_BROKER_DEFAULT_DURATION', 600, 1),
@@ -149,6 +179,9 @@ export function brokerSettings(env: Env, builtins: readonly PipelineDefinition[]
     maxActivePerGroup: int(env, 'VONODE_BROKER_MAX_ACTIVE_PER_GROUP', 0),
     maxCoresPerUser: int(env, 'VONODE_BROKER_MAX_CORES_PER_USER', 0),
     pollMs: int(env, 'VONODE_BROKER_POLL_MS', 1000, 10),
+    driverBatch: int(env, 'VONODE_BROKER_DRIVER_BATCH', 1000, 1),
+    driverConcurrency: int(env, 'VONODE_BROKER_DRIVER_CONCURRENCY', 8, 1),
+    retentionSeconds: int(env, 'VONODE_BROKER_RETENTION_SECONDS', 604800, 0),
     peers: parsePeers(env.VONODE_BROKER_PEERS),
     peerTimeoutMs: 5000,
     pipelines: [...builtins, ...parsePipelines(env.VONODE_BROKER_PIPELINES)],

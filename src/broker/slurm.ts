@@ -5,15 +5,9 @@ import { type Backend, type WorkSpec, type WorkState, WRAPPER, wrapperScript } f
 import { BrokerError } from './errors.js';
 import { readExit } from './local.js';
 
-const ACTIVE = new Set([
-  'PENDING',
-  'CONFIGURING',
-  'RUNNING',
-  'COMPLETING',
-  'SUSPENDED',
-  'REQUEUED',
-  'RESIZING',
-]);
+/** A job waiting for resources: the session is WAITING, and its time limit starts when this ends. */
+const QUEUED = new Set(['PENDING', 'REQUEUED']);
+const ACTIVE = new Set(['CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'RESIZING']);
 
 /**
  * Runs work as Slurm batch jobs. Every client call gets SLURM_CONF in its environment:
@@ -77,6 +71,7 @@ export class SlurmBackend implements Backend {
     const code = await readExit(workDir);
     if (code !== undefined) return { state: 'exited', code };
     const state = (await this.run('squeue', ['-h', '-j', ref, '-o', '%T']).catch(() => '')).trim();
+    if (QUEUED.has(state)) return { state: 'queued' };
     if (ACTIVE.has(state)) return { state: 'running' };
     const again = await readExit(workDir);
     if (again !== undefined) return { state: 'exited', code: again };

@@ -80,6 +80,8 @@ describe('SRCNet compute API facade, wire-compatible with the prototype (EB-100.
       VONODE_BROKER_GPUS: '1',
       VONODE_BROKER_GPU_MODEL: 'K40',
       VONODE_BROKER_STORAGE_GIB: '7451',
+      // The site's scratch in all: room for the provisions of every test here at once.
+      VONODE_BROKER_SCRATCH_GIB: '100000',
       VONODE_BROKER_MAX_DURATION: String(72 * 3600),
       VONODE_BROKER_CONTAINER_RUNTIME: `${runtime} run --rm`,
     });
