@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CatalogueTable, compile, inlineParameters } from '../../adql/index.js';
@@ -7,7 +11,7 @@ import { catalogueOf } from '../../src/tap/catalogue.js';
 import { testDatabaseUrl } from '../support/db.js';
 import { startTestNode } from '../support/node.js';
 import { type ShardServers, startShardServers } from '../support/shard-servers.js';
-import { describeTable, publishGenerated, STORE, uploadVOTable } from './catalogue.js';
+import { describeTable, publishGenerated, rowOf, STORE, uploadVOTable } from './catalogue.js';
 
 // Issue 22 items 1 and 2: one catalogue published plain, partitioned on this server and
 // sharded over 1, 2 and 4 PostgreSQL servers on loopback (postgres_fdw) answers every query
@@ -33,7 +37,9 @@ const layout = (minRows: number, shards: readonly string[] = []): LayoutSettings
   marginArcsec: MARGIN_ARCSEC,
 });
 
-const TABLES = ['plain', 'part', 's1', 's2', 's4'] as const;
+const TABLES = ['plain', 'part', 's1', 's2', 's4', 'cli'] as const;
+const COMPARED = ['plain', 'part', 's1', 's2', 's4'] as const;
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vonode.js');
 
 beforeAll(async () => {
   pool = new pg.Pool({ connectionString: testDatabaseUrl(), max: 4 });
@@ -167,7 +173,7 @@ describe('the same answers from every layout', () => {
       const reference = await tap(adql.replaceAll('{t}', `${SCHEMA}.plain`));
       expect(reference.status).toBe(200);
       expect(reference.body.trim().split('\n').length).toBeGreaterThan(1);
-      for (const t of TABLES.slice(1)) {
+      for (const t of COMPARED.slice(1)) {
         const r = await tap(adql.replaceAll('{t}', `${SCHEMA}.${t}`));
         expect({ t, status: r.status }).toEqual({ t, status: 200 });
         expect(r.body.replaceAll(`${SCHEMA}.${t}`, 'T')).toBe(
@@ -184,7 +190,7 @@ describe('the same answers from every layout', () => {
       expect(reference.status).toBe(200);
       // Every upload row sits next to a catalogue row; the proprietary tenth is not seen.
       expect(reference.body.trim().split('\n').length - 1).toBeGreaterThan(n * 0.8);
-      for (const t of TABLES.slice(1)) {
+      for (const t of COMPARED.slice(1)) {
         const r = await tap(XMATCH.replaceAll('{t}', `${SCHEMA}.${t}`), upload);
         expect({ t, status: r.status }).toEqual({ t, status: 200 });
         expect(r.body).toBe(reference.body);
@@ -198,7 +204,7 @@ describe('the same answers from every layout', () => {
       [`${SCHEMA}.plain`],
     );
     expect(all.rows[0].n).toBe('1');
-    for (const t of TABLES) {
+    for (const t of COMPARED) {
       const r = await tap(`SELECT COUNT(*) AS n FROM ${SCHEMA}.${t}`);
       expect(r.status).toBe(200);
       // One row in ten belongs to the owner group with no release date.
@@ -299,6 +305,48 @@ describe('partitions on shard servers (issue 22 item 2)', () => {
     expect(remote.length).toBe(PARTS);
     for (const sql of remote) expect(sql).toMatch(/^SELECT mag FROM /);
   });
+});
+
+describe('vonode publish and vonode shards', () => {
+  it('publish places a described table on the shards of VONODE_SHARDS; shards shows its layout and balance', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vonode-shards-cli-'));
+    try {
+      const desc = join(dir, 'cli.yaml');
+      writeFileSync(
+        desc,
+        `validation: lax\nschema: {name: ${SCHEMA}, description: sharding tests}\ntables:\n  - name: cli\n    description: published by the command\n    primaryKey: source_id\n    position: {ra: ra, dec: dec}\n    partitioning: {minRows: 100, partitions: 4, marginArcsec: 30}\n    columns:\n      - {name: source_id, datatype: long, description: id, nullable: false}\n      - {name: ra, datatype: double, unit: deg, description: ra}\n      - {name: dec, datatype: double, unit: deg, description: dec}\n      - {name: mag, datatype: double, unit: mag, description: mag}\n`,
+      );
+      const data = join(dir, 'cli.csv');
+      const lines = ['source_id,ra,dec,mag'];
+      for (let i = 1; i <= 3000; i++) {
+        const r = rowOf(i);
+        lines.push(`${r[0]},${r[1]},${r[2]},${r[3]}`);
+      }
+      writeFileSync(data, `${lines.join('\n')}\n`);
+      const env = {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        DATABASE_URL: testDatabaseUrl(),
+        VONODE_SHARDS: servers.urls.slice(0, 2).join(','),
+      };
+      const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
+      const published = run('publish', desc, data);
+      expect(published.stderr).not.toMatch(/Error|at .*\.ts/);
+      expect(published.status).toBe(0);
+      const shown = run('shards', `${SCHEMA}.cli`);
+      expect(shown.status).toBe(0);
+      const rows = shown.stdout.split('\n').filter((l) => l.startsWith(`${SCHEMA}.cli `));
+      expect(rows.length).toBe(4);
+      expect(rows.filter((l) => / shard 1 /.test(l)).length).toBe(2);
+      expect(rows.filter((l) => / shard 2 /.test(l)).length).toBe(2);
+      // No password in the output.
+      expect(shown.stdout).not.toMatch(/:vonode@/);
+      expect(shown.stdout).toMatch(new RegExp(`${SCHEMA}.cli: 3000 rows in 4 partitions; balance \\d\\.\\d\\d`));
+      expect(shown.stdout).toMatch(/shard 1: \d+ rows \([\d.]+%\), \d+ margin rows, 2 partitions/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('a shard server killed (issue 22 acceptance)', () => {
