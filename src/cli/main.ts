@@ -9,8 +9,8 @@ import { runIngestCommand, runProductsCommand, runRetractCommand } from './inges
 import { runInitDbCommand } from './init-db.js';
 import { runMigrateCommand } from './migrate.js';
 import { runPublishCommand, runTablesCommand, runUnpublishCommand } from './publish.js';
-import { runShardsCommand } from './shards.js';
 import { runRucioCommand } from './rucio.js';
+import { runShardsCommand } from './shards.js';
 
 const USAGE = `usage: vonode <command>
 

@@ -329,7 +329,8 @@ describe('vonode publish and vonode shards', () => {
         DATABASE_URL: testDatabaseUrl(),
         VONODE_SHARDS: servers.urls.slice(0, 2).join(','),
       };
-      const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
+      const run = (...args: string[]) =>
+        spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
       const published = run('publish', desc, data);
       expect(published.stderr).not.toMatch(/Error|at .*\.ts/);
       expect(published.status).toBe(0);
@@ -341,7 +342,9 @@ describe('vonode publish and vonode shards', () => {
       expect(rows.filter((l) => / shard 2 /.test(l)).length).toBe(2);
       // No password in the output.
       expect(shown.stdout).not.toMatch(/:vonode@/);
-      expect(shown.stdout).toMatch(new RegExp(`${SCHEMA}.cli: 3000 rows in 4 partitions; balance \\d\\.\\d\\d`));
+      expect(shown.stdout).toMatch(
+        new RegExp(`${SCHEMA}.cli: 3000 rows in 4 partitions; balance \\d\\.\\d\\d`),
+      );
       expect(shown.stdout).toMatch(/shard 1: \d+ rows \([\d.]+%\), \d+ margin rows, 2 partitions/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
