@@ -43,10 +43,22 @@ export function balancedRanges(counts: readonly CellCount[], parts: number, orde
   const last = cellCount(order) - 1n;
   const cuts: bigint[] = [];
   let acc = 0;
-  for (let i = 0; i < counts.length - 1 && cuts.length < parts - 1; i++) {
-    acc += counts[i].rows;
-    // Cut after this cell once the rows so far reach the next share of the total.
-    if (acc >= (total * (cuts.length + 1)) / parts) cuts.push(counts[i + 1].cell);
+  let atLastCut = 0;
+  const share = () => (total * (cuts.length + 1)) / parts;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i];
+    // Cut before a cell that would overshoot the next share by more than stopping short does.
+    const t = share();
+    if (cuts.length < parts - 1 && acc > atLastCut && acc + c.rows > t && t - acc < acc + c.rows - t) {
+      cuts.push(c.cell);
+      atLastCut = acc;
+    }
+    acc += c.rows;
+    // Cut after it once the rows so far reach the next share.
+    if (cuts.length < parts - 1 && i < counts.length - 1 && acc >= share()) {
+      cuts.push(counts[i + 1].cell);
+      atLastCut = acc;
+    }
   }
   const out: Range[] = [];
   let first = 0n;

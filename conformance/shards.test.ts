@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CatalogueTable, compile, inlineParameters } from '../../adql/index.js';
-import { publishedTableOf, unpublishTable } from '../../src/publish/index.js';
-import { DEFAULT_LAYOUT, type LayoutSettings, readLayout } from '../../src/shards/index.js';
-import { catalogueOf } from '../../src/tap/catalogue.js';
-import { testDatabaseUrl } from '../support/db.js';
-import { startTestNode } from '../support/node.js';
-import { type ShardServers, startShardServers } from '../support/shard-servers.js';
-import { describeTable, publishGenerated, rowOf, STORE, uploadVOTable } from './catalogue.js';
+import { type CatalogueTable, compile, inlineParameters } from '../adql/index.js';
+import { publishedTableOf, unpublishTable } from '../src/publish/index.js';
+import { DEFAULT_LAYOUT, type LayoutSettings, readLayout } from '../src/shards/index.js';
+import { catalogueOf } from '../src/tap/catalogue.js';
+import { describeTable, publishGenerated, rowOf, STORE, uploadVOTable } from '../test/shards/catalogue.js';
+import { testDatabaseUrl } from '../test/support/db.js';
+import { startTestNode } from '../test/support/node.js';
+import { type ShardServers, startShardServers } from '../test/support/shard-servers.js';
 
 // Issue 22 items 1 and 2: one catalogue published plain, partitioned on this server and
 // sharded over 1, 2 and 4 PostgreSQL servers on loopback (postgres_fdw) answers every query
@@ -39,7 +39,7 @@ const layout = (minRows: number, shards: readonly string[] = []): LayoutSettings
 
 const TABLES = ['plain', 'part', 's1', 's2', 's4', 'cli'] as const;
 const COMPARED = ['plain', 'part', 's1', 's2', 's4'] as const;
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vonode.js');
+const BIN = join(import.meta.dirname, '..', 'bin', 'vonode.js');
 
 beforeAll(async () => {
   pool = new pg.Pool({ connectionString: testDatabaseUrl(), max: 4 });
