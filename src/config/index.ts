@@ -218,11 +218,19 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
   {
     name: 'VONODE_PARTITION_MIN_ROWS',
     meaning:
-      'rows from which `vonode publish` range-partitions a table on its HEALPix index (0: never; a description\'s partitioning.minRows overrides it)',
+      "rows from which `vonode publish` range-partitions a table on its HEALPix index (0: never; a description's partitioning.minRows overrides it)",
     default: '50000000',
   },
-  { name: 'VONODE_PARTITION_ORDER', meaning: 'HEALPix order of the partition boundaries, 1 to 12', default: '7' },
-  { name: 'VONODE_PARTITIONS', meaning: 'partitions of a partitioned table (at least one per shard)', default: '16' },
+  {
+    name: 'VONODE_PARTITION_ORDER',
+    meaning: 'HEALPix order of the partition boundaries, 1 to 12',
+    default: '7',
+  },
+  {
+    name: 'VONODE_PARTITIONS',
+    meaning: 'partitions of a partitioned table (at least one per shard)',
+    default: '16',
+  },
   {
     name: 'VONODE_SHARDS',
     meaning:
@@ -231,7 +239,8 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
   },
   {
     name: 'VONODE_SHARD_MARGIN',
-    meaning: 'arcsec: rows this close to a partition edge are also stored, flagged, beside the neighbour partition',
+    meaning:
+      'arcsec: rows this close to a partition edge are also stored, flagged, beside the neighbour partition',
     default: '10',
   },
   {
