@@ -308,7 +308,7 @@ describe('partitions on shard servers (issue 22 item 2)', () => {
 });
 
 describe('vonode publish and vonode shards', () => {
-  it('publish places a described table on the shards of VONODE_SHARDS; shards shows its layout and balance', () => {
+  it('publish places a described table on the shards of VONODE_SHARDS; shards shows its layout and balance', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vonode-shards-cli-'));
     try {
       const desc = join(dir, 'cli.yaml');
@@ -331,9 +331,26 @@ describe('vonode publish and vonode shards', () => {
       };
       const run = (...args: string[]) =>
         spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
-      const published = run('publish', desc, data);
-      expect(published.stderr).not.toMatch(/Error|at .*\.ts/);
-      expect(published.status).toBe(0);
+      // Twice: the second version is built beside the first on the same shards and replaces it.
+      for (let i = 0; i < 2; i++) {
+        const published = run('publish', desc, data);
+        expect(published.stderr).not.toMatch(/Error|at .*\.ts/);
+        expect(published.status).toBe(0);
+      }
+      const served = await pool.query<{ version: number }>(
+        'SELECT version FROM vonode.published_tables WHERE table_name = $1',
+        [`${SCHEMA}.cli`],
+      );
+      expect(served.rows[0].version).toBe(2);
+      // The node hears of the new version by NOTIFY: poll for it, with a deadline.
+      const deadline = Date.now() + 30_000;
+      let counted = await tap(`SELECT COUNT(*) AS n FROM ${SCHEMA}.cli`);
+      while (counted.status !== 200 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        counted = await tap(`SELECT COUNT(*) AS n FROM ${SCHEMA}.cli`);
+      }
+      expect(counted.status).toBe(200);
+      expect(counted.body.trim().split('\n')[1]).toBe('3000');
       const shown = run('shards', `${SCHEMA}.cli`);
       expect(shown.status).toBe(0);
       const rows = shown.stdout.split('\n').filter((l) => l.startsWith(`${SCHEMA}.cli `));
