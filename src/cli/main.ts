@@ -10,6 +10,7 @@ import { runInitDbCommand } from './init-db.js';
 import { runMigrateCommand } from './migrate.js';
 import { runPublishCommand, runTablesCommand, runUnpublishCommand } from './publish.js';
 import { runRucioCommand } from './rucio.js';
+import { runShardsCommand } from './shards.js';
 
 const USAGE = `usage: vonode <command>
 
@@ -27,6 +28,8 @@ commands:
   publish DESC [DATA...]  publish the catalogues of a description file (vonode publish --help)
   unpublish SCHEMA.TABLE  withdraw a published table
   tables           list the published tables: rows, size, rights, when
+  shards [TABLE]   how big tables are partitioned and placed on shard servers: cells,
+                   rows and margin rows per partition, balance (docs/scaling.md)
   backup FILE      write the whole node (database and data folder files) to FILE, also
                    while it runs (vonode backup --help)
   restore FILE     restore a backup into a fresh data folder or empty database
@@ -63,6 +66,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runUnpublishCommand(argv.slice(1));
       case 'tables':
         return await runTablesCommand(argv.slice(1));
+      case 'shards':
+        return await runShardsCommand(argv.slice(1));
       case 'backup':
         return await runBackupCommand(argv.slice(1));
       case 'restore':

@@ -215,6 +215,39 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
       'bytes of rows vonode publish holds to put them in HEALPix order; more go through temporary files (TMPDIR); 65536 to 1073741824',
     default: '50331648',
   },
+  {
+    name: 'VONODE_PARTITION_MIN_ROWS',
+    meaning:
+      "rows from which `vonode publish` range-partitions a table on its HEALPix index (0: never; a description's partitioning.minRows overrides it)",
+    default: '50000000',
+  },
+  {
+    name: 'VONODE_PARTITION_ORDER',
+    meaning: 'HEALPix order of the partition boundaries, 1 to 12',
+    default: '7',
+  },
+  {
+    name: 'VONODE_PARTITIONS',
+    meaning: 'partitions of a partitioned table (at least one per shard)',
+    default: '16',
+  },
+  {
+    name: 'VONODE_SHARDS',
+    meaning:
+      'PostgreSQL URLs (comma-separated) of the servers that hold the partitions of big tables through postgres_fdw; empty: this database holds them',
+    default: '',
+  },
+  {
+    name: 'VONODE_SHARD_MARGIN',
+    meaning:
+      'arcsec: rows this close to a partition edge are also stored, flagged, beside the neighbour partition',
+    default: '10',
+  },
+  {
+    name: 'VONODE_SHARD_CONNECT_TIMEOUT',
+    meaning: 'seconds the database waits to connect to a shard before the query fails naming the missing sky',
+    default: '5',
+  },
   { name: 'VONODE_SCS_MAX_SR', meaning: 'largest cone radius /scs/query accepts, degrees', default: '10' },
   {
     name: 'VONODE_CORS_ORIGINS',

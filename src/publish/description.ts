@@ -4,6 +4,7 @@
  * the ADQL catalogue, VOSI /tables, SCS, MOC, the registry record) derives from them.
  */
 import type { Datatype } from '../../votable/index.js';
+import type { PartitioningDescription } from '../shards/index.js';
 
 export type { Datatype };
 
@@ -111,6 +112,8 @@ export interface TableDescription {
   readonly foreignKeys?: readonly ForeignKeyDescription[];
   readonly rights?: RightsDescription;
   readonly registry?: RegistryDescription;
+  /** Overrides the node's partitioning of big tables (src/shards, docs/scaling.md). */
+  readonly partitioning?: PartitioningDescription;
 }
 
 export interface SchemaDescription {

@@ -16,6 +16,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { type LayoutSettings, layOutVersion, layoutFor, layoutFromEnv } from '../shards/index.js';
 import { CopyBinaryWriter } from './copy-binary.js';
 import type {
   CatalogueDescription,
@@ -25,7 +26,7 @@ import type {
   ValidationLevel,
 } from './description.js';
 import { HealpixSorter } from './healpix-sort.js';
-import { PublishError, planTable, type RowEncoder, rowEncoder, type TablePlan } from './plan.js';
+import { PublishError, planTable, type RowEncoder, rowEncoder, sqlNameOf, type TablePlan } from './plan.js';
 import { publishedTableOf } from './published.js';
 import { openDataSource } from './readers/index.js';
 import type { CatalogueStore, ToPublished } from './register.js';
@@ -72,6 +73,11 @@ export interface PublishOptions {
    * temporary file (default VONODE_PUBLISH_SORT_MEMORY, else 48 MiB).
    */
   readonly sortMemoryBytes?: number;
+  /**
+   * How tables at least this big are partitioned or placed on shards (src/shards); default
+   * the VONODE_PARTITION_* and VONODE_SHARD* settings. A description's `partitioning` overrides it.
+   */
+  readonly layout?: LayoutSettings;
   /** Default validateDescription (src/publish/validate.ts). */
   readonly validate?: (desc: CatalogueDescription, level: ValidationLevel) => Validation;
 }
@@ -446,11 +452,13 @@ async function buildVersion(
     t = Date.now();
     progress('analyze', rows, t);
     await client.query(`ANALYZE ${final}`);
+    log(`${table}: analysed in ${secs(t)} s`);
+    await layOut(client, plan, version, finalName, rows, opts, log);
+    // A partitioned version's size is its partitions' (foreign ones hold nothing here).
     const size = await client.query<{ bytes: string }>(
-      `SELECT pg_total_relation_size($1::regclass)::text AS bytes`,
+      `SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::text AS bytes FROM pg_partition_tree($1::regclass)`,
       [final],
     );
-    log(`${table}: analysed in ${secs(t)} s`);
     return {
       plan,
       version,
@@ -471,6 +479,57 @@ async function buildVersion(
     }
     client.release(broken);
   }
+}
+
+/**
+ * Partitions a big version on its HEALPix column, on this server or on the shard servers
+ * (src/shards), replacing the staged table by a partitioned one of the same name.
+ */
+async function layOut(
+  client: pg.PoolClient,
+  plan: TablePlan,
+  version: number,
+  stagedName: string,
+  rows: number,
+  opts: PublishOptions,
+  log: (line: string) => void,
+): Promise<void> {
+  const pos = plan.desc.position;
+  if (!plan.healpix || !pos) return;
+  const column = (name: string) => {
+    const c = plan.desc.columns.find(
+      (x) => plainName(x.name).toLowerCase() === plainName(name).toLowerCase(),
+    );
+    return c ? sqlNameOf(c) : plainName(name);
+  };
+  const settings = layoutFor(opts.layout ?? layoutFromEnv(), plan.desc.partitioning);
+  await layOutVersion(
+    client,
+    {
+      tableName: plan.tableName,
+      version,
+      sqlSchema: plan.sqlSchema,
+      versionTable: versionTableName(plan.desc.name, version),
+      stagingSchema: STAGING_SCHEMA,
+      stagedName,
+      healpix: plan.healpix,
+      ra: column(pos.ra),
+      dec: column(pos.dec),
+      primaryKey: plan.primaryKey,
+      indexed: plan.indexed,
+      rows,
+      async servedVersion() {
+        const r = await client
+          .query<{ v: number }>('SELECT version AS v FROM vonode.published_tables WHERE table_name = $1', [
+            plan.tableName,
+          ])
+          .catch(() => ({ rows: [] as { v: number }[] }));
+        return r.rows[0]?.v;
+      },
+    },
+    settings,
+    log,
+  );
 }
 
 /** Memory of the HEALPix sort's runs: the option, else VONODE_PUBLISH_SORT_MEMORY, else 48 MiB. */

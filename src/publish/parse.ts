@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { DATATYPES } from '../../votable/index.js';
+import type { PartitioningDescription } from '../shards/index.js';
 import type {
   CatalogueDescription,
   ColumnDescription,
@@ -42,6 +43,7 @@ const TABLE_KEYS = [
   'foreignKeys',
   'rights',
   'registry',
+  'partitioning',
 ] as const;
 const COLUMN_KEYS = [
   'name',
@@ -61,6 +63,7 @@ const COLUMN_KEYS = [
   'datalink',
 ] as const;
 const POSITION_KEYS = ['ra', 'dec', 'frame', 'healpixColumn'] as const;
+const PARTITIONING_KEYS = ['minRows', 'order', 'partitions', 'marginArcsec'] as const;
 const TIME_KEYS = ['column', 'format', 'scale'] as const;
 const SPECTRAL_KEYS = ['column', 'unit'] as const;
 const FOREIGN_KEY_KEYS = ['target', 'columns', 'description'] as const;
@@ -200,6 +203,23 @@ function readTable(at: At, declared: readonly SchemaDescription[]): TableDescrip
     foreignKeys: foreignKeys.length > 0 ? foreignKeys : undefined,
     rights: f.has('rights') ? readRights(f.get('rights')) : undefined,
     registry: f.has('registry') ? readRegistry(f.get('registry')) : undefined,
+    partitioning: f.has('partitioning') ? readPartitioning(f.get('partitioning')) : undefined,
+  });
+}
+
+/** The layout of a big table (src/shards): whole numbers in the ranges the settings allow. */
+function readPartitioning(at: At): PartitioningDescription {
+  const f = at.fields(PARTITIONING_KEYS);
+  const ranged = (key: (typeof PARTITIONING_KEYS)[number], min: number, max: number) => {
+    const v = f.get(key).int();
+    if (v !== undefined && (v < min || v > max)) return f.get(key).fail(`must be from ${min} to ${max}`);
+    return v;
+  };
+  return defined({
+    minRows: ranged('minRows', 0, Number.MAX_SAFE_INTEGER),
+    order: ranged('order', 1, 12),
+    partitions: ranged('partitions', 1, 4096),
+    marginArcsec: ranged('marginArcsec', 0, 3600),
   });
 }
 

@@ -4,6 +4,7 @@ import { type CompiledQuery, inlineParameters } from '../../adql/index.js';
 import { type CopySource, type CopyTextParser, copyTypesFit, type Field } from '../../votable/index.js';
 import { checkIdentitySet, type Identity, identityStatements, READER_ROLE } from '../auth/index.js';
 import { controlPoolOf } from '../db/acquire.js';
+import { shardUnavailable } from '../shards/index.js';
 import { BatchCopy } from './batch-copy.js';
 import { openCopy, type StatusSpool } from './copy.js';
 import { knownResultTypes, resultTypes } from './result-types.js';
@@ -199,7 +200,8 @@ export async function executeQuery(
         stop,
         stop === 'client-gone' ? 'the client went away' : 'the query was aborted',
       );
-    return err instanceof Error ? err : new Error(String(err));
+    // A shard server that does not answer: the part of the sky it holds is named (src/shards).
+    return shardUnavailable(err) ?? (err instanceof Error ? err : new Error(String(err)));
   };
 
   try {
@@ -218,7 +220,10 @@ export async function executeQuery(
       "set_config('extra_float_digits', '1', true), " +
       // A server with JIT (Debian's PostgreSQL) compiles an upload crossmatch's inlined SQL
       // for 0.5-1.2 s before running it for 0.2 s (bench/xmatch.ts): TAP's short queries lose.
-      "set_config('jit', 'off', true)";
+      "set_config('jit', 'off', true), " +
+      // Partitioned catalogues (src/shards): aggregates and joins per partition, so that
+      // postgres_fdw can push them down to the shard holding each partition.
+      "set_config('enable_partitionwise_aggregate', 'on', true), set_config('enable_partitionwise_join', 'on', true)";
     const begin = `BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; ${settings}; ${identityStatements(opts.identity)}`;
     let compiled: CompiledQuery;
     let fields: Field[];

@@ -1,0 +1,353 @@
+/**
+ * A published table's new version laid out over partitions (issue 22 items 1 and 2).
+ *
+ * The loader builds every version as one plain table in HEALPix order (src/publish). When
+ * it has at least `minRows` rows, this module replaces it, before the swap, by a table
+ * RANGE-partitioned on its HEALPix column at a coarse order, with boundaries balanced by
+ * row count (boundaries.ts). The planner then prunes partitions by the range conditions
+ * every spatial predicate compiles to (adql/spatial.ts), and scans partitions in parallel.
+ *
+ * With shard servers, each partition lives on one of them and the coordinator's partition
+ * is a postgres_fdw foreign table reading a view of the partition's own rows: the shard's
+ * table also holds the rows within the margin of its edges, flagged `vonode_margin`
+ * (Qserv's overlap), so a crossmatch of small radius can be answered on the shard alone;
+ * the view hides them, so no query on the coordinator sees a row twice.
+ *
+ * Row-level security is enforced at the coordinator: the policies are on the partitioned
+ * table every query names, their conditions need the caller's groups (a session setting of
+ * the coordinator) and are evaluated there for rows from every partition, foreign or not.
+ * The shards are reached only through the coordinator's user mapping (docs/scaling.md).
+ */
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { balancedRanges, type CellCount, INDEX_ORDER, type Range, shardOf } from './boundaries.js';
+import { ownViewName, partitionName, quoteIdent, quoteLiteral, safeUrl, serverName } from './names.js';
+import type { LayoutSettings } from './settings.js';
+
+/** A version the loader built in its staging schema, as the layout needs to know it. */
+export interface StagedVersion {
+  /** ADQL name of the published table (schema.table). */
+  readonly tableName: string;
+  readonly version: number;
+  /** Schema the version is published into, and its physical name there (`<table>_v<N>`). */
+  readonly sqlSchema: string;
+  readonly versionTable: string;
+  /** The staged table: schema and name (unquoted). */
+  readonly stagingSchema: string;
+  readonly stagedName: string;
+  /** Physical columns of the HEALPix index and the position. */
+  readonly healpix: string;
+  readonly ra: string;
+  readonly dec: string;
+  readonly primaryKey: readonly string[];
+  readonly indexed: readonly string[];
+  readonly rows: number;
+  /** The version queries read now (its shard tables stay), if any. */
+  servedVersion(): Promise<number | undefined>;
+}
+
+export interface PartitionReport {
+  readonly part: number;
+  readonly lo?: bigint;
+  readonly hi?: bigint;
+  readonly firstCell: bigint;
+  readonly lastCell: bigint;
+  readonly rows: number;
+  readonly marginRows: number;
+  /** 1-based shard, absent on the coordinator itself. */
+  readonly shard?: number;
+}
+
+export interface LayoutReport {
+  readonly kind: 'partitioned' | 'sharded';
+  readonly order: number;
+  readonly partitions: readonly PartitionReport[];
+}
+
+const MARK = 'vonode shard of ';
+
+/**
+ * Lays out a staged version when it is big enough; undefined (nothing changed) otherwise.
+ * `client` is the loader's connection to the coordinator, outside any transaction.
+ */
+export async function layOutVersion(
+  client: pg.ClientBase,
+  v: StagedVersion,
+  settings: LayoutSettings,
+  log: (line: string) => void = () => {},
+): Promise<LayoutReport | undefined> {
+  if (settings.minRows <= 0 || v.rows < settings.minRows) return undefined;
+  const t0 = Date.now();
+  const staged = `${quoteIdent(v.stagingSchema)}.${quoteIdent(v.stagedName)}`;
+  const hpx = quoteIdent(v.healpix);
+  const shift = 2 * (INDEX_ORDER - settings.order);
+  const counted = await client.query<{ cell: string; n: string }>(
+    `SELECT (${hpx} >> ${shift})::text AS cell, count(*)::text AS n FROM ${staged}
+      WHERE ${hpx} IS NOT NULL GROUP BY ${hpx} >> ${shift} ORDER BY ${hpx} >> ${shift}`,
+  );
+  const counts: CellCount[] = counted.rows.map((r) => ({ cell: BigInt(r.cell), rows: Number(r.n) }));
+  const nulls = await client.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM ${staged} WHERE ${hpx} IS NULL`,
+  );
+  const shards = settings.shards;
+  const parts = Math.max(settings.partitions, shards.length);
+  const ranges = balancedRanges(counts, parts, settings.order);
+  const columns = await columnsOf(client, staged);
+  const parent = `${quoteIdent(v.stagingSchema)}.${quoteIdent(`${v.stagedName}_l`)}`;
+  const schema = quoteIdent(v.sqlSchema);
+  const note = await client.query<{ c: string | null }>(
+    `SELECT obj_description($1::regclass, 'pg_class') AS c`,
+    [staged],
+  );
+  const reports: PartitionReport[] = [];
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  await client.query(
+    `CREATE TABLE ${parent} (${columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.notNull ? ' NOT NULL' : ''}`).join(', ')}) PARTITION BY RANGE (${hpx})`,
+  );
+  try {
+    if (shards.length === 0) {
+      await client.query('BEGIN');
+      for (let k = 0; k < ranges.length; k++) {
+        const r = ranges[k];
+        await client.query(
+          `CREATE TABLE ${schema}.${quoteIdent(partitionName(v.versionTable, k))} PARTITION OF ${parent} ${bounds(r)}`,
+        );
+        reports.push({ part: k, ...r, marginRows: 0 });
+      }
+      if (Number(nulls.rows[0].n) > 0)
+        await client.query(
+          `CREATE TABLE ${schema}.${quoteIdent(partitionName(v.versionTable, 'null'))} PARTITION OF ${parent} DEFAULT`,
+        );
+      await client.query(`INSERT INTO ${parent} SELECT * FROM ${staged} ORDER BY ${hpx}`);
+      await client.query('COMMIT');
+      await client.query(`CREATE INDEX ON ${parent} (${hpx})`);
+      for (const col of v.indexed) await client.query(`CREATE INDEX ON ${parent} (${quoteIdent(col)})`);
+      // A key that is not the partition key cannot be one constraint over the partitioned
+      // table; the loader has checked it on the whole version, so each partition keeps its own.
+      if (v.primaryKey.length > 0)
+        for (let k = 0; k < ranges.length; k++)
+          await client.query(
+            `ALTER TABLE ${schema}.${quoteIdent(partitionName(v.versionTable, k))} ADD PRIMARY KEY (${v.primaryKey.map(quoteIdent).join(', ')})`,
+          );
+      await client.query(`ANALYZE ${parent}`);
+    } else {
+      await client.query('CREATE EXTENSION IF NOT EXISTS postgres_fdw');
+      const marginDeg = settings.marginArcsec / 3600;
+      for (let s = 0; s < shards.length; s++) {
+        const mine = ranges
+          .map((r, k) => ({ r, k }))
+          .filter(({ k }) => shardOf(k, ranges.length, shards.length) === s);
+        const remote = new pg.Client({
+          connectionString: shards[s],
+          connectionTimeoutMillis: settings.connectTimeoutSeconds * 1000,
+        });
+        await remote.connect().catch((err) => {
+          throw new Error(
+            `shard ${s + 1} (${safeUrl(shards[s])}) cannot be reached: ${(err as Error).message}`,
+          );
+        });
+        try {
+          await sweepShard(remote, v, schema);
+          await remote.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+          for (const { r, k } of mine) {
+            const name = partitionName(v.versionTable, k);
+            const table = `${schema}.${quoteIdent(name)}`;
+            await remote.query(
+              `CREATE TABLE ${table} (${columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.notNull ? ' NOT NULL' : ''}`).join(', ')}, vonode_margin boolean NOT NULL)`,
+            );
+            await remote.query(
+              `COMMENT ON TABLE ${table} IS ${quoteLiteral(`${MARK}${v.tableName} version ${v.version}`)}`,
+            );
+            const inRange = rangeSql(hpx, r);
+            await copyBetween(
+              client,
+              `COPY (SELECT *, false FROM ${staged} WHERE ${inRange} ORDER BY ${hpx}) TO STDOUT (FORMAT binary)`,
+              remote,
+              `COPY ${table} FROM STDIN (FORMAT binary)`,
+            );
+            // The margin: rows of other partitions whose circle of the margin's radius may
+            // reach this one (adql.xmatch_cover's ranges cover the circle; a superset).
+            let marginRows = 0;
+            if (marginDeg > 0) {
+              const lo = r.lo ?? -1n;
+              const hi = r.hi ?? 1n << 62n;
+              const near = `EXISTS (SELECT 1 FROM generate_series(1, 4) AS i, (SELECT _xc FROM adql.xmatch_cover(${quoteIdent(v.ra)}, ${quoteIdent(v.dec)}, ${marginDeg}::float8) AS _xc) AS c(xc)
+                 WHERE xc[2 * i - 1] < ${hi} AND xc[2 * i] > ${lo})`;
+              const before = await remote.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
+              await copyBetween(
+                client,
+                `COPY (SELECT *, true FROM ${staged} WHERE ${hpx} IS NOT NULL AND NOT (${inRange}) AND ${near}) TO STDOUT (FORMAT binary)`,
+                remote,
+                `COPY ${table} FROM STDIN (FORMAT binary)`,
+              );
+              const after = await remote.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
+              marginRows = Number(after.rows[0].n) - Number(before.rows[0].n);
+            }
+            await remote.query(`CREATE INDEX ON ${table} (${hpx})`);
+            for (const col of v.indexed) await remote.query(`CREATE INDEX ON ${table} (${quoteIdent(col)})`);
+            await remote.query(`ANALYZE ${table}`);
+            const view = `${schema}.${quoteIdent(ownViewName(name))}`;
+            await remote.query(
+              `CREATE VIEW ${view} AS SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${table} WHERE NOT vonode_margin`,
+            );
+            const server = serverName(s, shards[s], settings.order, r.firstCell, r.lastCell);
+            await ensureServer(client, server, shards[s], settings);
+            await client.query(
+              `CREATE FOREIGN TABLE ${schema}.${quoteIdent(name)} PARTITION OF ${parent} ${bounds(r)}
+                 SERVER ${quoteIdent(server)} OPTIONS (schema_name ${quoteLiteral(v.sqlSchema)}, table_name ${quoteLiteral(ownViewName(name))})`,
+            );
+            await client.query(`ANALYZE ${schema}.${quoteIdent(name)}`);
+            reports.push({ part: k, ...r, marginRows, shard: s + 1 });
+            log(
+              `${v.tableName}: partition ${k} (${r.rows} rows, ${marginRows} in its margin) on shard ${s + 1}`,
+            );
+          }
+        } finally {
+          await remote.end().catch(() => {});
+        }
+      }
+      // Rows without a position stay on the coordinator: no cone reaches them.
+      if (Number(nulls.rows[0].n) > 0) {
+        const name = `${schema}.${quoteIdent(partitionName(v.versionTable, 'null'))}`;
+        await client.query(`CREATE TABLE ${name} PARTITION OF ${parent} DEFAULT`);
+        await client.query(`INSERT INTO ${name} SELECT * FROM ${staged} WHERE ${hpx} IS NULL`);
+        await client.query(`ANALYZE ${name}`);
+      }
+    }
+    await client.query('BEGIN');
+    await client.query(`DROP TABLE ${staged}`);
+    await client.query(`ALTER TABLE ${parent} RENAME TO ${quoteIdent(v.stagedName)}`);
+    if (note.rows[0]?.c) await client.query(`COMMENT ON TABLE ${staged} IS ${quoteLiteral(note.rows[0].c)}`);
+    await recordLayout(client, v, settings, reports);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    await client.query(`DROP TABLE IF EXISTS ${parent}`).catch(() => {});
+    throw err;
+  }
+  log(
+    `${v.tableName}: ${reports.length} partitions at HEALPix order ${settings.order}${shards.length > 0 ? ` on ${shards.length} shard(s)` : ''} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  return { kind: shards.length > 0 ? 'sharded' : 'partitioned', order: settings.order, partitions: reports };
+}
+
+function bounds(r: Range): string {
+  return `FOR VALUES FROM (${r.lo ?? 'MINVALUE'}) TO (${r.hi ?? 'MAXVALUE'})`;
+}
+
+function rangeSql(hpx: string, r: Range): string {
+  const parts = [
+    ...(r.lo !== undefined ? [`${hpx} >= ${r.lo}`] : []),
+    ...(r.hi !== undefined ? [`${hpx} < ${r.hi}`] : []),
+  ];
+  return parts.length > 0 ? `${hpx} IS NOT NULL AND ${parts.join(' AND ')}` : `${hpx} IS NOT NULL`;
+}
+
+interface Column {
+  readonly name: string;
+  readonly type: string;
+  readonly notNull: boolean;
+}
+
+async function columnsOf(client: pg.ClientBase, table: string): Promise<Column[]> {
+  const r = await client.query<{ name: string; type: string; notnull: boolean }>(
+    `SELECT attname AS name, format_type(atttypid, atttypmod) AS type, attnotnull AS notnull
+       FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+    [table],
+  );
+  return r.rows.map((c) => ({ name: c.name, type: c.type, notNull: c.notnull }));
+}
+
+async function copyBetween(from: pg.ClientBase, out: string, to: pg.ClientBase, into: string): Promise<void> {
+  const source = from.query(copyTo(out));
+  const sink = to.query(copyFrom(into));
+  await pipeline(source as unknown as Readable, sink);
+}
+
+/**
+ * The foreign server of a partition and the mapping every coordinator role uses to reach
+ * it: the shard's own user (the URL's), so only the coordinator reads the shards.
+ * `async_capable` lets the coordinator's Append wait on several shards at once.
+ */
+async function ensureServer(client: pg.ClientBase, name: string, url: string, settings: LayoutSettings) {
+  const u = new URL(url);
+  const opt = (k: string, v: string) => `${k} ${quoteLiteral(v)}`;
+  const options = [
+    opt('host', u.hostname),
+    opt('port', u.port || '5432'),
+    opt('dbname', decodeURIComponent(u.pathname.slice(1)) || 'postgres'),
+    opt('connect_timeout', String(settings.connectTimeoutSeconds)),
+    opt('async_capable', 'true'),
+    opt('fetch_size', '10000'),
+  ].join(', ');
+  const exists = await client.query('SELECT 1 FROM pg_foreign_server WHERE srvname = $1', [name]);
+  if ((exists.rowCount ?? 0) === 0)
+    await client.query(
+      `CREATE SERVER ${quoteIdent(name)} FOREIGN DATA WRAPPER postgres_fdw OPTIONS (${options})`,
+    );
+  const mapped = await client.query(
+    `SELECT 1 FROM pg_user_mappings WHERE srvname = $1 AND usename = 'public'`,
+    [name],
+  );
+  const user = `${opt('user', decodeURIComponent(u.username))}, ${opt('password', decodeURIComponent(u.password))}`;
+  if ((mapped.rowCount ?? 0) === 0)
+    await client.query(`CREATE USER MAPPING FOR PUBLIC SERVER ${quoteIdent(name)} OPTIONS (${user})`);
+  else
+    await client.query(
+      `ALTER USER MAPPING FOR PUBLIC SERVER ${quoteIdent(name)} OPTIONS (SET user ${quoteLiteral(decodeURIComponent(u.username))}, SET password ${quoteLiteral(decodeURIComponent(u.password))})`,
+    );
+}
+
+/**
+ * Drops a shard's tables of this published table whose version is neither being built nor
+ * still served (the coordinator drops its foreign tables with the old version; the
+ * shards' tables go at the next publish).
+ */
+async function sweepShard(remote: pg.Client, v: StagedVersion, schema: string): Promise<void> {
+  const r = await remote.query<{ rel: string; note: string }>(
+    `SELECT c.relname AS rel, obj_description(c.oid, 'pg_class') AS note FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind = 'r' AND obj_description(c.oid, 'pg_class') LIKE $2`,
+    [v.sqlSchema, `${MARK}${v.tableName} version %`],
+  );
+  const served = await v.servedVersion();
+  for (const row of r.rows) {
+    const version = Number(row.note.slice(`${MARK}${v.tableName} version `.length));
+    if (version === served) continue;
+    await remote.query(`DROP TABLE IF EXISTS ${schema}.${quoteIdent(row.rel)} CASCADE`);
+  }
+}
+
+async function recordLayout(
+  client: pg.ClientBase,
+  v: StagedVersion,
+  settings: LayoutSettings,
+  parts: readonly PartitionReport[],
+): Promise<void> {
+  await client.query('DELETE FROM vonode.table_partitions WHERE table_name = $1 AND version = $2', [
+    v.tableName,
+    v.version,
+  ]);
+  for (const p of parts)
+    await client.query(
+      `INSERT INTO vonode.table_partitions
+         (table_name, version, part, healpix_order, first_cell, last_cell, lo, hi, nrows, margin_rows, shard, shard_url)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [
+        v.tableName,
+        v.version,
+        p.part,
+        settings.order,
+        p.firstCell.toString(),
+        p.lastCell.toString(),
+        p.lo?.toString() ?? null,
+        p.hi?.toString() ?? null,
+        p.rows,
+        p.marginRows,
+        p.shard ?? null,
+        p.shard ? safeUrl(settings.shards[p.shard - 1]) : null,
+      ],
+    );
+}
