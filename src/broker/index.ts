@@ -49,8 +49,12 @@ export function registerBroker(app: FastifyInstance, deps: BrokerDeps): BrokerSe
     deps.backend ??
     (settings.backend === 'slurm'
       ? new SlurmBackend(settings.slurmConf as string, settings.slurmPartition)
-      : // Issue 13: as root, site pipelines run as an unprivileged system user.
-        new LocalBackend(process.getuid?.() === 0 ? ensureSystemUser(settings.localUser) : undefined));
+      : // Issue 13: as root, site pipelines run as an unprivileged system user, and see
+        // nothing of the node's data folder (products, database, other sessions) but their own.
+        new LocalBackend({
+          runAs: process.getuid?.() === 0 ? ensureSystemUser(settings.localUser) : undefined,
+          hide: [deps.dataDir, ...settings.hide],
+        }));
   const service = new BrokerService(deps.pool, settings, backend, deps.dataDir, app.log);
   const ctx = { service, pool: deps.pool, base: `${deps.baseUrl.replace(/\/+$/, '')}/broker` };
   app.register(

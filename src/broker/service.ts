@@ -5,13 +5,21 @@ import { dirname, join } from 'node:path';
 import type pg from 'pg';
 import type { Identity } from '../auth/index.js';
 import { type Backend, OUTPUT_DIR, STDERR_FILE } from './backend.js';
-import { containerArgv, ENV_FILE, envFileText, imageAllowed } from './container.js';
+import {
+  containerArgv,
+  containerName,
+  containerStopArgv,
+  ENV_FILE,
+  envFileText,
+  imageAllowed,
+} from './container.js';
 import { resolveData } from './data.js';
 import { BrokerError, conflict, notFound } from './errors.js';
 import { tailInside } from './files.js';
 import type { Allocation, ExecutionRequest, Message, Phase, ResolvedData } from './model.js';
 import { message } from './model.js';
 import { pipelineArgv } from './pipelines.js';
+import { folderBytes, storageExceeded } from './scratch.js';
 import type { BrokerSettings } from './settings.js';
 import * as store from './store.js';
 
@@ -207,7 +215,12 @@ export class BrokerService {
         durationSeconds: duration,
         preparingSeconds: 0,
         // throws (422) for an unknown pipeline or parameter, or a container this site will not run
-        ...this.command(req, resolved, workDirs[i], cores, memoryGiB),
+        ...this.command(req, resolved, workDirs[i], cores, memoryGiB, {
+          uuid: uuids[i],
+          gpus: Math.min(c.gpus.max, cap.gpus),
+          storageGiB: Math.max(req.storage.size.min, 1),
+          seconds: duration,
+        }),
       } satisfies Allocation,
     });
     const out = [base(c.cores.min, c.memory.min, 0)];
@@ -224,6 +237,7 @@ export class BrokerService {
     workDir: string,
     cores: number,
     memoryGiB: number,
+    grant: { uuid: string; gpus: number; storageGiB: number; seconds: number },
   ): Pick<Allocation, 'argv' | 'environment' | 'outputOwner' | 'container'> {
     const outputDir = join(workDir, OUTPUT_DIR);
     const ex = req.executable;
@@ -267,6 +281,10 @@ export class BrokerService {
         outputDir,
         cores,
         memoryGiB,
+        name: containerName(grant.uuid),
+        seconds: grant.seconds,
+        storageBytes: grant.storageGiB * 2 ** 30,
+        gpus: grant.gpus,
       });
       return { argv, environment: ex.environment, outputOwner: policy.user, container: true };
     }
@@ -302,7 +320,12 @@ export class BrokerService {
     }
     const allocation: Allocation = {
       ...s.allocation,
-      ...this.command(req, resolved, s.workDir, s.allocation.cores, s.allocation.memoryGiB),
+      ...this.command(req, resolved, s.workDir, s.allocation.cores, s.allocation.memoryGiB, {
+        uuid: s.uuid,
+        gpus: s.allocation.gpus,
+        storageGiB: s.allocation.storageGiB,
+        seconds: s.allocation.durationSeconds,
+      }),
       start: Math.max(Date.now(), s.allocation.start),
     };
     const r = await this.pool.query(
@@ -407,7 +430,7 @@ export class BrokerService {
   private async stopWork(s: store.StoredSession): Promise<void> {
     if (!s.backendRef || s.backend !== this.backend.name) return;
     try {
-      await this.backend.cancel(s.backendRef, s.workDir);
+      await this.backend.cancel(s.backendRef, s.workDir, this.stopArgv(s));
       await this.pool.query('UPDATE broker.sessions SET cancel_requested = false WHERE uuid = $1', [s.uuid]);
     } catch (err) {
       this.log.warn({ err, session: s.uuid }, 'broker: cancelling work failed; the driver will retry');
@@ -509,6 +532,10 @@ export class BrokerService {
           cores: a.cores,
           memoryGiB: a.memoryGiB,
           seconds: a.durationSeconds,
+          gpus: a.gpus,
+          scratchBytes: a.storageGiB * 2 ** 30,
+          stopArgv: this.stopArgv(s),
+          readable: s.data.flatMap((d) => (d.path ? [d.path] : [])),
         });
       } catch (err) {
         await this.fail(
@@ -523,7 +550,7 @@ export class BrokerService {
         backendRef: ref,
         started: true,
       });
-      if (!running) await this.backend.cancel(ref, s.workDir); // cancelled while starting
+      if (!running) await this.backend.cancel(ref, s.workDir, this.stopArgv(s)); // cancelled while starting
       return;
     }
     if ((s.phase === 'CANCELLED' || s.phase === 'FAILED') && s.cancelRequested) {
@@ -532,10 +559,18 @@ export class BrokerService {
     }
     if (s.phase === 'RUNNING' && s.backendRef) {
       const w = await this.backend.poll(s.backendRef, s.workDir);
+      // The storage grant is a quota on the work folder, watched here (scratch.ts).
+      const grant = a.storageGiB * 2 ** 30;
+      const used = await folderBytes(s.workDir, grant);
+      if (used > grant) {
+        if (w.state === 'running') await this.backend.cancel(s.backendRef, s.workDir, this.stopArgv(s));
+        await this.fail(s.uuid, 'RUNNING', 'uri:storage-exceeded', storageExceeded(used, a.storageGiB));
+        return;
+      }
       if (w.state === 'running') {
         const deadline = (s.started?.getTime() ?? Date.now()) + a.durationSeconds * 1000;
         if (Date.now() > deadline) {
-          await this.backend.cancel(s.backendRef, s.workDir);
+          await this.backend.cancel(s.backendRef, s.workDir, this.stopArgv(s));
           await this.fail(
             s.uuid,
             'RUNNING',
@@ -590,6 +625,14 @@ export class BrokerService {
     const env = a.environment ?? {};
     if (Object.keys(env).length > 0)
       await writeFile(join(s.workDir, ENV_FILE), envFileText(env), { mode: 0o600 });
+  }
+
+  /** A container session's stop argv (removes the container by its name); none for a command. */
+  private stopArgv(s: store.StoredSession): readonly string[] | undefined {
+    const policy = this.settings.container;
+    return s.allocation.container && policy
+      ? containerStopArgv(policy.runtime, containerName(s.uuid))
+      : undefined;
   }
 
   private async fail(uuid: string, from: Phase, type: string, text: string): Promise<void> {

@@ -3,7 +3,7 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Backend, type WorkSpec, type WorkState, WRAPPER, wrapperScript } from './backend.js';
 import { BrokerError } from './errors.js';
-import { readExit } from './local.js';
+import { readExit, runStop } from './local.js';
 
 const ACTIVE = new Set([
   'PENDING',
@@ -57,12 +57,13 @@ export class SlurmBackend implements Backend {
       // The job gets none of the node's environment (DATABASE_URL, secrets): the wrapper sets
       // the few host variables it needs, and a container's environment is in its env file.
       '--export=NONE',
-      `--job-name=vonode-${work.uuid.slice(0, 8)}`,
+      `--job-name=vonode-${work.uuid}`,
       `--chdir=${work.workDir}`,
       `--output=${join(work.workDir, 'slurm.out')}`,
       `--cpus-per-task=${work.cores}`,
       `--mem=${Math.max(1, work.memoryGiB) * 1024}M`,
       `--time=${Math.max(1, Math.ceil(work.seconds / 60))}`,
+      ...(work.gpus ? [`--gres=gpu:${work.gpus}`] : []),
       ...(this.partition ? [`--partition=${this.partition}`] : []),
       script,
     ];
@@ -93,8 +94,13 @@ export class SlurmBackend implements Backend {
     return { state: 'lost', reason: `Slurm job ${ref} is ${state}` };
   }
 
-  async cancel(ref: string): Promise<void> {
-    if (!/^\d+$/.test(ref)) return;
-    await this.run('scancel', [ref]);
+  /**
+   * scancel ends the batch job: Slurm sends SIGTERM to the wrapper, whose trap removes a
+   * container by its name on the compute node (the engine's container is not in the job's
+   * process tree). On a node that also runs the engine, the name is removed here as well.
+   */
+  async cancel(ref: string, _workDir: string, stopArgv?: readonly string[]): Promise<void> {
+    if (/^\d+$/.test(ref)) await this.run('scancel', [ref]);
+    if (stopArgv?.length) await runStop(stopArgv).catch(() => {});
   }
 }
