@@ -71,7 +71,12 @@ export function detectCgroups(root = ROOT): CgroupLayout | undefined {
 }
 
 /** Makes a session's group with its limits; returns the cgroup.procs files its wrapper joins. */
-export function createGroup(layout: CgroupLayout, uuid: string, cores: number, memoryBytes: number): string[] {
+export function createGroup(
+  layout: CgroupLayout,
+  uuid: string,
+  cores: number,
+  memoryBytes: number,
+): string[] {
   if (!/^[0-9a-f-]{36}$/i.test(uuid)) throw new Error(`not a session uuid: ${uuid}`);
   const quota = Math.max(1, cores) * PERIOD_US;
   if (layout.version === 1) {

@@ -72,7 +72,8 @@ export class LocalBackend implements Backend {
       for (const procs of createGroup(this.cgroups, work.uuid, work.cores, memoryBytes))
         join_.push(`echo $$ >${shQuote(procs)} || exit 1`);
     }
-    const fsize = work.scratchBytes !== undefined ? Math.ceil(work.scratchBytes) + 2 ** 20 : this.maxFileBytes;
+    const fsize =
+      work.scratchBytes !== undefined ? Math.ceil(work.scratchBytes) + 2 ** 20 : this.maxFileBytes;
     const limits =
       command && PRLIMIT
         ? [
