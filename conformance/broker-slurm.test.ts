@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { brokerEndToEnd } from '../test/broker/e2e-suite.js';
+import { containerLimits } from './broker-limits.js';
 
 // The broker end to end on a real Slurm (conformance/broker-slurm.sh sets this up).
 const conf = process.env.VONODE_SLURM_CONF;
@@ -20,3 +21,11 @@ async function jobActive(ref: string): Promise<boolean> {
 }
 
 brokerEndToEnd('slurm', { VONODE_BROKER_BACKEND: 'slurm', VONODE_SLURM_CONF: conf }, jobActive);
+
+// Containers inside Slurm jobs (conformance/broker-slurm.sh builds the image): scancel and the
+// time limit must remove the container itself, which is not in the job's process tree.
+const runtime = process.env.VONODE_TEST_PODMAN_RUNTIME;
+const image = process.env.VONODE_TEST_PODMAN_IMAGE;
+if (!runtime || !image)
+  throw new Error('VONODE_TEST_PODMAN_RUNTIME/IMAGE are not set: run conformance/broker-slurm.sh');
+containerLimits('slurm', { VONODE_BROKER_BACKEND: 'slurm', VONODE_SLURM_CONF: conf }, runtime, image);
