@@ -37,6 +37,9 @@ kill $a $b; wait
 c1=$(usage); w1=$(up)
 echo "quota=$q cpu_ns=$((c1 - c0)) wall_cs=$((w1 - w0))" > /output/spin.txt`;
 
+/** Holds 1.5 GB in a shell variable: past a 1 GiB memory grant. */
+const HOG = `x=$(head -c 1500000000 /dev/zero | tr "\\0" a); echo "held \${#x} bytes" > /output/hog.txt`;
+
 /** Writes 64 MiB files into /output until there are 20 (1.25 GiB), then waits. */
 const FILL = `i=0
 while [ $i -lt 20 ]; do head -c 67108864 /dev/zero > /output/part$i || exit 9; i=$((i+1)); done
@@ -191,6 +194,17 @@ export function containerLimits(
       expect(quota).toBe(100_000); // one period (100 ms) per period: one core
       expect(wallCs).toBeGreaterThanOrEqual(290);
       expect(ratio).toBeLessThanOrEqual(1.1);
+    });
+
+    it('EB-40: a container using more than its memory grant is ended by the kernel; the session FAILS', async () => {
+      const uuid = await start(request(HOG, `hog-${randomUUID()}`));
+      const done = await carol.waitFor(uuid, ['COMPLETED', 'FAILED'], 1800);
+      expect(done.phase, JSON.stringify(done.meta.messages)).toBe('FAILED');
+      // SIGKILL from the memory cgroup's OOM killer: the engine reports 128 + 9
+      expect(done.meta.messages.at(-1).message).toMatch(/exited with status 137/);
+      expect(
+        existsSync(output(uuid, 'hog.txt')) ? readFileSync(output(uuid, 'hog.txt'), 'utf8') : '',
+      ).not.toMatch(/held/);
     });
 
     it('EB-42: a container writing past its storage grant is stopped; the session FAILS with uri:storage-exceeded', async () => {

@@ -1,4 +1,7 @@
 import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OUTPUT_DIR } from './backend.js';
 
 /**
  * What a site pipeline (a command, not a container) sees of the host: the local backend
@@ -133,5 +136,36 @@ export function isolationPrefix(iso: Isolation): string[] {
     '--bounding-set=-all',
     '--no-new-privs',
     '--',
+  ];
+}
+
+/** A pipeline's HOME inside its work folder. */
+export const HOME_DIR = 'home';
+
+/**
+ * Prepares the work folder of an isolated command and returns the wrapper's prefix:
+ * isolation, then `limits` (prlimit …), then the environment of the user's side.
+ * The wrapper runs as the node and writes the exit status into the work folder, so the
+ * folder stays the node's (a folder the user owned could hold a link where the exit file
+ * goes); the user may pass through it (0711) to its output and HOME, which are its own.
+ */
+export async function isolatedCommand(iso: Isolation, limits: readonly string[]): Promise<string[]> {
+  const home = join(iso.workDir, HOME_DIR);
+  await chmod(iso.workDir, 0o711);
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  await chown(home, iso.user.uid, iso.user.gid);
+  await chown(join(iso.workDir, OUTPUT_DIR), iso.user.uid, iso.user.gid);
+  return [
+    ...isolationPrefix(iso),
+    ...limits,
+    '/usr/bin/env',
+    '-u',
+    'USER',
+    '-u',
+    'LOGNAME',
+    '-u',
+    'XDG_RUNTIME_DIR',
+    `HOME=${home}`,
+    'TMPDIR=/tmp',
   ];
 }

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
   type Backend,
@@ -14,12 +14,9 @@ import {
 } from './backend.js';
 import { type CgroupLayout, createGroup, detectCgroups, removeGroup } from './cgroup.js';
 import { tailInside } from './files.js';
-import { canIsolate, isolationPrefix } from './isolate.js';
+import { canIsolate, isolatedCommand } from './isolate.js';
 
-/** A pipeline's HOME inside its work folder (isolated commands). */
-const HOME_DIR = 'home';
-
-const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
+export const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
 
 export interface LocalOptions {
   /**
@@ -89,33 +86,12 @@ export class LocalBackend implements Backend {
         : [];
     const user = command ? this.runAs : undefined;
     const isolated = user && canIsolate();
-    const prefix = isolated
-      ? [
-          ...isolationPrefix({ hide: this.hide, readable: work.readable ?? [], workDir: work.workDir, user }),
-          ...limits,
-          '/usr/bin/env',
-          '-u',
-          'USER',
-          '-u',
-          'LOGNAME',
-          '-u',
-          'XDG_RUNTIME_DIR',
-          `HOME=${join(work.workDir, HOME_DIR)}`,
-          'TMPDIR=/tmp',
-        ]
-      : limits;
+    const iso = { hide: this.hide, readable: work.readable ?? [], workDir: work.workDir };
+    const prefix = isolated && user ? await isolatedCommand({ ...iso, user }, limits) : limits;
     const script = join(work.workDir, WRAPPER);
     await writeFile(script, wrapperScript(work, prefix, join_));
     await chmod(script, 0o755);
-    if (user && isolated) {
-      // The wrapper runs as the node and writes the exit status into the work folder, so the
-      // folder stays the node's (a folder the user owned could hold a link where the exit file
-      // goes); the user may pass through it to its output and HOME, which are its own.
-      await chmod(work.workDir, 0o711);
-      await mkdir(join(work.workDir, HOME_DIR), { recursive: true, mode: 0o700 });
-      await chown(join(work.workDir, HOME_DIR), user.uid, user.gid);
-      await chown(join(work.workDir, OUTPUT_DIR), user.uid, user.gid);
-    } else if (user) {
+    if (user && !isolated) {
       // Not isolated (no util-linux): the wrapper itself runs as the user, in a folder it owns.
       await chown(work.workDir, user.uid, user.gid);
       await chown(join(work.workDir, OUTPUT_DIR), user.uid, user.gid);

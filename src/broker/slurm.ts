@@ -3,7 +3,8 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Backend, type WorkSpec, type WorkState, WRAPPER, wrapperScript } from './backend.js';
 import { BrokerError } from './errors.js';
-import { readExit, runStop } from './local.js';
+import { canIsolate, isolatedCommand } from './isolate.js';
+import { PRLIMIT, readExit, runStop } from './local.js';
 
 const ACTIVE = new Set([
   'PENDING',
@@ -29,6 +30,15 @@ export class SlurmBackend implements Backend {
     private readonly slurmConf: string,
     private readonly partition?: string,
     private readonly timeoutMs = 30_000,
+    /**
+     * When the node submits as root (Slurm then runs the job as root), a site pipeline runs
+     * isolated as this user, hiding these folders, as on the local backend (isolate.ts). The
+     * compute node needs util-linux at the same paths; the uid need not have a name there.
+     */
+    private readonly isolation?: {
+      readonly runAs: { uid: number; gid: number };
+      readonly hide: readonly string[];
+    },
   ) {}
 
   private run(cmd: string, args: string[]): Promise<string> {
@@ -49,8 +59,17 @@ export class SlurmBackend implements Backend {
   }
 
   async start(work: WorkSpec): Promise<string> {
+    const iso = this.isolation;
+    const fsize = work.scratchBytes !== undefined ? Math.ceil(work.scratchBytes) + 2 ** 20 : undefined;
+    const prefix =
+      work.kind === 'command' && iso && canIsolate()
+        ? await isolatedCommand(
+            { hide: iso.hide, readable: work.readable ?? [], workDir: work.workDir, user: iso.runAs },
+            PRLIMIT && fsize !== undefined ? [PRLIMIT, `--fsize=${fsize}`, '--'] : [],
+          )
+        : [];
     const script = join(work.workDir, WRAPPER);
-    await writeFile(script, wrapperScript(work));
+    await writeFile(script, wrapperScript(work, prefix));
     await chmod(script, 0o755);
     const args = [
       '--parsable',
