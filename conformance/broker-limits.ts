@@ -37,8 +37,8 @@ kill $a $b; wait
 c1=$(usage); w1=$(up)
 echo "quota=$q cpu_ns=$((c1 - c0)) wall_cs=$((w1 - w0))" > /output/spin.txt`;
 
-/** Holds 1.5 GB in a shell variable: past a 1 GiB memory grant. */
-const HOG = `x=$(head -c 1500000000 /dev/zero | tr "\\0" a); echo "held \${#x} bytes" > /output/hog.txt`;
+/** One 1.5 GB buffer filled from /dev/zero (busybox dd): past a 1 GiB memory grant. */
+const HOG = 'dd if=/dev/zero of=/dev/null bs=1500M count=1 && echo held > /output/hog.txt';
 
 /** Writes 64 MiB files into /output until there are 20 (1.25 GiB), then waits. */
 const FILL = `i=0
