@@ -137,8 +137,13 @@ export function containerLimits(
     async function ticking(uuid: string): Promise<void> {
       const doc = await carol.waitFor(uuid, ['RUNNING', 'FAILED', 'COMPLETED'], 1200);
       expect(doc.phase, JSON.stringify(doc.meta.messages)).toBe('RUNNING');
-      for (let i = 0; i < 1200 && size(output(uuid, 'ticks.txt')) === 0; i++)
+      for (let i = 0; i < 1200 && size(output(uuid, 'ticks.txt')) === 0; i++) {
+        const now = (await carol.call('GET', `/broker/sessions/${uuid}`)).json;
+        expect(now.phase, `ended before its first tick: ${JSON.stringify(now.meta.messages)}`).toBe(
+          'RUNNING',
+        );
         await new Promise((r) => setTimeout(r, 100));
+      }
       expect(size(output(uuid, 'ticks.txt'))).toBeGreaterThan(0);
     }
 
@@ -152,13 +157,14 @@ export function containerLimits(
 
     it('EB-73: a container past its time limit is gone (container, processes, writes) within 10 s; the session FAILS with uri:time-limit', async () => {
       const marker = `tick-${randomUUID()}`;
-      const uuid = await start(request(TICK, marker, { schedule: { requested: { duration: 'PT4S' } } }));
+      // 15 s: long enough for a loaded machine to start the engine and write its first ticks
+      const uuid = await start(request(TICK, marker, { schedule: { requested: { duration: 'PT15S' } } }));
       await ticking(uuid);
       const done: Doc = await carol.waitFor(uuid, ['FAILED', 'COMPLETED'], 1200);
       expect(done.phase).toBe('FAILED');
       expect(done.meta.messages.at(-1).type).toBe('uri:time-limit');
-      // measured from the moment the limit was reached: the start of the work plus its 4 s
-      const deadline = Date.parse(done.schedule.started) + 4000;
+      // measured from the moment the limit was reached: the start of the work plus its 15 s
+      const deadline = Date.parse(done.schedule.started) + 15_000;
       const waited = await goneAfter(deadline, uuid, marker);
       console.log(`${label}: time-limited container gone ${waited} ms after its time limit`);
       expect(waited).toBeLessThanOrEqual(GONE_WITHIN_MS);
