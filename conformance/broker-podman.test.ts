@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signingKey, TestIssuer } from '../test/auth/issuer.js';
 import { BrokerClient, type Doc, demoProducts, IVOA_DATA, type Product } from '../test/broker/helpers.js';
 import { testDatabaseUrl } from '../test/support/db.js';
 import { startTestNode } from '../test/support/node.js';
+import { containerLimits } from './broker-limits.js';
 
 // Issue 13 on a real engine (conformance/broker-podman.sh builds the image and sets these).
 const runtime = process.env.VONODE_TEST_PODMAN_RUNTIME;
@@ -151,4 +154,41 @@ describe(`broker isolation on a real engine (${runtime})`, () => {
     const own = await alice.call('POST', '/broker/offersets', request(proprietary.did));
     expect(own.status, own.text).toBe(200);
   });
+
+  it("issue 21: a container cannot read an embargoed product, the database folder or another session's output by their host paths", async () => {
+    const db = new pg.Client({ connectionString: testDatabaseUrl() });
+    await db.connect();
+    const dbDir = (await db.query<{ d: string }>("SELECT current_setting('data_directory') AS d")).rows[0].d;
+    await db.end();
+    const first = await run(alice, {
+      ...request(publicProduct.did),
+      executable: {
+        ...request(publicProduct.did).executable,
+        command: ['-c', 'echo s3cret > /output/secret.txt'],
+      },
+    });
+    expect(first.phase).toBe('COMPLETED');
+    const other = join(node.dataDir, 'broker', first.meta.uuid, 'output', 'secret.txt');
+    expect(readFileSync(other, 'utf8')).toBe('s3cret\n');
+    const paths = [proprietary.path, join(dbDir, 'PG_VERSION'), other, node.dataDir];
+    const script =
+      'exec > /output/probe.txt 2>&1; for p in "$@"; do if [ -e "$p" ]; then echo "$p visible"; else echo "$p absent"; fi; done';
+    const probe = await run(bob, {
+      ...request(publicProduct.did),
+      executable: { ...request(publicProduct.did).executable, command: ['-c', script, 'probe', ...paths] },
+    });
+    expect(probe.phase, JSON.stringify(probe.meta.messages)).toBe('COMPLETED');
+    const text = (await bob.call('GET', `/broker/sessions/${probe.meta.uuid}/results/probe.txt`)).text;
+    expect(text.trim().split('\n')).toEqual(paths.map((p) => `${p} absent`));
+  });
+
+  async function run(client: BrokerClient, body: unknown): Promise<Doc> {
+    const os = await client.call('POST', '/broker/offersets', body);
+    expect(os.status, os.text).toBe(200);
+    const uuid = os.json.offers[0].meta.uuid;
+    expect((await client.setPhase(uuid, 'ACCEPTED')).status).toBe(200);
+    return client.waitFor(uuid, ['COMPLETED', 'FAILED'], 1200);
+  }
 });
+
+containerLimits('local', {}, runtime, image);

@@ -12,6 +12,14 @@ export interface WorkSpec {
   readonly cores: number;
   readonly memoryGiB: number;
   readonly seconds: number;
+  /** GPUs granted (Slurm: --gres=gpu:N; a container gets its devices on its command line). */
+  readonly gpus?: number;
+  /** Scratch storage granted, in bytes (the work folder is watched against it; one file may not pass it). */
+  readonly scratchBytes?: number;
+  /** For a container: the argv that removes it by its name (containerStopArgv); run on cancel and time limit. */
+  readonly stopArgv?: readonly string[];
+  /** Host paths of the products granted to the session: the only data a command may see (read-only). */
+  readonly readable?: readonly string[];
 }
 
 export type WorkState =
@@ -30,7 +38,8 @@ export interface Backend {
   readonly name: string;
   start(work: WorkSpec): Promise<string>;
   poll(ref: string, workDir: string): Promise<WorkState>;
-  cancel(ref: string, workDir: string): Promise<void>;
+  /** Stops the work; `stopArgv` (a container's) removes the container itself, not only its client. */
+  cancel(ref: string, workDir: string, stopArgv?: readonly string[]): Promise<void>;
 }
 
 /** Files the wrapper writes in the work folder. */
@@ -66,14 +75,29 @@ export function hostEnvironment(env: NodeJS.ProcessEnv = process.env): Record<st
  * It sets the node's fixed host variables itself (Slurm starts it with --export=NONE) and
  * every argument is single-quoted: the shell interprets nothing a user sent.
  */
-export function wrapperScript(work: WorkSpec, prefix: readonly string[] = []): string {
+export function wrapperScript(
+  work: WorkSpec,
+  prefix: readonly string[] = [],
+  before: readonly string[] = [],
+): string {
   const env = Object.entries(hostEnvironment())
     .map(([k, v]) => `${k}=${shQuote(v)}; export ${k}\n`)
     .join('');
+  const run = `${[...prefix, ...work.argv].map(shQuote).join(' ')} >${STDOUT_FILE} 2>${STDERR_FILE} </dev/null`;
+  // A container's engine client runs in the background so that a signal to the wrapper
+  // (scancel's SIGTERM, Slurm's time limit, a hang-up) interrupts `wait` at once and the
+  // trap removes the container itself: killing only the client would leave it running.
+  const body = work.stopArgv
+    ? `stop_container() { ${work.stopArgv.map(shQuote).join(' ')} >/dev/null 2>&1; }
+trap 'stop_container; exit 143' TERM INT HUP
+${run} &
+wait $!
+code=$?`
+    : `${run}
+code=$?`;
   return `#!/bin/sh
-${env}cd ${shQuote(work.workDir)} || exit 1
-${[...prefix, ...work.argv].map(shQuote).join(' ')} >${STDOUT_FILE} 2>${STDERR_FILE} </dev/null
-code=$?
+${env}${before.map((l) => `${l}\n`).join('')}cd ${shQuote(work.workDir)} || exit 1
+${body}
 echo "$code" >${EXIT_FILE}.tmp && mv ${EXIT_FILE}.tmp ${EXIT_FILE}
 exit "$code"
 `;

@@ -138,7 +138,27 @@ export interface ContainerPolicy {
   readonly user: { readonly uid: number; readonly gid: number };
   /** Allowed image prefixes; empty = any valid reference. */
   readonly images: readonly string[];
+  /** Host GPU devices (e.g. /dev/nvidia0) a session granted GPUs gets, in order; empty = none. */
+  readonly gpuDevices?: readonly string[];
 }
+
+/** The name every container of a session runs under: the broker owns it, and stops it by it. */
+export const containerName = (sessionUuid: string): string => `vonode-${sessionUuid}`;
+
+/** Whether the engine is podman (it has --timeout, --read-only-tmpfs and `rm --time/--ignore`). */
+function isPodman(runtime: readonly string[]): boolean {
+  return /(^|\/)podman$/.test(runtime[0] ?? '');
+}
+
+/**
+ * Seconds past the granted duration after which the engine itself kills a podman container
+ * (`--timeout`): the driver stops work at its time limit; this is the backstop for when no
+ * driver is running (node stopped, database unreachable).
+ */
+export const ENGINE_TIMEOUT_GRACE_SECONDS = 30;
+
+/** Headroom over the storage grant for one file (RLIMIT_FSIZE): the watcher ends the job first. */
+export const FSIZE_HEADROOM_BYTES = 2 ** 20;
 
 export interface ContainerRun {
   readonly image: ImageReference;
@@ -150,6 +170,14 @@ export interface ContainerRun {
   readonly outputDir: string;
   readonly cores: number;
   readonly memoryGiB: number;
+  /** The container's name (containerName(session uuid)). */
+  readonly name?: string;
+  /** Granted duration in seconds (podman's --timeout backstop). */
+  readonly seconds?: number;
+  /** Granted scratch storage in bytes: one file may not grow past it (plus FSIZE_HEADROOM_BYTES). */
+  readonly storageBytes?: number;
+  /** GPUs granted: that many of the policy's gpuDevices are passed with --device. */
+  readonly gpus?: number;
 }
 
 /**
@@ -165,8 +193,19 @@ export function containerArgv(policy: ContainerPolicy, run: ContainerRun): strin
   for (const p of [run.outputDir, run.workDir]) {
     if (/[:,\0\n]/.test(p)) throw unmountable(`the work folder ${p} holds ':' or ','`);
   }
+  const gpus = run.gpus ?? 0;
+  const devices = policy.gpuDevices ?? [];
+  if (gpus > devices.length)
+    throw unmountable(`${gpus} GPUs granted but the site lists ${devices.length} GPU devices`);
+  const podman = isPodman(policy.runtime);
+  const fsize =
+    run.storageBytes !== undefined ? Math.ceil(run.storageBytes) + FSIZE_HEADROOM_BYTES : undefined;
   return [
     ...policy.runtime,
+    // A name the broker owns: cancel and the time limit remove the container by it (the
+    // engine's client may be gone by then; the container itself would run on under conmon).
+    ...(run.name ? [`--name=${run.name}`] : []),
+    ...(podman && run.seconds ? [`--timeout=${Math.ceil(run.seconds) + ENGINE_TIMEOUT_GRACE_SECONDS}`] : []),
     `--network=${policy.network}`,
     '--cap-drop=all',
     '--security-opt=no-new-privileges',
@@ -174,9 +213,19 @@ export function containerArgv(policy: ContainerPolicy, run: ContainerRun): strin
     `--ulimit=nofile=${policy.nofile}:${policy.nofile}`,
     // RLIMIT_NPROC counts every process of the uid, so it is set well above the pids limit.
     `--ulimit=nproc=${policy.pidsLimit * 16}:${policy.pidsLimit * 16}`,
+    ...(fsize !== undefined ? [`--ulimit=fsize=${fsize}:${fsize}`] : []),
     `--user=${policy.user.uid}:${policy.user.gid}`,
+    // Engine limits (cgroup): cores as a CPU quota (cpu.cfs_quota_us / cpu.max), memory with
+    // swap equal to it (no swap beyond the grant).
     `--memory=${Math.max(1, run.memoryGiB)}g`,
+    `--memory-swap=${Math.max(1, run.memoryGiB)}g`,
     `--cpus=${Math.max(1, run.cores)}`,
+    ...devices.slice(0, gpus).map((d) => `--device=${d}`),
+    // Nothing of the image is writable: the work writes to /output (the work folder, watched
+    // against the storage grant) and to a small /tmp in memory (counted in --memory).
+    '--read-only',
+    ...(podman ? ['--read-only-tmpfs=false'] : []),
+    `--tmpfs=/tmp:rw,nosuid,nodev,size=${TMP_BYTES},mode=1777`,
     ...(run.hasEnvironment ? [`--env-file=${join(run.workDir, ENV_FILE)}`] : []),
     ...run.mounts.map((m) => `--volume=${m.source}:/data/${m.name}:ro`),
     `--volume=${run.outputDir}:/output`,
@@ -185,6 +234,22 @@ export function containerArgv(policy: ContainerPolicy, run: ContainerRun): strin
     run.image.text,
     ...run.command,
   ];
+}
+
+/** Size of a container's in-memory /tmp. */
+export const TMP_BYTES = 64 * 2 ** 20;
+
+/**
+ * The argv that removes a session's container at once (no grace: the work is past its
+ * limit or cancelled), whatever state it is in and whether or not it still exists: the
+ * site's prefix up to its `run` subcommand, then `rm`.
+ */
+export function containerStopArgv(runtime: readonly string[], name: string): string[] {
+  const run = runtime.indexOf('run');
+  const engine = run > 0 ? runtime.slice(0, run) : runtime.slice(0, 1);
+  return isPodman(runtime)
+    ? [...engine, 'rm', '--force', '--time=0', '--ignore', name]
+    : [...engine, 'rm', '--force', name];
 }
 
 const unmountable = (why: string) =>
@@ -199,6 +264,8 @@ const FORBIDDEN_PREFIX = [
   /^(-v|--volume|--mount|--volumes-from|--device|--env|-e)\b/,
   /^--security-opt=?.*(unconfined|label=disable|label:disable)/,
   /^--user\b/,
+  // the broker names each container and removes it by that name
+  /^--name\b/,
 ];
 
 /** Why a runtime prefix is unsafe, or undefined. */

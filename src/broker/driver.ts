@@ -4,12 +4,13 @@ import { dirname, join } from 'node:path';
 import type pg from 'pg';
 import { type Backend, OUTPUT_DIR, STDERR_FILE, type WorkState } from './backend.js';
 import { earliestStart, type fits } from './capacity.js';
-import { ENV_FILE, envFileText } from './container.js';
+import { containerName, containerStopArgv, ENV_FILE, envFileText } from './container.js';
 import { tailInside } from './files.js';
 import { type Ledger, want } from './ledger.js';
 import { readExit } from './local.js';
 import { message, type Phase } from './model.js';
 import type { Retention } from './retention.js';
+import { folderBytes, storageExceeded } from './scratch.js';
 import type { BrokerSettings } from './settings.js';
 import type { SlurmSnapshot } from './slurm-queue.js';
 import { Staging } from './staging.js';
@@ -243,6 +244,10 @@ export class Driver {
         cores: a.cores,
         memoryGiB: a.memoryGiB,
         seconds: a.durationSeconds,
+        gpus: a.gpus,
+        scratchBytes: a.storageGiB * 2 ** 30,
+        stopArgv: this.stopArgv(s),
+        readable: s.data.flatMap((d) => (d.path ? [d.path] : [])),
       });
     } catch (err) {
       await this.fail(
@@ -269,7 +274,7 @@ export class Driver {
           }
         : {}),
     });
-    if (!moved) await this.backend.cancel(ref, s.workDir); // cancelled while starting
+    if (!moved) await this.backend.cancel(ref, s.workDir, this.stopArgv(s)); // cancelled while starting
   }
 
   /** The state of handed-over work; on Slurm, read from the queue snapshot of this pass when it has the job. */
@@ -309,10 +314,21 @@ export class Driver {
       if (!running) return;
       s = running;
     }
+    // The storage grant is a quota on the work folder, watched here (scratch.ts).
+    if (s.phase === 'RUNNING') {
+      const grant = a.storageGiB * 2 ** 30;
+      const used = await folderBytes(s.workDir, grant);
+      if (used > grant) {
+        if (w.state === 'running')
+          await this.backend.cancel(s.backendRef as string, s.workDir, this.stopArgv(s));
+        await this.fail(s.uuid, 'RUNNING', 'uri:storage-exceeded', storageExceeded(used, a.storageGiB));
+        return;
+      }
+    }
     if (w.state === 'running') {
       const deadline = (s.started?.getTime() ?? Date.now()) + a.durationSeconds * 1000;
       if (Date.now() > deadline) {
-        await this.backend.cancel(s.backendRef as string, s.workDir);
+        await this.backend.cancel(s.backendRef as string, s.workDir, this.stopArgv(s));
         await this.fail(
           s.uuid,
           'RUNNING',
@@ -336,10 +352,18 @@ export class Driver {
    * Stops the work of a cancelled or failed session. A session on another backend (or a
    * cancel that failed) keeps cancel_requested, and the driver of its backend retries.
    */
+  /** A container session's stop argv (removes the container by its name); none for a command. */
+  private stopArgv(s: store.StoredSession): readonly string[] | undefined {
+    const policy = this.settings.container;
+    return s.allocation.container && policy
+      ? containerStopArgv(policy.runtime, containerName(s.uuid))
+      : undefined;
+  }
+
   async stopWork(s: store.StoredSession): Promise<void> {
     if (!s.backendRef || s.backend !== this.backend.name) return;
     try {
-      await this.backend.cancel(s.backendRef, s.workDir);
+      await this.backend.cancel(s.backendRef, s.workDir, this.stopArgv(s));
       await this.pool.query('UPDATE broker.sessions SET cancel_requested = false WHERE uuid = $1', [s.uuid]);
     } catch (err) {
       this.log.warn({ err, session: s.uuid }, 'broker: cancelling work failed; the driver will retry');

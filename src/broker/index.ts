@@ -48,12 +48,20 @@ export interface BrokerDeps {
 export function registerBroker(app: FastifyInstance, deps: BrokerDeps): BrokerService {
   const own = brokerSettings(deps.env, builtinPipelines());
   const settings = { ...own, staging: stagingSettings(deps.env, deps.baseUrl, own.peers) };
+  // Issue 13/21: as root, site pipelines run as an unprivileged system user, and see
+  // nothing of the node's data folder (products, database, other sessions) but their own.
+  const runAs = process.getuid?.() === 0 ? ensureSystemUser(settings.localUser) : undefined;
+  const hide = [deps.dataDir, ...settings.hide];
   const backend =
     deps.backend ??
     (settings.backend === 'slurm'
-      ? new SlurmBackend(settings.slurmConf as string, settings.slurmPartition)
-      : // Issue 13: as root, site pipelines run as an unprivileged system user.
-        new LocalBackend(process.getuid?.() === 0 ? ensureSystemUser(settings.localUser) : undefined));
+      ? new SlurmBackend(
+          settings.slurmConf as string,
+          settings.slurmPartition,
+          undefined,
+          runAs ? { runAs, hide } : undefined,
+        )
+      : new LocalBackend({ runAs, hide }));
   const service = new BrokerService(deps.pool, settings, backend, deps.dataDir, app.log);
   const ctx = { service, pool: deps.pool, base: `${deps.baseUrl.replace(/\/+$/, '')}/broker` };
   app.register(

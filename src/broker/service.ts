@@ -5,7 +5,7 @@ import type pg from 'pg';
 import type { Identity } from '../auth/index.js';
 import { type Backend, OUTPUT_DIR } from './backend.js';
 import { type Amount, describeShortfall, earliestStart, shortfall } from './capacity.js';
-import { containerArgv, imageAllowed } from './container.js';
+import { containerArgv, containerName, imageAllowed } from './container.js';
 import { resolveData } from './data.js';
 import { Driver } from './driver.js';
 import { BrokerError, conflict, notFound } from './errors.js';
@@ -333,7 +333,12 @@ export class BrokerService {
           // EB-51: the data is staged first; the work is available once it is here.
           preparingSeconds: staged.seconds,
           // throws (422) for an unknown pipeline or parameter, or a container this site will not run
-          ...this.command(req, data, workDirs[i], cores, memoryGiB),
+          ...this.command(req, data, workDirs[i], cores, memoryGiB, {
+            uuid: uuids[i],
+            gpus: Math.min(c.gpus.max, cap.gpus),
+            storageGiB: Math.max(req.storage.size.min, 1, Math.ceil(staged.bytes / 2 ** 30)),
+            seconds: duration,
+          }),
         } satisfies Allocation,
       };
     };
@@ -351,6 +356,7 @@ export class BrokerService {
     workDir: string,
     cores: number,
     memoryGiB: number,
+    grant: { uuid: string; gpus: number; storageGiB: number; seconds: number },
   ): Pick<Allocation, 'argv' | 'environment' | 'outputOwner' | 'container'> {
     const outputDir = join(workDir, OUTPUT_DIR);
     const ex = req.executable;
@@ -394,6 +400,10 @@ export class BrokerService {
         outputDir,
         cores,
         memoryGiB,
+        name: containerName(grant.uuid),
+        seconds: grant.seconds,
+        storageBytes: grant.storageGiB * 2 ** 30,
+        gpus: grant.gpus,
       });
       return { argv, environment: ex.environment, outputOwner: policy.user, container: true };
     }
@@ -437,7 +447,12 @@ export class BrokerService {
       );
     const allocation: Allocation = {
       ...s.allocation,
-      ...this.command(req, resolved, s.workDir, s.allocation.cores, s.allocation.memoryGiB),
+      ...this.command(req, resolved, s.workDir, s.allocation.cores, s.allocation.memoryGiB, {
+        uuid: s.uuid,
+        gpus: s.allocation.gpus,
+        storageGiB: s.allocation.storageGiB,
+        seconds: s.allocation.durationSeconds,
+      }),
       start: Math.max(Date.now(), s.allocation.start),
       preparingSeconds: staged.seconds,
     };

@@ -32,6 +32,8 @@ export interface BrokerSettings {
   readonly slurmPartition?: string;
   /** System user local pipelines run as when the node runs as root. */
   readonly localUser: string;
+  /** Host folders a local pipeline never sees, besides the node's data folder (VONODE_BROKER_HIDE). */
+  readonly hide: readonly string[];
   /** How images run (argv prefix and the node's fixed options); none ⇒ containers refused. */
   readonly container?: ContainerPolicy;
   readonly capacity: {
@@ -93,6 +95,10 @@ export const BROKER_VARIABLES = {
   VONODE_BROKER_LOCAL_USER:
     'system user local pipelines run as when the node runs as root (default vonode-broker, created if missing)',
   VONODE_BROKER_CONTAINER_IMAGES: 'comma-separated image prefixes allowed (default: any valid reference)',
+  VONODE_BROKER_GPU_DEVICES:
+    'comma-separated host GPU devices (e.g. /dev/nvidia0) given with --device to containers granted GPUs',
+  VONODE_BROKER_HIDE:
+    "comma-separated host folders a local pipeline never sees, besides the node's data folder (e.g. an external database's)",
   VONODE_BROKER_CORES: 'cores offered in total (default: this machine)',
   VONODE_BROKER_MEMORY_GIB: 'memory offered in GiB (default: this machine)',
   VONODE_BROKER_GPUS: 'GPUs offered (default 0)',
@@ -157,6 +163,7 @@ export function brokerSettings(env: Env, builtins: readonly PipelineDefinition[]
     slurmPartition: env.VONODE_SLURM_PARTITION || undefined,
     container,
     localUser: env.VONODE_BROKER_LOCAL_USER?.trim() || 'vonode-broker',
+    hide: absoluteList(env, 'VONODE_BROKER_HIDE'),
     capacity: {
       cores: int(env, 'VONODE_BROKER_CORES', availableParallelism(), 1),
       memoryGiB: int(env, 'VONODE_BROKER_MEMORY_GIB', Math.max(1, Math.floor(totalmem() / 2 ** 30)), 1),
@@ -206,11 +213,25 @@ function containerPolicy(env: Env, runtime: string[]): ContainerPolicy {
     pidsLimit: int(env, 'VONODE_BROKER_CONTAINER_PIDS', 256, 1),
     nofile: int(env, 'VONODE_BROKER_CONTAINER_NOFILE', 1024, 16),
     user: { uid: Number(m[1]), gid: Number(m[2]) },
+    gpuDevices: absoluteList(env, 'VONODE_BROKER_GPU_DEVICES'),
     images: (env.VONODE_BROKER_CONTAINER_IMAGES ?? '')
       .split(',')
       .map((p) => p.trim())
       .filter(Boolean),
   };
+}
+
+/** A comma-separated list of absolute paths (no ':' or ',' in them: they reach mount options). */
+function absoluteList(env: Env, name: string): string[] {
+  const out = (env[name] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  for (const p of out) {
+    if (!p.startsWith('/') || /[:\0\n]/.test(p))
+      throw new BrokerError(500, 'uri:configuration', `${name}: "${p}" is not an absolute path without ':'`);
+  }
+  return out;
 }
 
 function parsePeers(raw: string | undefined): PeerBroker[] {

@@ -3,7 +3,8 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Backend, type WorkSpec, type WorkState, WRAPPER, wrapperScript } from './backend.js';
 import { BrokerError } from './errors.js';
-import { readExit } from './local.js';
+import { canIsolate, isolatedCommand } from './isolate.js';
+import { PRLIMIT, readExit, runStop } from './local.js';
 
 /** A job waiting for resources: the session is WAITING, and its time limit starts when this ends. */
 const QUEUED = new Set(['PENDING', 'REQUEUED']);
@@ -23,6 +24,15 @@ export class SlurmBackend implements Backend {
     private readonly slurmConf: string,
     private readonly partition?: string,
     private readonly timeoutMs = 30_000,
+    /**
+     * When the node submits as root (Slurm then runs the job as root), a site pipeline runs
+     * isolated as this user, hiding these folders, as on the local backend (isolate.ts). The
+     * compute node needs util-linux at the same paths; the uid need not have a name there.
+     */
+    private readonly isolation?: {
+      readonly runAs: { uid: number; gid: number };
+      readonly hide: readonly string[];
+    },
   ) {}
 
   private run(cmd: string, args: string[]): Promise<string> {
@@ -43,20 +53,30 @@ export class SlurmBackend implements Backend {
   }
 
   async start(work: WorkSpec): Promise<string> {
+    const iso = this.isolation;
+    const fsize = work.scratchBytes !== undefined ? Math.ceil(work.scratchBytes) + 2 ** 20 : undefined;
+    const prefix =
+      work.kind === 'command' && iso && canIsolate()
+        ? await isolatedCommand(
+            { hide: iso.hide, readable: work.readable ?? [], workDir: work.workDir, user: iso.runAs },
+            PRLIMIT && fsize !== undefined ? [PRLIMIT, `--fsize=${fsize}`, '--'] : [],
+          )
+        : [];
     const script = join(work.workDir, WRAPPER);
-    await writeFile(script, wrapperScript(work));
+    await writeFile(script, wrapperScript(work, prefix));
     await chmod(script, 0o755);
     const args = [
       '--parsable',
       // The job gets none of the node's environment (DATABASE_URL, secrets): the wrapper sets
       // the few host variables it needs, and a container's environment is in its env file.
       '--export=NONE',
-      `--job-name=vonode-${work.uuid.slice(0, 8)}`,
+      `--job-name=vonode-${work.uuid}`,
       `--chdir=${work.workDir}`,
       `--output=${join(work.workDir, 'slurm.out')}`,
       `--cpus-per-task=${work.cores}`,
       `--mem=${Math.max(1, work.memoryGiB) * 1024}M`,
       `--time=${Math.max(1, Math.ceil(work.seconds / 60))}`,
+      ...(work.gpus ? [`--gres=gpu:${work.gpus}`] : []),
       ...(this.partition ? [`--partition=${this.partition}`] : []),
       script,
     ];
@@ -88,8 +108,13 @@ export class SlurmBackend implements Backend {
     return { state: 'lost', reason: `Slurm job ${ref} is ${state}` };
   }
 
-  async cancel(ref: string): Promise<void> {
-    if (!/^\d+$/.test(ref)) return;
-    await this.run('scancel', [ref]);
+  /**
+   * scancel ends the batch job: Slurm sends SIGTERM to the wrapper, whose trap removes a
+   * container by its name on the compute node (the engine's container is not in the job's
+   * process tree). On a node that also runs the engine, the name is removed here as well.
+   */
+  async cancel(ref: string, _workDir: string, stopArgv?: readonly string[]): Promise<void> {
+    if (/^\d+$/.test(ref)) await this.run('scancel', [ref]);
+    if (stopArgv?.length) await runStop(stopArgv).catch(() => {});
   }
 }
