@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import type { TokenVerifier } from '../auth/index.js';
 import type { Backend } from './backend.js';
 import { LocalBackend } from './local.js';
+import { notebookSettings } from './notebook.js';
 import { builtinPipelines } from './pipelines.js';
 import { brokerRoutes } from './routes.js';
 import { BrokerService } from './service.js';
@@ -15,6 +17,7 @@ export { BrokerError } from './errors.js';
 export { LocalBackend } from './local.js';
 export type { ExecutionRequest, Phase, Session } from './model.js';
 export { PHASES } from './model.js';
+export { NOTEBOOK_VARIABLES } from './notebook.js';
 export { readRequest } from './request.js';
 export { BrokerService } from './service.js';
 export {
@@ -36,6 +39,8 @@ export interface BrokerDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Overrides the backend chosen by VONODE_BROKER_BACKEND (tests, embedding). */
   readonly backend?: Backend;
+  /** The node's token verifier (the notebook proxy reads a browser's first token with it). */
+  readonly verifier?: TokenVerifier;
 }
 
 /**
@@ -44,7 +49,10 @@ export interface BrokerDeps {
  * on close; sessions live in PostgreSQL (schema broker), so a restart resumes them.
  */
 export function registerBroker(app: FastifyInstance, deps: BrokerDeps): BrokerService {
-  const settings = brokerSettings(deps.env, builtinPipelines());
+  const settings = {
+    ...brokerSettings(deps.env, builtinPipelines()),
+    notebook: notebookSettings(deps.env, deps.baseUrl),
+  };
   const backend =
     deps.backend ??
     (settings.backend === 'slurm'
@@ -52,7 +60,12 @@ export function registerBroker(app: FastifyInstance, deps: BrokerDeps): BrokerSe
       : // Issue 13: as root, site pipelines run as an unprivileged system user.
         new LocalBackend(process.getuid?.() === 0 ? ensureSystemUser(settings.localUser) : undefined));
   const service = new BrokerService(deps.pool, settings, backend, deps.dataDir, app.log);
-  const ctx = { service, pool: deps.pool, base: `${deps.baseUrl.replace(/\/+$/, '')}/broker` };
+  const ctx = {
+    service,
+    pool: deps.pool,
+    base: `${deps.baseUrl.replace(/\/+$/, '')}/broker`,
+    verifier: deps.verifier,
+  };
   app.register(
     async (scope) => {
       await brokerRoutes(scope, ctx);

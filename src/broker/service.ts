@@ -11,6 +11,7 @@ import { BrokerError, conflict, notFound } from './errors.js';
 import { tailInside } from './files.js';
 import type { Allocation, ExecutionRequest, Message, Phase, ResolvedData } from './model.js';
 import { message } from './model.js';
+import { notebookCommand, prepareNotebook } from './notebook.js';
 import { pipelineArgv } from './pipelines.js';
 import type { BrokerSettings } from './settings.js';
 import * as store from './store.js';
@@ -270,11 +271,7 @@ export class BrokerService {
       });
       return { argv, environment: ex.environment, outputOwner: policy.user, container: true };
     }
-    throw new BrokerError(
-      422,
-      'uri:unsupported-executable',
-      'this site does not run Jupyter notebooks; use a registered pipeline',
-    );
+    return notebookCommand(this.settings.notebook, ex, workDir, this.backend.name, this.settings.localUser);
   }
 
   /**
@@ -590,6 +587,7 @@ export class BrokerService {
     const env = a.environment ?? {};
     if (Object.keys(env).length > 0)
       await writeFile(join(s.workDir, ENV_FILE), envFileText(env), { mode: 0o600 });
+    await prepareNotebook(s, this.settings.notebook);
   }
 
   private async fail(uuid: string, from: Phase, type: string, text: string): Promise<void> {

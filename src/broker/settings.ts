@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { type ContainerPolicy, networkProblem, runtimeProblem } from './container.js';
 import { BrokerError } from './errors.js';
+import type { NotebookSettings } from './notebook.js';
 
 /** A command a site registers under a name (EB-01 "pipeline registered by the site"). */
 export interface PipelineDefinition {
@@ -56,6 +57,8 @@ export interface BrokerSettings {
   readonly maxRequestBytes: number;
   /** Most files listed as outputs of one session. */
   readonly maxOutputs: number;
+  /** Jupyter notebooks (notebook.ts); set by registerBroker, which knows the node's base URL. */
+  readonly notebook?: NotebookSettings;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
