@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { type Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createProxyServer } from 'http-proxy-3';
 import type { Identity, TokenVerifier } from '../auth/index.js';
@@ -135,10 +135,11 @@ export async function notebookProxy(app: FastifyInstance, ctx: ProxyContext): Pr
     else delete raw.headers.cookie;
   };
 
-  // The request bodies are the notebook server's (notebooks saved as JSON, uploads): the
-  // proxy passes them on unread.
+  // The request bodies are the notebook server's (notebooks saved as JSON, uploads): they
+  // stay unread in the raw request, which the proxy streams on. (Not handed over as the
+  // parsed body either: the node's NUL check walks parsed bodies, and a stream is no body.)
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
   const handle = async (
     request: FastifyRequest<{ Params: { uuid: string; '*'?: string } }>,
@@ -183,11 +184,10 @@ export async function notebookProxy(app: FastifyInstance, ctx: ProxyContext): Pr
     }
     rewrite(request.raw, uuid, rest, url.search, t.token);
     reply.hijack();
-    const body = request.body instanceof Readable ? request.body : undefined;
     proxy.web(
       request.raw,
       reply.raw,
-      { target: { host: 'localhost', port: 80, socketPath: t.socket }, ...(body ? { buffer: body } : {}) },
+      { target: { host: 'localhost', port: 80, socketPath: t.socket } },
       (err) => {
         const res = reply.raw;
         if (res.headersSent) {
