@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -288,6 +289,11 @@ describe('ExecutionBroker Jupyter notebooks (issue 21 item 4)', () => {
       expect(bobFirst.headers.get('set-cookie')).toBeNull();
       const forged = await fetch(`${base}${path}`, { headers: { cookie: 'vonode_notebook=forged' } });
       expect(forged.status).toBe(401);
+      // A cookie tells nothing about sessions: an unknown one answers the same.
+      const unknown = await fetch(`${base}/broker/sessions/${randomUUID()}/notebook/api/status`, {
+        headers: { cookie: 'vonode_notebook=forged' },
+      });
+      expect(unknown.status).toBe(401);
       const bad = await fetch(`${base}${path}?access_token=not-a-token`, { redirect: 'manual' });
       expect(bad.status).toBe(401);
       // Another user's session is absent to Bob whatever the path under it.

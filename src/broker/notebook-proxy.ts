@@ -105,6 +105,13 @@ async function ready(t: Target): Promise<Target> {
   return { ...t, ...secrets };
 }
 
+/** Whether one of the cookies sent is the session's proxy secret (none for other kinds of session). */
+async function cookieMatches(s: store.StoredSession, sent: readonly string[]): Promise<boolean> {
+  if (sent.length === 0 || s.request.executable.kind !== 'notebook') return false;
+  const secrets = await notebookSecrets(s.workDir);
+  return secrets !== undefined && sent.some((c) => sameSecret(c, secrets.cookie));
+}
+
 /** 401 with the broker's Bearer challenge. */
 function unauthenticated(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   caller(request, reply);
@@ -149,7 +156,16 @@ export async function notebookProxy(app: FastifyInstance, ctx: ProxyContext): Pr
     const url = new URL(request.url, 'http://node.invalid');
     // The path as sent (still percent-encoded), not fastify's decoded parameter.
     const rest = ROUTE.exec(request.url)?.[2] ?? '/';
-    let t = await target(ctx, uuid);
+    const sent = cookieValue(request.headers.cookie);
+    // No credentials: 401 before anything is looked up, as on every broker route.
+    if (request.identity.sub === null && !url.searchParams.has('access_token') && sent.length === 0)
+      return unauthenticated(request, reply);
+    let t = await target(ctx, uuid).catch((err) => {
+      // A cookie alone proves nothing about a session: no different answer when it is absent.
+      if (request.identity.sub === null && !url.searchParams.has('access_token')) return undefined;
+      throw err;
+    });
+    if (!t) return unauthenticated(request, reply);
     const owner = t.session.owner;
     const other = () => notFound(`no session ${uuid}`);
     // 1. A bearer token on the request (API clients).
@@ -176,11 +192,9 @@ export async function notebookProxy(app: FastifyInstance, ctx: ProxyContext): Pr
       const search = url.searchParams.size ? `?${url.searchParams}` : '';
       return reply.code(303).header('location', `${basePath}${url.pathname}${search}`).send();
     } else {
-      // 3. The cookie of this session.
-      const sent = cookieValue(request.headers.cookie);
-      if (sent.length === 0) return unauthenticated(request, reply);
+      // 3. The cookie of this session, checked before anything about the session is told.
+      if (!(await cookieMatches(t.session, sent))) return unauthenticated(request, reply);
       t = await ready(t);
-      if (!sent.some((c) => sameSecret(c, t.cookie))) return unauthenticated(request, reply);
     }
     rewrite(request.raw, uuid, rest, url.search, t.token);
     reply.hijack();
@@ -233,18 +247,20 @@ export async function notebookProxy(app: FastifyInstance, ctx: ProxyContext): Pr
       const origin = raw.headers.origin;
       if (origin && origin !== new URL(ctx.base).origin && new URL(origin).host !== raw.headers.host)
         return refuse(403, 'Forbidden');
-      let t = await target(ctx, uuid);
       const bearer = /^Bearer\s+(\S+)$/i.exec(raw.headers.authorization ?? '')?.[1];
+      const sent = cookieValue(raw.headers.cookie);
+      if (!(bearer && ctx.verifier) && sent.length === 0) return refuse(401, 'Unauthorized');
+      let t: Target;
       if (bearer && ctx.verifier) {
         const identity = await ctx.verifier.verify(bearer);
+        t = await target(ctx, uuid);
         if (identity.sub !== t.session.owner) return refuse(404, 'Not Found');
-        t = await ready(t);
       } else {
-        const sent = cookieValue(raw.headers.cookie);
-        if (sent.length === 0) return refuse(401, 'Unauthorized');
-        t = await ready(t);
-        if (!sent.some((c) => sameSecret(c, t.cookie))) return refuse(401, 'Unauthorized');
+        const found = await target(ctx, uuid).catch(() => undefined);
+        if (!found || !(await cookieMatches(found.session, sent))) return refuse(401, 'Unauthorized');
+        t = found;
       }
+      t = await ready(t);
       rewrite(raw, uuid, rest, search, t.token);
       upgraded.add(socket);
       socket.once('close', () => upgraded.delete(socket));
