@@ -289,6 +289,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     baseUrl: opts.baseUrl,
     dataDir: opts.config.dataDir,
     env: opts.config.env,
+    verifier: auth.verifier,
   });
   return app;
 }

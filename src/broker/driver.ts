@@ -9,6 +9,7 @@ import { tailInside } from './files.js';
 import { type Ledger, want } from './ledger.js';
 import { readExit } from './local.js';
 import { message, type Phase } from './model.js';
+import { prepareNotebook } from './notebook.js';
 import type { Retention } from './retention.js';
 import { folderBytes, storageExceeded } from './scratch.js';
 import type { BrokerSettings } from './settings.js';
@@ -402,6 +403,7 @@ export class Driver {
     const env = a.environment ?? {};
     if (Object.keys(env).length > 0)
       await writeFile(join(s.workDir, ENV_FILE), envFileText(env), { mode: 0o600 });
+    await prepareNotebook(s, this.settings.notebook);
   }
 
   private async fail(uuid: string, from: Phase, type: string, text: string): Promise<void> {

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import type { TokenVerifier } from '../auth/index.js';
 import type { Backend } from './backend.js';
 import { LocalBackend } from './local.js';
+import { notebookSettings } from './notebook.js';
 import { builtinPipelines } from './pipelines.js';
 import { brokerRoutes } from './routes.js';
 import { BrokerService } from './service.js';
@@ -16,6 +18,7 @@ export { BrokerError } from './errors.js';
 export { LocalBackend } from './local.js';
 export type { ExecutionRequest, Phase, Session } from './model.js';
 export { PHASES } from './model.js';
+export { NOTEBOOK_VARIABLES } from './notebook.js';
 export { readRequest } from './request.js';
 export { BrokerService } from './service.js';
 export {
@@ -38,6 +41,8 @@ export interface BrokerDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Overrides the backend chosen by VONODE_BROKER_BACKEND (tests, embedding). */
   readonly backend?: Backend;
+  /** The node's token verifier (the notebook proxy reads a browser's first token with it). */
+  readonly verifier?: TokenVerifier;
 }
 
 /**
@@ -47,7 +52,11 @@ export interface BrokerDeps {
  */
 export function registerBroker(app: FastifyInstance, deps: BrokerDeps): BrokerService {
   const own = brokerSettings(deps.env, builtinPipelines());
-  const settings = { ...own, staging: stagingSettings(deps.env, deps.baseUrl, own.peers) };
+  const settings = {
+    ...own,
+    staging: stagingSettings(deps.env, deps.baseUrl, own.peers),
+    notebook: notebookSettings(deps.env, deps.baseUrl),
+  };
   // Issue 13/21: as root, site pipelines run as an unprivileged system user, and see
   // nothing of the node's data folder (products, database, other sessions) but their own.
   const runAs = process.getuid?.() === 0 ? ensureSystemUser(settings.localUser) : undefined;
@@ -63,7 +72,12 @@ export function registerBroker(app: FastifyInstance, deps: BrokerDeps): BrokerSe
         )
       : new LocalBackend({ runAs, hide }));
   const service = new BrokerService(deps.pool, settings, backend, deps.dataDir, app.log);
-  const ctx = { service, pool: deps.pool, base: `${deps.baseUrl.replace(/\/+$/, '')}/broker` };
+  const ctx = {
+    service,
+    pool: deps.pool,
+    base: `${deps.baseUrl.replace(/\/+$/, '')}/broker`,
+    verifier: deps.verifier,
+  };
   app.register(
     async (scope) => {
       // Data staged from a trusted origin goes there with the caller's own token: kept with the

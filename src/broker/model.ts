@@ -57,7 +57,17 @@ export type Executable =
       /** Set inside the container only, through the engine's env file (never the host's environment). */
       readonly environment: Record<string, string>;
     }
-  | { readonly kind: 'notebook'; readonly type: string; readonly name: string; readonly location: string }
+  | {
+      readonly kind: 'notebook';
+      readonly type: string;
+      readonly name: string;
+      /** interactive: a Jupyter server proxied by the node; batch: the notebook is executed (notebook.ts). */
+      readonly mode: 'interactive' | 'batch';
+      /** http(s) URL, fetched when the session starts. */
+      readonly location?: string;
+      /** The notebook itself (inline, or read from a data: URL). */
+      readonly content?: string;
+    }
   /** SRCNet provisioning: resources first, the job at submit time (EB-103). */
   | { readonly kind: 'deferred'; readonly type: string; readonly name: string };
 

@@ -13,6 +13,7 @@ import {
   message,
   type Range,
 } from './model.js';
+import { readNotebookExecutable } from './notebook.js';
 
 /**
  * Tolerant reader of execution requests (EB-20..23, EB-40..50): V25 `type`/`name` and V26
@@ -154,19 +155,7 @@ export function readRequest(body: unknown, limits: ReadLimits = { maxDataResourc
           executable = { kind: 'container', type, name, image: ref, entrypoint, command, environment };
       }
     } else if (suffix === 'jupyter-notebook') {
-      const location =
-        typeof ex.location === 'string'
-          ? ex.location
-          : typeof ex.notebook === 'string'
-            ? ex.notebook
-            : undefined;
-      if (!location)
-        fail(
-          'executable.location',
-          'uri:missing-required-value',
-          'a notebook executable needs "location" (URL of the .ipynb)',
-        );
-      else executable = { kind: 'notebook', type, name, location };
+      executable = readNotebookExecutable(ex, type, name, fail);
     } else fail('executable.kind', 'uri:unknown-type', `unknown executable type ${type} (EB-23)`);
   }
 
@@ -226,11 +215,12 @@ export function readRequest(body: unknown, limits: ReadLimits = { maxDataResourc
     const t = typeOf(d);
     const name = nameOf(d, `data-${i + 1}`);
     // A container sees the product at /data/<name>: a plain file name only, never mount options.
-    if (executable?.kind === 'container' && !DATA_NAME.test(name))
+    // A notebook sees it at data/<name> next to the notebook: the same rule.
+    if ((executable?.kind === 'container' || executable?.kind === 'notebook') && !DATA_NAME.test(name))
       fail(
         `${path}.meta.name`,
         'uri:invalid-data',
-        `data resource name "${name.slice(0, 100)}" must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (it names the container's mount /data/<name>)`,
+        `data resource name "${name.slice(0, 100)}" must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (it names ${executable?.kind === 'notebook' ? "the notebook's data/<name>" : "the container's mount /data/<name>"})`,
       );
     if (names.has(name))
       fail(`${path}.name`, 'uri:duplicate-resource', `two data resources are named ${name}`);

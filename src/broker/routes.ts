@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sendAuthenticationRequired } from '../auth/index.js';
+import { sendAuthenticationRequired, type TokenVerifier } from '../auth/index.js';
 import { ServiceBusy } from '../db/acquire.js';
 import { reportInternalError } from '../errors/index.js';
 import { OUTPUT_DIR, STDERR_FILE, STDOUT_FILE } from './backend.js';
 import { BrokerError, badRequest, notFound } from './errors.js';
 import { openInside } from './files.js';
 import { message } from './model.js';
+import { notebookProxy } from './notebook-proxy.js';
 import { readRequest } from './request.js';
 import type { BrokerService } from './service.js';
 import * as store from './store.js';
@@ -38,6 +39,8 @@ export interface RouteContext {
   readonly pool: import('pg').Pool;
   /** Public URL of the broker, e.g. https://node.example/broker */
   readonly base: string;
+  /** The node's token verifier: the notebook proxy checks a browser's first request with it. */
+  readonly verifier?: TokenVerifier;
 }
 
 /** The owner's identity, or a 401 already sent. */
@@ -190,6 +193,10 @@ export async function brokerRoutes(app: FastifyInstance, ctx: RouteContext): Pro
       throw notFound(`no log ${request.params.name}`);
     return download(request, reply, request.params.uuid, [request.params.name], request.params.name);
   });
+
+  // A notebook session's server, proxied (notebook-proxy.ts): a scope of its own, whose
+  // bodies are passed on unread.
+  await app.register(async (scope) => notebookProxy(scope, ctx));
 }
 
 /**

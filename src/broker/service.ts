@@ -12,6 +12,7 @@ import { BrokerError, conflict, notFound } from './errors.js';
 import { Ledger, want } from './ledger.js';
 import type { Allocation, ExecutionRequest, Message, Phase, ResolvedData } from './model.js';
 import { message } from './model.js';
+import { notebookCommand } from './notebook.js';
 import { pipelineArgv } from './pipelines.js';
 import { type OutputArchive, Retention } from './retention.js';
 import type { BrokerSettings } from './settings.js';
@@ -407,11 +408,7 @@ export class BrokerService {
       });
       return { argv, environment: ex.environment, outputOwner: policy.user, container: true };
     }
-    throw new BrokerError(
-      422,
-      'uri:unsupported-executable',
-      'this site does not run Jupyter notebooks; use a registered pipeline',
-    );
+    return notebookCommand(this.settings.notebook, ex, workDir, this.backend.name, this.settings.localUser);
   }
 
   /**

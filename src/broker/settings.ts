@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { type ContainerPolicy, networkProblem, runtimeProblem } from './container.js';
 import { BrokerError } from './errors.js';
+import type { NotebookSettings } from './notebook.js';
 import type { StagingSettings } from './staging-source.js';
 
 /** A command a site registers under a name (EB-01 "pipeline registered by the site"). */
@@ -75,6 +76,8 @@ export interface BrokerSettings {
   readonly maxOutputs: number;
   /** Staging of data held elsewhere (set by registerBroker; absent = local data only). */
   readonly staging?: StagingSettings;
+  /** Jupyter notebooks (notebook.ts); set by registerBroker, which knows the node's base URL. */
+  readonly notebook?: NotebookSettings;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;

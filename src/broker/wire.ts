@@ -2,6 +2,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { OUTPUT_DIR, STDERR_FILE, STDOUT_FILE } from './backend.js';
 import { PHASES, type Phase } from './model.js';
+import { notebookWire } from './notebook.js';
 import { formatDuration, TYPES } from './request.js';
 import { optionsFor } from './service.js';
 import type { StoredSession } from './store.js';
@@ -106,7 +107,7 @@ export async function sessionDocument(
                 entrypoint: ex.entrypoint,
                 command: ex.command,
               }
-            : { kind: ex.type, meta: { name: ex.name }, location: ex.location },
+            : notebookWire(ex, url, s.phase),
     compute: {
       kind: req.compute.type,
       meta: { name: req.compute.name },
