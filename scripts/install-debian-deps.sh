@@ -9,10 +9,11 @@ set -euo pipefail
 # postgresql-client: psql loads the upgrade test's pg_dump fixture; postgresql-15 plays a site's external
 # server for vonode backup/restore on DATABASE_URL (pg_dump, pg_restore; test/node/backup-external.test.ts).
 # chromium: the web pages' tests drive it with playwright-core (test/web).
+# iproute2 and util-linux: the loopback and namespaces of isolated broker pipelines (src/broker/isolate.ts).
 # jupyter-notebook, python3-nbconvert, python3-ipykernel: the broker's notebook sessions (the
 # classic Jupyter Notebook 6 server and nbconvert's batch execution; bookworm has no JupyterLab).
 # postgresql-15-q3c: the reference that bench/xmatch.ts compares the upload crossmatch with (q3c_join).
-packages=(python3-astropy python3-astropy-healpix python3-pyvo python3-numpy python3-xmlschema stilts libxml2-utils topcat podman runc busybox-static chromium postgresql-client postgresql-15 postgresql-15-q3c jupyter-notebook python3-nbconvert python3-ipykernel)
+packages=(python3-astropy python3-astropy-healpix python3-pyvo python3-numpy python3-xmlschema stilts libxml2-utils topcat podman runc busybox-static chromium postgresql-client postgresql-15 postgresql-15-q3c jupyter-notebook python3-nbconvert python3-ipykernel iproute2 util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

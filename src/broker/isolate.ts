@@ -42,6 +42,9 @@ const TEMP_SIZE = '64m';
  * `set -e`: a step that fails ends the work before the command runs (never half hidden).
  */
 const SCRIPT = `set -e
+# The new network namespace has only a loopback, and it starts down: brought up, a command may
+# still talk to itself over 127.0.0.1 (Jupyter kernels, local worker pools), never outside.
+if [ -x /usr/sbin/ip ]; then /usr/sbin/ip link set lo up; elif [ -x /sbin/ip ]; then /sbin/ip link set lo up; fi
 stage=/mnt
 [ -d "$stage" ] || mkdir -p "$stage"
 mount -t tmpfs -o size=64k,mode=0700 vonode-stage "$stage"

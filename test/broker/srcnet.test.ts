@@ -79,6 +79,8 @@ describe('SRCNet compute API facade, wire-compatible with the prototype (EB-100.
       VONODE_BROKER_MEMORY_GIB: '183',
       VONODE_BROKER_GPUS: '1',
       VONODE_BROKER_GPU_MODEL: 'K40',
+      // A container granted the GPU gets it as a device (the fake engine only records it).
+      VONODE_BROKER_GPU_DEVICES: '/dev/nvidia0',
       VONODE_BROKER_STORAGE_GIB: '7451',
       // The site's scratch in all: room for the provisions of every test here at once.
       VONODE_BROKER_SCRATCH_GIB: '100000',
