@@ -192,12 +192,13 @@ function jupyterProblem(python: string): string | undefined {
 }
 
 /**
- * The unix socket of a session's notebook server. In the work folder (0700) when the path
- * fits a socket address (108 bytes); otherwise in the system's temporary folder, where the
- * server creates it with mode 0600.
+ * The unix socket of a session's notebook server. In the work folder's `.jupyter` (0700,
+ * the session user's own: an isolated pipeline may not write the work folder itself, which
+ * stays the node's) when the path fits a socket address (108 bytes); otherwise in the
+ * system's temporary folder, where the server creates it with mode 0600.
  */
 export function notebookSocket(workDir: string, uuid: string): string {
-  const inside = join(workDir, 'nb.sock');
+  const inside = join(workDir, '.jupyter', 'nb.sock');
   return Buffer.byteLength(inside) <= 100 ? inside : join(tmpdir(), `vonode-nb-${uuid}.sock`);
 }
 
@@ -238,12 +239,13 @@ export function notebookCommand(
   const jupyter = join(workDir, '.jupyter');
   const env = [
     '/usr/bin/env',
-    `HOME=${workDir}`,
+    // The session user's own folder: an isolated pipeline may not write the work folder itself.
+    `HOME=${jupyter}`,
     `JUPYTER_CONFIG_DIR=${jupyter}`,
     `JUPYTER_DATA_DIR=${join(jupyter, 'data')}`,
     `JUPYTER_RUNTIME_DIR=${join(jupyter, 'runtime')}`,
-    `IPYTHONDIR=${join(workDir, '.ipython')}`,
-    `MPLCONFIGDIR=${join(workDir, '.matplotlib')}`,
+    `IPYTHONDIR=${join(jupyter, 'ipython')}`,
+    `MPLCONFIGDIR=${join(jupyter, 'matplotlib')}`,
     'PYTHONNOUSERSITE=1',
   ];
   const argv =
@@ -292,10 +294,11 @@ export async function prepareNotebook(
   await give(data);
   for (const d of s.data as ResolvedData[])
     if (d.path && !existsSync(join(data, d.name))) await symlink(d.path, join(data, d.name));
-  if (ex.mode !== 'interactive') return;
+  // HOME and Jupyter's folders, the session user's own (batch kernels write there too).
   const jupyter = join(s.workDir, '.jupyter');
   await mkdir(join(jupyter, 'runtime'), { recursive: true, mode: 0o700 });
   for (const p of [jupyter, join(jupyter, 'runtime')]) await give(p);
+  if (ex.mode !== 'interactive') return;
   const token = randomBytes(32).toString('hex');
   const config = {
     NotebookApp: {
