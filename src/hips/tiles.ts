@@ -43,7 +43,10 @@ export function tilePixelCentres(order: number, index: number, width = TILE_WIDT
   return out;
 }
 
-/** HIPS-02: NorderK/DirD/NpixN with D = floor(N / 10000) * 10000. */
-export function tilePath(order: number, index: number, ext: string): string {
-  return `Norder${order}/Dir${Math.floor(index / 10000) * 10000}/Npix${index}.${ext}`;
+/**
+ * HIPS-02: NorderK/DirD/NpixN with D = floor(N / 10000) * 10000; frame F > 0 of a cube is
+ * NpixN_F (HIPS-23, HiPS 1.0 cubes).
+ */
+export function tilePath(order: number, index: number, ext: string, frame = 0): string {
+  return `Norder${order}/Dir${Math.floor(index / 10000) * 10000}/Npix${index}${frame > 0 ? `_${frame}` : ''}.${ext}`;
 }
