@@ -10,7 +10,9 @@ set -euo pipefail
 # server for vonode backup/restore on DATABASE_URL (pg_dump, pg_restore; test/node/backup-external.test.ts).
 # chromium: the web pages' tests drive it with playwright-core (test/web).
 # postgresql-15-q3c: the reference that bench/xmatch.ts compares the upload crossmatch with (q3c_join).
-packages=(python3-astropy python3-astropy-healpix python3-pyvo python3-numpy python3-xmlschema stilts libxml2-utils topcat podman runc busybox-static chromium postgresql-client postgresql-15 postgresql-15-q3c)
+# aladin and xvfb (xvfb-run, with xauth): Aladin Desktop loads the node's HiPS under a virtual display
+# (conformance/hips.sh).
+packages=(python3-astropy python3-astropy-healpix python3-pyvo python3-numpy python3-xmlschema stilts libxml2-utils topcat podman runc busybox-static chromium postgresql-client postgresql-15 postgresql-15-q3c aladin xvfb xauth)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -268,6 +268,22 @@ async function loadSurvey(
   };
 }
 
+/** MOCs degraded to a tile order, kept: every tile request asks them again. */
+const degradedMocs = new WeakMap<Moc, Map<number, Moc>>();
+function degraded(moc: Moc, order: number): Moc {
+  let byOrder = degradedMocs.get(moc);
+  if (!byOrder) {
+    byOrder = new Map();
+    degradedMocs.set(moc, byOrder);
+  }
+  let d = byOrder.get(order);
+  if (!d) {
+    d = moc.degrade(order);
+    byOrder.set(order, d);
+  }
+  return d;
+}
+
 /**
  * What tile (order, index) is drawn from: the versions of the images whose footprints touch
  * it, and for PNG tiles the display cut. Cached tiles are filed under it, so a product
@@ -278,7 +294,7 @@ export function tileKey(survey: Survey, order: number, index: number, ext: strin
   const tile = Moc.fromCells([{ order, index: BigInt(index) }], order);
   const hash = createHash('sha256');
   for (const im of survey.images) {
-    if (im.moc && tile.intersection(im.moc.degrade(order)).cells().length === 0) continue;
+    if (im.moc && tile.intersection(degraded(im.moc, order)).cells().length === 0) continue;
     hash.update(im.version ?? im.did);
   }
   if (ext === 'png') hash.update(`cut ${survey.cut[0]} ${survey.cut[1]}`);
@@ -288,7 +304,7 @@ export function tileKey(survey: Survey, order: number, index: number, ext: strin
 /** Whether tile (order, index) meets the survey's MOC: the others have no data, known at once. */
 export function tileTouchesSurvey(survey: Survey, order: number, index: number): boolean {
   const tile = Moc.fromCells([{ order, index: BigInt(index) }], order);
-  return tile.intersection(survey.moc.degrade(order)).cells().length > 0;
+  return tile.intersection(degraded(survey.moc, order)).cells().length > 0;
 }
 
 /**
@@ -312,7 +328,7 @@ export async function renderTile(
   let any = false;
   for (const im of survey.images) {
     // Most images are nowhere near most tiles: skip them before projecting every pixel.
-    if (im.moc && tile.intersection(im.moc.degrade(order)).cells().length === 0) continue;
+    if (im.moc && tile.intersection(degraded(im.moc, order)).cells().length === 0) continue;
     const px = new Float64Array(n * 2);
     let x0 = Number.POSITIVE_INFINITY;
     let x1 = Number.NEGATIVE_INFINITY;
