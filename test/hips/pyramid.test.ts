@@ -136,11 +136,12 @@ describe('image HiPS per band, averaged lower orders (HIPS-07)', () => {
     }
   }, 300_000);
 
-  it('order 3, the lowest, is the mean of its order-4 children too', () => {
-    const r = list.find((x) => x.hips_service_url.endsWith('/hips/images')) as Record<string, string>;
+  it('order 3, the lowest, is the mean of its order-4 children too (the cube HiPS: the smallest pyramid)', () => {
+    const r = list.find((x) => x.dataproduct_type === 'cube') as Record<string, string>;
+    const name = r.hips_service_url.split('/').pop() as string;
     const index = Number(nestedIndex(3, Number(r.hips_initial_ra), Number(r.hips_initial_dec)));
-    const c = compare('images', 3, index);
-    expect(c.pixels).toBeGreaterThan(100);
+    const c = compare(name, 3, index);
+    expect(c.pixels).toBeGreaterThan(10);
     expect(c.sameMask).toBe(true);
     expect(c.maxRelDiff).toBeLessThan(1e-5);
   }, 600_000);
