@@ -33,7 +33,14 @@ try {
     const tiles: string[] = [];
     page.on('pageerror', (e) => console.log(`lite ${name}: page error ${e.message}`));
     page.on('response', (r) => {
-      if (r.url().includes(`/hips/${name}/`) && r.status() === 200) tiles.push(r.url());
+      if (process.env.HIPS_LITE_TRACE && r.url().includes('/hips/'))
+        console.log(`lite ${name}: ${r.status()} ${r.url()}`);
+      if (
+        /\/Norder\d+\/(Dir\d+\/Npix\d+(_\d+)?|Allsky(_\d+)?)\.(png|fits|tsv)$/.test(r.url()) &&
+        r.url().includes(`/hips/${name}/`) &&
+        r.status() === 200
+      )
+        tiles.push(r.url());
     });
     await page.setContent(`<!doctype html><html><body style="margin:0;background:#000">
 <div id="aladin" style="width:800px;height:600px"></div>
@@ -60,21 +67,26 @@ document.body.dataset.ready = '1';
     let drawn = 0;
     let total = 0;
     let png: Buffer = Buffer.alloc(0);
-    for (let i = 0; i < 120 && drawn < 200; i++) {
+    // Drawn pixels are counted away from Aladin Lite's own widgets (the position box at the
+    // top, the field size at the bottom), and only once a tile of this HiPS has arrived.
+    for (let i = 0; i < 120 && (drawn < 200 || tiles.length === 0); i++) {
       await page.waitForTimeout(1000);
       png = await page.locator('#aladin').screenshot();
       const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
-      total = info.width * info.height;
+      total = 0;
       drawn = 0;
-      for (let p = 0; p < data.length; p += info.channels) {
-        const [r, g, b] = [data[p], data[p + 1], data[p + 2]];
-        if (
-          kind === 'catalog'
-            ? r > 150 && g < 90 && b < 90
-            : r > 12 && Math.abs(r - g) < 10 && Math.abs(g - b) < 10
-        )
-          drawn++;
-      }
+      for (let y = 50; y < info.height - 40; y++)
+        for (let x = 0; x < info.width; x++) {
+          const p = (y * info.width + x) * info.channels;
+          const [r, g, b] = [data[p], data[p + 1], data[p + 2]];
+          total++;
+          if (
+            kind === 'catalog'
+              ? r > 150 && g < 90 && b < 90
+              : r > 12 && Math.abs(r - g) < 10 && Math.abs(g - b) < 10
+          )
+            drawn++;
+        }
     }
     await sharp(png).toFile(join(outDir, `lite-${name}-${fov}.png`));
     console.log(
