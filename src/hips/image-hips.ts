@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EmptyTiles } from './empty.js';
 import { allskyPng, fitsTile, fitsTileValues, pngTile } from './encode.js';
-import { meanOfChildren, shrink } from './pyramid.js';
+import { meanOfChildren } from './pyramid.js';
 import { renderTile, type Survey, tileKey, tileTouchesSurvey } from './survey.js';
 import { TILE_WIDTH, tilePath } from './tiles.js';
 
@@ -22,7 +22,7 @@ async function writeAtomically(path: string, bytes: Buffer): Promise<void> {
  * <cacheDir>/tiles/<tileKey>/NorderK/DirD/NpixN[_F].<ext>. The FITS tiles are the pyramid's
  * store: the deepest order is resampled from the images (renderTile) and every lower order
  * averages the four children (HIPS-07), read back from their cached FITS tiles; PNG tiles
- * and Allsky are drawn from the same values.
+ * are drawn from the same values.
  */
 export class ImageHips {
   private readonly jobs = new Map<string, Promise<Float32Array | undefined>>();
@@ -98,9 +98,10 @@ export class ImageHips {
   }
 
   /**
-   * Norder3/Allsky.png (HIPS-10): the 768 order-3 tiles as 64-pixel thumbnails, each the
-   * 8x8 mean of its tile, so Allsky is the pyramid continued; tiles with no data stay
-   * transparent. Cubes have one per frame (Allsky_F.png, HIPS-23).
+   * Norder3/Allsky.png (HIPS-10): the 768 order-3 tiles as 64-pixel thumbnails, each pixel
+   * the nearest image pixel under its order-9 cell, as the deepest tiles are drawn: averaging
+   * would render every deepest tile of the sky first, minutes before a client's first view.
+   * Tiles with no data stay transparent. Cubes have one per frame (Allsky_F.png, HIPS-23).
    */
   async allsky(frame = 0): Promise<Buffer> {
     const s = this.survey;
@@ -120,8 +121,8 @@ export class ImageHips {
       const count = 12 * 4 ** ALLSKY_ORDER;
       const thumbs = new Map<number, Float32Array>();
       for (let i = 0; i < count; i++) {
-        const values = await this.values(ALLSKY_ORDER, i, frame);
-        if (values) thumbs.set(i, shrink(values, TILE_WIDTH, TILE_WIDTH / ALLSKY_TILE));
+        const values = await renderTile(s, ALLSKY_ORDER, i, ALLSKY_TILE, frame);
+        if (values) thumbs.set(i, values);
       }
       const bytes = allskyPng(thumbs, count, ALLSKY_TILE, s.cut);
       await writeAtomically(path, bytes);

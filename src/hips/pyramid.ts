@@ -44,27 +44,3 @@ export function meanOfChildren(
   }
   return any ? out : undefined;
 }
-
-/**
- * A W x W tile shrunk by `factor` (a power of two) with the same NaN-aware mean: the Allsky
- * thumbnails (HIPS-10) are thus the same averages as the tiles, a few orders down.
- */
-export function shrink(values: Float32Array, width: number, factor: number): Float32Array {
-  const w = width / factor;
-  const out = new Float32Array(w * w).fill(Number.NaN);
-  for (let r = 0; r < w; r++)
-    for (let x = 0; x < w; x++) {
-      let sum = 0;
-      let n = 0;
-      for (let dr = 0; dr < factor; dr++)
-        for (let dx = 0; dx < factor; dx++) {
-          const v = values[(r * factor + dr) * width + x * factor + dx];
-          if (Number.isFinite(v)) {
-            sum += v;
-            n++;
-          }
-        }
-      if (n > 0) out[r * w + x] = sum / n;
-    }
-  return out;
-}
