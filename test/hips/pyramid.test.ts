@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nestedIndex } from '../../sky/index.js';
 import { tilePath } from '../../src/hips/index.js';
@@ -74,20 +75,16 @@ same_mask = bool(np.array_equal(finite, np.isfinite(expected)))
 diff = float(np.max(np.abs(parent[finite] - expected[finite]) / np.maximum(1e-30, np.abs(expected[finite])))) if finite.any() else 0.0
 print(json.dumps({"pixels": int(finite.sum()), "sameMask": same_mask, "maxRelDiff": diff, "children": sum(c is not None for c in children)}))`;
 
-function compare(name: string, order: number, index: number) {
-  const out = execFileSync('/usr/bin/python3', [
+// Asynchronous: the node answering Python's requests runs in this process.
+async function compare(name: string, order: number, index: number) {
+  const { stdout } = await promisify(execFile)('/usr/bin/python3', [
     '-c',
     COMPARE,
     `${node.url}/hips/${name}`,
     String(order),
     String(index),
   ]);
-  return JSON.parse(out.toString()) as {
-    pixels: number;
-    sameMask: boolean;
-    maxRelDiff: number;
-    children: number;
-  };
+  return JSON.parse(stdout) as { pixels: number; sameMask: boolean; maxRelDiff: number; children: number };
 }
 
 beforeAll(async () => {
@@ -124,23 +121,23 @@ describe('image HiPS per band, averaged lower orders (HIPS-07)', () => {
     }
   });
 
-  it('a tile one order above the deepest is the mean of its four children, within float tolerance', () => {
+  it('a tile one order above the deepest is the mean of its four children, within float tolerance', async () => {
     for (const r of list.filter((x) => x.dataproduct_type === 'image')) {
       const name = r.hips_service_url.split('/').pop() as string;
       const order = Number(r.hips_order) - 1;
       const index = Number(nestedIndex(order, Number(r.hips_initial_ra), Number(r.hips_initial_dec)));
-      const c = compare(name, order, index);
+      const c = await compare(name, order, index);
       expect(c.pixels, name).toBeGreaterThan(1000);
       expect(c.sameMask, name).toBe(true);
       expect(c.maxRelDiff, name).toBeLessThan(1e-5);
     }
   }, 300_000);
 
-  it('order 3, the lowest, is the mean of its order-4 children too (the cube HiPS: the smallest pyramid)', () => {
+  it('order 3, the lowest, is the mean of its order-4 children too (the cube HiPS: the smallest pyramid)', async () => {
     const r = list.find((x) => x.dataproduct_type === 'cube') as Record<string, string>;
     const name = r.hips_service_url.split('/').pop() as string;
     const index = Number(nestedIndex(3, Number(r.hips_initial_ra), Number(r.hips_initial_dec)));
-    const c = compare(name, 3, index);
+    const c = await compare(name, 3, index);
     expect(c.pixels).toBeGreaterThan(10);
     expect(c.sameMask).toBe(true);
     expect(c.maxRelDiff).toBeLessThan(1e-5);
