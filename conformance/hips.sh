@@ -70,6 +70,7 @@ desktop() { # LABEL KIND HIPS RA DEC FOV
   rm -f "$WORK/$label"-*.png
   if [ "$best" -gt 200 ]; then pass "Aladin Desktop draws $label: $best pixels"; else fail "Aladin Desktop draws $label: $best pixels (log: $WORK/$label.log)"; fi
 }
+"$TSX" conformance/hips/warm.ts "$BASE" images "$IRA" "$IDEC" 3 "$(prop images hips_order)"
 desktop catalogue catalog demo.sources "$SRA" "$SDEC" "$SFOV"
 desktop image-order3 image images "$IRA" "$IDEC" 60
 desktop image-deepest image images "$IRA" "$IDEC" "$DEEP_FOV"
