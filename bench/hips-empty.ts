@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { nestedIndex } from '../sky/index.js';
 import { parseConfig } from '../src/config/index.js';
 import { renderTile, tilePath } from '../src/hips/index.js';
-import { loadSurvey } from '../src/hips/survey.js';
+import { loadSurveys } from '../src/hips/survey.js';
 import { startNode } from '../src/node.js';
 
 setTimeout(() => {
@@ -34,7 +34,7 @@ const cwd = process.cwd();
 try {
   // Product paths are relative to the data folder.
   process.chdir(dataDir);
-  const survey = await loadSurvey(node.db.pool);
+  const survey = (await loadSurveys(node.db.pool)).find((s) => s.name === 'images');
   if (!survey) throw new Error('the demo products make no HiPS');
   const order = survey.order;
   const shift = BigInt(2 * (29 - order));

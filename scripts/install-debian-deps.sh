@@ -13,7 +13,9 @@ set -euo pipefail
 # jupyter-notebook, python3-nbconvert, python3-ipykernel: the broker's notebook sessions (the
 # classic Jupyter Notebook 6 server and nbconvert's batch execution; bookworm has no JupyterLab).
 # postgresql-15-q3c: the reference that bench/xmatch.ts compares the upload crossmatch with (q3c_join).
-packages=(python3-astropy python3-astropy-healpix python3-pyvo python3-numpy python3-xmlschema stilts libxml2-utils topcat podman runc busybox-static chromium postgresql-client postgresql-15 postgresql-15-q3c jupyter-notebook python3-nbconvert python3-ipykernel iproute2 util-linux)
+# aladin and xvfb (xvfb-run, with xauth): Aladin Desktop loads the node's HiPS under a virtual display
+# (conformance/hips.sh).
+packages=(python3-astropy python3-astropy-healpix python3-pyvo python3-numpy python3-xmlschema stilts libxml2-utils topcat podman runc busybox-static chromium postgresql-client postgresql-15 postgresql-15-q3c jupyter-notebook python3-nbconvert python3-ipykernel iproute2 util-linux aladin xvfb xauth)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

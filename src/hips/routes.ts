@@ -1,270 +1,219 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { join } from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
+import { ANONYMOUS, type Identity } from '../auth/index.js';
 import type { CatalogueSource } from '../catalogue/index.js';
-import { encodeGrayAlphaPng, encodeHeader, encodePixels, stretchValue } from '../fits/index.js';
-import { EmptyTiles } from './empty.js';
-import { loadSurvey, renderTile, type Survey, tileKey, tileTouchesSurvey } from './survey.js';
-import { TILE_WIDTH, tilePath } from './tiles.js';
+import type { PublishedTable } from '../tap/tables/model.js';
+import { CATALOGUE_MIN_ORDER, CatalogueHips } from './catalogue.js';
+import { ALLSKY_ORDER, ImageHips } from './image-hips.js';
+import { type HipsLimits, hipsLimits } from './limits.js';
+import { catalogueMetadata } from './metadata.js';
+import { catalogueProperties, formatProperties, surveyProperties } from './properties.js';
+import { loadSurveys } from './survey.js';
 
 export interface HipsDeps {
   readonly pool: pg.Pool;
   readonly baseUrl: string;
-  /** Tiles are cached in <dataDir>/hips. */
+  /** Tiles are cached in <dataDir>/hips/<name>. */
   readonly dataDir: string;
   /** The naming authority of creator_did (HIPS-21). */
   readonly authority: string;
   /**
-   * Its change events (the catalogue NOTIFY, which `vonode ingest` and `vonode retract` send
-   * with payload ivoa.obscore) make the survey reload, so new images appear without a restart.
+   * The published tables (each with a position gets a catalogue HiPS); its change events
+   * (the catalogue NOTIFY, which `vonode ingest` and `vonode retract` send with payload
+   * ivoa.obscore) make the image HiPS reload, so new images appear without a restart.
    */
-  readonly catalogues?: Pick<CatalogueSource, 'onChange'>;
+  readonly catalogues?: CatalogueSource;
+  readonly limits?: HipsLimits;
 }
 
 /** Catalogue change names that may change the images: the products table, or everything. */
 const PRODUCT_CHANGES = new Set(['ivoa.obscore', '*']);
 
-/** The one HiPS of the node: its public images. */
-const HIPS_NAME = 'images';
-
 // HIPS-34: Aladin Lite in any page fetches tiles across origins: the node's CORS hook
 // (src/cors) answers for /hips as for every public endpoint.
-const HEADERS = {
-  'cache-control': 'public, max-age=3600',
-};
+const HEADERS = { 'cache-control': 'public, max-age=3600' };
 
-const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((2880 - (b.length % 2880)) % 2880)]);
-
-/** HIPS-20..22: key = value lines. */
-function properties(s: Survey, deps: HipsDeps): string {
-  const url = `${deps.baseUrl}/hips/${HIPS_NAME}`;
-  const entries: Array<[string, string]> = [
-    ['creator_did', `ivo://${deps.authority}/hips/${HIPS_NAME}`],
-    ['obs_title', 'vonode: public radio continuum images'],
-    [
-      'obs_description',
-      `The public images of ivoa.obscore (${s.images.length}), resampled to HEALPix (nearest pixel).`,
-    ],
-    ['dataproduct_type', 'image'],
-    ['hips_version', '1.4'],
-    ['hips_release_date', s.releaseDate.toISOString().slice(0, 16) + 'Z'],
-    ['hips_status', 'public master clonableOnce'],
-    ['hips_tile_format', 'png fits'],
-    ['hips_tile_width', String(TILE_WIDTH)],
-    ['hips_order', String(s.order)],
-    ['hips_order_min', String(s.minOrder)],
-    ['hips_frame', 'equatorial'],
-    ['hips_pixel_bitpix', '-32'],
-    ['hips_pixel_cut', `${s.cut[0]} ${s.cut[1]}`],
-    ['hips_sampling', 'nearest'],
-    ['hips_initial_ra', String(s.initial.ra)],
-    ['hips_initial_dec', String(s.initial.dec)],
-    ['hips_initial_fov', String(s.initial.fov)],
-    ['hips_service_url', url],
-    ['hips_builder', 'vonode'],
-    ['moc_sky_fraction', String(s.moc.cells().length > 0 ? skyFraction(s) : 0)],
-    ['obs_regime', 'Radio'],
-    ['client_category', 'Image/Radio/SKA'],
-  ];
-  return `${entries.map(([k, v]) => `${k.padEnd(20)} = ${v}`).join('\n')}\n`;
-}
-
-function skyFraction(s: Survey): number {
-  let cells = 0;
-  for (const c of s.moc.cells()) cells += 4 ** (s.moc.order - c.order);
-  return cells / (12 * 4 ** s.moc.order);
-}
-
-function pngTile(values: Float32Array, cut: readonly [number, number]): Buffer {
-  const px = new Uint8Array(values.length * 2);
-  const span = cut[1] - cut[0] || 1;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (Number.isNaN(v)) continue; // alpha 0: no data here (HIPS-07)
-    px[2 * i] = Math.round(255 * stretchValue((v - cut[0]) / span, 'asinh'));
-    px[2 * i + 1] = 255;
-  }
-  return encodeGrayAlphaPng(TILE_WIDTH, TILE_WIDTH, px);
-}
-
-/** Allsky thumbnails are this wide, laid out ALLSKY_COLUMNS to a row (HIPS-10). */
-const ALLSKY_ORDER = 3;
-const ALLSKY_TILE = 64;
-const ALLSKY_COLUMNS = Math.floor(Math.sqrt(12 * 4 ** ALLSKY_ORDER));
+/** A catalogue HiPS is named by its table, schema.table in lower case: /hips/demo.sources. */
+const catalogueName = (t: PublishedTable) => `${t.schema}.${t.name}`.replaceAll('"', '').toLowerCase();
 
 /**
- * Norder3/Allsky.png (HIPS-10): the 768 tiles of order 3 as 64-pixel thumbnails, left to
- * right and top to bottom in index order; tiles with no data stay transparent.
- */
-async function allskyPng(s: Survey): Promise<Buffer> {
-  const n = 12 * 4 ** ALLSKY_ORDER;
-  const rows = Math.ceil(n / ALLSKY_COLUMNS);
-  const width = ALLSKY_COLUMNS * ALLSKY_TILE;
-  const px = new Uint8Array(width * rows * ALLSKY_TILE * 2);
-  const span = s.cut[1] - s.cut[0] || 1;
-  for (let i = 0; i < n; i++) {
-    const values = await renderTile(s, ALLSKY_ORDER, i, ALLSKY_TILE);
-    if (!values) continue;
-    const x0 = (i % ALLSKY_COLUMNS) * ALLSKY_TILE;
-    const y0 = Math.floor(i / ALLSKY_COLUMNS) * ALLSKY_TILE;
-    for (let r = 0; r < ALLSKY_TILE; r++)
-      for (let x = 0; x < ALLSKY_TILE; x++) {
-        const v = values[r * ALLSKY_TILE + x];
-        if (Number.isNaN(v)) continue;
-        const o = ((y0 + r) * width + x0 + x) * 2;
-        px[o] = Math.round(255 * stretchValue((v - s.cut[0]) / span, 'asinh'));
-        px[o + 1] = 255;
-      }
-  }
-  return encodeGrayAlphaPng(width, rows * ALLSKY_TILE, px);
-}
-
-/** A FITS tile stores rows bottom-up: its row y is the PNG's row W - 1 - y (HIPS-05). */
-function fitsTile(values: Float32Array, order: number, index: number): Buffer {
-  const flipped = new Float32Array(values.length);
-  for (let y = 0; y < TILE_WIDTH; y++)
-    flipped.set(
-      values.subarray((TILE_WIDTH - 1 - y) * TILE_WIDTH, (TILE_WIDTH - y) * TILE_WIDTH),
-      y * TILE_WIDTH,
-    );
-  const header = encodeHeader([
-    { keyword: 'SIMPLE', value: true },
-    { keyword: 'BITPIX', value: -32 },
-    { keyword: 'NAXIS', value: 2 },
-    { keyword: 'NAXIS1', value: TILE_WIDTH },
-    { keyword: 'NAXIS2', value: TILE_WIDTH },
-    { keyword: 'ORDER', value: order, comment: 'HEALPix order of the tile' },
-    { keyword: 'NPIX', value: index, comment: 'HEALPix NESTED index of the tile' },
-  ]);
-  return Buffer.concat([header, pad(encodePixels({ bitpix: -32, bzero: 0 }, flipped))]);
-}
-
-/**
- * A HiPS (HiPS 1.0) of the node's public images, for Aladin: properties, Moc.fits, PNG and
- * FITS tiles made on first request and cached, and the HiPS list (HIPS-31).
+ * The HiPS (HiPS 1.0) of the node, for Aladin: one image HiPS per frequency band and one
+ * cube HiPS per band of spectral cubes, of the public products (src/hips/survey.ts), and a
+ * catalogue HiPS of every published table with a position, each with properties, tiles and
+ * Allsky; and the HiPS list of them all (HIPS-31).
+ *
+ * Rights: image and cube HiPS hold public products only. A catalogue HiPS is read as the
+ * caller (row-level security): without a token, the public rows; with one, the rows that
+ * identity may read, cached apart per identity. The HiPS list names the public HiPS.
  */
 export function registerHips(app: FastifyInstance, deps: HipsDeps): void {
-  let survey: Promise<Survey | undefined> | undefined;
-  const getSurvey = () => {
-    if (!survey) {
-      const loading: Promise<Survey | undefined> = loadSurvey(deps.pool).catch((err) => {
-        if (survey === loading) survey = undefined;
-        throw err;
-      });
-      survey = loading;
+  const limits = deps.limits ?? hipsLimits();
+  const ctx = { baseUrl: deps.baseUrl, authority: deps.authority };
+  let surveys: Promise<Map<string, ImageHips>> | undefined;
+  const getSurveys = () => {
+    if (!surveys) {
+      const loading = loadSurveys(deps.pool, limits.bandRatio)
+        .then(
+          (list) => new Map(list.map((s) => [s.name, new ImageHips(s, join(deps.dataDir, 'hips', s.name))])),
+        )
+        .catch((err) => {
+          if (surveys === loading) surveys = undefined;
+          throw err;
+        });
+      surveys = loading;
     }
-    return survey;
+    return surveys;
   };
-  // "No images" and the image list are kept only until the products change: the next request
-  // loads them again (a load already under way finishes for the requests that began it).
+  // The image list is kept only until the products change: the next request loads it again
+  // (a load already under way finishes for the requests that began it).
   deps.catalogues?.onChange((name) => {
-    if (PRODUCT_CHANGES.has(name)) survey = undefined;
+    if (PRODUCT_CHANGES.has(name)) surveys = undefined;
   });
-  const cacheDir = join(deps.dataDir, 'hips', HIPS_NAME);
-  const rendering = new Map<string, Promise<Buffer | undefined>>();
-  const empty = new EmptyTiles();
+
+  // Catalogue HiPS per (catalogue version, identity, table): a publish bumps the version.
+  const catalogueCache = new Map<string, CatalogueHips>();
+  const catalogueTables = (identity: Identity) =>
+    (deps.catalogues?.view(identity).positional() ?? []).filter((t) => t.spatialIndex);
+  const catalogueHips = (identity: Identity, name: string): CatalogueHips | undefined => {
+    const t = catalogueTables(identity).find((x) => catalogueName(x) === name.toLowerCase());
+    if (!t) return undefined;
+    const key = [
+      deps.catalogues?.version,
+      catalogueName(t),
+      identity.sub ?? '',
+      [...identity.groups].sort().join(','),
+    ].join('|');
+    let c = catalogueCache.get(key);
+    if (!c) {
+      c = new CatalogueHips(deps.pool, identity, t, limits.catalogueTileRows);
+      catalogueCache.set(key, c);
+      if (catalogueCache.size > 64) catalogueCache.delete(catalogueCache.keys().next().value as string);
+    }
+    return c;
+  };
+
+  const text = (reply: FastifyReply, body: string, type = 'text/plain; charset=utf-8') =>
+    reply.headers(HEADERS).type(type).send(body);
   const notFound = (reply: FastifyReply, message: string) =>
     reply.status(404).headers(HEADERS).type('text/plain; charset=utf-8').send(`${message}\n`);
+  const identityOf = (request: FastifyRequest): Identity => request.identity ?? ANONYMOUS;
 
+  const catalogueProps = async (name: string, c: CatalogueHips) =>
+    formatProperties(await catalogueProperties(name, c, await c.start(), ctx));
+
+  // HIPS-31: the properties of every HiPS, separated by blank lines.
   app.get('/hips/hipslist', async (_request, reply) => {
-    const s = await getSurvey();
-    return reply
-      .headers(HEADERS)
-      .type('text/plain; charset=utf-8')
-      .send(s ? properties(s, deps) : '');
+    const records: string[] = [];
+    for (const s of (await getSurveys()).values())
+      records.push(formatProperties(surveyProperties(s.survey, ctx)));
+    for (const t of catalogueTables(ANONYMOUS)) {
+      const c = catalogueHips(ANONYMOUS, catalogueName(t));
+      if (c) records.push(await catalogueProps(catalogueName(t), c));
+    }
+    return text(reply, records.join('\n'));
   });
-  app.get(`/hips/${HIPS_NAME}/properties`, async (_request, reply) => {
-    const s = await getSurvey();
-    if (!s) return notFound(reply, 'there are no public images to make a HiPS of');
-    return reply.headers(HEADERS).type('text/plain; charset=utf-8').send(properties(s, deps));
+
+  type NameParams = { name: string };
+  app.get<{ Params: NameParams }>('/hips/:name/properties', async (request, reply) => {
+    const { name } = request.params;
+    const s = (await getSurveys()).get(name);
+    if (s) return text(reply, formatProperties(surveyProperties(s.survey, ctx)));
+    const c = catalogueHips(identityOf(request), name);
+    if (c) return text(reply, await catalogueProps(name, c));
+    return notFound(reply, `no HiPS is named '${name}'; the HiPS list is ${deps.baseUrl}/hips/hipslist`);
   });
-  app.get(`/hips/${HIPS_NAME}/Moc.fits`, async (_request, reply) => {
-    const s = await getSurvey();
-    if (!s) return notFound(reply, 'there are no public images to make a HiPS of');
+  app.get<{ Params: NameParams }>('/hips/:name/Moc.fits', async (request, reply) => {
+    const s = (await getSurveys()).get(request.params.name);
+    if (!s) return notFound(reply, `no image HiPS is named '${request.params.name}'`);
     return reply
       .headers(HEADERS)
       .type('application/fits')
-      .send(s.moc.toFits({ mocType: 'IMAGE' }));
+      .send(s.survey.moc.toFits({ mocType: 'IMAGE' }));
   });
-  let allsky: Promise<Buffer> | undefined;
-  app.get(`/hips/${HIPS_NAME}/Norder${ALLSKY_ORDER}/Allsky.png`, async (_request, reply) => {
-    const s = await getSurvey();
-    if (!s) return notFound(reply, 'there are no public images to make a HiPS of');
-    const path = join(cacheDir, s.key, `Norder${ALLSKY_ORDER}`, 'Allsky.png');
-    let body: Buffer;
-    try {
-      body = await readFile(path);
-    } catch {
-      allsky ??= (async () => {
-        const bytes = await allskyPng(s);
-        await mkdir(dirname(path), { recursive: true });
-        await writeFile(`${path}.${process.pid}.partial`, bytes);
-        await rename(`${path}.${process.pid}.partial`, path);
-        return bytes;
-      })().finally(() => {
-        allsky = undefined;
-      });
-      body = await allsky;
-    }
-    return reply.headers(HEADERS).type('image/png').send(body);
-  });
-  app.get<{ Params: { norder: string; dir: string; npix: string } }>(
-    `/hips/${HIPS_NAME}/:norder/:dir/:npix`,
+  const metadata = async (request: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) => {
+    const c = catalogueHips(identityOf(request), request.params.name);
+    if (!c) return notFound(reply, `no catalogue HiPS is named '${request.params.name}'`);
+    const t = c.table;
+    return text(
+      reply,
+      catalogueMetadata(catalogueName(t), t.description, c.columns),
+      'text/xml; charset=utf-8',
+    );
+  };
+  // Aladin Lite asks for Metadata.xml, the standard names metadata.xml (HIPS-01): both.
+  app.get<{ Params: NameParams }>('/hips/:name/Metadata.xml', metadata);
+  app.get<{ Params: NameParams }>('/hips/:name/metadata.xml', metadata);
+
+  app.get<{ Params: NameParams & { norder: string; file: string } }>(
+    '/hips/:name/:norder/:file',
     async (request, reply) => {
-      const s = await getSurvey();
-      if (!s) return notFound(reply, 'there are no public images to make a HiPS of');
-      const { norder, dir, npix } = request.params;
+      const { name, norder, file } = request.params;
       const o = /^Norder(\d{1,2})$/.exec(norder);
-      const p = /^Npix(\d{1,12})\.(png|fits)$/.exec(npix);
+      const order = o ? Number(o[1]) : -1;
+      const s = (await getSurveys()).get(name);
+      const a = /^Allsky(?:_(\d{1,5}))?\.png$/.exec(file);
+      if (s && a && order === ALLSKY_ORDER) {
+        const frame = Number(a[1] ?? 0);
+        if (frame >= (s.survey.cube?.depth ?? 1)) return notFound(reply, `no frame ${frame} in this HiPS`);
+        return reply
+          .headers(HEADERS)
+          .type('image/png')
+          .send(await s.allsky(frame));
+      }
+      const c = s ? undefined : catalogueHips(identityOf(request), name);
+      if (c && file === 'Allsky.tsv' && order >= CATALOGUE_MIN_ORDER && order <= Math.min(3, await c.order()))
+        return text(reply, await c.allsky(order), 'text/tab-separated-values; charset=utf-8');
+      return notFound(reply, `no ${norder}/${file} in HiPS '${name}'`);
+    },
+  );
+
+  app.get<{ Params: NameParams & { norder: string; dir: string; npix: string } }>(
+    '/hips/:name/:norder/:dir/:npix',
+    async (request, reply) => {
+      const { name, norder, dir, npix } = request.params;
+      const o = /^Norder(\d{1,2})$/.exec(norder);
+      const p = /^Npix(\d{1,12})(?:_(\d{1,5}))?\.(png|fits|tsv)$/.exec(npix);
       const order = o ? Number(o[1]) : -1;
       const index = p ? Number(p[1]) : -1;
-      if (
-        !o ||
-        !p ||
-        order < s.minOrder ||
-        order > s.order ||
-        index >= 12 * 4 ** order ||
-        dir !== `Dir${Math.floor(index / 10000) * 10000}`
-      )
+      const frame = p?.[2] === undefined ? 0 : Number(p[2]);
+      const ext = p?.[3];
+      const valid = o && p && index < 12 * 4 ** order && dir === `Dir${Math.floor(index / 10000) * 10000}`;
+      const s = (await getSurveys()).get(name);
+      if (s) {
+        const { survey } = s;
+        if (
+          !valid ||
+          ext === 'tsv' ||
+          order < survey.minOrder ||
+          order > survey.order ||
+          frame >= (survey.cube?.depth ?? 1) ||
+          (p?.[2] !== undefined && frame === 0)
+        )
+          return notFound(
+            reply,
+            `no tile ${norder}/${dir}/${npix}: tiles are Norder${survey.minOrder}..${survey.order}/DirD/NpixN${survey.cube ? `[_F]` : ''}.png|fits`,
+          );
+        // HIPS-03/34: a partial HiPS answers 404, fast, where it has no data.
+        const body = await s.tile(order, index, ext as 'png' | 'fits', frame);
+        if (!body) return notFound(reply, 'no data in this tile');
+        return reply
+          .headers(HEADERS)
+          .type(ext === 'png' ? 'image/png' : 'application/fits')
+          .send(body);
+      }
+      const c = catalogueHips(identityOf(request), name);
+      if (!c)
+        return notFound(reply, `no HiPS is named '${name}'; the HiPS list is ${deps.baseUrl}/hips/hipslist`);
+      const deepest = await c.order();
+      if (!valid || ext !== 'tsv' || p?.[2] !== undefined || order < CATALOGUE_MIN_ORDER || order > deepest)
         return notFound(
           reply,
-          `no tile ${norder}/${dir}/${npix}: tiles are Norder${s.minOrder}..${s.order}/DirD/NpixN.png|fits`,
+          `no tile ${norder}/${dir}/${npix}: tiles are Norder${CATALOGUE_MIN_ORDER}..${deepest}/DirD/NpixN.tsv`,
         );
-      // HIPS-03/34: a partial HiPS answers 404, fast, where it has no data.
-      if (!tileTouchesSurvey(s, order, index)) return notFound(reply, 'no data in this tile');
-      const ext = p[2];
-      const path = join(cacheDir, 'tiles', tileKey(s, order, index, ext), tilePath(order, index, ext));
-      let body: Buffer | undefined;
-      try {
-        body = await readFile(path);
-      } catch {
-        if (await empty.has(path)) return notFound(reply, 'no data in this tile');
-        let job = rendering.get(path);
-        if (!job) {
-          job = (async () => {
-            const values = await renderTile(s, order, index);
-            if (!values) {
-              await empty.remember(path);
-              return undefined;
-            }
-            const bytes = ext === 'png' ? pngTile(values, s.cut) : fitsTile(values, order, index);
-            await mkdir(dirname(path), { recursive: true });
-            const tmp = `${path}.${process.pid}.partial`;
-            await writeFile(tmp, bytes);
-            await rename(tmp, path);
-            return bytes;
-          })().finally(() => rendering.delete(path));
-          rendering.set(path, job);
-        }
-        body = await job;
-      }
-      // HIPS-03/34: a partial HiPS answers 404, fast, where it has no data.
-      if (!body) return notFound(reply, 'no data in this tile');
-      return reply
-        .headers(HEADERS)
-        .type(ext === 'png' ? 'image/png' : 'application/fits')
-        .send(body);
+      const body = await c.tsv(order, index);
+      if (!body) return notFound(reply, 'no rows in this tile');
+      return text(reply, body, 'text/tab-separated-values; charset=utf-8');
     },
   );
 }

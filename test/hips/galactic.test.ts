@@ -44,6 +44,10 @@ print('null')
     for (let i = 0; i < footprint.length; i += 2) v.push([footprint[i], footprint[i + 1]]);
     const moc = Moc.fromPolygon(v, order);
     const survey: Survey = {
+      name: 'images',
+      kind: 'image',
+      emMin: Number.NaN,
+      emMax: Number.NaN,
       images: [
         { did: 'ivo://t/gal', path, wcs, nx: 200, ny: 200, extraAxes: 0, pixelDeg: 0.004, footprint, moc },
       ],

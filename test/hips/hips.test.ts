@@ -28,10 +28,12 @@ beforeAll(async () => {
       .filter((l) => l.includes('='))
       .map((l) => [l.slice(0, l.indexOf('=')).trim(), l.slice(l.indexOf('=') + 1).trim()]),
   );
+  // The images of this HiPS's band (em_min..em_max): the other bands have HiPS of their own.
   images = await withReadOnlyIdentity(pool, ANONYMOUS, async (c) => {
     const r = await c.query<{ did: string; ra: number; dec: number; path: string }>(
       `SELECT obs_publisher_did AS did, s_ra AS ra, s_dec AS dec, file_path AS path FROM ivoa.obscore
-       WHERE dataproduct_type = 'image' AND obs_collection = 'ska-demo' ORDER BY 1`,
+       WHERE dataproduct_type = 'image' AND obs_collection = 'ska-demo' AND em_min >= $1 AND em_max <= $2 ORDER BY 1`,
+      [Number(props.em_min), Number(props.em_max)],
     );
     return r.rows;
   });
