@@ -158,9 +158,19 @@ export async function ensureExtension(
     if (dir) writeExtensionFiles(join(dir, 'extension'), installed);
   }
   if (await available()) {
-    if (installed === undefined) await client.query(`CREATE EXTENSION ${EXTENSION} VERSION '${version}'`);
-    else await client.query(`ALTER EXTENSION ${EXTENSION} UPDATE TO '${version}'`);
-    return 'extension';
+    // Creating an extension that is not trusted needs a superuser: a role without that right
+    // gets the fallback below, not a failed publish.
+    const made = await client
+      .query(
+        installed === undefined
+          ? `CREATE EXTENSION ${EXTENSION} VERSION '${version}'`
+          : `ALTER EXTENSION ${EXTENSION} UPDATE TO '${version}'`,
+      )
+      .then(
+        () => true,
+        () => false,
+      );
+    if (made) return 'extension';
   }
   // An older version stays: its functions are still shipped (new ones are not, until updated).
   if (installed !== undefined) return 'extension';
