@@ -6,7 +6,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CatalogueTable, compile, inlineParameters } from '../adql/index.js';
 import { publishedTableOf, unpublishTable } from '../src/publish/index.js';
-import { DEFAULT_LAYOUT, type LayoutSettings, readLayout } from '../src/shards/index.js';
+import {
+  DEFAULT_LAYOUT,
+  type LayoutSettings,
+  readLayout,
+  rowsFromShards,
+  SELF_CROSSMATCH_SETTINGS,
+  selfCrossmatchSql,
+} from '../src/shards/index.js';
 import { catalogueOf } from '../src/tap/catalogue.js';
 import { describeTable, publishGenerated, rowOf, STORE, uploadVOTable } from '../test/shards/catalogue.js';
 import { testDatabaseUrl } from '../test/support/db.js';
@@ -22,7 +29,8 @@ import { type ShardServers, startShardServers } from '../test/support/shard-serv
 const ROWS = Number(process.env.SHARDS_ROWS ?? 20_000);
 const SCHEMA = `shards_${Math.random().toString(36).slice(2, 8)}`;
 const PARTS = 8;
-const MARGIN_ARCSEC = 60;
+// Wide enough that the crossmatch test below finds pairs across partition edges at CI size.
+const MARGIN_ARCSEC = 600;
 
 let pool: pg.Pool;
 let servers: ShardServers;
@@ -304,6 +312,121 @@ describe('partitions on shard servers (issue 22 item 2)', () => {
     const remote = [...plan.matchAll(/Remote SQL: (.*)/g)].map((m) => m[1]);
     expect(remote.length).toBe(PARTS);
     for (const sql of remote) expect(sql).toMatch(/^SELECT mag FROM /);
+  });
+});
+
+describe('a crossmatch below the margin moves no rows between servers (issue 22 acceptance)', () => {
+  // ADQL-39: the catalogue crossmatched with itself at 360 arcsec (the layout's margin is 600).
+  const RADIUS = 0.1;
+  const ADQL = `SELECT a.source_id AS a_id, b.source_id AS b_id FROM {t} AS a JOIN {t} AS b ON 1 = CONTAINS(POINT('ICRS', b.ra, b.dec), CIRCLE('ICRS', a.ra, a.dec, ${RADIUS}))`;
+  const key = (rows: unknown[][]) => rows.map((r) => r.join(' ')).sort();
+
+  it('the sky functions are the extension vonode_adql on the coordinator and every shard, named on the foreign servers', async () => {
+    const here = await pool.query("SELECT 1 FROM pg_extension WHERE extname = 'vonode_adql'");
+    expect(here.rowCount).toBe(1);
+    const member = await pool.query(
+      `SELECT 1 FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+        WHERE e.extname = 'vonode_adql' AND d.deptype = 'e'
+          AND d.objid = 'adql.xmatch_within(float8, float8, float8, float8, float8)'::regprocedure`,
+    );
+    expect(member.rowCount).toBe(1);
+    const servers4 = await pool.query<{ opts: string[] }>(
+      `SELECT srvoptions AS opts FROM pg_foreign_server WHERE srvname LIKE 'vonode_s%'`,
+    );
+    expect(servers4.rows.length).toBeGreaterThan(0);
+    for (const s of servers4.rows) expect(s.opts).toContain('extensions=vonode_adql');
+    for (const url of servers.urls) {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        const r = await c.query("SELECT 1 FROM pg_extension WHERE extname = 'vonode_adql'");
+        expect(r.rowCount).toBe(1);
+      } finally {
+        await c.end();
+      }
+    }
+  });
+
+  for (const t of ['s1', 's2', 's4'] as const) {
+    it(`on ${t}: one join per partition runs on its shard and only the matched pairs travel`, async () => {
+      const reference = await pool.query({
+        text: inlineParameters(
+          compile(ADQL.replaceAll('{t}', `${SCHEMA}.plain`), catalogueOf([await catalogueTable('plain')])),
+        ) as string,
+        rowMode: 'array',
+      });
+      expect(reference.rows.length).toBeGreaterThan(ROWS);
+      const published = await pool.query<{ sql_schema: string; sql_table: string }>(
+        'SELECT sql_schema, sql_table FROM vonode.published_tables WHERE table_name = $1',
+        [`${SCHEMA}.${t}`],
+      );
+      const sql = selfCrossmatchSql({
+        sqlSchema: published.rows[0].sql_schema,
+        versionTable: published.rows[0].sql_table,
+        healpix: 'healpix',
+        ra: 'ra',
+        dec: 'dec',
+        columnsA: ['source_id', 'healpix'],
+        columnsB: ['source_id', 'healpix'],
+        radiusDeg: RADIUS,
+        marginArcsec: MARGIN_ARCSEC,
+      });
+      const c = await pool.connect();
+      try {
+        await c.query(`BEGIN; SET LOCAL jit = off; ${SELF_CROSSMATCH_SETTINGS}`);
+        const verbose = await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (VERBOSE, COSTS OFF) ${sql}`);
+        const plan = verbose.rows.map((x) => x['QUERY PLAN']).join('\n');
+        // Each partition's join is one foreign scan whose remote SQL is the join itself,
+        // the distance test included (a member of vonode_adql, so postgres_fdw sends it).
+        const remote = [...plan.matchAll(/Remote SQL: (.*)/g)].map((m) => m[1]);
+        expect(remote.length).toBe(PARTS);
+        for (const r of remote) {
+          expect(r).toMatch(/_xo r\d+ INNER JOIN .*_xi r\d+ ON/);
+          expect(r).toMatch(/adql\.xmatch_within\(/);
+        }
+        expect(plan).not.toMatch(/Hash Join|Nested Loop|Merge Join/);
+        const got = await c.query({ text: sql, rowMode: 'array' });
+        const analysed = await c.query<{ 'QUERY PLAN': unknown }>(
+          `EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) ${sql}`,
+        );
+        await c.query('ROLLBACK');
+        // The same pairs as on the plain table, and the rows moved are exactly those pairs.
+        expect(key(got.rows.map((r) => [r[0], r[2]]))).toEqual(key(reference.rows));
+        const moved = rowsFromShards(analysed.rows[0]['QUERY PLAN']);
+        expect(moved).toEqual({ rows: got.rows.length, scans: PARTS, pushedJoins: PARTS });
+        // Some pairs cross a partition's edge: their second row came from the margin.
+        const layoutRows = await pool.query<{ lo: string | null; hi: string | null }>(
+          'SELECT lo::text, hi::text FROM vonode.table_partitions WHERE table_name = $1 AND version = (SELECT version FROM vonode.published_tables WHERE table_name = $1)',
+          [`${SCHEMA}.${t}`],
+        );
+        const partOf = (h: unknown) =>
+          layoutRows.rows.findIndex(
+            (p) =>
+              (p.lo === null || BigInt(String(h)) >= BigInt(p.lo)) &&
+              (p.hi === null || BigInt(String(h)) < BigInt(p.hi)),
+          );
+        expect(got.rows.filter((r) => partOf(r[1]) !== partOf(r[3])).length).toBeGreaterThan(0);
+      } finally {
+        await c.query('ROLLBACK').catch(() => {});
+        c.release();
+      }
+    }, 300_000);
+  }
+
+  it('a radius beyond the margin is refused rather than answered short', () => {
+    expect(() =>
+      selfCrossmatchSql({
+        sqlSchema: 's',
+        versionTable: 't_v1',
+        healpix: 'healpix',
+        ra: 'ra',
+        dec: 'dec',
+        columnsA: ['source_id'],
+        columnsB: ['source_id'],
+        radiusDeg: (2 * MARGIN_ARCSEC) / 3600,
+        marginArcsec: MARGIN_ARCSEC,
+      }),
+    ).toThrow(`beyond the layout's margin of ${MARGIN_ARCSEC} arcsec`);
   });
 });
 

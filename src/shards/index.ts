@@ -4,7 +4,21 @@
  * through postgres_fdw; the layout report of `vonode shards`; shard failures as DALI errors.
  */
 export { balancedRanges, type CellCount, cellCount, cellStart, type Range, shardOf } from './boundaries.js';
+export {
+  rowsFromShards,
+  SELF_CROSSMATCH_SETTINGS,
+  type SelfCrossmatch,
+  selfCrossmatchSql,
+} from './crossmatch.js';
 export { shardUnavailable } from './errors.js';
+export {
+  controlFile,
+  EXTENSION,
+  ensureExtension,
+  extensionScript,
+  extensionVersion,
+  writeExtensionFiles,
+} from './extension.js';
 export { type LayoutReport, layOutVersion, type PartitionReport, type StagedVersion } from './layout.js';
 export { type PartitionRow, readLayout } from './report.js';
 export {

@@ -23,7 +23,18 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { balancedRanges, type CellCount, INDEX_ORDER, type Range, shardOf } from './boundaries.js';
-import { ownViewName, partitionName, quoteIdent, quoteLiteral, safeUrl, serverName } from './names.js';
+import { ensureExtension } from './extension.js';
+import {
+  ownViewName,
+  partitionName,
+  quoteIdent,
+  quoteLiteral,
+  safeUrl,
+  serverName,
+  XMATCH_INNER,
+  XMATCH_OUTER,
+  xmatchName,
+} from './names.js';
 import type { LayoutSettings } from './settings.js';
 
 /** A version the loader built in its staging schema, as the layout needs to know it. */
@@ -67,6 +78,7 @@ export interface LayoutReport {
 }
 
 const MARK = 'vonode shard of ';
+const XMARK = 'vonode crossmatch side of ';
 
 /**
  * Lays out a staged version when it is big enough; undefined (nothing changed) otherwise.
@@ -135,6 +147,34 @@ export async function layOutVersion(
     } else {
       await client.query('CREATE EXTENSION IF NOT EXISTS postgres_fdw');
       const marginDeg = settings.marginArcsec / 3600;
+      // The sky functions as an extension the foreign servers name, so postgres_fdw ships
+      // their calls (extension.ts); without it queries still work, evaluated here.
+      const host = (client as unknown as { host?: string }).host ?? 'localhost';
+      const shippable = (await ensureExtension(client, host, false)) === 'extension';
+      if (!shippable)
+        log(
+          `the extension vonode_adql is not installed on the coordinator: calls of adql.* functions stay on the coordinator (docs/scaling.md)`,
+        );
+      // The crossmatch sides (crossmatch.ts): each partition's own rows with their cover at
+      // the margin's radius, and its own rows plus margin, both list-partitioned by partition
+      // number so that a join on it runs partition by partition, each pushed to its shard.
+      await sweepCoordinator(client, v, schema);
+      const sides = marginDeg > 0 ? [XMATCH_OUTER, XMATCH_INNER] : [];
+      for (const side of sides) {
+        const extra =
+          side === XMATCH_OUTER
+            ? ', vonode_part integer NOT NULL, vonode_cover bigint[]'
+            : ', vonode_part integer NOT NULL';
+        const t = `${schema}.${quoteIdent(xmatchName(v.versionTable, side))}`;
+        await client.query(
+          `CREATE TABLE ${t} (${columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')}${extra}) PARTITION BY LIST (vonode_part)`,
+        );
+        await client.query(
+          `COMMENT ON TABLE ${t} IS ${quoteLiteral(`${XMARK}${v.tableName} version ${v.version}`)}`,
+        );
+        // Not in the catalogue and without row-level security: only the coordinator's owner reads them.
+        await client.query(`REVOKE ALL ON ${t} FROM PUBLIC`);
+      }
       for (let s = 0; s < shards.length; s++) {
         const mine = ranges
           .map((r, k) => ({ r, k }))
@@ -150,20 +190,31 @@ export async function layOutVersion(
         });
         try {
           await sweepShard(remote, v, schema);
+          // The functions shipped calls name (extension.ts); without the extension's files
+          // on that machine they are created plainly, which is all a shard needs.
+          const made = await ensureExtension(remote, new URL(shards[s]).hostname, true);
+          if (made !== 'extension')
+            log(`shard ${s + 1}: vonode_adql is not installed there; its functions were created without it`);
           await remote.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
           for (const { r, k } of mine) {
             const name = partitionName(v.versionTable, k);
             const table = `${schema}.${quoteIdent(name)}`;
             await remote.query(
-              `CREATE TABLE ${table} (${columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.notNull ? ' NOT NULL' : ''}`).join(', ')}, vonode_margin boolean NOT NULL)`,
+              `CREATE TABLE ${table} (${columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.notNull ? ' NOT NULL' : ''}`).join(', ')}, vonode_margin boolean NOT NULL, vonode_cover bigint[])`,
             );
             await remote.query(
               `COMMENT ON TABLE ${table} IS ${quoteLiteral(`${MARK}${v.tableName} version ${v.version}`)}`,
             );
             const inRange = rangeSql(hpx, r);
+            // Each own row's cover at the margin's radius: a superset of the cells any
+            // crossmatch circle of radius <= margin around it can reach (adql.xmatch_cover).
+            const cover =
+              marginDeg > 0
+                ? `(SELECT _xc FROM adql.xmatch_cover(${quoteIdent(v.ra)}, ${quoteIdent(v.dec)}, ${marginDeg}::float8) AS _xc)`
+                : 'NULL::bigint[]';
             await copyBetween(
               client,
-              `COPY (SELECT *, false FROM ${staged} WHERE ${inRange} ORDER BY ${hpx}) TO STDOUT (FORMAT binary)`,
+              `COPY (SELECT *, false, ${cover} FROM ${staged} WHERE ${inRange} ORDER BY ${hpx}) TO STDOUT (FORMAT binary)`,
               remote,
               `COPY ${table} FROM STDIN (FORMAT binary)`,
             );
@@ -178,7 +229,7 @@ export async function layOutVersion(
               const before = await remote.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
               await copyBetween(
                 client,
-                `COPY (SELECT *, true FROM ${staged} WHERE ${hpx} IS NOT NULL AND NOT (${inRange}) AND ${near}) TO STDOUT (FORMAT binary)`,
+                `COPY (SELECT *, true, NULL::bigint[] FROM ${staged} WHERE ${hpx} IS NOT NULL AND NOT (${inRange}) AND ${near}) TO STDOUT (FORMAT binary)`,
                 remote,
                 `COPY ${table} FROM STDIN (FORMAT binary)`,
               );
@@ -193,11 +244,26 @@ export async function layOutVersion(
               `CREATE VIEW ${view} AS SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${table} WHERE NOT vonode_margin`,
             );
             const server = serverName(s, shards[s], settings.order, r.firstCell, r.lastCell);
-            await ensureServer(client, server, shards[s], settings);
+            await ensureServer(client, server, shards[s], settings, shippable);
             await client.query(
               `CREATE FOREIGN TABLE ${schema}.${quoteIdent(name)} PARTITION OF ${parent} ${bounds(r)}
                  SERVER ${quoteIdent(server)} OPTIONS (schema_name ${quoteLiteral(v.sqlSchema)}, table_name ${quoteLiteral(ownViewName(name))})`,
             );
+            const names = columns.map((c) => quoteIdent(c.name)).join(', ');
+            for (const side of sides) {
+              const sideName = xmatchName(name, side);
+              const viewSql =
+                side === XMATCH_OUTER
+                  ? `SELECT ${names}, ${k}::integer AS vonode_part, vonode_cover FROM ${table} WHERE NOT vonode_margin`
+                  : `SELECT ${names}, ${k}::integer AS vonode_part FROM ${table}`;
+              await remote.query(`CREATE VIEW ${schema}.${quoteIdent(sideName)} AS ${viewSql}`);
+              const f = `${schema}.${quoteIdent(sideName)}`;
+              await client.query(
+                `CREATE FOREIGN TABLE ${f} PARTITION OF ${schema}.${quoteIdent(xmatchName(v.versionTable, side))} FOR VALUES IN (${k})
+                   SERVER ${quoteIdent(server)} OPTIONS (schema_name ${quoteLiteral(v.sqlSchema)}, table_name ${quoteLiteral(sideName)})`,
+              );
+              await client.query(`ANALYZE ${f}`);
+            }
             await client.query(`ANALYZE ${schema}.${quoteIdent(name)}`);
             reports.push({ part: k, ...r, marginRows, shard: s + 1 });
             log(
@@ -225,6 +291,10 @@ export async function layOutVersion(
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     await client.query(`DROP TABLE IF EXISTS ${parent}`).catch(() => {});
+    for (const side of [XMATCH_OUTER, XMATCH_INNER])
+      await client
+        .query(`DROP TABLE IF EXISTS ${schema}.${quoteIdent(xmatchName(v.versionTable, side))}`)
+        .catch(() => {});
     throw err;
   }
   log(
@@ -271,7 +341,13 @@ async function copyBetween(from: pg.ClientBase, out: string, to: pg.ClientBase, 
  * it: the shard's own user (the URL's), so only the coordinator reads the shards.
  * `async_capable` lets the coordinator's Append wait on several shards at once.
  */
-async function ensureServer(client: pg.ClientBase, name: string, url: string, settings: LayoutSettings) {
+async function ensureServer(
+  client: pg.ClientBase,
+  name: string,
+  url: string,
+  settings: LayoutSettings,
+  shippable: boolean,
+) {
   const u = new URL(url);
   const opt = (k: string, v: string) => `${k} ${quoteLiteral(v)}`;
   const options = [
@@ -282,11 +358,17 @@ async function ensureServer(client: pg.ClientBase, name: string, url: string, se
     opt('async_capable', 'true'),
     opt('fetch_size', '10000'),
   ].join(', ');
-  const exists = await client.query('SELECT 1 FROM pg_foreign_server WHERE srvname = $1', [name]);
+  const exists = await client.query<{ opts: string[] | null }>(
+    'SELECT srvoptions AS opts FROM pg_foreign_server WHERE srvname = $1',
+    [name],
+  );
+  const ext = shippable ? `, ${opt('extensions', 'vonode_adql')}` : '';
   if ((exists.rowCount ?? 0) === 0)
     await client.query(
-      `CREATE SERVER ${quoteIdent(name)} FOREIGN DATA WRAPPER postgres_fdw OPTIONS (${options})`,
+      `CREATE SERVER ${quoteIdent(name)} FOREIGN DATA WRAPPER postgres_fdw OPTIONS (${options}${ext})`,
     );
+  else if (shippable && !(exists.rows[0].opts ?? []).some((o) => o.startsWith('extensions=')))
+    await client.query(`ALTER SERVER ${quoteIdent(name)} OPTIONS (ADD ${opt('extensions', 'vonode_adql')})`);
   const mapped = await client.query(
     `SELECT 1 FROM pg_user_mappings WHERE srvname = $1 AND usename = 'public'`,
     [name],
@@ -317,6 +399,22 @@ async function sweepShard(remote: pg.Client, v: StagedVersion, schema: string): 
     const version = Number(row.note.slice(`${MARK}${v.tableName} version `.length));
     if (version === served) continue;
     await remote.query(`DROP TABLE IF EXISTS ${schema}.${quoteIdent(row.rel)} CASCADE`);
+  }
+}
+
+/** The coordinator's crossmatch sides of this table's versions neither built now nor served. */
+async function sweepCoordinator(client: pg.ClientBase, v: StagedVersion, schema: string): Promise<void> {
+  const r = await client.query<{ rel: string; note: string }>(
+    `SELECT c.relname AS rel, obj_description(c.oid, 'pg_class') AS note FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind = 'p' AND obj_description(c.oid, 'pg_class') LIKE $2`,
+    [v.sqlSchema, `${XMARK}${v.tableName} version %`],
+  );
+  const served = await v.servedVersion();
+  for (const row of r.rows) {
+    const version = Number(row.note.slice(`${XMARK}${v.tableName} version `.length));
+    if (version === served) continue;
+    await client.query(`DROP TABLE IF EXISTS ${schema}.${quoteIdent(row.rel)} CASCADE`);
   }
 }
 

@@ -53,3 +53,15 @@ export function safeUrl(url: string): string {
     return '(invalid URL)';
   }
 }
+
+/** The crossmatch sides (crossmatch.ts): own rows with their cover, own rows plus margin. */
+export const XMATCH_OUTER = 'xo';
+export const XMATCH_INNER = 'xi';
+
+/** `<name>_xo` / `<name>_xi`, shortened with a hash to PostgreSQL's 63 bytes. */
+export function xmatchName(name: string, side: string): string {
+  const suffix = `_${side}`;
+  if (Buffer.byteLength(name) + suffix.length <= 63) return name + suffix;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, 63 - suffix.length - 9)}_${hash}${suffix}`;
+}

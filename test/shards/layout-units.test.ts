@@ -1,11 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDescription } from '../../src/publish/index.js';
 import {
   balancedRanges,
   cellCount,
   cellStart,
+  controlFile,
+  extensionScript,
+  extensionVersion,
   layoutFor,
   layoutFromEnv,
+  selfCrossmatchSql,
   shardOf,
   shardUnavailable,
 } from '../../src/shards/index.js';
@@ -90,5 +96,66 @@ describe('a shard that does not answer (DALI-32)', () => {
   it('other errors are left alone', () => {
     expect(shardUnavailable(Object.assign(new Error('division by zero'), { code: '22012' }))).toBeUndefined();
     expect(shardUnavailable(new Error('could not connect to server "elsewhere"'))).toBeUndefined();
+  });
+});
+
+describe('the extension vonode_adql (postgres_fdw ships only extension members)', () => {
+  const sql = (f: string) => readFileSync(join(import.meta.dirname, '..', '..', 'sql', f), 'utf8');
+
+  it('defines every function a crossmatch sends to a shard, as the migrations define them', () => {
+    const script = extensionScript();
+    for (const f of [
+      'sky.healpix_nest',
+      'adql.xmatch_cover',
+      'adql.xmatch_ranges',
+      'adql.chord2',
+      'adql.xmatch_within',
+    ])
+      expect(script).toContain(`CREATE OR REPLACE FUNCTION ${f}(`);
+    // The latest definition comes last, as the migrations apply them.
+    expect(script.lastIndexOf('FUNCTION adql.chord2(')).toBeGreaterThan(
+      script.indexOf(sql('036_adql_xmatch.sql').slice(0, 200)),
+    );
+    expect(script).toContain(sql('160_adql_xmatch_cover.sql'));
+    // Existing functions are adopted first; schemas are created only where missing.
+    expect(script.indexOf('ALTER EXTENSION vonode_adql ADD FUNCTION')).toBeLessThan(
+      script.indexOf('CREATE OR REPLACE FUNCTION'),
+    );
+    expect(script).not.toMatch(/^CREATE SCHEMA IF NOT EXISTS/m);
+  });
+
+  it('names the version after its script, in the control file', () => {
+    expect(extensionVersion()).toMatch(/^1-[0-9a-f]{10}$/);
+    expect(controlFile()).toContain(`default_version = '${extensionVersion()}'`);
+    expect(controlFile()).toContain('relocatable = false');
+  });
+});
+
+describe('the self-crossmatch on the shards (ADQL-39)', () => {
+  const base = {
+    sqlSchema: 'cat',
+    versionTable: 'stars_v2',
+    healpix: 'healpix',
+    ra: 'ra',
+    dec: 'dec',
+    columnsA: ['source_id'],
+    columnsB: ['source_id', 'mag'],
+    marginArcsec: 10,
+  };
+
+  it('joins the two sides on the partition number, by the cover, with the crossmatch test', () => {
+    const q = selfCrossmatchSql({ ...base, radiusDeg: 5 / 3600 });
+    expect(q).toContain('FROM "cat"."stars_v2_xo" AS a JOIN "cat"."stars_v2_xi" AS b');
+    expect(q).toContain('a.vonode_part = b.vonode_part');
+    expect(q).toContain('b."healpix" < a.vonode_cover[8]');
+    expect(q).toContain(`adql.xmatch_within(a."ra", a."dec", b."ra", b."dec", ${5 / 3600}::float8)`);
+    expect(q).toContain('b."mag" AS "b_mag"');
+  });
+
+  it('refuses a radius beyond the margin or not a number', () => {
+    expect(() => selfCrossmatchSql({ ...base, radiusDeg: 11 / 3600 })).toThrow(
+      /beyond the layout's margin of 10 arcsec/,
+    );
+    expect(() => selfCrossmatchSql({ ...base, radiusDeg: Number.NaN })).toThrow(RangeError);
   });
 });
