@@ -27,6 +27,9 @@ import { type ShardServers, startShardServers } from '../test/support/shard-serv
 // row-level security, and names the missing sky when a shard dies (DALI-32).
 // SHARDS_ROWS selects the acceptance size (10,000,000); CI runs 20,000.
 const ROWS = Number(process.env.SHARDS_ROWS ?? 20_000);
+// Six copies of the catalogue are published before the checks: at the acceptance size that
+// takes far longer than CI's ten minutes (a millisecond a row allowed, at least ten minutes).
+const SET_UP_MS = Math.max(600_000, ROWS);
 const SCHEMA = `shards_${Math.random().toString(36).slice(2, 8)}`;
 const PARTS = 8;
 // Wide enough that the crossmatch test below finds pairs across partition edges at CI size.
@@ -59,7 +62,7 @@ beforeAll(async () => {
   await publishGenerated(pool, SCHEMA, 's2', ROWS, layout(1, u.slice(0, 2)));
   await publishGenerated(pool, SCHEMA, 's4', ROWS, layout(1, u));
   node = await startTestNode({ VONODE_LOG_LEVEL: 'silent' });
-}, 600_000);
+}, SET_UP_MS);
 
 afterAll(async () => {
   await node?.stop();

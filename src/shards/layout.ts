@@ -158,7 +158,7 @@ export async function layOutVersion(
       // The crossmatch sides (crossmatch.ts): each partition's own rows with their cover at
       // the margin's radius, and its own rows plus margin, both list-partitioned by partition
       // number so that a join on it runs partition by partition, each pushed to its shard.
-      await sweepCoordinator(client, v, schema);
+      await sweepVersions(client, v, schema, 'p', XMARK);
       const sides = marginDeg > 0 ? [XMATCH_OUTER, XMATCH_INNER] : [];
       for (const side of sides) {
         const extra =
@@ -189,7 +189,7 @@ export async function layOutVersion(
           );
         });
         try {
-          await sweepShard(remote, v, schema);
+          await sweepVersions(remote, v, schema, 'r', MARK);
           // The functions shipped calls name (extension.ts); without the extension's files
           // on that machine they are created plainly, which is all a shard needs.
           const made = await ensureExtension(remote, new URL(shards[s]).hostname, true);
@@ -383,38 +383,29 @@ async function ensureServer(
 }
 
 /**
- * Drops a shard's tables of this published table whose version is neither being built nor
- * still served (the coordinator drops its foreign tables with the old version; the
- * shards' tables go at the next publish).
+ * Drops the tables of this published table marked `mark` (relkind `relkind`) whose version
+ * is neither being built nor still served: on a shard its partitions' tables ('r', which go
+ * at the next publish: the coordinator drops its foreign tables with the old version), on
+ * the coordinator its crossmatch sides ('p').
  */
-async function sweepShard(remote: pg.Client, v: StagedVersion, schema: string): Promise<void> {
-  const r = await remote.query<{ rel: string; note: string }>(
+async function sweepVersions(
+  c: pg.ClientBase,
+  v: StagedVersion,
+  schema: string,
+  relkind: 'r' | 'p',
+  mark: string,
+): Promise<void> {
+  const r = await c.query<{ rel: string; note: string }>(
     `SELECT c.relname AS rel, obj_description(c.oid, 'pg_class') AS note FROM pg_class c
        JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relkind = 'r' AND obj_description(c.oid, 'pg_class') LIKE $2`,
-    [v.sqlSchema, `${MARK}${v.tableName} version %`],
+      WHERE n.nspname = $1 AND c.relkind = $3 AND obj_description(c.oid, 'pg_class') LIKE $2`,
+    [v.sqlSchema, `${mark}${v.tableName} version %`, relkind],
   );
   const served = await v.servedVersion();
   for (const row of r.rows) {
-    const version = Number(row.note.slice(`${MARK}${v.tableName} version `.length));
+    const version = Number(row.note.slice(`${mark}${v.tableName} version `.length));
     if (version === served) continue;
-    await remote.query(`DROP TABLE IF EXISTS ${schema}.${quoteIdent(row.rel)} CASCADE`);
-  }
-}
-
-/** The coordinator's crossmatch sides of this table's versions neither built now nor served. */
-async function sweepCoordinator(client: pg.ClientBase, v: StagedVersion, schema: string): Promise<void> {
-  const r = await client.query<{ rel: string; note: string }>(
-    `SELECT c.relname AS rel, obj_description(c.oid, 'pg_class') AS note FROM pg_class c
-       JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relkind = 'p' AND obj_description(c.oid, 'pg_class') LIKE $2`,
-    [v.sqlSchema, `${XMARK}${v.tableName} version %`],
-  );
-  const served = await v.servedVersion();
-  for (const row of r.rows) {
-    const version = Number(row.note.slice(`${XMARK}${v.tableName} version `.length));
-    if (version === served) continue;
-    await client.query(`DROP TABLE IF EXISTS ${schema}.${quoteIdent(row.rel)} CASCADE`);
+    await c.query(`DROP TABLE IF EXISTS ${schema}.${quoteIdent(row.rel)} CASCADE`);
   }
 }
 
