@@ -103,13 +103,21 @@ export function registerHips(app: FastifyInstance, deps: HipsDeps): void {
     formatProperties(await catalogueProperties(name, c, await c.start(), ctx));
 
   // HIPS-31: the properties of every HiPS, separated by blank lines.
-  app.get('/hips/hipslist', async (_request, reply) => {
+  app.get('/hips/hipslist', async (request, reply) => {
     const records: string[] = [];
     for (const s of (await getSurveys()).values())
       records.push(formatProperties(surveyProperties(s.survey, ctx)));
     for (const t of catalogueTables(ANONYMOUS)) {
-      const c = catalogueHips(ANONYMOUS, catalogueName(t));
-      if (c) records.push(await catalogueProps(catalogueName(t), c));
+      const name = catalogueName(t);
+      const c = catalogueHips(ANONYMOUS, name);
+      if (!c) continue;
+      // One catalogue that cannot be read now (unpublished while the list was made, a
+      // database error) leaves the list without its record, not the whole list unanswered.
+      try {
+        records.push(await catalogueProps(name, c));
+      } catch (err) {
+        request.log.warn({ err, hips: name }, 'HiPS list: a catalogue HiPS was left out');
+      }
     }
     return text(reply, records.join('\n'));
   });
