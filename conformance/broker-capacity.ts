@@ -205,6 +205,22 @@ async function main(): Promise<void> {
   (liveCount === LIVE ? pass : fail)(
     `${liveCount} of ${LIVE} live sessions ${SLURM_CONF ? 'WAITING' : 'RUNNING'}`,
   );
+  if (!SLURM_CONF) {
+    // RUNNING is recorded when a session's wrapper is spawned; an isolated pipeline then sets
+    // up its namespaces and mounts (isolate.ts), and mount operations are serialized by the
+    // kernel: a job started during a burst of 300 starts waits behind it. "Live" here means
+    // the work itself runs: every `sleep 900` has been exec'd.
+    const t = Date.now();
+    let running = 0;
+    while (Date.now() - t < 300_000) {
+      running = sleepsRunning();
+      if (running >= liveCount) break;
+      await sleep(500);
+    }
+    console.log(
+      `figure: the ${liveCount} live sessions' work was running ${((Date.now() - t) / 1000).toFixed(1)} s after all were RUNNING (${running} found)`,
+    );
+  }
   const quick = await c.call('POST', '/broker/offersets', {
     executable: { kind: PIPELINE, pipeline: 'sleep', params: { seconds: '1' } },
     compute: { cores: { min: 1, max: 1 }, memory: { min: 1, max: 1 } },
@@ -314,3 +330,12 @@ main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
+
+/** Processes running the live sessions' `sleep 900` (local backend: this machine's processes). */
+function sleepsRunning(): number {
+  try {
+    return Number(execFileSync('pgrep', ['-c', '-x', '-f', 'sleep 900'], { encoding: 'utf8' }).trim());
+  } catch {
+    return 0; // pgrep exits 1 when none match
+  }
+}
