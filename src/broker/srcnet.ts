@@ -67,6 +67,13 @@ async function facade(app: FastifyInstance, ctx: RouteContext): Promise<void> {
       reply.header('Retry-After', String(err.retryAfterSeconds));
       return reply.status(503).send({ response_code: 3, response_text: `Internal error (${err.message})` });
     }
+    // The broker's own refusals of the body (its YAML reader, EB request checks): bad input.
+    if (err instanceof BrokerError && err.status < 500)
+      return reply.status(422).send({
+        detail: [{ loc: ['body'], msg: err.message, type: err.type }],
+        response_code: 1,
+        response_text: `Invalid input: ${err.message}`,
+      });
     const status = (err as { statusCode?: number }).statusCode;
     const text = (err as Error).message;
     if (status && status >= 400 && status < 500)

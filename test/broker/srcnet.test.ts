@@ -283,5 +283,15 @@ describe('SRCNet compute API facade, wire-compatible with the prototype (EB-100.
     expect(bad.json.response_code).toBe(1);
     const anonymous = await new BrokerClient(big.url).call('POST', '/broker/query', QUERY);
     expect(anonymous.status).toBe(401);
+    // A body the broker's readers refuse (broken YAML, broken JSON) is bad input too, never a 500
+    // (the attack suite's fuzzer found PUT /provision answering 500 to broken YAML).
+    for (const type of ['application/yaml', 'application/json', 'text/plain'])
+      for (const path of ['/broker/provision', '/broker/v1/provision', '/broker/query']) {
+        const r = await alice.call(path.endsWith('query') ? 'POST' : 'PUT', path, '{"executable":', {
+          'content-type': type,
+        });
+        expect(r.status, `${type} ${path}: ${r.text}`).toBe(422);
+        expect(r.json.response_code, `${type} ${path}`).toBe(1);
+      }
   });
 });
