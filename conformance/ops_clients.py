@@ -158,7 +158,8 @@ def terminate(target):
 
 def load(url, container, drain, out):
     # The jobs first; once one executes (the rest wait in the queue) the 50 queries start,
-    # and SIGTERM comes as soon as the first of them answers: all are in the node then.
+    # and SIGTERM comes as soon as the first of them answers: some are still connecting then,
+    # through podman's port forwarder, and must get an answer (a refusal document), not a reset.
     deadline = time.time() + 300
     ids = []
     for j in range(JOBS):

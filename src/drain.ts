@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 
 /**
  * Shutdown that fits orchestrators (issue 23): on SIGTERM a node stops taking work, lets the
@@ -17,6 +18,10 @@ export interface DrainPart {
   handBack?(): Promise<void>;
   /** Ends what still runs at once, each as a well-formed document; returns how many. */
   cut?(): number;
+  /** Closes the connections that carry nothing now and will not (kept-alive, long idle). */
+  closeIdle?(): void;
+  /** When this part last saw new work arrive (ms since the epoch; 0 when never). */
+  lastArrival?(): number;
 }
 
 /** What the node's parts registered, and whether a drain has begun. */
@@ -44,22 +49,66 @@ export class DrainControl {
   cut(): number {
     return this.parts.reduce((n, p) => n + (p.cut?.() ?? 0), 0);
   }
+
+  closeIdle(): void {
+    for (const p of this.parts) p.closeIdle?.();
+  }
+
+  lastArrival(): number {
+    return this.parts.reduce((t, p) => Math.max(t, p.lastArrival?.() ?? 0), 0);
+  }
 }
+
+/**
+ * How long a new connection may stay silent and still count as a request on its way. Through
+ * a port forwarder (podman's, a Kubernetes Service) the client's connection is accepted first
+ * and its bytes follow; one silent longer is an idle preconnect, not waited for.
+ */
+export const FRESH_CONNECTION_MS = 2000;
 
 /**
  * Every HTTP request from its arrival to the end of its response, whatever its route and
  * stage: a query still reading its form or compiling at SIGTERM is in flight as much as one
- * streaming rows, and the drain must not end (and the process exit) under it.
+ * streaming rows, and the drain must not end (and the process exit) under it. A connection
+ * accepted but whose request has not arrived yet is in flight too (for FRESH_CONNECTION_MS):
+ * exiting under it resets it, which its client sees as "connection reset by peer" and no
+ * document.
  */
 export function openResponses(server: Server): DrainPart {
   let open = 0;
-  server.on('request', (_request, response) => {
+  let last = 0;
+  /** Each open connection: when it was accepted, and how many requests came on it. */
+  const sockets = new Map<Socket, { since: number; requests: number }>();
+  server.on('connection', (socket: Socket) => {
+    last = Date.now();
+    sockets.set(socket, { since: last, requests: 0 });
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('request', (request, response) => {
     open++;
+    last = Date.now();
+    const s = sockets.get(request.socket);
+    if (s) s.requests++;
     // 'close' comes once the response is sent or its connection is lost, whichever first.
     response.once('close', () => open--);
   });
-  return { inFlight: () => open };
+  const awaited = () => {
+    const now = Date.now();
+    let n = 0;
+    for (const s of sockets.values()) if (s.requests === 0 && now - s.since < FRESH_CONNECTION_MS) n++;
+    return n;
+  };
+  return {
+    inFlight: () => open + awaited(),
+    // Node's own list: a kept-alive connection between requests (one whose next request has
+    // begun to arrive, or a just-accepted one, is not idle in it).
+    closeIdle: () => server.closeIdleConnections(),
+    lastArrival: () => last,
+  };
 }
+
+/** Silence, in ms, after the last arrival before the listener closes (see drain). */
+export const QUIET_MS = 500;
 
 export interface DrainReport {
   /** Seconds from the start of the drain to the last response's end. */
@@ -103,8 +152,8 @@ export async function drain(
   const inFlightAtStart = control.inFlight();
   control.refuseNew();
   // A keep-alive connection is closed as soon as its response is over: no new request on it.
-  server.closeIdleConnections();
-  const idle = setInterval(() => server.closeIdleConnections(), 100);
+  control.closeIdle();
+  const idle = setInterval(() => control.closeIdle(), 100);
   let handedBack = false;
   const jobs = control.handBack().then(
     () => {
@@ -122,7 +171,12 @@ export async function drain(
       log(`drain: ${cut} responses still running after ${((Date.now() - t0) / 1000).toFixed(1)} s were cut`);
     }
     let forced = 0;
-    if (!(await until(() => control.inFlight() === 0 && handedBack, deadline - 250))) {
+    // Clients keep arriving for a moment after SIGTERM (a forwarder's or balancer's view of
+    // the node lags): the listener closes once none has come for QUIET_MS (counted from
+    // SIGTERM at the earliest), each one before
+    // that answered (503 and its error document) rather than reset with the listener.
+    const quiet = () => Date.now() - Math.max(t0, control.lastArrival()) >= QUIET_MS;
+    if (!(await until(() => control.inFlight() === 0 && handedBack && quiet(), deadline - 250))) {
       forced = control.inFlight();
       server.closeAllConnections();
     }
