@@ -6,7 +6,7 @@ import {
   type LiveCatalogue,
   startLiveCatalogue,
 } from './catalogue/index.js';
-import { type Config, ConfigError } from './config/index.js';
+import { type Config, ConfigError, connectionSettings } from './config/index.js';
 import { type Database, openDatabase } from './db/index.js';
 import { DrainControl, type DrainReport, drain, openResponses } from './drain.js';
 import { ensureDemoData } from './ingest/demo.js';
@@ -49,8 +49,9 @@ export async function startNode(
     log: (l) => (config.logLevel === 'debug' || config.logLevel === 'trace' ? log(l) : undefined),
     notice: log,
     recordConnection: true,
-    // Access URLs are stored relative to the node and made absolute as they are read (sql/148).
-    settings: { 'vonode.base_url': config.baseUrl },
+    // Access URLs and product paths are stored relative to the node and resolved as they are
+    // read (sql/148, sql/170).
+    settings: connectionSettings(config),
   });
   const health: HealthState = { upSince: new Date(), draining: false, database: db.health };
   const drainControl = new DrainControl();

@@ -23,11 +23,16 @@ export async function databaseState(client: pg.ClientBase, dataDir: string): Pro
         )
       ).rows.map((r) => r.version)
     : [];
+  // Paths below the products root are stored relative (sql/170); before that migration, none.
+  const resolved = (await client.query("SELECT to_regprocedure('ivoa.product_file(text)') AS f")).rows[0].f
+    ? 'ivoa.product_file(file_path)'
+    : 'file_path';
   const files = (await client.query<{ t: string | null }>("SELECT to_regclass('ivoa.obscore') AS t")).rows[0]
     .t
     ? (
         await client.query<{ file_path: string }>(
-          'SELECT DISTINCT file_path FROM ivoa.obscore WHERE file_path IS NOT NULL ORDER BY file_path',
+          `SELECT DISTINCT ${resolved} AS file_path
+             FROM ivoa.obscore WHERE file_path IS NOT NULL ORDER BY 1`,
         )
       ).rows.map((r) => r.file_path)
     : [];

@@ -92,7 +92,7 @@ async function findProduct(
     await client.query('BEGIN TRANSACTION READ ONLY');
     await withMaintenance(client);
     const r = await client.query<Row>(
-      `SELECT obs_publisher_did, file_path, file_size FROM ivoa.obscore
+      `SELECT obs_publisher_did, ivoa.product_file(file_path) AS file_path, file_size FROM ivoa.obscore
         WHERE obs_publisher_did = ANY($1::text[]) OR obs_id = ANY($1::text[]) OR ivoa.node_url(access_url) = ANY($1::text[])
         ORDER BY (obs_publisher_did = ANY($1::text[])) DESC LIMIT 1`,
       [[...ids]],

@@ -13,7 +13,7 @@ import {
   readPublishedTables,
   removePublishedTable,
 } from '../catalogue/index.js';
-import { ConfigError, parseConfig } from '../config/index.js';
+import { ConfigError, connectionSettings, parseConfig } from '../config/index.js';
 import { type Database, openDatabase, runningNodeDatabase } from '../db/index.js';
 import {
   type CatalogueDescription,
@@ -146,7 +146,13 @@ export async function openCommandDatabase(log: (line: string) => void): Promise<
   const running = config.databaseUrl ? undefined : runningNodeDatabase(config.dataDir);
   if (!config.databaseUrl && !running)
     log(`no node is running on ${config.dataDir}: starting its embedded PostgreSQL for this command`);
-  return openDatabase({ databaseUrl: config.databaseUrl ?? running, dataDir: config.dataDir, poolSize: 4 });
+  return openDatabase({
+    databaseUrl: config.databaseUrl ?? running,
+    dataDir: config.dataDir,
+    poolSize: 4,
+    // Product paths are stored relative to the same root as the node's (sql/170).
+    settings: connectionSettings(config),
+  });
 }
 
 /** One line for any failure a person can act on. */

@@ -21,6 +21,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   /** Folder for the embedded PostgreSQL, FITS products, job results. */
   readonly dataDir: string;
+  /** Products below it are stored by their path relative to it (sql/170). */
+  readonly productsRoot: string;
   /** Rows of the demo source catalogue; 0 disables the demo data. */
   readonly demoRows: number;
   /** 1 for full-size demo FITS products; 2..16 for coarser, smaller ones. */
@@ -119,6 +121,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
     default: '(embedded)',
   },
   { name: 'VONODE_DATA_DIR', meaning: 'data folder (embedded PostgreSQL, FITS, results)', default: './var' },
+  {
+    name: 'VONODE_PRODUCTS_ROOT',
+    meaning:
+      'folder products below it are recorded relative to (move the archive, change this, ingest nothing again); files elsewhere keep absolute paths',
+    default: 'the data folder',
+  },
   {
     name: 'VONODE_DEMO_ROWS',
     meaning: 'rows of the demo source catalogue (0: no demo data)',
@@ -339,12 +347,21 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; meaning: string; de
   },
 ];
 
+/**
+ * The PostgreSQL settings every connection of the node and of its commands carries: stored
+ * access URLs (sql/148) and product paths (sql/170) are resolved against them when read.
+ */
+export function connectionSettings(config: Config): Record<string, string> {
+  return { 'vonode.base_url': config.baseUrl, 'vonode.products_root': config.productsRoot };
+}
+
 export function parseConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const port = integerSetting(env, 'PORT', 8080, 0, 65535);
   const host = env.VONODE_HOST?.trim() || '127.0.0.1';
   const baseUrl = parseBaseUrl(env.VONODE_BASE_URL, host, port);
   const databaseUrl = parseDatabaseUrl(env.DATABASE_URL);
   const dataDir = resolve(cwd, env.VONODE_DATA_DIR?.trim() || 'var');
+  const productsRoot = resolve(cwd, env.VONODE_PRODUCTS_ROOT?.trim() || dataDir);
   const demoRows = integerSetting(env, 'VONODE_DEMO_ROWS', 1_000_000, 0, 1_000_000_000);
   const dbPoolSize = integerSetting(env, 'VONODE_DB_POOL', 20, 2, 1000);
   const level = (env.VONODE_LOG_LEVEL?.trim() || 'info') as Config['logLevel'];
@@ -383,6 +400,7 @@ export function parseConfig(env: Env = process.env, cwd: string = process.cwd())
     baseUrlExplicit: Boolean(env.VONODE_BASE_URL?.trim()),
     databaseUrl,
     dataDir,
+    productsRoot,
     demoRows,
     demoScale: integerSetting(env, 'VONODE_DEMO_SCALE', 1, 1, 16),
     defaultSchema: parseDefaultSchema(env.VONODE_DEFAULT_SCHEMA, demoRows > 0),

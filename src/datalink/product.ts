@@ -34,7 +34,8 @@ export type ProductLookup =
   | { status: 'forbidden' }
   | { status: 'not-found' };
 
-const COLUMNS = `obs_publisher_did, dataproduct_type, obs_title, file_path, file_size, s_ra, s_dec, s_fov, s_region,
+// file_path is stored relative to the products root when below it (sql/170).
+const COLUMNS = `obs_publisher_did, dataproduct_type, obs_title, ivoa.product_file(file_path) AS file_path, file_size, s_ra, s_dec, s_fov, s_region,
   em_min, em_max, t_min, t_max, pol_states,
   (owner_group IS NOT NULL AND (obs_release_date IS NULL OR obs_release_date > now())) AS proprietary,
   auth.may_read(owner_group, obs_release_date) AS readable`;

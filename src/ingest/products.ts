@@ -129,6 +129,9 @@ export async function storeProduct(
   try {
     await client.query('BEGIN');
     await withMaintenance(client);
+    // Below the products root the file is recorded by its relative path (sql/170).
+    const key = await client.query<{ k: string }>('SELECT ivoa.product_key($1) AS k', [record.file_path]);
+    record = { ...record, file_path: key.rows[0].k };
     // One writer at a time per file path and per DID name (two ingests of one folder at once).
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [record.file_path]);
     const own = await client.query<{ obs_publisher_did: string }>(
@@ -158,7 +161,7 @@ export async function storeProduct(
       }
     } else {
       const taken = await client.query<{ file_path: string }>(
-        'SELECT file_path FROM ivoa.obscore WHERE obs_publisher_did = $1',
+        'SELECT ivoa.product_file(file_path) AS file_path FROM ivoa.obscore WHERE obs_publisher_did = $1',
         [record.obs_publisher_did],
       );
       if (taken.rows[0]) {
@@ -195,7 +198,8 @@ export async function storeProduct(
     await storeRadioRecord(client, record.obs_publisher_did, record.radio);
     const same = record.file_sha256
       ? await client.query<{ did: string; path: string }>(
-          'SELECT obs_publisher_did AS did, file_path AS path FROM ivoa.obscore WHERE file_sha256 = $1 AND file_path <> $2 ORDER BY 1',
+          `SELECT obs_publisher_did AS did, ivoa.product_file(file_path) AS path FROM ivoa.obscore
+            WHERE file_sha256 = $1 AND file_path <> $2 ORDER BY 1`,
           [record.file_sha256, record.file_path],
         )
       : { rows: [] };
@@ -245,7 +249,8 @@ export async function listProducts(pool: pg.Pool, collection?: string): Promise<
     await client.query('BEGIN READ ONLY');
     await withMaintenance(client);
     const r = await client.query(
-      `SELECT obs_publisher_did, obs_collection, dataproduct_type, file_path, file_size, owner_group, obs_release_date
+      `SELECT obs_publisher_did, obs_collection, dataproduct_type, ivoa.product_file(file_path) AS file_path,
+              file_size, owner_group, obs_release_date
          FROM ivoa.obscore WHERE ($1::text IS NULL OR obs_collection = $1) ORDER BY obs_collection, obs_publisher_did`,
       [collection ?? null],
     );
@@ -277,7 +282,8 @@ export async function retractProducts(pool: pg.Pool, keys: readonly string[]): P
     await client.query('BEGIN');
     await withMaintenance(client);
     const r = await client.query<{ did: string }>(
-      `DELETE FROM ivoa.obscore WHERE obs_publisher_did = ANY($1::text[]) OR file_path = ANY($2::text[])
+      `DELETE FROM ivoa.obscore WHERE obs_publisher_did = ANY($1::text[])
+          OR file_path = ANY(SELECT ivoa.product_key(k) FROM unnest($2::text[]) AS k)
        RETURNING obs_publisher_did AS did`,
       [[...keys], keys.map((k) => resolve(k))],
     );

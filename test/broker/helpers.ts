@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { expect } from 'vitest';
+import { testDataDir } from '../support/db.js';
 
 /** A JSON or YAML document under test, walked freely by the assertions. */
 // biome-ignore lint/suspicious/noExplicitAny: documents under test are checked field by field at run time
@@ -12,15 +13,20 @@ export interface Product {
   owner: string | null;
 }
 
-/** Demo products (collection ska-demo: other tests ingest their own) as the database holds them (read with maintenance rights, as the broker does). */
+/**
+ * Demo products (collection ska-demo: other tests ingest their own) as the database holds them
+ * (read with maintenance rights, as the broker does), their files resolved as the test nodes
+ * resolve them: below the run's shared data folder, their products root (sql/170).
+ */
 export async function demoProducts(databaseUrl: string): Promise<Product[]> {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
     await db.query('BEGIN');
     await db.query("SELECT set_config('vonode.maintenance', 'on', true)");
+    await db.query("SELECT set_config('vonode.products_root', $1, true)", [testDataDir()]);
     const r = await db.query<{ did: string; path: string; owner: string | null }>(
-      `SELECT obs_publisher_did AS did, file_path AS path,
+      `SELECT obs_publisher_did AS did, ivoa.product_file(file_path) AS path,
               CASE WHEN obs_release_date > now() THEN owner_group END AS owner
          FROM ivoa.obscore WHERE file_path IS NOT NULL AND obs_collection = 'ska-demo' ORDER BY access_estsize NULLS LAST, obs_publisher_did`,
     );

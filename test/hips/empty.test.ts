@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nestedIndex } from '../../sky/index.js';
+import { connectionOptions } from '../../src/db/index.js';
 import { EmptyTiles, marker } from '../../src/hips/empty.js';
 import { tilePath } from '../../src/hips/index.js';
 import { loadSurveys, renderTile, type Survey, tileKey } from '../../src/hips/survey.js';
@@ -14,19 +15,20 @@ type TestNode = Awaited<ReturnType<typeof startTestNode>>;
 let node: TestNode;
 let pool: pg.Pool;
 let survey: Survey;
-const cwd = process.cwd();
 
 beforeAll(async () => {
   node = await startTestNode();
-  pool = new pg.Pool({ connectionString: testDatabaseUrl(), max: 2 });
-  // Product paths are relative to the data folder, as the node sees them.
-  process.chdir(node.dataDir);
+  // Product paths resolved as the node resolves them (below its products root, sql/170).
+  pool = new pg.Pool({
+    connectionString: testDatabaseUrl(),
+    max: 2,
+    options: connectionOptions({ 'vonode.products_root': node.dataDir }),
+  });
   const s = (await loadSurveys(pool)).find((x) => x.name === 'images');
   if (!s) throw new Error('the demo products make no HiPS');
   survey = s;
 }, 120_000);
 afterAll(async () => {
-  process.chdir(cwd);
   await node?.stop();
   await pool?.end();
 });

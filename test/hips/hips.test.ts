@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Moc, nestedIndex } from '../../sky/index.js';
 import { ANONYMOUS, withReadOnlyIdentity } from '../../src/auth/index.js';
+import { connectionOptions } from '../../src/db/index.js';
 import { TILE_WIDTH, tilePath, tilePixelCentres } from '../../src/hips/index.js';
 import { testDatabaseUrl } from '../support/db.js';
 import { startTestNode } from '../support/node.js';
@@ -20,7 +21,12 @@ const get = (path: string) => fetch(`${node.url}/hips/images/${path}`);
 
 beforeAll(async () => {
   node = await startTestNode();
-  pool = new pg.Pool({ connectionString: testDatabaseUrl(), max: 2 });
+  // Product paths resolved as the node resolves them (below its products root, sql/170).
+  pool = new pg.Pool({
+    connectionString: testDatabaseUrl(),
+    max: 2,
+    options: connectionOptions({ 'vonode.products_root': node.dataDir }),
+  });
   const text = await (await get('properties')).text();
   props = Object.fromEntries(
     text
@@ -31,7 +37,7 @@ beforeAll(async () => {
   // The images of this HiPS's band (em_min..em_max): the other bands have HiPS of their own.
   images = await withReadOnlyIdentity(pool, ANONYMOUS, async (c) => {
     const r = await c.query<{ did: string; ra: number; dec: number; path: string }>(
-      `SELECT obs_publisher_did AS did, s_ra AS ra, s_dec AS dec, file_path AS path FROM ivoa.obscore
+      `SELECT obs_publisher_did AS did, s_ra AS ra, s_dec AS dec, ivoa.product_file(file_path) AS path FROM ivoa.obscore
        WHERE dataproduct_type = 'image' AND obs_collection = 'ska-demo' AND em_min >= $1 AND em_max <= $2 ORDER BY 1`,
       [Number(props.em_min), Number(props.em_max)],
     );

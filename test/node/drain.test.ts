@@ -20,7 +20,7 @@ afterEach(() => {
 
 async function node(): Promise<{ port: number; control: DrainControl }> {
   const control = new DrainControl();
-  const s = createServer((req, res) => {
+  const s = createServer((_req, res) => {
     // What refuseWhileDraining does in the node: an answer, and the connection closed after it.
     if (control.draining) res.setHeader('Connection', 'close');
     res.end(control.draining ? 'refused while draining\n' : 'ok\n');
