@@ -1,37 +1,20 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { demoPlan } from '../../src/ingest/demo.js';
 import { writeDemoImage } from '../../src/ingest/demo-products.js';
-import { type NodeProcess, spawnNode } from '../support/process.js';
+import { type NodeProcess, runVonode, spawnNode } from '../support/process.js';
 
 // Issue 17: `vonode ingest` into a node serving from its embedded PostgreSQL, with no
 // DATABASE_URL and no port to look for, as a new user does it. The node starts with no images
 // at all, so its HiPS answers "no images" first; the ingested image must reach it without a
 // restart.
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vonode.js');
 let dir: string;
 let node: NodeProcess;
 
-function vonode(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: '/tmp', VONODE_DATA_DIR: join(dir, 'var') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', (code) => resolve({ code, out }));
-  });
-}
+const vonode = (args: string[]) => runVonode(args, { VONODE_DATA_DIR: join(dir, 'var') });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vonode-embedded-ingest-'));

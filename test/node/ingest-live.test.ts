@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { writeDemoImage } from '../../src/ingest/demo-products.js';
 import { signingKey, TestIssuer } from '../auth/issuer.js';
 import { testDatabaseUrl } from '../support/db.js';
 import { startTestNode, TEST_BASE_URL } from '../support/node.js';
+import { runVonode } from '../support/process.js';
 
 // Issue 17, the ingest traps, against a node that keeps running while a site ingests:
 // - an owner group with no release date is never public, on every path (OBS-82);
@@ -19,7 +19,6 @@ import { startTestNode, TEST_BASE_URL } from '../support/node.js';
 // - VONODE_DEMO_SCALE makes the demo products smaller;
 // - access URLs follow the serving node's base URL, not the ingesting shell's.
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vonode.js');
 const AUDIENCE = 'vonode-test';
 const SECRET = 'live-secret';
 const PUBLIC = 'live-public';
@@ -34,32 +33,13 @@ const SECRET_AT = { raDeg: 240, decDeg: 50 };
 const NEW_AT = { raDeg: 120, decDeg: 45 };
 const KEPT_AT = { raDeg: 60, decDeg: 40 };
 
-function vonode(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: '/tmp',
-        DATABASE_URL: testDatabaseUrl(),
-        VONODE_DATA_DIR: node.dataDir,
-        VONODE_BASE_URL: TEST_BASE_URL,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', (code) => resolve({ code, out }));
+const vonode = (args: string[], env: Record<string, string> = {}) =>
+  runVonode(args, {
+    DATABASE_URL: testDatabaseUrl(),
+    VONODE_DATA_DIR: node.dataDir,
+    VONODE_BASE_URL: TEST_BASE_URL,
+    ...env,
   });
-}
 
 async function image(name: string, at: { raDeg: number; decDeg: number }): Promise<string> {
   const spec = { ...demoPlan(16)[0], ...at, fileName: `${name}.fits`, obsId: name };

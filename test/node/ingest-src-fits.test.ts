@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,13 +7,13 @@ import { signingKey, TestIssuer } from '../auth/issuer.js';
 import { python, SESSION_PY } from '../soda/python.js';
 import { testDatabaseUrl } from '../support/db.js';
 import { startTestNode, TEST_BASE_URL } from '../support/node.js';
+import { runVonode } from '../support/process.js';
 
 // Issue 17 item 2, FITS as SKA Regional Centres have it, through a running node: a gzipped
 // Galactic survey tile and a multi-extension file whose image is tile-compressed (FK5 J2000)
 // are ingested by `vonode ingest`, found by pyvo SIA2 at their ICRS positions, cut by SODA from
 // an ICRS circle (checked against astropy), and the gzipped file is served whole by DataLink.
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vonode.js');
 const COLLECTION = 'src-fits';
 // Owned by a group with no release date: never public, so the products stay out of other test
 // files' anonymous searches that run meanwhile on the shared database.
@@ -28,28 +27,12 @@ let dir: string;
 let made: Record<string, { centre: number[]; probe: number[] }>;
 const dids: Record<string, string> = {};
 
-function vonode(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: '/tmp',
-        DATABASE_URL: testDatabaseUrl(),
-        VONODE_DATA_DIR: node.dataDir,
-        VONODE_BASE_URL: TEST_BASE_URL,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', (code) => resolve({ code, out }));
+const vonode = (args: string[]) =>
+  runVonode(args, {
+    DATABASE_URL: testDatabaseUrl(),
+    VONODE_DATA_DIR: node.dataDir,
+    VONODE_BASE_URL: TEST_BASE_URL,
   });
-}
 
 // Sky positions no other test uses (the demo fields lie at Dec −80..+10; ingest-live uses
 // (240, 50), (120, 45), (60, 40)).

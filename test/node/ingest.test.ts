@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
@@ -15,32 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoPlan } from '../../src/ingest/demo.js';
 import { writeDemoImage } from '../../src/ingest/demo-products.js';
 import { testDatabaseUrl, testDataDir } from '../support/db.js';
+import { runVonode } from '../support/process.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vonode.js');
 let dir: string;
 let db: pg.Client;
 
-function ingest(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'ingest', ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: '/tmp',
-        DATABASE_URL: testDatabaseUrl(),
-        VONODE_DATA_DIR: testDataDir(),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', (code) => resolve({ code, out }));
-  });
-}
+const ingest = (args: string[]) =>
+  runVonode(['ingest', ...args], { DATABASE_URL: testDatabaseUrl(), VONODE_DATA_DIR: testDataDir() });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vonode-ingest-'));

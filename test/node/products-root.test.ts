@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,14 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoPlan } from '../../src/ingest/demo.js';
 import { writeDemoImage } from '../../src/ingest/demo-products.js';
 import { testDatabaseUrl, testDataDir } from '../support/db.js';
-import { type NodeProcess, spawnNode } from '../support/process.js';
+import { type NodeProcess, runVonode, spawnNode } from '../support/process.js';
 
 // Issue 17 build item 1: products are stored with relative paths. A file below the products
 // root (VONODE_PRODUCTS_ROOT) is recorded by its path below it (sql/170), so an archive moved
 // to another folder (or mounted elsewhere on another machine) is served by changing the
 // setting, with nothing ingested again; a file outside the root keeps its absolute path.
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'vonode.js');
 const tag = `root${process.pid}`;
 const COLLECTION = `moved-${tag}`;
 // A sky position no other test puts an image on.
@@ -24,28 +22,8 @@ let dir: string;
 let db: pg.Client;
 let node: NodeProcess | undefined;
 
-function vonode(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: '/tmp',
-        DATABASE_URL: testDatabaseUrl(),
-        VONODE_DATA_DIR: testDataDir(),
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', (code) => resolve({ code, out }));
-  });
-}
+const vonode = (args: string[], env: Record<string, string>) =>
+  runVonode(args, { DATABASE_URL: testDatabaseUrl(), VONODE_DATA_DIR: testDataDir(), ...env });
 
 async function image(path: string, name: string): Promise<void> {
   const spec = { ...demoPlan(16)[0], ...AT, fileName: `${name}.fits`, obsId: name };

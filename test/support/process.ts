@@ -18,6 +18,36 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Everything a child writes to stdout and stderr, so far. */
+function captureOutput(child: ChildProcess): () => string {
+  let out = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d) => {
+    out += d;
+  });
+  return () => out;
+}
+
+/**
+ * A vonode command (ingest, products, publish...) run to its end as an operator runs it, with
+ * `env` as its whole environment besides PATH and HOME; stdout and stderr together.
+ */
+export function runVonode(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out = captureOutput(child);
+    child.on('close', (code) => resolve({ code, out: out() }));
+  });
+}
+
 /** A vonode serve process on the test database, as an operator would run it. */
 export interface NodeProcess {
   readonly url: string;
@@ -43,18 +73,12 @@ export async function spawnNode(env: Record<string, string> = {}, port?: number)
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  child.stdout?.on('data', (d) => {
-    out += d;
-  });
-  child.stderr?.on('data', (d) => {
-    out += d;
-  });
+  const out = captureOutput(child);
   const url = `http://127.0.0.1:${p}`;
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`vonode exited with ${child.exitCode}: ${out}`);
+    if (child.exitCode !== null) throw new Error(`vonode exited with ${child.exitCode}: ${out()}`);
     try {
       const res = await fetch(`${url}/tap/availability`);
       if (res.ok) break;
@@ -66,7 +90,7 @@ export async function spawnNode(env: Record<string, string> = {}, port?: number)
   return {
     url,
     child,
-    log: () => out,
+    log: out,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
