@@ -16,15 +16,15 @@ export interface Product {
 /**
  * Demo products (collection ska-demo: other tests ingest their own) as the database holds them
  * (read with maintenance rights, as the broker does), their files resolved as the test nodes
- * resolve them: below the run's shared data folder, their products root (sql/170).
+ * resolve them: below their products root (sql/170), by default the run's shared data folder.
  */
-export async function demoProducts(databaseUrl: string): Promise<Product[]> {
+export async function demoProducts(databaseUrl: string, productsRoot = testDataDir()): Promise<Product[]> {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
     await db.query('BEGIN');
     await db.query("SELECT set_config('vonode.maintenance', 'on', true)");
-    await db.query("SELECT set_config('vonode.products_root', $1, true)", [testDataDir()]);
+    await db.query("SELECT set_config('vonode.products_root', $1, true)", [productsRoot]);
     const r = await db.query<{ did: string; path: string; owner: string | null }>(
       `SELECT obs_publisher_did AS did, ivoa.product_file(file_path) AS path,
               CASE WHEN obs_release_date > now() THEN owner_group END AS owner

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signingKey, TestIssuer } from '../auth/issuer.js';
 import { DmApiFixture } from '../rucio/dm-api-fixture.js';
@@ -46,7 +46,7 @@ describe('broker staging: a product held only at another node is staged and proc
   /** SRCNet's Data Management API (the contract fixture of test/rucio), locating a Rucio replica. */
   let dm: DmApiFixture;
 
-  const fileOf = (p: Product) => (isAbsolute(p.path) ? p.path : join(dbB.env.VONODE_DATA_DIR, p.path));
+  const fileOf = (p: Product) => p.path;
   const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
   const stats = (data: Doc[]) => ({
     executable: { kind: PIPELINE, pipeline: 'cutout-stats', params: { size: '16' } },
@@ -76,7 +76,7 @@ describe('broker staging: a product held only at another node is staged and proc
       VONODE_RUCIO_DM_API: dm.url,
       VONODE_RUCIO_TOKEN: 'dm-token',
     });
-    const products = await demoProducts(dbB.env.DATABASE_URL);
+    const products = await demoProducts(dbB.env.DATABASE_URL, dbB.env.VONODE_DATA_DIR);
     publicProduct = products.find((p) => p.owner === null) as Product;
     embargoed = products.find((p) => p.owner !== null) as Product;
     dana = new BrokerClient(a.url, await issuer.token({ sub: 'dana', groups: [] }, { aud: 'vonode-test' }));
